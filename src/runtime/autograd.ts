@@ -1,0 +1,176 @@
+/**
+ * Reverse-mode autodiff with PyTorch's semantics: gradients accumulate into leaves' `.grad`, a graph is freed
+ * after backward unless retained, no-grad scopes record nothing, and user functions bring their own backward.
+ */
+import { Tensor } from "./tensor.ts";
+
+/** One recorded op: the tensors it read that need gradients, and how to map the output's gradient to theirs. */
+export interface GradFn {
+  /** torch's grad_fn name, e.g. "MulBackward0", shown in messages and node previews. */
+  readonly name: string;
+  readonly inputs: readonly (Tensor | null)[];
+  /** Gradients for each input (null where none flows), given the gradient of the output. */
+  backward(grad: Tensor): (Tensor | null)[];
+  freed: boolean;
+}
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Run `fn` with gradient recording off, like `with torch.no_grad():`. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/**
+ * Attach history to an op's output when any input requires grad. `backward` receives the output gradient and
+ * returns one gradient per input; it runs with recording off, so it may use ordinary ops.
+ */
+export function record(
+  out: Tensor,
+  name: string,
+  inputs: readonly (Tensor | null | undefined)[],
+  backward: (grad: Tensor) => (Tensor | null)[],
+): Tensor {
+  if (!gradEnabled) return out;
+  const tracked = inputs.map((t) => (t?.requiresGrad ? t : null));
+  if (tracked.every((t) => t === null)) return out;
+  out.requiresGrad = true;
+  out.gradFn = { name, inputs: tracked, backward, freed: false };
+  return out;
+}
+
+export class AutogradError extends Error {
+  override name = "AutogradError";
+}
+
+/** Hooks set by ops.ts so the engine can add and shape gradients without importing every op here. */
+export interface GradMath {
+  add(a: Tensor, b: Tensor): Tensor;
+  onesLike(t: Tensor): Tensor;
+  fit(grad: Tensor, to: Tensor): Tensor;
+}
+let math: GradMath | null = null;
+export function installGradMath(m: GradMath): void {
+  math = m;
+}
+
+export function runBackward(root: Tensor, gradient: Tensor | number | undefined, retainGraph: boolean): void {
+  if (!math) throw new AutogradError("autograd is not initialised: import the runtime through src/runtime/index.ts");
+  const m = math;
+  if (!root.requiresGrad)
+    throw new AutogradError("element 0 of tensors does not require grad and does not have a grad_fn");
+  let seed: Tensor;
+  if (gradient === undefined) {
+    if (root.numel !== 1) throw new AutogradError("grad can be implicitly created only for scalar outputs");
+    seed = m.onesLike(root);
+  } else if (typeof gradient === "number") {
+    seed = m.fit(new Tensor(Float64Array.of(gradient), [], "float64"), root);
+  } else {
+    if (gradient.numel !== root.numel)
+      throw new AutogradError(
+        `Mismatch in shape: grad_output[0] has a shape of [${gradient.shape}] and output[0] has a shape of [${root.shape}]`,
+      );
+    seed = m.fit(gradient, root);
+  }
+
+  if (root.gradFn === null) {
+    accumulate(root, seed, m);
+    return;
+  }
+
+  // Topological order of the recorded functions reachable from the root (iterative DFS, post-order).
+  const order: GradFn[] = [];
+  const seen = new Set<GradFn>();
+  const stack: [GradFn, number][] = [[root.gradFn, 0]];
+  seen.add(root.gradFn);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [fn, i] = top;
+    if (i < fn.inputs.length) {
+      top[1]++;
+      const child = fn.inputs[i]?.gradFn;
+      if (child && !seen.has(child)) {
+        seen.add(child);
+        stack.push([child, 0]);
+      }
+    } else {
+      order.push(fn);
+      stack.pop();
+    }
+  }
+  order.reverse();
+
+  const pending = new Map<GradFn, Tensor>([[root.gradFn, seed]]);
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    for (const fn of order) {
+      const g = pending.get(fn);
+      pending.delete(fn);
+      if (!g) continue;
+      if (fn.freed)
+        throw new AutogradError(
+          "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Specify retainGraph: true if you need to backward through the graph a second time.",
+        );
+      const grads = fn.backward(g);
+      fn.inputs.forEach((input, k) => {
+        const gi = grads[k];
+        if (!input || !gi) return;
+        const fitted = m.fit(gi, input);
+        if (input.gradFn) {
+          const acc = pending.get(input.gradFn);
+          pending.set(input.gradFn, acc ? m.add(acc, fitted) : fitted);
+        } else accumulate(input, fitted, m);
+      });
+    }
+  } finally {
+    gradEnabled = prev;
+    if (!retainGraph) for (const fn of order) fn.freed = true;
+  }
+}
+
+function accumulate(leaf: Tensor, g: Tensor, m: GradMath): void {
+  if (!leaf.requiresGrad) return;
+  // A fresh tensor each time, never aliasing another tensor's data: later in-place accumulation must not leak.
+  leaf.grad = leaf.grad ? m.add(leaf.grad, g) : new Tensor(g.data.slice(), g.shape, g.dtype);
+}
+
+/** What a user-defined function's forward and backward can keep, like torch's `ctx`. */
+export class FunctionContext {
+  saved: Tensor[] = [];
+  /** Anything else the forward wants to hand its backward. */
+  readonly memo: Record<string, unknown> = {};
+  saveForBackward(...ts: Tensor[]): void {
+    this.saved = ts;
+  }
+}
+
+export interface CustomFunction {
+  name: string;
+  forward(ctx: FunctionContext, ...inputs: Tensor[]): Tensor;
+  backward(ctx: FunctionContext, grad: Tensor): (Tensor | null)[] | Tensor;
+}
+
+/**
+ * `torch.autograd.Function.apply`: the forward runs without recording; the backward is the user's own, trusted
+ * as PyTorch trusts it, so a wrong backward yields the wrong gradient exactly as it would in PyTorch.
+ */
+export function applyFunction(fn: CustomFunction, ...inputs: Tensor[]): Tensor {
+  const ctx = new FunctionContext();
+  const out = noGrad(() => fn.forward(ctx, ...inputs));
+  const result = out.gradFn === null ? out : out.detach();
+  return record(result, `${fn.name}Backward`, inputs, (g) => {
+    const r = fn.backward(ctx, g);
+    return Array.isArray(r) ? r : [r];
+  });
+}

@@ -1,0 +1,283 @@
+/**
+ * Loss functions with torch.nn.functional's names, arguments, defaults and numerics. Most are compositions
+ * of primitive ops (so their gradients and GPU kernels come for free); binary_cross_entropy and nll_loss are
+ * primitives of their own because torch's gradients there are not those of the naive composition.
+ */
+import { record } from "./autograd.ts";
+import { allocate, isFloating, isIntegral } from "./dtype.ts";
+import * as O from "./ops/index.ts";
+import { ShapeError, fmtShape, numel } from "./shape.ts";
+import { Tensor, fromFlat } from "./tensor.ts";
+
+export type Reduction = "none" | "mean" | "sum";
+export const REDUCTIONS: readonly Reduction[] = ["none", "mean", "sum"];
+
+export class LossError extends Error {
+  override name = "LossError";
+}
+
+function checkReduction(r: string): Reduction {
+  if (!(REDUCTIONS as readonly string[]).includes(r))
+    throw new LossError(`'${r}' is not a valid value for reduction (expected one of 'none', 'mean', 'sum')`);
+  return r as Reduction;
+}
+
+function reduce(x: Tensor, reduction: string): Tensor {
+  const r = checkReduction(reduction);
+  return r === "none" ? x : r === "sum" ? O.sum(x) : O.mean(x);
+}
+
+function checkFloatInput(what: string, input: Tensor): void {
+  if (!isFloating(input.dtype)) throw new LossError(`${what}: input must be a floating point tensor, got ${input.dtype}`);
+}
+
+export interface ReductionOpts {
+  reduction?: Reduction | string;
+}
+
+/** `F.l1_loss`: mean |input - target|; the gradient at a tie is 0 (sign(0)), as torch's. */
+export function l1Loss(input: Tensor, target: Tensor, opts: ReductionOpts = {}): Tensor {
+  return reduce(O.abs(O.sub(input, target)), opts.reduction ?? "mean");
+}
+
+/** `F.mse_loss`. */
+export function mseLoss(input: Tensor, target: Tensor, opts: ReductionOpts = {}): Tensor {
+  return reduce(O.pow(O.sub(input, target), 2), opts.reduction ?? "mean");
+}
+
+/** `F.smooth_l1_loss(beta=1.0)`: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta; beta = 0 is l1. */
+export function smoothL1Loss(input: Tensor, target: Tensor, opts: ReductionOpts & { beta?: number } = {}): Tensor {
+  const beta = opts.beta ?? 1;
+  if (beta < 0) throw new LossError(`smooth_l1_loss does not support negative values for beta (got ${beta})`);
+  const d = O.abs(O.sub(input, target));
+  if (beta === 0) return reduce(d, opts.reduction ?? "mean");
+  const loss = O.where(O.lt(d, beta), O.div(O.mul(O.pow(d, 2), 0.5), beta), O.sub(d, 0.5 * beta));
+  return reduce(loss, opts.reduction ?? "mean");
+}
+
+/** `F.huber_loss(delta=1.0)`: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta). */
+export function huberLoss(input: Tensor, target: Tensor, opts: ReductionOpts & { delta?: number } = {}): Tensor {
+  const delta = opts.delta ?? 1;
+  if (!(delta > 0)) throw new LossError(`huber_loss does not support non-positive values for delta (got ${delta})`);
+  const d = O.abs(O.sub(input, target));
+  const loss = O.where(O.lt(d, delta), O.mul(O.pow(d, 2), 0.5), O.mul(O.sub(d, 0.5 * delta), delta));
+  return reduce(loss, opts.reduction ?? "mean");
+}
+
+export interface WeightOpts extends ReductionOpts {
+  weight?: Tensor | null;
+}
+
+/**
+ * `F.binary_cross_entropy`: -w (t log x + (1 - t) log(1 - x)), each log clamped at -100 as torch does, so
+ * x = 0 or 1 gives a finite loss. The gradient is torch's w (x - t) / max(x (1 - x), 1e-12).
+ */
+export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: WeightOpts = {}): Tensor {
+  checkFloatInput("binary_cross_entropy", input);
+  if (numel(input.shape) !== numel(target.shape) || input.ndim !== target.ndim)
+    throw new LossError(
+      `binary_cross_entropy: using a target size (${fmtShape(target.shape)}) that is different to the input size (${fmtShape(input.shape)}) is not allowed`,
+    );
+  for (let i = 0; i < input.numel; i++) {
+    const v = input.data[i];
+    if (!(v >= 0 && v <= 1))
+      throw new LossError(
+        `binary_cross_entropy: all elements of input should be between 0 and 1 (element ${i} is ${v}); apply a sigmoid first or use binary_cross_entropy_with_logits`,
+      );
+  }
+  const w = opts.weight ? O.expand(O.cast(opts.weight, input.dtype), input.shape) : null;
+  const t = O.cast(target, input.dtype);
+  const out = allocate(input.dtype, input.numel);
+  for (let i = 0; i < input.numel; i++) {
+    const x = input.data[i];
+    const y = t.data[i];
+    const l = -(y * Math.max(Math.log(x), -100) + (1 - y) * Math.max(Math.log1p(-x), -100));
+    out[i] = w ? l * w.data[i] : l;
+  }
+  const raw = new Tensor(out, input.shape, input.dtype);
+  const elementwise = record(raw, "BinaryCrossEntropyBackward0", [input], (g) => {
+    const gx = allocate(g.dtype, input.numel);
+    for (let i = 0; i < input.numel; i++) {
+      const x = input.data[i];
+      const r = (g.data[i] * (x - t.data[i])) / Math.max(x * (1 - x), 1e-12);
+      gx[i] = w ? r * w.data[i] : r;
+    }
+    return [new Tensor(gx, input.shape, g.dtype)];
+  });
+  return reduce(elementwise, opts.reduction ?? "mean");
+}
+
+/**
+ * `F.binary_cross_entropy_with_logits`: (1 - t) x - lw log_sigmoid(x) with lw = 1 + (pos_weight - 1) t,
+ * stable for logits of any size because log_sigmoid never exponentiates a large number.
+ */
+export function binaryCrossEntropyWithLogits(
+  input: Tensor,
+  target: Tensor,
+  opts: WeightOpts & { pos_weight?: Tensor | null } = {},
+): Tensor {
+  checkFloatInput("binary_cross_entropy_with_logits", input);
+  assertSameShape(input, target, "binary_cross_entropy_with_logits");
+  const t = O.cast(target, input.dtype);
+  const logSig = O.logSigmoid(input);
+  const lw = opts.pos_weight ? O.add(O.mul(O.sub(opts.pos_weight, 1), t), 1) : null;
+  let loss = O.sub(O.mul(O.sub(1, t), input), lw ? O.mul(lw, logSig) : logSig);
+  if (opts.weight) loss = O.mul(loss, opts.weight);
+  return reduce(loss, opts.reduction ?? "mean");
+}
+
+export interface NllOpts extends WeightOpts {
+  ignore_index?: number;
+}
+
+function classDimOf(input: Tensor): number {
+  return input.ndim === 1 ? 0 : 1;
+}
+
+/** Checks (N, C, d1...) input against (N, d1...) class-index targets and returns the class count. */
+function checkClassTargets(what: string, input: Tensor, target: Tensor, ignoreIndex: number): number {
+  if (!isIntegral(target.dtype))
+    throw new LossError(`${what}: expected target of an integer dtype (class indices, int64), got ${target.dtype}`);
+  const cd = classDimOf(input);
+  const expected = input.shape.filter((_, i) => i !== cd);
+  if (target.ndim !== expected.length || target.shape.some((d, i) => d !== expected[i]))
+    throw new LossError(
+      `${what}: expected target of shape ${fmtShape(expected)} for input of shape ${fmtShape(input.shape)}, got ${fmtShape(target.shape)}`,
+    );
+  const C = input.shape[cd];
+  for (let i = 0; i < target.numel; i++) {
+    const c = target.data[i];
+    if (c !== ignoreIndex && (c < 0 || c >= C)) throw new LossError(`${what}: Target ${c} is out of bounds (${C} classes, element ${i})`);
+  }
+  return C;
+}
+
+/**
+ * `F.nll_loss(input, target, weight=None, ignore_index=-100, reduction='mean')` for inputs (C), (N, C) or
+ * (N, C, d1, ...). The mean divides by the summed weights of the non-ignored targets, as torch does.
+ */
+export function nllLoss(input: Tensor, target: Tensor, opts: NllOpts = {}): Tensor {
+  checkFloatInput("nll_loss", input);
+  const ignore = opts.ignore_index ?? -100;
+  const reduction = checkReduction(opts.reduction ?? "mean");
+  const C = checkClassTargets("nll_loss", input, target, ignore);
+  if (opts.weight && (opts.weight.ndim !== 1 || opts.weight.numel !== C))
+    throw new LossError(`nll_loss: weight should be a 1-D tensor of ${C} elements (one per class), got ${fmtShape(opts.weight.shape)}`);
+  const w = opts.weight?.data;
+  const cd = classDimOf(input);
+  const inner = numel(input.shape.slice(cd + 1));
+  const N = input.ndim === 1 ? 1 : input.shape[0];
+  const picks = new Float64Array(target.numel); // flat input offset for each target element, -1 if ignored
+  const weights = new Float64Array(target.numel);
+  for (let n = 0; n < N; n++)
+    for (let i = 0; i < inner; i++) {
+      const k = n * inner + i;
+      const c = target.data[k];
+      if (c === ignore) {
+        picks[k] = -1;
+        continue;
+      }
+      picks[k] = (n * C + c) * inner + i;
+      weights[k] = w ? w[c] : 1;
+    }
+  const losses = Array.from(picks, (p, k) => (p < 0 ? 0 : -weights[k] * input.data[p]));
+  let totalWeight = 0;
+  for (let k = 0; k < picks.length; k++) if (picks[k] >= 0) totalWeight += weights[k];
+  let value: Tensor;
+  let scale: (k: number, g: Tensor) => number;
+  if (reduction === "none") {
+    value = fromFlat(losses, target.shape, input.dtype);
+    scale = (k, g) => g.data[k];
+  } else {
+    const s = losses.reduce((a, b) => a + b, 0);
+    // torch: mean over zero total weight (all ignored) is nan.
+    value = fromFlat([reduction === "sum" ? s : s / totalWeight], [], input.dtype);
+    scale = reduction === "sum" ? (_k, g) => g.data[0] : (_k, g) => g.data[0] / totalWeight;
+  }
+  return record(value, "NllLossBackward0", [input], (g) => {
+    const gx = allocate(g.dtype, input.numel);
+    for (let k = 0; k < picks.length; k++) if (picks[k] >= 0) gx[picks[k]] = -weights[k] * scale(k, g);
+    return [new Tensor(gx, input.shape, g.dtype)];
+  });
+}
+
+export interface CrossEntropyOpts extends NllOpts {
+  label_smoothing?: number;
+}
+
+/**
+ * `F.cross_entropy`: log_softmax over the class dim, then nll_loss for class-index targets, or
+ * -sum(t * log p) for class-probability targets; label smoothing mixes in the uniform distribution.
+ */
+export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOpts = {}): Tensor {
+  checkFloatInput("cross_entropy", input);
+  const eps = opts.label_smoothing ?? 0;
+  if (!(eps >= 0 && eps <= 1)) throw new LossError(`cross_entropy: label_smoothing must be between 0.0 and 1.0, got ${eps}`);
+  const reduction = checkReduction(opts.reduction ?? "mean");
+  const cd = classDimOf(input);
+  const C = input.shape[cd];
+  const logp = O.logSoftmax(input, cd);
+  const wShape = input.shape.map((d, i) => (i === cd ? d : 1));
+  const w = opts.weight ? O.reshape(O.cast(opts.weight, input.dtype), wShape) : null;
+
+  if (isFloating(target.dtype)) {
+    if (target.ndim !== input.ndim || target.shape.some((d, i) => d !== input.shape[i]))
+      throw new LossError(
+        `cross_entropy: class-probability target must have the input's shape ${fmtShape(input.shape)}, got ${fmtShape(target.shape)}`,
+      );
+    const t = eps > 0 ? O.add(O.mul(target, 1 - eps), eps / C) : target;
+    let prod = O.mul(logp, t);
+    if (w) prod = O.mul(prod, w);
+    const perSample = O.neg(O.sum(prod, cd));
+    if (reduction === "none") return perSample;
+    if (reduction === "sum") return O.sum(perSample);
+    return O.div(O.sum(perSample), input.ndim === 1 ? 1 : numel(input.shape) / C);
+  }
+
+  const ignore = opts.ignore_index ?? -100;
+  const nll = nllLoss(logp, target, { weight: opts.weight, ignore_index: ignore, reduction });
+  if (eps === 0) return nll;
+  checkClassTargets("cross_entropy", input, target, ignore);
+  // Smoothing term: -sum_c w_c log p_c / C per sample, zero where the target is ignored.
+  const keep = O.unsqueeze(O.cast(O.ne(target, ignore), input.dtype), cd);
+  const smoothPer = O.neg(O.sum(O.mul(w ? O.mul(logp, w) : logp, input.ndim === 1 ? O.squeeze(keep, 0) : keep), cd));
+  let smooth: Tensor;
+  if (reduction === "none") smooth = smoothPer;
+  else if (reduction === "sum") smooth = O.sum(smoothPer);
+  else {
+    let denom = 0;
+    for (let k = 0; k < target.numel; k++) {
+      const c = target.data[k];
+      if (c !== ignore) denom += opts.weight ? opts.weight.data[c] : 1;
+    }
+    smooth = O.div(O.sum(smoothPer), denom);
+  }
+  return O.add(O.mul(nll, 1 - eps), O.mul(smooth, eps / C));
+}
+
+export interface KlDivOpts {
+  reduction?: Reduction | "batchmean" | string;
+  log_target?: boolean;
+}
+
+/**
+ * `F.kl_div(input, target, reduction='mean', log_target=False)` with input as log-probabilities:
+ * t (log t - input), 0 where t = 0; 'batchmean' divides the sum by the batch size as the KL definition needs.
+ */
+export function klDiv(input: Tensor, target: Tensor, opts: KlDivOpts = {}): Tensor {
+  checkFloatInput("kl_div", input);
+  const reduction = opts.reduction ?? "mean";
+  let pointwise: Tensor;
+  if (opts.log_target) pointwise = O.mul(O.exp(target), O.sub(target, input));
+  else {
+    const xlogx = O.where(O.eq(target, 0), 0, O.mul(target, O.log(O.where(O.eq(target, 0), 1, target))));
+    pointwise = O.sub(xlogx, O.mul(target, input));
+  }
+  if (reduction === "batchmean") return input.ndim === 0 ? O.sum(pointwise) : O.div(O.sum(pointwise), input.shape[0]);
+  return reduce(pointwise, reduction);
+}
+
+export function assertSameShape(a: Tensor, b: Tensor, what: string): void {
+  if (a.ndim !== b.ndim || a.shape.some((d, i) => d !== b.shape[i]))
+    throw new ShapeError(`${what}: target size ${fmtShape(b.shape)} must be the same as input size ${fmtShape(a.shape)}`);
+}

@@ -1,0 +1,224 @@
+/** Ops that move data without arithmetic: reshape, transpose, permute, expand, cat, stack, gather, index_select. */
+import { record } from "../autograd.ts";
+import { allocate, isIntegral } from "../dtype.ts";
+import { type Shape, ShapeError, fmtShape, inferShape, normDim, numel, sameShape, stridesOf } from "../shape.ts";
+import { Tensor, zeros } from "../tensor.ts";
+import { around, broadcastTo } from "./kernels.ts";
+
+/** `reshape`/`view`: shares the data (tensors are always contiguous here), so it costs nothing. */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  const target = inferShape(shape, x.numel);
+  if (sameShape(target, x.shape)) return x;
+  const out = new Tensor(x.data, target, x.dtype);
+  return record(out, "ViewBackward0", [x], (g) => [reshape(g, x.shape)]);
+}
+
+export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  if (x.ndim === 0) return reshape(x, [1]);
+  const s = normDim(startDim, x.ndim, "flatten");
+  const e = normDim(endDim, x.ndim, "flatten");
+  return reshape(x, [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)]);
+}
+
+export function unsqueeze(x: Tensor, dim: number): Tensor {
+  const d = normDim(dim, x.ndim + 1, "unsqueeze");
+  return reshape(x, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
+}
+
+export function squeeze(x: Tensor, dim?: number): Tensor {
+  if (dim === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  const d = normDim(dim, x.ndim, "squeeze");
+  return x.shape[d] === 1 ? reshape(x, [...x.shape.slice(0, d), ...x.shape.slice(d + 1)]) : x;
+}
+
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  if (dims.length !== x.ndim)
+    throw new ShapeError(`permute: number of dims don't match (input has ${x.ndim}, got ${dims.length})`);
+  const p = dims.map((d) => normDim(d, x.ndim, "permute"));
+  if (new Set(p).size !== p.length) throw new ShapeError(`permute: repeated dim in ${fmtShape(dims)}`);
+  const shape = p.map((d) => x.shape[d]);
+  const inStrides = stridesOf(x.shape);
+  const readStrides = p.map((d) => inStrides[d]);
+  const out = allocate(x.dtype, x.numel);
+  const idx = new Array<number>(shape.length).fill(0);
+  let off = 0;
+  for (let o = 0; o < out.length; o++) {
+    out[o] = x.data[off];
+    for (let d = shape.length - 1; d >= 0; d--) {
+      idx[d]++;
+      off += readStrides[d];
+      if (idx[d] < shape[d]) break;
+      off -= readStrides[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+  const inverse = new Array<number>(p.length);
+  p.forEach((d, i) => {
+    inverse[d] = i;
+  });
+  return record(new Tensor(out, shape, x.dtype), "PermuteBackward0", [x], (g) => [permute(g, inverse)]);
+}
+
+export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
+  if (x.ndim < 2) return x;
+  const a = normDim(dim0, x.ndim, "transpose");
+  const b = normDim(dim1, x.ndim, "transpose");
+  const p = x.shape.map((_, i) => (i === a ? b : i === b ? a : i));
+  return permute(x, p);
+}
+
+/** Sum a gradient down to `shape`, undoing broadcasting (leading dims and size-1 dims). */
+export function sumToShape(g: Tensor, shape: Shape): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  const lead = g.ndim - shape.length;
+  const out = allocate(g.dtype, numel(shape));
+  const outStrides = stridesOf(shape);
+  const rank = g.ndim;
+  // Each element of g adds into the output element it was broadcast from.
+  const map = new Array<number>(rank).fill(0);
+  for (let d = lead; d < rank; d++) map[d] = shape[d - lead] === 1 ? 0 : outStrides[d - lead];
+  const idx = new Array<number>(rank).fill(0);
+  let off = 0;
+  for (let i = 0; i < g.numel; i++) {
+    out[off] += g.data[i];
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]++;
+      off += map[d];
+      if (idx[d] < g.shape[d]) break;
+      off -= map[d] * g.shape[d];
+      idx[d] = 0;
+    }
+  }
+  return new Tensor(out, shape, g.dtype);
+}
+
+/** `expand`/`broadcast_to`, materialised; the gradient is summed back. */
+export function expand(x: Tensor, shape: Shape): Tensor {
+  const target = shape.map((d, i) => (d === -1 ? x.shape[i - (shape.length - x.ndim)] : d));
+  const out = broadcastTo(x, target);
+  if (out === x) return x;
+  return record(out, "ExpandBackward0", [x], (g) => [sumToShape(g, x.shape)]);
+}
+
+export function cat(xs: Tensor[], dim = 0): Tensor {
+  if (xs.length === 0) throw new ShapeError("cat: expected a non-empty list of tensors");
+  const first = xs[0];
+  const d = normDim(dim, first.ndim, "cat");
+  for (const [k, t] of xs.entries())
+    if (t.ndim !== first.ndim || t.shape.some((s, i) => i !== d && s !== first.shape[i]))
+      throw new ShapeError(
+        `cat: sizes of tensors must match except in dimension ${d} (tensor 0 has shape ${fmtShape(first.shape)}, tensor ${k} has ${fmtShape(t.shape)})`,
+      );
+  const shape = [...first.shape];
+  shape[d] = xs.reduce((s, t) => s + t.shape[d], 0);
+  const out = allocate(first.dtype, numel(shape));
+  const [outer, , inner] = around(shape, d);
+  let col = 0;
+  for (const t of xs) {
+    const n = t.shape[d] * inner;
+    for (let o = 0; o < outer; o++) out.set(t.data.subarray(o * n, (o + 1) * n), o * shape[d] * inner + col * inner);
+    col += t.shape[d];
+  }
+  return record(new Tensor(out, shape, first.dtype), "CatBackward0", xs, (g) => {
+    let start = 0;
+    return xs.map((t) => {
+      const piece = narrow(g, d, start, t.shape[d]);
+      start += t.shape[d];
+      return piece;
+    });
+  });
+}
+
+export function stack(xs: Tensor[], dim = 0): Tensor {
+  if (xs.length === 0) throw new ShapeError("stack: expected a non-empty list of tensors");
+  const d = normDim(dim, xs[0].ndim + 1, "stack");
+  return cat(
+    xs.map((t) => unsqueeze(t, d)),
+    d,
+  );
+}
+
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  const d = normDim(dim, x.ndim, "narrow");
+  if (start < 0 || start + length > x.shape[d])
+    throw new ShapeError(`narrow: start (${start}) + length (${length}) exceeds dimension size (${x.shape[d]})`);
+  const shape = [...x.shape];
+  shape[d] = length;
+  const [outer, n, inner] = around(x.shape, d);
+  const out = allocate(x.dtype, numel(shape));
+  for (let o = 0; o < outer; o++)
+    out.set(x.data.subarray((o * n + start) * inner, (o * n + start + length) * inner), o * length * inner);
+  return record(new Tensor(out, shape, x.dtype), "NarrowBackward0", [x], (g) => {
+    const full = zeros(x.shape, g.dtype);
+    for (let o = 0; o < outer; o++)
+      full.data.set(g.data.subarray(o * length * inner, (o + 1) * length * inner), (o * n + start) * inner);
+    return [full];
+  });
+}
+
+function checkIndex(index: Tensor, what: string): void {
+  if (!isIntegral(index.dtype))
+    throw new TypeError(`${what}: index must be an integer tensor (int64 or int32), got ${index.dtype}`);
+}
+
+/** `torch.gather(input, dim, index)`; the gradient scatters back with addition. */
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  checkIndex(index, "gather");
+  const d = normDim(dim, x.ndim, "gather");
+  if (index.ndim !== x.ndim)
+    throw new ShapeError(`gather: index ${fmtShape(index.shape)} and input ${fmtShape(x.shape)} must have the same number of dimensions`);
+  const xs = stridesOf(x.shape);
+  const is = stridesOf(index.shape);
+  const size = x.shape[d];
+  const offsets = new Int32Array(index.numel);
+  for (let i = 0; i < index.numel; i++) {
+    let rem = i;
+    let off = 0;
+    for (let k = 0; k < index.ndim; k++) {
+      const c = Math.floor(rem / is[k]);
+      rem -= c * is[k];
+      let v = c;
+      if (k === d) {
+        v = index.data[i];
+        if (v < -size || v >= size)
+          throw new RangeError(`gather: index ${v} is out of bounds for dimension ${d} with size ${size}`);
+        if (v < 0) v += size;
+      } else if (c >= x.shape[k])
+        throw new ShapeError(`gather: index ${fmtShape(index.shape)} is larger than input ${fmtShape(x.shape)} at dimension ${k}`);
+      off += v * xs[k];
+    }
+    offsets[i] = off;
+  }
+  const out = allocate(x.dtype, index.numel);
+  for (let i = 0; i < out.length; i++) out[i] = x.data[offsets[i]];
+  return record(new Tensor(out, index.shape, x.dtype), "GatherBackward0", [x], (g) => {
+    const gx = zeros(x.shape, g.dtype);
+    for (let i = 0; i < offsets.length; i++) gx.data[offsets[i]] += g.data[i];
+    return [gx];
+  });
+}
+
+/** `torch.index_select(input, dim, index)` with a 1-D index. */
+export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  checkIndex(index, "index_select");
+  if (index.ndim > 1) throw new ShapeError(`index_select: index must be 1-D, got ${fmtShape(index.shape)}`);
+  const d = normDim(dim, x.ndim, "index_select");
+  const [outer, n, inner] = around(x.shape, d);
+  const m = index.numel;
+  const idx = Array.from(index.data, (v) => {
+    if (v < -n || v >= n) throw new RangeError(`index_select: index ${v} is out of range for dimension ${d} with size ${n}`);
+    return v < 0 ? v + n : v;
+  });
+  const shape = [...x.shape];
+  if (x.ndim > 0) shape[d] = m;
+  const out = allocate(x.dtype, outer * m * inner);
+  for (let o = 0; o < outer; o++)
+    for (let j = 0; j < m; j++) out.set(x.data.subarray((o * n + idx[j]) * inner, (o * n + idx[j] + 1) * inner), (o * m + j) * inner);
+  return record(new Tensor(out, shape, x.dtype), "IndexSelectBackward0", [x], (g) => {
+    const gx = zeros(x.shape, g.dtype);
+    for (let o = 0; o < outer; o++)
+      for (let j = 0; j < m; j++)
+        for (let i = 0; i < inner; i++) gx.data[(o * n + idx[j]) * inner + i] += g.data[(o * m + j) * inner + i];
+    return [gx];
+  });
+}

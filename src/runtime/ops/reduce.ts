@@ -1,0 +1,320 @@
+/** Reductions (sum, mean, max/min, argmax, norm, logsumexp) and softmax/log_softmax along a dimension. */
+import { record } from "../autograd.ts";
+import { type DType, allocate, isFloating } from "../dtype.ts";
+import { ShapeError, normDim } from "../shape.ts";
+import { Tensor, fromFlat } from "../tensor.ts";
+import { around, broadcastTo, mapBinary, reduceDim } from "./kernels.ts";
+import { reshape } from "./layout.ts";
+
+export type Dims = number | readonly number[] | null | undefined;
+
+/** Normalised, sorted, de-duplicated reduction dims; all dims when none are given. */
+export function reductionDims(x: Tensor, dims: Dims, what: string): number[] {
+  if (dims === null || dims === undefined) return x.shape.map((_, i) => i);
+  const list = typeof dims === "number" ? [dims] : [...dims];
+  if (list.length === 0) return x.shape.map((_, i) => i);
+  const out = [...new Set(list.map((d) => normDim(d, x.ndim, what)))].sort((a, b) => a - b);
+  return x.ndim === 0 ? [] : out;
+}
+
+function keptShape(x: Tensor, dims: number[]): number[] {
+  return x.shape.map((s, i) => (dims.includes(i) ? 1 : s));
+}
+
+function finalShape(x: Tensor, dims: number[], keepdim: boolean): number[] {
+  return keepdim ? keptShape(x, dims) : x.shape.filter((_, i) => !dims.includes(i));
+}
+
+function sumDTypeOf(d: DType): DType {
+  return isFloating(d) ? d : "int64";
+}
+
+/** Raw sum over dims (keepdim shape), accumulating in float64. */
+function sumRaw(x: Tensor, dims: number[], dtype: DType): Tensor {
+  if (dims.length === x.ndim) {
+    let s = 0;
+    const src = x.data;
+    for (let i = 0; i < src.length; i++) s += src[i];
+    return fromFlat([s], keptShape(x, dims), dtype);
+  }
+  let cur = x.data;
+  const shape = [...x.shape];
+  for (const d of [...dims].reverse()) {
+    cur = reduceDim(
+      cur,
+      shape,
+      d,
+      (lane, n) => {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += lane(k);
+        return s;
+      },
+      "float64",
+    );
+    shape[d] = 1;
+  }
+  return fromFlat(cur, keptShape(x, dims), dtype);
+}
+
+/** Gradient of a reduction: broadcast the (keepdim-shaped) gradient back over the reduced dims. */
+function spread(g: Tensor, x: Tensor, dims: number[]): Tensor {
+  return broadcastTo(reshape(g, keptShape(x, dims)), x.shape);
+}
+
+export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
+  const ds = reductionDims(x, dims, "sum");
+  const out = reshape(sumRaw(x, ds, sumDTypeOf(x.dtype)), finalShape(x, ds, keepdim));
+  return record(out, "SumBackward1", [x], (g) => [spread(g, x, ds)]);
+}
+
+export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
+  if (!isFloating(x.dtype))
+    throw new TypeError(
+      `mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: ${x.dtype}`,
+    );
+  const ds = reductionDims(x, dims, "mean");
+  const n = ds.reduce((p, d) => p * x.shape[d], 1);
+  const s = sumRaw(x, ds, "float64");
+  const out = fromFlat(
+    Array.from(s.data, (v) => v / n),
+    finalShape(x, ds, keepdim),
+    x.dtype,
+  );
+  return record(out, "MeanBackward1", [x], (g) => [
+    spread(
+      mapBinary(g, g, g.shape, (v) => v / n, g.dtype),
+      x,
+      ds,
+    ),
+  ]);
+}
+
+/** Full max/min: a 0-d tensor; ties share the gradient evenly, as torch's max() does. */
+function extremeAll(x: Tensor, better: (a: number, b: number) => boolean, name: string): Tensor {
+  if (x.numel === 0) throw new ShapeError(`${name}(): expected a non-empty tensor`);
+  let best = x.data[0];
+  for (let i = 1; i < x.numel; i++) {
+    const v = x.data[i];
+    if (Number.isNaN(v)) {
+      best = v;
+      break;
+    }
+    if (better(v, best)) best = v;
+  }
+  const out = fromFlat([best], [], x.dtype);
+  return record(out, name === "max" ? "MaxBackward1" : "MinBackward1", [x], (g) => {
+    let ties = 0;
+    for (let i = 0; i < x.numel; i++) if (x.data[i] === best) ties++;
+    const share = g.data[0] / ties;
+    return [fromFlat(Array.from(x.data, (v) => (v === best ? share : 0)), x.shape, g.dtype)];
+  });
+}
+
+export interface ValuesIndices {
+  values: Tensor;
+  indices: Tensor;
+}
+
+/** max/min along a dim: values and (first) indices; the gradient flows to the chosen index. */
+function extremeDim(
+  x: Tensor,
+  dim: number,
+  keepdim: boolean,
+  better: (a: number, b: number) => boolean,
+  name: string,
+): ValuesIndices {
+  const d = normDim(dim, x.ndim, name);
+  if (x.ndim > 0 && x.shape[d] === 0) throw new ShapeError(`${name}(): cannot reduce over a zero-size dimension ${d}`);
+  const [outer, n, inner] = around(x.shape, d);
+  const vals = allocate(x.dtype, outer * inner);
+  const idx = new Float64Array(outer * inner);
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let bi = 0;
+      let bv = x.data[base];
+      for (let k = 1; k < n && !Number.isNaN(bv); k++) {
+        const v = x.data[base + k * inner];
+        if (Number.isNaN(v) || better(v, bv)) {
+          bv = v;
+          bi = k;
+        }
+      }
+      vals[o * inner + i] = bv;
+      idx[o * inner + i] = bi;
+    }
+  const shape = finalShape(x, x.ndim ? [d] : [], keepdim);
+  const indices = new Tensor(idx, shape, "int64");
+  const values = record(new Tensor(vals, shape, x.dtype), name === "max" ? "MaxBackward0" : "MinBackward0", [x], (g) => {
+    const gx = allocate(g.dtype, x.numel);
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) gx[o * n * inner + idx[o * inner + i] * inner + i] += g.data[o * inner + i];
+    return [new Tensor(gx, x.shape, g.dtype)];
+  });
+  return { values, indices };
+}
+
+const gt = (a: number, b: number) => a > b;
+const lt = (a: number, b: number) => a < b;
+
+export function max(x: Tensor): Tensor {
+  return extremeAll(x, gt, "max");
+}
+export function min(x: Tensor): Tensor {
+  return extremeAll(x, lt, "min");
+}
+export function maxDim(x: Tensor, dim: number, keepdim = false): ValuesIndices {
+  return extremeDim(x, dim, keepdim, gt, "max");
+}
+export function minDim(x: Tensor, dim: number, keepdim = false): ValuesIndices {
+  return extremeDim(x, dim, keepdim, lt, "min");
+}
+
+/** `torch.argmax(input, dim=None, keepdim=False)`: over the flattened tensor when dim is null. */
+export function argmax(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  if (dim === null || dim === undefined) return extremeDim(reshape(x, [-1]), 0, false, gt, "argmax").indices;
+  return extremeDim(x, dim, keepdim, gt, "argmax").indices;
+}
+export function argmin(x: Tensor, dim?: number | null, keepdim = false): Tensor {
+  if (dim === null || dim === undefined) return extremeDim(reshape(x, [-1]), 0, false, lt, "argmin").indices;
+  return extremeDim(x, dim, keepdim, lt, "argmin").indices;
+}
+
+/**
+ * `torch.norm(input, p, dim, keepdim)` / `torch.linalg.vector_norm`: p-norm for p > 0 and p = inf.
+ * The gradient at a zero norm is zero, as torch masks it.
+ */
+export function norm(x: Tensor, p = 2, dims?: Dims, keepdim = false): Tensor {
+  if (!isFloating(x.dtype)) throw new TypeError(`norm(): input dtype should be floating point, got ${x.dtype}`);
+  if (!(p > 0)) throw new RangeError(`norm: p must be positive (got ${p})`);
+  const ds = reductionDims(x, dims, "norm");
+  const kept = keptShape(x, ds);
+  const abs = fromFlat(Array.from(x.data, Math.abs), x.shape, "float64");
+  let out: Tensor;
+  if (p === Number.POSITIVE_INFINITY) {
+    let cur: Tensor = abs;
+    for (const d of [...ds].reverse()) cur = extremeDim(cur, d, true, gt, "norm").values;
+    out = fromFlat(cur.data, finalShape(x, ds, keepdim), x.dtype);
+  } else {
+    const powed = p === 2 ? Array.from(abs.data, (v) => v * v) : Array.from(abs.data, (v) => v ** p);
+    const s = sumRaw(fromFlat(powed, x.shape, "float64"), ds, "float64");
+    const r = Array.from(s.data, (v) => (p === 2 ? Math.sqrt(v) : v ** (1 / p)));
+    out = fromFlat(r, finalShape(x, ds, keepdim), x.dtype);
+  }
+  const normKept = reshape(out.detach(), kept);
+  return record(out, "NormBackward1", [x], (g) => {
+    const n = broadcastTo(normKept, x.shape).data;
+    const gg = broadcastTo(reshape(g, kept), x.shape).data;
+    const gx = allocate(g.dtype, x.numel);
+    for (let i = 0; i < x.numel; i++) {
+      const v = x.data[i];
+      const nv = n[i];
+      if (nv === 0) continue;
+      if (p === Number.POSITIVE_INFINITY) gx[i] = Math.abs(v) === nv ? gg[i] * Math.sign(v) : 0;
+      else if (p === 2) gx[i] = (gg[i] * v) / nv;
+      else if (p === 1) gx[i] = gg[i] * Math.sign(v);
+      else gx[i] = (gg[i] * v * Math.abs(v) ** (p - 2)) / nv ** (p - 1);
+    }
+    if (p === Number.POSITIVE_INFINITY) {
+      // Ties share the gradient evenly, as torch's amax backward does.
+      const counts = sumRaw(fromFlat(Array.from(x.data, (v, i) => (Math.abs(v) === n[i] && n[i] !== 0 ? 1 : 0)), x.shape, "float64"), ds, "float64");
+      const c = broadcastTo(reshape(counts, kept), x.shape).data;
+      for (let i = 0; i < x.numel; i++) if (c[i] > 0) gx[i] /= c[i];
+    }
+    return [new Tensor(gx, x.shape, g.dtype)];
+  });
+}
+
+/** Numerically stable log(sum(exp(x))) along dims. */
+export function logsumexp(x: Tensor, dims: Dims, keepdim = false): Tensor {
+  const ds = reductionDims(x, dims, "logsumexp");
+  const kept = keptShape(x, ds);
+  let m: Tensor = x.detach();
+  for (const d of [...ds].reverse()) m = extremeDim(m, d, true, gt, "logsumexp").values;
+  const mB = broadcastTo(m, x.shape).data;
+  const e = fromFlat(
+    Array.from(x.data, (v, i) => (Number.isFinite(mB[i]) ? Math.exp(v - mB[i]) : v === mB[i] ? 1 : 0)),
+    x.shape,
+    "float64",
+  );
+  const s = sumRaw(e, ds, "float64");
+  const r = Array.from(s.data, (v, i) => (Number.isFinite(m.data[i]) ? Math.log(v) + m.data[i] : m.data[i]));
+  const out = fromFlat(r, finalShape(x, ds, keepdim), isFloating(x.dtype) ? x.dtype : "float32");
+  return record(out, "LogsumexpBackward0", [x], (g) => {
+    const lse = broadcastTo(reshape(out.detach(), kept), x.shape).data;
+    const gg = broadcastTo(reshape(g, kept), x.shape).data;
+    return [fromFlat(Array.from(x.data, (v, i) => gg[i] * Math.exp(v - lse[i])), x.shape, g.dtype)];
+  });
+}
+
+function softmaxLanes(x: Tensor, dim: number, log: boolean): Float64Array {
+  const [outer, n, inner] = around(x.shape, dim);
+  const out = new Float64Array(x.numel);
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let m = Number.NEGATIVE_INFINITY;
+      for (let k = 0; k < n; k++) m = Math.max(m, x.data[base + k * inner]);
+      if (!Number.isFinite(m)) m = 0;
+      let s = 0;
+      for (let k = 0; k < n; k++) s += Math.exp(x.data[base + k * inner] - m);
+      const ls = Math.log(s);
+      for (let k = 0; k < n; k++) {
+        const z = x.data[base + k * inner] - m;
+        out[base + k * inner] = log ? z - ls : Math.exp(z) / s;
+      }
+    }
+  return out;
+}
+
+function softmaxDim(x: Tensor, dim: number | undefined, what: string): number {
+  if (dim === undefined || dim === null)
+    throw new ShapeError(`${what}: dim is required (torch's implicit dim choice is deprecated)`);
+  return normDim(dim, x.ndim, what);
+}
+
+/** `F.softmax(input, dim)`: shifted by the max, so large logits do not overflow. */
+export function softmax(x: Tensor, dim: number): Tensor {
+  const d = softmaxDim(x, dim, "softmax");
+  const dtype = isFloating(x.dtype) ? x.dtype : "float32";
+  const out = fromFlat(softmaxLanes(x, d, false), x.shape, dtype);
+  return record(out, "SoftmaxBackward0", [x], (g) => {
+    // dx = y * (g - sum(g * y, dim))
+    const [outer, n, inner] = around(x.shape, d);
+    const gx = allocate(g.dtype, x.numel);
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) {
+        const base = o * n * inner + i;
+        let s = 0;
+        for (let k = 0; k < n; k++) s += g.data[base + k * inner] * out.data[base + k * inner];
+        for (let k = 0; k < n; k++) {
+          const j = base + k * inner;
+          gx[j] = out.data[j] * (g.data[j] - s);
+        }
+      }
+    return [new Tensor(gx, x.shape, g.dtype)];
+  });
+}
+
+/** `F.log_softmax(input, dim)`: x - max - log(sum(exp(x - max))). */
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  const d = softmaxDim(x, dim, "log_softmax");
+  const dtype = isFloating(x.dtype) ? x.dtype : "float32";
+  const out = fromFlat(softmaxLanes(x, d, true), x.shape, dtype);
+  return record(out, "LogSoftmaxBackward0", [x], (g) => {
+    // dx = g - exp(y) * sum(g, dim)
+    const [outer, n, inner] = around(x.shape, d);
+    const gx = allocate(g.dtype, x.numel);
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) {
+        const base = o * n * inner + i;
+        let s = 0;
+        for (let k = 0; k < n; k++) s += g.data[base + k * inner];
+        for (let k = 0; k < n; k++) {
+          const j = base + k * inner;
+          gx[j] = g.data[j] - Math.exp(out.data[j]) * s;
+        }
+      }
+    return [new Tensor(gx, x.shape, g.dtype)];
+  });
+}
