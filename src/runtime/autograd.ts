@@ -65,7 +65,8 @@ export function installGradMath(m: GradMath): void {
 }
 
 export function runBackward(root: Tensor, gradient: Tensor | number | undefined, retainGraph: boolean): void {
-  if (!math) throw new AutogradError("autograd is not initialised: import the runtime through src/runtime/index.ts");
+  if (!math)
+    throw new AutogradError("autograd is not initialised: import the runtime through src/runtime/index.ts");
   const m = math;
   if (!root.requiresGrad)
     throw new AutogradError("element 0 of tensors does not require grad and does not have a grad_fn");

@@ -98,7 +98,9 @@ export interface PromotionOperand {
  */
 export function resultType(ops: PromotionOperand[]): DType {
   const widest = (kind: PromotionOperand["kind"]): DType | null =>
-    ops.filter((o) => o.kind === kind).reduce<DType | null>((r, o) => (r ? wider(r, o.dtype) : o.dtype), null);
+    ops
+      .filter((o) => o.kind === kind)
+      .reduce<DType | null>((r, o) => (r ? wider(r, o.dtype) : o.dtype), null);
   let r = widest("dimmed");
   for (const kind of ["zerodim", "scalar"] as const) {
     const next = widest(kind);

@@ -6,8 +6,8 @@
 import { record } from "./autograd.ts";
 import { allocate, isFloating, isIntegral } from "./dtype.ts";
 import * as O from "./ops/index.ts";
-import { ShapeError, fmtShape, numel } from "./shape.ts";
-import { Tensor, fromFlat } from "./tensor.ts";
+import { fmtShape, numel, ShapeError } from "./shape.ts";
+import { fromFlat, Tensor } from "./tensor.ts";
 
 export type Reduction = "none" | "mean" | "sum";
 export const REDUCTIONS: readonly Reduction[] = ["none", "mean", "sum"];
@@ -28,7 +28,8 @@ function reduce(x: Tensor, reduction: string): Tensor {
 }
 
 function checkFloatInput(what: string, input: Tensor): void {
-  if (!isFloating(input.dtype)) throw new LossError(`${what}: input must be a floating point tensor, got ${input.dtype}`);
+  if (!isFloating(input.dtype))
+    throw new LossError(`${what}: input must be a floating point tensor, got ${input.dtype}`);
 }
 
 export interface ReductionOpts {
@@ -46,7 +47,11 @@ export function mseLoss(input: Tensor, target: Tensor, opts: ReductionOpts = {})
 }
 
 /** `F.smooth_l1_loss(beta=1.0)`: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta; beta = 0 is l1. */
-export function smoothL1Loss(input: Tensor, target: Tensor, opts: ReductionOpts & { beta?: number } = {}): Tensor {
+export function smoothL1Loss(
+  input: Tensor,
+  target: Tensor,
+  opts: ReductionOpts & { beta?: number } = {},
+): Tensor {
   const beta = opts.beta ?? 1;
   if (beta < 0) throw new LossError(`smooth_l1_loss does not support negative values for beta (got ${beta})`);
   const d = O.abs(O.sub(input, target));
@@ -56,9 +61,14 @@ export function smoothL1Loss(input: Tensor, target: Tensor, opts: ReductionOpts 
 }
 
 /** `F.huber_loss(delta=1.0)`: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta). */
-export function huberLoss(input: Tensor, target: Tensor, opts: ReductionOpts & { delta?: number } = {}): Tensor {
+export function huberLoss(
+  input: Tensor,
+  target: Tensor,
+  opts: ReductionOpts & { delta?: number } = {},
+): Tensor {
   const delta = opts.delta ?? 1;
-  if (!(delta > 0)) throw new LossError(`huber_loss does not support non-positive values for delta (got ${delta})`);
+  if (!(delta > 0))
+    throw new LossError(`huber_loss does not support non-positive values for delta (got ${delta})`);
   const d = O.abs(O.sub(input, target));
   const loss = O.where(O.lt(d, delta), O.mul(O.pow(d, 2), 0.5), O.mul(O.sub(d, 0.5 * delta), delta));
   return reduce(loss, opts.reduction ?? "mean");
@@ -137,7 +147,9 @@ function classDimOf(input: Tensor): number {
 /** Checks (N, C, d1...) input against (N, d1...) class-index targets and returns the class count. */
 function checkClassTargets(what: string, input: Tensor, target: Tensor, ignoreIndex: number): number {
   if (!isIntegral(target.dtype))
-    throw new LossError(`${what}: expected target of an integer dtype (class indices, int64), got ${target.dtype}`);
+    throw new LossError(
+      `${what}: expected target of an integer dtype (class indices, int64), got ${target.dtype}`,
+    );
   const cd = classDimOf(input);
   const expected = input.shape.filter((_, i) => i !== cd);
   if (target.ndim !== expected.length || target.shape.some((d, i) => d !== expected[i]))
@@ -147,7 +159,8 @@ function checkClassTargets(what: string, input: Tensor, target: Tensor, ignoreIn
   const C = input.shape[cd];
   for (let i = 0; i < target.numel; i++) {
     const c = target.data[i];
-    if (c !== ignoreIndex && (c < 0 || c >= C)) throw new LossError(`${what}: Target ${c} is out of bounds (${C} classes, element ${i})`);
+    if (c !== ignoreIndex && (c < 0 || c >= C))
+      throw new LossError(`${what}: Target ${c} is out of bounds (${C} classes, element ${i})`);
   }
   return C;
 }
@@ -162,7 +175,9 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NllOpts = {}): Tens
   const reduction = checkReduction(opts.reduction ?? "mean");
   const C = checkClassTargets("nll_loss", input, target, ignore);
   if (opts.weight && (opts.weight.ndim !== 1 || opts.weight.numel !== C))
-    throw new LossError(`nll_loss: weight should be a 1-D tensor of ${C} elements (one per class), got ${fmtShape(opts.weight.shape)}`);
+    throw new LossError(
+      `nll_loss: weight should be a 1-D tensor of ${C} elements (one per class), got ${fmtShape(opts.weight.shape)}`,
+    );
   const w = opts.weight?.data;
   const cd = classDimOf(input);
   const inner = numel(input.shape.slice(cd + 1));
@@ -212,7 +227,8 @@ export interface CrossEntropyOpts extends NllOpts {
 export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOpts = {}): Tensor {
   checkFloatInput("cross_entropy", input);
   const eps = opts.label_smoothing ?? 0;
-  if (!(eps >= 0 && eps <= 1)) throw new LossError(`cross_entropy: label_smoothing must be between 0.0 and 1.0, got ${eps}`);
+  if (!(eps >= 0 && eps <= 1))
+    throw new LossError(`cross_entropy: label_smoothing must be between 0.0 and 1.0, got ${eps}`);
   const reduction = checkReduction(opts.reduction ?? "mean");
   const cd = classDimOf(input);
   const C = input.shape[cd];
@@ -240,7 +256,9 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   checkClassTargets("cross_entropy", input, target, ignore);
   // Smoothing term: -sum_c w_c log p_c / C per sample, zero where the target is ignored.
   const keep = O.unsqueeze(O.cast(O.ne(target, ignore), input.dtype), cd);
-  const smoothPer = O.neg(O.sum(O.mul(w ? O.mul(logp, w) : logp, input.ndim === 1 ? O.squeeze(keep, 0) : keep), cd));
+  const smoothPer = O.neg(
+    O.sum(O.mul(w ? O.mul(logp, w) : logp, input.ndim === 1 ? O.squeeze(keep, 0) : keep), cd),
+  );
   let smooth: Tensor;
   if (reduction === "none") smooth = smoothPer;
   else if (reduction === "sum") smooth = O.sum(smoothPer);
@@ -273,11 +291,14 @@ export function klDiv(input: Tensor, target: Tensor, opts: KlDivOpts = {}): Tens
     const xlogx = O.where(O.eq(target, 0), 0, O.mul(target, O.log(O.where(O.eq(target, 0), 1, target))));
     pointwise = O.sub(xlogx, O.mul(target, input));
   }
-  if (reduction === "batchmean") return input.ndim === 0 ? O.sum(pointwise) : O.div(O.sum(pointwise), input.shape[0]);
+  if (reduction === "batchmean")
+    return input.ndim === 0 ? O.sum(pointwise) : O.div(O.sum(pointwise), input.shape[0]);
   return reduce(pointwise, reduction);
 }
 
 export function assertSameShape(a: Tensor, b: Tensor, what: string): void {
   if (a.ndim !== b.ndim || a.shape.some((d, i) => d !== b.shape[i]))
-    throw new ShapeError(`${what}: target size ${fmtShape(b.shape)} must be the same as input size ${fmtShape(a.shape)}`);
+    throw new ShapeError(
+      `${what}: target size ${fmtShape(b.shape)} must be the same as input size ${fmtShape(a.shape)}`,
+    );
 }

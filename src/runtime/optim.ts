@@ -2,7 +2,7 @@
  * Optimizers with torch.optim's update rules, argument names and defaults. Each keeps per-parameter state in
  * float64 and writes parameters back in their own dtype. `zeroGrad` is explicit: skipping it accumulates.
  */
-import { type Storage, coerce } from "./dtype.ts";
+import { coerce, type Storage } from "./dtype.ts";
 import type { Tensor } from "./tensor.ts";
 
 export abstract class Optimizer {
@@ -10,7 +10,9 @@ export abstract class Optimizer {
   constructor(readonly params: Tensor[]) {
     for (const p of params)
       if (!p.isLeaf || !p.requiresGrad)
-        throw new Error(`optimizer: can only optimize leaf tensors that require grad (${p.name ?? "a parameter"} does not)`);
+        throw new Error(
+          `optimizer: can only optimize leaf tensors that require grad (${p.name ?? "a parameter"} does not)`,
+        );
   }
 
   /** `optimizer.zero_grad(set_to_none=True)`. */
@@ -32,7 +34,12 @@ export abstract class Optimizer {
   }
 
   /** Update one parameter in place from its gradient (a float64 copy the rule may modify). */
-  protected abstract update(p: Storage, g: Float64Array, s: Record<string, Float64Array | number>, t: Tensor): void;
+  protected abstract update(
+    p: Storage,
+    g: Float64Array,
+    s: Record<string, Float64Array | number>,
+    t: Tensor,
+  ): void;
 
   /** Hyperparameters can change between steps (the UI's learning-rate slider), as param_groups allow. */
   abstract setHyper(name: string, value: number | boolean | number[]): void;
@@ -69,7 +76,15 @@ export class SGD extends Optimizer {
   o: Required<SGDOptions>;
   constructor(params: Tensor[], opts: SGDOptions = {}) {
     super(params);
-    this.o = { lr: 1e-3, momentum: 0, dampening: 0, weight_decay: 0, nesterov: false, maximize: false, ...opts };
+    this.o = {
+      lr: 1e-3,
+      momentum: 0,
+      dampening: 0,
+      weight_decay: 0,
+      nesterov: false,
+      maximize: false,
+      ...opts,
+    };
     checkNonNeg("learning rate", this.o.lr);
     checkNonNeg("momentum value", this.o.momentum);
     checkNonNeg("weight_decay value", this.o.weight_decay);
@@ -110,7 +125,16 @@ export class Adam extends Optimizer {
   protected decoupled = false;
   constructor(params: Tensor[], opts: AdamOptions = {}, defaults: Partial<AdamOptions> = {}) {
     super(params);
-    this.o = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false, maximize: false, ...defaults, ...opts };
+    this.o = {
+      lr: 1e-3,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weight_decay: 0,
+      amsgrad: false,
+      maximize: false,
+      ...defaults,
+      ...opts,
+    };
     checkNonNeg("learning rate", this.o.lr);
     checkNonNeg("epsilon value", this.o.eps);
     for (const [k, b] of this.o.betas.entries())
@@ -174,7 +198,16 @@ export class RMSprop extends Optimizer {
   o: Required<RMSpropOptions>;
   constructor(params: Tensor[], opts: RMSpropOptions = {}) {
     super(params);
-    this.o = { lr: 1e-2, alpha: 0.99, eps: 1e-8, weight_decay: 0, momentum: 0, centered: false, maximize: false, ...opts };
+    this.o = {
+      lr: 1e-2,
+      alpha: 0.99,
+      eps: 1e-8,
+      weight_decay: 0,
+      momentum: 0,
+      centered: false,
+      maximize: false,
+      ...opts,
+    };
     checkNonNeg("learning rate", this.o.lr);
     checkNonNeg("epsilon value", this.o.eps);
     checkNonNeg("momentum value", this.o.momentum);
@@ -219,7 +252,15 @@ export class Adagrad extends Optimizer {
   o: Required<AdagradOptions>;
   constructor(params: Tensor[], opts: AdagradOptions = {}) {
     super(params);
-    this.o = { lr: 1e-2, lr_decay: 0, weight_decay: 0, initial_accumulator_value: 0, eps: 1e-10, maximize: false, ...opts };
+    this.o = {
+      lr: 1e-2,
+      lr_decay: 0,
+      weight_decay: 0,
+      initial_accumulator_value: 0,
+      eps: 1e-10,
+      maximize: false,
+      ...opts,
+    };
     checkNonNeg("learning rate", this.o.lr);
     checkNonNeg("lr_decay value", this.o.lr_decay);
     checkNonNeg("initial_accumulator_value", this.o.initial_accumulator_value);

@@ -2,10 +2,11 @@
  * The Tensor: a shape, a dtype, a flat row-major typed array, and what autograd needs (requiresGrad, grad,
  * the function that made it). Ops live in ./ops; this file only holds the data structure and its creation.
  */
-import { runBackward } from "./autograd.ts";
+
 import type { GradFn } from "./autograd.ts";
-import { type DType, type Storage, allocate, coerce, isFloating, scalarDType } from "./dtype.ts";
-import { type Shape, ShapeError, fmtShape, numel } from "./shape.ts";
+import { runBackward } from "./autograd.ts";
+import { allocate, coerce, type DType, isFloating, type Storage, scalarDType } from "./dtype.ts";
+import { fmtShape, numel, type Shape, ShapeError } from "./shape.ts";
 
 export type NestedArray = number | boolean | NestedArray[];
 
@@ -29,7 +30,9 @@ export class Tensor {
   ) {
     this.shape = Object.freeze([...shape]);
     if (data.length !== numel(shape))
-      throw new ShapeError(`tensor data has ${data.length} elements but shape ${fmtShape(shape)} needs ${numel(shape)}`);
+      throw new ShapeError(
+        `tensor data has ${data.length} elements but shape ${fmtShape(shape)} needs ${numel(shape)}`,
+      );
   }
 
   get ndim(): number {
@@ -68,8 +71,7 @@ export class Tensor {
 
   /** Enable gradient tracking on a leaf, like `requires_grad_()`. */
   requiresGrad_(flag = true): this {
-    if (!this.isLeaf && !flag)
-      throw new Error("you can only change requires_grad flags of leaf variables");
+    if (!this.isLeaf && !flag) throw new Error("you can only change requires_grad flags of leaf variables");
     if (flag && !isFloating(this.dtype))
       throw new Error(`only tensors of floating point dtype can require gradients (got ${this.dtype})`);
     this.requiresGrad = flag;
@@ -147,16 +149,28 @@ export function tensor(data: NestedArray | Storage, opts: TensorOptions = {}): T
     flatten(data, f);
     flat = f;
   }
-  const dtype = opts.dtype ?? (ArrayBuffer.isView(data) ? (data instanceof Float64Array ? "float64" : "float32") : defaultDTypeOf(data));
+  const dtype =
+    opts.dtype ??
+    (ArrayBuffer.isView(data)
+      ? data instanceof Float64Array
+        ? "float64"
+        : "float32"
+      : defaultDTypeOf(data));
   return fromFlat(flat, shape, dtype, opts);
 }
 
 /** A tensor from flat row-major values and a shape. */
-export function fromFlat(flat: ArrayLike<number>, shape: Shape, dtype: DType = "float32", opts: TensorOptions = {}): Tensor {
+export function fromFlat(
+  flat: ArrayLike<number>,
+  shape: Shape,
+  dtype: DType = "float32",
+  opts: TensorOptions = {},
+): Tensor {
   const store = allocate(dtype, flat.length);
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i];
-    if (typeof v !== "number") throw new TypeError(`tensor data must be numbers (element ${i} is ${typeof v})`);
+    if (typeof v !== "number")
+      throw new TypeError(`tensor data must be numbers (element ${i} is ${typeof v})`);
     store[i] = coerce(dtype, v);
   }
   const t = new Tensor(store, shape, dtype);
@@ -165,7 +179,12 @@ export function fromFlat(flat: ArrayLike<number>, shape: Shape, dtype: DType = "
   return t;
 }
 
-export function full(shape: Shape, value: number, dtype: DType = "float32", opts: TensorOptions = {}): Tensor {
+export function full(
+  shape: Shape,
+  value: number,
+  dtype: DType = "float32",
+  opts: TensorOptions = {},
+): Tensor {
   const store = allocate(dtype, numel(shape));
   store.fill(coerce(dtype, value));
   const t = new Tensor(store, shape, dtype);
@@ -173,8 +192,10 @@ export function full(shape: Shape, value: number, dtype: DType = "float32", opts
   return t;
 }
 
-export const zeros = (shape: Shape, dtype: DType = "float32", opts?: TensorOptions) => full(shape, 0, dtype, opts);
-export const ones = (shape: Shape, dtype: DType = "float32", opts?: TensorOptions) => full(shape, 1, dtype, opts);
+export const zeros = (shape: Shape, dtype: DType = "float32", opts?: TensorOptions) =>
+  full(shape, 0, dtype, opts);
+export const ones = (shape: Shape, dtype: DType = "float32", opts?: TensorOptions) =>
+  full(shape, 1, dtype, opts);
 
 export function scalar(value: number, dtype: DType = "float32"): Tensor {
   return full([], value, dtype);
@@ -191,10 +212,13 @@ export function arange(start: number, end: number, step = 1, dtype?: DType): Ten
 
 /** `torch.linspace(start, end, steps)`, computed the way torch does (symmetric from both ends). */
 export function linspace(start: number, end: number, steps: number, dtype: DType = "float32"): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new RangeError("linspace: number of steps must be non-negative");
+  if (!Number.isInteger(steps) || steps < 0)
+    throw new RangeError("linspace: number of steps must be non-negative");
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   const half = Math.floor(steps / 2);
-  const flat = Array.from({ length: steps }, (_, i) => (i < half ? start + step * i : end - step * (steps - 1 - i)));
+  const flat = Array.from({ length: steps }, (_, i) =>
+    i < half ? start + step * i : end - step * (steps - 1 - i),
+  );
   return fromFlat(flat, [steps], dtype);
 }
 
@@ -238,10 +262,18 @@ export class Rng {
 
 export function rand(shape: Shape, seed: number, dtype: DType = "float32"): Tensor {
   const rng = new Rng(seed);
-  return fromFlat(Array.from({ length: numel(shape) }, () => rng.next()), shape, dtype);
+  return fromFlat(
+    Array.from({ length: numel(shape) }, () => rng.next()),
+    shape,
+    dtype,
+  );
 }
 
 export function randn(shape: Shape, seed: number, dtype: DType = "float32"): Tensor {
   const rng = new Rng(seed);
-  return fromFlat(Array.from({ length: numel(shape) }, () => rng.normal()), shape, dtype);
+  return fromFlat(
+    Array.from({ length: numel(shape) }, () => rng.normal()),
+    shape,
+    dtype,
+  );
 }

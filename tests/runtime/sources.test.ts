@@ -1,6 +1,6 @@
 // The tutorials' own printed values (../shared/sources), reproduced by the runtime directly.
 import { describe, expect, it } from "vitest";
-import { ops as O, SGD, l1Loss, mseLoss, nllLoss, tensor } from "../../src/runtime/index.ts";
+import { l1Loss, mseLoss, nllLoss, ops as O, SGD, tensor } from "../../src/runtime/index.ts";
 
 describe("values printed by the source tutorials", () => {
   it("L1 of 5 vs 2 in float16 is 3, in float16", () => {

@@ -8,9 +8,9 @@
 import { record } from "../autograd.ts";
 import { type DType, isFloating, resultType, scalarDType } from "../dtype.ts";
 import { broadcastShapes } from "../shape.ts";
-import { Tensor, full } from "../tensor.ts";
+import { full, type Tensor } from "../tensor.ts";
 import { mapBinary, mapTernary, mapUnary } from "./kernels.ts";
-import { INV_SQRT_2, INV_SQRT_2PI, SQRT_2_OVER_PI, erf, logSigmoid, sigmoid } from "./special.ts";
+import { erf, INV_SQRT_2, INV_SQRT_2PI, logSigmoid, SQRT_2_OVER_PI, sigmoid } from "./special.ts";
 
 export type Attrs = Record<string, number | string | null | undefined>;
 
@@ -149,7 +149,7 @@ unary({
 unary({
   name: "relu",
   gradName: "ReluBackward0",
-  fn: () => (x) => (x > 0 ? x : 0),
+  fn: () => (x) => Math.max(x, 0),
   df: () => (x) => (x > 0 ? 1 : 0),
   wgsl: () => "max(x, 0.0)",
   dwgsl: () => "select(0.0, 1.0, x > 0.0)",
@@ -237,7 +237,8 @@ unary({
     const hi = (a.max ?? Number.POSITIVE_INFINITY) as number;
     return (x) => (x >= lo && x <= hi ? 1 : 0);
   },
-  wgsl: (a) => `min(max(x, ${wgslFloat((a.min ?? -3.4e38) as number)}), ${wgslFloat((a.max ?? 3.4e38) as number)})`,
+  wgsl: (a) =>
+    `min(max(x, ${wgslFloat((a.min ?? -3.4e38) as number)}), ${wgslFloat((a.max ?? 3.4e38) as number)})`,
   dwgsl: (a) =>
     `select(0.0, 1.0, x >= ${wgslFloat((a.min ?? -3.4e38) as number)} && x <= ${wgslFloat((a.max ?? 3.4e38) as number)})`,
   ints: "same",
@@ -278,7 +279,9 @@ export function applyUnary(name: string, x: Tensor, attrs: Attrs = {}): Tensor {
   const out = mapUnary(x, d.fn(attrs), unaryOutDType(d, x));
   const df = d.df?.(attrs);
   if (!df) return out;
-  return record(out, d.gradName, [x], (g) => [mapTernary(g, x, out, out.shape, (gv, xv, yv) => gv * df(xv, yv), g.dtype)]);
+  return record(out, d.gradName, [x], (g) => [
+    mapTernary(g, x, out, out.shape, (gv, xv, yv) => gv * df(xv, yv), g.dtype),
+  ]);
 }
 
 export interface BinaryDecl {
@@ -415,7 +418,9 @@ function promotionKind(t: Tensor): "dimmed" | "zerodim" {
 export function promote(...xs: Operand[]): DType {
   return resultType(
     xs.map((x) =>
-      typeof x === "number" ? { dtype: scalarDType(x), kind: "scalar" as const } : { dtype: x.dtype, kind: promotionKind(x) },
+      typeof x === "number"
+        ? { dtype: scalarDType(x), kind: "scalar" as const }
+        : { dtype: x.dtype, kind: promotionKind(x) },
     ),
   );
 }
@@ -426,7 +431,8 @@ export function asTensor(x: Operand, dtype: DType): Tensor {
 
 export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
   const d = BINARY[name];
-  if (typeof a === "number" && typeof b === "number") throw new TypeError(`${name}: at least one operand must be a tensor`);
+  if (typeof a === "number" && typeof b === "number")
+    throw new TypeError(`${name}: at least one operand must be a tensor`);
   const common = promote(a, b);
   const dtype = d.out === "bool" ? "bool" : d.out === "float" && !isFloating(common) ? "float32" : common;
   const A = asTensor(a, common);

@@ -4,16 +4,16 @@
  */
 import { installGradMath } from "../autograd.ts";
 import type { DType } from "../dtype.ts";
-import { Tensor, full } from "../tensor.ts";
-import { type Attrs, type Operand, applyBinary, applyUnary, cast } from "./elementwise.ts";
+import { full, Tensor } from "../tensor.ts";
+import { type Attrs, applyBinary, applyUnary, cast, type Operand } from "./elementwise.ts";
 import { sumToShape, transpose } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 
-export { cast, where, promote, UNARY, BINARY, wgslFloat } from "./elementwise.ts";
-export type { Attrs, Operand, UnaryDecl, BinaryDecl } from "./elementwise.ts";
+export type { Attrs, BinaryDecl, Operand, UnaryDecl } from "./elementwise.ts";
+export { BINARY, cast, promote, UNARY, wgslFloat, where } from "./elementwise.ts";
 export * from "./layout.ts";
-export * from "./reduce.ts";
 export { matmul } from "./matmul.ts";
+export * from "./reduce.ts";
 
 export const unaryOp = applyUnary;
 export const binaryOp = applyBinary;
@@ -29,9 +29,12 @@ export const sigmoid = (x: Tensor) => applyUnary("sigmoid", x);
 export const logSigmoid = (x: Tensor) => applyUnary("log_sigmoid", x);
 export const tanh = (x: Tensor) => applyUnary("tanh", x);
 export const relu = (x: Tensor) => applyUnary("relu", x);
-export const leakyRelu = (x: Tensor, negative_slope = 0.01) => applyUnary("leaky_relu", x, { negative_slope });
-export const gelu = (x: Tensor, approximate: "none" | "tanh" = "none") => applyUnary("gelu", x, { approximate });
-export const softplus = (x: Tensor, beta = 1, threshold = 20) => applyUnary("softplus", x, { beta, threshold });
+export const leakyRelu = (x: Tensor, negative_slope = 0.01) =>
+  applyUnary("leaky_relu", x, { negative_slope });
+export const gelu = (x: Tensor, approximate: "none" | "tanh" = "none") =>
+  applyUnary("gelu", x, { approximate });
+export const softplus = (x: Tensor, beta = 1, threshold = 20) =>
+  applyUnary("softplus", x, { beta, threshold });
 export const clamp = (x: Tensor, min?: number | null, max?: number | null) => {
   if ((min === null || min === undefined) && (max === null || max === undefined))
     throw new TypeError("clamp: at least one of 'min' or 'max' must not be None");
@@ -77,7 +80,8 @@ installGradMath({
   // A gradient takes its tensor's shape (summing out broadcast dims) and dtype, as torch's engine ensures.
   fit: (g, to) => {
     let r = g;
-    if (r.numel !== to.numel || r.ndim !== to.ndim) r = r.numel === to.numel ? new Tensor(r.data, to.shape, r.dtype) : sumToShape(r, to.shape);
+    if (r.numel !== to.numel || r.ndim !== to.ndim)
+      r = r.numel === to.numel ? new Tensor(r.data, to.shape, r.dtype) : sumToShape(r, to.shape);
     return r.dtype === to.dtype ? r : cast(r.detach(), to.dtype);
   },
 });

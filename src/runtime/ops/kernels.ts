@@ -2,8 +2,8 @@
  * CPU loops shared by the ops: elementwise maps with broadcasting and reductions along one dimension.
  * Values are computed in float64 (JS numbers) and rounded once when stored into the output's typed array.
  */
-import { type DType, type Storage, allocate, finishStorage } from "../dtype.ts";
-import { type Shape, broadcastStrides, numel, sameShape } from "../shape.ts";
+import { allocate, type DType, finishStorage, type Storage } from "../dtype.ts";
+import { broadcastStrides, numel, type Shape, sameShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 
 export function mapUnary(x: Tensor, f: (v: number) => number, dtype: DType): Tensor {

@@ -1,7 +1,16 @@
 /** Ops that move data without arithmetic: reshape, transpose, permute, expand, cat, stack, gather, index_select. */
 import { record } from "../autograd.ts";
 import { allocate, isIntegral } from "../dtype.ts";
-import { type Shape, ShapeError, fmtShape, inferShape, normDim, numel, sameShape, stridesOf } from "../shape.ts";
+import {
+  fmtShape,
+  inferShape,
+  normDim,
+  numel,
+  type Shape,
+  ShapeError,
+  sameShape,
+  stridesOf,
+} from "../shape.ts";
 import { Tensor, zeros } from "../tensor.ts";
 import { around, broadcastTo } from "./kernels.ts";
 
@@ -26,7 +35,11 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 }
 
 export function squeeze(x: Tensor, dim?: number): Tensor {
-  if (dim === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (dim === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const d = normDim(dim, x.ndim, "squeeze");
   return x.shape[d] === 1 ? reshape(x, [...x.shape.slice(0, d), ...x.shape.slice(d + 1)]) : x;
 }
@@ -116,7 +129,8 @@ export function cat(xs: Tensor[], dim = 0): Tensor {
   let col = 0;
   for (const t of xs) {
     const n = t.shape[d] * inner;
-    for (let o = 0; o < outer; o++) out.set(t.data.subarray(o * n, (o + 1) * n), o * shape[d] * inner + col * inner);
+    for (let o = 0; o < outer; o++)
+      out.set(t.data.subarray(o * n, (o + 1) * n), o * shape[d] * inner + col * inner);
     col += t.shape[d];
   }
   return record(new Tensor(out, shape, first.dtype), "CatBackward0", xs, (g) => {
@@ -141,7 +155,9 @@ export function stack(xs: Tensor[], dim = 0): Tensor {
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   const d = normDim(dim, x.ndim, "narrow");
   if (start < 0 || start + length > x.shape[d])
-    throw new ShapeError(`narrow: start (${start}) + length (${length}) exceeds dimension size (${x.shape[d]})`);
+    throw new ShapeError(
+      `narrow: start (${start}) + length (${length}) exceeds dimension size (${x.shape[d]})`,
+    );
   const shape = [...x.shape];
   shape[d] = length;
   const [outer, n, inner] = around(x.shape, d);
@@ -166,7 +182,9 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   checkIndex(index, "gather");
   const d = normDim(dim, x.ndim, "gather");
   if (index.ndim !== x.ndim)
-    throw new ShapeError(`gather: index ${fmtShape(index.shape)} and input ${fmtShape(x.shape)} must have the same number of dimensions`);
+    throw new ShapeError(
+      `gather: index ${fmtShape(index.shape)} and input ${fmtShape(x.shape)} must have the same number of dimensions`,
+    );
   const xs = stridesOf(x.shape);
   const is = stridesOf(index.shape);
   const size = x.shape[d];
@@ -184,7 +202,9 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
           throw new RangeError(`gather: index ${v} is out of bounds for dimension ${d} with size ${size}`);
         if (v < 0) v += size;
       } else if (c >= x.shape[k])
-        throw new ShapeError(`gather: index ${fmtShape(index.shape)} is larger than input ${fmtShape(x.shape)} at dimension ${k}`);
+        throw new ShapeError(
+          `gather: index ${fmtShape(index.shape)} is larger than input ${fmtShape(x.shape)} at dimension ${k}`,
+        );
       off += v * xs[k];
     }
     offsets[i] = off;
@@ -206,19 +226,22 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const [outer, n, inner] = around(x.shape, d);
   const m = index.numel;
   const idx = Array.from(index.data, (v) => {
-    if (v < -n || v >= n) throw new RangeError(`index_select: index ${v} is out of range for dimension ${d} with size ${n}`);
+    if (v < -n || v >= n)
+      throw new RangeError(`index_select: index ${v} is out of range for dimension ${d} with size ${n}`);
     return v < 0 ? v + n : v;
   });
   const shape = [...x.shape];
   if (x.ndim > 0) shape[d] = m;
   const out = allocate(x.dtype, outer * m * inner);
   for (let o = 0; o < outer; o++)
-    for (let j = 0; j < m; j++) out.set(x.data.subarray((o * n + idx[j]) * inner, (o * n + idx[j] + 1) * inner), (o * m + j) * inner);
+    for (let j = 0; j < m; j++)
+      out.set(x.data.subarray((o * n + idx[j]) * inner, (o * n + idx[j] + 1) * inner), (o * m + j) * inner);
   return record(new Tensor(out, shape, x.dtype), "IndexSelectBackward0", [x], (g) => {
     const gx = zeros(x.shape, g.dtype);
     for (let o = 0; o < outer; o++)
       for (let j = 0; j < m; j++)
-        for (let i = 0; i < inner; i++) gx.data[(o * n + idx[j]) * inner + i] += g.data[(o * m + j) * inner + i];
+        for (let i = 0; i < inner; i++)
+          gx.data[(o * n + idx[j]) * inner + i] += g.data[(o * m + j) * inner + i];
     return [gx];
   });
 }

@@ -1,13 +1,21 @@
 /** `torch.matmul` for 1-D, 2-D and batched (broadcast) operands. */
 import { record } from "../autograd.ts";
-import { type Storage, allocate } from "../dtype.ts";
-import { ShapeError, broadcastShapes, fmtShape, numel } from "../shape.ts";
+import { allocate, type Storage } from "../dtype.ts";
+import { broadcastShapes, fmtShape, numel, ShapeError } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { broadcastTo } from "./kernels.ts";
 import { squeeze, sumToShape, transpose, unsqueeze } from "./layout.ts";
 
 /** C[b] = A[b] @ B[b] for contiguous (batch, m, k) x (batch, k, n); i-k-j order keeps the inner loop streaming. */
-function bmm(A: ArrayLike<number>, B: ArrayLike<number>, batch: number, m: number, k: number, n: number, out: Storage): void {
+function bmm(
+  A: ArrayLike<number>,
+  B: ArrayLike<number>,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+  out: Storage,
+): void {
   const row = new Float64Array(n);
   for (let b = 0; b < batch; b++) {
     const ao = b * m * k;
@@ -52,9 +60,13 @@ function matmulNd(a: Tensor, b: Tensor): Tensor {
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0)
-    throw new ShapeError(`matmul: both arguments need at least 1 dimension (got ${fmtShape(a.shape)} and ${fmtShape(b.shape)})`);
+    throw new ShapeError(
+      `matmul: both arguments need at least 1 dimension (got ${fmtShape(a.shape)} and ${fmtShape(b.shape)})`,
+    );
   if (a.dtype !== b.dtype)
-    throw new TypeError(`matmul: expected both operands to have the same dtype, but got ${a.dtype} and ${b.dtype}`);
+    throw new TypeError(
+      `matmul: expected both operands to have the same dtype, but got ${a.dtype} and ${b.dtype}`,
+    );
   const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
   const b2 = b.ndim === 1 ? unsqueeze(b, -1) : b;
   let out = matmulNd(a2, b2);
@@ -62,4 +74,3 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (b.ndim === 1) out = squeeze(out, -1);
   return out;
 }
-

@@ -1,8 +1,8 @@
 /** Reductions (sum, mean, max/min, argmax, norm, logsumexp) and softmax/log_softmax along a dimension. */
 import { record } from "../autograd.ts";
-import { type DType, allocate, isFloating } from "../dtype.ts";
-import { ShapeError, normDim } from "../shape.ts";
-import { Tensor, fromFlat } from "../tensor.ts";
+import { allocate, type DType, isFloating } from "../dtype.ts";
+import { normDim, ShapeError } from "../shape.ts";
+import { fromFlat, Tensor } from "../tensor.ts";
 import { around, broadcastTo, mapBinary, reduceDim } from "./kernels.ts";
 import { reshape } from "./layout.ts";
 
@@ -106,7 +106,13 @@ function extremeAll(x: Tensor, better: (a: number, b: number) => boolean, name: 
     let ties = 0;
     for (let i = 0; i < x.numel; i++) if (x.data[i] === best) ties++;
     const share = g.data[0] / ties;
-    return [fromFlat(Array.from(x.data, (v) => (v === best ? share : 0)), x.shape, g.dtype)];
+    return [
+      fromFlat(
+        Array.from(x.data, (v) => (v === best ? share : 0)),
+        x.shape,
+        g.dtype,
+      ),
+    ];
   });
 }
 
@@ -124,7 +130,8 @@ function extremeDim(
   name: string,
 ): ValuesIndices {
   const d = normDim(dim, x.ndim, name);
-  if (x.ndim > 0 && x.shape[d] === 0) throw new ShapeError(`${name}(): cannot reduce over a zero-size dimension ${d}`);
+  if (x.ndim > 0 && x.shape[d] === 0)
+    throw new ShapeError(`${name}(): cannot reduce over a zero-size dimension ${d}`);
   const [outer, n, inner] = around(x.shape, d);
   const vals = allocate(x.dtype, outer * inner);
   const idx = new Float64Array(outer * inner);
@@ -145,12 +152,18 @@ function extremeDim(
     }
   const shape = finalShape(x, x.ndim ? [d] : [], keepdim);
   const indices = new Tensor(idx, shape, "int64");
-  const values = record(new Tensor(vals, shape, x.dtype), name === "max" ? "MaxBackward0" : "MinBackward0", [x], (g) => {
-    const gx = allocate(g.dtype, x.numel);
-    for (let o = 0; o < outer; o++)
-      for (let i = 0; i < inner; i++) gx[o * n * inner + idx[o * inner + i] * inner + i] += g.data[o * inner + i];
-    return [new Tensor(gx, x.shape, g.dtype)];
-  });
+  const values = record(
+    new Tensor(vals, shape, x.dtype),
+    name === "max" ? "MaxBackward0" : "MinBackward0",
+    [x],
+    (g) => {
+      const gx = allocate(g.dtype, x.numel);
+      for (let o = 0; o < outer; o++)
+        for (let i = 0; i < inner; i++)
+          gx[o * n * inner + idx[o * inner + i] * inner + i] += g.data[o * inner + i];
+      return [new Tensor(gx, x.shape, g.dtype)];
+    },
+  );
   return { values, indices };
 }
 
@@ -185,7 +198,8 @@ export function argmin(x: Tensor, dim?: number | null, keepdim = false): Tensor 
  * The gradient at a zero norm is zero, as torch masks it.
  */
 export function norm(x: Tensor, p = 2, dims?: Dims, keepdim = false): Tensor {
-  if (!isFloating(x.dtype)) throw new TypeError(`norm(): input dtype should be floating point, got ${x.dtype}`);
+  if (!isFloating(x.dtype))
+    throw new TypeError(`norm(): input dtype should be floating point, got ${x.dtype}`);
   if (!(p > 0)) throw new RangeError(`norm: p must be positive (got ${p})`);
   const ds = reductionDims(x, dims, "norm");
   const kept = keptShape(x, ds);
@@ -217,7 +231,15 @@ export function norm(x: Tensor, p = 2, dims?: Dims, keepdim = false): Tensor {
     }
     if (p === Number.POSITIVE_INFINITY) {
       // Ties share the gradient evenly, as torch's amax backward does.
-      const counts = sumRaw(fromFlat(Array.from(x.data, (v, i) => (Math.abs(v) === n[i] && n[i] !== 0 ? 1 : 0)), x.shape, "float64"), ds, "float64");
+      const counts = sumRaw(
+        fromFlat(
+          Array.from(x.data, (v, i) => (Math.abs(v) === n[i] && n[i] !== 0 ? 1 : 0)),
+          x.shape,
+          "float64",
+        ),
+        ds,
+        "float64",
+      );
       const c = broadcastTo(reshape(counts, kept), x.shape).data;
       for (let i = 0; i < x.numel; i++) if (c[i] > 0) gx[i] /= c[i];
     }
@@ -243,7 +265,13 @@ export function logsumexp(x: Tensor, dims: Dims, keepdim = false): Tensor {
   return record(out, "LogsumexpBackward0", [x], (g) => {
     const lse = broadcastTo(reshape(out.detach(), kept), x.shape).data;
     const gg = broadcastTo(reshape(g, kept), x.shape).data;
-    return [fromFlat(Array.from(x.data, (v, i) => gg[i] * Math.exp(v - lse[i])), x.shape, g.dtype)];
+    return [
+      fromFlat(
+        Array.from(x.data, (v, i) => gg[i] * Math.exp(v - lse[i])),
+        x.shape,
+        g.dtype,
+      ),
+    ];
   });
 }
 
