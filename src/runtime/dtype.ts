@@ -69,9 +69,13 @@ export function coerce(dtype: DType, x: number): number {
   }
 }
 
-/** After writing raw float64 results into a Float32Array, half tensors still need rounding to half. */
+/**
+ * After writing raw float64 results into a typed array, half tensors still need rounding to half, and bool
+ * tensors need every nonzero to read as 1 (bool + bool is logical or in torch, never 2).
+ */
 export function finishStorage(dtype: DType, data: Storage): Storage {
   if (dtype === "float16") for (let i = 0; i < data.length; i++) data[i] = roundHalf(data[i]);
+  else if (dtype === "bool") for (let i = 0; i < data.length; i++) data[i] = data[i] !== 0 ? 1 : 0;
   return data;
 }
 

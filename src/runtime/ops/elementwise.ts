@@ -358,10 +358,11 @@ binary({
   fn: (a, b) => a ** b,
   // torch masks the exponent's gradient where it would be 0 * log(0).
   da: (a, b) => (b === 0 ? 0 : b * a ** (b - 1)),
-  db: (a, _b, y) => (a === 0 ? 0 : y * Math.log(a)),
+  // torch masks the exponent's gradient only where a == 0 and b >= 0: 0 ** -1 keeps its -inf (or nan).
+  db: (a, b, y) => (a === 0 && b >= 0 ? 0 : y * Math.log(a)),
   wgsl: "gw_pow(a, b)",
   dawgsl: "select(b * gw_pow(a, b - 1.0), 0.0, b == 0.0)",
-  dbwgsl: "select(y * log(a), 0.0, a == 0.0)",
+  dbwgsl: "select(y * log(a), 0.0, a == 0.0 && b >= 0.0)",
   out: "promote",
   torch: (a, b) => `torch.pow(${a}, ${b})`,
 });
@@ -425,8 +426,13 @@ export function promote(...xs: Operand[]): DType {
   );
 }
 
-export function asTensor(x: Operand, dtype: DType): Tensor {
-  return typeof x === "number" ? full([], x, dtype) : x;
+/**
+ * An operand in the dtype the op computes in: torch casts both operands to it first, so float32 * 0.1
+ * multiplies by 0.1 rounded to float32, and a float64 0-d tensor joins float16 math as a half.
+ */
+function operand(x: Operand, dtype: DType): Tensor {
+  if (typeof x === "number") return full([], x, dtype);
+  return x.dtype === dtype ? x : cast(x, dtype);
 }
 
 export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
@@ -434,9 +440,14 @@ export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
   if (typeof a === "number" && typeof b === "number")
     throw new TypeError(`${name}: at least one operand must be a tensor`);
   const common = promote(a, b);
+  if (name === "sub" && [a, b].some((x) => typeof x !== "number" && x.dtype === "bool"))
+    throw new TypeError(
+      "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.",
+    );
   const dtype = d.out === "bool" ? "bool" : d.out === "float" && !isFloating(common) ? "float32" : common;
-  const A = asTensor(a, common);
-  const B = asTensor(b, common);
+  const computeIn = d.out === "bool" ? common : dtype;
+  const A = operand(a, computeIn);
+  const B = operand(b, computeIn);
   const shape = broadcastShapes(name, A.shape, B.shape);
   const f = d.fn;
   const out = mapBinary(A, B, shape, f, dtype);
@@ -450,9 +461,13 @@ export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
 }
 
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
+  if (cond.dtype !== "bool")
+    throw new TypeError(
+      `where expected condition to be a boolean tensor, but got a tensor with dtype ${cond.dtype}`,
+    );
   const common = promote(a, b);
-  const A = asTensor(a, common);
-  const B = asTensor(b, common);
+  const A = operand(a, common);
+  const B = operand(b, common);
   const shape = broadcastShapes("where", cond.shape, A.shape, B.shape);
   const out = mapTernary(cond, A, B, shape, (c, x, y) => (c ? x : y), common);
   return record(out, "WhereBackward0", [A, B], (g) => [

@@ -3,7 +3,7 @@
  * Importing this module also wires autograd's gradient arithmetic.
  */
 import { installGradMath } from "../autograd.ts";
-import type { DType } from "../dtype.ts";
+import { coerce, type DType, isFloating } from "../dtype.ts";
 import { full, Tensor } from "../tensor.ts";
 import { type Attrs, applyBinary, applyUnary, cast, type Operand } from "./elementwise.ts";
 import { sumToShape, transpose } from "./layout.ts";
@@ -56,7 +56,11 @@ export const ge = (a: Operand, b: Operand) => applyBinary("ge", a, b);
 
 /** `torch.pow(input, exponent)`: a number exponent uses the scalar-exponent op (one input, as torch does). */
 export function pow(a: Operand, b: Operand): Tensor {
-  if (typeof b === "number" && typeof a !== "number") return applyUnary("pow_scalar", a, { exponent: b });
+  if (typeof b === "number" && typeof a !== "number") {
+    // An integer tensor to a fractional power computes in the default float dtype, as torch promotes it.
+    const base = !isFloating(a.dtype) && !Number.isInteger(b) ? cast(a, "float32") : a;
+    return applyUnary("pow_scalar", base, { exponent: isFloating(base.dtype) ? coerce(base.dtype, b) : b });
+  }
   return applyBinary("pow", a, b);
 }
 

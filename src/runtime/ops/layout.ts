@@ -107,7 +107,19 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
 
 /** `expand`/`broadcast_to`, materialised; the gradient is summed back. */
 export function expand(x: Tensor, shape: Shape): Tensor {
-  const target = shape.map((d, i) => (d === -1 ? x.shape[i - (shape.length - x.ndim)] : d));
+  const lead = shape.length - x.ndim;
+  if (lead < 0)
+    throw new ShapeError(
+      `expand: the number of sizes provided (${shape.length}) must be greater or equal to the number of dimensions in the tensor (${x.ndim})`,
+    );
+  const target = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead] : d));
+  target.forEach((d, i) => {
+    const have = i >= lead ? x.shape[i - lead] : 1;
+    if (d < 0 || (have !== 1 && have !== d))
+      throw new ShapeError(
+        `expand: the expanded size of the tensor (${d}) must match the existing size (${have}) at non-singleton dimension ${i}; target sizes ${fmtShape(shape)}, tensor sizes ${fmtShape(x.shape)}`,
+      );
+  });
   const out = broadcastTo(x, target);
   if (out === x) return x;
   return record(out, "ExpandBackward0", [x], (g) => [sumToShape(g, x.shape)]);
@@ -198,9 +210,9 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
       let v = c;
       if (k === d) {
         v = index.data[i];
-        if (v < -size || v >= size)
+        // torch.gather does not wrap negative indices: they are out of bounds like any other.
+        if (v < 0 || v >= size)
           throw new RangeError(`gather: index ${v} is out of bounds for dimension ${d} with size ${size}`);
-        if (v < 0) v += size;
       } else if (c >= x.shape[k])
         throw new ShapeError(
           `gather: index ${fmtShape(index.shape)} is larger than input ${fmtShape(x.shape)} at dimension ${k}`,
@@ -226,9 +238,9 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const [outer, n, inner] = around(x.shape, d);
   const m = index.numel;
   const idx = Array.from(index.data, (v) => {
-    if (v < -n || v >= n)
+    if (v < 0 || v >= n)
       throw new RangeError(`index_select: index ${v} is out of range for dimension ${d} with size ${n}`);
-    return v < 0 ? v + n : v;
+    return v;
   });
   const shape = [...x.shape];
   if (x.ndim > 0) shape[d] = m;

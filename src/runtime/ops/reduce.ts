@@ -227,7 +227,8 @@ export function norm(x: Tensor, p = 2, dims?: Dims, keepdim = false): Tensor {
       if (p === Number.POSITIVE_INFINITY) gx[i] = Math.abs(v) === nv ? gg[i] * Math.sign(v) : 0;
       else if (p === 2) gx[i] = (gg[i] * v) / nv;
       else if (p === 1) gx[i] = gg[i] * Math.sign(v);
-      else gx[i] = (gg[i] * v * Math.abs(v) ** (p - 2)) / nv ** (p - 1);
+      // sign(v) |v|^(p-1) rather than v |v|^(p-2), which is 0 * inf = nan at v = 0 for p < 2.
+      else if (v !== 0) gx[i] = (gg[i] * Math.sign(v) * Math.abs(v) ** (p - 1)) / nv ** (p - 1);
     }
     if (p === Number.POSITIVE_INFINITY) {
       // Ties share the gradient evenly, as torch's amax backward does.
