@@ -8,6 +8,7 @@ import { allocate, isFloating, isIntegral } from "./dtype.ts";
 import * as O from "./ops/index.ts";
 import { fmtShape, numel, ShapeError } from "./shape.ts";
 import { fromFlat, Tensor } from "./tensor.ts";
+import { traceOp } from "./trace.ts";
 
 export type Reduction = "none" | "mean" | "sum";
 export const REDUCTIONS: readonly Reduction[] = ["none", "mean", "sum"];
@@ -114,6 +115,7 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: WeightOp
     }
     return [new Tensor(gx, input.shape, g.dtype)];
   });
+  traceOp("binary_cross_entropy", [input, t, w], {}, elementwise);
   return reduce(elementwise, opts.reduction ?? "mean");
 }
 
@@ -209,6 +211,7 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NllOpts = {}): Tens
     value = fromFlat([reduction === "sum" ? s : s / totalWeight], [], input.dtype);
     scale = reduction === "sum" ? (_k, g) => g.data[0] : (_k, g) => g.data[0] / totalWeight;
   }
+  traceOp("nll_loss", [input, target, opts.weight ?? null], { ignore_index: ignore, reduction }, value);
   return record(value, "NllLossBackward0", [input], (g) => {
     const gx = allocate(g.dtype, input.numel);
     for (let k = 0; k < picks.length; k++) if (picks[k] >= 0) gx[picks[k]] = -weights[k] * scale(k, g);

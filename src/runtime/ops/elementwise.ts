@@ -11,6 +11,7 @@ import { broadcastShapes } from "../shape.ts";
 import { full, type Tensor } from "../tensor.ts";
 import { mapBinary, mapTernary, mapUnary } from "./kernels.ts";
 import { erf, INV_SQRT_2, INV_SQRT_2PI, logSigmoid, SQRT_2_OVER_PI, sigmoid } from "./special.ts";
+import { traceOp } from "../trace.ts";
 
 export type Attrs = Record<string, number | string | null | undefined>;
 
@@ -277,6 +278,7 @@ function unaryOutDType(d: UnaryDecl, x: Tensor): DType {
 export function applyUnary(name: string, x: Tensor, attrs: Attrs = {}): Tensor {
   const d = UNARY[name];
   const out = mapUnary(x, d.fn(attrs), unaryOutDType(d, x));
+  traceOp("unary", [x], { ...attrs, name }, out);
   const df = d.df?.(attrs);
   if (!df) return out;
   return record(out, d.gradName, [x], (g) => [
@@ -451,6 +453,7 @@ export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
   const shape = broadcastShapes(name, A.shape, B.shape);
   const f = d.fn;
   const out = mapBinary(A, B, shape, f, dtype);
+  traceOp("binary", [A, B], { name }, out);
   if (!d.da || !d.db) return out;
   const da = d.da;
   const db = d.db;
@@ -470,6 +473,7 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const B = operand(b, common);
   const shape = broadcastShapes("where", cond.shape, A.shape, B.shape);
   const out = mapTernary(cond, A, B, shape, (c, x, y) => (c ? x : y), common);
+  traceOp("where", [cond, A, B], {}, out);
   return record(out, "WhereBackward0", [A, B], (g) => [
     A.requiresGrad ? mapBinary(cond, g, shape, (c, gv) => (c ? gv : 0), g.dtype) : null,
     B.requiresGrad ? mapBinary(cond, g, shape, (c, gv) => (c ? 0 : gv), g.dtype) : null,
@@ -480,6 +484,7 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
   const out = mapUnary(x, dtype === "bool" ? (v) => (v !== 0 ? 1 : 0) : (v) => v, dtype);
+  traceOp("cast", [x], { dtype }, out);
   if (!isFloating(dtype)) return out;
   return record(out, "ToCopyBackward0", [x], (g) => [cast(g, x.dtype)]);
 }

@@ -13,12 +13,14 @@ import {
 } from "../shape.ts";
 import { Tensor, zeros } from "../tensor.ts";
 import { around, broadcastTo } from "./kernels.ts";
+import { traceOp } from "../trace.ts";
 
 /** `reshape`/`view`: shares the data (tensors are always contiguous here), so it costs nothing. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const target = inferShape(shape, x.numel);
   if (sameShape(target, x.shape)) return x;
   const out = new Tensor(x.data, target, x.dtype);
+  traceOp("reshape", [x], { shape: target }, out);
   return record(out, "ViewBackward0", [x], (g) => [reshape(g, x.shape)]);
 }
 
@@ -69,7 +71,10 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   p.forEach((d, i) => {
     inverse[d] = i;
   });
-  return record(new Tensor(out, shape, x.dtype), "PermuteBackward0", [x], (g) => [permute(g, inverse)]);
+  const result = record(new Tensor(out, shape, x.dtype), "PermuteBackward0", [x], (g) => [
+    permute(g, inverse),
+  ]);
+  return traceOp("permute", [x], { dims: p }, result);
 }
 
 export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
@@ -102,7 +107,7 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
       idx[d] = 0;
     }
   }
-  return new Tensor(out, shape, g.dtype);
+  return traceOp("sum_to_shape", [g], { shape }, new Tensor(out, shape, g.dtype));
 }
 
 /** `expand`/`broadcast_to`, materialised; the gradient is summed back. */
@@ -122,6 +127,7 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   });
   const out = broadcastTo(x, target);
   if (out === x) return x;
+  traceOp("expand", [x], { shape: target }, out);
   return record(out, "ExpandBackward0", [x], (g) => [sumToShape(g, x.shape)]);
 }
 
@@ -145,7 +151,7 @@ export function cat(xs: Tensor[], dim = 0): Tensor {
       out.set(t.data.subarray(o * n, (o + 1) * n), o * shape[d] * inner + col * inner);
     col += t.shape[d];
   }
-  return record(new Tensor(out, shape, first.dtype), "CatBackward0", xs, (g) => {
+  const result = record(new Tensor(out, shape, first.dtype), "CatBackward0", xs, (g) => {
     let start = 0;
     return xs.map((t) => {
       const piece = narrow(g, d, start, t.shape[d]);
@@ -153,6 +159,7 @@ export function cat(xs: Tensor[], dim = 0): Tensor {
       return piece;
     });
   });
+  return traceOp("cat", xs, { dim: d }, result);
 }
 
 export function stack(xs: Tensor[], dim = 0): Tensor {
@@ -176,12 +183,13 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const out = allocate(x.dtype, numel(shape));
   for (let o = 0; o < outer; o++)
     out.set(x.data.subarray((o * n + start) * inner, (o * n + start + length) * inner), o * length * inner);
-  return record(new Tensor(out, shape, x.dtype), "NarrowBackward0", [x], (g) => {
+  const result = record(new Tensor(out, shape, x.dtype), "NarrowBackward0", [x], (g) => {
     const full = zeros(x.shape, g.dtype);
     for (let o = 0; o < outer; o++)
       full.data.set(g.data.subarray(o * length * inner, (o + 1) * length * inner), (o * n + start) * inner);
     return [full];
   });
+  return traceOp("narrow", [x], { dim: d, start, length }, result);
 }
 
 function checkIndex(index: Tensor, what: string): void {
@@ -223,11 +231,12 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   }
   const out = allocate(x.dtype, index.numel);
   for (let i = 0; i < out.length; i++) out[i] = x.data[offsets[i]];
-  return record(new Tensor(out, index.shape, x.dtype), "GatherBackward0", [x], (g) => {
+  const result = record(new Tensor(out, index.shape, x.dtype), "GatherBackward0", [x], (g) => {
     const gx = zeros(x.shape, g.dtype);
     for (let i = 0; i < offsets.length; i++) gx.data[offsets[i]] += g.data[i];
     return [gx];
   });
+  return traceOp("gather", [x, index], { dim: d }, result);
 }
 
 /** `torch.index_select(input, dim, index)` with a 1-D index. */
@@ -248,7 +257,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   for (let o = 0; o < outer; o++)
     for (let j = 0; j < m; j++)
       out.set(x.data.subarray((o * n + idx[j]) * inner, (o * n + idx[j] + 1) * inner), (o * m + j) * inner);
-  return record(new Tensor(out, shape, x.dtype), "IndexSelectBackward0", [x], (g) => {
+  const result = record(new Tensor(out, shape, x.dtype), "IndexSelectBackward0", [x], (g) => {
     const gx = zeros(x.shape, g.dtype);
     for (let o = 0; o < outer; o++)
       for (let j = 0; j < m; j++)
@@ -256,4 +265,5 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
           gx.data[(o * n + idx[j]) * inner + i] += g.data[(o * m + j) * inner + i];
     return [gx];
   });
+  return traceOp("index_select", [x, index], { dim: d }, result);
 }

@@ -5,6 +5,7 @@ import { broadcastShapes, fmtShape, numel, ShapeError } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { broadcastTo } from "./kernels.ts";
 import { squeeze, sumToShape, transpose, unsqueeze } from "./layout.ts";
+import { traceOp } from "../trace.ts";
 
 /** C[b] = A[b] @ B[b] for contiguous (batch, m, k) x (batch, k, n); i-k-j order keeps the inner loop streaming. */
 function bmm(
@@ -72,5 +73,5 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   let out = matmulNd(a2, b2);
   if (a.ndim === 1) out = squeeze(out, -2);
   if (b.ndim === 1) out = squeeze(out, -1);
-  return out;
+  return traceOp("matmul", [a, b], {}, out);
 }

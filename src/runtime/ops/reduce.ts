@@ -5,6 +5,7 @@ import { normDim, ShapeError } from "../shape.ts";
 import { fromFlat, Tensor } from "../tensor.ts";
 import { around, broadcastTo, mapBinary, reduceDim } from "./kernels.ts";
 import { reshape } from "./layout.ts";
+import { traceOp } from "../trace.ts";
 
 export type Dims = number | readonly number[] | null | undefined;
 
@@ -64,6 +65,7 @@ function spread(g: Tensor, x: Tensor, dims: number[]): Tensor {
 export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   const ds = reductionDims(x, dims, "sum");
   const out = reshape(sumRaw(x, ds, sumDTypeOf(x.dtype)), finalShape(x, ds, keepdim));
+  traceOp("sum", [x], { dims: ds, keepdim }, out);
   return record(out, "SumBackward1", [x], (g) => [spread(g, x, ds)]);
 }
 
@@ -80,6 +82,7 @@ export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
     finalShape(x, ds, keepdim),
     x.dtype,
   );
+  traceOp("mean", [x], { dims: ds, keepdim }, out);
   return record(out, "MeanBackward1", [x], (g) => [
     spread(
       mapBinary(g, g, g.shape, (v) => v / n, g.dtype),
@@ -102,6 +105,7 @@ function extremeAll(x: Tensor, better: (a: number, b: number) => boolean, name: 
     if (better(v, best)) best = v;
   }
   const out = fromFlat([best], [], x.dtype);
+  traceOp("extreme_all", [x], { kind: name }, out);
   return record(out, name === "max" ? "MaxBackward1" : "MinBackward1", [x], (g) => {
     let ties = 0;
     for (let i = 0; i < x.numel; i++) if (x.data[i] === best) ties++;
@@ -164,7 +168,12 @@ function extremeDim(
       return [new Tensor(gx, x.shape, g.dtype)];
     },
   );
-  return { values, indices };
+  return traceOp(
+    "extreme_dim",
+    [x],
+    { dim: d, keepdim, kind: better === gt ? "max" : "min" },
+    { values, indices },
+  );
 }
 
 const gt = (a: number, b: number) => a > b;
@@ -216,6 +225,7 @@ export function norm(x: Tensor, p = 2, dims?: Dims, keepdim = false): Tensor {
     out = fromFlat(r, finalShape(x, ds, keepdim), x.dtype);
   }
   const normKept = reshape(out.detach(), kept);
+  traceOp("norm", [x], { p, dims: ds, keepdim }, out);
   return record(out, "NormBackward1", [x], (g) => {
     const n = broadcastTo(normKept, x.shape).data;
     const gg = broadcastTo(reshape(g, kept), x.shape).data;
@@ -263,6 +273,7 @@ export function logsumexp(x: Tensor, dims: Dims, keepdim = false): Tensor {
   const s = sumRaw(e, ds, "float64");
   const r = Array.from(s.data, (v, i) => (Number.isFinite(m.data[i]) ? Math.log(v) + m.data[i] : m.data[i]));
   const out = fromFlat(r, finalShape(x, ds, keepdim), isFloating(x.dtype) ? x.dtype : "float32");
+  traceOp("logsumexp", [x], { dims: ds, keepdim }, out);
   return record(out, "LogsumexpBackward0", [x], (g) => {
     const lse = broadcastTo(reshape(out.detach(), kept), x.shape).data;
     const gg = broadcastTo(reshape(g, kept), x.shape).data;
@@ -307,6 +318,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
   const d = softmaxDim(x, dim, "softmax");
   const dtype = isFloating(x.dtype) ? x.dtype : "float32";
   const out = fromFlat(softmaxLanes(x, d, false), x.shape, dtype);
+  traceOp("softmax", [x], { dim: d }, out);
   return record(out, "SoftmaxBackward0", [x], (g) => {
     // dx = y * (g - sum(g * y, dim))
     const [outer, n, inner] = around(x.shape, d);
@@ -330,6 +342,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   const d = softmaxDim(x, dim, "log_softmax");
   const dtype = isFloating(x.dtype) ? x.dtype : "float32";
   const out = fromFlat(softmaxLanes(x, d, true), x.shape, dtype);
+  traceOp("log_softmax", [x], { dim: d }, out);
   return record(out, "LogSoftmaxBackward0", [x], (g) => {
     // dx = g - exp(y) * sum(g, dim)
     const [outer, n, inner] = around(x.shape, d);
