@@ -9,9 +9,9 @@ import { record } from "../autograd.ts";
 import { type DType, isFloating, resultType, scalarDType } from "../dtype.ts";
 import { broadcastShapes } from "../shape.ts";
 import { full, type Tensor } from "../tensor.ts";
+import { traceOp } from "../trace.ts";
 import { mapBinary, mapTernary, mapUnary } from "./kernels.ts";
 import { erf, INV_SQRT_2, INV_SQRT_2PI, logSigmoid, SQRT_2_OVER_PI, sigmoid } from "./special.ts";
-import { traceOp } from "../trace.ts";
 
 export type Attrs = Record<string, number | string | null | undefined>;
 

@@ -12,8 +12,8 @@ import {
   stridesOf,
 } from "../shape.ts";
 import { Tensor, zeros } from "../tensor.ts";
-import { around, broadcastTo } from "./kernels.ts";
 import { traceOp } from "../trace.ts";
+import { around, broadcastTo } from "./kernels.ts";
 
 /** `reshape`/`view`: shares the data (tensors are always contiguous here), so it costs nothing. */
 export function reshape(x: Tensor, shape: Shape): Tensor {

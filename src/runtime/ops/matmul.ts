@@ -3,9 +3,9 @@ import { record } from "../autograd.ts";
 import { allocate, type Storage } from "../dtype.ts";
 import { broadcastShapes, fmtShape, numel, ShapeError } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
+import { traceOp } from "../trace.ts";
 import { broadcastTo } from "./kernels.ts";
 import { squeeze, sumToShape, transpose, unsqueeze } from "./layout.ts";
-import { traceOp } from "../trace.ts";
 
 /** C[b] = A[b] @ B[b] for contiguous (batch, m, k) x (batch, k, n); i-k-j order keeps the inner loop streaming. */
 function bmm(

@@ -3,9 +3,9 @@ import { record } from "../autograd.ts";
 import { allocate, type DType, isFloating } from "../dtype.ts";
 import { normDim, ShapeError } from "../shape.ts";
 import { fromFlat, Tensor } from "../tensor.ts";
+import { traceOp } from "../trace.ts";
 import { around, broadcastTo, mapBinary, reduceDim } from "./kernels.ts";
 import { reshape } from "./layout.ts";
-import { traceOp } from "../trace.ts";
 
 export type Dims = number | readonly number[] | null | undefined;
 
