@@ -4,7 +4,7 @@
  * primitives of their own because torch's gradients there are not those of the naive composition.
  */
 import { record } from "./autograd.ts";
-import { allocate, isFloating, isIntegral } from "./dtype.ts";
+import { allocate, isFloating } from "./dtype.ts";
 import * as O from "./ops/index.ts";
 import { fmtShape, numel, ShapeError } from "./shape.ts";
 import { fromFlat, Tensor } from "./tensor.ts";
@@ -79,6 +79,9 @@ export interface WeightOpts extends ReductionOpts {
   weight?: Tensor | null;
 }
 
+/** torch's EPSILON in the binary_cross_entropy gradient is 1e-12 as a float32 (9.99999996e-13), in every dtype. */
+const BCE_EPSILON = Math.fround(1e-12);
+
 /**
  * `F.binary_cross_entropy`: -w (t log x + (1 - t) log(1 - x)), each log clamped at -100 as torch does, so
  * x = 0 or 1 gives a finite loss. The gradient is torch's w (x - t) / max(x (1 - x), 1e-12).
@@ -106,14 +109,17 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: WeightOp
     out[i] = w ? l * w.data[i] : l;
   }
   const raw = new Tensor(out, input.shape, input.dtype);
-  const elementwise = record(raw, "BinaryCrossEntropyBackward0", [input], (g) => {
+  // The target's gradient is torch's -logit(x) w, unclamped (infinite at x = 0 or 1, as in torch).
+  const elementwise = record(raw, "BinaryCrossEntropyBackward0", [input, t], (g) => {
     const gx = allocate(g.dtype, input.numel);
+    const gt = t.requiresGrad ? allocate(g.dtype, input.numel) : null;
     for (let i = 0; i < input.numel; i++) {
       const x = input.data[i];
-      const r = (g.data[i] * (x - t.data[i])) / Math.max(x * (1 - x), 1e-12);
-      gx[i] = w ? r * w.data[i] : r;
+      const wi = w ? w.data[i] : 1;
+      gx[i] = ((g.data[i] * (x - t.data[i])) / Math.max(x * (1 - x), BCE_EPSILON)) * wi;
+      if (gt) gt[i] = -Math.log(x / (1 - x)) * g.data[i] * wi;
     }
-    return [new Tensor(gx, input.shape, g.dtype)];
+    return [new Tensor(gx, input.shape, g.dtype), gt ? new Tensor(gt, input.shape, g.dtype) : null];
   });
   traceOp("binary_cross_entropy", [input, t, w], {}, elementwise);
   return reduce(elementwise, opts.reduction ?? "mean");
@@ -148,7 +154,8 @@ function classDimOf(input: Tensor): number {
 
 /** Checks (N, C, d1...) input against (N, d1...) class-index targets and returns the class count. */
 function checkClassTargets(what: string, input: Tensor, target: Tensor, ignoreIndex: number): number {
-  if (!isIntegral(target.dtype))
+  // torch takes class indices as int64 only ("expected scalar type Long"), so int32 is refused here too.
+  if (target.dtype !== "int64")
     throw new LossError(
       `${what}: expected target of an integer dtype (class indices, int64), got ${target.dtype}`,
     );
@@ -258,10 +265,8 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   if (eps === 0) return nll;
   checkClassTargets("cross_entropy", input, target, ignore);
   // Smoothing term: -sum_c w_c log p_c / C per sample, zero where the target is ignored.
-  const keep = O.unsqueeze(O.cast(O.ne(target, ignore), input.dtype), cd);
-  const smoothPer = O.neg(
-    O.sum(O.mul(w ? O.mul(logp, w) : logp, input.ndim === 1 ? O.squeeze(keep, 0) : keep), cd),
-  );
+  // Masked with where, as torch's masked_fill: an infinite mean weight (all ignored) gives 0, not 0 * inf.
+  const smoothPer = O.where(O.ne(target, ignore), O.neg(O.sum(w ? O.mul(logp, w) : logp, cd)), 0);
   let smooth: Tensor;
   if (reduction === "none") smooth = smoothPer;
   else if (reduction === "sum") smooth = O.sum(smoothPer);
@@ -291,8 +296,7 @@ export function klDiv(input: Tensor, target: Tensor, opts: KlDivOpts = {}): Tens
   let pointwise: Tensor;
   if (opts.log_target) pointwise = O.mul(O.exp(target), O.sub(target, input));
   else {
-    const xlogx = O.where(O.eq(target, 0), 0, O.mul(target, O.log(O.where(O.eq(target, 0), 1, target))));
-    pointwise = O.sub(xlogx, O.mul(target, input));
+    pointwise = O.sub(O.xlogy(target, target), O.mul(target, input));
   }
   if (reduction === "batchmean")
     return input.ndim === 0 ? O.sum(pointwise) : O.div(O.sum(pointwise), input.shape[0]);

@@ -152,6 +152,12 @@ for (const dt of FLOATS) {
   );
   binary.add(`number to a tensor power ${dt}`, "method.__rpow__", [x(), 2], (a) => O.pow(2, a));
   binary.add(
+    `xlogy with zeros ${dt}`,
+    "torch.xlogy",
+    [I.t([5], dt, { values: [0, 0, 1.5, 2, 0.5] }), I.t([5], dt, { values: [0, 2, 0.5, 3, 0] })],
+    (a, b) => O.xlogy(a, b),
+  );
+  binary.add(
     `pow with zero base ${dt}`,
     "torch.pow",
     [I.t([4], dt, { values: [0, 0, 0, 2] }), I.t([4], dt, { values: [0, 2, -1, 0] })],

@@ -369,6 +369,20 @@ binary({
   torch: (a, b) => `torch.pow(${a}, ${b})`,
 });
 binary({
+  name: "xlogy",
+  gradName: "XlogyBackward0",
+  // torch.xlogy: 0 where x == 0 (unless y is nan), so 0 log 0 = 0 in kl_div and entropies.
+  fn: (a, b) => (Number.isNaN(b) ? b : a === 0 ? 0 : a * Math.log(b)),
+  // torch: xlogy(grad, y) masked to 0 only where x == 0 and y <= 0, so x == 0 still gets log(y) for y > 0.
+  da: (a, b) => (a === 0 && b <= 0 ? 0 : Math.log(b)),
+  db: (a, b) => a / b,
+  wgsl: "select(a * log(b), 0.0, a == 0.0)",
+  dawgsl: "select(log(b), 0.0, a == 0.0 && b <= 0.0)",
+  dbwgsl: "a / b",
+  out: "float",
+  torch: (a, b) => `torch.xlogy(${a}, ${b})`,
+});
+binary({
   name: "maximum",
   gradName: "MaximumBackward0",
   fn: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : Math.max(a, b)),

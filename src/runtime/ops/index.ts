@@ -45,6 +45,7 @@ export const add = (a: Operand, b: Operand) => applyBinary("add", a, b);
 export const sub = (a: Operand, b: Operand) => applyBinary("sub", a, b);
 export const mul = (a: Operand, b: Operand) => applyBinary("mul", a, b);
 export const div = (a: Operand, b: Operand) => applyBinary("div", a, b);
+export const xlogy = (a: Operand, b: Operand) => applyBinary("xlogy", a, b);
 export const maximum = (a: Tensor, b: Tensor) => applyBinary("maximum", a, b);
 export const minimum = (a: Tensor, b: Tensor) => applyBinary("minimum", a, b);
 export const eq = (a: Operand, b: Operand) => applyBinary("eq", a, b);
