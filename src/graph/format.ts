@@ -1,0 +1,276 @@
+/**
+ * The graph file: load (whole or not at all, every problem named by its JSON path), migrate older versions,
+ * refuse newer ones, and save in a stable, readable layout so export then import is the identity.
+ */
+import type { z } from "zod";
+import { registry as builtinRegistry } from "../nodes/index.ts";
+import type { Registry } from "../nodes/registry.ts";
+import { outputsOf } from "../nodes/types.ts";
+import { type Json, MigrationError, migrate } from "./migrations.ts";
+import { CURRENT_VERSION, FORMAT, type GraphFile, graphFileShape, kindNodeSchema } from "./schema.ts";
+import { DEFAULT_SETTINGS, type GraphDoc, type GraphEdge, type GraphNode } from "./types.ts";
+import { type Issue, validateGraph } from "./validate.ts";
+
+export interface LoadProblem {
+  /** Where in the file: `nodes[3].params.lr`, `edges[0].target`, or `(file)` for the whole text. */
+  path: string;
+  message: string;
+}
+
+export type LoadResult =
+  | {
+      ok: true;
+      doc: GraphDoc;
+      /** The graph's own validation (cycles, missing inputs, mismatches, warnings): loadable, shown on nodes. */
+      issues: Issue[];
+      /** Set when the file was an older version and was migrated. */
+      migratedFrom?: number;
+    }
+  | { ok: false; errors: LoadProblem[] };
+
+export function jsonPath(path: readonly PropertyKey[]): string {
+  let s = "";
+  for (const k of path) s += typeof k === "number" ? `[${k}]` : s === "" ? String(k) : `.${String(k)}`;
+  return s === "" ? "(top level)" : s;
+}
+
+export function formatProblems(errors: readonly LoadProblem[]): string {
+  return errors.map((e) => `${e.path}: ${e.message}`).join("\n");
+}
+
+function zodProblems(error: z.ZodError, prefix: PropertyKey[] = []): LoadProblem[] {
+  return error.issues.map((i) => {
+    const path = [...prefix, ...i.path];
+    let message = i.message;
+    if (i.code === "unrecognized_keys")
+      message = `unknown field${i.keys.length > 1 ? "s" : ""} ${i.keys.map((k) => `'${k}'`).join(", ")}`;
+    if (i.code === "invalid_type" && i.input === undefined) message = `missing (expected ${i.expected})`;
+    return { path: jsonPath(path), message };
+  });
+}
+
+/** Where JSON.parse stopped, as line and column. */
+function syntaxProblem(text: string, e: unknown): LoadProblem {
+  const msg = e instanceof Error ? e.message : String(e);
+  const pos = /position (\d+)/.exec(msg);
+  let where = "";
+  if (pos) {
+    const before = text.slice(0, Number(pos[1]));
+    const line = before.split("\n").length;
+    where = ` (line ${line}, column ${before.length - before.lastIndexOf("\n")})`;
+  } else if (/end of (JSON )?input|Unterminated/i.test(msg))
+    where = " (the file ends early: is it truncated?)";
+  return {
+    path: "(file)",
+    message: `not valid JSON: ${msg.replace(/\s*\(line \d+ column \d+\)/, "")}${where}`,
+  };
+}
+
+export function parseGraphFile(text: string, registry: Registry = builtinRegistry): LoadResult {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, errors: [syntaxProblem(text, e)] };
+  }
+  return loadGraph(json, registry);
+}
+
+function isObject(v: unknown): v is Record<string, Json> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Validate a parsed file and build the document, or list every problem. */
+export function loadGraph(json: unknown, registry: Registry = builtinRegistry): LoadResult {
+  if (!isObject(json)) return fail("(top level)", 'expected a JSON object with "format": "gradwire.graph"');
+  if (json.format !== FORMAT)
+    return fail(
+      "format",
+      `expected "${FORMAT}", got ${JSON.stringify(json.format)}: this is not a gradwire graph file`,
+    );
+  const version = json.version;
+  if (typeof version !== "number" || !Number.isInteger(version) || version < 0)
+    return fail("version", `expected a whole number, got ${JSON.stringify(version)}`);
+  if (version > CURRENT_VERSION)
+    return fail(
+      "version",
+      `this file is version ${version} of the gradwire graph format, newer than this gradwire reads (up to ${CURRENT_VERSION}): update gradwire to open it`,
+    );
+  let file: Record<string, Json> = json;
+  if (version < CURRENT_VERSION) {
+    try {
+      file = migrate(json, version, CURRENT_VERSION);
+    } catch (e) {
+      if (e instanceof MigrationError) return fail(e.path, e.message);
+      throw e;
+    }
+  }
+
+  const shape = graphFileShape.safeParse(file);
+  if (!shape.success) return { ok: false, errors: zodProblems(shape.error) };
+  const data = shape.data;
+  const errors: LoadProblem[] = [];
+  checkNodes(data, registry, errors);
+  checkEdges(data, registry, errors);
+  if (data.objective !== undefined && !data.nodes.some((n) => n.id === data.objective))
+    errors.push({ path: "objective", message: `no node has id '${data.objective}'` });
+  if (errors.length) return { ok: false, errors };
+
+  const doc = fromFile(data);
+  const validation = validateGraph(doc, registry);
+  const index = new Map(data.nodes.map((n, i) => [n.id, i]));
+  const tooLarge = validation.issues.filter((i) => i.code === "too-large");
+  if (tooLarge.length)
+    return {
+      ok: false,
+      errors: tooLarge.map((i) => ({
+        path: `nodes[${index.get(i.nodeId ?? "")}].params`,
+        message: i.message,
+      })),
+    };
+  return {
+    ok: true,
+    doc,
+    issues: validation.issues,
+    ...(version < CURRENT_VERSION ? { migratedFrom: version } : {}),
+  };
+}
+
+function fail(path: string, message: string): LoadResult {
+  return { ok: false, errors: [{ path, message }] };
+}
+
+function checkNodes(data: GraphFile, registry: Registry, errors: LoadProblem[]): void {
+  const seen = new Map<string, number>();
+  data.nodes.forEach((node, i) => {
+    const first = seen.get(node.id);
+    if (first !== undefined)
+      errors.push({ path: `nodes[${i}].id`, message: `duplicate id '${node.id}' (also nodes[${first}])` });
+    else seen.set(node.id, i);
+    const kind = registry.get(node.type);
+    if (!kind) {
+      const hint = registry.suggest(node.type);
+      errors.push({
+        path: `nodes[${i}].type`,
+        message: `unknown node type '${node.type}'${hint ? ` (did you mean '${hint}'?)` : ""}`,
+      });
+      return;
+    }
+    const r = kindNodeSchema(kind).safeParse(node);
+    if (!r.success) errors.push(...zodProblems(r.error, ["nodes", i]));
+  });
+}
+
+function checkEdges(data: GraphFile, registry: Registry, errors: LoadProblem[]): void {
+  const nodes = new Map(data.nodes.map((n) => [n.id, n]));
+  const ids = new Map<string, number>();
+  data.edges.forEach((e, i) => {
+    const first = ids.get(e.id);
+    if (first !== undefined)
+      errors.push({ path: `edges[${i}].id`, message: `duplicate id '${e.id}' (also edges[${first}])` });
+    else ids.set(e.id, i);
+    if (nodes.has(e.id)) errors.push({ path: `edges[${i}].id`, message: `'${e.id}' is already a node's id` });
+    for (const [end, portKey, isOut] of [
+      ["source", "sourcePort", true],
+      ["target", "targetPort", false],
+    ] as const) {
+      const node = nodes.get(e[end]);
+      if (!node) {
+        errors.push({ path: `edges[${i}].${end}`, message: `no node has id '${e[end]}' (a dangling edge)` });
+        continue;
+      }
+      const kind = registry.get(node.type);
+      if (!kind) continue;
+      const ports = isOut ? outputsOf(kind).map((o) => o.name) : kind.inputs.map((p) => p.name);
+      if (!ports.includes(e[portKey]))
+        errors.push({
+          path: `edges[${i}].${portKey}`,
+          message: `node '${node.id}' (${node.type}) has no ${isOut ? "output" : "input"} '${e[portKey]}' (${isOut ? "outputs" : "inputs"}: ${ports.join(", ") || "none"})`,
+        });
+    }
+  });
+}
+
+function fromFile(data: GraphFile): GraphDoc {
+  const nodes: Record<string, GraphNode> = {};
+  for (const n of data.nodes)
+    nodes[n.id] = {
+      id: n.id,
+      type: n.type,
+      ...(n.name !== undefined ? { name: n.name } : {}),
+      position: n.position ?? { x: 0, y: 0 },
+      params: (n.params ?? {}) as GraphNode["params"],
+    };
+  const edges: Record<string, GraphEdge> = {};
+  for (const e of data.edges) edges[e.id] = { ...e };
+  return {
+    ...(data.title !== undefined ? { title: data.title } : {}),
+    ...(data.description !== undefined ? { description: data.description } : {}),
+    nodes,
+    edges,
+    settings: { ...DEFAULT_SETTINGS, ...data.settings },
+    ...(data.objective !== undefined ? { objective: data.objective } : {}),
+  };
+}
+
+/** The file object for a document (key order fixed, so saving is deterministic). */
+export function toGraphFile(doc: GraphDoc): GraphFile {
+  return {
+    format: FORMAT,
+    version: CURRENT_VERSION,
+    ...(doc.title !== undefined ? { title: doc.title } : {}),
+    ...(doc.description !== undefined ? { description: doc.description } : {}),
+    settings: { epochs: doc.settings.epochs },
+    ...(doc.objective !== undefined ? { objective: doc.objective } : {}),
+    nodes: Object.values(doc.nodes).map((n) => ({
+      id: n.id,
+      type: n.type,
+      ...(n.name !== undefined ? { name: n.name } : {}),
+      position: { x: n.position.x, y: n.position.y },
+      params: n.params,
+    })),
+    edges: Object.values(doc.edges).map((e) => ({
+      id: e.id,
+      source: e.source,
+      sourcePort: e.sourcePort,
+      target: e.target,
+      targetPort: e.targetPort,
+    })),
+  } as GraphFile;
+}
+
+/** The file text: two-space JSON, with arrays of numbers and small flat objects kept on one line. */
+export function serializeGraph(doc: GraphDoc): string {
+  return `${formatJson(toGraphFile(doc) as unknown as Json, "")}\n`;
+}
+
+function isFlat(v: Json): boolean {
+  if (Array.isArray(v))
+    return v.every((x) => x === null || typeof x !== "object" || (Array.isArray(x) && isFlat(x)));
+  if (isObject(v)) {
+    const vals = Object.values(v);
+    return vals.length <= 4 && vals.every((x) => x === null || typeof x !== "object");
+  }
+  return true;
+}
+
+function formatJson(v: Json, indent: string): string {
+  if (v === null || typeof v !== "object" || isFlat(v)) return compact(v);
+  const inner = `${indent}  `;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return "[]";
+    return `[\n${v.map((x) => inner + formatJson(x, inner)).join(",\n")}\n${indent}]`;
+  }
+  const entries = Object.entries(v);
+  if (entries.length === 0) return "{}";
+  return `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${formatJson(x, inner)}`).join(",\n")}\n${indent}}`;
+}
+
+function compact(v: Json): string {
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(compact).join(", ")}]`;
+  const entries = Object.entries(v);
+  return entries.length === 0
+    ? "{}"
+    : `{ ${entries.map(([k, x]) => `${JSON.stringify(k)}: ${compact(x)}`).join(", ")} }`;
+}

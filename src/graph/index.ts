@@ -1,0 +1,8 @@
+/** The graph document, validation with shape inference, the file format and connection checks. */
+export * from "./connect.ts";
+export * from "./document.ts";
+export * from "./format.ts";
+export * from "./schema.ts";
+export * from "./topo.ts";
+export * from "./types.ts";
+export * from "./validate.ts";

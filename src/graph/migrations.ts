@@ -1,0 +1,57 @@
+/**
+ * Older file versions migrate one version at a time: migration N turns a version N file into version N + 1.
+ * Version 0 is the draft format used before 1.0: edges written as {"from": "node.port", "to": "node.port"}
+ * and the epoch count at the top level.
+ */
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type JsonObject = { [k: string]: Json };
+
+export class MigrationError extends Error {
+  override name = "MigrationError";
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function splitEnd(v: Json, path: string): [string, string] {
+  if (typeof v !== "string") throw new MigrationError(path, `expected "node.port", got ${JSON.stringify(v)}`);
+  const i = v.lastIndexOf(".");
+  if (i <= 0 || i === v.length - 1)
+    throw new MigrationError(path, `expected "node.port", got ${JSON.stringify(v)}`);
+  return [v.slice(0, i), v.slice(i + 1)];
+}
+
+const MIGRATIONS: Record<number, (file: JsonObject) => JsonObject> = {
+  0: (file) => {
+    const { epochs, edges, ...rest } = file;
+    const list = Array.isArray(edges) ? edges : [];
+    const migrated = list.map((e, i) => {
+      if (e === null || typeof e !== "object" || Array.isArray(e))
+        throw new MigrationError(`edges[${i}]`, "expected an object");
+      const [source, sourcePort] = splitEnd(e.from, `edges[${i}].from`);
+      const [target, targetPort] = splitEnd(e.to, `edges[${i}].to`);
+      return { id: typeof e.id === "string" ? e.id : `e_${i + 1}`, source, sourcePort, target, targetPort };
+    });
+    return {
+      ...rest,
+      version: 1,
+      ...(epochs !== undefined ? { settings: { epochs } } : {}),
+      edges: migrated,
+    };
+  },
+};
+
+/** Migrate a parsed file from `from` up to `to`, step by step. */
+export function migrate(file: JsonObject, from: number, to: number): JsonObject {
+  let cur = file;
+  for (let v = from; v < to; v++) {
+    const step = MIGRATIONS[v];
+    if (!step) throw new MigrationError("version", `no migration from version ${v} to ${v + 1}`);
+    cur = step(cur);
+  }
+  return cur;
+}

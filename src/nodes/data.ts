@@ -1,0 +1,196 @@
+/** Data: tensors written out (torch.tensor), random (randn/rand with a seed), ranges and filled tensors. */
+import {
+  arange,
+  type DType,
+  full,
+  isFloating,
+  linspace,
+  type NestedArray,
+  rand,
+  randn,
+  type Tensor,
+  tensor,
+} from "../runtime/index.ts";
+import { asLeaf, dtypeKwarg, dtypeParam, requiresGradKwarg, requiresGradParam, sizeParam } from "./common.ts";
+import { pyFloat, pyNum, pyValue } from "./python.ts";
+import { defineKind } from "./registry.ts";
+import { meta } from "./shapes.ts";
+import { InferError, type NodeKind, type ParamReader } from "./types.ts";
+
+const dtypeOf = (p: ParamReader) => p.strOrNull("dtype") as DType | null;
+
+function checkRequiresGrad(p: ParamReader, d: DType): void {
+  if (p.bool("requires_grad") && !isFloating(d))
+    throw new InferError(`only floating point tensors can require gradients (dtype is ${d})`);
+}
+
+function literal(p: ParamReader): Tensor {
+  const data = p.raw("data") as NestedArray;
+  try {
+    return tensor(data, { dtype: dtypeOf(p) ?? undefined });
+  } catch (e) {
+    throw new InferError(`param 'data': ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Leaves are the node's own output ("" key); the setup line creates it, the forward pass just uses it. */
+const leafOutput = (ctx: { leaves: Record<string, Tensor> }) => ctx.leaves[""];
+
+const tensorKind = defineKind({
+  type: "tensor",
+  family: "Data",
+  description: "A tensor written out, like torch.tensor([...])",
+  inputs: [],
+  params: [
+    {
+      name: "data",
+      type: "data",
+      default: [1, 2, 3],
+      help: "the values, as nested lists: 5, [1, 2], [[1, 2], [3, 4]]",
+    },
+    dtypeParam(null),
+    requiresGradParam(),
+  ],
+  infer({ params }) {
+    const t = literal(params);
+    checkRequiresGrad(params, t.dtype);
+    return meta(t.shape, t.dtype);
+  },
+  leaves: (p, label) => ({ "": asLeaf(literal(p), p, label) }),
+  evaluate: leafOutput,
+  torch: () => [],
+  torchSetup: (c) => [
+    `${c.leaf("")} = torch.tensor(${c.leafData("")}${dtypeKwarg(dtypeOf(c.params), null)}${requiresGradKwarg(c.params)})`,
+  ],
+});
+
+function randomKind(type: "randn" | "rand", gen: typeof randn, what: string): NodeKind {
+  return defineKind({
+    type,
+    family: "Data",
+    description: `Random values ${what}, from a seed (the same on every run)`,
+    inputs: [],
+    params: [
+      sizeParam([3]),
+      { name: "seed", type: "number", integer: true, min: 0, default: 0, help: "the random seed" },
+      dtypeParam("float32", { floatOnly: true }),
+      requiresGradParam(),
+    ],
+    infer: ({ params }) => meta(params.nums("size"), params.str("dtype") as DType),
+    leaves: (p, label) => ({
+      "": asLeaf(gen(p.nums("size"), p.num("seed"), p.str("dtype") as DType), p, label),
+    }),
+    evaluate: leafOutput,
+    torch: () => [],
+    // gradwire's generator is not torch's, so the script carries the values themselves.
+    torchSetup: (c) => [
+      `${c.leaf("")} = torch.tensor(${c.leafData("")}${dtypeKwarg(c.params.str("dtype") as DType, null)}${requiresGradKwarg(c.params)})`,
+    ],
+  });
+}
+
+const linspaceKind = defineKind({
+  type: "linspace",
+  family: "Data",
+  description: "Evenly spaced values from start to end, like torch.linspace",
+  inputs: [],
+  params: [
+    { name: "start", type: "number", default: 0, help: "the first value" },
+    { name: "end", type: "number", default: 1, help: "the last value" },
+    { name: "steps", type: "number", integer: true, min: 0, default: 5, help: "how many values" },
+    dtypeParam("float32", { floatOnly: true }),
+    requiresGradParam(),
+  ],
+  infer: ({ params }) => meta([params.num("steps")], params.str("dtype") as DType),
+  leaves: (p, label) => ({
+    "": asLeaf(linspace(p.num("start"), p.num("end"), p.num("steps"), p.str("dtype") as DType), p, label),
+  }),
+  evaluate: leafOutput,
+  torch: () => [],
+  torchSetup: (c) => [
+    `${c.leaf("")} = torch.linspace(${pyFloat(c.params.num("start"))}, ${pyFloat(c.params.num("end"))}, ${c.params.num("steps")}${dtypeKwarg(c.params.str("dtype") as DType)}${requiresGradKwarg(c.params)})`,
+  ],
+});
+
+function arangeLength(p: ParamReader): number {
+  const step = p.num("step");
+  if (step === 0) throw new InferError("param 'step' must be nonzero");
+  return Math.max(0, Math.ceil((p.num("end") - p.num("start")) / step));
+}
+
+function arangeDType(p: ParamReader): DType {
+  const given = dtypeOf(p);
+  if (given) return given;
+  return [p.num("start"), p.num("end"), p.num("step")].every(Number.isInteger) ? "int64" : "float32";
+}
+
+const arangeKind = defineKind({
+  type: "arange",
+  family: "Data",
+  description: "Values from start up to (not including) end by step, like torch.arange",
+  inputs: [],
+  params: [
+    { name: "start", type: "number", default: 0, help: "the first value" },
+    { name: "end", type: "number", default: 5, help: "values stop before this" },
+    { name: "step", type: "number", default: 1, help: "the spacing (nonzero)" },
+    dtypeParam(null),
+    requiresGradParam(),
+  ],
+  infer({ params }) {
+    const d = arangeDType(params);
+    checkRequiresGrad(params, d);
+    return meta([arangeLength(params)], d);
+  },
+  leaves: (p, label) => ({
+    "": asLeaf(arange(p.num("start"), p.num("end"), p.num("step"), arangeDType(p)), p, label),
+  }),
+  evaluate: leafOutput,
+  torch: () => [],
+  torchSetup: (c) => [
+    `${c.leaf("")} = torch.arange(${pyNum(c.params.num("start"))}, ${pyNum(c.params.num("end"))}, ${pyNum(c.params.num("step"))}${dtypeKwarg(dtypeOf(c.params), null)}${requiresGradKwarg(c.params)})`,
+  ],
+});
+
+function filledKind(type: "zeros" | "ones" | "full", value: number | null): NodeKind {
+  const fillParam =
+    value === null
+      ? [{ name: "fill_value", type: "number" as const, default: 0, help: "the value of every element" }]
+      : [];
+  const fill = (p: ParamReader) => value ?? p.num("fill_value");
+  return defineKind({
+    type,
+    family: "Data",
+    description:
+      value === null
+        ? "A tensor filled with one value, like torch.full"
+        : `A tensor of ${type}, like torch.${type}`,
+    inputs: [],
+    params: [sizeParam([1]), ...fillParam, dtypeParam("float32"), requiresGradParam()],
+    infer({ params }) {
+      const d = params.str("dtype") as DType;
+      checkRequiresGrad(params, d);
+      return meta(params.nums("size"), d);
+    },
+    leaves: (p, label) => ({ "": asLeaf(full(p.nums("size"), fill(p), p.str("dtype") as DType), p, label) }),
+    evaluate: leafOutput,
+    torch: () => [],
+    torchSetup(c) {
+      const size = pyValue(c.params.nums("size"));
+      const args = value === null ? `${size}, ${pyNum(fill(c.params))}` : size;
+      return [
+        `${c.leaf("")} = torch.${type}(${args}${dtypeKwarg(c.params.str("dtype") as DType)}${requiresGradKwarg(c.params)})`,
+      ];
+    },
+  });
+}
+
+export const DATA_KINDS: readonly NodeKind[] = [
+  tensorKind,
+  randomKind("randn", randn, "from the standard normal distribution"),
+  randomKind("rand", rand, "uniform in [0, 1)"),
+  linspaceKind,
+  arangeKind,
+  filledKind("zeros", 0),
+  filledKind("ones", 1),
+  filledKind("full", null),
+];

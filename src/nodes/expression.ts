@@ -1,0 +1,228 @@
+/**
+ * Math expressions for custom-function nodes: parsed by jsep into a syntax tree (nothing is ever eval'd),
+ * checked against a small vocabulary, then evaluated with runtime ops (so they broadcast, keep dtypes and work
+ * on any backend) or printed as PyTorch code.
+ */
+import jsep from "jsep";
+import { ops, type Tensor } from "../runtime/index.ts";
+import { pyFloat } from "./python.ts";
+
+// `^` means power here (people write x^2), not XOR; `**` already is, right-associative as in Python.
+jsep.removeBinaryOp("^");
+jsep.addBinaryOp("^", 11, true);
+
+type Value = Tensor | number;
+
+export type Expr =
+  | { kind: "num"; value: number }
+  | { kind: "var"; name: string }
+  | { kind: "neg"; arg: Expr }
+  | { kind: "bin"; op: BinOp; left: Expr; right: Expr }
+  | { kind: "call"; fn: string; args: Expr[] };
+
+type BinOp = "+" | "-" | "*" | "/" | "**" | "<" | ">" | "<=" | ">=" | "==" | "!=";
+
+const BIN: Record<BinOp, { run: (a: Value, b: Value) => Tensor; py: string }> = {
+  "+": { run: ops.add, py: "+" },
+  "-": { run: ops.sub, py: "-" },
+  "*": { run: ops.mul, py: "*" },
+  "/": { run: ops.div, py: "/" },
+  "**": { run: ops.pow, py: "**" },
+  "<": { run: ops.lt, py: "<" },
+  ">": { run: ops.gt, py: ">" },
+  "<=": { run: ops.le, py: "<=" },
+  ">=": { run: ops.ge, py: ">=" },
+  "==": { run: ops.eq, py: "==" },
+  "!=": { run: ops.ne, py: "!=" },
+};
+
+const t = (v: Value): Tensor => {
+  if (typeof v === "number")
+    throw new ExprError("a function of the variables is needed here, not a constant");
+  return v;
+};
+
+interface Fn {
+  arity: number;
+  run: (a: Value[]) => Tensor;
+  py: (a: string[]) => string;
+}
+
+const FNS: Record<string, Fn> = {
+  exp: { arity: 1, run: ([a]) => ops.exp(t(a)), py: ([a]) => `torch.exp(${a})` },
+  log: { arity: 1, run: ([a]) => ops.log(t(a)), py: ([a]) => `torch.log(${a})` },
+  log1p: { arity: 1, run: ([a]) => ops.log1p(t(a)), py: ([a]) => `torch.log1p(${a})` },
+  sqrt: { arity: 1, run: ([a]) => ops.sqrt(t(a)), py: ([a]) => `torch.sqrt(${a})` },
+  abs: { arity: 1, run: ([a]) => ops.abs(t(a)), py: ([a]) => `torch.abs(${a})` },
+  sign: { arity: 1, run: ([a]) => ops.sign(t(a)), py: ([a]) => `torch.sign(${a})` },
+  sigmoid: { arity: 1, run: ([a]) => ops.sigmoid(t(a)), py: ([a]) => `torch.sigmoid(${a})` },
+  tanh: { arity: 1, run: ([a]) => ops.tanh(t(a)), py: ([a]) => `torch.tanh(${a})` },
+  relu: { arity: 1, run: ([a]) => ops.relu(t(a)), py: ([a]) => `torch.relu(${a})` },
+  pow: { arity: 2, run: ([a, b]) => ops.pow(a, b), py: ([a, b]) => `torch.pow(${a}, ${b})` },
+  maximum: {
+    arity: 2,
+    run: ([a, b]) => ops.maximum(t(a), t(b)),
+    py: ([a, b]) => `torch.maximum(${a}, ${b})`,
+  },
+  minimum: {
+    arity: 2,
+    run: ([a, b]) => ops.minimum(t(a), t(b)),
+    py: ([a, b]) => `torch.minimum(${a}, ${b})`,
+  },
+  clamp: {
+    arity: 3,
+    run: ([a, lo, hi]) => ops.clamp(t(a), lo as number, hi as number),
+    py: ([a, lo, hi]) => `torch.clamp(${a}, ${lo}, ${hi})`,
+  },
+  where: {
+    arity: 3,
+    run: ([c, a, b]) => ops.where(t(c), a, b),
+    py: ([c, a, b]) => `torch.where(${c}, ${a}, ${b})`,
+  },
+};
+
+const CONSTANTS: Record<string, number> = { pi: Math.PI, e: Math.E };
+
+export class ExprError extends Error {
+  override name = "ExprError";
+}
+
+function convert(node: jsep.Expression, vars: readonly string[]): Expr {
+  switch (node.type) {
+    case "Literal": {
+      const v = (node as jsep.Literal).value;
+      if (typeof v !== "number")
+        throw new ExprError(`only numbers are allowed as constants, got ${(node as jsep.Literal).raw}`);
+      return { kind: "num", value: v };
+    }
+    case "Identifier": {
+      const name = (node as jsep.Identifier).name;
+      if (vars.includes(name)) return { kind: "var", name };
+      if (name in CONSTANTS) return { kind: "num", value: CONSTANTS[name] };
+      throw new ExprError(`unknown name '${name}' (use ${vars.map((v) => `'${v}'`).join(", ")}, pi or e)`);
+    }
+    case "UnaryExpression": {
+      const u = node as jsep.UnaryExpression;
+      const arg = convert(u.argument, vars);
+      if (u.operator === "-") return { kind: "neg", arg };
+      if (u.operator === "+") return arg;
+      throw new ExprError(`operator '${u.operator}' is not supported`);
+    }
+    case "BinaryExpression": {
+      const b = node as jsep.BinaryExpression;
+      const op = b.operator === "^" ? "**" : b.operator;
+      if (!(op in BIN))
+        throw new ExprError(`operator '${b.operator}' is not supported (use + - * / ** < > <= >= == !=)`);
+      return { kind: "bin", op: op as BinOp, left: convert(b.left, vars), right: convert(b.right, vars) };
+    }
+    case "CallExpression": {
+      const c = node as jsep.CallExpression;
+      const callee = c.callee.type === "Identifier" ? (c.callee as jsep.Identifier).name : "";
+      const fn = FNS[callee];
+      if (!fn)
+        throw new ExprError(`unknown function '${callee || "?"}' (known: ${Object.keys(FNS).join(", ")})`);
+      if (c.arguments.length !== fn.arity)
+        throw new ExprError(
+          `${callee} takes ${fn.arity} argument${fn.arity > 1 ? "s" : ""}, got ${c.arguments.length}`,
+        );
+      const args = c.arguments.map((a) => convert(a, vars));
+      if (callee === "clamp" && (args[1].kind !== "num" || args[2].kind !== "num"))
+        throw new ExprError("clamp's bounds must be numbers");
+      return { kind: "call", fn: callee, args };
+    }
+    case "ConditionalExpression": {
+      const c = node as jsep.ConditionalExpression;
+      return {
+        kind: "call",
+        fn: "where",
+        args: [convert(c.test, vars), convert(c.consequent, vars), convert(c.alternate, vars)],
+      };
+    }
+    default:
+      throw new ExprError(`${node.type} is not allowed in a math expression`);
+  }
+}
+
+/** Parse and check an expression over the given variable names; throws ExprError with the reason. */
+export function parseExpr(source: string, vars: readonly string[]): Expr {
+  if (source.trim() === "") throw new ExprError("the expression is empty");
+  let tree: jsep.Expression;
+  try {
+    tree = jsep(source);
+  } catch (e) {
+    throw new ExprError(e instanceof Error ? e.message : String(e));
+  }
+  return convert(tree, vars);
+}
+
+/** Evaluate with runtime ops; variables are tensors (or numbers). */
+export function evalExpr(e: Expr, env: Record<string, Value>): Value {
+  switch (e.kind) {
+    case "num":
+      return e.value;
+    case "var":
+      return env[e.name];
+    case "neg": {
+      const a = evalExpr(e.arg, env);
+      return typeof a === "number" ? -a : ops.neg(a);
+    }
+    case "bin": {
+      const a = evalExpr(e.left, env);
+      const b = evalExpr(e.right, env);
+      if (typeof a === "number" && typeof b === "number") return constantFold(e.op, a, b);
+      return BIN[e.op].run(a, b);
+    }
+    case "call":
+      return FNS[e.fn].run(e.args.map((a) => evalExpr(a, env)));
+  }
+}
+
+function constantFold(op: BinOp, a: number, b: number): number {
+  switch (op) {
+    case "+":
+      return a + b;
+    case "-":
+      return a - b;
+    case "*":
+      return a * b;
+    case "/":
+      return a / b;
+    case "**":
+      return a ** b;
+    default:
+      throw new ExprError(`comparing two constants (${a} ${op} ${b}) is not meaningful here`);
+  }
+}
+
+/** PyTorch code for the expression, fully parenthesised so Python's precedence cannot differ from ours. */
+export function exprToPython(e: Expr, names: Record<string, string>): string {
+  switch (e.kind) {
+    case "num":
+      return e.value === Math.PI ? "math.pi" : e.value === Math.E ? "math.e" : pyFloat(e.value);
+    case "var":
+      return names[e.name] ?? e.name;
+    case "neg":
+      return `(-${exprToPython(e.arg, names)})`;
+    case "bin":
+      return `(${exprToPython(e.left, names)} ${BIN[e.op].py} ${exprToPython(e.right, names)})`;
+    case "call":
+      return FNS[e.fn].py(e.args.map((a) => exprToPython(a, names)));
+  }
+}
+
+export function usesVariables(e: Expr): boolean {
+  switch (e.kind) {
+    case "num":
+      return false;
+    case "var":
+      return true;
+    case "neg":
+      return usesVariables(e.arg);
+    case "bin":
+      return usesVariables(e.left) || usesVariables(e.right);
+    case "call":
+      return e.args.some(usesVariables);
+  }
+}
+
+export const EXPRESSION_FUNCTIONS = Object.keys(FNS);

@@ -1,0 +1,31 @@
+/** Every node kind, registered by family; import the registry from here. */
+import { ACTIVATION_KINDS } from "./activations.ts";
+import { DATA_KINDS } from "./data.ts";
+import { LOSS_KINDS } from "./losses.ts";
+import { METRIC_KINDS } from "./metrics.ts";
+import { MODEL_KINDS } from "./model.ts";
+import { OPS_KINDS } from "./ops.ts";
+import { OPTIMIZER_KINDS } from "./optimizers.ts";
+import { Registry } from "./registry.ts";
+import { TOOL_KINDS } from "./tools.ts";
+
+export { EXPRESSION_FUNCTIONS, evalExpr, exprToPython, parseExpr } from "./expression.ts";
+export { defaultParams, paramSchema, paramsSchema, readParams } from "./params.ts";
+export * from "./python.ts";
+export { defineKind, Registry } from "./registry.ts";
+export { MAX_ELEMENTS } from "./shapes.ts";
+export * from "./types.ts";
+
+export const ALL_KINDS = [
+  ...DATA_KINDS,
+  ...MODEL_KINDS,
+  ...OPS_KINDS,
+  ...ACTIVATION_KINDS,
+  ...LOSS_KINDS,
+  ...OPTIMIZER_KINDS,
+  ...METRIC_KINDS,
+  ...TOOL_KINDS,
+];
+
+/** The registry of every built-in node kind. */
+export const registry = new Registry(ALL_KINDS);

@@ -1,0 +1,226 @@
+/**
+ * What a node kind declares. One declaration per kind (in src/nodes/<family>.ts) gives everything the rest of
+ * gradwire needs: ports for wiring and validation, params for the inspector and the file schema, shape
+ * inference for validation before anything runs, evaluation with runtime ops, and the PyTorch code it stands for.
+ */
+import type { DType, Optimizer, Tensor } from "../runtime/index.ts";
+
+/** A param value as it is stored in the document and the graph file: plain JSON. */
+export type ParamValue = number | boolean | string | null | ParamValue[];
+export type ParamValues = Record<string, ParamValue>;
+
+export type Family = "Data" | "Model" | "Ops" | "Activations" | "Losses" | "Optimizers" | "Metrics" | "Tools";
+export const FAMILIES: readonly Family[] = [
+  "Data",
+  "Model",
+  "Ops",
+  "Activations",
+  "Losses",
+  "Optimizers",
+  "Metrics",
+  "Tools",
+];
+
+/** Which dtypes an input port accepts. */
+export type DTypeRule = "any" | "float" | "integer" | "bool";
+
+export interface PortDecl {
+  /** PyTorch's argument name (input, target, other, weight, bias, pos_weight, exponent, loss...). */
+  name: string;
+  dtype?: DTypeRule;
+  /** An optional port may stay unconnected (bias, weight, pos_weight...). */
+  optional?: boolean;
+  /** When set, a param of this name stands in for the port while it is unconnected (torch.add(x, 2)). */
+  scalarParam?: string;
+  help: string;
+}
+
+export interface OutputDecl {
+  name: string;
+  help: string;
+}
+
+interface ParamBase {
+  /** PyTorch's argument name. */
+  name: string;
+  help: string;
+  /** Shown in the inspector; defaults to the name. */
+  label?: string;
+  /** null is allowed (torch's None); the inspector shows it as "None". */
+  nullable?: boolean;
+}
+
+export type ParamDecl =
+  | (ParamBase & {
+      type: "number";
+      default: number | null;
+      min?: number;
+      max?: number;
+      /** The bound itself is not allowed (lr > 0). */
+      exclusiveMin?: boolean;
+      integer?: boolean;
+      /** A slider step hint for the inspector. */
+      step?: number;
+    })
+  | (ParamBase & { type: "boolean"; default: boolean })
+  | (ParamBase & { type: "enum"; options: readonly string[]; default: string | null })
+  | (ParamBase & { type: "string"; default: string; multiline?: boolean; maxLength?: number })
+  | (ParamBase & {
+      type: "numbers";
+      default: number[] | null;
+      /** Exact length (betas: 2). */
+      length?: number;
+      integer?: boolean;
+      min?: number;
+      max?: number;
+    })
+  /** A dimension: one int, a list of ints, or None (all dims), as torch's `dim` argument. */
+  | (ParamBase & { type: "dims"; default: number | number[] | null })
+  /** Literal tensor data as nested arrays, like torch.tensor's first argument. */
+  | (ParamBase & { type: "data"; default: ParamValue });
+
+export type ParamType = ParamDecl["type"];
+
+/** What shape inference knows about a tensor before anything runs. */
+export interface TensorMeta {
+  shape: number[];
+  dtype: DType;
+  /** A plain number standing in for an unconnected port (promotes like a Python scalar). */
+  scalar?: true;
+}
+
+/** Params with defaults filled in, read with typed getters. */
+export interface ParamReader {
+  num(name: string): number;
+  numOrNull(name: string): number | null;
+  bool(name: string): boolean;
+  str(name: string): string;
+  strOrNull(name: string): string | null;
+  nums(name: string): number[];
+  numsOrNull(name: string): number[] | null;
+  dims(name: string): number | number[] | null;
+  raw(name: string): ParamValue;
+}
+
+export interface InferContext {
+  /** The meta of what reaches each connected input port (scalar stand-ins included as 0-d tensors). */
+  inputs: Record<string, TensorMeta | undefined>;
+  params: ParamReader;
+}
+
+/** A problem found by shape inference, tied to a port when it is about one input. */
+export class InferError extends Error {
+  override name = "InferError";
+  constructor(
+    message: string,
+    readonly port?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface LintContext {
+  params: ParamReader;
+  /** The type of the node feeding a port, if it is connected. */
+  sourceType(port: string): string | undefined;
+  inputs: Record<string, TensorMeta | undefined>;
+}
+
+export interface LintWarning {
+  port?: string;
+  message: string;
+}
+
+export type NodeOutputs = Record<string, Tensor>;
+
+export interface EvalContext {
+  nodeId: string;
+  /** The node's display name (its id when it has none). */
+  label: string;
+  /** Values reaching the connected input ports. */
+  inputs: Record<string, Tensor | undefined>;
+  /** The tensor on a port, or its scalar stand-in param (a plain number) when the port is unconnected. */
+  arg(port: string): Tensor | number | undefined;
+  params: ParamReader;
+  /** The leaf tensors this node owns (see NodeKind.leaves), kept across evaluations and training steps. */
+  leaves: Record<string, Tensor>;
+  /**
+   * The value reaching `port` when the value reaching `fromPort` is replaced by `value` (everything in between
+   * is recomputed, nothing cached is touched). For finite differences, sweeps and gradient nodes.
+   */
+  recompute(port: string, fromPort: string, value: Tensor): Tensor;
+}
+
+/** Python code for one node: lines that assign the node's result to `ctx.out`. */
+export interface TorchContext {
+  /** The Python variable to assign (`ctx.out`), and one per extra output port (`ctx.outputs[port]`). */
+  out: string;
+  outputs: Record<string, string>;
+  /** Python expressions for connected inputs; undefined when unconnected (read a scalar stand-in from params). */
+  inputs: Record<string, string | undefined>;
+  /** What shape inference found for each connected input. */
+  inputMetas: Record<string, TensorMeta | undefined>;
+  params: ParamReader;
+  nodeId: string;
+  label: string;
+  /** For optimizers: Python expressions of the tensors they train, in order. */
+  trainables: string[];
+  /** The Python variable holding one of the node's leaves (see NodeKind.leaves); leaf("") is `out`. */
+  leaf(name: string): string;
+  /** A Python literal (nested list) of a leaf's initial values, written compactly by the script builder. */
+  leafData(name: string): string;
+  /**
+   * For nodes that recompute part of the graph (finite_difference, sweep, grad): the name of a Python function
+   * of one tensor that returns the value reaching `port` when the value reaching `fromPort` is that tensor.
+   * The script builder defines it from the nodes in between.
+   */
+  recompute(port: string, fromPort: string): string;
+}
+
+export interface OptimizerDecl {
+  /** torch.optim class name. */
+  create(params: Tensor[], hyper: ParamReader): Optimizer;
+  /** Params that are not optimizer hyperparameters (zero_grad). */
+  loopParams: readonly string[];
+}
+
+export interface NodeKind {
+  /** The PyTorch name: mse_loss, cross_entropy, SGD, matmul... */
+  type: string;
+  family: Family;
+  /** One line for the palette. */
+  description: string;
+  inputs: readonly PortDecl[];
+  /** Defaults to a single `out`. */
+  outputs?: readonly OutputDecl[];
+  params: readonly ParamDecl[];
+  /** Output metas from input metas and params; throw InferError to report a problem. */
+  infer(ctx: InferContext): TensorMeta | Record<string, TensorMeta>;
+  /** Likely mistakes that are not errors (nll_loss fed by something that is not a log_softmax). */
+  lint?(ctx: LintContext): LintWarning[];
+  /**
+   * Leaf tensors this node creates from its params (a tensor literal, a model's weight and bias). Keys are
+   * the leaf names: "" for the node's own output, "weight"/"bias" for a model's parameters. The scheduler
+   * creates them once and keeps them until the node's params change, so optimizers can update them in place;
+   * those with requires_grad are what optimizers train.
+   */
+  leaves?(params: ParamReader, label: string): Record<string, Tensor>;
+  evaluate(ctx: EvalContext): Tensor | NodeOutputs;
+  /** Present on optimizer kinds. */
+  optimizer?: OptimizerDecl;
+  /** Ports whose value is recomputed with the value of another port replaced: [port, fromPort]. */
+  recomputes?: readonly [string, string][];
+  /**
+   * The PyTorch code the node stands for, run where the node sits in the forward pass (inside the training
+   * loop for nodes downstream of a trained tensor).
+   */
+  torch(ctx: TorchContext): string[];
+  /** Code that runs once before the loop: creating leaves (tensors, a model's parameters) and optimizers. */
+  torchSetup?(ctx: TorchContext): string[];
+}
+
+export const OUT = "out";
+
+export function outputsOf(kind: NodeKind): readonly OutputDecl[] {
+  return kind.outputs ?? [{ name: OUT, help: "the result" }];
+}
