@@ -1,0 +1,83 @@
+/**
+ * `npm run bench`: gradwire's CPU backend beside TensorFlow.js (cpu and wasm backends) and PyTorch (CPU) on
+ * the same three workloads, in one run. Prints epochs per second, gradwire's speed relative to each peer,
+ * and each peer's final loss, which must agree with gradwire's (else a training loop is broken: exit 1).
+ *
+ * Options: --reps N (timed runs per workload, default 5), --only ID[,ID] (thermometer, linreg1m, mlp),
+ * --peers NAME[,NAME] (gradwire, tfjs-cpu, tfjs-wasm, torch).
+ */
+import { trainGradwire } from "./cpu/gradwire.ts";
+import { DEFAULT_PROTOCOL, type Measurement, measure, type Protocol } from "./cpu/peer.ts";
+import { lossMismatches, machine, table } from "./cpu/report.ts";
+import { runTorch } from "./cpu/torch.ts";
+import { allWorkloads } from "./cpu/workloads.ts";
+
+const PEERS = ["gradwire", "tfjs-cpu", "tfjs-wasm", "torch"] as const;
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function list(name: string, allowed: readonly string[]): string[] | null {
+  const v = option(name);
+  if (v === undefined) return null;
+  const items = v.split(",").filter(Boolean);
+  for (const it of items)
+    if (!allowed.includes(it)) throw new Error(`--${name}: unknown ${it} (expected ${allowed.join(", ")})`);
+  return items;
+}
+
+async function main(): Promise<void> {
+  const reps = Number(option("reps") ?? DEFAULT_PROTOCOL.reps);
+  if (!(Number.isInteger(reps) && reps > 0)) throw new Error("--reps must be a positive integer");
+  const protocol: Protocol = { ...DEFAULT_PROTOCOL, reps };
+  const everything = allWorkloads();
+  const only = list(
+    "only",
+    everything.map((w) => w.id),
+  );
+  const workloads = only ? everything.filter((w) => only.includes(w.id)) : everything;
+  const peers = list("peers", PEERS) ?? [...PEERS];
+
+  for (const line of machine()) console.log(line);
+  console.log(
+    `protocol: a warm-up run of ${protocol.warmupFraction * 100}% of the epochs, then ${protocol.reps} timed runs (2 when one takes over ${protocol.slowSeconds} s); medians reported\n`,
+  );
+  const all: Measurement[] = [];
+  const progress = (m: Measurement) => {
+    all.push(m);
+    console.log(
+      `  ${m.peer.padEnd(12)} ${m.workload.padEnd(12)} ${m.epochsPerSecond.toFixed(1).padStart(10)} epochs/s  loss ${m.finalLoss}`,
+    );
+  };
+
+  if (peers.includes("gradwire"))
+    for (const w of workloads) progress(await measure("gradwire", trainGradwire, w, protocol));
+
+  const tfPeers = peers.filter((p) => p === "tfjs-cpu" || p === "tfjs-wasm");
+  if (tfPeers.length > 0) {
+    const tfjs = await import("./cpu/tfjs.ts");
+    for (const p of tfPeers) {
+      const backend = p === "tfjs-cpu" ? "cpu" : "wasm";
+      await tfjs.useBackend(backend);
+      for (const w of workloads) progress(await measure(`tfjs ${backend}`, tfjs.trainTfjs, w, protocol));
+    }
+  }
+
+  if (peers.includes("torch")) {
+    const t = runTorch(workloads, protocol);
+    for (const m of t.measurements) progress({ ...m, note: `torch ${t.version}, ${t.threads} thread(s)` });
+  }
+
+  console.log(`\n${table(workloads, all)}\n`);
+  const bad = lossMismatches(all);
+  for (const b of bad) console.error(`LOSS MISMATCH ${b}`);
+  if (bad.length === 0) console.log("final losses: every peer agrees with gradwire (relative 1e-3)");
+  else process.exitCode = 1;
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exitCode = 1;
+});

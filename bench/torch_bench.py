@@ -1,0 +1,100 @@
+"""PyTorch side of `npm run bench`: trains the workloads described by a manifest and times its own loops.
+
+Usage: /usr/bin/python3 bench/torch_bench.py MANIFEST.json
+The manifest (written by bench/cpu/torch.ts) names raw little-endian arrays for the data and initial
+parameters, so PyTorch trains exactly the values gradwire trains. Prints one JSON document on stdout.
+"""
+
+import json
+import math
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def load(path, dtype):
+    return torch.from_numpy(np.fromfile(path, dtype=dtype).copy())
+
+
+def adam(params, w):
+    return torch.optim.Adam(params, lr=w["lr"], betas=(w["beta1"], w["beta2"]), eps=w["eps"])
+
+
+def make_linear(w):
+    x = load(w["files"]["x"], np.float32)
+    y = load(w["files"]["y"], np.float32)
+
+    def train(epochs):
+        weight = torch.tensor([w["w0"]], dtype=torch.float32, requires_grad=True)
+        bias = torch.tensor([w["b0"]], dtype=torch.float32, requires_grad=True)
+        if w["optimizer"] == "sgd":
+            opt = torch.optim.SGD([weight, bias], lr=w["lr"])
+        else:
+            opt = adam([weight, bias], w)
+        loss = None
+        t0 = time.perf_counter()
+        for _ in range(epochs):
+            loss = F.mse_loss(weight * x + bias, y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        seconds = time.perf_counter() - t0
+        return seconds, float(loss)
+
+    return train
+
+
+def make_mlp(w):
+    n, hidden, classes = w["n"], w["hidden"], w["classes"]
+    x = load(w["files"]["x"], np.float32).reshape(n, 2)
+    labels = load(w["files"]["labels"], np.int32).long()
+    init = {k: load(w["files"][k], np.float32) for k in ("w1", "b1", "w2", "b2")}
+
+    def train(epochs):
+        w1 = init["w1"].clone().reshape(hidden, 2).requires_grad_()
+        b1 = init["b1"].clone().requires_grad_()
+        w2 = init["w2"].clone().reshape(classes, hidden).requires_grad_()
+        b2 = init["b2"].clone().requires_grad_()
+        opt = adam([w1, b1, w2, b2], w)
+        loss = None
+        t0 = time.perf_counter()
+        for _ in range(epochs):
+            h = torch.tanh(F.linear(x, w1, b1))
+            loss = F.cross_entropy(F.linear(h, w2, b2), labels)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        seconds = time.perf_counter() - t0
+        return seconds, float(loss)
+
+    return train
+
+
+def measure(train, w, protocol):
+    train(max(1, math.ceil(w["epochs"] * protocol["warmupFraction"])))
+    runs = []
+    final = float("nan")
+    for _ in range(protocol["reps"]):
+        seconds, final = train(w["epochs"])
+        runs.append(seconds)
+        if seconds > protocol["slowSeconds"] and len(runs) >= 2:
+            break
+    return {"workload": w["id"], "runs": runs, "finalLoss": final}
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        manifest = json.load(f)
+    results = []
+    for w in manifest["workloads"]:
+        train = make_linear(w) if w["kind"] == "linear" else make_mlp(w)
+        results.append(measure(train, w, manifest["protocol"]))
+    info = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+    print(json.dumps({"info": info, "results": results}))
+
+
+if __name__ == "__main__":
+    main()
