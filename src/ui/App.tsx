@@ -1,0 +1,212 @@
+/**
+ * The editor's layout: toolbar on top, palette on the left, canvas in the middle with the plots docked under
+ * it, the inspector on the right, and the status line at the bottom. This file wires the parts together.
+ */
+import { createEffect, createSignal, on, onMount, Show } from "solid-js";
+import { formatProblems, parseGraphFile, serializeGraph } from "../graph/format.ts";
+import { registry } from "../nodes/index.ts";
+import { Canvas, type CanvasApi } from "./canvas/Canvas.tsx";
+import { debounce, saveLocal } from "./files/autosave.ts";
+import { downloadText, fileNameFor } from "./files/download.ts";
+import { EXAMPLES, type Example } from "./files/examples.ts";
+import { FileMenu } from "./files/FileMenu.tsx";
+import { shareUrl } from "./files/share.ts";
+import { HelpOverlay } from "./HelpOverlay.tsx";
+import { Icon } from "./icons.tsx";
+import { Inspector } from "./inspector/Inspector.tsx";
+import { installShortcuts } from "./keyboard.ts";
+import { dismissAll, Notices, notify } from "./notices.tsx";
+import { Palette } from "./palette/Palette.tsx";
+import { entriesOf } from "./palette/search.ts";
+import type { Startup } from "./startup.ts";
+import { createAnalysis } from "./state/analysis.ts";
+import { createEditor, freeSpot } from "./state/editor.ts";
+import { theme, toggleTheme } from "./theme.ts";
+
+export function App(props: { startup: Startup }) {
+  const editor = createEditor(registry, props.startup.doc);
+  const analysis = createAnalysis(editor.doc, registry);
+  const entries = entriesOf(registry.list());
+  const [help, setHelp] = createSignal(false);
+  const [ready, setReady] = createSignal(false);
+  let canvas: CanvasApi | undefined;
+
+  const addAtCentre = (type: string) => {
+    const c = canvas?.centre() ?? { x: 0, y: 0 };
+    const id = editor.addNode(type, freeSpot(editor.doc(), { x: c.x - 100, y: c.y - 60 }));
+    if (id) canvas?.reveal(id);
+  };
+
+  const openText = (text: string, what: string): boolean => {
+    const r = parseGraphFile(text, registry);
+    if (!r.ok) {
+      notify({
+        kind: "error",
+        title: `${what} could not be opened; the current graph is unchanged`,
+        lines: r.errors.slice(0, 12).map((e) => `${e.path}: ${e.message}`),
+        sticky: true,
+        testid: "import-errors",
+      });
+      console.info(formatProblems(r.errors));
+      return false;
+    }
+    dismissAll();
+    editor.load(r.doc, `Open ${what}`);
+    const errs = r.issues.filter((i) => i.severity === "error").length;
+    const warns = r.issues.length - errs;
+    notify({
+      kind: errs ? "warn" : "info",
+      title: `Opened ${r.doc.title ?? what}${r.migratedFrom !== undefined ? ` (upgraded from format version ${r.migratedFrom})` : ""}`,
+      lines:
+        errs || warns
+          ? [
+              `${errs} error${errs === 1 ? "" : "s"}, ${warns} warning${warns === 1 ? "" : "s"}: see the nodes marked`,
+            ]
+          : undefined,
+    });
+    setTimeout(() => canvas?.fitView(), 50);
+    return true;
+  };
+
+  const importFile = async (file: File) => {
+    if (file.size > 20_000_000) {
+      notify({
+        kind: "error",
+        title: `${file.name} is too large to be a graph file`,
+        sticky: true,
+        testid: "import-errors",
+      });
+      return;
+    }
+    openText(await file.text(), file.name);
+  };
+
+  const openExample = (e: Example) => openText(e.text, e.title);
+
+  const exportJson = () => downloadText(fileNameFor(editor.doc().title), serializeGraph(editor.doc()));
+
+  const share = async () => {
+    const url = await shareUrl(serializeGraph(editor.doc()));
+    try {
+      await navigator.clipboard.writeText(url);
+    } catch {
+      // The link is shown in the popover for copying by hand.
+    }
+    return url;
+  };
+
+  const autosave = debounce(() => saveLocal(serializeGraph(editor.doc())), 250);
+  createEffect(on(editor.doc, autosave, { defer: true }));
+
+  onMount(() => {
+    for (const p of props.startup.problems)
+      notify({ kind: "warn", title: p.title, lines: p.lines, sticky: true });
+    if (props.startup.source === "link") {
+      // The link's graph now lives in the editor (and autosave); a reload should not reopen the link over edits.
+      history.replaceState(null, "", location.pathname + location.search);
+      notify({
+        kind: "info",
+        title: `Opened the shared graph${editor.doc().title ? `: ${editor.doc().title}` : ""}`,
+      });
+    }
+    installShortcuts({
+      editor,
+      help: () => setHelp((h) => !h),
+      closeOverlays: () => {
+        setHelp(false);
+        dismissAll();
+      },
+      fitView: () => canvas?.fitView(),
+      focusSearch: () => document.querySelector<HTMLInputElement>('[data-testid="palette-search"]')?.focus(),
+    });
+  });
+
+  return (
+    <div class="app">
+      <header class="toolbar">
+        <div class="brand">
+          <span class="brand-mark" aria-hidden="true" />
+          gradwire
+        </div>
+        <FileMenu
+          examples={EXAMPLES}
+          onExample={openExample}
+          onImport={importFile}
+          onExport={exportJson}
+          onShare={share}
+        />
+        <div class="toolbar-group">
+          <button
+            type="button"
+            class="icon-btn"
+            data-testid="undo"
+            title={`Undo ${editor.history().canUndo ? "" : ""}(Ctrl/⌘ Z)`}
+            disabled={!editor.history().canUndo}
+            onClick={() => editor.undo()}
+          >
+            <Icon name="undo" />
+          </button>
+          <button
+            type="button"
+            class="icon-btn"
+            data-testid="redo"
+            title="Redo (Shift Ctrl/⌘ Z)"
+            disabled={!editor.history().canRedo}
+            onClick={() => editor.redo()}
+          >
+            <Icon name="redo" />
+          </button>
+        </div>
+        <div class="toolbar-spacer" />
+        <div class="toolbar-group">
+          <button
+            type="button"
+            class="icon-btn"
+            data-testid="theme"
+            title={`Switch to the ${theme() === "dark" ? "light" : "dark"} theme`}
+            onClick={toggleTheme}
+          >
+            <Icon name={theme() === "dark" ? "sun" : "moon"} />
+          </button>
+          <button
+            type="button"
+            class="icon-btn"
+            data-testid="help"
+            title="Keyboard shortcuts (?)"
+            onClick={() => setHelp(true)}
+          >
+            <Icon name="help" />
+          </button>
+        </div>
+      </header>
+      <Palette entries={entries} onAdd={addAtCentre} />
+      <main class="workspace">
+        <Canvas
+          editor={editor}
+          analysis={analysis}
+          onFileDrop={importFile}
+          onReady={(api) => {
+            canvas = api;
+            setReady(true);
+          }}
+        />
+      </main>
+      <Inspector
+        editor={editor}
+        analysis={analysis}
+        onFocusNode={(id) => {
+          editor.setSelection([id]);
+          canvas?.reveal(id);
+        }}
+      />
+      <footer class="statusbar" />
+      <Notices />
+      <Show when={help()}>
+        <HelpOverlay onClose={() => setHelp(false)} />
+      </Show>
+      <Show when={ready()}>
+        <span data-testid="app-ready" hidden />
+      </Show>
+    </div>
+  );
+}

@@ -1,0 +1,265 @@
+/**
+ * The canvas: solid-flow behind the flowSync adapter. Pan (drag the background, or Space+drag), zoom (wheel),
+ * box-select (Shift+drag), multi-select (Ctrl/Cmd+click), snap to a 20px grid, minimap and fit view. Every
+ * gesture that changes the graph goes to the editor as one undoable edit; the flow stores only mirror it.
+ */
+import {
+  Background,
+  type ConnectionLineComponentProps,
+  Controls,
+  getBezierPath,
+  MiniMap,
+  SolidFlow,
+  useSolidFlow,
+} from "@dschz/solid-flow";
+import { createEffect, createSignal, onMount, Show } from "solid-js";
+import { createStore } from "solid-js/store";
+import { type Connection, canConnect } from "../../graph/connect.ts";
+import { DRAG_MIME, groupOf } from "../palette/search.ts";
+import type { Analysis } from "../state/analysis.ts";
+import { type Editor, GRID, type XY } from "../state/editor.ts";
+import { theme } from "../theme.ts";
+import { CanvasContext } from "./context.ts";
+import { EDGE_TYPE, type FlowEdge, type FlowNode, NODE_TYPE, syncEdges, syncNodes } from "./flowSync.ts";
+import { GwEdge } from "./GwEdge.tsx";
+import { GwNode } from "./GwNode.tsx";
+
+export interface CanvasApi {
+  /** The flow coordinates at the centre of the visible canvas. */
+  centre(): XY;
+  fitView(): void;
+  toFlow(clientX: number, clientY: number): XY;
+  /** Pan (keeping the zoom) so a node is in view, if it is not. */
+  reveal(id: string): void;
+}
+
+export interface CanvasProps {
+  editor: Editor;
+  analysis: Analysis;
+  onFileDrop?: (file: File) => void;
+  onReady?: (api: CanvasApi) => void;
+}
+
+/** Where a dropped kind's top-left goes, so its header lands under the cursor. */
+const DROP_OFFSET: XY = { x: 80, y: 14 };
+
+function FlowBridge(props: {
+  onReady: (api: CanvasApi) => void;
+  host: () => HTMLElement;
+  position: (id: string) => XY | undefined;
+}) {
+  const flow = useSolidFlow();
+  onMount(() => {
+    props.onReady({
+      centre() {
+        const r = props.host().getBoundingClientRect();
+        return flow.screenToFlowPosition({ x: r.left + r.width / 2, y: r.top + r.height / 2 });
+      },
+      fitView() {
+        void flow.fitView({ padding: 0.2, maxZoom: 1.25, duration: 200 });
+      },
+      toFlow: (x, y) => flow.screenToFlowPosition({ x, y }),
+      reveal(id) {
+        const p = props.position(id);
+        if (!p) return;
+        const r = props.host().getBoundingClientRect();
+        const zoom = flow.getZoom();
+        const s = flow.flowToScreenPosition(p);
+        const inside =
+          s.x > r.left + 10 && s.y > r.top + 10 && s.x + 200 * zoom < r.right && s.y + 100 * zoom < r.bottom;
+        if (!inside) void flow.setCenter(p.x + 100, p.y + 60, { zoom, duration: 200 });
+      },
+    });
+  });
+  return null;
+}
+
+export function Canvas(props: CanvasProps) {
+  const editor = props.editor;
+  const [nodes, setNodes] = createStore<FlowNode[]>([]);
+  const [edges, setEdges] = createStore<FlowEdge[]>([]);
+  const [refusal, setRefusal] = createSignal<string | null>(null);
+  const [dropActive, setDropActive] = createSignal(false);
+  let host!: HTMLDivElement;
+  let api: CanvasApi | undefined;
+
+  const resync = () => {
+    const doc = editor.doc();
+    syncNodes(setNodes, doc, new Set(editor.selection()));
+    syncEdges(setEdges, doc, new Set(editor.edgeSelection()));
+  };
+  createEffect(resync);
+
+  const problem = (w: Connection): string | null => {
+    const r = canConnect(editor.doc(), editor.registry, w);
+    return r.ok ? null : r.reason;
+  };
+
+  const wireOf = (c: {
+    source: string;
+    target: string;
+    sourceHandle?: string | null;
+    targetHandle?: string | null;
+  }): Connection => ({
+    source: c.source,
+    sourcePort: c.sourceHandle ?? "out",
+    target: c.target,
+    targetPort: c.targetHandle ?? "input",
+  });
+
+  const onDrop = (e: DragEvent) => {
+    setDropActive(false);
+    const dt = e.dataTransfer;
+    if (!dt) return;
+    const type = dt.getData(DRAG_MIME);
+    if (type && api) {
+      e.preventDefault();
+      const p = api.toFlow(e.clientX, e.clientY);
+      editor.addNode(type, { x: p.x - DROP_OFFSET.x, y: p.y - DROP_OFFSET.y });
+      return;
+    }
+    const file = dt.files?.[0];
+    if (file) {
+      e.preventDefault();
+      props.onFileDrop?.(file);
+    }
+  };
+
+  type Side = Parameters<typeof getBezierPath>[0]["sourcePosition"];
+  const ConnectionLine = (p: ConnectionLineComponentProps) => {
+    const path = () =>
+      getBezierPath({
+        sourceX: p.fromX,
+        sourceY: p.fromY,
+        sourcePosition: p.fromPosition as Side,
+        targetX: p.toX,
+        targetY: p.toY,
+        targetPosition: p.toPosition as Side,
+      })[0];
+    const bad = () => p.connectionStatus === "invalid";
+    return (
+      <g class={`gw-connection ${p.connectionStatus ?? ""}`}>
+        <path d={path()} fill="none" class="gw-connection-path" />
+        <Show when={bad() && refusal()}>
+          <foreignObject x={p.toX + 12} y={p.toY + 10} width="320" height="80" class="gw-refusal-fo">
+            <div class="gw-refusal" data-testid="connection-refusal">
+              {refusal()}
+            </div>
+          </foreignObject>
+        </Show>
+      </g>
+    );
+  };
+
+  return (
+    <CanvasContext.Provider value={{ editor, analysis: props.analysis }}>
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: a drop target for palette kinds and graph files */}
+      <div
+        class="canvas"
+        classList={{ "drop-active": dropActive() }}
+        ref={host}
+        data-testid="canvas"
+        onDragOver={(e) => {
+          const types = e.dataTransfer?.types ?? [];
+          if (types.includes(DRAG_MIME) || types.includes("Files")) {
+            e.preventDefault();
+            if (e.dataTransfer) e.dataTransfer.dropEffect = "copy";
+            setDropActive(true);
+          }
+        }}
+        onDragLeave={(e) => {
+          if (e.currentTarget === e.target) setDropActive(false);
+        }}
+        onDrop={onDrop}
+      >
+        <SolidFlow
+          nodes={nodes}
+          edges={edges}
+          nodeTypes={{ [NODE_TYPE]: GwNode }}
+          edgeTypes={{ [EDGE_TYPE]: GwEdge }}
+          colorMode={theme()}
+          snapGrid={[GRID, GRID]}
+          minZoom={0.1}
+          maxZoom={2.5}
+          fitView
+          fitViewOptions={{ padding: 0.2, maxZoom: 1.25 }}
+          deleteKey={null}
+          selectionKey="Shift"
+          multiSelectionKey={["Meta", "Control"]}
+          panActivationKey="Space"
+          zoomOnDoubleClick={false}
+          selectionMode="partial"
+          connectionRadius={28}
+          connectionLineComponent={ConnectionLine}
+          defaultEdgeOptions={{ type: EDGE_TYPE }}
+          proOptions={{ hideAttribution: true }}
+          isValidConnection={(c) => {
+            const reason = problem(wireOf(c));
+            setRefusal(reason);
+            return reason === null;
+          }}
+          onConnect={(c) => {
+            const w = wireOf(c);
+            if (problem(w) === null) editor.connect(w.source, w.sourcePort, w.target, w.targetPort);
+            // The flow already drew its own edge; put the view back to what the document says.
+            resync();
+          }}
+          onConnectEnd={() => setRefusal(null)}
+          onNodeDragStop={({ nodes: moved }) => {
+            const moves: Record<string, XY> = {};
+            for (const n of moved) moves[n.id] = { x: n.position.x, y: n.position.y };
+            editor.moveNodes(moves);
+            resync();
+          }}
+          onSelectionChange={({ nodes: sn, edges: se }) => {
+            const ids = sn.map((n) => n.id);
+            const eids = se.map((e) => e.id);
+            const same = (a: readonly string[], b: string[]) =>
+              a.length === b.length && a.every((x, i) => x === b[i]);
+            if (!same(editor.selection(), ids)) editor.setSelection(ids);
+            if (!same(editor.edgeSelection(), eids)) editor.setEdgeSelection(eids);
+          }}
+        >
+          <Background
+            variant="dots"
+            gap={GRID}
+            size={1.2}
+            patternColor="var(--canvas-dots)"
+            bgColor="var(--canvas)"
+          />
+          <Controls position="bottom-left" showLock={false} />
+          <MiniMap
+            position="bottom-right"
+            pannable
+            zoomable
+            width={180}
+            height={120}
+            nodeColor={(n: FlowNode) => {
+              const k = editor.registry.get(n.data.kind);
+              return k ? `var(--g-${groupOf(k.family).toLowerCase()})` : "var(--text-faint)";
+            }}
+            nodeBorderRadius={4}
+            maskColor="var(--minimap-mask)"
+          />
+          <FlowBridge
+            host={() => host}
+            position={(id) => editor.doc().nodes[id]?.position}
+            onReady={(a) => {
+              api = a;
+              props.onReady?.(a);
+            }}
+          />
+        </SolidFlow>
+        <Show when={editor.doc() && Object.keys(editor.doc().nodes).length === 0}>
+          <div class="canvas-empty">
+            <h2>Wire a training loop</h2>
+            <p>
+              Drag a <b>tensor</b>, a <b>model</b>, a <b>loss</b> and an <b>optimizer</b> from the palette,
+              connect their ports, then press <b>Run</b>. Or open an example.
+            </p>
+          </div>
+        </Show>
+      </div>
+    </CanvasContext.Provider>
+  );
+}

@@ -1,0 +1,195 @@
+/**
+ * A node on the canvas: its PyTorch name, input ports on the left and outputs on the right (handle id = port
+ * name), key params inline, a live preview of its value and, once a backward pass ran, of its gradient, and the
+ * validator's messages about it.
+ */
+import { Handle, type NodeProps } from "@dschz/solid-flow";
+import { createMemo, For, Show } from "solid-js";
+import { outputsOf, type ParamDecl, type ParamValue } from "../../nodes/types.ts";
+import { groupOf } from "../palette/search.ts";
+import { ValuePreview } from "../values/ValuePreview.tsx";
+import { useCanvas } from "./context.ts";
+
+/** A param value as Python would write it, kept short for the node's face. */
+export function pyLiteral(v: ParamValue, max = 18): string {
+  const s =
+    v === null
+      ? "None"
+      : typeof v === "boolean"
+        ? v
+          ? "True"
+          : "False"
+        : typeof v === "string"
+          ? `'${v}'`
+          : Array.isArray(v)
+            ? `[${v.map((x) => pyLiteral(x, max)).join(", ")}]`
+            : String(v);
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+/** On the node itself, "node 'x' (type)" is redundant: the message sits on that node. */
+export function shortMessage(message: string): string {
+  const m = /^node '[^']*' \([^)]*\)(.*)$/s.exec(message);
+  if (!m) return message;
+  const rest = m[1];
+  const port = /^, input '([^']*)': (.*)$/s.exec(rest);
+  if (port) return `${port[1]}: ${port[2]}`;
+  if (rest.startsWith(", ")) return rest.slice(2);
+  if (rest.startsWith(": ")) return rest.slice(2);
+  if (rest.startsWith(" is ")) return `This node${rest}`;
+  return rest.trim();
+}
+
+const same = (a: ParamValue, b: ParamValue) => JSON.stringify(a) === JSON.stringify(b);
+
+/** The params worth reading at a glance: not the literal data (the preview shows it), at most four. */
+function inlineParams(decls: readonly ParamDecl[], standIns: ReadonlySet<string>): ParamDecl[] {
+  return decls.filter((d) => d.type !== "data" && !standIns.has(d.name) && d.name !== "name").slice(0, 4);
+}
+
+export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
+  const { editor, analysis } = useCanvas();
+  const node = () => editor.doc().nodes[props.id];
+  const kind = createMemo(() => editor.registry.get(props.data.kind));
+  const group = () => {
+    const k = kind();
+    return k ? groupOf(k.family).toLowerCase() : "unknown";
+  };
+  const issues = () => analysis.issuesOf(props.id);
+  const errors = () => issues().filter((i) => i.severity === "error");
+  const warnings = () => issues().filter((i) => i.severity === "warning");
+  const connected = createMemo(() => {
+    const set = new Set<string>();
+    for (const e of Object.values(editor.doc().edges)) if (e.target === props.id) set.add(e.targetPort);
+    return set;
+  });
+  const standIns = createMemo(
+    () => new Set((kind()?.inputs ?? []).map((p) => p.scalarParam).filter((p): p is string => !!p)),
+  );
+  const params = createMemo(() => {
+    const k = kind();
+    const n = node();
+    if (!k || !n) return [];
+    return inlineParams(k.params, standIns()).map((d) => {
+      const v = n.params[d.name] ?? d.default;
+      return { name: d.name, text: pyLiteral(v), changed: !same(v, d.default) };
+    });
+  });
+  const value = () => analysis.value(props.id);
+  const grad = () => analysis.grad(props.id);
+  const portIssue = (port: string) => issues().find((i) => i.port === port && i.severity === "error");
+  // An unconnected input is the normal state of a node just dropped: its port is marked, not a paragraph.
+  const listed = () => issues().filter((i) => i.code !== "missing-input");
+
+  return (
+    <div
+      class={`gw-node g-${group()}`}
+      classList={{
+        selected: !!props.selected,
+        "has-error": errors().length > 0,
+        "has-warning": warnings().length > 0,
+      }}
+      data-node-id={props.id}
+      data-node-type={props.data.kind}
+    >
+      <header class="gw-node-head">
+        <span class="gw-node-type">{props.data.kind}</span>
+        <Show when={node()?.name}>
+          <span class="gw-node-name">{node()?.name}</span>
+        </Show>
+        <span class="gw-node-id">{props.id}</span>
+        <Show when={errors().length > 0}>
+          <span
+            class="gw-badge error"
+            title={errors()
+              .map((e) => e.message)
+              .join("\n")}
+          >
+            {errors().length}
+          </span>
+        </Show>
+        <Show when={errors().length === 0 && warnings().length > 0}>
+          <span
+            class="gw-badge warning"
+            title={warnings()
+              .map((e) => e.message)
+              .join("\n")}
+          >
+            !
+          </span>
+        </Show>
+      </header>
+      <Show when={kind()} fallback={<div class="gw-node-unknown">unknown node type</div>}>
+        {(k) => (
+          <div class="gw-ports">
+            <div class="gw-inputs">
+              <For each={k().inputs}>
+                {(p) => {
+                  const standIn = () =>
+                    p.scalarParam && !connected().has(p.name) ? node()?.params[p.scalarParam] : undefined;
+                  return (
+                    <div
+                      class="gw-port in"
+                      classList={{ optional: !!p.optional, bad: !!portIssue(p.name) }}
+                      title={
+                        portIssue(p.name)?.message ?? `${p.name}: ${p.help}${p.optional ? " (optional)" : ""}`
+                      }
+                    >
+                      <Handle type="target" position="left" id={p.name} class="gw-handle" />
+                      <span class="gw-port-name">{p.name}</span>
+                      <Show when={standIn() !== undefined && standIn() !== null}>
+                        <span class="gw-port-standin">= {pyLiteral(standIn() as ParamValue, 10)}</span>
+                      </Show>
+                    </div>
+                  );
+                }}
+              </For>
+            </div>
+            <div class="gw-outputs">
+              <For each={outputsOf(k())}>
+                {(o) => {
+                  const meta = () => analysis.outMeta(props.id, o.name);
+                  return (
+                    <div class="gw-port out" title={`${o.name}: ${o.help}`}>
+                      <Show when={meta()}>
+                        {(m) => <span class="gw-port-shape">[{m().shape.join(", ")}]</span>}
+                      </Show>
+                      <span class="gw-port-name">{o.name}</span>
+                      <Handle type="source" position="right" id={o.name} class="gw-handle" />
+                    </div>
+                  );
+                }}
+              </For>
+            </div>
+          </div>
+        )}
+      </Show>
+      <Show when={params().length > 0}>
+        <div class="gw-params">
+          <For each={params()}>
+            {(p) => (
+              <span class="gw-param" classList={{ changed: p.changed }}>
+                <span class="k">{p.name}</span>=<span class="v">{p.text}</span>
+              </span>
+            )}
+          </For>
+        </div>
+      </Show>
+      <Show when={value()}>
+        {(v) => <ValuePreview value={v()} kind="value" requiresGrad={analysis.requiresGrad(props.id)} />}
+      </Show>
+      <Show when={grad()}>{(g) => <ValuePreview value={g()} kind="grad" />}</Show>
+      <Show when={listed().length > 0}>
+        <ul class="gw-issues">
+          <For each={listed().slice(0, 3)}>
+            {(i) => (
+              <li class={i.severity} data-testid="node-issue" title={i.message}>
+                {shortMessage(i.message)}
+              </li>
+            )}
+          </For>
+        </ul>
+      </Show>
+    </div>
+  );
+}

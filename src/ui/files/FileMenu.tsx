@@ -1,0 +1,127 @@
+/**
+ * File actions in the toolbar: the examples menu, import (file picker; files can also be dropped on the
+ * canvas), export as a JSON download, and a share link that carries the graph in the URL.
+ */
+import { createSignal, For, onCleanup, onMount, Show } from "solid-js";
+import { Icon } from "../icons.tsx";
+import type { Example } from "./examples.ts";
+
+export interface FileMenuProps {
+  examples: readonly Example[];
+  onExample: (e: Example) => void;
+  onImport: (file: File) => void;
+  onExport: () => void;
+  onShare: () => Promise<string>;
+}
+
+export function FileMenu(props: FileMenuProps) {
+  const [open, setOpen] = createSignal(false);
+  const [link, setLink] = createSignal<string | null>(null);
+  let menu!: HTMLDivElement;
+  let input!: HTMLInputElement;
+
+  onMount(() => {
+    const close = (e: MouseEvent) => {
+      if (!menu.contains(e.target as Node)) {
+        setOpen(false);
+        setLink(null);
+      }
+    };
+    window.addEventListener("pointerdown", close);
+    onCleanup(() => window.removeEventListener("pointerdown", close));
+  });
+
+  return (
+    <div class="toolbar-group file-menu" ref={menu}>
+      <div class="menu-wrap">
+        <button
+          type="button"
+          class="btn"
+          data-testid="examples"
+          aria-haspopup="menu"
+          aria-expanded={open()}
+          onClick={() => setOpen((o) => !o)}
+          title="Open an example graph"
+        >
+          <Icon name="book" /> Examples <Icon name="chevron" />
+        </button>
+        <Show when={open()}>
+          <div class="menu" role="menu" data-testid="examples-menu">
+            <Show
+              when={props.examples.length > 0}
+              fallback={<div class="menu-empty">No examples in examples/ yet.</div>}
+            >
+              <For each={props.examples}>
+                {(e) => (
+                  <button
+                    type="button"
+                    role="menuitem"
+                    class="menu-item"
+                    data-testid="example-item"
+                    data-file={e.file}
+                    onClick={() => {
+                      setOpen(false);
+                      props.onExample(e);
+                    }}
+                  >
+                    <span class="menu-item-title">{e.title}</span>
+                    <Show when={e.description}>
+                      <span class="menu-item-desc">{e.description}</span>
+                    </Show>
+                  </button>
+                )}
+              </For>
+            </Show>
+          </div>
+        </Show>
+      </div>
+      <label class="btn" title="Import a graph file (.json); you can also drop one on the canvas">
+        <Icon name="upload" /> Import
+        <input
+          ref={input}
+          type="file"
+          accept=".json,application/json"
+          data-testid="import-json"
+          class="visually-hidden"
+          onChange={(e) => {
+            const f = e.currentTarget.files?.[0];
+            if (f) props.onImport(f);
+            e.currentTarget.value = "";
+          }}
+        />
+      </label>
+      <button
+        type="button"
+        class="btn"
+        data-testid="export-json"
+        title="Download the graph as JSON"
+        onClick={() => props.onExport()}
+      >
+        <Icon name="download" /> Export
+      </button>
+      <div class="menu-wrap">
+        <button
+          type="button"
+          class="btn"
+          data-testid="share-link"
+          title="Copy a link that carries this graph"
+          onClick={async () => setLink(await props.onShare())}
+        >
+          <Icon name="link" /> Share
+        </button>
+        <Show when={link()}>
+          <div class="menu share-pop" data-testid="share-pop">
+            <div class="share-note">Link copied. It carries the whole graph; nothing is uploaded.</div>
+            <input
+              type="text"
+              readonly
+              data-testid="share-url"
+              value={link() ?? ""}
+              onFocus={(e) => e.currentTarget.select()}
+            />
+          </div>
+        </Show>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,173 @@
+/**
+ * A uPlot chart that streams: the caller bumps `version` whenever its table grows, and the chart redraws at most
+ * once per animation frame, decimating past DOWNSAMPLE_ABOVE points. Hovering shows the values in the legend.
+ */
+import { createEffect, onCleanup, onMount } from "solid-js";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { theme } from "../theme.ts";
+import { DOWNSAMPLE_ABOVE, decimate } from "./downsample.ts";
+import { frameLoop } from "./frame.ts";
+
+export interface SeriesSpec {
+  label: string;
+  color: string;
+  dash?: number[];
+  /** Which y scale: "y" (left) or "y2" (right, e.g. gradients beside values). */
+  scale?: "y" | "y2";
+  points?: boolean;
+}
+
+export interface ChartData {
+  x: ArrayLike<number>;
+  ys: ArrayLike<number>[];
+  n: number;
+}
+
+export interface ChartProps {
+  testid: string;
+  series: () => SeriesSpec[];
+  data: () => ChartData;
+  /** Bumped when the data grew; read reactively, the data itself is read only when drawing. */
+  version: () => number;
+  log?: () => boolean;
+  xLabel: string;
+  yLabel: string;
+  y2Label?: string;
+  height?: number;
+  /** Draw points only (a sweep's samples), not lines. */
+  scatter?: boolean;
+}
+
+function cssVar(name: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
+}
+
+/** Numbers on axes and in the legend: short, but never hiding the magnitude. */
+export function tick(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return v === null ? "–" : String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(2);
+  return String(Number(v.toPrecision(5)));
+}
+
+export function Chart(props: ChartProps) {
+  let host!: HTMLDivElement;
+  let plot: uPlot | null = null;
+  let drawn = 0;
+
+  const draw = () => {
+    if (!plot) return;
+    const d = props.data();
+    const width = Math.max(100, plot.width);
+    const dec =
+      d.n > DOWNSAMPLE_ABOVE
+        ? decimate(d.x, d.ys, d.n, width)
+        : decimate(d.x, d.ys, d.n, Number.POSITIVE_INFINITY);
+    const ys = props.log?.() ? dec.ys.map((y) => y.map((v) => (v > 0 ? v : Number.NaN))) : dec.ys;
+    plot.setData([dec.x, ...ys] as unknown as uPlot.AlignedData);
+    drawn = d.n;
+    host.dataset.points = String(d.n);
+    host.dataset.drawnPoints = String(dec.x.length);
+  };
+  const loop = frameLoop(draw);
+
+  const build = () => {
+    plot?.destroy();
+    const specs = props.series();
+    const axisStroke = cssVar("--text-dim");
+    const grid = cssVar("--grid");
+    const log = props.log?.() ?? false;
+    const hasY2 = specs.some((s) => s.scale === "y2");
+    const opts: uPlot.Options = {
+      width: Math.max(100, host.clientWidth),
+      height: props.height ?? 180,
+      legend: { live: true },
+      cursor: { drag: { x: true, y: false }, points: { size: 6 } },
+      scales: {
+        x: { time: false },
+        y: log ? { distr: 3 } : { auto: true },
+        ...(hasY2 ? { y2: { auto: true } } : {}),
+      },
+      axes: [
+        {
+          stroke: axisStroke,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          label: props.xLabel,
+          values: (_u, vs) => vs.map(tick),
+        },
+        {
+          stroke: axisStroke,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          label: props.yLabel,
+          size: 56,
+          values: (_u, vs) => vs.map(tick),
+        },
+        ...(hasY2
+          ? [
+              {
+                scale: "y2",
+                side: 1 as const,
+                stroke: axisStroke,
+                grid: { show: false },
+                label: props.y2Label,
+                size: 56,
+                values: (_u: uPlot, vs: number[]) => vs.map(tick),
+              },
+            ]
+          : []),
+      ],
+      series: [
+        { label: props.xLabel, value: (_u, v) => tick(v) },
+        ...specs.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 1.5,
+          dash: s.dash,
+          scale: s.scale ?? "y",
+          value: (_u: uPlot, v: number | null) => tick(v),
+          spanGaps: false,
+          points: props.scatter ? { show: true, size: 5, fill: s.color } : { show: false },
+          paths: props.scatter ? () => null : undefined,
+        })),
+      ],
+    };
+    plot = new uPlot(opts, [[], ...specs.map(() => [])] as unknown as uPlot.AlignedData, host);
+    drawn = -1;
+    draw();
+  };
+
+  onMount(() => {
+    const ro = new ResizeObserver(() => {
+      if (plot && Math.abs(plot.width - host.clientWidth) > 1) {
+        plot.setSize({ width: Math.max(100, host.clientWidth), height: props.height ?? 180 });
+        loop.request();
+      }
+    });
+    ro.observe(host);
+    onCleanup(() => ro.disconnect());
+  });
+
+  // Rebuilt when what is plotted (series, scale, theme) changes; cheap and rare.
+  createEffect(() => {
+    props.series();
+    props.log?.();
+    theme();
+    build();
+  });
+
+  createEffect(() => {
+    props.version();
+    if (props.data().n !== drawn) loop.request();
+  });
+
+  onCleanup(() => {
+    loop.dispose();
+    plot?.destroy();
+    plot = null;
+  });
+
+  return <div class="chart" data-testid={props.testid} ref={host} />;
+}

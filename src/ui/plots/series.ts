@@ -1,0 +1,72 @@
+/**
+ * Columnar, growable storage for streamed training records: one x column (epoch) and named y columns, in
+ * Float64Arrays that double when full, so appending a batch never copies more than amortised O(1) per point.
+ */
+
+export class SeriesTable {
+  private cap: number;
+  private len = 0;
+  x: Float64Array;
+  readonly cols = new Map<string, Float64Array>();
+
+  constructor(initial = 256) {
+    this.cap = initial;
+    this.x = new Float64Array(initial);
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  columns(): string[] {
+    return [...this.cols.keys()];
+  }
+
+  col(name: string): Float64Array {
+    let c = this.cols.get(name);
+    if (!c) {
+      // A column that appears late (a param added mid-run) is NaN before it existed: drawn as a gap.
+      c = new Float64Array(this.cap).fill(Number.NaN);
+      this.cols.set(name, c);
+    }
+    return c;
+  }
+
+  private grow(need: number): void {
+    if (need <= this.cap) return;
+    let cap = this.cap;
+    while (cap < need) cap *= 2;
+    const nx = new Float64Array(cap);
+    nx.set(this.x.subarray(0, this.len));
+    this.x = nx;
+    for (const [k, c] of this.cols) {
+      const nc = new Float64Array(cap).fill(Number.NaN);
+      nc.set(c.subarray(0, this.len));
+      this.cols.set(k, nc);
+    }
+    this.cap = cap;
+  }
+
+  /** Append one row: x and the values of whichever columns it has (others are NaN for this row). */
+  push(x: number, values: Record<string, number>): void {
+    this.grow(this.len + 1);
+    const i = this.len++;
+    this.x[i] = x;
+    for (const k in values) this.col(k)[i] = values[k];
+    for (const [k, c] of this.cols) if (!(k in values)) c[i] = Number.NaN;
+  }
+
+  clear(): void {
+    this.len = 0;
+    this.cols.clear();
+  }
+
+  /** Views of the filled part, for drawing. */
+  view(name: string): Float64Array {
+    return this.col(name).subarray(0, this.len);
+  }
+
+  xView(): Float64Array {
+    return this.x.subarray(0, this.len);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * What the canvas shows about each node beyond the document: the validator's problems, the shapes inference
+ * predicts, and the values and gradients the last evaluation produced. Validation reruns only when the graph's
+ * structure or params change, not when a node is merely moved.
+ */
+import { type Accessor, createMemo } from "solid-js";
+import type { GraphDoc } from "../../graph/types.ts";
+import { type Issue, type ValidationResult, validateGraph } from "../../graph/validate.ts";
+import { readParams } from "../../nodes/params.ts";
+import type { Registry } from "../../nodes/registry.ts";
+import type { TensorMeta } from "../../nodes/types.ts";
+import type { ValueLike } from "../values/torchFormat.ts";
+
+export type { Issue };
+
+export interface Analysis {
+  issuesOf(nodeId: string): Issue[];
+  /** Problems that name no node (an objective that is missing...). */
+  graphIssues(): Issue[];
+  outMeta(nodeId: string, port: string): TensorMeta | undefined;
+  value(nodeId: string, port?: string): ValueLike | undefined;
+  grad(nodeId: string, port?: string): ValueLike | undefined;
+  requiresGrad(nodeId: string): boolean;
+}
+
+/** Same graph apart from positions? immer keeps unchanged objects identical, so this is cheap. */
+export function sameStructure(a: GraphDoc, b: GraphDoc): boolean {
+  if (a === b) return true;
+  if (a.edges !== b.edges || a.objective !== b.objective) return false;
+  const ka = Object.keys(a.nodes);
+  if (ka.length !== Object.keys(b.nodes).length) return false;
+  for (const id of ka) {
+    const x = a.nodes[id];
+    const y = b.nodes[id];
+    if (!y || x.type !== y.type || x.params !== y.params || x.name !== y.name) return false;
+  }
+  return true;
+}
+
+export interface Values {
+  value(nodeId: string, port: string): ValueLike | undefined;
+  grad(nodeId: string, port: string): ValueLike | undefined;
+}
+
+export function createAnalysis(doc: Accessor<GraphDoc>, registry: Registry, values?: Values) {
+  const structure = createMemo(doc, undefined, { equals: sameStructure });
+  const validation = createMemo<ValidationResult>(() => validateGraph(structure(), registry));
+  const byNode = createMemo(() => {
+    const m = new Map<string, Issue[]>();
+    for (const i of validation().issues) {
+      if (!i.nodeId) continue;
+      const l = m.get(i.nodeId);
+      if (l) l.push(i);
+      else m.set(i.nodeId, [i]);
+    }
+    return m;
+  });
+
+  const analysis: Analysis & { validation: Accessor<ValidationResult> } = {
+    validation,
+    issuesOf: (id) => byNode().get(id) ?? [],
+    graphIssues: () => validation().issues.filter((i) => !i.nodeId),
+    outMeta: (id, port) => validation().metas[id]?.[port],
+    value: (id, port = "out") => values?.value(id, port),
+    grad: (id, port = "out") => values?.grad(id, port),
+    requiresGrad(id) {
+      const n = structure().nodes[id];
+      const kind = n && registry.get(n.type);
+      if (!kind?.params.some((p) => p.name === "requires_grad")) return false;
+      try {
+        return readParams(kind, n.params).bool("requires_grad");
+      } catch {
+        return false;
+      }
+    },
+  };
+  return analysis;
+}
+
+export type LiveAnalysis = ReturnType<typeof createAnalysis>;

@@ -1,0 +1,200 @@
+/**
+ * The editor's state: the graph document (src/graph's GraphDocument, the source of truth, with undo/redo), the
+ * selection, and every gesture as one undoable edit. The canvas, inspector and files read from here; the flow
+ * library only mirrors it.
+ */
+import { batch, createMemo, createSignal } from "solid-js";
+import { GraphDocument } from "../../graph/document.ts";
+import { emptyGraph, type GraphDoc, type GraphEdge, type GraphNode } from "../../graph/types.ts";
+import type { Registry } from "../../nodes/registry.ts";
+import type { ParamValue } from "../../nodes/types.ts";
+
+export type { GraphDoc, GraphEdge, GraphNode };
+
+export interface XY {
+  x: number;
+  y: number;
+}
+
+export const GRID = 20;
+export const snap = (v: number) => Math.round(v / GRID) * GRID;
+
+/** The footprint assumed for a node when looking for free space (nodes are about this size). */
+const SLOT = { w: 240, h: 160 };
+
+/** The nearest spot to `at` (searching outwards in rings) where a new node would not cover another. */
+export function freeSpot(doc: GraphDoc, at: XY): XY {
+  const taken = Object.values(doc.nodes).map((n) => n.position);
+  const free = (p: XY) =>
+    taken.every((q) => Math.abs(q.x - p.x) >= SLOT.w - 20 || Math.abs(q.y - p.y) >= SLOT.h - 20);
+  // Rightwards and downwards first, the way a graph reads, then the other directions.
+  const offsets: [number, number][] = [];
+  for (let dy = -4; dy <= 4; dy++) for (let dx = -4; dx <= 4; dx++) offsets.push([dx, dy]);
+  const cost = ([dx, dy]: [number, number]) =>
+    Math.abs(dx) + 1.1 * Math.abs(dy) + (dx < 0 ? 2.5 : 0) + (dy < 0 ? 1.5 : 0);
+  offsets.sort((a, b) => cost(a) - cost(b));
+  for (const [dx, dy] of offsets) {
+    const p = { x: snap(at.x + dx * SLOT.w), y: snap(at.y + dy * SLOT.h) };
+    if (free(p)) return p;
+  }
+  return { x: snap(at.x), y: snap(at.y) };
+}
+
+/** What copy puts on the clipboard: nodes and the edges between them. */
+export interface Clip {
+  format: "gradwire.clipboard";
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+
+export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph()) {
+  const graph = new GraphDocument(initial);
+  const [doc, setDoc] = createSignal<GraphDoc>(graph.state);
+  const [selection, setSelection] = createSignal<readonly string[]>([]);
+  const [edgeSelection, setEdgeSelection] = createSignal<readonly string[]>([]);
+  const [historyState, setHistoryState] = createSignal({ canUndo: false, canRedo: false, label: "" });
+  let clipboard: Clip | null = null;
+
+  graph.subscribe((d, change) => {
+    batch(() => {
+      setDoc(d);
+      setHistoryState({ canUndo: graph.canUndo, canRedo: graph.canRedo, label: change.label });
+      setSelection((s) => s.filter((id) => id in d.nodes));
+      setEdgeSelection((s) => s.filter((id) => id in d.edges));
+    });
+  });
+
+  const selectedNode = createMemo(() => {
+    const s = selection();
+    return s.length === 1 ? doc().nodes[s[0]] : undefined;
+  });
+
+  const editor = {
+    registry,
+    /** The underlying document (for the worker: its change stream carries patches). */
+    graph,
+    doc,
+    selection,
+    setSelection,
+    edgeSelection,
+    setEdgeSelection,
+    selectedNode,
+    history: historyState,
+
+    addNode(type: string, at: XY): string | undefined {
+      if (!registry.has(type)) return undefined;
+      const id = graph.addNode({ type, position: { x: snap(at.x), y: snap(at.y) } });
+      setSelection([id]);
+      return id;
+    },
+
+    moveNodes(moves: Record<string, XY>): void {
+      const d = doc();
+      const changed = Object.entries(moves).filter(([id, p]) => {
+        const n = d.nodes[id];
+        return n && (n.position.x !== p.x || n.position.y !== p.y);
+      });
+      if (changed.length > 0) graph.moveNodes(Object.fromEntries(changed));
+    },
+
+    connect(source: string, sourcePort: string, target: string, targetPort: string): string {
+      return graph.connect({ source, sourcePort, target, targetPort });
+    },
+
+    /** Set a param; undefined goes back to the kind's default. */
+    setParam(nodeId: string, name: string, value: ParamValue | undefined): void {
+      if (!(nodeId in doc().nodes)) return;
+      graph.setParam(nodeId, name, value);
+    },
+
+    rename(nodeId: string, name: string): void {
+      graph.renameNode(nodeId, name.trim() || undefined);
+    },
+
+    setEpochs(epochs: number): void {
+      if (doc().settings.epochs !== epochs) graph.setSettings({ epochs });
+    },
+
+    deleteSelection(): void {
+      const nodes = selection().filter((id) => id in doc().nodes);
+      const edges = edgeSelection().filter((id) => id in doc().edges);
+      if (nodes.length === 0 && edges.length === 0) return;
+      graph.gestureOf(`Delete ${nodes.length + edges.length}`, () => {
+        if (edges.length) graph.disconnect(edges);
+        if (nodes.length) graph.removeNodes(nodes);
+      });
+    },
+
+    deleteEdge(id: string): void {
+      graph.disconnect([id]);
+    },
+
+    copy(): Clip | null {
+      const ids = new Set(selection());
+      if (ids.size === 0) return null;
+      const d = doc();
+      clipboard = {
+        format: "gradwire.clipboard",
+        nodes: [...ids].filter((id) => id in d.nodes).map((id) => structuredClone(d.nodes[id])),
+        edges: Object.values(d.edges)
+          .filter((e) => ids.has(e.source) && ids.has(e.target))
+          .map((e) => ({ ...e })),
+      };
+      return clipboard;
+    },
+
+    /** Paste a clip (or the last copied one) with fresh ids, offset so the copy shows beside the original. */
+    paste(clip: Clip | null = clipboard, offset: XY = { x: 2 * GRID, y: 2 * GRID }): string[] {
+      if (!clip || clip.nodes.length === 0) return [];
+      const created: string[] = [];
+      graph.gestureOf(`Paste ${clip.nodes.length}`, () => {
+        const map = new Map<string, string>();
+        for (const n of clip.nodes) {
+          if (!registry.has(n.type)) continue;
+          const id = graph.addNode({
+            type: n.type,
+            name: n.name,
+            params: n.params,
+            position: { x: n.position.x + offset.x, y: n.position.y + offset.y },
+          });
+          map.set(n.id, id);
+          created.push(id);
+        }
+        for (const e of clip.edges) {
+          const s = map.get(e.source);
+          const t = map.get(e.target);
+          if (s && t)
+            graph.connect({ source: s, sourcePort: e.sourcePort, target: t, targetPort: e.targetPort });
+        }
+      });
+      setSelection(created);
+      return created;
+    },
+
+    duplicate(): string[] {
+      const ids = selection().filter((id) => id in doc().nodes);
+      if (ids.length === 0) return [];
+      const made = graph.duplicate(ids, { x: 2 * GRID, y: 2 * GRID });
+      setSelection(made);
+      return made;
+    },
+
+    /** Replace the whole graph (example, import, share link) as one undoable step. */
+    load(next: GraphDoc, label = "Open graph"): void {
+      setSelection([]);
+      setEdgeSelection([]);
+      graph.replace(next, label);
+    },
+
+    undo(): void {
+      graph.undo();
+    },
+
+    redo(): void {
+      graph.redo();
+    },
+  };
+  return editor;
+}
+
+export type Editor = ReturnType<typeof createEditor>;

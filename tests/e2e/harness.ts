@@ -1,0 +1,110 @@
+/**
+ * End-to-end harness: builds the app with Vite's programmatic API into a temporary folder, serves it with
+ * `vite preview` on 127.0.0.1 (a free port), and drives Debian's /usr/bin/chromium through playwright-core.
+ * The production build is what users get, and it avoids the dev server's on-demand dependency optimisation,
+ * which can reload the page mid-test.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { build, type PreviewServer, preview } from "vite";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const ARTEFACTS = join(ROOT, "test-results", "e2e");
+
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--headless=new",
+  "--enable-unsafe-webgpu",
+  "--disable-gpu-sandbox",
+];
+
+export interface App {
+  url: string;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+let shared: Promise<App> | null = null;
+
+async function start(): Promise<App> {
+  const outDir = mkdtempSync(join(tmpdir(), "gradwire-e2e-"));
+  await build({
+    root: ROOT,
+    configFile: join(ROOT, "vite.config.ts"),
+    logLevel: "error",
+    build: { outDir, emptyOutDir: true, sourcemap: false, minify: false },
+  });
+  const server: PreviewServer = await preview({
+    root: ROOT,
+    configFile: join(ROOT, "vite.config.ts"),
+    logLevel: "error",
+    build: { outDir },
+    preview: { host: "127.0.0.1", port: 0, strictPort: false, open: false },
+  });
+  const addr = server.httpServer.address();
+  if (!addr || typeof addr === "string") throw new Error("preview server has no port");
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  mkdirSync(ARTEFACTS, { recursive: true });
+  return {
+    url: `http://127.0.0.1:${addr.port}/`,
+    browser,
+    async close() {
+      await browser.close();
+      await new Promise<void>((r) => server.httpServer.close(() => r()));
+      rmSync(outDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One build and one browser per test file. */
+export function app(): Promise<App> {
+  shared ??= start();
+  return shared;
+}
+
+export async function closeApp(): Promise<void> {
+  if (!shared) return;
+  const a = await shared;
+  shared = null;
+  await a.close();
+}
+
+export interface Session {
+  context: BrowserContext;
+  page: Page;
+  errors: string[];
+}
+
+/** A fresh browser context (its own localStorage), with page errors collected so tests can assert none. */
+export async function openPage(
+  a: App,
+  opts: { width?: number; height?: number; path?: string } = {},
+): Promise<Session> {
+  const context = await a.browser.newContext({
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 720 },
+    acceptDownloads: true,
+  });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: a.url });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`console: ${m.text()}`);
+  });
+  await page.goto(a.url + (opts.path ?? ""));
+  await page.waitForSelector('[data-testid="app-ready"]', { timeout: 30_000 });
+  return { context, page, errors };
+}
+
+export async function shot(page: Page, name: string): Promise<string> {
+  const path = join(ARTEFACTS, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
