@@ -1,8 +1,14 @@
 /**
- * Optimizers with torch.optim's update rules, argument names and defaults. Each keeps per-parameter state in
- * float64 and writes parameters back in their own dtype. `zeroGrad` is explicit: skipping it accumulates.
+ * Optimizers with torch.optim's update rules, argument names and defaults. `zeroGrad` is explicit: skipping it
+ * accumulates, as in PyTorch.
+ *
+ * Each update follows torch 1.13's single-tensor code op for op: state lives in the parameter's dtype, every
+ * tensor op rounds to it, Python-number hyperparameters are cast to it, and `add_(x, alpha)` / `addcmul_` are
+ * fused multiply-adds as torch's CPU kernels compute them. So float32 trajectories stay with PyTorch's over
+ * hundreds of steps instead of drifting by rounding.
  */
-import { coerce, type Storage } from "./dtype.ts";
+import { type DType, roundHalf, type Storage } from "./dtype.ts";
+import { fma, powInt } from "./exact.ts";
 import type { Tensor } from "./tensor.ts";
 
 export abstract class Optimizer {
@@ -54,8 +60,11 @@ function buf(s: Record<string, Float64Array | number>, key: string, n: number, i
   return b;
 }
 
-function write(p: Storage, t: Tensor, i: number, v: number): void {
-  p[i] = coerce(t.dtype, v);
+/** Rounding to the parameter's dtype: what storing a tensor op's result does in torch. */
+function rounder(dtype: DType): (x: number) => number {
+  if (dtype === "float32") return Math.fround;
+  if (dtype === "float16") return roundHalf;
+  return (x) => x;
 }
 
 function checkNonNeg(name: string, v: number): void {
@@ -96,16 +105,18 @@ export class SGD extends Optimizer {
   }
   protected update(p: Storage, g: Float64Array, s: Record<string, Float64Array | number>, t: Tensor): void {
     const { lr, momentum, dampening, weight_decay, nesterov, maximize } = this.o;
+    const R = rounder(t.dtype);
     const first = s.momentum_buffer === undefined;
     const b = momentum !== 0 ? buf(s, "momentum_buffer", p.length) : null;
+    const [wd, mom, damp, negLr] = [weight_decay, momentum, 1 - dampening, -lr].map(R);
     for (let i = 0; i < p.length; i++) {
       let d = maximize ? -g[i] : g[i];
-      if (weight_decay !== 0) d += weight_decay * p[i];
+      if (weight_decay !== 0) d = R(fma(wd, p[i], d)); // d_p.add(param, alpha=weight_decay)
       if (b) {
-        b[i] = first ? d : momentum * b[i] + (1 - dampening) * d;
-        d = nesterov ? d + momentum * b[i] : b[i];
+        b[i] = first ? d : R(fma(damp, d, R(b[i] * mom))); // buf.mul_(momentum).add_(d_p, alpha=1-dampening)
+        d = nesterov ? R(fma(mom, b[i], d)) : b[i];
       }
-      write(p, t, i, p[i] - lr * d);
+      p[i] = R(fma(negLr, d, p[i])); // param.add_(d_p, alpha=-lr)
     }
   }
 }
@@ -146,31 +157,44 @@ export class Adam extends Optimizer {
   }
   protected update(p: Storage, g: Float64Array, s: Record<string, Float64Array | number>, t: Tensor): void {
     const { lr, betas, eps, weight_decay, amsgrad, maximize } = this.o;
+    const R = rounder(t.dtype);
     const [b1, b2] = betas;
     const step = ((s.step as number | undefined) ?? 0) + 1;
     s.step = step;
     const m = buf(s, "exp_avg", p.length);
     const v = buf(s, "exp_avg_sq", p.length);
     const vmax = amsgrad ? buf(s, "max_exp_avg_sq", p.length) : null;
-    const bc1 = 1 - b1 ** step;
-    const bc2Sqrt = Math.sqrt(1 - b2 ** step);
-    const stepSize = lr / bc1;
+    // Python-side scalars, computed in double as torch.optim does, then cast when they meet a tensor.
+    const bc1 = 1 - powInt(b1, step);
+    const bc2Sqrt = Math.sqrt(1 - powInt(b2, step));
+    const [beta1, beta2, oneMinusB1, oneMinusB2, wd, e, bc2S, negStep] = [
+      b1,
+      b2,
+      1 - b1,
+      1 - b2,
+      weight_decay,
+      eps,
+      bc2Sqrt,
+      -(lr / bc1),
+    ].map(R);
+    const decay = R(1 - lr * weight_decay);
     for (let i = 0; i < p.length; i++) {
       let gi = maximize ? -g[i] : g[i];
       let pi = p[i];
       if (weight_decay !== 0) {
-        if (this.decoupled) pi *= 1 - lr * weight_decay;
-        else gi += weight_decay * pi;
+        if (this.decoupled)
+          pi = R(pi * decay); // param.mul_(1 - lr * weight_decay)
+        else gi = R(fma(wd, pi, gi)); // grad.add(param, alpha=weight_decay)
       }
-      m[i] += (gi - m[i]) * (1 - b1); // torch: exp_avg.lerp_(grad, 1 - beta1)
-      v[i] = v[i] * b2 + (1 - b2) * gi * gi;
+      m[i] = R(fma(oneMinusB1, gi, R(m[i] * beta1))); // exp_avg.mul_(beta1).add_(grad, alpha=1-beta1)
+      v[i] = R(fma(R(oneMinusB2 * gi), gi, R(v[i] * beta2))); // exp_avg_sq.mul_(beta2).addcmul_(g, g, 1-beta2)
       let vv = v[i];
       if (vmax) {
         vmax[i] = Math.max(vmax[i], v[i]);
         vv = vmax[i];
       }
-      const denom = Math.sqrt(vv) / bc2Sqrt + eps;
-      write(p, t, i, pi - (stepSize * m[i]) / denom);
+      const denom = R(R(R(Math.sqrt(vv)) / bc2S) + e);
+      p[i] = R(pi + R(R(negStep * m[i]) / denom)); // param.addcdiv_(exp_avg, denom, value=-step_size)
     }
   }
 }
@@ -218,22 +242,25 @@ export class RMSprop extends Optimizer {
   }
   protected update(p: Storage, g: Float64Array, s: Record<string, Float64Array | number>, t: Tensor): void {
     const { lr, alpha, eps, weight_decay, momentum, centered, maximize } = this.o;
+    const R = rounder(t.dtype);
     const sq = buf(s, "square_avg", p.length);
     const ga = centered ? buf(s, "grad_avg", p.length) : null;
     const mb = momentum > 0 ? buf(s, "momentum_buffer", p.length) : null;
+    const [a, oneMinusA, e, wd, mom, negLr] = [alpha, 1 - alpha, eps, weight_decay, momentum, -lr].map(R);
     for (let i = 0; i < p.length; i++) {
       let gi = maximize ? -g[i] : g[i];
-      if (weight_decay !== 0) gi += weight_decay * p[i];
-      sq[i] = sq[i] * alpha + (1 - alpha) * gi * gi;
+      if (weight_decay !== 0) gi = R(fma(wd, p[i], gi));
+      sq[i] = R(fma(R(oneMinusA * gi), gi, R(sq[i] * a))); // square_avg.mul_(alpha).addcmul_(g, g, 1-alpha)
       let avg: number;
       if (ga) {
-        ga[i] += (gi - ga[i]) * (1 - alpha);
-        avg = Math.sqrt(sq[i] - ga[i] * ga[i]) + eps;
-      } else avg = Math.sqrt(sq[i]) + eps;
+        ga[i] = R(fma(oneMinusA, gi, R(ga[i] * a))); // grad_avg.mul_(alpha).add_(grad, alpha=1-alpha)
+        avg = R(Math.sqrt(R(fma(-ga[i], ga[i], sq[i])))); // square_avg.addcmul(ga, ga, value=-1).sqrt_()
+      } else avg = R(Math.sqrt(sq[i]));
+      avg = R(avg + e);
       if (mb) {
-        mb[i] = mb[i] * momentum + gi / avg;
-        write(p, t, i, p[i] - lr * mb[i]);
-      } else write(p, t, i, p[i] - (lr * gi) / avg);
+        mb[i] = R(R(mb[i] * mom) + R(gi / avg)); // buf.mul_(momentum).addcdiv_(grad, avg)
+        p[i] = R(fma(negLr, mb[i], p[i])); // param.add_(buf, alpha=-lr)
+      } else p[i] = R(p[i] + R(R(negLr * gi) / avg)); // param.addcdiv_(grad, avg, value=-lr)
     }
   }
 }
@@ -270,15 +297,17 @@ export class Adagrad extends Optimizer {
   }
   protected update(p: Storage, g: Float64Array, s: Record<string, Float64Array | number>, t: Tensor): void {
     const { lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize } = this.o;
+    const R = rounder(t.dtype);
     const step = ((s.step as number | undefined) ?? 0) + 1;
     s.step = step;
-    const sum = buf(s, "sum", p.length, initial_accumulator_value);
-    const clr = lr / (1 + (step - 1) * lr_decay);
+    const sum = buf(s, "sum", p.length, R(initial_accumulator_value));
+    const [wd, e, negClr] = [weight_decay, eps, -(lr / (1 + (step - 1) * lr_decay))].map(R);
     for (let i = 0; i < p.length; i++) {
       let gi = maximize ? -g[i] : g[i];
-      if (weight_decay !== 0) gi += weight_decay * p[i];
-      sum[i] += gi * gi;
-      write(p, t, i, p[i] - (clr * gi) / (Math.sqrt(sum[i]) + eps));
+      if (weight_decay !== 0) gi = R(fma(wd, p[i], gi));
+      sum[i] = R(fma(gi, gi, sum[i])); // state_sum.addcmul_(grad, grad, value=1)
+      const std = R(R(Math.sqrt(sum[i])) + e);
+      p[i] = R(p[i] + R(R(negClr * gi) / std)); // param.addcdiv_(grad, std, value=-clr)
     }
   }
 }
