@@ -38,13 +38,24 @@ export function formatProblems(errors: readonly LoadProblem[]): string {
   return errors.map((e) => `${e.path}: ${e.message}`).join("\n");
 }
 
-function zodProblems(error: z.ZodError, prefix: PropertyKey[] = []): LoadProblem[] {
+function lookup(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = root;
+  for (const k of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+/** Zod's issues as path: message, where `root` is the value that was parsed (to tell missing from wrong). */
+function zodProblems(error: z.ZodError, root: unknown, prefix: PropertyKey[] = []): LoadProblem[] {
   return error.issues.map((i) => {
     const path = [...prefix, ...i.path];
     let message = i.message;
     if (i.code === "unrecognized_keys")
       message = `unknown field${i.keys.length > 1 ? "s" : ""} ${i.keys.map((k) => `'${k}'`).join(", ")}`;
-    if (i.code === "invalid_type" && i.input === undefined) message = `missing (expected ${i.expected})`;
+    if (i.code === "invalid_type" && lookup(root, i.path) === undefined)
+      message = `missing (expected ${i.expected})`;
     return { path: jsonPath(path), message };
   });
 }
@@ -107,7 +118,7 @@ export function loadGraph(json: unknown, registry: Registry = builtinRegistry): 
   }
 
   const shape = graphFileShape.safeParse(file);
-  if (!shape.success) return { ok: false, errors: zodProblems(shape.error) };
+  if (!shape.success) return { ok: false, errors: zodProblems(shape.error, file) };
   const data = shape.data;
   const errors: LoadProblem[] = [];
   checkNodes(data, registry, errors);
@@ -157,7 +168,7 @@ function checkNodes(data: GraphFile, registry: Registry, errors: LoadProblem[]):
       return;
     }
     const r = kindNodeSchema(kind).safeParse(node);
-    if (!r.success) errors.push(...zodProblems(r.error, ["nodes", i]));
+    if (!r.success) errors.push(...zodProblems(r.error, node, ["nodes", i]));
   });
 }
 

@@ -96,9 +96,9 @@ export function graphFileSchema(registry: Registry): z.ZodObject {
 }
 
 export function graphJsonSchema(registry: Registry): Record<string, unknown> {
-  const schema = z.toJSONSchema(graphFileSchema(registry), { target: "draft-2020-12" }) as Record<
-    string,
-    unknown
-  >;
+  const schema = z.toJSONSchema(graphFileSchema(registry), {
+    target: "draft-2020-12",
+    reused: "ref",
+  }) as Record<string, unknown>;
   return { ...schema, title: "gradwire graph file", $id: "gradwire.graph.schema.json" };
 }

@@ -194,7 +194,7 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
   for (const id of topo.order) {
     const node = doc.nodes[id];
     const kind = kinds.get(id);
-    if (!kind || blocked.has(id)) {
+    if (!kind) {
       blocked.add(id);
       continue;
     }
@@ -222,7 +222,8 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
       } else if (src.scalar !== undefined)
         inputs[port.name] = { shape: [], dtype: scalarDType(src.scalar), scalar: true };
     }
-    if (upstreamBad || dtypeBad) {
+    // Dtypes are checked even on a node with other errors, so every problem shows at once.
+    if (upstreamBad || dtypeBad || blocked.has(id)) {
       blocked.add(id);
       continue;
     }
