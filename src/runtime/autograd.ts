@@ -12,7 +12,28 @@ export interface GradFn {
   /** Gradients for each input (null where none flows), given the gradient of the output. */
   backward(grad: Tensor): (Tensor | null)[];
   freed: boolean;
+  /** Whether the op keeps tensors for its backward; only those refuse a second pass once freed, as in torch. */
+  savesTensors: boolean;
 }
+
+/**
+ * grad_fns that keep only sizes, dims or nothing: torch lets backward run through these again after the graph
+ * was freed (`(x + 1).sum().backward()` twice is fine), while mul, pow, matmul... raise.
+ */
+const KEEPS_NO_TENSORS = new Set([
+  "AddBackward0",
+  "SubBackward0",
+  "NegBackward0",
+  "SignBackward0",
+  "SumBackward1",
+  "MeanBackward1",
+  "ViewBackward0",
+  "PermuteBackward0",
+  "ExpandBackward0",
+  "CatBackward0",
+  "NarrowBackward0",
+  "ToCopyBackward0",
+]);
 
 let gradEnabled = true;
 
@@ -45,7 +66,7 @@ export function record(
   const tracked = inputs.map((t) => (t?.requiresGrad ? t : null));
   if (tracked.every((t) => t === null)) return out;
   out.requiresGrad = true;
-  out.gradFn = { name, inputs: tracked, backward, freed: false };
+  out.gradFn = { name, inputs: tracked, backward, freed: false, savesTensors: !KEEPS_NO_TENSORS.has(name) };
   return out;
 }
 
@@ -75,9 +96,14 @@ export function runBackward(root: Tensor, gradient: Tensor | number | undefined,
     if (root.numel !== 1) throw new AutogradError("grad can be implicitly created only for scalar outputs");
     seed = m.onesLike(root);
   } else if (typeof gradient === "number") {
-    seed = m.fit(new Tensor(Float64Array.of(gradient), [], "float64"), root);
+    if (root.numel !== 1)
+      throw new AutogradError(
+        `a number gradient needs a one-element output; output[0] has a shape of [${root.shape}]`,
+      );
+    seed = m.fit(new Tensor(Float64Array.of(gradient), root.shape, "float64"), root);
   } else {
-    if (gradient.numel !== root.numel)
+    // torch's _make_grads wants exactly the output's shape: no broadcasting, no reshaping.
+    if (gradient.ndim !== root.ndim || gradient.shape.some((d, i) => d !== root.shape[i]))
       throw new AutogradError(
         `Mismatch in shape: grad_output[0] has a shape of [${gradient.shape}] and output[0] has a shape of [${root.shape}]`,
       );
@@ -119,7 +145,7 @@ export function runBackward(root: Tensor, gradient: Tensor | number | undefined,
       const g = pending.get(fn);
       pending.delete(fn);
       if (!g) continue;
-      if (fn.freed)
+      if (fn.freed && fn.savesTensors)
         throw new AutogradError(
           "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Specify retainGraph: true if you need to backward through the graph a second time.",
         );
@@ -170,8 +196,11 @@ export function applyFunction(fn: CustomFunction, ...inputs: Tensor[]): Tensor {
   const ctx = new FunctionContext();
   const out = noGrad(() => fn.forward(ctx, ...inputs));
   const result = out.gradFn === null ? out : out.detach();
-  return record(result, `${fn.name}Backward`, inputs, (g) => {
+  const recorded = record(result, `${fn.name}Backward`, inputs, (g) => {
     const r = fn.backward(ctx, g);
     return Array.isArray(r) ? r : [r];
   });
+  // Like torch: only a function that saved tensors (ctx.save_for_backward) refuses a second pass.
+  if (recorded.gradFn) recorded.gradFn.savesTensors = ctx.saved.length > 0;
+  return recorded;
 }

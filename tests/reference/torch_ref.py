@@ -333,7 +333,31 @@ def script_leaf_no_grad_input():
     return {"x_grad_is_none": x.grad is None, "w": w.grad, "y_is_leaf": y.is_leaf}
 
 
+def script_errors():
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    plain = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    y = x * x
+    return {
+        "backward_without_grad": error_of(lambda: plain.sum().backward()) is not None,
+        "implicit_nonscalar": error_of(lambda: y.backward()) is not None,
+        "gradient_shape_mismatch": error_of(lambda: y.backward(torch.ones(3, dtype=torch.float64))) is not None,
+        "gradient_expandable_shape": error_of(lambda: y.backward(torch.ones(2, 2, dtype=torch.float64))) is not None,
+        "gradient_same_count_other_shape": error_of(lambda: y.backward(torch.ones(2, 1, dtype=torch.float64)))
+        is not None,
+        "int_requires_grad": error_of(lambda: torch.tensor([1, 2]).requires_grad_()) is not None,
+    }
+
+
+def script_backward_from_leaf():
+    x = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    x.backward(torch.tensor([0.5, 0.25], dtype=torch.float64))
+    x.backward(torch.tensor([1.0, 1.0], dtype=torch.float64))
+    return {"grad": x.grad}
+
+
 SCRIPTS = {
+    "errors": script_errors,
+    "backward_from_leaf": script_backward_from_leaf,
     "tutorial": script_tutorial,
     "accumulate": script_accumulate,
     "no_saved_tensors": script_no_saved_tensors,
