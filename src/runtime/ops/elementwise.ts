@@ -7,6 +7,8 @@
  */
 import { record } from "../autograd.ts";
 import { type DType, isFloating, resultType, scalarDType } from "../dtype.ts";
+import { binaryGrads } from "../fused/binary-grad.ts";
+import { runUnary, runUnaryGrad, unaryLoops } from "../fused/unary.ts";
 import { broadcastShapes } from "../shape.ts";
 import { full, type Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
@@ -277,12 +279,15 @@ function unaryOutDType(d: UnaryDecl, x: Tensor): DType {
 /** Run a declared unary op on the CPU, recording its gradient g * df(x, y). */
 export function applyUnary(name: string, x: Tensor, attrs: Attrs = {}): Tensor {
   const d = UNARY[name];
-  const out = mapUnary(x, d.fn(attrs), unaryOutDType(d, x));
+  const loops = unaryLoops(name, attrs);
+  const dtype = unaryOutDType(d, x);
+  const out = loops ? runUnary(loops.fwd, x, dtype) : mapUnary(x, d.fn(attrs), dtype);
   traceOp("unary", [x], { ...attrs, name }, out);
   const df = d.df?.(attrs);
   if (!df) return out;
   return record(out, d.gradName, [x], (g) => [
-    mapTernary(g, x, out, out.shape, (gv, xv, yv) => gv * df(xv, yv), g.dtype),
+    (loops && runUnaryGrad(loops.grad, g, x, out)) ??
+      mapTernary(g, x, out, out.shape, (gv, xv, yv) => gv * df(xv, yv), g.dtype),
   ]);
 }
 
@@ -466,15 +471,25 @@ export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
   const B = operand(b, computeIn);
   const shape = broadcastShapes(name, A.shape, B.shape);
   const f = d.fn;
-  const out = mapBinary(A, B, shape, f, dtype);
+  const out = mapBinary(A, B, shape, f, dtype, name);
   traceOp("binary", [A, B], { name }, out);
   if (!d.da || !d.db) return out;
   const da = d.da;
   const db = d.db;
-  return record(out, d.gradName, [A, B], (g) => [
-    A.requiresGrad ? mapTernary(A, B, g, shape, (av, bv, gv) => gv * da(av, bv, f(av, bv)), g.dtype) : null,
-    B.requiresGrad ? mapTernary(A, B, g, shape, (av, bv, gv) => gv * db(av, bv, f(av, bv)), g.dtype) : null,
-  ]);
+  return record(
+    out,
+    d.gradName,
+    [A, B],
+    (g) =>
+      binaryGrads(name, A, B, g, shape) ?? [
+        A.requiresGrad
+          ? mapTernary(A, B, g, shape, (av, bv, gv) => gv * da(av, bv, f(av, bv)), g.dtype)
+          : null,
+        B.requiresGrad
+          ? mapTernary(A, B, g, shape, (av, bv, gv) => gv * db(av, bv, f(av, bv)), g.dtype)
+          : null,
+      ],
+  );
 }
 
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {

@@ -3,7 +3,9 @@
  * Values are computed in float64 (JS numbers) and rounded once when stored into the output's typed array.
  */
 import { allocate, type DType, finishStorage, type Storage } from "../dtype.ts";
-import { broadcastStrides, numel, type Shape, sameShape } from "../shape.ts";
+import { BINARY_LOOPS, type RowLoop, runBinary } from "../fused/binary.ts";
+import { forEachRow, readStrides } from "../fused/strided.ts";
+import { numel, type Shape, sameShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 
 export function mapUnary(x: Tensor, f: (v: number) => number, dtype: DType): Tensor {
@@ -13,56 +15,25 @@ export function mapUnary(x: Tensor, f: (v: number) => number, dtype: DType): Ten
   return new Tensor(finishStorage(dtype, out), x.shape, dtype);
 }
 
-/** Visit every output index of `shape`, giving the flat offsets into inputs read with the given strides. */
-function forEachBroadcast(
-  shape: Shape,
-  strides: number[][],
-  body: (o: number, offsets: Int32Array | number[]) => void,
-): void {
-  const rank = shape.length;
-  const n = numel(shape);
-  const k = strides.length;
-  const offs = new Array<number>(k).fill(0);
-  const idx = new Array<number>(rank).fill(0);
-  for (let o = 0; o < n; o++) {
-    body(o, offs);
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d]++;
-      for (let j = 0; j < k; j++) offs[j] += strides[j][d];
-      if (idx[d] < shape[d]) break;
-      for (let j = 0; j < k; j++) offs[j] -= strides[j][d] * shape[d];
-      idx[d] = 0;
-    }
-  }
-}
-
 export function mapBinary(
   a: Tensor,
   b: Tensor,
   outShape: Shape,
   f: (x: number, y: number) => number,
   dtype: DType,
+  /** A BINARY op name: ops with a monomorphic loop (fused/binary.ts) skip the per-element call of `f`. */
+  op?: string,
 ): Tensor {
-  const n = numel(outShape);
-  const out = allocate(dtype, n);
-  const A = a.data;
-  const B = b.data;
-  if (sameShape(a.shape, outShape) && sameShape(b.shape, outShape)) {
-    for (let i = 0; i < n; i++) out[i] = f(A[i], B[i]);
-  } else if (B.length === 1 && sameShape(a.shape, outShape)) {
-    const y = B[0];
-    for (let i = 0; i < n; i++) out[i] = f(A[i], y);
-  } else if (A.length === 1 && sameShape(b.shape, outShape)) {
-    const x = A[0];
-    for (let i = 0; i < n; i++) out[i] = f(x, B[i]);
-  } else {
-    const sa = broadcastStrides(a.shape, outShape);
-    const sb = broadcastStrides(b.shape, outShape);
-    forEachBroadcast(outShape, [sa, sb], (o, offs) => {
-      out[o] = f(A[offs[0]], B[offs[1]]);
-    });
-  }
+  const out = allocate(dtype, numel(outShape));
+  const loop = op === undefined ? undefined : BINARY_LOOPS[op];
+  runBinary(loop ?? genericLoop(f), a.data, a.shape, b.data, b.shape, outShape, out);
   return new Tensor(finishStorage(dtype, out), outShape, dtype);
+}
+
+function genericLoop(f: (x: number, y: number) => number): RowLoop {
+  return (A, ia, sa, B, ib, sb, out, o, n) => {
+    for (let k = 0; k < n; k++, ia += sa, ib += sb) out[o + k] = f(A[ia], B[ib]);
+  };
 }
 
 export function mapTernary(
@@ -73,14 +44,23 @@ export function mapTernary(
   f: (x: number, y: number, z: number) => number,
   dtype: DType,
 ): Tensor {
-  const out = allocate(dtype, numel(outShape));
+  const n = numel(outShape);
+  const out = allocate(dtype, n);
   const A = a.data;
   const B = b.data;
   const C = c.data;
-  const strides = [a, b, c].map((t) => broadcastStrides(t.shape, outShape));
-  forEachBroadcast(outShape, strides, (o, offs) => {
-    out[o] = f(A[offs[0]], B[offs[1]], C[offs[2]]);
-  });
+  if (A.length === n && B.length === n && C.length === n) {
+    // Same element count as the output means no dimension is broadcast: one flat loop.
+    for (let i = 0; i < n; i++) out[i] = f(A[i], B[i], C[i]);
+  } else {
+    const s = [a, b, c].map((t) => readStrides(t.shape, outShape));
+    const last = outShape.length - 1;
+    const [sa, sb, sc] = [s[0][last], s[1][last], s[2][last]];
+    forEachRow(outShape, s, (o, offs, len) => {
+      for (let k = 0, ia = offs[0], ib = offs[1], ic = offs[2]; k < len; k++, ia += sa, ib += sb, ic += sc)
+        out[o + k] = f(A[ia], B[ib], C[ic]);
+    });
+  }
   return new Tensor(finishStorage(dtype, out), outShape, dtype);
 }
 
@@ -89,8 +69,10 @@ export function broadcastTo(t: Tensor, shape: Shape): Tensor {
   if (sameShape(t.shape, shape)) return t;
   const out = allocate(t.dtype, numel(shape));
   const src = t.data;
-  forEachBroadcast(shape, [broadcastStrides(t.shape, shape)], (o, offs) => {
-    out[o] = src[offs[0]];
+  const strides = readStrides(t.shape, shape);
+  const step = strides[shape.length - 1];
+  forEachRow(shape, [strides], (o, offs, len) => {
+    for (let k = 0, i = offs[0]; k < len; k++, i += step) out[o + k] = src[i];
   });
   return new Tensor(out, shape, t.dtype);
 }

@@ -1,6 +1,7 @@
 /** Ops that move data without arithmetic: reshape, transpose, permute, expand, cat, stack, gather, index_select. */
 import { record } from "../autograd.ts";
 import { allocate, isIntegral } from "../dtype.ts";
+import { sumTo } from "../fused/reduce.ts";
 import {
   fmtShape,
   inferShape,
@@ -88,25 +89,8 @@ export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
 /** Sum a gradient down to `shape`, undoing broadcasting (leading dims and size-1 dims). */
 export function sumToShape(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;
-  const lead = g.ndim - shape.length;
-  const out = allocate(g.dtype, numel(shape));
-  const outStrides = stridesOf(shape);
-  const rank = g.ndim;
-  // Each element of g adds into the output element it was broadcast from.
-  const map = new Array<number>(rank).fill(0);
-  for (let d = lead; d < rank; d++) map[d] = shape[d - lead] === 1 ? 0 : outStrides[d - lead];
-  const idx = new Array<number>(rank).fill(0);
-  let off = 0;
-  for (let i = 0; i < g.numel; i++) {
-    out[off] += g.data[i];
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d]++;
-      off += map[d];
-      if (idx[d] < g.shape[d]) break;
-      off -= map[d] * g.shape[d];
-      idx[d] = 0;
-    }
-  }
+  // Accumulated in float64 and rounded once, like sum(): a float32 running sum over a large broadcast drifts.
+  const out = sumTo(g.data, g.shape, shape, g.dtype);
   return traceOp("sum_to_shape", [g], { shape }, new Tensor(out, shape, g.dtype));
 }
 

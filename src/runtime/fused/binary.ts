@@ -1,0 +1,72 @@
+/**
+ * Monomorphic loops for the hottest binary ops. A generic loop calling `f(a, b)` per element cannot be inlined
+ * once several ops share it (the call site goes megamorphic), which costs more than the arithmetic; these loops
+ * compute exactly the declared scalar function, so results are bit-for-bit those of the generic path.
+ *
+ * A loop reads A from ia with stride sa and B from ib with stride sb (stride 0 broadcasts), writing n outputs
+ * from o. Values are computed in float64 and rounded by the store, as everywhere in the runtime.
+ */
+import type { Storage } from "../dtype.ts";
+import type { Shape } from "../shape.ts";
+import { forEachRow, readStrides } from "./strided.ts";
+
+export type RowLoop = (
+  A: Storage,
+  ia: number,
+  sa: number,
+  B: Storage,
+  ib: number,
+  sb: number,
+  out: Storage,
+  o: number,
+  n: number,
+) => void;
+
+const add: RowLoop = (A, ia, sa, B, ib, sb, out, o, n) => {
+  for (let k = 0; k < n; k++, ia += sa, ib += sb) out[o + k] = A[ia] + B[ib];
+};
+const sub: RowLoop = (A, ia, sa, B, ib, sb, out, o, n) => {
+  for (let k = 0; k < n; k++, ia += sa, ib += sb) out[o + k] = A[ia] - B[ib];
+};
+const mul: RowLoop = (A, ia, sa, B, ib, sb, out, o, n) => {
+  for (let k = 0; k < n; k++, ia += sa, ib += sb) out[o + k] = A[ia] * B[ib];
+};
+const div: RowLoop = (A, ia, sa, B, ib, sb, out, o, n) => {
+  for (let k = 0; k < n; k++, ia += sa, ib += sb) out[o + k] = A[ia] / B[ib];
+};
+
+/** Loops for ops whose declared function is exactly `a OP b`. */
+export const BINARY_LOOPS: Readonly<Record<string, RowLoop>> = { add, sub, mul, div };
+
+/** g * (1 / b): the dividend's gradient exactly as DivBackward's declared derivative computes it. */
+export const gradTimesReciprocal: RowLoop = (G, ig, sg, B, ib, sb, out, o, n) => {
+  for (let k = 0; k < n; k++, ig += sg, ib += sb) out[o + k] = G[ig] * (1 / B[ib]);
+};
+
+/**
+ * out = A op B over `shape` with broadcasting, one strided loop per innermost row. Same-shape and scalar
+ * operands take a single loop over everything.
+ */
+export function runBinary(
+  loop: RowLoop,
+  A: Storage,
+  aShape: Shape,
+  B: Storage,
+  bShape: Shape,
+  shape: Shape,
+  out: Storage,
+): void {
+  const n = out.length;
+  const aFull = A.length === n;
+  const bFull = B.length === n;
+  if ((aFull || A.length === 1) && (bFull || B.length === 1) && (aFull || bFull || n <= 1)) {
+    loop(A, 0, aFull ? 1 : 0, B, 0, bFull ? 1 : 0, out, 0, n);
+    return;
+  }
+  const sa = readStrides(aShape, shape);
+  const sb = readStrides(bShape, shape);
+  const last = shape.length - 1;
+  const saI = sa[last];
+  const sbI = sb[last];
+  forEachRow(shape, [sa, sb], (o, offs, len) => loop(A, offs[0], saI, B, offs[1], sbI, out, o, len));
+}

@@ -1,0 +1,52 @@
+/**
+ * Broadcast iteration by rows: the innermost dimension runs as a tight strided loop, and only the outer
+ * dimensions pay for index bookkeeping. Every elementwise kernel visits outputs in row-major order, so results
+ * (and the order of any accumulation) are the same as visiting them one by one.
+ */
+import type { Shape } from "../shape.ts";
+
+/** Strides (in elements) for reading an array of `shape` as `target`: broadcast dimensions get stride 0. */
+export function readStrides(shape: Shape, target: Shape): Int32Array {
+  const out = new Int32Array(target.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const o = target.length - shape.length + i;
+    out[o] = shape[i] === 1 && target[o] !== 1 ? 0 : acc;
+    acc *= shape[i];
+  }
+  return out;
+}
+
+/**
+ * Call `row(outOffset, offsets, length)` for each innermost row of `shape`, where offsets[j] is where operand
+ * j's row starts; operand j then advances by strides[j][rank - 1] per element. `offsets` is reused between
+ * calls, so `row` must read it before returning.
+ */
+export function forEachRow(
+  shape: Shape,
+  strides: readonly Int32Array[],
+  row: (o: number, offsets: Int32Array, n: number) => void,
+): void {
+  const rank = shape.length;
+  const k = strides.length;
+  const offs = new Int32Array(k);
+  if (rank === 0) {
+    row(0, offs, 1);
+    return;
+  }
+  const n = shape[rank - 1];
+  let rows = 1;
+  for (let d = 0; d < rank - 1; d++) rows *= shape[d];
+  if (n === 0 || rows === 0) return;
+  const idx = new Int32Array(rank);
+  for (let r = 0, o = 0; r < rows; r++, o += n) {
+    row(o, offs, n);
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]++;
+      for (let j = 0; j < k; j++) offs[j] += strides[j][d];
+      if (idx[d] < shape[d]) break;
+      for (let j = 0; j < k; j++) offs[j] -= strides[j][d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
