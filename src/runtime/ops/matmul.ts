@@ -1,38 +1,68 @@
 /** `torch.matmul` for 1-D, 2-D and batched (broadcast) operands. */
 import { record } from "../autograd.ts";
 import { allocate, type Storage } from "../dtype.ts";
+import { mmStrided } from "../fused/matmul.ts";
 import { broadcastShapes, fmtShape, numel, ShapeError } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
+import { cast } from "./elementwise.ts";
 import { broadcastTo } from "./kernels.ts";
-import { squeeze, sumToShape, transpose, unsqueeze } from "./layout.ts";
+import { squeeze, sumToShape, unsqueeze } from "./layout.ts";
 
-/** C[b] = A[b] @ B[b] for contiguous (batch, m, k) x (batch, k, n); i-k-j order keeps the inner loop streaming. */
+/**
+ * C[b] = L[b] @ R[b] for `batch` products of (m x k) and (k x n); each operand is contiguous per batch,
+ * stored either as written or transposed (then read through swapped strides, never copied).
+ */
 function bmm(
   A: ArrayLike<number>,
+  aTransposed: boolean,
   B: ArrayLike<number>,
+  bTransposed: boolean,
   batch: number,
   m: number,
   k: number,
   n: number,
   out: Storage,
 ): void {
-  const row = new Float64Array(n);
   for (let b = 0; b < batch; b++) {
-    const ao = b * m * k;
-    const bo = b * k * n;
-    const co = b * m * n;
-    for (let i = 0; i < m; i++) {
-      row.fill(0);
-      for (let p = 0; p < k; p++) {
-        const a = A[ao + i * k + p];
-        if (a === 0) continue;
-        const bRow = bo + p * n;
-        for (let j = 0; j < n; j++) row[j] += a * B[bRow + j];
-      }
-      for (let j = 0; j < n; j++) out[co + i * n + j] = row[j];
-    }
+    mmStrided(
+      { data: A, offset: b * m * k, rowStride: aTransposed ? 1 : k, colStride: aTransposed ? m : 1 },
+      { data: B, offset: b * k * n, rowStride: bTransposed ? 1 : n, colStride: bTransposed ? k : 1 },
+      m,
+      k,
+      n,
+      out,
+      b * m * n,
+    );
   }
+}
+
+/** g @ B^T and A^T @ g for the batched product A @ B (A: batch x m x k, B: batch x k x n, g: batch x m x n). */
+function mmGrads(
+  A: Tensor,
+  B: Tensor,
+  g: Tensor,
+  batchShape: number[],
+  m: number,
+  k: number,
+  n: number,
+  wantA: boolean,
+  wantB: boolean,
+): [Tensor | null, Tensor | null] {
+  const batch = numel(batchShape);
+  let gA: Tensor | null = null;
+  let gB: Tensor | null = null;
+  if (wantA) {
+    const out = allocate(g.dtype, batch * m * k);
+    bmm(g.data, false, B.data, true, batch, m, n, k, out);
+    gA = new Tensor(out, [...batchShape, m, k], g.dtype);
+  }
+  if (wantB) {
+    const out = allocate(g.dtype, batch * k * n);
+    bmm(A.data, true, g.data, false, batch, k, m, n, out);
+    gB = new Tensor(out, [...batchShape, k, n], g.dtype);
+  }
+  return [gA, gB];
 }
 
 /** Matrix product of operands with at least 2 dims, broadcasting batch dims. */
@@ -51,12 +81,13 @@ function matmulNd(a: Tensor, b: Tensor): Tensor {
   const B = broadcastTo(b.detach(), [...batchShape, k, n]);
   const dtype = a.dtype;
   const out = allocate(dtype, batch * m * n);
-  bmm(A.data, B.data, batch, m, k, n, out);
+  bmm(A.data, false, B.data, false, batch, m, k, n, out);
   const result = new Tensor(out, [...batchShape, m, n], dtype);
-  return record(result, "MmBackward0", [a, b], (g) => [
-    a.requiresGrad ? sumToShape(matmulNd(g, transpose(B, -1, -2)), a.shape) : null,
-    b.requiresGrad ? sumToShape(matmulNd(transpose(A, -1, -2), g), b.shape) : null,
-  ]);
+  return record(result, "MmBackward0", [a, b], (g) => {
+    const gc = g.dtype === dtype ? g : cast(g, dtype);
+    const [gA, gB] = mmGrads(A, B, gc, batchShape, m, k, n, a.requiresGrad, b.requiresGrad);
+    return [gA && sumToShape(gA, a.shape), gB && sumToShape(gB, b.shape)];
+  });
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -67,6 +98,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.dtype !== b.dtype)
     throw new TypeError(
       `matmul: expected both operands to have the same dtype, but got ${a.dtype} and ${b.dtype}`,
+    );
+  const k1 = a.shape[a.ndim - 1];
+  const k2 = b.shape[b.ndim === 1 ? 0 : b.ndim - 2];
+  if (k1 !== k2)
+    throw new ShapeError(
+      `matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (inner dimensions ${k1} and ${k2} differ)`,
     );
   const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
   const b2 = b.ndim === 1 ? unsqueeze(b, -1) : b;
