@@ -2,6 +2,7 @@
 export * from "./connect.ts";
 export * from "./document.ts";
 export * from "./format.ts";
+export * from "./recompute.ts";
 export * from "./schema.ts";
 export * from "./topo.ts";
 export * from "./types.ts";

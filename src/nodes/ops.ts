@@ -519,8 +519,10 @@ const where = defineKind({
 const detach = defineKind({
   type: "detach",
   family: "Ops",
-  description: "The same values cut from the gradient graph, like tensor.detach()",
+  description:
+    "The same values cut from the gradient graph (and held fixed by finite differences), like tensor.detach()",
   inputs: [inputPort()],
+  barrier: true,
   params: [],
   infer: (ctx) => req(ctx, "input"),
   evaluate: (c) => x(c).detach(),

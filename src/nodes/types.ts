@@ -208,6 +208,11 @@ export interface NodeKind {
   evaluate(ctx: EvalContext): Tensor | NodeOutputs;
   /** Present on optimizer kinds. */
   optimizer?: OptimizerDecl;
+  /**
+   * Holds its value when a tool node recomputes the graph: finite differences treat what passes through it as
+   * a constant, as autograd does (detach).
+   */
+  barrier?: boolean;
   /** Ports whose value is recomputed with the value of another port replaced: [port, fromPort]. */
   recomputes?: readonly [string, string][];
   /**

@@ -1,0 +1,163 @@
+/**
+ * The seam between the scheduler and what runs a training epoch. The CPU backend runs the runtime's ops
+ * directly; the WebGPU backend (src/gpu) registers itself with `registerBackend("webgpu", ...)` and receives the
+ * same `TrainingProgram`: a CPU forward pass it can trace and compile, the trained leaves and the optimizers.
+ * A backend that cannot run a program throws `BackendUnavailable` with the reason (naming the node), and the
+ * scheduler falls back to the CPU without losing the graph or the training history.
+ */
+import type { NodeKind, ParamReader, ParamValue } from "../nodes/types.ts";
+import type { Optimizer } from "./optim.ts";
+import type { Tensor } from "./tensor.ts";
+
+export type BackendName = "cpu" | "webgpu";
+export const BACKEND_NAMES: readonly BackendName[] = ["cpu", "webgpu"];
+
+/** A trained leaf tensor: a requires_grad tensor node's output, or a model node's weight or bias. */
+export interface Trainable {
+  /** The node id for a node's own output, `<node>.<leaf>` otherwise (`model.weight`). */
+  id: string;
+  nodeId: string;
+  leaf: string;
+  tensor: Tensor;
+}
+
+/** One optimizer node and what it trains. */
+export interface TrainingGroup {
+  nodeId: string;
+  kind: NodeKind;
+  params: Trainable[];
+  hyper: ParamReader;
+  zeroGrad: boolean;
+  /** The node (and output port) feeding the optimizer's `loss` port. */
+  loss: { nodeId: string; port: string };
+}
+
+export interface ForwardResult {
+  /** Each group's loss, in group order (CPU tensors with autograd history). */
+  losses: Tensor[];
+  /** The value training reports each epoch (the objective; the first group's loss by default). */
+  objective: Tensor;
+}
+
+export interface TrainingProgram {
+  groups: TrainingGroup[];
+  /** Runs the forward pass on the CPU with runtime ops (traceable), from the current leaf values. */
+  forward(): ForwardResult;
+  /** A node's label for messages. */
+  labelOf(nodeId: string): string;
+}
+
+export interface EpochOutcome {
+  /** The objective before the step. When it is not finite, no step was taken. */
+  loss: number;
+  /** Gradients used by the step, by trainable id (flat, row-major). */
+  grads: Map<string, ArrayLike<number>>;
+  /** Parameter values after the step, by trainable id. */
+  params: Map<string, ArrayLike<number>>;
+  /** False when the loss was not finite and the epoch stopped before the step. */
+  stepped: boolean;
+}
+
+export interface TrainingSession {
+  /** Forward, zero_grad (if the group's param says so), backward from each loss, optimizer step. */
+  epoch(): EpochOutcome | Promise<EpochOutcome>;
+  /** Change a hyperparameter (lr, momentum...) of one group from the next epoch on. */
+  setHyper(groupNodeId: string, name: string, value: ParamValue): void;
+  /** Copy the current parameter values into the CPU leaf tensors (so previews and eval see them). */
+  sync(): void | Promise<void>;
+  dispose(): void;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** Prepare to train; throw BackendUnavailable when this backend cannot run the program. */
+  startTraining(program: TrainingProgram): TrainingSession | Promise<TrainingSession>;
+}
+
+export class BackendUnavailable extends Error {
+  override name = "BackendUnavailable";
+}
+
+function flat(t: Tensor): number[] {
+  return Array.from(t.data);
+}
+
+/** The CPU backend: torch's loop, op for op, on the runtime's tensors. */
+export const cpuBackend: Backend = {
+  name: "cpu",
+  startTraining(program) {
+    const optimizers = new Map<string, Optimizer>();
+    const optimizerOf = (g: TrainingGroup) => {
+      let o = optimizers.get(g.nodeId);
+      if (!o) {
+        o = g.kind.optimizer!.create(
+          g.params.map((p) => p.tensor),
+          g.hyper,
+        );
+        optimizers.set(g.nodeId, o);
+      }
+      return o;
+    };
+    return {
+      epoch() {
+        const { losses, objective } = program.forward();
+        const grads = new Map<string, number[]>();
+        const params = new Map<string, number[]>();
+        // A non-finite loss stops the epoch before any step, so the graph still shows where it came from.
+        const bad = [objective, ...losses].map((l) => l.item()).find((x) => !Number.isFinite(x));
+        if (bad !== undefined) return { loss: bad, grads, params, stepped: false };
+        const loss = objective.item();
+        program.groups.forEach((g, i) => {
+          const opt = optimizerOf(g);
+          if (g.zeroGrad) opt.zeroGrad();
+          losses[i].backward(undefined, { retainGraph: i < program.groups.length - 1 });
+        });
+        for (const g of program.groups)
+          for (const p of g.params) if (p.tensor.grad) grads.set(p.id, flat(p.tensor.grad));
+        for (const g of program.groups) optimizerOf(g).step();
+        for (const g of program.groups) for (const p of g.params) params.set(p.id, flat(p.tensor));
+        return { loss, grads, params, stepped: true };
+      },
+      setHyper(groupNodeId, name, value) {
+        optimizers.get(groupNodeId)?.setHyper(name, value as number | boolean | number[]);
+      },
+      sync() {},
+      dispose() {
+        optimizers.clear();
+      },
+    };
+  },
+};
+
+type BackendFactory = () => Backend | Promise<Backend>;
+const factories = new Map<BackendName, BackendFactory>([["cpu", () => cpuBackend]]);
+
+/** Make a backend available (the WebGPU backend calls this where it is loaded). */
+export function registerBackend(name: BackendName, factory: BackendFactory): void {
+  factories.set(name, factory);
+}
+
+export interface BackendChoice {
+  backend: Backend;
+  /** Why the asked-for backend is not the one running, when it is not. */
+  fallback?: string;
+}
+
+/** The backend of that name, or the CPU with the reason when it is not available. */
+export async function resolveBackend(name: BackendName): Promise<BackendChoice> {
+  const factory = factories.get(name);
+  if (!factory)
+    return {
+      backend: cpuBackend,
+      fallback: `the ${name === "webgpu" ? "WebGPU" : name} backend is not available in this build; running on the CPU`,
+    };
+  try {
+    return { backend: await factory() };
+  } catch (e) {
+    if (name === "cpu") throw e;
+    return {
+      backend: cpuBackend,
+      fallback: `${name === "webgpu" ? "WebGPU" : name} is not available (${e instanceof Error ? e.message : String(e)}); running on the CPU`,
+    };
+  }
+}

@@ -1,0 +1,475 @@
+/**
+ * The scheduler: evaluates a graph document in topological order, incrementally. After an edit only the changed
+ * nodes and what is downstream of them run again; every node keeps its outputs (and a version that bumps when
+ * they change) until then. Leaf tensors (tensor literals, a model's parameters) persist across evaluations so
+ * optimizers can train them; training itself is in train.ts.
+ */
+import { recomputePlan } from "../graph/recompute.ts";
+import { type Adjacency, ancestors, descendants } from "../graph/topo.ts";
+import { describeNode, type GraphDoc, nodeLabel } from "../graph/types.ts";
+import { inputEdge, portSource, type ValidationResult, validateGraph } from "../graph/validate.ts";
+import { registry as builtinRegistry } from "../nodes/index.ts";
+import { readParams } from "../nodes/params.ts";
+import type { Registry } from "../nodes/registry.ts";
+import { type EvalContext, type NodeKind, type NodeOutputs, OUT, outputsOf } from "../nodes/types.ts";
+import { applyFunction, noGrad } from "./autograd.ts";
+import type { ForwardResult, Trainable, TrainingGroup, TrainingProgram } from "./scheduler-backend.ts";
+import { Tensor } from "./tensor.ts";
+import { traceScope } from "./trace.ts";
+
+export interface NodeError {
+  nodeId: string;
+  message: string;
+}
+
+interface NodeState {
+  /** What the node's result depends on: type, params and input wiring. */
+  sig: string;
+  /** What its leaves depend on: type, params and name. */
+  leafSig: string;
+  leaves?: Record<string, Tensor>;
+  outputs?: NodeOutputs;
+  error?: NodeError;
+  /** Bumps each time the node is evaluated. */
+  version: number;
+  evaluations: number;
+}
+
+export interface GraphDelta {
+  /** Nodes whose type, params or inputs changed (or that are new). */
+  changed: string[];
+  /** Nodes that must recompute: the changed ones and everything downstream. */
+  dirty: string[];
+}
+
+export interface Gradients {
+  /** d objective / d trainable, by trainable id. */
+  params: Map<string, Tensor>;
+  /** d objective / d each node output that depends on a trainable (for gradient previews), by node id. */
+  nodes: Map<string, Tensor>;
+  objective: string;
+}
+
+export class SchedulerError extends Error {
+  override name = "SchedulerError";
+  constructor(
+    message: string,
+    readonly nodeId?: string,
+  ) {
+    super(message);
+  }
+}
+
+const sigOf = (doc: GraphDoc, adj: Adjacency, id: string, blocked: boolean): string => {
+  const n = doc.nodes[id];
+  const inputs = (adj.into.get(id) ?? [])
+    .map((e) => `${e.targetPort}<${e.source}.${e.sourcePort}`)
+    .sort()
+    .join(",");
+  return JSON.stringify([n.type, n.params, inputs, blocked]);
+};
+
+export class Scheduler {
+  readonly registry: Registry;
+  private doc: GraphDoc = { nodes: {}, edges: {}, settings: { epochs: 100 } };
+  private v: ValidationResult;
+  private states = new Map<string, NodeState>();
+  private dirty = new Set<string>();
+  /** While set, node outputs that depend on a trainable pass through a tap that records their gradient. */
+  private taps: Map<string, Tensor> | null = null;
+
+  constructor(opts: { registry?: Registry } = {}) {
+    this.registry = opts.registry ?? builtinRegistry;
+    this.v = validateGraph(this.doc, this.registry);
+  }
+
+  get graph(): GraphDoc {
+    return this.doc;
+  }
+
+  get validation(): ValidationResult {
+    return this.v;
+  }
+
+  /** Take a new version of the document; returns what changed. Values are recomputed on `evaluate()`. */
+  setGraph(doc: GraphDoc): GraphDelta {
+    const v = validateGraph(doc, this.registry);
+    const changed: string[] = [];
+    for (const id of this.states.keys()) if (!(id in doc.nodes)) this.states.delete(id);
+    for (const id of Object.keys(doc.nodes)) {
+      const sig = sigOf(doc, v.adjacency, id, v.blocked.has(id));
+      const n = doc.nodes[id];
+      const leafSig = JSON.stringify([n.type, n.params, n.name ?? null]);
+      const s = this.states.get(id);
+      if (!s) {
+        this.states.set(id, { sig, leafSig, version: 0, evaluations: 0 });
+        changed.push(id);
+        continue;
+      }
+      if (s.leafSig !== leafSig) {
+        s.leafSig = leafSig;
+        s.leaves = undefined;
+      }
+      if (s.sig !== sig) {
+        s.sig = sig;
+        changed.push(id);
+      }
+    }
+    this.doc = doc;
+    this.v = v;
+    const dirty = new Set([...changed, ...descendants(v.adjacency, changed)]);
+    for (const id of dirty) this.dirty.add(id);
+    return { changed, dirty: [...dirty] };
+  }
+
+  private kind(id: string): NodeKind | undefined {
+    const n = this.doc.nodes[id];
+    return n ? this.registry.get(n.type) : undefined;
+  }
+
+  label(id: string): string {
+    const n = this.doc.nodes[id];
+    return n ? nodeLabel(n) : id;
+  }
+
+  /** How many times a node has been evaluated (tests count recomputation with this). */
+  evaluations(id: string): number {
+    return this.states.get(id)?.evaluations ?? 0;
+  }
+
+  /** Bumps whenever the node's outputs are recomputed. */
+  version(id: string): number {
+    return this.states.get(id)?.version ?? 0;
+  }
+
+  value(id: string, port = OUT): Tensor | undefined {
+    return this.states.get(id)?.outputs?.[port];
+  }
+
+  outputs(id: string): NodeOutputs | undefined {
+    return this.states.get(id)?.outputs;
+  }
+
+  error(id: string): NodeError | undefined {
+    return this.states.get(id)?.error;
+  }
+
+  /** Errors from evaluation (not validation), in evaluation order. */
+  errors(): NodeError[] {
+    return this.v.order
+      .map((id) => this.states.get(id)?.error)
+      .filter((e): e is NodeError => e !== undefined);
+  }
+
+  /** Evaluate whatever is out of date, in order; returns the ids evaluated. */
+  evaluate(only?: ReadonlySet<string>): string[] {
+    const done: string[] = [];
+    for (const id of this.v.order) {
+      if (!this.dirty.has(id) || (only && !only.has(id))) continue;
+      this.dirty.delete(id);
+      this.runNode(id);
+      done.push(id);
+    }
+    return done;
+  }
+
+  /** The leaf tensors a node owns (created from its params on first use), or {} for kinds without leaves. */
+  leaves(id: string): Record<string, Tensor> {
+    const kind = this.kind(id);
+    return kind && !this.v.blocked.has(id) ? this.leavesOf(id, kind) : {};
+  }
+
+  private leavesOf(id: string, kind: NodeKind): Record<string, Tensor> {
+    const s = this.states.get(id)!;
+    if (!s.leaves)
+      s.leaves = kind.leaves ? kind.leaves(readParams(kind, this.doc.nodes[id].params), this.label(id)) : {};
+    return s.leaves;
+  }
+
+  private runNode(id: string): void {
+    const s = this.states.get(id)!;
+    s.outputs = undefined;
+    s.error = undefined;
+    const node = this.doc.nodes[id];
+    const kind = this.kind(id);
+    if (!kind || this.v.blocked.has(id)) {
+      const first = this.v.issues.find((i) => i.severity === "error" && i.nodeId === id);
+      s.error = {
+        nodeId: id,
+        message: first?.message ?? `node ${describeNode(node)} cannot run: an input has an error`,
+      };
+      return;
+    }
+    try {
+      const outputs = this.compute(id, kind, (src) => {
+        const st = this.states.get(src);
+        if (st?.error || !st?.outputs)
+          throw new SchedulerError(
+            `input from '${this.label(src)}' has no value${st?.error ? " (it failed)" : ""}`,
+          );
+        return st.outputs;
+      });
+      s.outputs = this.taps ? this.tap(id, outputs) : outputs;
+      s.version++;
+      s.evaluations++;
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      s.error = { nodeId: id, message: `node ${describeNode(node)}: ${msg}` };
+      s.version++;
+      s.evaluations++;
+    }
+  }
+
+  /** Run one node's kind on the given upstream outputs (the scheduler's cache, or a recompute's overrides). */
+  private compute(id: string, kind: NodeKind, upstream: (src: string) => NodeOutputs): NodeOutputs {
+    const node = this.doc.nodes[id];
+    const adj = this.v.adjacency;
+    const inputs: Record<string, Tensor | undefined> = {};
+    const scalars: Record<string, number> = {};
+    for (const port of kind.inputs) {
+      const src = portSource(node, port, adj);
+      if (src.edge) inputs[port.name] = upstream(src.edge.source)[src.edge.sourcePort];
+      else if (src.scalar !== undefined) scalars[port.name] = src.scalar;
+    }
+    const ctx: EvalContext = {
+      nodeId: id,
+      label: this.label(id),
+      inputs,
+      arg: (port) => inputs[port] ?? scalars[port],
+      params: readParams(kind, node.params),
+      leaves: this.leavesOf(id, kind),
+      recompute: (port, fromPort, value) => this.recompute(id, port, fromPort, value, upstream),
+    };
+    const r = traceScope(ctx.label, () => kind.evaluate(ctx));
+    return r instanceof Tensor ? { [outputsOf(kind)[0]?.name ?? OUT]: r } : r;
+  }
+
+  /**
+   * The value reaching `port` of node `id` when the value reaching `fromPort` is `value`: the nodes between
+   * the two sources run again on the side, and nothing cached changes.
+   */
+  private recompute(
+    id: string,
+    port: string,
+    fromPort: string,
+    value: Tensor,
+    upstream: (src: string) => NodeOutputs,
+  ): Tensor {
+    const plan = recomputePlan(this.doc, this.registry, this.v, id, port, fromPort);
+    if (!plan) throw new SchedulerError(`'${port}' and '${fromPort}' must both be connected`);
+    const { from, target } = plan;
+    const local = new Map<string, NodeOutputs>();
+    local.set(from.source, { ...upstream(from.source), [from.sourcePort]: value });
+    const lookup = (src: string) => local.get(src) ?? upstream(src);
+    for (const n of plan.nodes) {
+      const kind = this.kind(n);
+      if (!kind) throw new SchedulerError(`node '${n}' cannot run`);
+      local.set(n, this.compute(n, kind, lookup));
+    }
+    const out = lookup(target.source)[target.sourcePort];
+    if (!out) throw new SchedulerError(`'${target.source}' has no output '${target.sourcePort}'`);
+    return out;
+  }
+
+  // --- training support ----------------------------------------------------------------------------------
+
+  /** Every trainable leaf of the runnable nodes, in evaluation order. */
+  trainables(among?: ReadonlySet<string>): Trainable[] {
+    const out: Trainable[] = [];
+    for (const id of this.v.order) {
+      if (this.v.blocked.has(id) || (among && !among.has(id))) continue;
+      const kind = this.kind(id);
+      if (!kind?.leaves) continue;
+      for (const [leaf, tensor] of Object.entries(this.leavesOf(id, kind)))
+        if (tensor.requiresGrad)
+          out.push({ id: leaf === "" ? id : `${id}.${leaf}`, nodeId: id, leaf, tensor });
+    }
+    return out;
+  }
+
+  /** The optimizer nodes that can run, each with its loss source and the leaves upstream of it. */
+  groups(): TrainingGroup[] {
+    const adj = this.v.adjacency;
+    const out: TrainingGroup[] = [];
+    for (const id of this.v.order) {
+      const kind = this.kind(id);
+      if (!kind?.optimizer || this.v.blocked.has(id)) continue;
+      const e = inputEdge(adj, id, "loss");
+      if (!e) continue;
+      const up = ancestors(adj, [e.source]);
+      up.add(e.source);
+      const hyper = readParams(kind, this.doc.nodes[id].params);
+      out.push({
+        nodeId: id,
+        kind,
+        params: this.trainables(up),
+        hyper,
+        zeroGrad: hyper.bool("zero_grad"),
+        loss: { nodeId: e.source, port: e.sourcePort },
+      });
+    }
+    return out;
+  }
+
+  /** The node eval backpropagates from: the file's objective, else the first optimizer's loss. */
+  objective(): { nodeId: string; port: string } | undefined {
+    if (this.doc.objective !== undefined && this.doc.objective in this.doc.nodes)
+      return { nodeId: this.doc.objective, port: OUT };
+    return this.groups()[0]?.loss;
+  }
+
+  /** Mark everything downstream of a trained leaf out of date (its values changed in place). */
+  paramsChanged(ids?: Iterable<string>): void {
+    const nodes = ids ? new Set(ids) : new Set(this.trainables().map((t) => t.nodeId));
+    // The nodes themselves too: a model node computes from its own leaves.
+    for (const id of nodes) this.dirty.add(id);
+    for (const id of descendants(this.v.adjacency, nodes)) this.dirty.add(id);
+  }
+
+  /** Recreate every leaf from its params (training's reset). */
+  resetLeaves(): void {
+    for (const [id, s] of this.states) {
+      if (!s.leaves || Object.keys(s.leaves).length === 0) continue;
+      s.leaves = undefined;
+      this.dirty.add(id);
+      for (const d of descendants(this.v.adjacency, [id])) this.dirty.add(d);
+    }
+  }
+
+  /** A forward pass for training: the nodes that the losses (and objective) need, recomputed if out of date. */
+  program(groups: TrainingGroup[] = this.groups()): TrainingProgram {
+    const objective = this.objective();
+    const needed = ancestors(
+      this.v.adjacency,
+      groups.map((g) => g.loss.nodeId),
+    );
+    for (const g of groups) needed.add(g.loss.nodeId);
+    if (objective) {
+      needed.add(objective.nodeId);
+      for (const a of ancestors(this.v.adjacency, [objective.nodeId])) needed.add(a);
+    }
+    const trainedNodes = new Set(groups.flatMap((g) => g.params.map((p) => p.nodeId)));
+    return {
+      groups,
+      labelOf: (id) => this.label(id),
+      forward: (): ForwardResult => {
+        this.paramsChanged(trainedNodes);
+        this.evaluate(needed);
+        const pick = (r: { nodeId: string; port: string }) => {
+          const t = this.value(r.nodeId, r.port);
+          if (!t) {
+            const err = this.error(r.nodeId) ?? this.errors()[0];
+            throw new SchedulerError(
+              err?.message ?? `'${this.label(r.nodeId)}' has no value`,
+              err?.nodeId ?? r.nodeId,
+            );
+          }
+          return t;
+        };
+        const losses = groups.map((g) => pick(g.loss));
+        return { losses, objective: objective ? pick(objective) : losses[0] };
+      },
+    };
+  }
+
+  /** The first node, in evaluation order, whose output holds NaN or an infinity: where a divergence started. */
+  firstNonFinite(): { nodeId: string; port: string; what: "nan" | "inf" } | undefined {
+    for (const id of this.v.order) {
+      for (const [port, t] of Object.entries(this.states.get(id)?.outputs ?? {})) {
+        for (let i = 0; i < t.data.length; i++) {
+          const x = t.data[i];
+          if (!Number.isFinite(x)) return { nodeId: id, port, what: Number.isNaN(x) ? "nan" : "inf" };
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Gradients of the objective by one backward pass: for every trainable leaf, and (with `nodes`) for every
+   * node output that depends on one. Leaves' `.grad` are left as they were.
+   */
+  gradients(opts: { nodes?: boolean } = {}): Gradients {
+    const obj = this.objective();
+    if (!obj)
+      throw new SchedulerError("there is no objective: add an optimizer, or set the graph's objective");
+    const trainables = this.trainables();
+    if (opts.nodes) {
+      this.taps = new Map();
+      this.paramsChanged();
+    }
+    let grads: Map<string, Tensor>;
+    const nodes = new Map<string, Tensor>();
+    try {
+      this.evaluate();
+      const root = this.value(obj.nodeId, obj.port);
+      if (!root) {
+        const err = this.error(obj.nodeId) ?? this.errors()[0];
+        throw new SchedulerError(
+          err?.message ?? `the objective '${this.label(obj.nodeId)}' has no value`,
+          obj.nodeId,
+        );
+      }
+      if (root.numel !== 1)
+        throw new SchedulerError(
+          `the objective '${this.label(obj.nodeId)}' has ${root.numel} elements; backward needs a single number`,
+          obj.nodeId,
+        );
+      if (!root.requiresGrad)
+        throw new SchedulerError(
+          `the objective '${this.label(obj.nodeId)}' does not depend on any tensor with requires_grad, so it has no gradients`,
+          obj.nodeId,
+        );
+      const saved = trainables.map((t) => t.tensor.grad);
+      for (const t of trainables) t.tensor.grad = null;
+      try {
+        root.backward(undefined, { retainGraph: true });
+        grads = new Map(trainables.map((t) => [t.id, t.tensor.grad ?? zerosOf(t.tensor)]));
+      } finally {
+        trainables.forEach((t, i) => {
+          t.tensor.grad = saved[i];
+        });
+      }
+      if (this.taps) for (const [id, g] of this.taps) nodes.set(id, g);
+    } finally {
+      // Tapped values stay cached: they equal the untapped ones.
+      this.taps = null;
+    }
+    return { params: grads, nodes, objective: obj.nodeId };
+  }
+
+  /** Pass each output that carries autograd history through an identity whose backward records the gradient. */
+  private tap(id: string, outputs: NodeOutputs): NodeOutputs {
+    const taps = this.taps!;
+    const out: NodeOutputs = {};
+    for (const [port, t] of Object.entries(outputs)) {
+      if (!t.requiresGrad || port !== OUT) {
+        out[port] = t;
+        continue;
+      }
+      out[port] = applyFunction(
+        {
+          name: "Tap",
+          forward: (_ctx, x) => new Tensor(x.data, x.shape, x.dtype),
+          backward: (_ctx, g) => {
+            const prev = taps.get(id);
+            taps.set(id, prev ? noGrad(() => addInto(prev, g)) : g);
+            return [g];
+          },
+        },
+        t,
+      );
+    }
+    return out;
+  }
+}
+
+function zerosOf(t: Tensor): Tensor {
+  return new Tensor(new (t.data.constructor as Float64ArrayConstructor)(t.numel), t.shape, t.dtype);
+}
+
+function addInto(a: Tensor, b: Tensor): Tensor {
+  const data = a.data.slice();
+  for (let i = 0; i < data.length; i++) data[i] += b.data[i];
+  return new Tensor(data, a.shape, a.dtype);
+}

@@ -1,0 +1,374 @@
+/**
+ * Training: epochs of forward, backward from each optimizer's loss, and the optimizer step (zeroing gradients
+ * first unless the optimizer's zero_grad param is off), streamed as one record per epoch. Run, pause, resume,
+ * step, stop and reset; a NaN or infinite loss, gradient or parameter stops the run with a message naming
+ * where it started; hyperparameter edits apply from the next epoch.
+ */
+import type { ParamValue } from "../nodes/types.ts";
+import type { Scheduler } from "./scheduler.ts";
+import { SchedulerError } from "./scheduler.ts";
+import {
+  type BackendChoice,
+  type BackendName,
+  BackendUnavailable,
+  cpuBackend,
+  type EpochOutcome,
+  resolveBackend,
+  type TrainingGroup,
+  type TrainingProgram,
+  type TrainingSession,
+} from "./scheduler-backend.ts";
+import type { Tensor } from "./tensor.ts";
+
+export interface EpochRecord {
+  /** 0-based, as `for epoch in range(n)` counts. */
+  epoch: number;
+  /** The objective computed in this epoch's forward pass, before its step. */
+  loss: number;
+  /** Each trained tensor's values after the step (flat), for tensors up to `recordLimit` elements. */
+  params: Record<string, number[]>;
+  /** The gradients the step used, likewise. */
+  grads: Record<string, number[]>;
+}
+
+export type TrainStatus = "idle" | "running" | "paused" | "done" | "stopped" | "error";
+
+export interface TrainState {
+  status: TrainStatus;
+  /** Epochs completed since the last reset. */
+  epoch: number;
+  /** Epochs a run takes (the graph's settings, or the run's override). */
+  epochs: number;
+  backend: BackendName;
+  /** Why the asked-for backend is not the one running. */
+  fallback?: string;
+  /** Why training stopped with an error. */
+  message?: string;
+  nodeId?: string;
+}
+
+export interface TrainerOptions {
+  backend?: BackendName;
+  /** Record values and gradients only of tensors with at most this many elements (default 4096). */
+  recordLimit?: number;
+  /** How long one batch of epochs runs before yielding to the event loop (ms, default 16). */
+  sliceMs?: number;
+  now?: () => number;
+  /** How the run yields between batches (default: a macrotask, so messages like pause get through). */
+  yieldFn?: () => Promise<void>;
+}
+
+const macrotask = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+let nextTensorId = 1;
+const tensorIds = new WeakMap<Tensor, number>();
+function tensorId(t: Tensor): number {
+  let id = tensorIds.get(t);
+  if (id === undefined) {
+    id = nextTensorId++;
+    tensorIds.set(t, id);
+  }
+  return id;
+}
+
+/** What a session was built for: the groups, their losses and the identity of every trained tensor. */
+function structureOf(groups: TrainingGroup[]): string {
+  return JSON.stringify(
+    groups.map((g) => [g.nodeId, g.kind.type, g.loss, g.params.map((p) => [p.id, tensorId(p.tensor)])]),
+  );
+}
+
+export class Trainer {
+  private st: TrainState;
+  private session: TrainingSession | null = null;
+  private program: TrainingProgram | null = null;
+  private structure = "";
+  private applied = new Map<string, Record<string, ParamValue>>();
+  private choice: BackendChoice = { backend: cpuBackend };
+  private wanted: BackendName;
+  /** Record values and gradients only of tensors up to this many elements. */
+  recordLimit: number;
+  private readonly sliceMs: number;
+  private readonly now: () => number;
+  private readonly yieldFn: () => Promise<void>;
+  private readonly recordListeners = new Set<(records: EpochRecord[]) => void>();
+  private readonly stateListeners = new Set<(s: TrainState) => void>();
+  private epochsOverride: number | undefined;
+  private looping = false;
+  /** The first loss of the run, to tell a divergence from a loss that started out bad. */
+  private firstLoss: number | undefined;
+
+  constructor(
+    readonly scheduler: Scheduler,
+    opts: TrainerOptions = {},
+  ) {
+    this.wanted = opts.backend ?? "cpu";
+    this.recordLimit = opts.recordLimit ?? 4096;
+    this.sliceMs = opts.sliceMs ?? 16;
+    this.now = opts.now ?? (() => performance.now());
+    this.yieldFn = opts.yieldFn ?? macrotask;
+    this.st = { status: "idle", epoch: 0, epochs: scheduler.graph.settings.epochs, backend: "cpu" };
+  }
+
+  get state(): TrainState {
+    return this.st;
+  }
+
+  /** Called with each batch of records (one per epoch). */
+  onRecords(fn: (records: EpochRecord[]) => void): () => void {
+    this.recordListeners.add(fn);
+    return () => this.recordListeners.delete(fn);
+  }
+
+  onState(fn: (s: TrainState) => void): () => void {
+    this.stateListeners.add(fn);
+    return () => this.stateListeners.delete(fn);
+  }
+
+  private setState(patch: Partial<TrainState>): void {
+    const next = { ...this.st, ...patch };
+    for (const k of ["message", "nodeId", "fallback"] as const)
+      if (k in patch && patch[k] === undefined) delete next[k];
+    this.st = next;
+    for (const l of this.stateListeners) l(this.st);
+  }
+
+  /** Choose the backend (takes effect from the next epoch; the CPU with a reason when it is unavailable). */
+  async setBackend(name: BackendName): Promise<void> {
+    this.wanted = name;
+    this.choice = await resolveBackend(name);
+    await this.dropSession();
+    this.setState({ backend: this.choice.backend.name, fallback: this.choice.fallback });
+  }
+
+  private async dropSession(): Promise<void> {
+    if (!this.session) return;
+    await this.session.sync();
+    this.session.dispose();
+    this.session = null;
+    this.program = null;
+    this.structure = "";
+    this.applied.clear();
+  }
+
+  /** Build the session for the current graph, or bring the existing one up to date (hyperparameters). */
+  private async prepare(): Promise<TrainingProgram> {
+    const groups = this.scheduler.groups();
+    if (groups.length === 0) {
+      const issue = this.scheduler.validation.issues.find((i) => i.severity === "error");
+      throw new SchedulerError(
+        issue
+          ? `the graph has errors: ${issue.message}`
+          : "there is nothing to train: connect a loss to an optimizer (SGD, Adam...)",
+        issue?.nodeId,
+      );
+    }
+    const structure = structureOf(groups);
+    if (this.session && this.program && structure === this.structure) {
+      for (const g of groups) {
+        const cur = this.program.groups.find((x) => x.nodeId === g.nodeId)!;
+        cur.zeroGrad = g.zeroGrad;
+        cur.hyper = g.hyper;
+        const before = this.applied.get(g.nodeId) ?? {};
+        const now = this.hyperOf(g);
+        for (const [name, v] of Object.entries(now))
+          if (JSON.stringify(before[name]) !== JSON.stringify(v)) this.session.setHyper(g.nodeId, name, v);
+        this.applied.set(g.nodeId, now);
+      }
+      return this.program;
+    }
+    await this.dropSession();
+    const program = this.scheduler.program(groups);
+    try {
+      this.session = await this.choice.backend.startTraining(program);
+    } catch (e) {
+      if (!(e instanceof BackendUnavailable) || this.choice.backend === cpuBackend) throw e;
+      this.choice = { backend: cpuBackend, fallback: `${e.message}; running on the CPU` };
+      this.setState({ backend: "cpu", fallback: this.choice.fallback });
+      this.session = cpuBackend.startTraining(program) as TrainingSession;
+    }
+    this.program = program;
+    this.structure = structure;
+    for (const g of groups) this.applied.set(g.nodeId, this.hyperOf(g));
+    return program;
+  }
+
+  private hyperOf(g: TrainingGroup): Record<string, ParamValue> {
+    const skip = new Set(g.kind.optimizer?.loopParams ?? []);
+    return Object.fromEntries(
+      g.kind.params.filter((d) => !skip.has(d.name)).map((d) => [d.name, g.hyper.raw(d.name)]),
+    );
+  }
+
+  private fail(message: string, nodeId?: string): void {
+    this.setState({ status: "error", message, nodeId });
+  }
+
+  /** One epoch; returns its record, or undefined when it stopped with an error. */
+  private async runEpoch(): Promise<EpochRecord | undefined> {
+    const k = this.st.epoch;
+    let program: TrainingProgram;
+    let outcome: EpochOutcome;
+    try {
+      program = await this.prepare();
+      outcome = await this.session!.epoch();
+    } catch (e) {
+      if (e instanceof BackendUnavailable && this.choice.backend !== cpuBackend) {
+        // The device failed mid-run: keep the parameters and the history, and carry on on the CPU.
+        this.choice = { backend: cpuBackend, fallback: `${e.message}; continuing on the CPU` };
+        try {
+          await this.dropSession();
+        } catch {
+          this.session = null;
+        }
+        this.setState({ backend: "cpu", fallback: this.choice.fallback });
+        return this.runEpoch();
+      }
+      const nodeId = e instanceof SchedulerError ? e.nodeId : undefined;
+      this.fail(`epoch ${k}: ${e instanceof Error ? e.message : String(e)}`, nodeId);
+      return undefined;
+    }
+    if (!outcome.stepped || !Number.isFinite(outcome.loss)) {
+      await this.session!.sync();
+      program.forward();
+      const first = this.scheduler.firstNonFinite();
+      const what = Number.isNaN(outcome.loss) ? "nan" : "inf";
+      const where = first
+        ? `; node '${this.scheduler.label(first.nodeId)}' (${this.scheduler.graph.nodes[first.nodeId].type}) was the first to produce ${first.what}`
+        : "";
+      const diverged =
+        this.firstLoss !== undefined ? " (training diverged: the learning rate is probably too large)" : "";
+      this.fail(`epoch ${k}: the loss became ${what}${where}${diverged}`, first?.nodeId);
+      return undefined;
+    }
+    this.firstLoss ??= outcome.loss;
+    const record: EpochRecord = { epoch: k, loss: outcome.loss, params: {}, grads: {} };
+    for (const g of program.groups)
+      for (const p of g.params) {
+        if (p.tensor.numel > this.recordLimit) continue;
+        const v = outcome.params.get(p.id);
+        const gr = outcome.grads.get(p.id);
+        if (v) record.params[p.id] = Array.from(v);
+        if (gr) record.grads[p.id] = Array.from(gr);
+      }
+    this.st = { ...this.st, epoch: k + 1 };
+    for (const g of program.groups)
+      for (const p of g.params) {
+        const gr = outcome.grads.get(p.id);
+        if (gr && !allFinite(gr)) {
+          this.emit([record]);
+          this.fail(`epoch ${k}: the gradient of '${p.id}' became ${kindOf(gr)}`, p.nodeId);
+          return undefined;
+        }
+        const v = outcome.params.get(p.id);
+        if (v && !allFinite(v)) {
+          this.emit([record]);
+          this.fail(
+            `epoch ${k}: parameter '${p.id}' became ${kindOf(v)} after the step (training diverged: the learning rate is probably too large)`,
+            p.nodeId,
+          );
+          return undefined;
+        }
+      }
+    return record;
+  }
+
+  private emit(records: EpochRecord[]): void {
+    if (records.length === 0) return;
+    for (const l of this.recordListeners) l(records);
+  }
+
+  private targetEpochs(): number {
+    return this.epochsOverride ?? this.scheduler.graph.settings.epochs;
+  }
+
+  /**
+   * Train until the epoch count is reached (or pause/stop). A run after done, stopped or an error starts over
+   * from the initial values; after a pause it continues.
+   */
+  async run(opts: { epochs?: number } = {}): Promise<void> {
+    if (this.looping) return;
+    if (["done", "stopped", "error"].includes(this.st.status)) await this.reset();
+    if (opts.epochs !== undefined) this.epochsOverride = opts.epochs;
+    if (this.choice.backend.name !== this.wanted && !this.choice.fallback) await this.setBackend(this.wanted);
+    this.looping = true;
+    this.setState({ status: "running", epochs: this.targetEpochs(), message: undefined, nodeId: undefined });
+    try {
+      while (this.st.status === "running" && this.st.epoch < this.targetEpochs()) {
+        const batch: EpochRecord[] = [];
+        const t0 = this.now();
+        do {
+          const r = await this.runEpoch();
+          if (!r) break;
+          batch.push(r);
+        } while (
+          this.st.status === "running" &&
+          this.st.epoch < this.targetEpochs() &&
+          this.now() - t0 < this.sliceMs
+        );
+        this.emit(batch);
+        this.setState({ epochs: this.targetEpochs() });
+        if (this.st.status === "running" && this.st.epoch < this.targetEpochs()) await this.yieldFn();
+      }
+      if (this.st.status === "running") this.setState({ status: "done" });
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  pause(): void {
+    if (this.st.status === "running") this.setState({ status: "paused" });
+  }
+
+  async resume(): Promise<void> {
+    if (this.st.status === "paused" || this.st.status === "idle") await this.run();
+  }
+
+  /** Stop the run; the trained values stay until reset (the next run starts over). */
+  stop(): void {
+    if (this.st.status === "running" || this.st.status === "paused") this.setState({ status: "stopped" });
+  }
+
+  /** One epoch, then paused (so resume continues). Refused after an error until reset. */
+  async step(): Promise<EpochRecord | undefined> {
+    if (this.looping || this.st.status === "error") return undefined;
+    if (this.st.status === "stopped" || this.st.status === "done") await this.reset();
+    const r = await this.runEpoch();
+    if (r) {
+      this.emit([r]);
+      this.setState({ status: "paused", epochs: this.targetEpochs() });
+    }
+    return r;
+  }
+
+  /** Back to the initial values: leaves recreated from the graph, optimizer state dropped, epoch 0. */
+  async reset(): Promise<void> {
+    if (this.st.status === "running") this.setState({ status: "stopped" });
+    if (this.session) {
+      this.session.dispose();
+      this.session = null;
+    }
+    this.program = null;
+    this.structure = "";
+    this.applied.clear();
+    this.firstLoss = undefined;
+    this.scheduler.resetLeaves();
+    this.setState({
+      status: "idle",
+      epoch: 0,
+      message: undefined,
+      nodeId: undefined,
+      epochs: this.targetEpochs(),
+    });
+  }
+}
+
+function allFinite(xs: ArrayLike<number>): boolean {
+  for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) return false;
+  return true;
+}
+
+function kindOf(xs: ArrayLike<number>): "nan" | "inf" {
+  for (let i = 0; i < xs.length; i++) if (Number.isNaN(xs[i])) return "nan";
+  return "inf";
+}

@@ -1,0 +1,81 @@
+/** The page's side of the scheduler worker: typed commands, typed subscriptions, and document syncing. */
+import type { GraphDocument } from "../graph/document.ts";
+import type { GraphDoc } from "../graph/types.ts";
+import type { BackendName } from "./scheduler-backend.ts";
+import type { FromWorker, ToWorker, WorkerOptions } from "./worker-protocol.ts";
+
+/** A Worker, a MessagePort, or anything with the same two members. */
+export interface WorkerLike {
+  postMessage(message: ToWorker): void;
+  onmessage: ((ev: MessageEvent<FromWorker>) => void) | null;
+}
+
+type Handler<T extends FromWorker["type"]> = (msg: Extract<FromWorker, { type: T }>) => void;
+
+/** Start the scheduler worker (browser: Vite bundles worker.ts as a module worker). */
+export function createSchedulerWorker(): Worker {
+  return new Worker(new URL("./worker.ts", import.meta.url), { type: "module", name: "gradwire-scheduler" });
+}
+
+export class SchedulerClient {
+  private readonly handlers = new Map<FromWorker["type"], Set<(msg: FromWorker) => void>>();
+
+  constructor(private readonly port: WorkerLike) {
+    port.onmessage = (ev) => {
+      for (const h of this.handlers.get(ev.data.type) ?? []) h(ev.data);
+    };
+  }
+
+  on<T extends FromWorker["type"]>(type: T, handler: Handler<T>): () => void {
+    let set = this.handlers.get(type);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(type, set);
+    }
+    const h = handler as (msg: FromWorker) => void;
+    set.add(h);
+    return () => set.delete(h);
+  }
+
+  private send(msg: ToWorker): void {
+    this.port.postMessage(msg);
+  }
+
+  load(doc: GraphDoc): void {
+    this.send({ type: "load", doc });
+  }
+
+  /** Load the document now and forward every later edit (undo and redo included) as patches. */
+  connect(document: GraphDocument): () => void {
+    this.load(document.state);
+    return document.subscribe((_state, change) => this.send({ type: "patches", patches: change.patches }));
+  }
+
+  run(epochs?: number): void {
+    this.send(epochs === undefined ? { type: "run" } : { type: "run", epochs });
+  }
+  pause(): void {
+    this.send({ type: "pause" });
+  }
+  resume(): void {
+    this.send({ type: "resume" });
+  }
+  step(): void {
+    this.send({ type: "step" });
+  }
+  stop(): void {
+    this.send({ type: "stop" });
+  }
+  reset(): void {
+    this.send({ type: "reset" });
+  }
+  setBackend(backend: BackendName): void {
+    this.send({ type: "backend", backend });
+  }
+  refresh(): void {
+    this.send({ type: "refresh" });
+  }
+  setOptions(options: WorkerOptions): void {
+    this.send({ type: "options", options });
+  }
+}
