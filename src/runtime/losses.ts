@@ -4,7 +4,7 @@
  * primitives of their own because torch's gradients there are not those of the naive composition.
  */
 import { record } from "./autograd.ts";
-import { allocate, isFloating } from "./dtype.ts";
+import { allocate, type DType, isFloating, roundHalf } from "./dtype.ts";
 import * as O from "./ops/index.ts";
 import { fmtShape, numel, ShapeError } from "./shape.ts";
 import { fromFlat, Tensor } from "./tensor.ts";
@@ -204,26 +204,81 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NllOpts = {}): Tens
       picks[k] = (n * C + c) * inner + i;
       weights[k] = w ? w[c] : 1;
     }
-  const losses = Array.from(picks, (p, k) => (p < 0 ? 0 : -weights[k] * input.data[p]));
-  let totalWeight = 0;
-  for (let k = 0; k < picks.length; k++) if (picks[k] >= 0) totalWeight += weights[k];
+  const R = storeRounding(input.dtype);
   let value: Tensor;
-  let scale: (k: number, g: Tensor) => number;
+  let totalWeight = 1;
   if (reduction === "none") {
-    value = fromFlat(losses, target.shape, input.dtype);
-    scale = (k, g) => g.data[k];
+    value = fromFlat(
+      Array.from(picks, (p, k) => (p < 0 ? 0 : -weights[k] * input.data[p])),
+      target.shape,
+      input.dtype,
+    );
   } else {
-    const s = losses.reduce((a, b) => a + b, 0);
+    const [s, tw] = nllCascade(picks, weights, input.data, w !== undefined, R);
+    totalWeight = tw;
     // torch: mean over zero total weight (all ignored) is nan.
-    value = fromFlat([reduction === "sum" ? s : s / totalWeight], [], input.dtype);
-    scale = reduction === "sum" ? (_k, g) => g.data[0] : (_k, g) => g.data[0] / totalWeight;
+    value = fromFlat([reduction === "sum" ? s : s / tw], [], input.dtype);
   }
   traceOp("nll_loss", [input, target, opts.weight ?? null], { ignore_index: ignore, reduction }, value);
   return record(value, "NllLossBackward0", [input], (g) => {
     const gx = allocate(g.dtype, input.numel);
-    for (let k = 0; k < picks.length; k++) if (picks[k] >= 0) gx[picks[k]] = -weights[k] * scale(k, g);
+    const Rg = storeRounding(g.dtype);
+    // torch: grad = -(g / total_weight) (mean) or -g, then times the class weight, each step rounded.
+    const scaled = reduction === "mean" ? Rg(-Rg(g.data[0] / totalWeight)) : -g.data[0];
+    for (let k = 0; k < picks.length; k++) {
+      if (picks[k] < 0) continue;
+      const gk = reduction === "none" ? -g.data[k] : scaled;
+      gx[picks[k]] = w ? Rg(weights[k] * gk) : gk;
+    }
     return [new Tensor(gx, input.shape, g.dtype)];
   });
+}
+
+function storeRounding(dtype: DType): (x: number) => number {
+  if (dtype === "float32") return Math.fround;
+  if (dtype === "float16") return roundHalf;
+  return (x) => x;
+}
+
+/**
+ * nll_loss's sum and total weight in torch's order: partial sums in the input's dtype, pushed up a cascade of
+ * 8 levels every 16 targets (torch's nll_loss_out_frame and nll_loss2d_forward_out_frame), so float32 losses
+ * come out bit-identical. Ignored targets add nothing and skip the cascade step.
+ */
+function nllCascade(
+  picks: Float64Array,
+  weights: Float64Array,
+  x: ArrayLike<number>,
+  weighted: boolean,
+  R: (x: number) => number,
+): [number, number] {
+  const LEVELS = 8;
+  const n = picks.length;
+  const power = Math.max(4, Math.floor((n <= 2 ? 1 : 32 - Math.clz32(n - 1)) / LEVELS));
+  const mask = 2 ** power - 1;
+  const loss = new Float64Array(LEVELS);
+  const wsum = new Float64Array(LEVELS);
+  let ignored = 0;
+  for (let k = 0; k < n; k++) {
+    if (picks[k] < 0) {
+      ignored++;
+      continue;
+    }
+    const v = x[picks[k]];
+    if (weighted) {
+      loss[0] = R(loss[0] - R(v * weights[k]));
+      wsum[0] = R(wsum[0] + weights[k]);
+    } else loss[0] = R(loss[0] - v);
+    for (let j = 0; j + 1 < LEVELS; j++) {
+      if ((k & (mask * 2 ** (j * power))) !== 0) break;
+      wsum[j + 1] = R(wsum[j + 1] + wsum[j]);
+      loss[j + 1] = R(loss[j + 1] + loss[j]);
+      wsum[j] = 0;
+      loss[j] = 0;
+    }
+  }
+  const fold = (a: Float64Array) => a.reduce((acc, v) => R(acc + v), 0);
+  return [fold(loss), weighted ? fold(wsum) : n - ignored];
 }
 
 export interface CrossEntropyOpts extends NllOpts {

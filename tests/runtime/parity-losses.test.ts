@@ -469,3 +469,46 @@ kl.add(
   },
 );
 describeParity("kl_div matches PyTorch", kl);
+
+// nll_loss sums in torch's cascaded order, so its value is bit-identical, not merely close.
+const nllExact = new CaseList();
+for (const dt of FLOATS)
+  for (const [input, target] of [
+    [[5, 3], [5]],
+    [[17, 4], [17]],
+    [[40, 6], [40]],
+    [[300, 5], [300]],
+    [
+      [3, 4, 7, 5],
+      [3, 7, 5],
+    ],
+    [
+      [2, 3, 50],
+      [2, 50],
+    ],
+  ] as const)
+    for (const reduction of ["mean", "sum"] as const) {
+      const C = input[1];
+      const tag = `[${input}] ${reduction} ${dt}`;
+      const n = target.reduce((p: number, d: number) => p * d, 1);
+      const t = () =>
+        I.t([...target], "int64", {
+          values: Array.from({ length: n }, (_, i) => (i % 7 === 3 ? -100 : (i * 5 + 1) % C)),
+          requiresGrad: false,
+        });
+      nllExact.add(
+        `nll_loss ${tag}`,
+        "F.nll_loss",
+        [I.t([...input], dt, { lo: -5, hi: 0 }), t()],
+        (x, y) => nllLoss(x, y, { reduction }),
+        { kwargs: { reduction }, exact: true },
+      );
+      nllExact.add(
+        `nll_loss weight ${tag}`,
+        "F.nll_loss",
+        [I.t([...input], dt, { lo: -5, hi: 0 }), t()],
+        (x, y, w) => nllLoss(x, y, { reduction, weight: w }),
+        { kwargs: { reduction, weight: I.t([C], dt, { lo: 0.1, hi: 3, requiresGrad: false }) }, exact: true },
+      );
+    }
+describeParity("nll_loss is bit-identical to PyTorch's", nllExact);

@@ -133,3 +133,41 @@ for (const dt of FLOATS) {
   }
 }
 describeParity("softmax and log_softmax match PyTorch", sm);
+
+// torch sums in its own order of additions (cascade_sum); gradwire reproduces it, so sums and means are not
+// just within tolerance but bit-identical in float32 and float64.
+const exact = new CaseList();
+const SUMS: [number[], number | null][] = [
+  [[5], null],
+  [[12], null],
+  [[17], null],
+  [[40], null],
+  [[100], null],
+  [[1000], null],
+  [[5000], null],
+  [[3, 4, 5], null],
+  [[7, 9], 1],
+  [[7, 9], 0],
+  [[3, 70], 0],
+  [[3, 70], 1],
+  [[50, 40], 0],
+  [[100, 3], 0],
+  [[33, 13], 0],
+  [[20, 8, 5], 1],
+  [[4, 6, 9], 2],
+  [[300, 2, 1], 0],
+  [[1, 64], 1],
+];
+for (const dt of FLOATS)
+  for (const [shape, dim] of SUMS) {
+    const tag = `${dt} [${shape}]${dim === null ? "" : ` dim ${dim}`}`;
+    const x = () => I.t(shape, dt, { lo: -3, hi: 5, requiresGrad: false });
+    if (dim === null) {
+      exact.add(`sum ${tag}`, "torch.sum", [x()], (a) => O.sum(a), { exact: true });
+      exact.add(`mean ${tag}`, "torch.mean", [x()], (a) => O.mean(a), { exact: true });
+    } else {
+      exact.add(`sum ${tag}`, "torch.sum", [x(), dim], (a) => O.sum(a, dim), { exact: true });
+      exact.add(`mean ${tag}`, "torch.mean", [x(), dim], (a) => O.mean(a, dim), { exact: true });
+    }
+  }
+describeParity("sum and mean are bit-identical to PyTorch's", exact);

@@ -4,6 +4,7 @@ import { allocate, type DType, isFloating } from "../dtype.ts";
 import { normDim, ShapeError } from "../shape.ts";
 import { fromFlat, Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
+import { torchOrderSum } from "./cascade.ts";
 import { around, broadcastTo, mapBinary, reduceDim } from "./kernels.ts";
 import { reshape } from "./layout.ts";
 
@@ -62,9 +63,17 @@ function spread(g: Tensor, x: Tensor, dims: number[]): Tensor {
   return broadcastTo(reshape(g, keptShape(x, dims)), x.shape);
 }
 
+/** Sums of a float32 or float64 tensor in torch's order of additions (see cascade.ts), else null. */
+function torchSum(x: Tensor, dims: number[]): Float64Array | null {
+  if (x.dtype !== "float32" && x.dtype !== "float64") return null;
+  return torchOrderSum(x.data, x.shape, dims, x.dtype);
+}
+
 export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   const ds = reductionDims(x, dims, "sum");
-  const out = reshape(sumRaw(x, ds, sumDTypeOf(x.dtype)), finalShape(x, ds, keepdim));
+  const exact = torchSum(x, ds);
+  const raw = exact ? fromFlat(exact, keptShape(x, ds), x.dtype) : sumRaw(x, ds, sumDTypeOf(x.dtype));
+  const out = reshape(raw, finalShape(x, ds, keepdim));
   traceOp("sum", [x], { dims: ds, keepdim }, out);
   return record(out, "SumBackward1", [x], (g) => [spread(g, x, ds)]);
 }
@@ -76,9 +85,10 @@ export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
     );
   const ds = reductionDims(x, dims, "mean");
   const n = ds.reduce((p, d) => p * x.shape[d], 1);
-  const s = sumRaw(x, ds, "float64");
+  // torch: the sum in the tensor's dtype (its own order of additions), then one division by the count.
+  const s = torchSum(x, ds) ?? sumRaw(x, ds, "float64").data;
   const out = fromFlat(
-    Array.from(s.data, (v) => v / n),
+    Array.from(s, (v) => v / n),
     finalShape(x, ds, keepdim),
     x.dtype,
   );
