@@ -7,6 +7,7 @@ import { allocate, type DType, finishStorage, type Storage } from "../dtype.ts";
 import type { Attrs } from "../ops/elementwise.ts";
 import { sigmoid } from "../ops/special.ts";
 import { Tensor } from "../tensor.ts";
+import { tanhF32 } from "./tanh.ts";
 
 export type UnaryLoop = (X: Storage, out: Storage, n: number) => void;
 export type UnaryGradLoop = (G: Storage, X: Storage, Y: Storage, out: Storage, n: number) => void;
@@ -62,7 +63,9 @@ const LOOPS: Record<string, Loops> = {
   },
   tanh: {
     fwd: (X, out, n) => {
-      for (let i = 0; i < n; i++) out[i] = Math.tanh(X[i]);
+      // Float32 storage (float32 and float16) rounds away tanhF32's last bits; float64 keeps Math.tanh.
+      if (out instanceof Float32Array) for (let i = 0; i < n; i++) out[i] = tanhF32(X[i]);
+      else for (let i = 0; i < n; i++) out[i] = Math.tanh(X[i]);
     },
     grad: (G, _X, Y, out, n) => {
       for (let i = 0; i < n; i++) {
