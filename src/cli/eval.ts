@@ -1,0 +1,68 @@
+/** `gradwire eval FILE`: every node's output and, for each requires_grad tensor, its gradient of the objective. */
+import { describeNode, nodeLabel } from "../graph/types.ts";
+import type { Tensor } from "../runtime/index.ts";
+import { Scheduler } from "../runtime/scheduler.ts";
+import type { BackendName } from "../runtime/scheduler-backend.ts";
+import { noteBackend } from "./backend.ts";
+import { CliFailure, type Io } from "./io.ts";
+import { loadGraphFile } from "./load.ts";
+import { describeTensor, flatData, preview } from "./output.ts";
+
+export interface EvalOptions {
+  json: boolean;
+  backend: BackendName;
+}
+
+export async function evalCommand(file: string, opts: EvalOptions, io: Io): Promise<void> {
+  const { doc } = loadGraphFile(file, io, { quietWarnings: opts.json });
+  await noteBackend(opts.backend, io, "eval");
+  const s = new Scheduler();
+  s.setGraph(doc);
+  s.evaluate();
+  const errors = s.errors();
+  if (errors.length) {
+    for (const e of errors) io.stderr.write(`${file}: error: ${e.message}\n`);
+    throw new CliFailure(`${file}: evaluation failed`);
+  }
+  const values: [string, Tensor][] = [];
+  for (const id of Object.keys(doc.nodes))
+    for (const [port, t] of Object.entries(s.outputs(id) ?? {}))
+      values.push([port === "out" ? id : `${id}.${port}`, t]);
+
+  let grads = new Map<string, Tensor>();
+  const objective = s.objective();
+  if (objective && s.trainables().length > 0) {
+    try {
+      grads = s.gradients().params;
+    } catch (e) {
+      throw new CliFailure(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  if (opts.json) {
+    const out = {
+      nodes: Object.fromEntries(
+        values.map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype, data: flatData(t) }]),
+      ),
+      grads: Object.fromEntries([...grads].map(([k, t]) => [k, { shape: t.shape, data: flatData(t) }])),
+    };
+    io.stdout.write(`${JSON.stringify(out)}\n`);
+    return;
+  }
+  const width = Math.max(4, ...values.map(([k]) => k.length), ...[...grads.keys()].map((k) => k.length));
+  if (doc.title) io.stdout.write(`${doc.title}\n\n`);
+  for (const [k, t] of values) {
+    const id = k.split(".")[0];
+    const node = doc.nodes[id];
+    const name = node.name && node.name !== id ? ` "${nodeLabel(node)}"` : "";
+    io.stdout.write(
+      `${k.padEnd(width)}  ${describeTensor(t).padEnd(18)} ${preview(t)}   (${node.type}${name})\n`,
+    );
+  }
+  if (grads.size) {
+    const obj = doc.nodes[objective!.nodeId];
+    io.stdout.write(`\ngradients of ${describeNode(obj)}:\n`);
+    for (const [k, g] of grads)
+      io.stdout.write(`${k.padEnd(width)}  ${describeTensor(g).padEnd(18)} ${preview(g)}\n`);
+  }
+}

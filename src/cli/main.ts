@@ -1,0 +1,94 @@
+/** The `gradwire` command line: eval, train, validate and schema. Exit codes: 0 ok, 1 invalid or failed, 2 usage. */
+import { graphJsonSchema } from "../graph/schema.ts";
+import { registry } from "../nodes/index.ts";
+import { BACKEND_NAMES } from "../runtime/scheduler-backend.ts";
+import { choiceFlag, type FlagSpec, intFlag, type Parsed, parseArgs, UsageError } from "./args.ts";
+import { evalCommand } from "./eval.ts";
+import { CliFailure, EXIT, type Io } from "./io.ts";
+import { trainCommand } from "./train.ts";
+import { validateCommand } from "./validate.ts";
+
+export const USAGE = `usage: gradwire <command> [options]
+
+commands:
+  eval FILE [--backend cpu|webgpu] [--json]
+      every node's output, and each requires_grad tensor's gradient of the objective
+  train FILE [--epochs N] [--backend cpu|webgpu] [--jsonl]
+      train; with --jsonl, one line per epoch: {"epoch", "loss" (before the step), "params" (after it)}
+  validate FILE
+      check a graph file; every problem is listed with its JSON path or node
+  schema
+      print the graph file's JSON Schema
+
+exit codes: 0 ok, 1 invalid graph or runtime error, 2 usage error
+`;
+
+const FLAGS: Record<string, FlagSpec> = {
+  help: {},
+  json: {},
+  jsonl: {},
+  epochs: { value: true },
+  backend: { value: true },
+};
+
+/** Which flags each command accepts. */
+const ALLOWED: Record<string, string[]> = {
+  eval: ["json", "backend"],
+  train: ["jsonl", "epochs", "backend"],
+  validate: [],
+  schema: [],
+};
+
+function oneFile(p: Parsed): string {
+  if (p.positional.length === 0) throw new UsageError(`${p.command} needs a graph file`);
+  if (p.positional.length > 1)
+    throw new UsageError(`${p.command} takes one file, got ${p.positional.length}`);
+  return p.positional[0];
+}
+
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  try {
+    const p = parseArgs(argv, FLAGS);
+    if (p.flags.has("help") || p.command === "help") {
+      io.stdout.write(USAGE);
+      return EXIT.ok;
+    }
+    if (!p.command) throw new UsageError("no command given");
+    const allowed = ALLOWED[p.command];
+    if (!allowed) throw new UsageError(`unknown command '${p.command}'`);
+    for (const f of p.flags.keys())
+      if (!allowed.includes(f)) throw new UsageError(`${p.command} does not take --${f}`);
+    const backend = choiceFlag(p, "backend", BACKEND_NAMES, "cpu");
+    switch (p.command) {
+      case "eval":
+        await evalCommand(oneFile(p), { json: p.flags.has("json"), backend }, io);
+        break;
+      case "train":
+        await trainCommand(
+          oneFile(p),
+          { jsonl: p.flags.has("jsonl"), epochs: intFlag(p, "epochs", 0), backend },
+          io,
+        );
+        break;
+      case "validate":
+        validateCommand(oneFile(p), io);
+        break;
+      case "schema":
+        if (p.positional.length) throw new UsageError("schema takes no file");
+        io.stdout.write(`${JSON.stringify(graphJsonSchema(registry), null, 2)}\n`);
+        break;
+    }
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`gradwire: ${e.message}\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    if (e instanceof CliFailure) {
+      io.stderr.write(`gradwire: ${e.message}\n`);
+      return EXIT.invalid;
+    }
+    io.stderr.write(`gradwire: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT.invalid;
+  }
+}

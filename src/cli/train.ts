@@ -1,0 +1,77 @@
+/** `gradwire train FILE`: the training loop, one JSON line per epoch with --jsonl, else a readable summary. */
+import { Scheduler } from "../runtime/scheduler.ts";
+import type { BackendName } from "../runtime/scheduler-backend.ts";
+import { type EpochRecord, Trainer } from "../runtime/train.ts";
+import { noteBackend } from "./backend.ts";
+import { CliFailure, type Io } from "./io.ts";
+import { loadGraphFile } from "./load.ts";
+import { fmtNum, jsonNumber, progressLine } from "./output.ts";
+
+export interface TrainOptions {
+  jsonl: boolean;
+  epochs?: number;
+  backend: BackendName;
+}
+
+export async function trainCommand(file: string, opts: TrainOptions, io: Io): Promise<void> {
+  const { doc } = loadGraphFile(file, io, { quietWarnings: opts.jsonl });
+  const s = new Scheduler();
+  s.setGraph(doc);
+  const trainer = new Trainer(s, { backend: opts.backend, recordLimit: Number.POSITIVE_INFINITY });
+  if (opts.backend !== "cpu") {
+    await noteBackend(opts.backend, io, "train");
+    await trainer.setBackend(opts.backend);
+  }
+  const total = opts.epochs ?? doc.settings.epochs;
+  const tty = !opts.jsonl && io.stderr.isTTY === true;
+  const every = Math.max(1, Math.round(total / 10));
+  const started = performance.now();
+  let first: EpochRecord | undefined;
+  let last: EpochRecord | undefined;
+
+  trainer.onRecords((records) => {
+    first ??= records[0];
+    last = records[records.length - 1];
+    if (opts.jsonl) {
+      io.stdout.write(
+        records
+          .map(
+            (r) => `${JSON.stringify({ epoch: r.epoch, loss: jsonNumber(r.loss), params: jsonParams(r) })}\n`,
+          )
+          .join(""),
+      );
+      return;
+    }
+    if (tty) {
+      const rate = (last.epoch + 1) / Math.max(1e-3, (performance.now() - started) / 1000);
+      io.stderr.write(
+        `\r${progressLine(last.epoch + 1, total, last.loss, rate, Math.min(30, (io.stderr.columns ?? 80) - 50))}`,
+      );
+      return;
+    }
+    for (const r of records)
+      if (r.epoch % every === 0 || r.epoch === total - 1)
+        io.stdout.write(`epoch ${r.epoch}  loss ${fmtNum(r.loss)}\n`);
+  });
+
+  await trainer.run({ epochs: total });
+  if (tty) io.stderr.write("\n");
+  const st = trainer.state;
+  if (st.status === "error") throw new CliFailure(`${file}: ${st.message}`);
+  if (opts.jsonl) return;
+  const secs = (performance.now() - started) / 1000;
+  io.stdout.write(
+    `\ntrained ${st.epoch} epoch${st.epoch === 1 ? "" : "s"} on the ${st.backend.toUpperCase()} in ${secs.toFixed(2)} s` +
+      (first && last ? `: loss ${fmtNum(first.loss)} → ${fmtNum(last.loss)}` : "") +
+      "\n",
+  );
+  if (last)
+    for (const [id, v] of Object.entries(last.params))
+      io.stdout.write(
+        `  ${id} = ${v.length === 1 ? fmtNum(v[0]) : `[${v.slice(0, 8).map(fmtNum).join(", ")}${v.length > 8 ? ", ..." : ""}]`}\n`,
+      );
+}
+
+function jsonParams(r: EpochRecord): Record<string, (number | string)[]> {
+  return Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, v.map(jsonNumber)]));
+}
