@@ -4,79 +4,105 @@
  *
  * torch 1.13's SumKernel (cascade_sum) accumulates in the tensor's own dtype, in AVX2 vectors of 8 floats or 4
  * doubles, with 4 interleaved accumulators (row_sum) and a 4-level cascade every 16+ rows (multi_row_sum).
- * Vector lanes are independent, so each lane is computed here as the same cascade over its own elements.
- * This follows the single-threaded path (what torch takes below 32768 elements, or with one thread).
+ * Vector lanes are independent, so lanes become columns here: a block of 4 vectors is 4W columns summed down
+ * the rows together, which is also the cache-friendly order. This follows the single-threaded path (what
+ * torch takes below 32768 elements, or with one thread).
  */
 import type { Storage } from "../dtype.ts";
-
-type Round = (x: number) => number;
-type Get = (i: number) => number;
 
 const LEVELS = 4;
 const ILP = 4;
 
 /** torch's utils::CeilLog2. */
 function ceilLog2(x: number): number {
-  if (x <= 2) return 1;
-  return 32 - Math.clz32(x - 1);
+  return x <= 2 ? 1 : 32 - Math.clz32(x - 1);
 }
 
-/** multi_row_sum for one column: sequential within a level, levels folded every 2^power rows. */
-function cascade(get: Get, size: number, R: Round): number {
-  const power = Math.max(4, Math.floor(ceilLog2(size) / LEVELS));
+/**
+ * multi_row_sum: `width` independent columns, element (i, t) at off + i * rowStride + t * colStride for
+ * i < rows; sequential within a level, levels folded every 2^power rows.
+ */
+function multiRowSum(
+  src: Storage,
+  off: number,
+  rowStride: number,
+  colStride: number,
+  rows: number,
+  width: number,
+  f32: boolean,
+): Float64Array {
+  const power = Math.max(4, Math.floor(ceilLog2(rows) / LEVELS));
   const step = 2 ** power;
   const mask = step - 1;
-  const acc = [0, 0, 0, 0];
+  const acc = [0, 1, 2, 3].map(() => new Float64Array(width));
+  const a0 = acc[0];
+  const addRow = (i: number): void => {
+    const base = off + i * rowStride;
+    if (f32) for (let t = 0; t < width; t++) a0[t] = Math.fround(a0[t] + src[base + t * colStride]);
+    else for (let t = 0; t < width; t++) a0[t] += src[base + t * colStride];
+  };
+  const fold = (into: Float64Array, from: Float64Array): void => {
+    if (f32) for (let t = 0; t < width; t++) into[t] = Math.fround(into[t] + from[t]);
+    else for (let t = 0; t < width; t++) into[t] += from[t];
+  };
   let i = 0;
-  while (i + step <= size) {
-    for (let j = 0; j < step; j++, i++) acc[0] = R(acc[0] + get(i));
+  while (i + step <= rows) {
+    for (let j = 0; j < step; j++, i++) addRow(i);
     for (let j = 1; j < LEVELS; j++) {
-      acc[j] = R(acc[j] + acc[j - 1]);
-      acc[j - 1] = 0;
+      fold(acc[j], acc[j - 1]);
+      acc[j - 1].fill(0);
       if ((i & (mask * 2 ** (j * power))) !== 0) break;
     }
   }
-  for (; i < size; i++) acc[0] = R(acc[0] + get(i));
-  for (let j = 1; j < LEVELS; j++) acc[0] = R(acc[0] + acc[j]);
-  return acc[0];
+  for (; i < rows; i++) addRow(i);
+  for (let j = 1; j < LEVELS; j++) fold(a0, acc[j]);
+  return a0;
 }
 
-/** row_sum: the row read as (-1, 4), four cascaded partial sums, the tail into the first, then folded. */
-function rowSum(get: Get, size: number, R: Round): number {
+/** row_sum of `size` scalars at off + i * stride: read as (-1, 4), four cascades, the tail into the first. */
+function rowSum(src: Storage, off: number, stride: number, size: number, f32: boolean): number {
   const rows = Math.floor(size / ILP);
-  const partial = [0, 1, 2, 3].map((k) => cascade((i) => get(i * ILP + k), rows, R));
-  for (let i = rows * ILP; i < size; i++) partial[0] = R(partial[0] + get(i));
-  for (let k = 1; k < ILP; k++) partial[0] = R(partial[0] + partial[k]);
-  return partial[0];
+  const p = multiRowSum(src, off, stride * ILP, stride, rows, ILP, f32);
+  const R = f32 ? Math.fround : (x: number) => x;
+  let s = p[0];
+  for (let i = rows * ILP; i < size; i++) s = R(s + src[off + i * stride]);
+  for (let k = 1; k < ILP; k++) s = R(s + p[k]);
+  return s;
 }
 
-/** vectorized_inner_sum / scalar_inner_sum for one contiguous run of `n` values. */
-function innerSum(get: Get, n: number, W: number, R: Round): number {
-  if (n < W) return rowSum(get, n, R);
+/** vectorized_inner_sum (scalar_inner_sum below one vector) of `n` contiguous values. */
+function innerSum(src: Storage, off: number, n: number, W: number, f32: boolean): number {
+  if (n < W) return rowSum(src, off, 1, n, f32);
+  const R = f32 ? Math.fround : (x: number) => x;
   const vecs = Math.floor(n / W);
+  const rows = Math.floor(vecs / ILP);
+  // Columns k * W + lane: the four interleaved vector accumulators of row_sum, all lanes at once.
+  const p = multiRowSum(src, off, ILP * W, 1, rows, ILP * W, f32);
+  for (let v = rows * ILP; v < vecs; v++)
+    for (let lane = 0; lane < W; lane++) p[lane] = R(p[lane] + src[off + v * W + lane]);
+  for (let k = 1; k < ILP; k++) for (let lane = 0; lane < W; lane++) p[lane] = R(p[lane] + p[k * W + lane]);
   let total = 0;
-  for (let k = vecs * W; k < n; k++) total = R(total + get(k));
-  for (let lane = 0; lane < W; lane++) total = R(total + rowSum((i) => get(i * W + lane), vecs, R));
+  for (let e = vecs * W; e < n; e++) total = R(total + src[off + e]);
+  for (let lane = 0; lane < W; lane++) total = R(total + p[lane]);
   return total;
 }
 
 /**
  * vectorized_outer_sum / scalar_outer_sum: `cols` contiguous columns each summed over `rows` rows. Columns in
- * whole blocks of 4 vectors (or 4 scalars) take one cascade; the rest take row_sum's interleaved order.
+ * whole blocks of 4 vectors (or of 4 scalars) share one cascade; the rest each take row_sum's order.
  */
 function outerSum(
-  get: (row: number, col: number) => number,
+  src: Storage,
+  off: number,
   rows: number,
   cols: number,
   W: number,
-  R: Round,
-) {
-  const out = new Float64Array(cols);
+  f32: boolean,
+): Float64Array {
   const blocked = cols >= W ? Math.floor(cols / (ILP * W)) * ILP * W : Math.floor(cols / ILP) * ILP;
-  for (let c = 0; c < cols; c++) {
-    const column = (i: number) => get(i, c);
-    out[c] = c < blocked ? cascade(column, rows, R) : rowSum(column, rows, R);
-  }
+  const out = new Float64Array(cols);
+  if (blocked > 0) out.set(multiRowSum(src, off, cols, 1, rows, blocked, f32));
+  for (let c = blocked; c < cols; c++) out[c] = rowSum(src, off + c, cols, rows, f32);
   return out;
 }
 
@@ -91,14 +117,13 @@ export function torchOrderSum(
   dims: readonly number[],
   dtype: "float32" | "float64",
 ): Float64Array | null {
-  const R: Round = dtype === "float32" ? Math.fround : (x) => x;
-  const W = dtype === "float32" ? 8 : 4;
-  const get = (i: number) => src[i];
+  const f32 = dtype === "float32";
+  const W = f32 ? 8 : 4;
   // Size-1 dims change nothing in torch's iteration; drop them before deciding the layout.
   const live = dims.filter((d) => shape[d] !== 1);
   if (live.length === 0) return Float64Array.from(src);
   if (live.length === shape.filter((s) => s !== 1).length)
-    return Float64Array.of(innerSum(get, src.length, W, R));
+    return Float64Array.of(innerSum(src, 0, src.length, W, f32));
   if (live.length !== 1) return null;
   const d = live[0];
   const outer = shape.slice(0, d).reduce((p, s) => p * s, 1);
@@ -107,12 +132,8 @@ export function torchOrderSum(
   const out = new Float64Array(outer * inner);
   for (let o = 0; o < outer; o++) {
     const base = o * n * inner;
-    if (inner === 1) out[o] = innerSum((i) => src[base + i], n, W, R);
-    else
-      out.set(
-        outerSum((r, c) => src[base + r * inner + c], n, inner, W, R),
-        o * inner,
-      );
+    if (inner === 1) out[o] = innerSum(src, base, n, W, f32);
+    else out.set(outerSum(src, base, n, inner, W, f32), o * inner);
   }
   return out;
 }
