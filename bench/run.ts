@@ -9,6 +9,7 @@
 import { trainGradwire } from "./cpu/gradwire.ts";
 import { DEFAULT_PROTOCOL, type Measurement, measure, type Protocol } from "./cpu/peer.ts";
 import { lossMismatches, machine, table } from "./cpu/report.ts";
+import { trainScheduled } from "./cpu/scheduler.ts";
 import { runTorch } from "./cpu/torch.ts";
 import { allWorkloads } from "./cpu/workloads.ts";
 
@@ -53,7 +54,14 @@ async function main(): Promise<void> {
   };
 
   if (peers.includes("gradwire"))
-    for (const w of workloads) progress(await measure("gradwire", trainGradwire, w, protocol));
+    for (const w of workloads) {
+      progress(await measure("gradwire", trainGradwire, w, protocol));
+      // The same runtime driven as the app drives it: graph document, scheduler, trainer with per-epoch records.
+      if (w.id === "thermometer" && w.kind === "linear") {
+        const m = await measure("gradwire scheduler", (_x, epochs) => trainScheduled(w, epochs), w, protocol);
+        progress(m);
+      }
+    }
 
   const tfPeers = peers.filter((p) => p === "tfjs-cpu" || p === "tfjs-wasm");
   if (tfPeers.length > 0) {
