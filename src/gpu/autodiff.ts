@@ -1,0 +1,218 @@
+/**
+ * Reverse-mode autodiff on the IR: the backward pass becomes more IR, so it is fused and compiled like the
+ * forward. Each rule gives the gradient the CPU runtime's backward computes for the same op (ties in max,
+ * masked norms, log_sigmoid's branches...), usually through the op declarations' WGSL derivatives.
+ */
+import { isFloating } from "../runtime/dtype.ts";
+import { BINARY, UNARY } from "../runtime/ops/elementwise.ts";
+import { sameShape } from "../runtime/shape.ts";
+import type { Builder } from "./builder.ts";
+import { GpuError, nodeRef } from "./errors.ts";
+import { type Node, topoOrder } from "./ir.ts";
+
+export interface Seed {
+  node: Node;
+  /** d(objective)/d(node); a node of node's shape. */
+  grad: Node;
+}
+
+/** Gradients of the seeds' objective with respect to each of `wrt` (null where no gradient flows). */
+export function backward(b: Builder, seeds: readonly Seed[], wrt: readonly Node[]): (Node | null)[] {
+  const order = topoOrder(seeds.map((s) => s.node));
+  const targets = new Set(wrt);
+  const needs = new Set<Node>();
+  for (const n of order)
+    if (targets.has(n) || (differentiable(n) && n.inputs.some((i) => needs.has(i)))) needs.add(n);
+
+  const grads = new Map<Node, Node>();
+  const accumulate = (n: Node, g: Node) => {
+    if (!sameShape(n.shape, g.shape))
+      throw new Error(`internal: gradient of shape ${g.shape} for a value of shape ${n.shape} (${n.what})`);
+    const prev = grads.get(n);
+    grads.set(n, prev ? b.add(prev, g) : g);
+  };
+  for (const s of seeds) if (needs.has(s.node)) accumulate(s.node, s.grad);
+
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i];
+    const g = grads.get(n);
+    if (!g || n.isLeaf || !needs.has(n)) continue;
+    b.scope = n.scope;
+    b.what = `gradient of ${n.what}`;
+    const gs = vjp(b, n, g);
+    n.inputs.forEach((input, k) => {
+      const gi = gs[k];
+      if (gi && needs.has(input)) accumulate(input, gi);
+    });
+  }
+  return wrt.map((w) => grads.get(w) ?? null);
+}
+
+function differentiable(n: Node): boolean {
+  const k = n.op.k;
+  if (k === "detach" || k === "argreduce" || k === "fill" || k === "const" || k === "iconst") return false;
+  if (k === "cast") return isFloating(n.dtype);
+  return isFloating(n.dtype);
+}
+
+function unsupported(n: Node): never {
+  throw new GpuError(
+    "unsupported",
+    `${nodeRef(n.scope)}: the WebGPU backend cannot differentiate ${n.what} (${n.op.k}) a second time; use the CPU backend`,
+    n.scope,
+  );
+}
+
+/** Gradients for each input of `n`, given the gradient `g` of its output. */
+function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
+  const I = n.inputs;
+  const op = n.op;
+  switch (op.k) {
+    case "unary": {
+      const d = UNARY[op.name];
+      if (!d?.dwgsl) return [null];
+      return [b.map({ k: "unary_grad", name: op.name, attrs: op.attrs }, [g, I[0]], n.shape)];
+    }
+    case "binary": {
+      const d = BINARY[op.name];
+      if (!d?.dawgsl || !d.dbwgsl) return [null, null];
+      return [0, 1].map((side) =>
+        b.sumTo(
+          b.map({ k: "binary_grad", name: op.name, side: side as 0 | 1 }, [g, I[0], I[1]], n.shape),
+          I[side].shape,
+        ),
+      );
+    }
+    case "where": {
+      const zero = b.fill(0);
+      return [
+        null,
+        b.sumTo(b.map({ k: "where" }, [I[0], g, zero], n.shape), I[1].shape),
+        b.sumTo(b.map({ k: "where" }, [I[0], zero, g], n.shape), I[2].shape),
+      ];
+    }
+    case "cast":
+      return [isFloating(I[0].dtype) ? g : null];
+    case "copy":
+      return [g];
+    case "detach":
+    case "fill":
+      return I.map(() => null);
+    case "expr":
+      switch (op.name) {
+        case "bce":
+          return [
+            b.expr("bce_grad", [g, I[0], I[1], I[2]], n.shape),
+            b.expr("bce_target_grad", [g, I[0], I[2]], n.shape),
+            null,
+          ];
+        case "lse_shift":
+          return [b.binary("mul", g, n, n.shape), null];
+        case "lse_finish":
+          return [b.expr("lse_finish_grad", [g, I[1]], n.shape), null];
+        default:
+          return unsupported(n);
+      }
+    case "take":
+      return [segsum(b, g, I[0], I[1]), null];
+    case "pad":
+      return [b.narrow(g, op.dim, op.start, I[0].shape[op.dim])];
+    case "cat": {
+      let start = 0;
+      return I.map((x) => {
+        const piece = b.narrow(g, op.dim, start, x.shape[op.dim]);
+        start += x.shape[op.dim];
+        return piece;
+      });
+    }
+    case "reduce":
+      return [reduceGrad(b, n, g)];
+    case "argreduce":
+      return [null];
+    case "matmul":
+      return [b.matmul(g, b.transposeLast(I[1])), b.matmul(b.transposeLast(I[0]), g)];
+    case "lane":
+      if (op.fn === "softmax" || op.fn === "log_softmax")
+        return [
+          b.node(
+            { k: "lane", fn: op.fn === "softmax" ? "softmax_grad" : "log_softmax_grad", dim: op.dim },
+            [g, n],
+            n.shape,
+            n.dtype,
+          ),
+        ];
+      return unsupported(n);
+    case "reshape":
+      return [b.reshape(g, I[0].shape)];
+    case "permute": {
+      const inverse = new Array<number>(op.dims.length);
+      op.dims.forEach((d, i) => {
+        inverse[d] = i;
+      });
+      return [b.permute(g, inverse)];
+    }
+    case "expand":
+      return [b.sumTo(g, I[0].shape)];
+    case "narrow":
+      return [b.map({ k: "pad", dim: op.dim, start: op.start }, [g], I[0].shape, g.dtype)];
+    default:
+      return unsupported(n);
+  }
+}
+
+/** take's gradient: every source element sums the output gradients that read it (a CSR list per element). */
+function segsum(b: Builder, g: Node, x: Node, idx: Node): Node {
+  if (idx.op.k !== "iconst") throw new Error("internal: take without constant offsets");
+  const offsets = idx.op.data;
+  const counts = new Int32Array(x.numel + 1);
+  for (const off of offsets) if (off >= 0) counts[off + 1]++;
+  for (let i = 0; i < x.numel; i++) counts[i + 1] += counts[i];
+  const cols = new Int32Array(Math.max(1, counts[x.numel]));
+  const fillPos = counts.slice(0, x.numel);
+  offsets.forEach((off, o) => {
+    if (off >= 0) cols[fillPos[off]++] = o;
+  });
+  return b.node(
+    { k: "segsum" },
+    [g, b.iconst(counts, [x.numel + 1]), b.iconst(cols, [cols.length])],
+    x.shape,
+    g.dtype,
+  );
+}
+
+function reduceGrad(b: Builder, n: Node, g: Node): Node {
+  if (n.op.k !== "reduce") throw new Error("internal");
+  const op = n.op;
+  const x = n.inputs[0];
+  const spread = (v: Node) => b.expand(v, x.shape);
+  switch (op.fn) {
+    case "sum":
+      return spread(g);
+    case "mean": {
+      const count = op.dims.reduce((p, d) => p * x.shape[d], 1);
+      return spread(b.binary("div", g, b.fill(count), g.shape));
+    }
+    case "max":
+    case "min": {
+      if (op.first) {
+        const dim = op.dims[0];
+        const idx = b.node({ k: "argreduce", fn: op.fn, dim }, [x], n.shape, "int64");
+        return b.map({ k: "onehot", dim }, [spread(idx), spread(g)], x.shape);
+      }
+      // Ties share the gradient evenly, as the CPU's max()/min() over all elements.
+      const mask = b.expr("eq_mask", [x, spread(n)], x.shape);
+      const count = b.reduce("sum", mask, op.dims);
+      return b.expr("mul_div", [mask, spread(g), spread(count)], x.shape);
+    }
+    case "norm": {
+      const p = op.p ?? 2;
+      if (p === Number.POSITIVE_INFINITY) {
+        const mask = b.expr("norminf_mask", [x, spread(n)], x.shape);
+        const count = b.reduce("sum", mask, op.dims);
+        return b.expr("norminf_grad", [x, mask, spread(g), spread(count)], x.shape);
+      }
+      const name = p === 2 ? "norm2_grad" : p === 1 ? "norm1_grad" : "normp_grad";
+      return b.expr(name, [x, spread(n), spread(g)], x.shape, p);
+    }
+  }
+}

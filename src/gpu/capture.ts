@@ -1,0 +1,364 @@
+/**
+ * Capture: run a forward pass on the CPU under the op tracer, then lower what it did to IR nodes.
+ *
+ * Values that do not depend on the GPU-resident leaves (the trained parameters) are folded into constants
+ * taken from the CPU run: data preparation, casts of targets, masks... never reach the GPU. Everything that
+ * depends on a parameter becomes IR. Index tensors (gather, nll_loss targets) must be such constants.
+ */
+import { type DType, isFloating } from "../runtime/dtype.ts";
+import type { Attrs } from "../runtime/ops/elementwise.ts";
+import { numel, stridesOf } from "../runtime/shape.ts";
+import type { Tensor } from "../runtime/tensor.ts";
+import { type TraceEvent, withTracer } from "../runtime/trace.ts";
+import { Builder } from "./builder.ts";
+import { GpuError, nodeRef } from "./errors.ts";
+import type { Node, ReduceFn } from "./ir.ts";
+
+export interface CaptureOptions {
+  /** Leaf tensors that live on the GPU (trained parameters, or the tensors gradients are wanted for). */
+  leaves: readonly Tensor[];
+  /**
+   * Fold values that do not depend on the leaves into constants from the CPU run (default true). Tests turn
+   * it off so every op of a case runs on the GPU.
+   */
+  fold?: boolean;
+}
+
+/** Largest integer magnitude f32 holds exactly. */
+const F32_EXACT_INT = 2 ** 24;
+
+export class Capture {
+  readonly builder = new Builder();
+  private producers = new Map<Tensor, { event: TraceEvent; index: number }>();
+  /** Owners of storage, so a detached view of a traced tensor is recognised as that value. */
+  private owners = new Map<unknown, Tensor>();
+  private values = new Map<Tensor, Node>();
+  private dynamic = new Set<Node>();
+  readonly leafNodes: Node[];
+  private readonly fold: boolean;
+
+  constructor(events: readonly TraceEvent[], opts: CaptureOptions) {
+    this.fold = opts.fold ?? true;
+    for (const e of events)
+      e.outputs.forEach((t, index) => {
+        this.producers.set(t, { event: e, index });
+        if (!this.owners.has(t.data)) this.owners.set(t.data, t);
+      });
+    this.leafNodes = opts.leaves.map((t, slot) => {
+      const label = t.name ?? `parameter ${slot}`;
+      if (t.dtype !== "float32")
+        throw new GpuError(
+          "unsupported",
+          `${t.dtype} tensors cannot be trained on WebGPU, which computes in float32 (parameter '${label}'); use float32 or the CPU backend`,
+          label,
+        );
+      const n = this.builder.node({ k: "param", slot }, [], t.shape, t.dtype);
+      this.values.set(t, n);
+      this.dynamic.add(n);
+      return n;
+    });
+  }
+
+  /** The IR node for a tensor the forward pass produced or used. */
+  valueOf(t: Tensor): Node {
+    const known = this.values.get(t);
+    if (known) return known;
+    const made = this.lower(t);
+    this.values.set(t, made);
+    return made;
+  }
+
+  isDynamic(n: Node): boolean {
+    return this.dynamic.has(n);
+  }
+
+  private lower(t: Tensor): Node {
+    const p = this.producers.get(t);
+    if (!p) return this.leaf(t);
+    const { event, index } = p;
+    const inputs = event.inputs.map((x) => (x ? this.valueOf(x) : null));
+    const dynamic = inputs.some((n) => n !== null && this.dynamic.has(n));
+    if (!dynamic && this.fold) return this.constant(t, event.scope);
+    const b = this.builder;
+    b.scope = event.scope;
+    b.what = opLabel(event);
+    const outs = lowerEvent(b, event, inputs, (x) => this.hostData(x, event));
+    event.outputs.forEach((o, k) => {
+      if (!this.values.has(o)) this.values.set(o, outs[k]);
+      if (dynamic) this.dynamic.add(outs[k]);
+      checkDType(outs[k]);
+    });
+    return outs[index];
+  }
+
+  /** Host values of an index or metadata input: it must not depend on a GPU leaf. */
+  private hostData(t: Tensor, event: TraceEvent): Float64Array {
+    const n = this.valueOf(t);
+    if (this.dynamic.has(n))
+      throw new GpuError(
+        "unsupported",
+        `${nodeRef(event.scope)}: ${opLabel(event)} takes indices or targets computed from trained parameters, which the WebGPU backend cannot do; use the CPU backend`,
+        event.scope,
+      );
+    return Float64Array.from(t.data);
+  }
+
+  private leaf(t: Tensor): Node {
+    if (t.gradFn !== null)
+      throw new GpuError(
+        "unsupported",
+        `an op the WebGPU backend has no kernel for made a value the loss depends on (${t.gradFn.name}${t.name ? ` in '${t.name}'` : ""}); use the CPU backend`,
+        t.name ?? null,
+      );
+    const owner = this.owners.get(t.data);
+    if (owner && owner !== t && this.producers.has(owner)) {
+      // A detached view of a traced value: the same value, with no gradient flowing back.
+      const v = this.valueOf(owner);
+      const b = this.builder;
+      const d = b.map({ k: "detach" }, [b.reshape(v, t.shape)], t.shape, t.dtype);
+      if (this.dynamic.has(v)) this.dynamic.add(d);
+      return d;
+    }
+    return this.constant(t, t.name ?? null);
+  }
+
+  private constant(t: Tensor, scope: string | null): Node {
+    if (!isFloating(t.dtype))
+      for (let i = 0; i < t.data.length; i++)
+        if (Math.abs(t.data[i]) > F32_EXACT_INT)
+          throw new GpuError(
+            "unsupported",
+            `${nodeRef(scope)}: the ${t.dtype} value ${t.data[i]} is too large for the GPU, which stores integers in float32 (exact up to 2^24)`,
+            scope,
+          );
+    const data = t.data instanceof Float32Array ? t.data.slice() : Float32Array.from(t.data);
+    const b = this.builder;
+    b.scope = scope;
+    b.what = "constant";
+    return b.constant(data, t.shape, t.dtype);
+  }
+}
+
+function checkDType(n: Node): void {
+  if (n.dtype === "float64" || n.dtype === "float16")
+    throw new GpuError(
+      "unsupported",
+      `${nodeRef(n.scope)} computes in ${n.dtype}, but the WebGPU backend computes in float32 only (no silent downcast); set its dtype to float32 or use the CPU backend`,
+      n.scope,
+    );
+}
+
+function opLabel(e: TraceEvent): string {
+  if (e.op === "unary" || e.op === "binary") return String(e.attrs.name);
+  if (e.op === "extreme_dim" || e.op === "extreme_all") return String(e.attrs.kind);
+  return e.op;
+}
+
+/** Trace `forward` and return its result with the captured events. */
+export function traceForward<T>(forward: () => T): { result: T; events: TraceEvent[] } {
+  const events: TraceEvent[] = [];
+  const result = withTracer((e) => events.push(e), forward);
+  return { result, events };
+}
+
+function keptShape(shape: readonly number[], dims: readonly number[]): number[] {
+  return shape.map((s, i) => (dims.includes(i) ? 1 : s));
+}
+
+type HostData = (t: Tensor) => Float64Array;
+
+/** IR for one traced op, one node per op output. */
+function lowerEvent(b: Builder, e: TraceEvent, ins: (Node | null)[], host: HostData): Node[] {
+  const out = e.outputs[0];
+  const a = e.attrs;
+  const x = ins[0] as Node;
+  switch (e.op) {
+    case "unary": {
+      const { name, ...attrs } = a;
+      return [b.map({ k: "unary", name: String(name), attrs: attrs as Attrs }, [x], out.shape, out.dtype)];
+    }
+    case "binary":
+      return [b.binary(String(a.name), x, ins[1] as Node, out.shape, out.dtype)];
+    case "where":
+      return [b.map({ k: "where" }, [x, ins[1] as Node, ins[2] as Node], out.shape, out.dtype)];
+    case "cast":
+      return [b.map({ k: "cast", to: a.dtype as DType }, [x], out.shape, out.dtype)];
+    case "reshape":
+      return [b.reshape(x, out.shape)];
+    case "permute":
+      return [b.permute(x, a.dims as number[])];
+    case "expand":
+      return [b.expand(x, out.shape)];
+    case "sum_to_shape":
+      return [b.sumTo(x, out.shape)];
+    case "narrow":
+      return [b.narrow(x, a.dim as number, a.start as number, a.length as number)];
+    case "cat":
+      return [b.map({ k: "cat", dim: a.dim as number }, ins as Node[], out.shape, out.dtype)];
+    case "gather":
+      return [take(b, x, gatherOffsets(e, host), out)];
+    case "index_select":
+      return [take(b, x, indexSelectOffsets(e, host), out)];
+    case "sum":
+    case "mean":
+      return [reduceTo(b, e.op, x, a.dims as number[], out)];
+    case "extreme_all":
+      return [
+        reduceTo(
+          b,
+          a.kind as ReduceFn,
+          x,
+          x.shape.map((_, i) => i),
+          out,
+        ),
+      ];
+    case "extreme_dim":
+      return extremeDim(b, e, x);
+    case "norm":
+      return [b.reshape(b.reduce("norm", x, a.dims as number[], { p: a.p as number }), out.shape)];
+    case "logsumexp":
+      return [logsumexp(b, x, a.dims as number[], out)];
+    case "softmax":
+    case "log_softmax":
+      return [b.node({ k: "lane", fn: e.op, dim: a.dim as number }, [x], out.shape, out.dtype)];
+    case "matmul":
+      return [matmul(b, x, ins[1] as Node, out)];
+    case "binary_cross_entropy": {
+      const w = ins[2] ?? b.fill(1);
+      return [b.expr("bce", [x, ins[1] as Node, w], out.shape)];
+    }
+    case "nll_loss":
+      return [nllLoss(b, e, x, host)];
+    default:
+      throw new GpuError(
+        "unsupported",
+        `${nodeRef(e.scope)}: the op '${e.op}' has no WebGPU kernel; use the CPU backend`,
+        e.scope,
+      );
+  }
+}
+
+function reduceTo(b: Builder, fn: ReduceFn | "sum" | "mean", x: Node, dims: number[], out: Tensor): Node {
+  if (x.shape.length === 0) return b.map({ k: "copy" }, [x], [], out.dtype);
+  const r = b.reduce(fn, x, dims);
+  return b.reshape(r, out.shape);
+}
+
+function extremeDim(b: Builder, e: TraceEvent, x: Node): Node[] {
+  const [values, indices] = e.outputs;
+  if (x.shape.length === 0) return [b.map({ k: "copy" }, [x], [], x.dtype), b.fill(0, [], "int64")];
+  const dim = e.attrs.dim as number;
+  const fn = e.attrs.kind as "max" | "min";
+  const v = b.reduce(fn, x, [dim], { first: true });
+  const i = b.node({ k: "argreduce", fn, dim }, [x], keptShape(x.shape, [dim]), "int64");
+  return [b.reshape(v, values.shape), b.reshape(i, indices.shape)];
+}
+
+/** log(sum(exp(x - m))) + m with m the detached max, so the gradient is exp(x - lse) as the CPU's. */
+function logsumexp(b: Builder, x: Node, dims: number[], out: Tensor): Node {
+  if (x.shape.length === 0) return b.map({ k: "copy" }, [x], [], out.dtype);
+  const m = b.map({ k: "detach" }, [b.reduce("max", x, dims)], keptShape(x.shape, dims), x.dtype);
+  const shifted = b.expr("lse_shift", [x, b.expand(m, x.shape)], x.shape);
+  const s = b.reduce("sum", shifted, dims);
+  const r = b.expr("lse_finish", [b.unary("log", s), m], s.shape);
+  return b.reshape(r, out.shape);
+}
+
+function matmul(b: Builder, x: Node, y: Node, out: Tensor): Node {
+  const a2 = x.shape.length === 1 ? b.reshape(x, [1, x.shape[0]]) : x;
+  const b2 = y.shape.length === 1 ? b.reshape(y, [y.shape[0], 1]) : y;
+  const batchA = a2.shape.slice(0, -2);
+  const batchB = b2.shape.slice(0, -2);
+  const rank = Math.max(batchA.length, batchB.length);
+  const batch: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = batchA[i - (rank - batchA.length)] ?? 1;
+    const db = batchB[i - (rank - batchB.length)] ?? 1;
+    batch.push(da === 1 ? db : da);
+  }
+  const [m, k] = a2.shape.slice(-2);
+  const n = b2.shape[b2.shape.length - 1];
+  const A = b.expand(a2, [...batch, m, k]);
+  const B = b.expand(b2, [...batch, k, n]);
+  return b.reshape(b.matmul(A, B), out.shape);
+}
+
+/** out[o] = x[offsets[o]] with offsets into x's row-major order. */
+function take(b: Builder, x: Node, offsets: Int32Array, out: Tensor): Node {
+  const idx = b.iconst(offsets, out.shape);
+  return b.map({ k: "take" }, [x, idx], out.shape, out.dtype);
+}
+
+function gatherOffsets(e: TraceEvent, host: HostData): Int32Array {
+  const [xt, it] = e.inputs as Tensor[];
+  const index = host(it);
+  const d = e.attrs.dim as number;
+  const xs = stridesOf(xt.shape);
+  const is = stridesOf(it.shape);
+  const offsets = new Int32Array(index.length);
+  for (let i = 0; i < index.length; i++) {
+    let rem = i;
+    let off = 0;
+    for (let k = 0; k < it.shape.length; k++) {
+      const c = Math.floor(rem / is[k]);
+      rem -= c * is[k];
+      off += (k === d ? index[i] : c) * xs[k];
+    }
+    offsets[i] = off;
+  }
+  return offsets;
+}
+
+function indexSelectOffsets(e: TraceEvent, host: HostData): Int32Array {
+  const [xt, it] = e.inputs as Tensor[];
+  const index = host(it);
+  const d = e.attrs.dim as number;
+  const outer = numel(xt.shape.slice(0, d));
+  const n = xt.shape[d] ?? 1;
+  const inner = numel(xt.shape.slice(d + 1));
+  const m = index.length;
+  const offsets = new Int32Array(outer * m * inner);
+  for (let o = 0; o < outer; o++)
+    for (let j = 0; j < m; j++)
+      for (let i = 0; i < inner; i++) offsets[(o * m + j) * inner + i] = (o * n + index[j]) * inner + i;
+  return offsets;
+}
+
+/**
+ * nll_loss as the CPU computes it: pick -w[c] * input[n, c, ...] per target (0 where ignored), then reduce;
+ * the mean divides by the summed weights of the kept targets. Targets and weights are host constants.
+ */
+function nllLoss(b: Builder, e: TraceEvent, x: Node, host: HostData): Node {
+  const [input, target, weight] = e.inputs as [Tensor, Tensor, Tensor | null];
+  const ignore = e.attrs.ignore_index as number;
+  const reduction = e.attrs.reduction as string;
+  const t = host(target);
+  const w = weight ? host(weight) : null;
+  const cd = input.shape.length === 1 ? 0 : 1;
+  const C = input.shape[cd];
+  const inner = numel(input.shape.slice(cd + 1));
+  const N = input.shape.length === 1 ? 1 : input.shape[0];
+  const picks = new Int32Array(t.length);
+  const negW = new Float32Array(t.length);
+  let total = 0;
+  for (let n = 0; n < N; n++)
+    for (let i = 0; i < inner; i++) {
+      const k = n * inner + i;
+      const c = t[k];
+      if (c === ignore) {
+        picks[k] = -1;
+        continue;
+      }
+      picks[k] = (n * C + c) * inner + i;
+      const wk = w ? w[c] : 1;
+      negW[k] = -wk;
+      total += wk;
+    }
+  const picked = b.map({ k: "take" }, [x, b.iconst(picks, target.shape)], target.shape, input.dtype);
+  const losses = b.binary("mul", picked, b.constant(negW, target.shape), target.shape, input.dtype);
+  if (reduction === "none") return losses;
+  const dims = target.shape.map((_, i) => i);
+  const s = b.reshape(dims.length ? b.reduce("sum", losses, dims) : losses, []);
+  if (reduction === "sum") return s;
+  return b.binary("div", s, b.constant(Float32Array.of(total), []), [], input.dtype);
+}

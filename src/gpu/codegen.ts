@@ -1,0 +1,809 @@
+/**
+ * WGSL generation for planned kernels. Every shape is static, so index arithmetic is specialised with
+ * constants; every tensor lives in one f32 arena (binding 0) at an element offset, so a kernel binds one
+ * buffer whatever it reads. Elementwise expressions come from the runtime's op declarations.
+ */
+import { BINARY, UNARY, wgslFloat } from "../runtime/ops/elementwise.ts";
+import { numel, stridesOf } from "../runtime/shape.ts";
+import { GpuError, nodeRef } from "./errors.ts";
+import { type Access, accessOf, type Node } from "./ir.ts";
+import { isDirect, isFree, type Kernel, kernelReads } from "./plan.ts";
+import { exprWgsl, PRELUDE } from "./wgsl.ts";
+
+export const WG = 256;
+const MAX_GROUPS_X = 65535;
+
+export interface Pass {
+  wgsl: string;
+  /** Workgroup counts. */
+  groups: [number, number, number];
+}
+
+export interface KernelCode {
+  passes: Pass[];
+  /** Graph nodes the kernel computes, for messages. */
+  scopes: string[];
+}
+
+/** Where materialized values live (element offsets into the arena). */
+export interface Layout {
+  offsetOf(n: Node): number;
+}
+
+function u(n: number): string {
+  return `${n >>> 0}u`;
+}
+
+/** Workgroup grid for `count` groups (2-D when it exceeds one dimension's limit). */
+export function gridFor(count: number): [number, number, number] {
+  const c = Math.max(1, count);
+  if (c <= MAX_GROUPS_X) return [c, 1, 1];
+  return [MAX_GROUPS_X, Math.ceil(c / MAX_GROUPS_X), 1];
+}
+
+const HEADER = "@group(0) @binding(0) var<storage, read_write> A: array<f32>;\n";
+const ENTRY_ARGS =
+  "@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nw: vec3u";
+
+/** Helper functions made from op declarations, shared by the kernels of one program. */
+class Functions {
+  private defs = new Map<string, string>();
+
+  private add(name: string, def: string): string {
+    if (!this.defs.has(name)) this.defs.set(name, def);
+    return name;
+  }
+
+  private key(name: string, attrs: unknown): string {
+    const raw = `${name}_${JSON.stringify(attrs)}`;
+    let h = 0;
+    for (let i = 0; i < raw.length; i++) h = (Math.imul(h, 31) + raw.charCodeAt(i)) >>> 0;
+    return `${name.replace(/[^a-zA-Z0-9]/g, "_")}_${h.toString(36)}`;
+  }
+
+  unary(n: Node, name: string, attrs: Record<string, unknown>): string {
+    const d = UNARY[name];
+    if (!d) throw new GpuError("unsupported", `${nodeRef(n.scope)}: unknown unary op '${name}'`, n.scope);
+    const k = this.key(name, attrs);
+    return this.add(`u_${k}`, `fn u_${k}(x: f32) -> f32 { return ${d.wgsl(attrs as never)}; }`);
+  }
+
+  unaryGrad(n: Node, name: string, attrs: Record<string, unknown>): string {
+    const d = UNARY[name];
+    const f = this.unary(n, name, attrs);
+    const k = this.key(name, attrs);
+    const body = d.dwgsl ? d.dwgsl(attrs as never) : "0.0";
+    this.add(`du_${k}`, `fn du_${k}(x: f32, y: f32) -> f32 { return ${body}; }`);
+    return this.add(`gu_${k}`, `fn gu_${k}(g: f32, x: f32) -> f32 { return g * du_${k}(x, ${f}(x)); }`);
+  }
+
+  binary(n: Node, name: string): string {
+    const d = BINARY[name];
+    if (!d) throw new GpuError("unsupported", `${nodeRef(n.scope)}: unknown binary op '${name}'`, n.scope);
+    const k = this.key(name, null);
+    return this.add(`b_${k}`, `fn b_${k}(a: f32, b: f32) -> f32 { return ${d.wgsl}; }`);
+  }
+
+  binaryGrad(n: Node, name: string, side: 0 | 1): string {
+    const d = BINARY[name];
+    const f = this.binary(n, name);
+    const k = this.key(name, null);
+    const body = (side === 0 ? d.dawgsl : d.dbwgsl) ?? "0.0";
+    this.add(`db${side}_${k}`, `fn db${side}_${k}(a: f32, b: f32, y: f32) -> f32 { return ${body}; }`);
+    return this.add(
+      `gb${side}_${k}`,
+      `fn gb${side}_${k}(g: f32, a: f32, b: f32) -> f32 { return g * db${side}_${k}(a, b, ${f}(a, b)); }`,
+    );
+  }
+
+  text(): string {
+    return [...this.defs.values()].join("\n");
+  }
+}
+
+/** Where the current thread's element sits in an iteration space: its coordinates and row-major index. */
+interface IndexSpace {
+  readonly shape: readonly number[];
+  coord(d: number): string;
+  flat(): string;
+}
+
+/** An iteration space whose coordinates and index are emitted lazily as `let`s into `out`. */
+class Space implements IndexSpace {
+  private coords = new Map<number, string>();
+  private flatVar: string | null = null;
+  constructor(
+    readonly shape: readonly number[],
+    private out: string[],
+    private prefix: string,
+    private flatExpr: (() => string) | null,
+    private coordExpr: (d: number) => string,
+  ) {}
+
+  coord(d: number): string {
+    const hit = this.coords.get(d);
+    if (hit) return hit;
+    const name = `${this.prefix}c${d}`;
+    this.out.push(`let ${name} = ${this.coordExpr(d)};`);
+    this.coords.set(d, name);
+    return name;
+  }
+
+  flat(): string {
+    if (this.flatVar) return this.flatVar;
+    const expr = this.flatExpr ? this.flatExpr() : rowMajor(this);
+    const name = `${this.prefix}fl`;
+    this.out.push(`let ${name} = ${expr};`);
+    this.flatVar = name;
+    return name;
+  }
+}
+
+/** A space with one coordinate replaced by an expression (pad and cat read their input there). */
+class Shifted implements IndexSpace {
+  constructor(
+    private base: IndexSpace,
+    private dim: number,
+    private expr: string,
+  ) {}
+  get shape(): readonly number[] {
+    return this.base.shape;
+  }
+  coord(d: number): string {
+    return d === this.dim ? `u32(${this.expr})` : this.base.coord(d);
+  }
+  flat(): string {
+    return `(${rowMajor(this)})`;
+  }
+}
+
+function rowMajor(sp: IndexSpace): string {
+  const st = stridesOf(sp.shape);
+  const terms = sp.shape.map((s, d) => (s === 1 ? "" : `${sp.coord(d)} * ${u(st[d])}`)).filter(Boolean);
+  return terms.length ? terms.join(" + ") : "0u";
+}
+
+/** Coordinates of a row-major index `flat` over `shape`. */
+function coordOf(flat: string, shape: readonly number[], d: number): string {
+  const st = stridesOf(shape);
+  if (shape[d] === 1) return "0u";
+  if (d === 0) return `(${flat} / ${u(st[0])})`;
+  if (st[d] === 1) return `(${flat} % ${u(shape[d])})`;
+  return `((${flat} / ${u(st[d])}) % ${u(shape[d])})`;
+}
+
+function flatSpace(shape: readonly number[], out: string[], prefix: string, flat: string): Space {
+  return new Space(
+    shape,
+    out,
+    prefix,
+    () => flat,
+    (d) => coordOf(flat, shape, d),
+  );
+}
+
+/** Emits the inline values of one kernel. */
+class Emitter {
+  vars = new Map<Node, string>();
+  constructor(
+    readonly fns: Functions,
+    readonly layout: Layout,
+    readonly inline: ReadonlySet<Node>,
+  ) {}
+
+  literalOf(n: Node): string | null {
+    const a = accessOf(n);
+    if (!a) return null;
+    const base = a.base;
+    if (base.op.k === "fill") return wgslFloat(base.op.value);
+    if (base.op.k === "const" && base.op.data.length === 1) return wgslFloat(base.op.data[0]);
+    return null;
+  }
+
+  /** Arena index of the element of `n` (shape broadcast to the space) at the space's current element. */
+  private indexIn(a: Access, shape: readonly number[], sp: IndexSpace): string {
+    const lead = sp.shape.length - shape.length;
+    const strides = sp.shape.map((_, d) => {
+      const i = d - lead;
+      return i < 0 || shape[i] === 1 ? 0 : a.strides[i];
+    });
+    const base = this.layout.offsetOf(a.base) + a.offset;
+    const contiguous = stridesOf(sp.shape);
+    if (numel(shape) === numel(sp.shape) && sp.shape.every((s, d) => s === 1 || strides[d] === contiguous[d]))
+      return base === 0 ? sp.flat() : `${u(base)} + ${sp.flat()}`;
+    const terms = strides
+      .map((s, d) => (s === 0 || sp.shape[d] === 1 ? "" : `${sp.coord(d)} * ${u(s)}`))
+      .filter(Boolean);
+    return [u(base), ...terms].join(" + ");
+  }
+
+  /** Arena index of element number `flat` (row-major over n.shape) of `n`. */
+  indexByFlat(n: Node, flat: string): string {
+    const a = accessOf(n) as Access;
+    const base = this.layout.offsetOf(a.base) + a.offset;
+    const c = stridesOf(n.shape);
+    if (n.shape.every((s, d) => s === 1 || a.strides[d] === c[d])) return `${u(base)} + ${flat}`;
+    const terms = n.shape
+      .map((s, d) =>
+        s === 1 || a.strides[d] === 0 ? "" : `${coordOf(flat, n.shape, d)} * ${u(a.strides[d])}`,
+      )
+      .filter(Boolean);
+    return [u(base), ...terms].join(" + ");
+  }
+
+  load(n: Node, sp: IndexSpace): string {
+    const lit = this.literalOf(n);
+    if (lit) return lit;
+    const a = accessOf(n);
+    if (!a) throw new Error(`internal: no strided access for ${n.what}`);
+    const read = `A[${this.indexIn(a, n.shape, sp)}]`;
+    return n.op.k === "iconst" ? `f32(bitcast<i32>(${read}))` : read;
+  }
+
+  /** The value of `n` at the space's current element, emitting what it needs into `out`. */
+  value(n: Node, sp: IndexSpace, out: string[]): string {
+    const known = this.vars.get(n);
+    if (known) return known;
+    if (!this.inline.has(n)) return this.load(n, sp);
+    const op = n.op.k;
+    const selfLoading = op === "take" || op === "pad" || op === "cat";
+    const args = selfLoading
+      ? []
+      : n.inputs.map((input, k) => {
+          const v = this.vars.get(input);
+          if (isDirect(n, k)) {
+            if (v) return v;
+            if (this.inline.has(input)) return this.value(input, sp, out);
+          }
+          return this.load(input, sp);
+        });
+    const expr = this.mapExpr(n, args, sp, out);
+    const name = `v${n.id}`;
+    out.push(`let ${name}: f32 = ${expr};`);
+    this.vars.set(n, name);
+    return name;
+  }
+
+  private mapExpr(n: Node, a: string[], sp: IndexSpace, out: string[]): string {
+    const op = n.op;
+    switch (op.k) {
+      case "unary":
+        return `${this.fns.unary(n, op.name, op.attrs)}(${a[0]})`;
+      case "unary_grad":
+        return `${this.fns.unaryGrad(n, op.name, op.attrs)}(${a[0]}, ${a[1]})`;
+      case "binary":
+        return `${this.fns.binary(n, op.name)}(${a[0]}, ${a[1]})`;
+      case "binary_grad":
+        return `${this.fns.binaryGrad(n, op.name, op.side)}(${a[0]}, ${a[1]}, ${a[2]})`;
+      case "where":
+        return `select(${a[2]}, ${a[1]}, ${a[0]} != 0.0)`;
+      case "cast":
+        if (op.to === "bool") return `select(0.0, 1.0, ${a[0]} != 0.0)`;
+        if (op.to === "int32" || op.to === "int64") return `trunc(${a[0]})`;
+        return a[0];
+      case "fill":
+        return wgslFloat(op.value);
+      case "copy":
+      case "detach":
+        return a[0];
+      case "expr":
+        return exprWgsl(op.name, a, op.p);
+      case "onehot":
+        return `select(0.0, ${a[1]}, f32(${sp.coord(op.dim)}) == ${a[0]})`;
+      case "take": {
+        const [x, idx] = n.inputs;
+        const t = `t${n.id}`;
+        out.push(`let ${t} = i32(${this.load(idx, sp)});`);
+        const v = this.literalOf(x) ?? `A[${this.indexByFlat(x, `u32(max(${t}, 0))`)}]`;
+        return `select(0.0, ${v}, ${t} >= 0)`;
+      }
+      case "pad": {
+        const x = n.inputs[0];
+        const c = sp.coord(op.dim);
+        const len = x.shape[op.dim];
+        const inside = `(${c} >= ${u(op.start)} && ${c} < ${u(op.start + len)})`;
+        const at = new Shifted(sp, op.dim, `min(max(i32(${c}) - ${op.start}, 0), ${len - 1})`);
+        return `select(0.0, ${this.load(x, at)}, ${inside})`;
+      }
+      case "cat": {
+        const c = sp.coord(op.dim);
+        const name = `k${n.id}`;
+        out.push(`var ${name}: f32;`);
+        let start = 0;
+        n.inputs.forEach((x, j) => {
+          const len = x.shape[op.dim];
+          const v = this.load(x, new Shifted(sp, op.dim, `${c} - ${u(start)}`));
+          const cond = j === n.inputs.length - 1 ? "" : `if (${c} < ${u(start + len)}) `;
+          out.push(`${j === 0 ? "" : "else "}${cond}{ ${name} = ${v}; }`);
+          start += len;
+        });
+        return name;
+      }
+      default:
+        throw new Error(`internal: ${op.k} is not elementwise`);
+    }
+  }
+}
+
+function storeLines(stores: Node[], em: Emitter, sp: IndexSpace, out: string[]): void {
+  for (const s of stores) {
+    const v = em.value(s, sp, out);
+    out.push(`A[${u(em.layout.offsetOf(s))} + ${sp.flat()}] = ${v};`);
+  }
+}
+
+function shader(fns: Functions, decls: string, body: string[], wgX: number, wgY = 1): string {
+  return `${HEADER}${PRELUDE}\n${fns.text()}\n${decls}\n@compute @workgroup_size(${wgX}, ${wgY})\nfn main(${ENTRY_ARGS}) {\n  ${body.join("\n  ")}\n}\n`;
+}
+
+/** Nodes of the kernel computed after (depending on) its cores. */
+function epilogueNodes(K: Kernel, inline: ReadonlySet<Node>): Set<Node> {
+  const after = new Set<Node>(K.cores);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const n of inline)
+      if (!after.has(n) && n.inputs.some((i) => after.has(i))) {
+        after.add(n);
+        grew = true;
+      }
+  }
+  return after;
+}
+
+/** Compile one planned kernel to WGSL passes. `scratch` is the arena offset of its private scratch space. */
+export function generateKernel(
+  K: Kernel,
+  materialized: ReadonlySet<Node>,
+  layout: Layout,
+  scratch: number,
+): KernelCode {
+  const { inline } = kernelReads(K, materialized);
+  const scopes = [...new Set([...K.stores, ...K.cores].map((n) => n.scope ?? n.what))];
+  switch (K.kind) {
+    case "map":
+      return { passes: [mapPass(K, inline, layout)], scopes };
+    case "reduce":
+      return { passes: reducePasses(K, inline, layout, scratch), scopes };
+    case "matmul":
+      return { passes: [matmulPass(K, inline, layout)], scopes };
+    case "lane":
+      return { passes: [lanePass(K, inline, layout)], scopes };
+    case "argreduce":
+      return { passes: [argreducePass(K, inline, layout)], scopes };
+    case "segsum":
+      return { passes: [segsumPass(K, inline, layout)], scopes };
+  }
+}
+
+function mapPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
+  const fns = new Functions();
+  const em = new Emitter(fns, layout, inline);
+  const n = numel(K.space);
+  const body: string[] = [
+    `let o = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
+    `if (o >= ${u(n)}) { return; }`,
+  ];
+  const sp = flatSpace(K.space, body, "", "o");
+  storeLines(K.stores, em, sp, body);
+  return { wgsl: shader(fns, "", body, WG), groups: gridFor(Math.ceil(n / WG)) };
+}
+
+// ---- reductions --------------------------------------------------------------------------------------------
+
+interface ReduceInfo {
+  inputShape: readonly number[];
+  dims: number[];
+  /** Output elements and elements reduced into each. */
+  M: number;
+  N: number;
+}
+
+function reduceInfo(K: Kernel): ReduceInfo {
+  const r = K.cores[0];
+  if (r.op.k !== "reduce") throw new Error("internal");
+  const inputShape = r.inputs[0].shape;
+  const dims = r.op.dims;
+  const N = dims.reduce((p, d) => p * inputShape[d], 1);
+  return { inputShape, dims, M: numel(K.space), N };
+}
+
+export type ReduceStrategy = { kind: "serial" } | { kind: "group" } | { kind: "split"; chunks: number };
+
+export function reduceStrategy(M: number, N: number): ReduceStrategy {
+  if (N <= 32 || (M >= 1024 && N <= 1024)) return { kind: "serial" };
+  if (M <= 256 && N >= 32768) return { kind: "split", chunks: Math.min(512, Math.ceil(N / 8192)) };
+  return { kind: "group" };
+}
+
+/** Scratch elements a kernel needs (partial results of split reductions). */
+export function scratchSize(K: Kernel): number {
+  if (K.kind !== "reduce") return 0;
+  const { M, N } = reduceInfo(K);
+  const s = reduceStrategy(M, N);
+  return s.kind === "split" ? M * s.chunks * K.cores.length : 0;
+}
+
+function reduceOps(r: Node): {
+  init: string;
+  combine: (a: string, b: string) => string;
+  pre: (x: string) => string;
+  finish: (acc: string, n: number) => string;
+} {
+  if (r.op.k !== "reduce") throw new Error("internal");
+  const { fn } = r.op;
+  const p = r.op.p ?? 2;
+  const sum = (a: string, b: string) => `${a} + ${b}`;
+  switch (fn) {
+    case "sum":
+      return { init: "0.0", combine: sum, pre: (x) => x, finish: (a) => a };
+    case "mean":
+      return { init: "0.0", combine: sum, pre: (x) => x, finish: (a, n) => `${a} / ${wgslFloat(n)}` };
+    case "max":
+      return {
+        init: "-gw_bits_inf()",
+        combine: (a, b) => `gw_max(${a}, ${b})`,
+        pre: (x) => x,
+        finish: (a) => a,
+      };
+    case "min":
+      return {
+        init: "gw_bits_inf()",
+        combine: (a, b) => `gw_min(${a}, ${b})`,
+        pre: (x) => x,
+        finish: (a) => a,
+      };
+    case "norm":
+      if (p === Number.POSITIVE_INFINITY)
+        return {
+          init: "0.0",
+          combine: (a, b) => `gw_max(${a}, ${b})`,
+          pre: (x) => `abs(${x})`,
+          finish: (a) => a,
+        };
+      if (p === 2)
+        return { init: "0.0", combine: sum, pre: (x) => `${x} * ${x}`, finish: (a) => `sqrt(${a})` };
+      if (p === 1) return { init: "0.0", combine: sum, pre: (x) => `abs(${x})`, finish: (a) => a };
+      return {
+        init: "0.0",
+        combine: sum,
+        pre: (x) => `gw_pow(abs(${x}), ${wgslFloat(p)})`,
+        finish: (a) => `gw_pow(${a}, ${wgslFloat(1 / p)})`,
+      };
+  }
+}
+
+/** Coordinates of the reduction's input element from output index m and reduced index r. */
+function inputSpace(info: ReduceInfo, out: string[], m: string, r: string): Space {
+  const { inputShape, dims, M, N } = info;
+  const kept = inputShape.map((s, d) => (dims.includes(d) ? 1 : s));
+  const red = dims.map((d) => inputShape[d]);
+  const keptOf = (d: number) => coordOf(m, kept, d);
+  const redOf = (d: number) => coordOf(r, red, dims.indexOf(d));
+  const rank = inputShape.length;
+  const trailing = dims.every((d, i) => d === rank - dims.length + i);
+  const leading = dims.every((d, i) => d === i);
+  let flat: (() => string) | null = null;
+  if (dims.length === rank) flat = () => r;
+  else if (trailing) flat = () => `${m} * ${u(N)} + ${r}`;
+  else if (leading) flat = () => `${r} * ${u(M)} + ${m}`;
+  return new Space(inputShape, out, "i", flat, (d) => (dims.includes(d) ? redOf(d) : keptOf(d)));
+}
+
+function reducePasses(K: Kernel, inline: ReadonlySet<Node>, layout: Layout, scratch: number): Pass[] {
+  const info = reduceInfo(K);
+  const { M, N } = info;
+  const strategy = reduceStrategy(M, N);
+  const after = epilogueNodes(K, inline);
+  const proInline = new Set([...inline].filter((n) => !after.has(n)));
+  const epiInline = new Set([...inline].filter((n) => after.has(n)));
+  const proStores = K.stores.filter((s) => !after.has(s));
+  const epiStores = K.stores.filter((s) => after.has(s));
+  const cores = K.cores;
+  const ops = cores.map(reduceOps);
+  const fns = new Functions();
+
+  /** Loop body lines: prologue at element (m, r), folded into the accumulators. */
+  const loopBody = (m: string, r: string): string[] => {
+    const lines: string[] = [];
+    const em = new Emitter(fns, layout, proInline);
+    const sp = inputSpace(info, lines, m, r);
+    cores.forEach((c, i) => {
+      const x = c.inputs[0];
+      const v = proInline.has(x) ? em.value(x, sp, lines) : em.load(x, sp);
+      lines.push(`acc${i} = ${ops[i].combine(`acc${i}`, ops[i].pre(v))};`);
+    });
+    storeLines(proStores, em, sp, lines);
+    return lines;
+  };
+  /** Finish: each core's value, then the epilogue at output element m. */
+  const epilogue = (m: string, value: (i: number) => string): string[] => {
+    const lines: string[] = [];
+    const em = new Emitter(fns, layout, epiInline);
+    cores.forEach((c, i) => {
+      lines.push(`let r${i}: f32 = ${ops[i].finish(value(i), N)};`);
+      em.vars.set(c, `r${i}`);
+    });
+    const sp = flatSpace(K.space, lines, "o", m);
+    storeLines(epiStores, em, sp, lines);
+    return lines;
+  };
+  const inits = cores.map((_, i) => `var acc${i}: f32 = ${ops[i].init};`);
+  const shared = cores.map((_, i) => `var<workgroup> sh${i}: array<f32, ${WG}>;`).join("\n");
+  const treeReduce = (): string[] => [
+    ...cores.map((_, i) => `sh${i}[lid.x] = acc${i};`),
+    "workgroupBarrier();",
+    `for (var s = ${u(WG / 2)}; s > 0u; s = s >> 1u) {`,
+    `  if (lid.x < s) { ${cores.map((_, i) => `sh${i}[lid.x] = ${ops[i].combine(`sh${i}[lid.x]`, `sh${i}[lid.x + s]`)};`).join(" ")} }`,
+    "  workgroupBarrier();",
+    "}",
+  ];
+
+  if (strategy.kind === "serial") {
+    const body = [
+      `let m = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
+      `if (m >= ${u(M)}) { return; }`,
+      ...inits,
+      `for (var r = 0u; r < ${u(N)}; r = r + 1u) {`,
+      ...loopBody("m", "r").map((l) => `  ${l}`),
+      "}",
+      ...epilogue("m", (i) => `acc${i}`),
+    ];
+    return [{ wgsl: shader(fns, "", body, WG), groups: gridFor(Math.ceil(M / WG)) }];
+  }
+  if (strategy.kind === "group") {
+    const body = [
+      `let m = wid.x + wid.y * nw.x;`,
+      `if (m >= ${u(M)}) { return; }`,
+      ...inits,
+      `for (var r = lid.x; r < ${u(N)}; r = r + ${u(WG)}) {`,
+      ...loopBody("m", "r").map((l) => `  ${l}`),
+      "}",
+      ...treeReduce(),
+      "if (lid.x == 0u) {",
+      ...epilogue("m", (i) => `sh${i}[0]`).map((l) => `  ${l}`),
+      "}",
+    ];
+    return [{ wgsl: shader(fns, shared, body, WG), groups: gridFor(M) }];
+  }
+  // Split: pass 1 reduces chunks into partials, pass 2 reduces the partials of each output.
+  const C = strategy.chunks;
+  const chunk = Math.ceil(N / C);
+  const nc = cores.length;
+  const pass1 = [
+    `let g = wid.x + wid.y * nw.x;`,
+    `if (g >= ${u(M * C)}) { return; }`,
+    `let m = g / ${u(C)};`,
+    `let c = g % ${u(C)};`,
+    `let end = min(${u(N)}, (c + 1u) * ${u(chunk)});`,
+    ...inits,
+    `for (var r = c * ${u(chunk)} + lid.x; r < end; r = r + ${u(WG)}) {`,
+    ...loopBody("m", "r").map((l) => `  ${l}`),
+    "}",
+    ...treeReduce(),
+    `if (lid.x == 0u) { ${cores.map((_, i) => `A[${u(scratch)} + g * ${u(nc)} + ${u(i)}] = sh${i}[0];`).join(" ")} }`,
+  ];
+  const fns1 = fns;
+  const pass2 = [
+    `let m = wid.x + wid.y * nw.x;`,
+    `if (m >= ${u(M)}) { return; }`,
+    ...inits,
+    `for (var c = lid.x; c < ${u(C)}; c = c + ${u(WG)}) {`,
+    ...cores.map(
+      (_, i) =>
+        `  acc${i} = ${ops[i].combine(`acc${i}`, `A[${u(scratch)} + (m * ${u(C)} + c) * ${u(nc)} + ${u(i)}]`)};`,
+    ),
+    "}",
+    ...treeReduce(),
+    "if (lid.x == 0u) {",
+    ...epilogue("m", (i) => `sh${i}[0]`).map((l) => `  ${l}`),
+    "}",
+  ];
+  return [
+    { wgsl: shader(fns1, shared, pass1, WG), groups: gridFor(M * C) },
+    { wgsl: shader(fns, shared, pass2, WG), groups: gridFor(M) },
+  ];
+}
+
+// ---- matmul ---------------------------------------------------------------------------------------------
+
+const TILE = 16;
+
+function matmulPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
+  const mm = K.cores[0];
+  const [a, b] = mm.inputs;
+  const shape = mm.shape;
+  const r = shape.length;
+  const Mm = shape[r - 2];
+  const Nn = shape[r - 1];
+  const Kk = a.shape[r - 1];
+  const batchShape = shape.slice(0, -2);
+  const batch = numel(batchShape);
+  const tm = Math.ceil(Mm / TILE);
+  const tn = Math.ceil(Nn / TILE);
+  const fns = new Functions();
+  const em = new Emitter(fns, layout, inline);
+  const aa = accessOf(a) as Access;
+  const ba = accessOf(b) as Access;
+  const batchOffset = (acc: Access) => {
+    const terms = batchShape
+      .map((s, d) =>
+        s === 1 || acc.strides[d] === 0 ? "" : `${coordOf("bt", batchShape, d)} * ${u(acc.strides[d])}`,
+      )
+      .filter(Boolean);
+    return [u(layout.offsetOf(acc.base) + acc.offset), ...terms].join(" + ");
+  };
+  const body = [
+    `let tile = wid.x + wid.y * nw.x;`,
+    `if (tile >= ${u(batch * tm * tn)}) { return; }`,
+    `let bt = tile / ${u(tm * tn)};`,
+    `let rest = tile % ${u(tm * tn)};`,
+    `let row = (rest / ${u(tn)}) * ${u(TILE)} + lid.y;`,
+    `let col = (rest % ${u(tn)}) * ${u(TILE)} + lid.x;`,
+    `let aBase = ${batchOffset(aa)};`,
+    `let bBase = ${batchOffset(ba)};`,
+    "var acc: f32 = 0.0;",
+    `for (var k0 = 0u; k0 < ${u(Kk)}; k0 = k0 + ${u(TILE)}) {`,
+    "  let ka = k0 + lid.x;",
+    "  let kb = k0 + lid.y;",
+    `  As[lid.y][lid.x] = select(0.0, A[aBase + min(row, ${u(Mm - 1)}) * ${u(aa.strides[r - 2])} + min(ka, ${u(Kk - 1)}) * ${u(aa.strides[r - 1])}], row < ${u(Mm)} && ka < ${u(Kk)});`,
+    `  Bs[lid.y][lid.x] = select(0.0, A[bBase + min(kb, ${u(Kk - 1)}) * ${u(ba.strides[r - 2])} + min(col, ${u(Nn - 1)}) * ${u(ba.strides[r - 1])}], kb < ${u(Kk)} && col < ${u(Nn)});`,
+    "  workgroupBarrier();",
+    `  for (var kk = 0u; kk < ${u(TILE)}; kk = kk + 1u) { acc = acc + As[lid.y][kk] * Bs[kk][lid.x]; }`,
+    "  workgroupBarrier();",
+    "}",
+    `if (row >= ${u(Mm)} || col >= ${u(Nn)}) { return; }`,
+  ];
+  em.vars.set(mm, "acc");
+  const sp = new Space(
+    shape,
+    body,
+    "o",
+    () => `(bt * ${u(Mm)} + row) * ${u(Nn)} + col`,
+    (d) => (d === r - 2 ? "row" : d === r - 1 ? "col" : coordOf("bt", batchShape, d)),
+  );
+  storeLines(K.stores, em, sp, body);
+  const decls = `var<workgroup> As: array<array<f32, ${TILE}>, ${TILE}>;\nvar<workgroup> Bs: array<array<f32, ${TILE}>, ${TILE}>;`;
+  return { wgsl: shader(fns, decls, body, TILE, TILE), groups: gridFor(batch * tm * tn) };
+}
+
+// ---- softmax family, argmax, segment sums ----------------------------------------------------------------
+
+function laneGeometry(shape: readonly number[], dim: number): { outer: number; n: number; inner: number } {
+  return { outer: numel(shape.slice(0, dim)), n: shape[dim] ?? 1, inner: numel(shape.slice(dim + 1)) };
+}
+
+function laneSpace(shape: readonly number[], dim: number, out: string[], prefix: string, k: string): Space {
+  const { n, inner } = laneGeometry(shape, dim);
+  const outerShape = shape.slice(0, dim);
+  const innerShape = shape.slice(dim + 1);
+  return new Space(
+    shape,
+    out,
+    prefix,
+    () => `(lo * ${u(n)} + ${k}) * ${u(inner)} + li`,
+    (d) => (d < dim ? coordOf("lo", outerShape, d) : d === dim ? k : coordOf("li", innerShape, d - dim - 1)),
+  );
+}
+
+function lanePass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
+  const core = K.cores[0];
+  if (core.op.k !== "lane") throw new Error("internal");
+  const { fn, dim } = core.op;
+  const { outer, n, inner } = laneGeometry(core.shape, dim);
+  const fns = new Functions();
+  const em = new Emitter(fns, layout, inline);
+  const lanes = outer * inner;
+  const body = [
+    `let lane = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
+    `if (lane >= ${u(lanes)}) { return; }`,
+    `let lo = lane / ${u(inner)};`,
+    `let li = lane % ${u(inner)};`,
+  ];
+  const loop = (k: string, lines: string[]) => [
+    `for (var ${k} = 0u; ${k} < ${u(n)}; ${k} = ${k} + 1u) {`,
+    ...lines.map((l) => `  ${l}`),
+    "}",
+  ];
+  const lines1: string[] = [];
+  const lines2: string[] = [];
+  const sp1 = laneSpace(core.shape, dim, lines1, "a", "k");
+  const sp2 = laneSpace(core.shape, dim, lines2, "b", "k");
+  if (fn === "softmax" || fn === "log_softmax") {
+    const x = core.inputs[0];
+    const v1 = em.load(x, sp1);
+    body.push("var mx: f32 = -gw_bits_inf();", ...loop("k", [...lines1, `mx = gw_max(mx, ${v1});`]));
+    body.push("if (!gw_finite(mx)) { mx = 0.0; }", "var s: f32 = 0.0;");
+    const v2 = em.load(x, sp2);
+    body.push(...loop("k", [...lines2, `s = s + exp(${v2} - mx);`]));
+    if (fn === "log_softmax") body.push("let ls = log(s);");
+  } else {
+    const [g, y] = core.inputs;
+    const gv = em.load(g, sp1);
+    const term = fn === "softmax_grad" ? `${gv} * ${em.load(y, sp1)}` : gv;
+    body.push("var s: f32 = 0.0;", ...loop("k", [...lines1, `s = s + ${term};`]));
+  }
+  const last: string[] = [];
+  const sp = laneSpace(core.shape, dim, last, "o", "k");
+  let value: string;
+  if (fn === "softmax" || fn === "log_softmax") {
+    const x = em.load(core.inputs[0], sp);
+    value = fn === "softmax" ? `exp(${x} - mx) / s` : `(${x} - mx) - ls`;
+  } else {
+    const g = em.load(core.inputs[0], sp);
+    const y = em.load(core.inputs[1], sp);
+    value = fn === "softmax_grad" ? `${y} * (${g} - s)` : `${g} - exp(${y}) * s`;
+  }
+  last.push(`let y: f32 = ${value};`);
+  em.vars.set(core, "y");
+  storeLines(K.stores, em, sp, last);
+  body.push(...loop("k", last));
+  return { wgsl: shader(fns, "", body, WG), groups: gridFor(Math.ceil(lanes / WG)) };
+}
+
+function argreducePass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
+  const core = K.cores[0];
+  if (core.op.k !== "argreduce") throw new Error("internal");
+  const x = core.inputs[0];
+  const { dim, fn } = core.op;
+  const { outer, n, inner } = laneGeometry(x.shape, dim);
+  const fns = new Functions();
+  const em = new Emitter(fns, layout, inline);
+  const lanes = outer * inner;
+  const better = fn === "max" ? ">" : "<";
+  const body = [
+    `let lane = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
+    `if (lane >= ${u(lanes)}) { return; }`,
+    `let lo = lane / ${u(inner)};`,
+    `let li = lane % ${u(inner)};`,
+  ];
+  const first: string[] = [];
+  const v0 = em.load(x, laneSpace(x.shape, dim, first, "z", "0u"));
+  body.push(...first, `var bv: f32 = ${v0};`, "var bi: u32 = 0u;");
+  const loopLines: string[] = [];
+  const v = em.load(x, laneSpace(x.shape, dim, loopLines, "a", "k"));
+  body.push(
+    `for (var k = 1u; k < ${u(n)}; k = k + 1u) {`,
+    "  if (gw_isnan(bv)) { break; }",
+    ...loopLines.map((l) => `  ${l}`),
+    `  let v = ${v};`,
+    `  if (gw_isnan(v) || v ${better} bv) { bv = v; bi = k; }`,
+    "}",
+    "let y: f32 = f32(bi);",
+  );
+  em.vars.set(core, "y");
+  const sp = flatSpace(K.space, body, "o", "lane");
+  storeLines(K.stores, em, sp, body);
+  return { wgsl: shader(fns, "", body, WG), groups: gridFor(Math.ceil(lanes / WG)) };
+}
+
+function segsumPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
+  const core = K.cores[0];
+  const [g, rowptr, cols] = core.inputs;
+  const total = core.numel;
+  const fns = new Functions();
+  const em = new Emitter(fns, layout, inline);
+  const rp = layout.offsetOf(rowptr);
+  const cl = layout.offsetOf(cols);
+  const body = [
+    `let o = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
+    `if (o >= ${u(total)}) { return; }`,
+    `let j0 = u32(bitcast<i32>(A[${u(rp)} + o]));`,
+    `let j1 = u32(bitcast<i32>(A[${u(rp)} + o + 1u]));`,
+    "var acc: f32 = 0.0;",
+    "for (var j = j0; j < j1; j = j + 1u) {",
+    `  let e = u32(bitcast<i32>(A[${u(cl)} + j]));`,
+    `  acc = acc + ${em.literalOf(g) ?? `A[${em.indexByFlat(g, "e")}]`};`,
+    "}",
+    "let y: f32 = acc;",
+  ];
+  em.vars.set(core, "y");
+  const sp = flatSpace(K.space, body, "o", "o");
+  storeLines(K.stores, em, sp, body);
+  return { wgsl: shader(fns, "", body, WG), groups: gridFor(Math.ceil(total / WG)) };
+}
+
+/** Whether a node is computed by some kernel (as opposed to being a leaf, a literal or a view). */
+export function needsKernel(n: Node): boolean {
+  return !isFree(n);
+}

@@ -1,0 +1,500 @@
+/**
+ * Training on the GPU behind the scheduler's TrainingSession seam.
+ *
+ * The program is traced once from the scheduler's CPU forward pass, differentiated, fused and compiled. Epochs
+ * then run in batches: one command buffer per batch, no readback inside it; the per-epoch records (objective,
+ * losses, small parameters and their gradients) and the end state are copied to a staging buffer and mapped
+ * asynchronously while the next batch already runs. When the caller says how many epochs it wants
+ * (`epoch(ahead)`), batches run ahead of the records it has taken; anything that must see the state at the last
+ * delivered epoch (a hyperparameter change, sync) first rolls the GPU back to the nearest batch boundary and
+ * replays up to that epoch, so results never depend on how far ahead the GPU ran.
+ */
+import type { ParamValue } from "../nodes/types.ts";
+import type { Optimizer } from "../runtime/optim.ts";
+import {
+  BackendUnavailable,
+  type EpochOutcome,
+  type TrainingGroup,
+  type TrainingProgram,
+  type TrainingSession,
+} from "../runtime/scheduler-backend.ts";
+import { Tensor } from "../runtime/tensor.ts";
+import { backward } from "./autodiff.ts";
+import { Capture, traceForward } from "./capture.ts";
+import { type CompiledProgram, compileProgram, type GroupSpec } from "./compile.ts";
+import type { GpuDevice } from "./device.ts";
+import { GpuError, isGpuError } from "./errors.ts";
+import type { Node } from "./ir.ts";
+import {
+  hyperOf,
+  inUse,
+  type OptimKind,
+  optimKindOf,
+  RECORD_SLOT_INDEX,
+  stateNames,
+  stepUniforms,
+} from "./optim.ts";
+import { GpuProgram } from "./runner.ts";
+
+export interface GpuTrainingOptions {
+  /** Parameters with at most this many elements have their values and gradients in every epoch's record. */
+  recordLimit?: number;
+  /** The most epochs in one command buffer. */
+  maxBatch?: number;
+  /** Fold values that do not depend on parameters into constants (default true). */
+  fold?: boolean;
+}
+
+/** Everything the gradients and optimizers hold at an epoch boundary, on the host. */
+interface HostState {
+  epoch: number;
+  params: Float32Array[];
+  grads: Float32Array[];
+  /** Per stepping group, per state buffer. */
+  states: Float32Array[][];
+  /** Per group: steps taken. */
+  steps: number[];
+  /** Per group: whether SGD's momentum buffer was started. */
+  momentum: boolean[];
+}
+
+interface Batch {
+  start: number;
+  count: number;
+  /** Steps per group, and SGD momentum started, after the batch. */
+  steps: number[];
+  momentum: boolean[];
+  done: Promise<{ records: Float32Array; regions: Float32Array[] }>;
+  t0: number;
+}
+
+interface Slot {
+  tensor: Tensor;
+  id: string;
+  group: number;
+  /** Whether the loss reaches it (only then does it have a gradient and an optimizer step). */
+  trained: boolean;
+}
+
+function nowMs(): number {
+  return typeof performance !== "undefined" ? performance.now() : Date.now();
+}
+
+/** The runtime optimizer's per-tensor state, which a CPU session continues from after sync. */
+function optimizerState(opt: Optimizer): Map<Tensor, Record<string, Float64Array | number>> {
+  return (opt as unknown as { state: Map<Tensor, Record<string, Float64Array | number>> }).state;
+}
+
+export class GpuTrainingSession implements TrainingSession {
+  private ready: EpochOutcome[] = [];
+  private inflight: Batch[] = [];
+  /** Epochs handed to the caller, and epochs submitted to the GPU. */
+  private delivered = 0;
+  private submitted = 0;
+  /** Delivered epochs that took no step (non-finite loss). */
+  private skipped = 0;
+  /** Host copies of the full state at batch boundaries, oldest first. */
+  private snapshots: HostState[] = [];
+  /** Uniform slots of each submitted epoch still replayable. */
+  private uniformLog = new Map<number, Float32Array[]>();
+  /** Steps per group after the last submitted epoch. */
+  private steps: number[];
+  /** Per group: whether SGD's momentum buffer has been started (torch's first step copies the gradient). */
+  private momentumStarted: boolean[];
+  private batchSize = 1;
+  private dirty = false;
+  private failure: GpuError | null = null;
+  private disposed = false;
+  /** Groups that have a step kernel (some trained slot), in compiled order. */
+  private readonly stepping: number[];
+
+  private constructor(
+    private readonly dev: GpuDevice,
+    private readonly gp: GpuProgram,
+    private readonly prog: CompiledProgram,
+    private readonly slots: Slot[],
+    private readonly groups: TrainingGroup[],
+    private readonly optimizers: Optimizer[],
+    private readonly kinds: OptimKind[],
+    private readonly maxBatch: number,
+  ) {
+    this.steps = groups.map(() => 0);
+    this.momentumStarted = groups.map(() => false);
+    this.stepping = groups.flatMap((_, gi) => (slots.some((s) => s.group === gi && s.trained) ? [gi] : []));
+    const init = this.initialState();
+    this.upload(init);
+    this.snapshots.push(init);
+  }
+
+  static async start(
+    dev: GpuDevice,
+    program: TrainingProgram,
+    opts: GpuTrainingOptions = {},
+  ): Promise<GpuTrainingSession> {
+    const maxBatch = opts.maxBatch ?? 256;
+    const recordLimit = opts.recordLimit ?? 4096;
+    const groups = program.groups;
+    const tensors: Tensor[] = [];
+    const owner: number[] = [];
+    const ids: string[] = [];
+    groups.forEach((g, gi) => {
+      for (const p of g.params) {
+        if (tensors.includes(p.tensor))
+          throw new GpuError(
+            "unsupported",
+            `'${p.id}' is trained by two optimizers; the WebGPU backend needs each tensor in one optimizer`,
+            program.labelOf(p.nodeId),
+          );
+        tensors.push(p.tensor);
+        owner.push(gi);
+        ids.push(p.id);
+      }
+    });
+    const optimizers = groups.map((g) =>
+      g.kind.optimizer!.create(
+        g.params.map((p) => p.tensor),
+        g.hyper,
+      ),
+    );
+    const kinds = optimizers.map(optimKindOf);
+
+    const { result, events } = traceForward(() => program.forward());
+    const cap = new Capture(events, { leaves: tensors, fold: opts.fold });
+    const b = cap.builder;
+    const losses = result.losses.map((t) => cap.valueOf(t));
+    const objective = cap.valueOf(result.objective);
+    losses.forEach((l, i) => {
+      if (l.numel !== 1)
+        throw new GpuError(
+          "unsupported",
+          `the loss of '${program.labelOf(groups[i].nodeId)}' has ${l.numel} elements; backward needs a single number`,
+          program.labelOf(groups[i].loss.nodeId),
+        );
+    });
+
+    // Each loss differentiated on its own: a group that zeroes its gradients drops what earlier groups'
+    // backward passes added to its tensors, as the CPU loop does.
+    const perLoss = losses.map((l) => {
+      b.scope = l.scope;
+      b.what = "loss";
+      return backward(b, [{ node: l, grad: b.fill(1, l.shape) }], cap.leafNodes);
+    });
+    const grads: (Node | null)[] = tensors.map((t, slot) => {
+      const g = groups[owner[slot]];
+      let acc: Node | null = null;
+      for (let i = g.zeroGrad ? owner[slot] : 0; i < perLoss.length; i++) {
+        const gi = perLoss[i][slot];
+        if (gi) acc = acc ? b.add(acc, gi) : gi;
+      }
+      if (acc && !g.zeroGrad) acc = b.add(b.node({ k: "grad", slot }, [], t.shape, t.dtype), acc);
+      return acc;
+    });
+    const slots: Slot[] = tensors.map((tensor, k) => ({
+      tensor,
+      id: ids[k],
+      group: owner[k],
+      trained: grads[k] !== null,
+    }));
+    if (!slots.some((s) => s.trained))
+      throw new GpuError("unsupported", "no trained tensor gets a gradient from the loss", null);
+    const groupSpecs: GroupSpec[] = groups.flatMap((_, gi) => {
+      const mine = slots.flatMap((s, k) => (s.group === gi && s.trained ? [k] : []));
+      if (mine.length === 0) return [];
+      return [
+        {
+          kind: kinds[gi],
+          slots: mine,
+          states: stateNames(kinds[gi], hyperOf(optimizers[gi])),
+          guards: [...losses, objective],
+        },
+      ];
+    });
+    const recordSlots = slots.flatMap((s, k) => (s.trained && s.tensor.numel <= recordLimit ? [k] : []));
+    const prog = compileProgram(b, {
+      leafShapes: tensors.map((t) => t.shape),
+      outputs: [],
+      grads,
+      groups: groupSpecs,
+      records: { header: [objective, ...losses], slots: recordSlots },
+      maxBatch,
+    });
+    const gp = await GpuProgram.create(dev, prog, maxBatch);
+    return new GpuTrainingSession(dev, gp, prog, slots, groups, optimizers, kinds, maxBatch);
+  }
+
+  private initialState(): HostState {
+    return {
+      epoch: 0,
+      params: this.slots.map((s) => Float32Array.from(s.tensor.data)),
+      grads: this.slots.map((s) =>
+        s.tensor.grad ? Float32Array.from(s.tensor.grad.data) : new Float32Array(s.tensor.numel),
+      ),
+      states: this.stepping.map((gi) => {
+        const count = this.slots.reduce((n, s) => (s.group === gi && s.trained ? n + s.tensor.numel : n), 0);
+        return stateNames(this.kinds[gi], hyperOf(this.optimizers[gi])).map((st) =>
+          new Float32Array(count).fill(st.init),
+        );
+      }),
+      steps: this.groups.map(() => 0),
+      momentum: this.groups.map(() => false),
+    };
+  }
+
+  private upload(s: HostState): void {
+    s.params.forEach((p, k) => {
+      this.gp.write(this.prog.params[k].offset, p);
+    });
+    s.grads.forEach((g, k) => {
+      this.gp.write(this.prog.grads[k].offset, g);
+    });
+    this.prog.states.forEach((regions, j) => {
+      regions.forEach((r, i) => {
+        this.gp.write(r.offset, s.states[j][i]);
+      });
+    });
+    this.steps = [...s.steps];
+    this.momentumStarted = [...s.momentum];
+  }
+
+  private stateRegions() {
+    return [...this.prog.params, ...this.prog.grads, ...this.prog.states.flat()];
+  }
+
+  private toHostState(
+    epoch: number,
+    steps: number[],
+    momentum: boolean[],
+    regions: Float32Array[],
+  ): HostState {
+    const n = this.slots.length;
+    let at = 2 * n;
+    return {
+      epoch,
+      momentum: [...momentum],
+      params: regions.slice(0, n).map((r) => r.slice()),
+      grads: regions.slice(n, 2 * n).map((r) => r.slice()),
+      states: this.prog.states.map((rs) => rs.map(() => regions[at++].slice())),
+      steps: [...steps],
+    };
+  }
+
+  /** The uniform slots of the next epoch (one per stepping group), advancing the step counters. */
+  private nextUniforms(slot: number): Float32Array[] {
+    const out = this.stepping.map((gi) => {
+      const o = hyperOf(this.optimizers[gi]);
+      const u = stepUniforms(this.kinds[gi], o, this.steps[gi] + 1, !this.momentumStarted[gi]);
+      if (this.kinds[gi] === "SGD" && (o.momentum as number) !== 0) this.momentumStarted[gi] = true;
+      u[RECORD_SLOT_INDEX] = slot;
+      return u;
+    });
+    for (const gi of this.stepping) this.steps[gi]++;
+    return out;
+  }
+
+  private submit(count: number): void {
+    const start = this.submitted;
+    const uniforms = Array.from({ length: count }, (_, k) => {
+      const u = this.nextUniforms(k);
+      this.uniformLog.set(start + k, u);
+      return u;
+    });
+    const done = this.gp.run(uniforms, this.stateRegions());
+    done.catch(() => {});
+    this.inflight.push({
+      start,
+      count,
+      steps: [...this.steps],
+      momentum: [...this.momentumStarted],
+      done,
+      t0: nowMs(),
+    });
+    this.submitted += count;
+  }
+
+  private async complete(batch: Batch): Promise<void> {
+    const { records, regions } = await batch.done;
+    const rec = this.prog.records!;
+    for (let k = 0; k < batch.count; k++) {
+      const base = k * rec.size;
+      let stepped = true;
+      for (let h = 0; h < rec.header.length; h++) if (!Number.isFinite(records[base + h])) stepped = false;
+      const params = new Map<string, ArrayLike<number>>();
+      const grads = new Map<string, ArrayLike<number>>();
+      for (const r of rec.slots) {
+        const at = base + r.at;
+        params.set(this.slots[r.slot].id, records.slice(at, at + r.size));
+        grads.set(this.slots[r.slot].id, records.slice(at + r.size, at + 2 * r.size));
+      }
+      this.ready.push({ loss: records[base], grads, params, stepped });
+    }
+    const end = batch.start + batch.count;
+    this.snapshots.push(this.toHostState(end, batch.steps, batch.momentum, regions));
+    const ms = nowMs() - batch.t0;
+    if (ms < 30 && this.batchSize < this.maxBatch)
+      this.batchSize = Math.min(this.maxBatch, this.batchSize * 2);
+    else if (ms > 120 && this.batchSize > 1) this.batchSize = Math.max(1, this.batchSize >> 1);
+  }
+
+  /** A fault becomes BackendUnavailable, so the scheduler carries on on the CPU. */
+  private unavailable(e: unknown): never {
+    if (isGpuError(e)) {
+      this.failure = e;
+      throw new BackendUnavailable(e.message);
+    }
+    throw e;
+  }
+
+  /**
+   * The next epoch's outcome. `ahead` is how many more epochs the caller means to run (this one included): the
+   * GPU runs up to that many ahead of the records taken.
+   */
+  async epoch(ahead = 1): Promise<EpochOutcome> {
+    if (this.disposed) throw new BackendUnavailable("the WebGPU session was disposed");
+    if (this.ready.length === 0 && this.failure) throw new BackendUnavailable(this.failure.message);
+    try {
+      if (this.dirty) await this.settle();
+      const want = Math.max(1, ahead);
+      const pending = () => this.submitted - this.delivered;
+      if (pending() === 0) this.submit(Math.min(this.batchSize, want));
+      // Keep the next batch in flight while the caller works through this one.
+      if (this.inflight.length < 2 && pending() < want)
+        this.submit(Math.min(this.batchSize, want - pending()));
+      while (this.ready.length === 0) await this.complete(this.inflight.shift() as Batch);
+    } catch (e) {
+      // Records already read back are still good: hand them out before reporting the fault.
+      if (this.ready.length === 0) this.unavailable(e);
+      if (isGpuError(e)) this.failure = e;
+    }
+    const out = this.ready.shift() as EpochOutcome;
+    this.delivered++;
+    if (!out.stepped) this.skipped++;
+    this.prune();
+    return out;
+  }
+
+  /** Forget snapshots and uniforms older than the last snapshot at or before the delivered epoch. */
+  private prune(): void {
+    let keep = 0;
+    for (let i = 0; i < this.snapshots.length; i++) if (this.snapshots[i].epoch <= this.delivered) keep = i;
+    if (keep > 0) this.snapshots.splice(0, keep);
+    const oldest = this.snapshots[0]?.epoch ?? 0;
+    for (const e of this.uniformLog.keys()) if (e < oldest) this.uniformLog.delete(e);
+  }
+
+  /**
+   * Bring the GPU to the state after the last delivered epoch: finish what is in flight, and if the GPU ran
+   * ahead, restore the last snapshot at or before `delivered` and replay the epochs up to it.
+   */
+  private async settle(): Promise<void> {
+    this.dirty = false;
+    while (this.inflight.length) await this.complete(this.inflight.shift() as Batch);
+    if (this.submitted === this.delivered) return;
+    const snap = [...this.snapshots].reverse().find((s) => s.epoch <= this.delivered);
+    if (!snap) throw new Error("internal: no snapshot to roll back to");
+    this.upload(snap);
+    const replay: Float32Array[][] = [];
+    const stepsOf = (n: number) => snap.steps.map((s, gi) => (this.stepping.includes(gi) ? s + n : s));
+    for (let e = snap.epoch; e < this.delivered; e++) {
+      const u = this.uniformLog.get(e);
+      if (!u) throw new Error(`internal: no uniforms to replay epoch ${e}`);
+      replay.push(u);
+    }
+    for (let i = 0; i < replay.length; i += this.maxBatch) {
+      const chunk = replay.slice(i, i + this.maxBatch);
+      const { regions } = await this.gp.run(chunk, this.stateRegions());
+      const end = snap.epoch + i + chunk.length;
+      const momentum = snap.momentum.map(
+        (m, gi) => m || (this.kinds[gi] === "SGD" && this.sgdMomentumIn(chunk, gi)),
+      );
+      this.snapshots.push(this.toHostState(end, stepsOf(i + chunk.length), momentum, regions));
+    }
+    const last = this.snapshots[this.snapshots.length - 1];
+    this.steps = stepsOf(replay.length);
+    this.momentumStarted = [...(last?.epoch === this.delivered ? last.momentum : snap.momentum)];
+    this.ready = [];
+    this.submitted = this.delivered;
+    this.snapshots = this.snapshots.filter((s) => s.epoch <= this.delivered);
+    for (const e of this.uniformLog.keys()) if (e >= this.delivered) this.uniformLog.delete(e);
+  }
+
+  /** Whether any replayed epoch stepped group `gi` with momentum (uniform index 7 is SGD's momentum flag). */
+  private sgdMomentumIn(epochs: Float32Array[][], gi: number): boolean {
+    const j = this.stepping.indexOf(gi);
+    return j >= 0 && epochs.some((e) => e[j][7] !== 0);
+  }
+
+  setHyper(groupNodeId: string, name: string, value: ParamValue): void {
+    const gi = this.groups.findIndex((g) => g.nodeId === groupNodeId);
+    if (gi < 0) return;
+    this.optimizers[gi].setHyper(name, value as number | boolean | number[]);
+    // Epochs already run ahead used the old value: roll them back before the next one.
+    this.dirty = true;
+  }
+
+  async sync(): Promise<void> {
+    if (this.disposed) return;
+    let state: HostState | undefined;
+    if (!this.failure && !this.dev.isLost) {
+      try {
+        await this.settle();
+        const last = this.snapshots[this.snapshots.length - 1];
+        state = last?.epoch === this.delivered ? last : undefined;
+      } catch (e) {
+        if (!isGpuError(e)) throw e;
+        this.failure = e;
+      }
+    }
+    // After a fault, records were only handed out from completed batches, so a snapshot sits exactly at the
+    // last delivered epoch.
+    state ??= [...this.snapshots].reverse().find((s) => s.epoch <= this.delivered);
+    if (state) this.writeBack(state);
+  }
+
+  /** Parameters, gradients and optimizer state into the CPU tensors and optimizers. */
+  private writeBack(s: HostState): void {
+    this.slots.forEach((slot, k) => {
+      const t = slot.tensor;
+      t.data.set(s.params[k]);
+      t.version++;
+      if (slot.trained) t.grad = new Tensor(s.grads[k].slice(), t.shape, t.dtype);
+    });
+    this.stepping.forEach((gi, j) => {
+      const o = hyperOf(this.optimizers[gi]);
+      const names = stateNames(this.kinds[gi], o);
+      const map = optimizerState(this.optimizers[gi]);
+      // Epochs with a non-finite loss took no step.
+      const steps = s.steps[gi] - Math.min(this.skipped, s.steps[gi]);
+      let at = 0;
+      for (const slot of this.slots) {
+        if (slot.group !== gi || !slot.trained) continue;
+        const n = slot.tensor.numel;
+        const rec: Record<string, Float64Array | number> = {};
+        names.forEach((st, i) => {
+          const started = st.name !== "momentum_buffer" || this.kinds[gi] !== "SGD" || s.momentum[gi];
+          if (inUse(this.kinds[gi], st.name, o) && started)
+            rec[st.name] = Float64Array.from(s.states[j][i].subarray(at, at + n));
+        });
+        if (this.kinds[gi] !== "SGD" && this.kinds[gi] !== "RMSprop") rec.step = steps;
+        if (steps > 0) map.set(slot.tensor, rec);
+        at += n;
+      }
+    });
+  }
+
+  /** The CPU optimizers that hold the state after sync, for a CPU session that continues this run. */
+  optimizerOf(groupNodeId: string): Optimizer | undefined {
+    const gi = this.groups.findIndex((g) => g.nodeId === groupNodeId);
+    return gi < 0 ? undefined : this.optimizers[gi];
+  }
+
+  /** Kernels per epoch after fusion (optimizer steps included), for tests and tuning. */
+  get kernelsPerEpoch(): number {
+    return this.prog.passes.length;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.gp.dispose();
+  }
+}

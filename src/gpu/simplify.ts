@@ -1,0 +1,70 @@
+/**
+ * IR clean-up before planning: fold elementwise ops on uniform values (the backward seed's chain of scalars) to
+ * literals, so they never cost a kernel, and give every view a strided access by copying where a reshape
+ * cannot be expressed as one.
+ */
+import { coerce } from "../runtime/dtype.ts";
+import { BINARY, UNARY } from "../runtime/ops/elementwise.ts";
+import type { Builder } from "./builder.ts";
+import { accessOf, type Node, topoOrder } from "./ir.ts";
+
+/** The single value of a node every element of which is the same known number, else null. */
+export function uniformValue(n: Node): number | null {
+  let cur = n;
+  while (cur.isView) cur = cur.inputs[0];
+  if (cur.op.k === "fill") return cur.op.value;
+  if (cur.op.k === "const" && cur.op.data.length === 1) return cur.op.data[0];
+  return null;
+}
+
+function foldValue(n: Node, vals: number[]): number | null {
+  const op = n.op;
+  switch (op.k) {
+    case "unary":
+      return UNARY[op.name] ? UNARY[op.name].fn(op.attrs)(vals[0]) : null;
+    case "binary":
+      return BINARY[op.name] ? BINARY[op.name].fn(vals[0], vals[1]) : null;
+    case "where":
+      return vals[0] !== 0 ? vals[1] : vals[2];
+    case "cast":
+      return coerce(op.to, vals[0]);
+    case "copy":
+    case "detach":
+      return vals[0];
+    default:
+      return null;
+  }
+}
+
+/** Rebuild the graph under `roots` with the rules applied; returns the new roots in the same order. */
+export function simplify(b: Builder, roots: readonly Node[]): Node[] {
+  const map = new Map<Node, Node>();
+  for (const n of topoOrder([...roots])) {
+    const inputs = n.inputs.map((i) => map.get(i) ?? i);
+    const changed = inputs.some((i, k) => i !== n.inputs[k]);
+    let out = changed ? rebuild(b, n, inputs) : n;
+    if (out.isMap && inputs.length > 0) {
+      const vals = inputs.map(uniformValue);
+      if (vals.every((v) => v !== null)) {
+        const v = foldValue(out, vals as number[]);
+        if (v !== null) out = withScope(b, out, () => b.fill(coerce(out.dtype, v), out.shape, out.dtype));
+      }
+    }
+    if (out.op.k === "reshape" && accessOf(out) === null)
+      out = withScope(b, out, () =>
+        b.reshape(b.map({ k: "copy" }, [out.inputs[0]], out.inputs[0].shape, out.dtype), out.shape),
+      );
+    map.set(n, out);
+  }
+  return roots.map((r) => map.get(r) ?? r);
+}
+
+function withScope(b: Builder, like: Node, make: () => Node): Node {
+  b.scope = like.scope;
+  b.what = like.what;
+  return make();
+}
+
+function rebuild(b: Builder, n: Node, inputs: Node[]): Node {
+  return withScope(b, n, () => b.node(n.op, inputs, n.shape, n.dtype));
+}

@@ -1,0 +1,144 @@
+/**
+ * WGSL text shared by every kernel: the prelude of helper functions the op declarations call (gw_erf, gw_pow,
+ * gw_gelu_tanh_grad) and the expressions of the backend's own elementwise functions (loss pieces and gradients
+ * that have no runtime declaration). Each mirrors the CPU runtime's formula for the same value.
+ */
+import { wgslFloat } from "../runtime/ops/elementwise.ts";
+import type { ExprName } from "./ir.ts";
+
+/** binary_cross_entropy's gradient clamp: torch's 1e-12 as a float32. */
+const BCE_EPSILON = wgslFloat(Math.fround(1e-12));
+
+export const PRELUDE = /* wgsl */ `
+// Infinity and NaN from variables: as constant expressions they would be compile errors.
+var<private> gw_inf_bits: u32 = 0x7f800000u;
+var<private> gw_nan_bits: u32 = 0x7fc00000u;
+fn gw_bits_inf() -> f32 { return bitcast<f32>(gw_inf_bits); }
+fn gw_nan() -> f32 { return bitcast<f32>(gw_nan_bits); }
+// Bit tests, so no compiler assumption about NaN or infinity can fold them away.
+fn gw_finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+fn gw_isnan(x: f32) -> bool {
+  let u = bitcast<u32>(x);
+  return (u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu) != 0u;
+}
+fn gw_max(a: f32, b: f32) -> f32 { if (gw_isnan(a) || gw_isnan(b)) { return gw_nan(); } return max(a, b); }
+fn gw_min(a: f32, b: f32) -> f32 { if (gw_isnan(a) || gw_isnan(b)) { return gw_nan(); } return min(a, b); }
+fn gw_log1p(x: f32) -> f32 {
+  let u = 1.0 + x;
+  if (u == 1.0) { return x; }
+  return log(u) * x / (u - 1.0);
+}
+// C's pow: exact repeated products for small integer exponents, the sign of odd powers of negatives, NaN
+// for a negative base with a fractional exponent, and pow(x, 0) = 1 even for NaN.
+fn gw_pow(x: f32, y: f32) -> f32 {
+  if (y == 0.0) { return 1.0; }
+  if (gw_isnan(x) || gw_isnan(y)) { return gw_nan(); }
+  let integral = floor(y) == y && abs(y) < 16777216.0;
+  let negative = (bitcast<u32>(x) >> 31u) == 1u;
+  if (negative && !integral) { return gw_nan(); }
+  let odd = integral && (u32(abs(y)) & 1u) == 1u;
+  let ax = abs(x);
+  var r: f32;
+  if (ax == 0.0) {
+    r = select(0.0, gw_bits_inf(), y < 0.0);
+  } else if (integral && abs(y) <= 64.0) {
+    var n = u32(abs(y));
+    var base = ax;
+    r = 1.0;
+    loop {
+      if ((n & 1u) == 1u) { r = r * base; }
+      n = n >> 1u;
+      if (n == 0u) { break; }
+      base = base * base;
+    }
+    if (y < 0.0) { r = 1.0 / r; }
+  } else if (!gw_finite(ax)) {
+    r = select(0.0, gw_bits_inf(), y > 0.0);
+  } else {
+    r = pow(ax, y);
+  }
+  if (negative && odd) { return -r; }
+  return r;
+}
+// erf with float32 accuracy: a Taylor series near 0 (relative accuracy where erf is small), Numerical
+// Recipes' erfc Chebyshev fit (fractional error below 1.2e-7) elsewhere.
+fn gw_erf(x: f32) -> f32 {
+  if (gw_isnan(x)) { return x; }
+  let a = abs(x);
+  if (a < 0.5) {
+    let z = a * a;
+    let s = a * (1.1283791671 + z * (-0.3761263890 + z * (0.1128379167 + z * (-0.0268661706 +
+      z * (0.0052239776 + z * (-0.0008548327 + z * 0.0001205533))))));
+    return select(s, -s, x < 0.0);
+  }
+  let t = 1.0 / (1.0 + 0.5 * a);
+  let erfc = t * exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+    t * (-0.82215223 + t * 0.17087277)))))))));
+  let r = 1.0 - erfc;
+  return select(r, -r, x < 0.0);
+}
+fn gw_gelu_tanh_grad(x: f32) -> f32 {
+  let k = 0.7978845608028654;
+  let inner = k * (x + 0.044715 * x * x * x);
+  let t = tanh(clamp(inner, -20.0, 20.0));
+  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * x * x);
+}
+`;
+
+/** The WGSL expression of an internal elementwise function, from its argument expressions. */
+export function exprWgsl(name: ExprName, a: string[], p?: number): string {
+  switch (name) {
+    case "bce": {
+      const [x, t, w] = a;
+      return `(-(${t} * max(log(${x}), -100.0) + (1.0 - ${t}) * max(gw_log1p(-${x}), -100.0)) * ${w})`;
+    }
+    case "bce_grad": {
+      const [g, x, t, w] = a;
+      return `(((${g} * (${x} - ${t})) / max(${x} * (1.0 - ${x}), ${BCE_EPSILON})) * ${w})`;
+    }
+    case "bce_target_grad": {
+      const [g, x, w] = a;
+      return `(-log(${x} / (1.0 - ${x})) * ${g} * ${w})`;
+    }
+    case "lse_shift": {
+      const [x, m] = a;
+      return `select(select(0.0, 1.0, ${x} == ${m}), exp(${x} - ${m}), gw_finite(${m}))`;
+    }
+    case "lse_finish": {
+      const [l, m] = a;
+      return `select(${m}, ${l} + ${m}, gw_finite(${m}))`;
+    }
+    case "lse_finish_grad": {
+      const [g, m] = a;
+      return `select(0.0, ${g}, gw_finite(${m}))`;
+    }
+    case "eq_mask":
+      return `select(0.0, 1.0, ${a[0]} == ${a[1]})`;
+    case "mul_div": {
+      const [mask, g, c] = a;
+      return `select(0.0, ${g} / ${c}, ${mask} != 0.0)`;
+    }
+    case "norm2_grad": {
+      const [x, n, g] = a;
+      return `select(${g} * ${x} / ${n}, 0.0, ${n} == 0.0)`;
+    }
+    case "norm1_grad": {
+      const [x, n, g] = a;
+      return `select(${g} * sign(${x}), 0.0, ${n} == 0.0)`;
+    }
+    case "normp_grad": {
+      const [x, n, g] = a;
+      const q = wgslFloat((p ?? 2) - 1);
+      return `select(${g} * sign(${x}) * gw_pow(abs(${x}), ${q}) / gw_pow(${n}, ${q}), 0.0, ${n} == 0.0 || ${x} == 0.0)`;
+    }
+    case "norminf_mask": {
+      const [x, n] = a;
+      return `select(0.0, 1.0, abs(${x}) == ${n} && ${n} != 0.0)`;
+    }
+    case "norminf_grad": {
+      const [x, mask, g, c] = a;
+      return `select(0.0, ${g} * sign(${x}) / ${c}, ${mask} != 0.0)`;
+    }
+  }
+}
