@@ -185,32 +185,48 @@ function runGradwire(c: OptimCase): { losses: number[]; params: Tensor[] } {
   return { losses, params };
 }
 
-/** The issue's bar for trajectories is 1e-4 relative; float64 runs are held far tighter. */
-/** Same gradients in, so only the update arithmetic can differ: a few ulps at most. */
+/** Same gradients in, so only the update arithmetic could differ: it must not, to the last bit. */
 const UPDATE_TOL = { rtol: 0, atol: 0 };
+/** The issue's bar for trajectories is 1e-4 relative; float64 runs are held far tighter. */
 const TRAJ_TOL = { float64: { rtol: 1e-8, atol: 1e-12 }, float32: { rtol: 1e-4, atol: 1e-6 } };
 
-describe("optimizer trajectories match torch.optim", () => {
-  let answers: (OptimAnswer | { error: string })[] = [];
-  beforeAll(() => {
-    answers = torchBatch(runs.map((r) => r.c)) as (OptimAnswer | { error: string })[];
-  });
-  for (const [i, r] of runs.entries())
-    it(r.name, () => {
-      const ans = answers[i];
-      if ("error" in ans && ans.error) throw new Error(`torch: ${ans.error}`);
-      const want = ans as OptimAnswer;
-      const got = runGradwire(r.c);
-      const dt = r.c.params[0].dtype as "float32" | "float64";
-      const tol = TRAJ_TOL[dt];
-      expect(mismatch(got.losses, want.losses.map(decodeNum), tol), "loss trajectory").toBeNull();
-      got.params.forEach((p, k) => {
-        expectTensor(p, want.params[k], `parameter ${k} after ${r.c.steps} steps`, tol);
-      });
-      // A trajectory that does not move would pass trivially: make sure the objective really went down.
-      if (r.c.zero_grad !== false) expect(got.losses.at(-1)).toBeLessThan(got.losses[0]);
+/** One torch run for the whole list, then each trajectory compared by `check`. */
+function describeRuns(
+  title: string,
+  list: Trajectory[],
+  check: (r: Trajectory, got: ReturnType<typeof runGradwire>, want: OptimAnswer) => void,
+): void {
+  describe(title, () => {
+    let answers: (OptimAnswer | { error: string })[] = [];
+    beforeAll(() => {
+      answers = torchBatch(list.map((r) => r.c)) as (OptimAnswer | { error: string })[];
     });
+    for (const [i, r] of list.entries())
+      it(r.name, () => {
+        const ans = answers[i];
+        if ("error" in ans && ans.error) throw new Error(`torch: ${ans.error}`);
+        check(r, runGradwire(r.c), ans as OptimAnswer);
+      });
+  });
+}
+
+describeRuns("optimizer trajectories match torch.optim", runs, (r, got, want) => {
+  const tol = TRAJ_TOL[r.c.params[0].dtype as "float32" | "float64"];
+  expect(mismatch(got.losses, want.losses.map(decodeNum), tol), "loss trajectory").toBeNull();
+  got.params.forEach((p, k) => {
+    expectTensor(p, want.params[k], `parameter ${k} after ${r.c.steps} steps`, tol);
+  });
+  // A trajectory that does not move would pass trivially: make sure the objective really went down.
+  if (r.c.zero_grad !== false) expect(got.losses.at(-1)).toBeLessThan(got.losses[0]);
 });
+
+describeRuns(
+  "optimizer update rules agree with torch.optim bit for bit, given the same gradients",
+  updates,
+  (_r, got, want) => {
+    expectTensor(got.params[0], want.params[0], "parameter after 200 steps", UPDATE_TOL);
+  },
+);
 
 describe("optimizer argument checks follow torch.optim", () => {
   const p = () => toTensor({ data: [1, 2], shape: [2], dtype: "float32", requires_grad: true });
@@ -232,18 +248,4 @@ describe("optimizer argument checks follow torch.optim", () => {
     const q = toTensor({ data: [1], shape: [1], dtype: "float32" });
     expect(() => new Adam([q])).toThrow(/leaf tensors that require grad/);
   });
-});
-
-describe("optimizer update rules agree with torch.optim step for step, given the same gradients", () => {
-  let answers: (OptimAnswer | { error: string })[] = [];
-  beforeAll(() => {
-    answers = torchBatch(updates.map((r) => r.c)) as (OptimAnswer | { error: string })[];
-  });
-  for (const [i, r] of updates.entries())
-    it(r.name, () => {
-      const ans = answers[i];
-      if ("error" in ans && ans.error) throw new Error(`torch: ${ans.error}`);
-      const got = runGradwire(r.c);
-      expectTensor(got.params[0], (ans as OptimAnswer).params[0], "parameter after 200 steps", UPDATE_TOL);
-    });
 });
