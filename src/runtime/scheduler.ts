@@ -77,6 +77,12 @@ export class Scheduler {
   private dirty = new Set<string>();
   /** While set, node outputs that depend on a trainable pass through a tap that records their gradient. */
   private taps: Map<string, Tensor> | null = null;
+  private rev = 0;
+
+  /** Bumps whenever the graph or the leaves change, so a trainer knows when to look at them again. */
+  get revision(): number {
+    return this.rev;
+  }
 
   constructor(opts: { registry?: Registry } = {}) {
     this.registry = opts.registry ?? builtinRegistry;
@@ -117,6 +123,7 @@ export class Scheduler {
     }
     this.doc = doc;
     this.v = v;
+    this.rev++;
     const dirty = new Set([...changed, ...descendants(v.adjacency, changed)]);
     for (const id of dirty) this.dirty.add(id);
     return { changed, dirty: [...dirty] };
@@ -320,14 +327,19 @@ export class Scheduler {
 
   /** Mark everything downstream of a trained leaf out of date (its values changed in place). */
   paramsChanged(ids?: Iterable<string>): void {
-    const nodes = ids ? new Set(ids) : new Set(this.trainables().map((t) => t.nodeId));
-    // The nodes themselves too: a model node computes from its own leaves.
-    for (const id of nodes) this.dirty.add(id);
-    for (const id of descendants(this.v.adjacency, nodes)) this.dirty.add(id);
+    for (const id of this.affectedBy(ids ?? this.trainables().map((t) => t.nodeId))) this.dirty.add(id);
+  }
+
+  /** The nodes and everything downstream of them (a model node computes from its own leaves, so it counts). */
+  private affectedBy(ids: Iterable<string>): Set<string> {
+    const nodes = new Set(ids);
+    for (const id of descendants(this.v.adjacency, nodes)) nodes.add(id);
+    return nodes;
   }
 
   /** Recreate every leaf from its params (training's reset). */
   resetLeaves(): void {
+    this.rev++;
     for (const [id, s] of this.states) {
       if (!s.leaves || Object.keys(s.leaves).length === 0) continue;
       s.leaves = undefined;
@@ -348,12 +360,12 @@ export class Scheduler {
       needed.add(objective.nodeId);
       for (const a of ancestors(this.v.adjacency, [objective.nodeId])) needed.add(a);
     }
-    const trainedNodes = new Set(groups.flatMap((g) => g.params.map((p) => p.nodeId)));
+    const stale = this.affectedBy(groups.flatMap((g) => g.params.map((p) => p.nodeId)));
     return {
       groups,
       labelOf: (id) => this.label(id),
       forward: (): ForwardResult => {
-        this.paramsChanged(trainedNodes);
+        for (const id of stale) this.dirty.add(id);
         this.evaluate(needed);
         const pick = (r: { nodeId: string; port: string }) => {
           const t = this.value(r.nodeId, r.port);

@@ -83,6 +83,8 @@ export class Trainer {
   private session: TrainingSession | null = null;
   private program: TrainingProgram | null = null;
   private structure = "";
+  /** The scheduler revision the session was last brought up to date with. */
+  private seen = -1;
   private applied = new Map<string, Record<string, ParamValue>>();
   private choice: BackendChoice = { backend: cpuBackend };
   private wanted: BackendName;
@@ -153,6 +155,8 @@ export class Trainer {
 
   /** Build the session for the current graph, or bring the existing one up to date (hyperparameters). */
   private async prepare(): Promise<TrainingProgram> {
+    if (this.session && this.program && this.seen === this.scheduler.revision) return this.program;
+    this.seen = this.scheduler.revision;
     const groups = this.scheduler.groups();
     if (groups.length === 0) {
       const issue = this.scheduler.validation.issues.find((i) => i.severity === "error");
