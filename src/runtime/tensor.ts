@@ -28,7 +28,8 @@ export class Tensor {
     shape: Shape,
     readonly dtype: DType,
   ) {
-    this.shape = Object.freeze([...shape]);
+    // Shapes are frozen, so one taken from another tensor can be shared instead of copied (ops do this a lot).
+    this.shape = Object.isFrozen(shape) ? shape : Object.freeze([...shape]);
     if (data.length !== numel(shape))
       throw new ShapeError(
         `tensor data has ${data.length} elements but shape ${fmtShape(shape)} needs ${numel(shape)}`,

@@ -9,7 +9,7 @@ import { record } from "../autograd.ts";
 import { type DType, isFloating, resultType, scalarDType } from "../dtype.ts";
 import { binaryGrads } from "../fused/binary-grad.ts";
 import { runUnary, runUnaryGrad, unaryLoops } from "../fused/unary.ts";
-import { broadcastShapes } from "../shape.ts";
+import { broadcastShapes, sameShape } from "../shape.ts";
 import { full, type Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
 import { mapBinary, mapTernary, mapUnary } from "./kernels.ts";
@@ -438,6 +438,13 @@ function promotionKind(t: Tensor): "dimmed" | "zerodim" {
 
 /** The dtype of `a op b` under torch's promotion, numbers counting as Python scalars. */
 export function promote(...xs: Operand[]): DType {
+  // The common cases without building promotion records: tensors of one dtype, or a float tensor and a number.
+  if (xs.length === 2) {
+    const [a, b] = xs;
+    if (typeof a !== "number" && typeof b !== "number" && a.dtype === b.dtype) return a.dtype;
+    if (typeof a !== "number" && typeof b === "number" && isFloating(a.dtype)) return a.dtype;
+    if (typeof a === "number" && typeof b !== "number" && isFloating(b.dtype)) return b.dtype;
+  }
   return resultType(
     xs.map((x) =>
       typeof x === "number"
@@ -469,7 +476,7 @@ export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
   const computeIn = d.out === "bool" ? common : dtype;
   const A = operand(a, computeIn);
   const B = operand(b, computeIn);
-  const shape = broadcastShapes(name, A.shape, B.shape);
+  const shape = sameShape(A.shape, B.shape) ? A.shape : broadcastShapes(name, A.shape, B.shape);
   const f = d.fn;
   const out = mapBinary(A, B, shape, f, dtype, name);
   traceOp("binary", [A, B], { name }, out);
