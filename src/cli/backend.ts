@@ -2,10 +2,29 @@
 import { type BackendChoice, type BackendName, resolveBackend } from "../runtime/scheduler-backend.ts";
 import type { Io } from "./io.ts";
 
-export async function noteBackend(name: BackendName, io: Io, what: "eval" | "train"): Promise<BackendChoice> {
+/** Load and register the WebGPU backend (src/gpu) when it is asked for; a failure leaves the CPU to run. */
+async function register(name: BackendName, io: Io): Promise<void> {
+  if (name !== "webgpu") return;
+  try {
+    const gpu = await import("../gpu/backend.ts");
+    gpu.registerWebGpuBackend();
+  } catch (e) {
+    io.stderr.write(
+      `gradwire: the WebGPU backend could not be loaded (${e instanceof Error ? e.message : String(e)})\n`,
+    );
+  }
+}
+
+/** Eval always computes on the CPU (one pass needs no GPU); say so when another backend was asked for. */
+export function noteEvalBackend(name: BackendName, io: Io): void {
+  if (name !== "cpu")
+    io.stderr.write(`gradwire: eval computes on the CPU; --backend ${name} applies to training\n`);
+}
+
+/** Make the asked-for backend available; print why the CPU runs instead when it cannot be had. */
+export async function prepareBackend(name: BackendName, io: Io): Promise<BackendChoice> {
+  await register(name, io);
   const choice = await resolveBackend(name);
   if (choice.fallback) io.stderr.write(`gradwire: ${choice.fallback}\n`);
-  else if (what === "eval" && name !== "cpu")
-    io.stderr.write(`gradwire: eval computes on the CPU; --backend ${name} applies to training\n`);
   return choice;
 }

@@ -3,7 +3,7 @@ import { describeNode, nodeLabel } from "../graph/types.ts";
 import type { Tensor } from "../runtime/index.ts";
 import { Scheduler } from "../runtime/scheduler.ts";
 import type { BackendName } from "../runtime/scheduler-backend.ts";
-import { noteBackend } from "./backend.ts";
+import { noteEvalBackend } from "./backend.ts";
 import { CliFailure, type Io } from "./io.ts";
 import { loadGraphFile } from "./load.ts";
 import { describeTensor, flatData, preview } from "./output.ts";
@@ -15,7 +15,7 @@ export interface EvalOptions {
 
 export async function evalCommand(file: string, opts: EvalOptions, io: Io): Promise<void> {
   const { doc } = loadGraphFile(file, io, { quietWarnings: opts.json });
-  await noteBackend(opts.backend, io, "eval");
+  noteEvalBackend(opts.backend, io);
   const s = new Scheduler();
   s.setGraph(doc);
   s.evaluate();

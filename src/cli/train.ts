@@ -2,7 +2,7 @@
 import { Scheduler } from "../runtime/scheduler.ts";
 import type { BackendName } from "../runtime/scheduler-backend.ts";
 import { type EpochRecord, Trainer } from "../runtime/train.ts";
-import { noteBackend } from "./backend.ts";
+import { prepareBackend } from "./backend.ts";
 import { CliFailure, type Io } from "./io.ts";
 import { loadGraphFile } from "./load.ts";
 import { fmtNum, jsonNumber, progressLine } from "./output.ts";
@@ -19,7 +19,7 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
   s.setGraph(doc);
   const trainer = new Trainer(s, { backend: opts.backend, recordLimit: Number.POSITIVE_INFINITY });
   if (opts.backend !== "cpu") {
-    await noteBackend(opts.backend, io, "train");
+    await prepareBackend(opts.backend, io);
     await trainer.setBackend(opts.backend);
   }
   const total = opts.epochs ?? doc.settings.epochs;
@@ -61,7 +61,7 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
   if (opts.jsonl) return;
   const secs = (performance.now() - started) / 1000;
   io.stdout.write(
-    `\ntrained ${st.epoch} epoch${st.epoch === 1 ? "" : "s"} on the ${st.backend.toUpperCase()} in ${secs.toFixed(2)} s` +
+    `\ntrained ${st.epoch} epoch${st.epoch === 1 ? "" : "s"} on ${st.backend === "cpu" ? "the CPU" : "WebGPU"} in ${secs.toFixed(2)} s` +
       (first && last ? `: loss ${fmtNum(first.loss)} → ${fmtNum(last.loss)}` : "") +
       "\n",
   );

@@ -203,6 +203,43 @@ print(json.dumps({"lines": "\\n".join(lines)}))`).lines,
     );
   });
 
+  it("--backend webgpu trains along the same trajectory (on WebGPU where there is an adapter, else the CPU, saying why)", () => {
+    const r = gradwire(
+      "train",
+      fixturePath("thermometer.graph.json"),
+      "--jsonl",
+      "--backend",
+      "webgpu",
+      "--epochs",
+      "30",
+    );
+    expect(r.code).toBe(0);
+    const ran = gradwire(
+      "train",
+      fixturePath("thermometer.graph.json"),
+      "--backend",
+      "webgpu",
+      "--epochs",
+      "2",
+    );
+    const fellBack = /running on the CPU/.test(ran.stderr);
+    expect(ran.stdout).toContain(fellBack ? "on the CPU" : "on WebGPU");
+    const cpu = jsonLines<Line>(
+      gradwire("train", fixturePath("thermometer.graph.json"), "--jsonl", "--epochs", "30").stdout,
+    );
+    const got = jsonLines<Line>(r.stdout);
+    expectClose(
+      got.map((l) => l.loss),
+      cpu.map((l) => l.loss),
+      1e-4,
+    );
+    expectClose(
+      got.map((l) => l.params["model.weight"][0]),
+      cpu.map((l) => l.params["model.weight"][0]),
+      1e-4,
+    );
+  });
+
   it("a diverging run (the guessing game at lr 10) exits 1 naming the node", () => {
     const text = JSON.stringify({
       format: "gradwire.graph",
