@@ -102,21 +102,28 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: WeightOp
   const w = opts.weight ? O.expand(O.cast(opts.weight, input.dtype), input.shape) : null;
   const t = O.cast(target, input.dtype);
   const out = allocate(input.dtype, input.numel);
+  // torch's kernel op for op in the input's dtype: (t - 1) max(log(1 - x), -100) - t max(log(x), -100), then
+  // times the weight. log(1 - x), not log1p(-x): for x below float32's epsilon torch's loss is exactly 0.
+  const R = storeRounding(input.dtype);
   for (let i = 0; i < input.numel; i++) {
     const x = input.data[i];
     const y = t.data[i];
-    const l = -(y * Math.max(Math.log(x), -100) + (1 - y) * Math.max(Math.log1p(-x), -100));
-    out[i] = w ? l * w.data[i] : l;
+    const l1 = Math.max(R(Math.log(R(1 - x))), -100);
+    const l2 = Math.max(R(Math.log(x)), -100);
+    const l = R(R(R(y - 1) * l1) - R(y * l2));
+    out[i] = w ? R(l * w.data[i]) : l;
   }
   const raw = new Tensor(out, input.shape, input.dtype);
   // The target's gradient is torch's -logit(x) w, unclamped (infinite at x = 0 or 1, as in torch).
   const elementwise = record(raw, "BinaryCrossEntropyBackward0", [input, t], (g) => {
     const gx = allocate(g.dtype, input.numel);
     const gt = t.requiresGrad ? allocate(g.dtype, input.numel) : null;
+    const Rg = storeRounding(g.dtype);
     for (let i = 0; i < input.numel; i++) {
       const x = input.data[i];
       const wi = w ? w.data[i] : 1;
-      gx[i] = ((g.data[i] * (x - t.data[i])) / Math.max(x * (1 - x), BCE_EPSILON)) * wi;
+      const r = Rg(Rg(g.data[i] * Rg(x - t.data[i])) / Math.max(Rg(Rg(1 - x) * x), BCE_EPSILON));
+      gx[i] = w ? Rg(r * wi) : r;
       if (gt) gt[i] = -Math.log(x / (1 - x)) * g.data[i] * wi;
     }
     return [new Tensor(gx, input.shape, g.dtype), gt ? new Tensor(gt, input.shape, g.dtype) : null];
