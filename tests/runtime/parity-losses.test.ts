@@ -528,3 +528,30 @@ bceExact.add(
   { kwargs: { reduction: "none" }, exact: true },
 );
 describeParity("binary_cross_entropy follows torch's kernel", bceExact);
+
+// The regression losses are elementwise ops and torch's mean: bit-identical in float32, even over many values.
+const regExact = new CaseList();
+for (const reduction of ["mean", "sum"] as const) {
+  const pair = () => [
+    I.t([40, 25], "float32", { lo: -3, hi: 3 }),
+    I.t([40, 25], "float32", { lo: -3, hi: 3 }),
+  ];
+  const opts = { kwargs: { reduction }, exact: true };
+  regExact.add(`mse_loss ${reduction}`, "F.mse_loss", pair(), (x, y) => mseLoss(x, y, { reduction }), opts);
+  regExact.add(`l1_loss ${reduction}`, "F.l1_loss", pair(), (x, y) => l1Loss(x, y, { reduction }), opts);
+  regExact.add(
+    `smooth_l1_loss ${reduction}`,
+    "F.smooth_l1_loss",
+    pair(),
+    (x, y) => smoothL1Loss(x, y, { reduction, beta: 0.7 }),
+    { kwargs: { reduction, beta: 0.7 }, exact: true },
+  );
+  regExact.add(
+    `huber_loss ${reduction}`,
+    "F.huber_loss",
+    pair(),
+    (x, y) => huberLoss(x, y, { reduction, delta: 1.3 }),
+    { kwargs: { reduction, delta: 1.3 }, exact: true },
+  );
+}
+describeParity("regression losses are bit-identical to PyTorch's in float32", regExact);
