@@ -69,6 +69,11 @@ export function broadcastTo(t: Tensor, shape: Shape): Tensor {
   if (sameShape(t.shape, shape)) return t;
   const out = allocate(t.dtype, numel(shape));
   const src = t.data;
+  if (src.length === 1) {
+    // A reduction's gradient spread back over its input: one native fill.
+    out.fill(src[0]);
+    return new Tensor(out, shape, t.dtype);
+  }
   const strides = readStrides(t.shape, shape);
   const step = strides[shape.length - 1];
   forEachRow(shape, [strides], (o, offs, len) => {
