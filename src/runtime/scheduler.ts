@@ -43,7 +43,7 @@ export interface GraphDelta {
 }
 
 export interface Gradients {
-  /** d objective / d trainable, by trainable id. */
+  /** d objective / d trainable, by trainable id (only those the objective reaches, as torch leaves the others None). */
   params: Map<string, Tensor>;
   /** d objective / d each node output that depends on a trainable (for gradient previews), by node id. */
   nodes: Map<string, Tensor>;
@@ -427,16 +427,14 @@ export class Scheduler {
           `the objective '${this.label(obj.nodeId)}' has ${root.numel} elements; backward needs a single number`,
           obj.nodeId,
         );
-      if (!root.requiresGrad)
-        throw new SchedulerError(
-          `the objective '${this.label(obj.nodeId)}' does not depend on any tensor with requires_grad, so it has no gradients`,
-          obj.nodeId,
-        );
+      // Nothing it depends on requires grad: no gradients at all, as every such leaf's .grad stays None in torch.
+      if (!root.requiresGrad) return { params: new Map(), nodes, objective: obj.nodeId };
       const saved = trainables.map((t) => t.tensor.grad);
       for (const t of trainables) t.tensor.grad = null;
       try {
         root.backward(undefined, { retainGraph: true });
-        grads = new Map(trainables.map((t) => [t.id, t.tensor.grad ?? zerosOf(t.tensor)]));
+        // A tensor the objective does not reach gets no entry (its .grad would stay None in torch).
+        grads = new Map(trainables.flatMap((t) => (t.tensor.grad ? [[t.id, t.tensor.grad] as const] : [])));
       } finally {
         trainables.forEach((t, i) => {
           t.tensor.grad = saved[i];
@@ -474,10 +472,6 @@ export class Scheduler {
     }
     return out;
   }
-}
-
-function zerosOf(t: Tensor): Tensor {
-  return new Tensor(new (t.data.constructor as Float64ArrayConstructor)(t.numel), t.shape, t.dtype);
 }
 
 function addInto(a: Tensor, b: Tensor): Tensor {
