@@ -3,8 +3,8 @@
  * transposed operands (the backward pass's g @ B^T and A^T @ g) need no transposed copy.
  *
  * Every output accumulates its terms in float64 in increasing r, skipping terms whose left factor is zero,
- * and is rounded once when stored; both loop orders below do exactly that, so the choice between them (made
- * for speed from the shapes) never changes a result.
+ * and is rounded once when stored; the three loop orders below all do exactly that, so the choice between
+ * them (made for speed from the shapes and strides) never changes a result.
  */
 import type { Storage } from "../dtype.ts";
 
@@ -26,26 +26,71 @@ export function mmStrided(
   out: Storage,
   co: number,
 ): void {
-  if (R.colStride === 1 && n >= 8) rowForm(L, R, m, k, n, out, co);
-  else dotForm(L, R, m, k, n, out, co);
+  if (n < 8) dotForm(L, R, m, k, n, out, co);
+  else if (L.rowStride === 1 && L.colStride !== 1 && m * n <= OUTER_MAX) outerForm(L, R, m, k, n, out, co);
+  else rowForm(L, R, m, k, n, out, co);
 }
 
-/** i, r, q order: a row of R scaled by L[i][r] streams into a float64 row of C. */
+/** Largest output (elements) that outerForm accumulates whole: 512 KiB of float64, cache-resident. */
+const OUTER_MAX = 65536;
+
+/**
+ * r, i, q order for a transposed left operand (A^T @ g in backward): each r reads a contiguous row of the
+ * stored A and a row of R, adding into the whole float64 output.
+ */
+function outerForm(L: Operand, R: Operand, m: number, k: number, n: number, out: Storage, co: number): void {
+  const A = L.data;
+  const B = R.data;
+  const sAr = L.colStride;
+  const sBr = R.rowStride;
+  const sBq = R.colStride;
+  const acc = new Float64Array(m * n);
+  for (let r = 0; r < k; r++) {
+    const ar = L.offset + r * sAr;
+    const br = R.offset + r * sBr;
+    for (let i = 0; i < m; i++) {
+      const a = A[ar + i];
+      if (a === 0) continue;
+      const o = i * n;
+      for (let q = 0, ib = br; q < n; q++, ib += sBq) acc[o + q] += a * B[ib];
+    }
+  }
+  for (let i = 0; i < m * n; i++) out[co + i] = acc[i];
+}
+
+/**
+ * i, r, q order: rows of R scaled by L[i][r] stream into a float64 row of C, two r at a time (one pass over
+ * the row adds both terms, in order) when neither factor is zero.
+ */
 function rowForm(L: Operand, R: Operand, m: number, k: number, n: number, out: Storage, co: number): void {
   const A = L.data;
   const B = R.data;
   const sAi = L.rowStride;
   const sAr = L.colStride;
   const sBr = R.rowStride;
+  const sBq = R.colStride;
   const row = new Float64Array(n);
   for (let i = 0; i < m; i++) {
     row.fill(0);
-    let ia = L.offset + i * sAi;
-    for (let r = 0; r < k; r++, ia += sAr) {
-      const a = A[ia];
-      if (a === 0) continue;
+    const ia = L.offset + i * sAi;
+    let r = 0;
+    for (; r + 1 < k; r += 2) {
+      const a0 = A[ia + r * sAr];
+      const a1 = A[ia + (r + 1) * sAr];
       const b0 = R.offset + r * sBr;
-      for (let q = 0; q < n; q++) row[q] += a * B[b0 + q];
+      const b1 = b0 + sBr;
+      if (a0 !== 0 && a1 !== 0) {
+        if (sBq === 1) for (let q = 0; q < n; q++) row[q] = row[q] + a0 * B[b0 + q] + a1 * B[b1 + q];
+        else for (let q = 0, j = 0; q < n; q++, j += sBq) row[q] = row[q] + a0 * B[b0 + j] + a1 * B[b1 + j];
+      } else {
+        if (a0 !== 0) for (let q = 0, j = 0; q < n; q++, j += sBq) row[q] += a0 * B[b0 + j];
+        if (a1 !== 0) for (let q = 0, j = 0; q < n; q++, j += sBq) row[q] += a1 * B[b1 + j];
+      }
+    }
+    if (r < k) {
+      const a = A[ia + r * sAr];
+      const b0 = R.offset + r * sBr;
+      if (a !== 0) for (let q = 0, j = 0; q < n; q++, j += sBq) row[q] += a * B[b0 + j];
     }
     const o = co + i * n;
     for (let q = 0; q < n; q++) out[o + q] = row[q];
