@@ -5,6 +5,7 @@
  */
 import { applyPatches, type Draft, enablePatches, type Patch, produceWithPatches } from "immer";
 import type { ParamValue } from "../nodes/types.ts";
+import { MAX_DEPTH, tooDeep } from "./depth.ts";
 import {
   emptyGraph,
   type GraphDoc,
@@ -48,6 +49,11 @@ export interface NewEdge {
   target: string;
   targetPort: string;
   id?: string;
+}
+
+function checkDepth(params: Record<string, ParamValue | undefined>): void {
+  const path = tooDeep(params);
+  if (path) throw new Error(`param '${String(path[0])}' is nested more than ${MAX_DEPTH} levels deep`);
 }
 
 /** A fresh id `<prefix>_<n>` not used by any node or edge. */
@@ -193,6 +199,7 @@ export class GraphDocument {
   addNode(n: NewNode): string {
     const id = n.id ?? freshId(this.doc, n.type);
     if (id in this.doc.nodes) throw new Error(`a node with id '${id}' already exists`);
+    checkDepth(n.params ?? {});
     const node: GraphNode = {
       id,
       type: n.type,
@@ -237,6 +244,7 @@ export class GraphDocument {
   setParams(id: string, values: Record<string, ParamValue | undefined>): void {
     const node = this.doc.nodes[id];
     if (!node) throw new Error(`no node '${id}'`);
+    checkDepth(values);
     this.change(`Change ${Object.keys(values).join(", ")} of ${node.name ?? id}`, (d) => {
       const p = d.nodes[id].params;
       for (const [k, v] of Object.entries(values)) {

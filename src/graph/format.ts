@@ -6,6 +6,7 @@ import type { z } from "zod";
 import { registry as builtinRegistry } from "../nodes/index.ts";
 import type { Registry } from "../nodes/registry.ts";
 import { outputsOf } from "../nodes/types.ts";
+import { MAX_DEPTH, tooDeep } from "./depth.ts";
 import { type Json, MigrationError, migrate } from "./migrations.ts";
 import { CURRENT_VERSION, FORMAT, type GraphFile, graphFileShape, kindNodeSchema } from "./schema.ts";
 import { DEFAULT_SETTINGS, type GraphDoc, type GraphEdge, type GraphNode } from "./types.ts";
@@ -93,6 +94,12 @@ function isObject(v: unknown): v is Record<string, Json> {
 
 /** Validate a parsed file and build the document, or list every problem. */
 export function loadGraph(json: unknown, registry: Registry = builtinRegistry): LoadResult {
+  const deep = tooDeep(json);
+  if (deep)
+    return fail(
+      jsonPath(deep.slice(0, 8)),
+      `nested more than ${MAX_DEPTH} levels deep (a tensor has at most a few dimensions)`,
+    );
   if (!isObject(json)) return fail("(top level)", 'expected a JSON object with "format": "gradwire.graph"');
   if (json.format !== FORMAT)
     return fail(

@@ -1,5 +1,6 @@
 /** The graph document, validation with shape inference, the file format and connection checks. */
 export * from "./connect.ts";
+export * from "./depth.ts";
 export * from "./document.ts";
 export * from "./format.ts";
 export * from "./recompute.ts";

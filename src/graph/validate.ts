@@ -105,7 +105,14 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
       continue;
     }
     kinds.set(node.id, kind);
-    const parsed = paramsSchema(kind).safeParse(node.params);
+    let parsed: ReturnType<ReturnType<typeof paramsSchema>["safeParse"]>;
+    try {
+      parsed = paramsSchema(kind).safeParse(node.params);
+    } catch {
+      // Only absurd nesting gets here (the validator's recursion runs out of stack).
+      err("bad-param", `node ${describeNode(node)} has params nested too deep to check`, { nodeId: node.id });
+      continue;
+    }
     if (!parsed.success)
       for (const p of parsed.error.issues) {
         const name = String(p.path[0] ?? "");

@@ -144,3 +144,17 @@ describe("GraphDocument", () => {
     expect(doc.state).toEqual(old);
   });
 });
+
+describe("GraphDocument limits", () => {
+  it("refuses param values nested absurdly deep, with a message, before they reach immer", () => {
+    const doc = new GraphDocument();
+    let data: unknown = 1;
+    for (let i = 0; i < 3000; i++) data = [data];
+    expect(() => doc.addNode({ type: "tensor", params: { data: data as number } })).toThrow(
+      "param 'data' is nested more than 64 levels deep",
+    );
+    doc.addNode({ type: "tensor", id: "t" });
+    expect(() => doc.setParam("t", "data", data as number)).toThrow(/nested more than 64 levels/);
+    expect(doc.state.nodes.t.params).toEqual({});
+  });
+});

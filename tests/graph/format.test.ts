@@ -244,6 +244,14 @@ describe("malformed graph files", () => {
     ).toEqual(["nodes[0].params.size[1]: must be ≥ 0"]);
   });
 
+  it("absurdly deep nesting", () => {
+    const data = `${"[".repeat(5000)}1${"]".repeat(5000)}`;
+    const text = `{"format":"gradwire.graph","version":1,"nodes":[{"id":"t","type":"tensor","params":{"data":${data}}}],"edges":[]}`;
+    expect(problems(text)).toEqual([
+      "nodes[0].params.data[0][0][0][0]: nested more than 64 levels deep (a tensor has at most a few dimensions)",
+    ]);
+  });
+
   it("unknown top-level fields and bad ids", () => {
     expect(problems(minimal({ extra: true }))).toEqual(["(top level): unknown field 'extra'"]);
     expect(problems(minimal({ nodes: [{ id: "has space", type: "relu" }], edges: [] }))).toEqual([

@@ -1,0 +1,18 @@
+/**
+ * A nesting limit for graph data. Deeper than any tensor a person writes; deeper values would only exhaust the
+ * stack of the recursive code that copies and checks them (immer, zod, structuredClone).
+ */
+export const MAX_DEPTH = 64;
+
+/** The path of the first value nested deeper than MAX_DEPTH, found without recursion. */
+export function tooDeep(json: unknown, max = MAX_DEPTH): PropertyKey[] | undefined {
+  const stack: [unknown, PropertyKey[]][] = [[json, []]];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (path.length > max) return path;
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, [...path, i]]));
+    else if (typeof v === "object" && v !== null)
+      for (const [k, x] of Object.entries(v)) stack.push([x, [...path, k]]);
+  }
+  return undefined;
+}
