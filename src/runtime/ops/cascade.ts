@@ -34,8 +34,9 @@ function multiRowSum(
   const power = Math.max(4, Math.floor(ceilLog2(rows) / LEVELS));
   const step = 2 ** power;
   const mask = step - 1;
-  const acc = [0, 1, 2, 3].map(() => new Float64Array(width));
-  const a0 = acc[0];
+  const a0 = new Float64Array(width);
+  // The upper levels exist only once a cascade step folds into them (never for fewer than 2^power rows).
+  let acc: Float64Array[] | null = null;
   const addRow = (i: number): void => {
     const base = off + i * rowStride;
     if (f32) for (let t = 0; t < width; t++) a0[t] = Math.fround(a0[t] + src[base + t * colStride]);
@@ -48,6 +49,7 @@ function multiRowSum(
   let i = 0;
   while (i + step <= rows) {
     for (let j = 0; j < step; j++, i++) addRow(i);
+    acc ??= [a0, new Float64Array(width), new Float64Array(width), new Float64Array(width)];
     for (let j = 1; j < LEVELS; j++) {
       fold(acc[j], acc[j - 1]);
       acc[j - 1].fill(0);
@@ -55,7 +57,9 @@ function multiRowSum(
     }
   }
   for (; i < rows; i++) addRow(i);
-  for (let j = 1; j < LEVELS; j++) fold(a0, acc[j]);
+  if (acc) for (let j = 1; j < LEVELS; j++) fold(a0, acc[j]);
+  // Folding in all-zero levels adds +0, which turns a -0 into +0; once is the same as three times.
+  else for (let t = 0; t < width; t++) a0[t] += 0;
   return a0;
 }
 
