@@ -18,6 +18,11 @@ import { installShortcuts } from "./keyboard.ts";
 import { dismissAll, Notices, notify } from "./notices.tsx";
 import { Palette } from "./palette/Palette.tsx";
 import { entriesOf } from "./palette/search.ts";
+import { createTrainingLog } from "./plots/log.ts";
+import { PlotsDock } from "./plots/PlotsDock.tsx";
+import { RunControls } from "./run/RunControls.tsx";
+import { StatusLine } from "./run/StatusLine.tsx";
+import type { RunController, RunState } from "./run/types.ts";
 import type { Startup } from "./startup.ts";
 import { createAnalysis } from "./state/analysis.ts";
 import { createEditor, freeSpot } from "./state/editor.ts";
@@ -27,6 +32,19 @@ export function App(props: { startup: Startup }) {
   const editor = createEditor(registry, props.startup.doc);
   const analysis = createAnalysis(editor.doc, registry);
   const entries = entriesOf(registry.list());
+  const log = createTrainingLog();
+  const [runState] = createSignal<RunState>({
+    status: "idle",
+    epoch: 0,
+    backend: { name: "cpu", reason: "WebGPU is not integrated yet" },
+  });
+  const run: RunController = { state: runState, run() {}, pause() {}, step() {}, stop() {}, reset() {} };
+  const issueCount = (sev: "error" | "warning") =>
+    analysis.validation().issues.filter((i) => i.severity === sev).length;
+  const blocked = () => {
+    const first = analysis.validation().issues.find((i) => i.severity === "error");
+    return first ? first.message : null;
+  };
   const [help, setHelp] = createSignal(false);
   const [ready, setReady] = createSignal(false);
   let canvas: CanvasApi | undefined;
@@ -99,6 +117,8 @@ export function App(props: { startup: Startup }) {
   createEffect(on(editor.doc, autosave, { defer: true }));
 
   onMount(() => {
+    // A handle for debugging in the browser console during development; not part of any build's API.
+    if (import.meta.env.DEV) Object.assign(window, { __gradwire: { editor, analysis } });
     for (const p of props.startup.problems)
       notify({ kind: "warn", title: p.title, lines: p.lines, sticky: true });
     if (props.startup.source === "link") {
@@ -157,6 +177,12 @@ export function App(props: { startup: Startup }) {
             <Icon name="redo" />
           </button>
         </div>
+        <RunControls
+          run={run}
+          epochs={() => editor.doc().settings.epochs}
+          setEpochs={editor.setEpochs}
+          blocked={blocked}
+        />
         <div class="toolbar-spacer" />
         <div class="toolbar-group">
           <button
@@ -190,6 +216,7 @@ export function App(props: { startup: Startup }) {
             setReady(true);
           }}
         />
+        <PlotsDock log={log} sweeps={() => []} />
       </main>
       <Inspector
         editor={editor}
@@ -199,7 +226,13 @@ export function App(props: { startup: Startup }) {
           canvas?.reveal(id);
         }}
       />
-      <footer class="statusbar" />
+      <StatusLine
+        run={run}
+        totalEpochs={() => editor.doc().settings.epochs}
+        errors={() => issueCount("error")}
+        warnings={() => issueCount("warning")}
+        lastEdit={() => editor.history().label}
+      />
       <Notices />
       <Show when={help()}>
         <HelpOverlay onClose={() => setHelp(false)} />

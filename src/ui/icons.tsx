@@ -25,6 +25,7 @@ const P: Record<string, string> = {
   plus: "M12 5v14M5 12h14",
   warn: "M12 3 2 20h20zM12 10v4m0 3h.01",
   error: "M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM15 9l-6 6m0-6 6 6",
+  check: "M20 6 9 17l-5-5",
   grid: "M4 4h16v16H4zM4 10h16M4 16h16M10 4v16M16 4v16",
 };
 

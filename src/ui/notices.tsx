@@ -20,7 +20,11 @@ let next = 1;
 
 export function notify(n: Omit<Notice, "id">): number {
   const id = next++;
-  setNotices((l) => [...l.filter((x) => !(x.testid && x.testid === n.testid)), { ...n, id }]);
+  // A problem report replaces the passing news before it, so the two never read as one story.
+  setNotices((l) => [
+    ...l.filter((x) => !(x.testid && x.testid === n.testid) && !(n.kind === "error" && x.kind === "info")),
+    { ...n, id },
+  ]);
   if (!n.sticky) setTimeout(() => dismiss(id), n.kind === "error" ? 8000 : 3500);
   return id;
 }
@@ -44,7 +48,7 @@ export function Notices() {
             role={n.kind === "error" ? "alert" : "status"}
           >
             <div class="notice-head">
-              <Icon name={n.kind === "info" ? "help" : n.kind === "warn" ? "warn" : "error"} />
+              <Icon name={n.kind === "info" ? "check" : n.kind === "warn" ? "warn" : "error"} />
               <span class="notice-title">{n.title}</span>
               <button type="button" class="icon-btn" title="Dismiss" onClick={() => dismiss(n.id)}>
                 <Icon name="close" />

@@ -99,7 +99,7 @@ export async function openPage(
     if (m.type() === "error") errors.push(`console: ${m.text()}`);
   });
   await page.goto(a.url + (opts.path ?? ""));
-  await page.waitForSelector('[data-testid="app-ready"]', { timeout: 30_000 });
+  await page.waitForSelector('[data-testid="app-ready"]', { state: "attached", timeout: 30_000 });
   return { context, page, errors };
 }
 

@@ -10,9 +10,10 @@ import {
   getBezierPath,
   MiniMap,
   SolidFlow,
+  useConnection,
   useSolidFlow,
 } from "@dschz/solid-flow";
-import { createEffect, createSignal, onMount, Show } from "solid-js";
+import { createEffect, createSignal, onMount, Show, untrack } from "solid-js";
 import { createStore } from "solid-js/store";
 import { type Connection, canConnect } from "../../graph/connect.ts";
 import { DRAG_MIME, groupOf } from "../palette/search.ts";
@@ -22,7 +23,7 @@ import { theme } from "../theme.ts";
 import { CanvasContext } from "./context.ts";
 import { EDGE_TYPE, type FlowEdge, type FlowNode, NODE_TYPE, syncEdges, syncNodes } from "./flowSync.ts";
 import { GwEdge } from "./GwEdge.tsx";
-import { GwNode } from "./GwNode.tsx";
+import { GwNode, shortMessage } from "./GwNode.tsx";
 
 export interface CanvasApi {
   /** The flow coordinates at the centre of the visible canvas. */
@@ -74,12 +75,38 @@ function FlowBridge(props: {
   return null;
 }
 
+/**
+ * Why the port under the cursor refuses the wire, shown beside the cursor while dragging. It is HTML above the
+ * nodes (not part of the SVG connection line, which nodes would cover).
+ */
+function RefusalTip(props: { reason: () => string | null; pointer: () => XY }) {
+  const connection = useConnection();
+  const show = () => {
+    const c = connection();
+    return c.inProgress && c.toHandle !== null && c.isValid === false ? props.reason() : null;
+  };
+  return (
+    <Show when={show()}>
+      {(r) => (
+        <div
+          class="gw-refusal"
+          data-testid="connection-refusal"
+          style={{ left: `${props.pointer().x + 14}px`, top: `${props.pointer().y + 16}px` }}
+        >
+          {shortMessage(r())}
+        </div>
+      )}
+    </Show>
+  );
+}
+
 export function Canvas(props: CanvasProps) {
   const editor = props.editor;
   const [nodes, setNodes] = createStore<FlowNode[]>([]);
   const [edges, setEdges] = createStore<FlowEdge[]>([]);
   const [refusal, setRefusal] = createSignal<string | null>(null);
   const [dropActive, setDropActive] = createSignal(false);
+  const [pointer, setPointer] = createSignal<XY>({ x: 0, y: 0 });
   let host!: HTMLDivElement;
   let api: CanvasApi | undefined;
 
@@ -89,6 +116,19 @@ export function Canvas(props: CanvasProps) {
     syncEdges(setEdges, doc, new Set(editor.edgeSelection()));
   };
   createEffect(resync);
+
+  // solid-flow 0.1.4 declares onSelectionChange but never calls it: selection is read from its stores, where
+  // clicks, Ctrl/Cmd-clicks and box selection write it.
+  const same = (a: readonly string[], b: readonly string[]) =>
+    a.length === b.length && a.every((x, i) => x === b[i]);
+  createEffect(() => {
+    const ids = nodes.filter((n) => n.selected).map((n) => n.id);
+    const eids = edges.filter((e) => e.selected).map((e) => e.id);
+    untrack(() => {
+      if (!same(editor.selection(), ids)) editor.setSelection(ids);
+      if (!same(editor.edgeSelection(), eids)) editor.setEdgeSelection(eids);
+    });
+  });
 
   const problem = (w: Connection): string | null => {
     const r = canConnect(editor.doc(), editor.registry, w);
@@ -127,26 +167,25 @@ export function Canvas(props: CanvasProps) {
 
   type Side = Parameters<typeof getBezierPath>[0]["sourcePosition"];
   const ConnectionLine = (p: ConnectionLineComponentProps) => {
+    // solid-flow 0.1.4 converts the start point from screen to flow coordinates although it already is in flow
+    // coordinates, so the line starts off the handle once the view is panned or zoomed; take it from the handle.
+    const from = () => {
+      const abs = p.fromNode.internals.positionAbsolute;
+      const h = p.fromHandle;
+      return { x: abs.x + h.x + (h.width ?? 0) / 2, y: abs.y + h.y + (h.height ?? 0) / 2 };
+    };
     const path = () =>
       getBezierPath({
-        sourceX: p.fromX,
-        sourceY: p.fromY,
+        sourceX: from().x,
+        sourceY: from().y,
         sourcePosition: p.fromPosition as Side,
         targetX: p.toX,
         targetY: p.toY,
         targetPosition: p.toPosition as Side,
       })[0];
-    const bad = () => p.connectionStatus === "invalid";
     return (
       <g class={`gw-connection ${p.connectionStatus ?? ""}`}>
         <path d={path()} fill="none" class="gw-connection-path" />
-        <Show when={bad() && refusal()}>
-          <foreignObject x={p.toX + 12} y={p.toY + 10} width="320" height="80" class="gw-refusal-fo">
-            <div class="gw-refusal" data-testid="connection-refusal">
-              {refusal()}
-            </div>
-          </foreignObject>
-        </Show>
       </g>
     );
   };
@@ -171,6 +210,7 @@ export function Canvas(props: CanvasProps) {
           if (e.currentTarget === e.target) setDropActive(false);
         }}
         onDrop={onDrop}
+        onPointerMove={(e) => setPointer({ x: e.clientX, y: e.clientY })}
       >
         <SolidFlow
           nodes={nodes}
@@ -181,7 +221,8 @@ export function Canvas(props: CanvasProps) {
           snapGrid={[GRID, GRID]}
           minZoom={0.1}
           maxZoom={2.5}
-          fitView
+          // Fit once on opening a graph; an empty canvas stays put so the first drop lands where it was dropped.
+          fitView={Object.keys(editor.doc().nodes).length > 0}
           fitViewOptions={{ padding: 0.2, maxZoom: 1.25 }}
           deleteKey={null}
           selectionKey="Shift"
@@ -211,14 +252,6 @@ export function Canvas(props: CanvasProps) {
             editor.moveNodes(moves);
             resync();
           }}
-          onSelectionChange={({ nodes: sn, edges: se }) => {
-            const ids = sn.map((n) => n.id);
-            const eids = se.map((e) => e.id);
-            const same = (a: readonly string[], b: string[]) =>
-              a.length === b.length && a.every((x, i) => x === b[i]);
-            if (!same(editor.selection(), ids)) editor.setSelection(ids);
-            if (!same(editor.edgeSelection(), eids)) editor.setEdgeSelection(eids);
-          }}
         >
           <Background
             variant="dots"
@@ -241,6 +274,7 @@ export function Canvas(props: CanvasProps) {
             nodeBorderRadius={4}
             maskColor="var(--minimap-mask)"
           />
+          <RefusalTip reason={refusal} pointer={pointer} />
           <FlowBridge
             host={() => host}
             position={(id) => editor.doc().nodes[id]?.position}

@@ -43,6 +43,12 @@ function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
 }
 
+/** Canvas strokes cannot use CSS variables: resolve `var(--x)` to the theme's current colour. */
+function resolveColor(c: string): string {
+  const m = /^var\((--[\w-]+)\)$/.exec(c.trim());
+  return m ? cssVar(m[1]) : c;
+}
+
 /** Numbers on axes and in the legend: short, but never hiding the magnitude. */
 export function tick(v: number | null): string {
   if (v === null || !Number.isFinite(v)) return v === null ? "–" : String(v);
@@ -123,13 +129,13 @@ export function Chart(props: ChartProps) {
         { label: props.xLabel, value: (_u, v) => tick(v) },
         ...specs.map((s) => ({
           label: s.label,
-          stroke: s.color,
+          stroke: resolveColor(s.color),
           width: 1.5,
           dash: s.dash,
           scale: s.scale ?? "y",
           value: (_u: uPlot, v: number | null) => tick(v),
           spanGaps: false,
-          points: props.scatter ? { show: true, size: 5, fill: s.color } : { show: false },
+          points: props.scatter ? { show: true, size: 5, fill: resolveColor(s.color) } : { show: false },
           paths: props.scatter ? () => null : undefined,
         })),
       ],

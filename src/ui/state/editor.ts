@@ -186,12 +186,14 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
       graph.replace(next, label);
     },
 
+    // GraphDocument announces an undo before moving the step onto its redo stack (and a redo before moving it
+    // back), so the buttons' state is read again once the call returns.
     undo(): void {
-      graph.undo();
+      if (graph.undo()) setHistoryState((h) => ({ ...h, canUndo: graph.canUndo, canRedo: graph.canRedo }));
     },
 
     redo(): void {
-      graph.redo();
+      if (graph.redo()) setHistoryState((h) => ({ ...h, canUndo: graph.canUndo, canRedo: graph.canRedo }));
     },
   };
   return editor;

@@ -1,0 +1,140 @@
+/**
+ * The plots under the canvas: loss per epoch (linear or log), each parameter's trajectory with its gradient,
+ * and, when the graph has sweep nodes, each sweep's curve (loss against prediction).
+ */
+import { createMemo, createSignal, For, Show } from "solid-js";
+import type { ValueLike } from "../values/torchFormat.ts";
+import { Chart, type ChartData, type SeriesSpec } from "./Chart.tsx";
+import type { TrainingLog } from "./log.ts";
+
+const COLORS = ["#4f5bd5", "#0e9f6e", "#db2777", "#d97706", "#0891b2", "#7c3aed", "#64748b", "#dc2626"];
+
+export interface SweepCurve {
+  nodeId: string;
+  label: string;
+  x: ValueLike;
+  y: ValueLike;
+}
+
+export interface PlotsDockProps {
+  log: TrainingLog;
+  sweeps: () => SweepCurve[];
+}
+
+export function PlotsDock(props: PlotsDockProps) {
+  const log = props.log;
+  const [logScale, setLogScale] = createSignal(false);
+  const [showGrads, setShowGrads] = createSignal(true);
+
+  const lossSeries = createMemo<SeriesSpec[]>(() => [{ label: "loss", color: "var(--accent)" }]);
+  const lossData = (): ChartData => ({
+    x: log.loss.xView(),
+    ys: [log.loss.view("loss")],
+    n: log.loss.length,
+  });
+
+  const paramSeries = createMemo<SeriesSpec[]>(() => {
+    const s = log.series();
+    const out: SeriesSpec[] = s.map((p, i) => ({ label: p.name, color: COLORS[i % COLORS.length] }));
+    if (showGrads())
+      out.push(
+        ...s.map((p, i) => ({
+          label: `∇${p.name}`,
+          color: COLORS[i % COLORS.length],
+          dash: [4, 3],
+          scale: "y2" as const,
+        })),
+      );
+    return out;
+  });
+  const paramData = (): ChartData => {
+    const names = log.series().map((p) => p.name);
+    const ys = names.map((n) => log.params.view(n));
+    if (showGrads()) ys.push(...names.map((n) => log.grads.view(n)));
+    return { x: log.params.xView(), ys, n: log.params.length };
+  };
+
+  return (
+    <section class="plots" aria-label="Plots">
+      <div class="plot-card">
+        <header class="plot-head">
+          <h3>Loss</h3>
+          <div class="seg" role="group" aria-label="Loss scale">
+            <button
+              type="button"
+              classList={{ on: !logScale() }}
+              data-testid="loss-linear"
+              onClick={() => setLogScale(false)}
+            >
+              linear
+            </button>
+            <button
+              type="button"
+              classList={{ on: logScale() }}
+              data-testid="loss-log"
+              onClick={() => setLogScale(true)}
+            >
+              log
+            </button>
+          </div>
+        </header>
+        <Chart
+          testid="plot-loss"
+          series={lossSeries}
+          data={lossData}
+          version={log.version}
+          log={logScale}
+          xLabel="epoch"
+          yLabel="loss"
+        />
+      </div>
+      <div class="plot-card">
+        <header class="plot-head">
+          <h3>Parameters</h3>
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={showGrads()}
+              onChange={(e) => setShowGrads(e.currentTarget.checked)}
+            />
+            gradients (dashed, right axis)
+          </label>
+        </header>
+        <Chart
+          testid="plot-params"
+          series={paramSeries}
+          data={paramData}
+          version={log.version}
+          xLabel="epoch"
+          yLabel="value"
+          y2Label="gradient"
+        />
+        <Show when={log.truncated().length > 0}>
+          <p class="plot-note">
+            Showing the first {6} elements of {log.truncated().join(", ")}.
+          </p>
+        </Show>
+      </div>
+      <For each={props.sweeps()}>
+        {(s) => (
+          <div class="plot-card">
+            <header class="plot-head">
+              <h3>
+                Sweep <span class="mono">{s.label}</span>
+              </h3>
+            </header>
+            <Chart
+              testid={`plot-sweep-${s.nodeId}`}
+              series={() => [{ label: "loss", color: "var(--g-losses)" }]}
+              data={() => ({ x: s.x.data, ys: [s.y.data], n: Math.min(s.x.data.length, s.y.data.length) })}
+              version={() => s.x.data.length}
+              xLabel="prediction"
+              yLabel="loss"
+              scatter
+            />
+          </div>
+        )}
+      </For>
+    </section>
+  );
+}

@@ -1,0 +1,85 @@
+/**
+ * The training history the plots draw: loss per epoch, and each parameter element's value and gradient per
+ * epoch, appended in batches as records stream in from the worker. Drawing reads the tables directly; a
+ * version signal tells the charts something new arrived.
+ */
+import { createSignal } from "solid-js";
+import { SeriesTable } from "./series.ts";
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  /** Parameter values after the step, by trainable id (flat). */
+  params: Record<string, ArrayLike<number>>;
+  /** Gradients the step used, by trainable id (flat). */
+  grads?: Record<string, ArrayLike<number>>;
+}
+
+/** A parameter with many elements is plotted by its first few; the legend says so. */
+export const MAX_SERIES_PER_PARAM = 6;
+
+export interface ParamSeries {
+  /** Column name: `w` for a one-element parameter, `w[2]` for an element of a larger one. */
+  name: string;
+  param: string;
+  index: number;
+}
+
+export function seriesNames(param: string, size: number): ParamSeries[] {
+  if (size === 1) return [{ name: param, param, index: 0 }];
+  const n = Math.min(size, MAX_SERIES_PER_PARAM);
+  return Array.from({ length: n }, (_, i) => ({ name: `${param}[${i}]`, param, index: i }));
+}
+
+export function createTrainingLog() {
+  const loss = new SeriesTable();
+  const params = new SeriesTable();
+  const grads = new SeriesTable();
+  const [version, setVersion] = createSignal(0);
+  const [series, setSeries] = createSignal<ParamSeries[]>([]);
+  const [truncated, setTruncated] = createSignal<string[]>([]);
+  const known = new Set<string>();
+
+  const append = (records: readonly EpochRecord[]) => {
+    if (records.length === 0) return;
+    let added: ParamSeries[] | null = null;
+    for (const r of records) {
+      loss.push(r.epoch, { loss: r.loss });
+      const pv: Record<string, number> = {};
+      const gv: Record<string, number> = {};
+      for (const [id, vals] of Object.entries(r.params)) {
+        if (!known.has(id)) {
+          known.add(id);
+          added ??= [];
+          added.push(...seriesNames(id, vals.length));
+          if (vals.length > MAX_SERIES_PER_PARAM) setTruncated((t) => [...t, id]);
+        }
+        for (const s of seriesNames(id, vals.length)) {
+          pv[s.name] = vals[s.index];
+          const g = r.grads?.[id];
+          if (g) gv[s.name] = g[s.index];
+        }
+      }
+      params.push(r.epoch, pv);
+      grads.push(r.epoch, gv);
+    }
+    if (added) setSeries((s) => [...s, ...(added as ParamSeries[])]);
+    setVersion((v) => v + 1);
+  };
+
+  const clear = () => {
+    loss.clear();
+    params.clear();
+    grads.clear();
+    known.clear();
+    setSeries([]);
+    setTruncated([]);
+    setVersion((v) => v + 1);
+  };
+
+  const lastLoss = () => (loss.length ? loss.view("loss")[loss.length - 1] : undefined);
+
+  return { loss, params, grads, version, series, truncated, append, clear, lastLoss };
+}
+
+export type TrainingLog = ReturnType<typeof createTrainingLog>;

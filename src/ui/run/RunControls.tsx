@@ -1,0 +1,119 @@
+/**
+ * Run controls in the toolbar: run, pause, step one epoch, stop, reset, the number of epochs, and which
+ * backend trains (WebGPU or CPU, with the reason for falling back).
+ */
+import { createEffect, createSignal, Show } from "solid-js";
+import { Icon } from "../icons.tsx";
+import type { RunController } from "./types.ts";
+
+export interface RunControlsProps {
+  run: RunController;
+  epochs: () => number;
+  setEpochs: (n: number) => void;
+  /** Why the graph cannot train (a validation error), or null. */
+  blocked: () => string | null;
+}
+
+export function RunControls(props: RunControlsProps) {
+  const s = () => props.run.state();
+  const running = () => s().status === "running";
+  const [draft, setDraft] = createSignal(String(props.epochs()));
+  const [bad, setBad] = createSignal(false);
+  createEffect(() => setDraft(String(props.epochs())));
+  const blockedTitle = (what: string) => (props.blocked() ? `${what}: ${props.blocked()}` : what);
+
+  return (
+    <div class="toolbar-group run-controls">
+      <button
+        type="button"
+        class="btn primary"
+        data-testid="run"
+        title={blockedTitle(s().status === "paused" ? "Resume (Ctrl/⌘ Enter)" : "Run (Ctrl/⌘ Enter)")}
+        disabled={running() || !!props.blocked()}
+        onClick={() => props.run.run()}
+      >
+        <Icon name="run" /> {s().status === "paused" ? "Resume" : "Run"}
+      </button>
+      <button
+        type="button"
+        class="icon-btn"
+        data-testid="pause"
+        title="Pause (Ctrl/⌘ Enter)"
+        disabled={!running()}
+        onClick={() => props.run.pause()}
+      >
+        <Icon name="pause" />
+      </button>
+      <button
+        type="button"
+        class="icon-btn"
+        data-testid="step"
+        title={blockedTitle("Train one epoch (Ctrl/⌘ →)")}
+        disabled={running() || !!props.blocked()}
+        onClick={() => props.run.step()}
+      >
+        <Icon name="step" />
+      </button>
+      <button
+        type="button"
+        class="icon-btn"
+        data-testid="stop"
+        title="Stop (keeps the trained values)"
+        disabled={!(running() || s().status === "paused")}
+        onClick={() => props.run.stop()}
+      >
+        <Icon name="stop" />
+      </button>
+      <button
+        type="button"
+        class="icon-btn"
+        data-testid="reset"
+        title="Reset: parameters back to their initial values, history cleared"
+        onClick={() => props.run.reset()}
+      >
+        <Icon name="reset" />
+      </button>
+      <label class="epochs" classList={{ invalid: bad() }} title="Epochs per run">
+        <input
+          type="text"
+          inputMode="numeric"
+          data-testid="epochs"
+          value={draft()}
+          onInput={(e) => {
+            const t = e.currentTarget.value;
+            setDraft(t);
+            const n = Number(t);
+            const ok = /^\d+$/.test(t.trim()) && n >= 1 && n <= 1_000_000;
+            setBad(!ok);
+            if (ok) props.setEpochs(n);
+          }}
+          onBlur={() => {
+            setBad(false);
+            setDraft(String(props.epochs()));
+          }}
+          onKeyDown={(e) => {
+            if (e.key === "Enter") e.currentTarget.blur();
+          }}
+        />
+        <span>epochs</span>
+      </label>
+      <span
+        class={`backend-chip ${s().backend.name}`}
+        data-testid="backend"
+        title={
+          s().backend.reason
+            ? `CPU: ${s().backend.reason}`
+            : s().backend.name === "webgpu"
+              ? "Training on the GPU with WebGPU"
+              : "Training on the CPU"
+        }
+      >
+        <Icon name={s().backend.name === "webgpu" ? "gpu" : "cpu"} />
+        {s().backend.name === "webgpu" ? "WebGPU" : "CPU"}
+        <Show when={s().backend.reason}>
+          <span class="backend-why">fallback</span>
+        </Show>
+      </span>
+    </div>
+  );
+}

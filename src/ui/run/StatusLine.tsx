@@ -1,0 +1,83 @@
+/** The status line: run state, epoch, loss (as PyTorch prints it), epochs per second, and what the graph needs. */
+import { Show } from "solid-js";
+import { torchScalar } from "../values/torchFormat.ts";
+import type { RunController } from "./types.ts";
+
+export interface StatusLineProps {
+  run: RunController;
+  totalEpochs: () => number;
+  errors: () => number;
+  warnings: () => number;
+  lastEdit: () => string;
+}
+
+const STATUS_TEXT = {
+  idle: "Ready",
+  running: "Training",
+  paused: "Paused",
+  done: "Done",
+  stopped: "Stopped",
+  error: "Stopped with an error",
+} as const;
+
+export function StatusLine(props: StatusLineProps) {
+  const s = () => props.run.state();
+  const loss = () => {
+    const l = s().loss;
+    return l === undefined ? "–" : torchScalar(l, s().lossDtype ?? "float32");
+  };
+  return (
+    <footer class="statusbar" data-status={s().status}>
+      <span class={`status-dot ${s().status}`} />
+      <span class="status-text" data-testid="run-status">
+        {STATUS_TEXT[s().status]}
+      </span>
+      <span class="stat">
+        epoch <b data-testid="epoch">{s().epoch}</b>
+        <span class="dim"> / {props.totalEpochs()}</span>
+      </span>
+      <span class="stat" title={s().loss === undefined ? "" : `loss ${s().loss}`}>
+        loss <b data-testid="loss-value">{loss()}</b>
+      </span>
+      <span class="stat">
+        <b data-testid="epochs-per-sec">
+          {s().epochsPerSec === undefined ? "–" : formatRate(s().epochsPerSec ?? 0)}
+        </b>{" "}
+        epochs/s
+      </span>
+      <Show when={s().message}>
+        <span
+          class={`status-message ${s().status === "error" ? "error" : ""}`}
+          data-testid="run-message"
+          title={s().message}
+        >
+          {s().message}
+        </span>
+      </Show>
+      <span class="status-spacer" />
+      <Show when={props.errors() + props.warnings() > 0}>
+        <span class="stat problems">
+          <Show when={props.errors() > 0}>
+            <span class="err">
+              {props.errors()} error{props.errors() === 1 ? "" : "s"}
+            </span>
+          </Show>
+          <Show when={props.warnings() > 0}>
+            <span class="warn">
+              {props.warnings()} warning{props.warnings() === 1 ? "" : "s"}
+            </span>
+          </Show>
+        </span>
+      </Show>
+      <Show when={props.lastEdit()}>
+        <span class="stat dim">{props.lastEdit()}</span>
+      </Show>
+    </footer>
+  );
+}
+
+export function formatRate(r: number): string {
+  if (r >= 1000) return `${(r / 1000).toFixed(1)}k`;
+  if (r >= 100) return r.toFixed(0);
+  return r.toFixed(1);
+}
