@@ -1,0 +1,5 @@
+# thermometer-linear-regression, In [50]; input and target are gradwire's randn values (torch's generator differs)
+loss = nn.MSELoss()
+input = input.clone().requires_grad_(True)
+output = loss(input,target)
+output.backward()
