@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type DType, fromFlat, isFloating, roundHalf, type Tensor } from "../../src/runtime/index.ts";
 
 const SCRIPT = fileURLToPath(new URL("../reference/torch_ref.py", import.meta.url));
@@ -98,6 +98,29 @@ export function torchBatch(cases: Case[]): Reply["answers"] {
   const reply = JSON.parse(run.stdout) as Reply;
   if (reply.answers.length !== cases.length) throw new Error("torch reference answered a different count");
   return reply.answers;
+}
+
+/**
+ * Cases registered while a test file is collected all go to PyTorch in one process, on the first request for
+ * any of their answers: one `import torch` per test file, however many describe blocks ask.
+ */
+const registered: Case[][] = [];
+const answered = new Map<Case[], Reply["answers"]>();
+
+export function requestTorch<T extends Reply["answers"][number]>(cases: Case[]): () => T[] {
+  registered.push(cases);
+  return () => {
+    if (!answered.has(cases)) {
+      const pending = registered.filter((r) => !answered.has(r));
+      const all = torchBatch(pending.flat());
+      let at = 0;
+      for (const r of pending) {
+        answered.set(r, all.slice(at, at + r.length));
+        at += r.length;
+      }
+    }
+    return answered.get(cases) as T[];
+  };
 }
 
 export function decodeNum(v: WireNum): number {
@@ -321,6 +344,10 @@ export function checkParity(c: ParityCase, answer: CallAnswer | { error: string 
   outs.forEach((o, k) => {
     expectTensor(o, ans.outputs[k], `output ${k}`, c.exact ? { rtol: 0, atol: 0 } : c.tol);
   });
+  outs.forEach((o, k) => {
+    if (ans.grad_outputs[k] === null)
+      expect(o.requiresGrad, `output ${k} requires no grad, as in torch`).toBe(false);
+  });
   const diff = outs.map((o, k) => [o, ans.grad_outputs[k]] as const).filter(([, g]) => g !== null);
   for (const [k, [o, g]] of diff.entries()) {
     expect(o.requiresGrad, `output ${k} requires grad as in torch`).toBe(true);
@@ -359,14 +386,11 @@ export class CaseList {
 }
 
 export function describeParity(title: string, list: CaseList): void {
+  const answers = requestTorch<CallAnswer>(list.cases.map((c) => c.call));
   describe(title, () => {
-    let answers: Reply["answers"] = [];
-    beforeAll(() => {
-      answers = torchBatch(list.cases.map((c) => c.call));
-    });
     for (const [i, c] of list.cases.entries())
       it(c.name, () => {
-        checkParity(c, answers[i] as CallAnswer);
+        checkParity(c, answers()[i]);
       });
   });
 }

@@ -1,5 +1,5 @@
 // Optimizer trajectories over hundreds of steps against torch.optim, on the same objectives and data.
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   Adagrad,
   Adam,
@@ -20,8 +20,8 @@ import {
   mismatch,
   type OptimAnswer,
   type OptimCase,
+  requestTorch,
   type TensorSpec,
-  torchBatch,
   toTensor,
 } from "../helpers/torch.ts";
 
@@ -196,14 +196,11 @@ function describeRuns(
   list: Trajectory[],
   check: (r: Trajectory, got: ReturnType<typeof runGradwire>, want: OptimAnswer) => void,
 ): void {
+  const answers = requestTorch<OptimAnswer>(list.map((r) => r.c));
   describe(title, () => {
-    let answers: (OptimAnswer | { error: string })[] = [];
-    beforeAll(() => {
-      answers = torchBatch(list.map((r) => r.c)) as (OptimAnswer | { error: string })[];
-    });
     for (const [i, r] of list.entries())
       it(r.name, () => {
-        const ans = answers[i];
+        const ans = answers()[i];
         if ("error" in ans && ans.error) throw new Error(`torch: ${ans.error}`);
         check(r, runGradwire(r.c), ans as OptimAnswer);
       });
