@@ -96,7 +96,10 @@ export class Trainer {
   private readonly recordListeners = new Set<(records: EpochRecord[]) => void>();
   private readonly stateListeners = new Set<(s: TrainState) => void>();
   private epochsOverride: number | undefined;
-  private looping = false;
+  /** The running loop, until it has wound down (a pause or stop ends it at the next epoch boundary). */
+  private loop: Promise<void> | null = null;
+  /** A backend change waiting for the next epoch boundary. */
+  private backendChanged = false;
   /** The first loss of the run, to tell a divergence from a loss that started out bad. */
   private firstLoss: number | undefined;
 
@@ -139,7 +142,8 @@ export class Trainer {
   async setBackend(name: BackendName): Promise<void> {
     this.wanted = name;
     this.choice = await resolveBackend(name);
-    await this.dropSession();
+    // The session is swapped at the next epoch boundary, never under an epoch in flight.
+    this.backendChanged = true;
     this.setState({ backend: this.choice.backend.name, fallback: this.choice.fallback });
   }
 
@@ -155,6 +159,10 @@ export class Trainer {
 
   /** Build the session for the current graph, or bring the existing one up to date (hyperparameters). */
   private async prepare(): Promise<TrainingProgram> {
+    if (this.backendChanged) {
+      this.backendChanged = false;
+      await this.dropSession();
+    }
     if (this.session && this.program && this.seen === this.scheduler.revision) return this.program;
     this.seen = this.scheduler.revision;
     const groups = this.scheduler.groups();
@@ -291,33 +299,40 @@ export class Trainer {
    * from the initial values; after a pause it continues.
    */
   async run(opts: { epochs?: number } = {}): Promise<void> {
-    if (this.looping) return;
+    if (this.loop) {
+      if (this.st.status === "running") return this.loop;
+      await this.loop;
+    }
     if (["done", "stopped", "error"].includes(this.st.status)) await this.reset();
     if (opts.epochs !== undefined) this.epochsOverride = opts.epochs;
     if (this.choice.backend.name !== this.wanted && !this.choice.fallback) await this.setBackend(this.wanted);
-    this.looping = true;
     this.setState({ status: "running", epochs: this.targetEpochs(), message: undefined, nodeId: undefined });
+    this.loop = this.runLoop();
     try {
-      while (this.st.status === "running" && this.st.epoch < this.targetEpochs()) {
-        const batch: EpochRecord[] = [];
-        const t0 = this.now();
-        do {
-          const r = await this.runEpoch();
-          if (!r) break;
-          batch.push(r);
-        } while (
-          this.st.status === "running" &&
-          this.st.epoch < this.targetEpochs() &&
-          this.now() - t0 < this.sliceMs
-        );
-        this.emit(batch);
-        this.setState({ epochs: this.targetEpochs() });
-        if (this.st.status === "running" && this.st.epoch < this.targetEpochs()) await this.yieldFn();
-      }
-      if (this.st.status === "running") this.setState({ status: "done" });
+      await this.loop;
     } finally {
-      this.looping = false;
+      this.loop = null;
     }
+  }
+
+  private async runLoop(): Promise<void> {
+    while (this.st.status === "running" && this.st.epoch < this.targetEpochs()) {
+      const batch: EpochRecord[] = [];
+      const t0 = this.now();
+      do {
+        const r = await this.runEpoch();
+        if (!r) break;
+        batch.push(r);
+      } while (
+        this.st.status === "running" &&
+        this.st.epoch < this.targetEpochs() &&
+        this.now() - t0 < this.sliceMs
+      );
+      this.emit(batch);
+      this.setState({ epochs: this.targetEpochs() });
+      if (this.st.status === "running" && this.st.epoch < this.targetEpochs()) await this.yieldFn();
+    }
+    if (this.st.status === "running") this.setState({ status: "done" });
   }
 
   pause(): void {
@@ -335,7 +350,11 @@ export class Trainer {
 
   /** One epoch, then paused (so resume continues). Refused after an error until reset. */
   async step(): Promise<EpochRecord | undefined> {
-    if (this.looping || this.st.status === "error") return undefined;
+    if (this.loop) {
+      if (this.st.status === "running") return undefined;
+      await this.loop;
+    }
+    if (this.st.status === "error") return undefined;
     if (this.st.status === "stopped" || this.st.status === "done") await this.reset();
     const r = await this.runEpoch();
     if (r) {
@@ -348,6 +367,7 @@ export class Trainer {
   /** Back to the initial values: leaves recreated from the graph, optimizer state dropped, epoch 0. */
   async reset(): Promise<void> {
     if (this.st.status === "running") this.setState({ status: "stopped" });
+    if (this.loop) await this.loop;
     if (this.session) {
       this.session.dispose();
       this.session = null;

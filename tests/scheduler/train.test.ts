@@ -83,6 +83,42 @@ describe("Trainer", () => {
     expect(records[49].loss).toBeLessThan(records[0].loss * 1e-2);
   });
 
+  it("a step or resume right after pause waits for the loop to wind down instead of being lost", async () => {
+    let release: (() => void) | null = null;
+    const yieldFn = () =>
+      new Promise<void>((r) => {
+        release = r;
+      });
+    let clock = 0;
+    const { t, records } = trainerFor(guessingGame(0.1, 100), { yieldFn, sliceMs: 3, now: () => clock++ });
+    const running = t.run();
+    await Promise.resolve();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(records).toHaveLength(3);
+    t.pause();
+    const stepped = t.step();
+    release!();
+    expect((await stepped)?.epoch).toBe(3);
+    await running;
+    expect(t.state).toMatchObject({ status: "paused", epoch: 4 });
+    // Resume (a batch, then the loop waits at its yield), pause, and resume again before the loop has noticed.
+    const again = t.resume();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(records).toHaveLength(7);
+    t.pause();
+    const resumed = t.resume();
+    release!();
+    await again;
+    await new Promise((r) => setTimeout(r, 0));
+    expect(t.state.status).toBe("running");
+    expect(records).toHaveLength(10);
+    t.pause();
+    release!();
+    await resumed;
+    expect(t.state).toMatchObject({ status: "paused", epoch: 10 });
+    expect(records.map((r) => r.epoch)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  });
+
   it("stops a diverging run (the guessing game at lr 10) naming the node that first produced inf", async () => {
     const { t, records } = trainerFor(guessingGame(10, 1000));
     await t.run();
