@@ -75,6 +75,7 @@ export function normDim(dim: number, rank: number, what = "dim"): number {
 export function inferShape(shape: Shape, total: number): number[] {
   const out = [...shape];
   const free = out.indexOf(-1);
+  if (out.lastIndexOf(-1) !== free) throw new ShapeError("reshape: only one dimension can be inferred");
   if (free >= 0) {
     const known = out.reduce((p, d, i) => (i === free ? p : p * d), 1);
     if (known === 0 || total % known !== 0)

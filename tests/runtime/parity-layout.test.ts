@@ -244,3 +244,46 @@ lay.add("expand to an incompatible shape", "method.expand", [I.t([3, 2]), 3, 4],
   error: /\[3, 4\].*\[3, 2\]/,
 });
 describeParity("layout ops match PyTorch", lay);
+
+const edges = new CaseList();
+edges.add(
+  "transpose of a 1-D tensor with an out-of-range dim",
+  "torch.transpose",
+  [I.t([3]), 0, 1],
+  (a) => O.transpose(a, 0, 1),
+  {
+    error: /dimension out of range/,
+  },
+);
+edges.add("transpose of a 1-D tensor with dims 0, 0", "torch.transpose", [I.t([3]), 0, 0], (a) =>
+  O.transpose(a, 0, 0),
+);
+edges.add("transpose of a 0-d tensor", "torch.transpose", [I.t([]), 0, -1], (a) => O.transpose(a, 0, -1));
+edges.add(
+  "cat of 0-d tensors is refused",
+  "torch.cat",
+  [{ list: [I.t([]), I.t([])] }],
+  (a, b) => O.cat([a, b]),
+  {
+    error: /zero-dimensional/,
+  },
+);
+edges.add("narrow with a negative start", "torch.narrow", [I.t([2, 5]), 1, -3, 2], (a) =>
+  O.narrow(a, 1, -3, 2),
+);
+edges.add(
+  "reshape with two -1 is refused",
+  "torch.reshape",
+  [I.t([2, 3]), { tuple: [-1, -1] }],
+  (a) => O.reshape(a, [-1, -1]),
+  {
+    error: /only one dimension can be inferred/,
+  },
+);
+edges.add("matmul with an empty inner dimension", "torch.matmul", [I.t([2, 0]), I.t([0, 3])], (a, b) =>
+  O.matmul(a, b),
+);
+edges.add("sum of an empty tensor", "torch.sum", [I.t([0, 3]), 0], (a) => O.sum(a, 0));
+edges.add("mean of an empty tensor is nan", "torch.mean", [I.t([0])], (a) => O.mean(a));
+edges.add("stack of 0-d tensors", "torch.stack", [{ list: [I.t([]), I.t([])] }], (a, b) => O.stack([a, b]));
+describeParity("edge cases of layout ops follow PyTorch", edges);

@@ -79,9 +79,9 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
 }
 
 export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
-  if (x.ndim < 2) return x;
   const a = normDim(dim0, x.ndim, "transpose");
   const b = normDim(dim1, x.ndim, "transpose");
+  if (x.ndim < 2) return x;
   const p = x.shape.map((_, i) => (i === a ? b : i === b ? a : i));
   return permute(x, p);
 }
@@ -118,6 +118,9 @@ export function expand(x: Tensor, shape: Shape): Tensor {
 export function cat(xs: Tensor[], dim = 0): Tensor {
   if (xs.length === 0) throw new ShapeError("cat: expected a non-empty list of tensors");
   const first = xs[0];
+  const zeroDim = xs.findIndex((t) => t.ndim === 0);
+  if (zeroDim >= 0)
+    throw new ShapeError(`cat: zero-dimensional tensor (at position ${zeroDim}) cannot be concatenated`);
   const d = normDim(dim, first.ndim, "cat");
   for (const [k, t] of xs.entries())
     if (t.ndim !== first.ndim || t.shape.some((s, i) => i !== d && s !== first.shape[i]))
@@ -157,7 +160,9 @@ export function stack(xs: Tensor[], dim = 0): Tensor {
 
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   const d = normDim(dim, x.ndim, "narrow");
-  if (start < 0 || start + length > x.shape[d])
+  // A negative start counts from the end, as in torch.narrow.
+  if (start < 0 && start >= -x.shape[d]) start += x.shape[d];
+  if (start < 0 || length < 0 || start + length > x.shape[d])
     throw new ShapeError(
       `narrow: start (${start}) + length (${length}) exceeds dimension size (${x.shape[d]})`,
     );
