@@ -42,7 +42,9 @@ export class Capture {
     for (const e of events)
       e.outputs.forEach((t, index) => {
         this.producers.set(t, { event: e, index });
-        if (!this.owners.has(t.data)) this.owners.set(t.data, t);
+        // Views (reshape) share their input's storage: only ops that made new storage own it.
+        const view = e.inputs.some((i) => i?.data === t.data);
+        if (!view && !this.owners.has(t.data)) this.owners.set(t.data, t);
       });
     this.leafNodes = opts.leaves.map((t, slot) => {
       const label = t.name ?? `parameter ${slot}`;

@@ -8,7 +8,7 @@ import { numel, stridesOf } from "../runtime/shape.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 import { type Access, accessOf, type Node } from "./ir.ts";
 import { isDirect, isFree, type Kernel, kernelReads } from "./plan.ts";
-import { exprWgsl, PRELUDE } from "./wgsl.ts";
+import { exprWgsl, preludeFor, withSafeBuiltins } from "./wgsl.ts";
 
 export const WG = 256;
 const MAX_GROUPS_X = 65535;
@@ -65,14 +65,17 @@ class Functions {
     const d = UNARY[name];
     if (!d) throw new GpuError("unsupported", `${nodeRef(n.scope)}: unknown unary op '${name}'`, n.scope);
     const k = this.key(name, attrs);
-    return this.add(`u_${k}`, `fn u_${k}(x: f32) -> f32 { return ${d.wgsl(attrs as never)}; }`);
+    return this.add(
+      `u_${k}`,
+      `fn u_${k}(x: f32) -> f32 { return ${withSafeBuiltins(d.wgsl(attrs as never))}; }`,
+    );
   }
 
   unaryGrad(n: Node, name: string, attrs: Record<string, unknown>): string {
     const d = UNARY[name];
     const f = this.unary(n, name, attrs);
     const k = this.key(name, attrs);
-    const body = d.dwgsl ? d.dwgsl(attrs as never) : "0.0";
+    const body = d.dwgsl ? withSafeBuiltins(d.dwgsl(attrs as never)) : "0.0";
     this.add(`du_${k}`, `fn du_${k}(x: f32, y: f32) -> f32 { return ${body}; }`);
     return this.add(`gu_${k}`, `fn gu_${k}(g: f32, x: f32) -> f32 { return g * du_${k}(x, ${f}(x)); }`);
   }
@@ -81,14 +84,14 @@ class Functions {
     const d = BINARY[name];
     if (!d) throw new GpuError("unsupported", `${nodeRef(n.scope)}: unknown binary op '${name}'`, n.scope);
     const k = this.key(name, null);
-    return this.add(`b_${k}`, `fn b_${k}(a: f32, b: f32) -> f32 { return ${d.wgsl}; }`);
+    return this.add(`b_${k}`, `fn b_${k}(a: f32, b: f32) -> f32 { return ${withSafeBuiltins(d.wgsl)}; }`);
   }
 
   binaryGrad(n: Node, name: string, side: 0 | 1): string {
     const d = BINARY[name];
     const f = this.binary(n, name);
     const k = this.key(name, null);
-    const body = (side === 0 ? d.dawgsl : d.dbwgsl) ?? "0.0";
+    const body = withSafeBuiltins((side === 0 ? d.dawgsl : d.dbwgsl) ?? "0.0");
     this.add(`db${side}_${k}`, `fn db${side}_${k}(a: f32, b: f32, y: f32) -> f32 { return ${body}; }`);
     return this.add(
       `gb${side}_${k}`,
@@ -333,7 +336,8 @@ function storeLines(stores: Node[], em: Emitter, sp: IndexSpace, out: string[]):
 }
 
 function shader(fns: Functions, decls: string, body: string[], wgX: number, wgY = 1): string {
-  return `${HEADER}${PRELUDE}\n${fns.text()}\n${decls}\n@compute @workgroup_size(${wgX}, ${wgY})\nfn main(${ENTRY_ARGS}) {\n  ${body.join("\n  ")}\n}\n`;
+  const rest = `${fns.text()}\n${decls}\n@compute @workgroup_size(${wgX}, ${wgY})\nfn main(${ENTRY_ARGS}) {\n  ${body.join("\n  ")}\n}\n`;
+  return `${HEADER}${preludeFor(rest)}\n${rest}`;
 }
 
 /** Nodes of the kernel computed after (depending on) its cores. */

@@ -14,7 +14,7 @@ import { type Node, topoOrder } from "./ir.ts";
 import { type OptimKernelSpec, type OptimKind, optimizerWgsl } from "./optim.ts";
 import { isFree, type Kernel, kernelReads, planKernels } from "./plan.ts";
 import { simplify } from "./simplify.ts";
-import { PRELUDE } from "./wgsl.ts";
+import { preludeFor } from "./wgsl.ts";
 
 export interface GroupSpec {
   kind: OptimKind;
@@ -165,7 +165,6 @@ export function compileProgram(b: Builder, spec: ProgramSpec): CompiledProgram {
     if (n.op.k === "param") offsets.set(n, params[n.op.slot].offset);
     else if (n.op.k === "grad") offsets.set(n, grads[n.op.slot].offset);
     else if (n.op.k === "const" || n.op.k === "iconst") {
-      if (n.op.k === "const" && n.op.data.length === 1) continue;
       offsets.set(n, cursor);
       constants.push({ offset: cursor, data: n.op.data });
       note(n, n.op.data.length);
@@ -271,7 +270,7 @@ export function compileProgram(b: Builder, spec: ProgramSpec): CompiledProgram {
       },
     };
     passes.push({
-      wgsl: optimizerWgsl(kspec, PRELUDE),
+      wgsl: optimizerWgsl(kspec, preludeFor),
       groups: gridFor(Math.ceil(count / 256)),
       scopes: [`${g.kind} step`],
       uniforms: true,

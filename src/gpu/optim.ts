@@ -246,7 +246,7 @@ export interface OptimKernelSpec {
 const u = (n: number) => `${n >>> 0}u`;
 
 /** WGSL of one optimizer's update kernel (workgroups of 256 threads, one element each). */
-export function optimizerWgsl(spec: OptimKernelSpec, prelude: string): string {
+export function optimizerWgsl(spec: OptimKernelSpec, prelude: (code: string) => string): string {
   const state = (name: string) => {
     const k = spec.states.indexOf(name);
     return k < 0 ? "" : `A[${u(spec.stateOffsets[k])} + i]`;
@@ -262,11 +262,7 @@ export function optimizerWgsl(spec: OptimKernelSpec, prelude: string): string {
       `if (i >= ${u(r.start)} && i < ${u(r.end)}) { let at = ${u(rec.base)} + slot * ${u(rec.size)} + ${u(r.at)} + i - ${u(r.start)}; A[at] = pr; A[at + ${u(r.end - r.start)}] = g; }`,
     );
   const guard = spec.guards.map((g) => `gw_finite(A[${u(g)}])`).join(" && ") || "true";
-  return `@group(0) @binding(0) var<storage, read_write> A: array<f32>;
-struct Hyper { v: array<vec4<f32>, 4> }
-@group(1) @binding(0) var<uniform> H: Hyper;
-${prelude}
-fn h(k: u32) -> f32 { return H.v[k / 4u][k % 4u]; }
+  const main = `fn h(k: u32) -> f32 { return H.v[k / 4u][k % 4u]; }
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let i = (wid.x + wid.y * nw.x) * 256u + lid.x;
@@ -284,4 +280,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   ${recLines.join("\n  ")}
 }
 `;
+  return `@group(0) @binding(0) var<storage, read_write> A: array<f32>;
+struct Hyper { v: array<vec4<f32>, 4> }
+@group(1) @binding(0) var<uniform> H: Hyper;
+${prelude(main)}
+${main}`;
 }

@@ -72,6 +72,7 @@ export class GpuProgram {
       entries: [{ binding: 0, resource: { buffer: uniforms, offset: 0, size: 64 } }],
     });
     const cache = new Map<string, Promise<GPUComputePipeline>>();
+    const tp = performance.now();
     const pipelines = await Promise.all(
       prog.passes.map((p) => {
         let hit = cache.get(p.wgsl);
@@ -82,6 +83,8 @@ export class GpuProgram {
         return hit;
       }),
     );
+    if ((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.GW_PROF)
+      console.log("pipelines", cache.size, (performance.now() - tp).toFixed(1));
     const gp = new GpuProgram(dev, prog, arena, pipelines, group0, uniforms, group1, maxBatch);
     for (const c of prog.constants) gp.write(c.offset, c.data);
     return gp;

@@ -6,10 +6,56 @@
 import { wgslFloat } from "../runtime/ops/elementwise.ts";
 import type { ExprName } from "./ir.ts";
 
+/**
+ * The prelude pieces `code` uses (and what they use), so a kernel compiles only what it calls: shader
+ * compilation is most of a small program's start-up time.
+ */
+export function preludeFor(code: string): string {
+  const chunks = preludeChunks();
+  const wanted = new Set<string>();
+  const scan = (text: string) => {
+    for (const c of chunks)
+      if (!wanted.has(c.name) && c.names.some((n) => new RegExp(`\\b${n}\\b`).test(text))) {
+        wanted.add(c.name);
+        scan(c.text);
+      }
+  };
+  scan(code);
+  return chunks
+    .filter((c) => wanted.has(c.name))
+    .map((c) => c.text)
+    .join("\n");
+}
+
+interface Chunk {
+  name: string;
+  /** Identifiers the chunk defines. */
+  names: string[];
+  text: string;
+}
+
+let cachedChunks: Chunk[] | null = null;
+function preludeChunks(): Chunk[] {
+  if (cachedChunks) return cachedChunks;
+  // Top-level declarations start at column 0 (fn, var); comments attach to the declaration after them.
+  const out: Chunk[] = [];
+  let pending: string[] = [];
+  for (const line of PRELUDE_TEXT.split("\n")) {
+    const m = /^(?:fn|var<private>)\s+([a-z_0-9]+)/.exec(line);
+    if (m) {
+      out.push({ name: m[1], names: [m[1]], text: [...pending, line].join("\n") });
+      pending = [];
+    } else if (line.startsWith("//")) pending.push(line);
+    else if (out.length && line.length) out[out.length - 1].text += `\n${line}`;
+  }
+  cachedChunks = out;
+  return out;
+}
+
 /** binary_cross_entropy's gradient clamp: torch's 1e-12 as a float32. */
 const BCE_EPSILON = wgslFloat(Math.fround(1e-12));
 
-export const PRELUDE = /* wgsl */ `
+const PRELUDE_TEXT = /* wgsl */ `
 // Infinity and NaN from variables: as constant expressions they would be compile errors.
 var<private> gw_inf_bits: u32 = 0x7f800000u;
 var<private> gw_nan_bits: u32 = 0x7fc00000u;
@@ -21,12 +67,24 @@ fn gw_isnan(x: f32) -> bool {
   let u = bitcast<u32>(x);
   return (u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu) != 0u;
 }
+// WGSL leaves log and sqrt outside their domain indeterminate (SwiftShader's log(0) is -88): C's answers.
+fn gw_log(x: f32) -> f32 {
+  if (x == 0.0) { return -gw_bits_inf(); }
+  if (x < 0.0 || gw_isnan(x)) { return gw_nan(); }
+  if (!gw_finite(x)) { return x; }
+  return log(x);
+}
+fn gw_sqrt(x: f32) -> f32 {
+  if (x < 0.0 || gw_isnan(x)) { return gw_nan(); }
+  if (!gw_finite(x)) { return x; }
+  return sqrt(x);
+}
 fn gw_max(a: f32, b: f32) -> f32 { if (gw_isnan(a) || gw_isnan(b)) { return gw_nan(); } return max(a, b); }
 fn gw_min(a: f32, b: f32) -> f32 { if (gw_isnan(a) || gw_isnan(b)) { return gw_nan(); } return min(a, b); }
 fn gw_log1p(x: f32) -> f32 {
   let u = 1.0 + x;
   if (u == 1.0) { return x; }
-  return log(u) * x / (u - 1.0);
+  return gw_log(u) * x / (u - 1.0);
 }
 // C's pow: exact repeated products for small integer exponents, the sign of odd powers of negatives, NaN
 // for a negative base with a fractional exponent, and pow(x, 0) = 1 even for NaN.
@@ -86,8 +144,20 @@ fn gw_gelu_tanh_grad(x: f32) -> f32 {
 }
 `;
 
+/**
+ * An op declaration's WGSL with the builtins whose edge cases WGSL leaves open (log, sqrt) routed through
+ * the prelude's versions, which give C's and torch's answers.
+ */
+export function withSafeBuiltins(expr: string): string {
+  return expr.replace(/(?<![\w.])(log|sqrt)\(/g, "gw_$1(");
+}
+
 /** The WGSL expression of an internal elementwise function, from its argument expressions. */
 export function exprWgsl(name: ExprName, a: string[], p?: number): string {
+  return withSafeBuiltins(rawExpr(name, a, p));
+}
+
+function rawExpr(name: ExprName, a: string[], p?: number): string {
   switch (name) {
     case "bce": {
       const [x, t, w] = a;

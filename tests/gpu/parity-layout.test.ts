@@ -1,0 +1,94 @@
+// Data-movement ops on WebGPU (views read through strides, copies where needed, gathers with scatter-free
+// gradients), alone and feeding arithmetic, against PyTorch and the CPU runtime.
+import { type DType, ops as O } from "../../src/runtime/index.ts";
+import { CaseList, Inputs } from "../helpers/torch.ts";
+import { type CpuCase, describeGpuParity, describeGpuVsCpu, useDevice } from "./harness.ts";
+
+const device = useDevice();
+const I = new Inputs(99);
+const dt: DType = "float32";
+const x = (shape = [2, 3, 4]) => I.t(shape, dt);
+const idx = (shape: number[], values: number[], dtype: DType = "int64") =>
+  I.t(shape, dtype, { values, requiresGrad: false });
+
+const lay = new CaseList();
+lay.add("transpose 2-D", "torch.transpose", [x([2, 3]), 0, 1], (a) => O.transpose(a, 0, 1));
+lay.add("transpose dims 0, 2", "torch.transpose", [x(), 0, 2], (a) => O.transpose(a, 0, 2));
+lay.add("permute", "torch.permute", [x(), { tuple: [2, 0, 1] }], (a) => O.permute(a, [2, 0, 1]));
+lay.add("reshape", "torch.reshape", [x(), { tuple: [4, 6] }], (a) => O.reshape(a, [4, 6]));
+lay.add("reshape to 0-d", "torch.reshape", [x([1, 1]), { tuple: [] }], (a) => O.reshape(a, []));
+lay.add("flatten", "torch.flatten", [x(), 1], (a) => O.flatten(a, 1));
+lay.add("squeeze", "torch.squeeze", [x([2, 1, 3, 1])], (a) => O.squeeze(a));
+lay.add("unsqueeze -1", "torch.unsqueeze", [x([2, 3]), -1], (a) => O.unsqueeze(a, -1));
+lay.add("expand", "method.expand", [x([3, 1]), 2, 3, 4], (a) => O.expand(a, [2, 3, 4]));
+lay.add("cat dim 0", "torch.cat", [{ list: [x([2, 3]), x([1, 3])] }, 0], (a, b) => O.cat([a, b], 0));
+lay.add("cat dim -1", "torch.cat", [{ list: [x([2, 3]), x([2, 2]), x([2, 1])] }, -1], (a, b, c) =>
+  O.cat([a, b, c], -1),
+);
+lay.add("stack dim 1", "torch.stack", [{ list: [x([2, 3]), x([2, 3])] }, 1], (a, b) => O.stack([a, b], 1));
+lay.add("narrow", "torch.narrow", [x(), 2, 1, 2], (a) => O.narrow(a, 2, 1, 2));
+lay.add("gather dim 1", "torch.gather", [x([3, 4]), 1, idx([3, 2], [0, 3, 1, 1, 2, 0])], (a, i) =>
+  O.gather(a, 1, i),
+);
+lay.add("gather dim 0", "torch.gather", [x([3, 4]), 0, idx([2, 4], [0, 1, 2, 0, 2, 2, 1, 0])], (a, i) =>
+  O.gather(a, 0, i),
+);
+lay.add(
+  "gather repeated indices accumulate",
+  "torch.gather",
+  [x([2, 3]), 1, idx([2, 4], [1, 1, 1, 0, 2, 2, 0, 2])],
+  (a, i) => O.gather(a, 1, i),
+);
+lay.add("gather smaller index than input", "torch.gather", [x([3, 4]), 1, idx([2, 1], [3, 0])], (a, i) =>
+  O.gather(a, 1, i),
+);
+lay.add("index_select dim 0", "torch.index_select", [x([4, 3]), 0, idx([3], [3, 0, 3])], (a, i) =>
+  O.indexSelect(a, 0, i),
+);
+lay.add("index_select dim 1", "torch.index_select", [x([2, 4, 3]), 1, idx([2], [1, 2])], (a, i) =>
+  O.indexSelect(a, 1, i),
+);
+describeGpuParity("layout ops on WebGPU match PyTorch and the CPU", lay, device);
+
+// The same ops inside expressions, so views are read through strides by fused kernels (against the CPU).
+const spec = (shape: number[]) => x(shape).tensor;
+const ispec = (shape: number[], values: number[]) => idx(shape, values).tensor;
+const mix: CpuCase[] = [
+  {
+    name: "transposes feeding a product and a sum",
+    inputs: [spec([3, 4]), spec([3, 4])],
+    impl: (a, b) => O.sum(O.mul(O.transpose(a, 0, 1), O.transpose(b, 0, 1)), 0),
+  },
+  {
+    name: "expand feeding tanh and a mean",
+    inputs: [spec([3, 1])],
+    impl: (a) => O.mean(O.tanh(O.expand(a, [3, 5])), 1),
+  },
+  { name: "narrow of a product", inputs: [spec([2, 6])], impl: (a) => O.narrow(O.mul(a, a), 1, 2, 3) },
+  {
+    name: "cat of two activations",
+    inputs: [spec([2, 3]), spec([2, 2])],
+    impl: (a, b) => O.cat([O.relu(a), O.sigmoid(b)], 1),
+  },
+  {
+    name: "reshape of a permute (copied first)",
+    inputs: [spec([2, 3, 4])],
+    impl: (a) => O.reshape(O.permute(O.exp(a), [1, 0, 2]), [6, 4]),
+  },
+  {
+    name: "gather of log_softmax",
+    inputs: [spec([3, 4]), ispec([3, 1], [0, 3, 2])],
+    impl: (a, i) => O.gather(O.logSoftmax(a, 1), 1, i),
+  },
+  {
+    name: "max over a dim feeding an exp",
+    inputs: [spec([3, 4])],
+    impl: (a) => O.exp(O.maxDim(O.mul(a, 2), 1).values),
+  },
+  {
+    name: "softmax of a matmul with a transposed weight",
+    inputs: [spec([5, 3]), spec([4, 3])],
+    impl: (a, w) => O.softmax(O.matmul(a, O.transpose(w, 0, 1)), 1),
+  },
+];
+describeGpuVsCpu("views and gathers inside fused kernels on WebGPU match the CPU", mix, device);
