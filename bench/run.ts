@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const progress = (m: Measurement) => {
     all.push(m);
     console.log(
-      `  ${m.peer.padEnd(12)} ${m.workload.padEnd(12)} ${m.epochsPerSecond.toFixed(1).padStart(10)} epochs/s  loss ${m.finalLoss}`,
+      `  ${m.peer.padEnd(18)} ${m.workload.padEnd(12)} ${m.epochsPerSecond.toFixed(1).padStart(10)} epochs/s wall ${m.cpuEpochsPerSecond.toFixed(1).padStart(10)} per CPU s  loss ${m.finalLoss}`,
     );
   };
 

@@ -36,13 +36,15 @@ def make_linear(w):
             opt = adam([weight, bias], w)
         loss = None
         t0 = time.perf_counter()
+        c0 = time.process_time()
         for _ in range(epochs):
             loss = F.mse_loss(weight * x + bias, y)
             loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
         seconds = time.perf_counter() - t0
-        return seconds, float(loss)
+        cpu = time.process_time() - c0
+        return seconds, cpu, float(loss)
 
     return train
 
@@ -61,6 +63,7 @@ def make_mlp(w):
         opt = adam([w1, b1, w2, b2], w)
         loss = None
         t0 = time.perf_counter()
+        c0 = time.process_time()
         for _ in range(epochs):
             h = torch.tanh(F.linear(x, w1, b1))
             loss = F.cross_entropy(F.linear(h, w2, b2), labels)
@@ -68,7 +71,8 @@ def make_mlp(w):
             opt.step()
             opt.zero_grad(set_to_none=True)
         seconds = time.perf_counter() - t0
-        return seconds, float(loss)
+        cpu = time.process_time() - c0
+        return seconds, cpu, float(loss)
 
     return train
 
@@ -76,13 +80,15 @@ def make_mlp(w):
 def measure(train, w, protocol):
     train(max(1, math.ceil(w["epochs"] * protocol["warmupFraction"])))
     runs = []
+    cpu_runs = []
     final = float("nan")
     for _ in range(protocol["reps"]):
-        seconds, final = train(w["epochs"])
+        seconds, cpu, final = train(w["epochs"])
         runs.append(seconds)
+        cpu_runs.append(cpu)
         if seconds > protocol["slowSeconds"] and len(runs) >= 2:
             break
-    return {"workload": w["id"], "runs": runs, "finalLoss": final}
+    return {"workload": w["id"], "runs": runs, "cpuRuns": cpu_runs, "finalLoss": final}
 
 
 def main():

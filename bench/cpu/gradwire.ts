@@ -12,7 +12,7 @@ import {
   SGD,
   type Tensor,
 } from "../../src/runtime/index.ts";
-import type { RunResult } from "./peer.ts";
+import { type RunResult, startClock } from "./peer.ts";
 import { ADAM, type LinearWorkload, type MlpWorkload, type Workload } from "./workloads.ts";
 
 function param(values: ArrayLike<number>, shape: number[]): Tensor {
@@ -32,15 +32,15 @@ function trainLinear(w: LinearWorkload, epochs: number): RunResult {
   const bias = param([w.b0], [1]);
   const opt = optimizerFor(w, [weight, bias]);
   let loss: Tensor | null = null;
-  const t0 = performance.now();
+  const stop = startClock();
   for (let e = 0; e < epochs; e++) {
     loss = mseLoss(O.add(O.mul(weight, x), bias), y);
     loss.backward();
     opt.step();
     opt.zeroGrad();
   }
-  const seconds = (performance.now() - t0) / 1000;
-  return { seconds, finalLoss: loss ? loss.item() : Number.NaN };
+  const clock = stop();
+  return { ...clock, finalLoss: loss ? loss.item() : Number.NaN };
 }
 
 function trainMlp(w: MlpWorkload, epochs: number): RunResult {
@@ -52,7 +52,7 @@ function trainMlp(w: MlpWorkload, epochs: number): RunResult {
   const b2 = param(w.b2, [w.classes]);
   const opt = optimizerFor(w, [w1, b1, w2, b2]);
   let loss: Tensor | null = null;
-  const t0 = performance.now();
+  const stop = startClock();
   for (let e = 0; e < epochs; e++) {
     const h = O.tanh(O.linear(x, w1, b1));
     loss = crossEntropy(O.linear(h, w2, b2), labels);
@@ -60,8 +60,8 @@ function trainMlp(w: MlpWorkload, epochs: number): RunResult {
     opt.step();
     opt.zeroGrad();
   }
-  const seconds = (performance.now() - t0) / 1000;
-  return { seconds, finalLoss: loss ? loss.item() : Number.NaN };
+  const clock = stop();
+  return { ...clock, finalLoss: loss ? loss.item() : Number.NaN };
 }
 
 export function trainGradwire(w: Workload, epochs: number): RunResult {

@@ -4,6 +4,11 @@ import type { Workload } from "./workloads.ts";
 export interface RunResult {
   /** Wall-clock seconds for the whole training run (all epochs). */
   seconds: number;
+  /**
+   * CPU seconds the process spent in that time (all its threads). On a machine shared with other work this is
+   * the steadier measure: time spent waiting for a core does not count.
+   */
+  cpuSeconds: number;
   /** The loss computed in the last epoch, before its optimizer step. */
   finalLoss: number;
 }
@@ -19,8 +24,22 @@ export interface Measurement {
   runs: number[];
   medianSeconds: number;
   epochsPerSecond: number;
+  /** CPU seconds of each timed run, and epochs per CPU second at their median. */
+  cpuRuns: number[];
+  cpuEpochsPerSecond: number;
   finalLoss: number;
   note?: string;
+}
+
+/** Start timing; the returned function gives wall and process CPU seconds since. */
+export function startClock(): () => { seconds: number; cpuSeconds: number } {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  return () => {
+    const seconds = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    return { seconds, cpuSeconds: (c.user + c.system) / 1e6 };
+  };
 }
 
 export function median(xs: readonly number[]): number {
@@ -48,10 +67,12 @@ export async function measure(
 ): Promise<Measurement> {
   await train(w, Math.max(1, Math.ceil(w.epochs * p.warmupFraction)));
   const runs: number[] = [];
+  const cpuRuns: number[] = [];
   let finalLoss = Number.NaN;
   for (let r = 0; r < p.reps; r++) {
     const res = await train(w, w.epochs);
     runs.push(res.seconds);
+    cpuRuns.push(res.cpuSeconds);
     finalLoss = res.finalLoss;
     if (res.seconds > p.slowSeconds && runs.length >= 2) break;
   }
@@ -63,6 +84,8 @@ export async function measure(
     runs,
     medianSeconds,
     epochsPerSecond: w.epochs / medianSeconds,
+    cpuRuns,
+    cpuEpochsPerSecond: w.epochs / median(cpuRuns),
     finalLoss,
   };
 }

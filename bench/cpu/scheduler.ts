@@ -6,7 +6,7 @@
 import { formatProblems, loadGraph } from "../../src/graph/format.ts";
 import { Scheduler } from "../../src/runtime/scheduler.ts";
 import { type EpochRecord, Trainer } from "../../src/runtime/train.ts";
-import type { RunResult } from "./peer.ts";
+import { type RunResult, startClock } from "./peer.ts";
 import type { LinearWorkload } from "./workloads.ts";
 
 function graphFile(w: LinearWorkload, epochs: number): unknown {
@@ -56,10 +56,10 @@ export async function trainScheduled(w: LinearWorkload, epochs: number): Promise
   t.onRecords((rs) => {
     last = rs[rs.length - 1];
   });
-  const t0 = performance.now();
+  const stop = startClock();
   await t.run();
-  const seconds = (performance.now() - t0) / 1000;
+  const clock = stop();
   if (t.state.status !== "done")
     throw new Error(`scheduled training ended ${t.state.status}: ${t.state.message}`);
-  return { seconds, finalLoss: last ? last.loss : Number.NaN };
+  return { ...clock, finalLoss: last ? last.loss : Number.NaN };
 }

@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import type { RunResult } from "./peer.ts";
+import { type RunResult, startClock } from "./peer.ts";
 import { ADAM, type LinearWorkload, type MlpWorkload, type Workload } from "./workloads.ts";
 
 export type TfBackend = "cpu" | "wasm";
@@ -28,7 +28,7 @@ function optimizerFor(w: Workload): tf.Optimizer {
 /** Runs `step` for every epoch inside a tidy scope; returns the last epoch's loss. */
 function loop(epochs: number, opt: tf.Optimizer, lossFn: () => tf.Scalar): RunResult {
   let last = Number.NaN;
-  const t0 = performance.now();
+  const stop = startClock();
   for (let e = 0; e < epochs; e++) {
     const cost = opt.minimize(lossFn, e === epochs - 1);
     if (cost) {
@@ -36,8 +36,8 @@ function loop(epochs: number, opt: tf.Optimizer, lossFn: () => tf.Scalar): RunRe
       cost.dispose();
     }
   }
-  const seconds = (performance.now() - t0) / 1000;
-  return { seconds, finalLoss: last };
+  const clock = stop();
+  return { ...clock, finalLoss: last };
 }
 
 function trainLinear(w: LinearWorkload, epochs: number): RunResult {

@@ -16,6 +16,7 @@ const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "..", "torch_bench.
 interface TorchResult {
   workload: string;
   runs: number[];
+  cpuRuns: number[];
   finalLoss: number;
 }
 
@@ -86,6 +87,8 @@ export function runTorch(workloads: Workload[], protocol: Protocol): TorchRun {
         runs: res.runs,
         medianSeconds,
         epochsPerSecond: w.epochs / medianSeconds,
+        cpuRuns: res.cpuRuns,
+        cpuEpochsPerSecond: w.epochs / median(res.cpuRuns),
         finalLoss: res.finalLoss,
       };
     });
