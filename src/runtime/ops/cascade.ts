@@ -30,26 +30,28 @@ function multiRowSum(
   rows: number,
   width: number,
   f32: boolean,
-): Float64Array {
+): number[] {
   const power = Math.max(4, Math.floor(ceilLog2(rows) / LEVELS));
   const step = 2 ** power;
   const mask = step - 1;
-  const a0 = new Float64Array(width);
+  // Plain arrays of doubles: typed arrays this size live off the heap and cost more to make and collect.
+  const zeros = (): number[] => new Array<number>(width).fill(0);
+  const a0 = zeros();
   // The upper levels exist only once a cascade step folds into them (never for fewer than 2^power rows).
-  let acc: Float64Array[] | null = null;
+  let acc: number[][] | null = null;
   const addRow = (i: number): void => {
     const base = off + i * rowStride;
     if (f32) for (let t = 0; t < width; t++) a0[t] = Math.fround(a0[t] + src[base + t * colStride]);
     else for (let t = 0; t < width; t++) a0[t] += src[base + t * colStride];
   };
-  const fold = (into: Float64Array, from: Float64Array): void => {
+  const fold = (into: number[], from: number[]): void => {
     if (f32) for (let t = 0; t < width; t++) into[t] = Math.fround(into[t] + from[t]);
     else for (let t = 0; t < width; t++) into[t] += from[t];
   };
   let i = 0;
   while (i + step <= rows) {
     for (let j = 0; j < step; j++, i++) addRow(i);
-    acc ??= [a0, new Float64Array(width), new Float64Array(width), new Float64Array(width)];
+    acc ??= [a0, zeros(), zeros(), zeros()];
     for (let j = 1; j < LEVELS; j++) {
       fold(acc[j], acc[j - 1]);
       acc[j - 1].fill(0);
