@@ -52,7 +52,7 @@ function binaryKind(
       ]
     : [];
   return defineKind({
-    type: name === "pow" ? "pow" : name,
+    type: name,
     family: opts.family ?? "Ops",
     description,
     inputs: [inputPort(), secondPort],
