@@ -12,7 +12,7 @@ import {
   tensor,
 } from "../runtime/index.ts";
 import { asLeaf, dtypeKwarg, dtypeParam, requiresGradKwarg, requiresGradParam, sizeParam } from "./common.ts";
-import { pyFloat, pyNum, pyValue } from "./python.ts";
+import { linspaceHelper, pyDType, pyFloat, pyNum, pyValue } from "./python.ts";
 import { defineKind } from "./registry.ts";
 import { meta } from "./shapes.ts";
 import { InferError, type NodeKind, type ParamReader } from "./types.ts";
@@ -59,9 +59,7 @@ const tensorKind = defineKind({
   leaves: (p, label) => ({ "": asLeaf(literal(p), p, label) }),
   evaluate: leafOutput,
   torch: () => [],
-  torchSetup: (c) => [
-    `${c.leaf("")} = torch.tensor(${c.leafData("")}${dtypeKwarg(dtypeOf(c.params), null)}${requiresGradKwarg(c.params)})`,
-  ],
+  torchSetup: (c) => [`${c.leaf("")} = ${c.leafTensor("")}`],
 });
 
 function randomKind(type: "randn" | "rand", gen: typeof randn, what: string): NodeKind {
@@ -83,9 +81,7 @@ function randomKind(type: "randn" | "rand", gen: typeof randn, what: string): No
     evaluate: leafOutput,
     torch: () => [],
     // gradwire's generator is not torch's, so the script carries the values themselves.
-    torchSetup: (c) => [
-      `${c.leaf("")} = torch.tensor(${c.leafData("")}${dtypeKwarg(c.params.str("dtype") as DType, null)}${requiresGradKwarg(c.params)})`,
-    ],
+    torchSetup: (c) => [`${c.leaf("")} = ${c.leafTensor("")}`],
   });
 }
 
@@ -107,10 +103,25 @@ const linspaceKind = defineKind({
   }),
   evaluate: leafOutput,
   torch: () => [],
-  torchSetup: (c) => [
-    `${c.leaf("")} = torch.linspace(${pyFloat(c.params.num("start"))}, ${pyFloat(c.params.num("end"))}, ${c.params.num("steps")}${dtypeKwarg(c.params.str("dtype") as DType)}${requiresGradKwarg(c.params)})`,
-  ],
+  torchSetup(c) {
+    const p = c.params;
+    const fn = c.helper("exact_linspace", linspaceHelper);
+    const args = `${pyFloat(p.num("start"))}, ${pyFloat(p.num("end"))}, ${p.num("steps")}, ${pyDType(p.str("dtype") as DType)}`;
+    return [
+      `${c.leaf("")} = ${fn}(${args}, ${c.device})${p.bool("requires_grad") ? ".requires_grad_()" : ""}`,
+    ];
+  },
 });
+
+/** The largest integer each floating dtype holds exactly, with every integer below it. */
+const EXACT_INTEGERS: Record<DType, number> = {
+  float16: 2 ** 11,
+  float32: 2 ** 24,
+  float64: 2 ** 53,
+  int32: 2 ** 31,
+  int64: 2 ** 53,
+  bool: 1,
+};
 
 function arangeLength(p: ParamReader): number {
   const step = p.num("step");
@@ -146,9 +157,26 @@ const arangeKind = defineKind({
   }),
   evaluate: leafOutput,
   torch: () => [],
-  torchSetup: (c) => [
-    `${c.leaf("")} = torch.arange(${pyNum(c.params.num("start"))}, ${pyNum(c.params.num("end"))}, ${pyNum(c.params.num("step"))}${dtypeKwarg(dtypeOf(c.params), null)}${requiresGradKwarg(c.params)})`,
-  ],
+  torchSetup(c) {
+    const p = c.params;
+    const [start, end, step] = [p.num("start"), p.num("end"), p.num("step")];
+    const d = arangeDType(p);
+    const last = start + (arangeLength(p) - 1) * step;
+    const exactInTorch =
+      !isFloating(d) ||
+      ([start, step].every(Number.isInteger) &&
+        Math.max(Math.abs(start), Math.abs(last)) <= EXACT_INTEGERS[d]);
+    if (exactInTorch)
+      return [
+        `${c.leaf("")} = torch.arange(${pyNum(start)}, ${pyNum(end)}, ${pyNum(step)}${dtypeKwarg(dtypeOf(p), null)}, device=${c.device}${requiresGradKwarg(p)})`,
+      ];
+    // torch.arange rounds fractional steps in the dtype (vector by vector); gradwire computes each value in
+    // float64 and rounds it once, which this expression reproduces.
+    const values = `${pyFloat(start)} + ${pyFloat(step)} * torch.arange(${arangeLength(p)}, dtype=torch.float64, device=${c.device})`;
+    return [
+      `${c.leaf("")} = (${values}).to(${pyDType(d)})${p.bool("requires_grad") ? ".requires_grad_()" : ""}`,
+    ];
+  },
 });
 
 function filledKind(type: "zeros" | "ones" | "full", value: number | null): NodeKind {
@@ -178,7 +206,7 @@ function filledKind(type: "zeros" | "ones" | "full", value: number | null): Node
       const size = pyValue(c.params.nums("size"));
       const args = value === null ? `${size}, ${pyNum(fill(c.params))}` : size;
       return [
-        `${c.leaf("")} = torch.${type}(${args}${dtypeKwarg(c.params.str("dtype") as DType)}${requiresGradKwarg(c.params)})`,
+        `${c.leaf("")} = torch.${type}(${args}${dtypeKwarg(c.params.str("dtype") as DType)}, device=${c.device}${requiresGradKwarg(c.params)})`,
       ];
     },
   });

@@ -104,7 +104,9 @@ function convert(node: jsep.Expression, vars: readonly string[]): Expr {
     case "UnaryExpression": {
       const u = node as jsep.UnaryExpression;
       const arg = convert(u.argument, vars);
-      if (u.operator === "-") return { kind: "neg", arg };
+      // -2 is a number (clamp's bounds must be numbers), not the negation of one.
+      if (u.operator === "-")
+        return arg.kind === "num" ? { kind: "num", value: -arg.value } : { kind: "neg", arg };
       if (u.operator === "+") return arg;
       throw new ExprError(`operator '${u.operator}' is not supported`);
     }
@@ -194,19 +196,77 @@ function constantFold(op: BinOp, a: number, b: number): number {
   }
 }
 
-/** PyTorch code for the expression, fully parenthesised so Python's precedence cannot differ from ours. */
+// Python's binding strength: comparisons < + - < * / < unary - < ** < atoms.
+const PY_PREC: Record<BinOp, number> = {
+  "<": 1,
+  ">": 1,
+  "<=": 1,
+  ">=": 1,
+  "==": 1,
+  "!=": 1,
+  "+": 2,
+  "-": 2,
+  "*": 3,
+  "/": 3,
+  "**": 5,
+};
+const UNARY_PREC = 4;
+const ATOM = 6;
+
+/**
+ * PyTorch code for the expression, with the parentheses Python needs to read the same tree, and those around an
+ * equal-precedence right operand kept too (a - (b - c), and a + (b + c), which floats do not reassociate).
+ */
 export function exprToPython(e: Expr, names: Record<string, string>): string {
+  return printPython(e, names).code;
+}
+
+function printPython(e: Expr, names: Record<string, string>): { code: string; prec: number } {
+  const wrap = (x: Expr, needs: (prec: number) => boolean) => {
+    const p = printPython(x, names);
+    return needs(p.prec) ? `(${p.code})` : p.code;
+  };
   switch (e.kind) {
     case "num":
-      return e.value === Math.PI ? "math.pi" : e.value === Math.E ? "math.e" : pyFloat(e.value);
+      if (e.value === Math.PI) return { code: "math.pi", prec: ATOM };
+      if (e.value === Math.E) return { code: "math.e", prec: ATOM };
+      return { code: pyFloat(e.value), prec: e.value < 0 || Object.is(e.value, -0) ? UNARY_PREC : ATOM };
     case "var":
-      return names[e.name] ?? e.name;
+      return { code: names[e.name] ?? e.name, prec: ATOM };
     case "neg":
-      return `(-${exprToPython(e.arg, names)})`;
-    case "bin":
-      return `(${exprToPython(e.left, names)} ${BIN[e.op].py} ${exprToPython(e.right, names)})`;
+      return { code: `-${wrap(e.arg, (p) => p < UNARY_PREC)}`, prec: UNARY_PREC };
+    case "bin": {
+      const p = PY_PREC[e.op];
+      if (e.op === "**") {
+        // Right-associative, and binds tighter than a unary minus on its left (-x ** 2 is -(x ** 2)).
+        const right =
+          e.right.kind === "num" && Number.isInteger(e.right.value) && e.right.value >= 0
+            ? String(e.right.value)
+            : wrap(e.right, (q) => q < UNARY_PREC);
+        return { code: `${wrap(e.left, (q) => q <= p)} ** ${right}`, prec: p };
+      }
+      // Comparisons do not chain here: a < b < c would mean (a < b) and (b < c) in Python.
+      const left = wrap(e.left, (q) => (p === 1 ? q <= p : q < p));
+      return { code: `${left} ${BIN[e.op].py} ${wrap(e.right, (q) => q <= p)}`, prec: p };
+    }
     case "call":
-      return FNS[e.fn].py(e.args.map((a) => exprToPython(a, names)));
+      return { code: FNS[e.fn].py(e.args.map((a) => exprToPython(a, names))), prec: ATOM };
+  }
+}
+
+/** The variables an expression reads. */
+export function expressionVariables(e: Expr): Set<string> {
+  switch (e.kind) {
+    case "num":
+      return new Set();
+    case "var":
+      return new Set([e.name]);
+    case "neg":
+      return expressionVariables(e.arg);
+    case "bin":
+      return new Set([...expressionVariables(e.left), ...expressionVariables(e.right)]);
+    case "call":
+      return new Set(e.args.flatMap((a) => [...expressionVariables(a)]));
   }
 }
 

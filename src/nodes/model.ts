@@ -1,7 +1,6 @@
 /** Models: w * x + b with its own parameters, and F.linear(input, weight, bias). */
 import { type DType, fmtShape, ops, type Tensor, tensor } from "../runtime/index.ts";
 import { dtypeParam, inputPort, requiresGradParam } from "./common.ts";
-import { pyDType } from "./python.ts";
 import { defineKind } from "./registry.ts";
 import { broadcastPorts, matmulShape, meta, promoteMeta, req } from "./shapes.ts";
 import { InferError, type NodeKind, type ParamReader, type TensorMeta } from "./types.ts";
@@ -53,11 +52,7 @@ const model = defineKind({
   leaves: (p, label) => ({ weight: param(p, "weight", label), bias: param(p, "bias", label) }),
   evaluate: (c) => ops.add(ops.mul(c.leaves.weight, c.inputs.input!), c.leaves.bias),
   torch: (c) => [`${c.out} = ${c.leaf("weight")} * ${c.inputs.input} + ${c.leaf("bias")}`],
-  torchSetup: (c) =>
-    (["weight", "bias"] as const).map(
-      (n) =>
-        `${c.leaf(n)} = torch.tensor(${c.leafData(n)}, dtype=${pyDType(c.params.str("dtype") as DType)}${c.params.bool("requires_grad") ? ", requires_grad=True" : ""})`,
-    ),
+  torchSetup: (c) => (["weight", "bias"] as const).map((n) => `${c.leaf(n)} = ${c.leafTensor(n)}`),
 });
 
 function linearShape(x: TensorMeta, w: TensorMeta, b: TensorMeta | undefined): TensorMeta {

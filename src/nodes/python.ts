@@ -48,3 +48,17 @@ export function pyKwargs(pairs: [string, ParamValue, ParamValue?][]): string {
 export function pyArgs(...parts: string[]): string {
   return parts.filter((p) => p !== "").join(", ");
 }
+
+/**
+ * gradwire's linspace in PyTorch: computed in float64 from both ends, then rounded once to the dtype, so a script
+ * gets exactly gradwire's values. (torch.linspace rounds differently with the CPU's vector width and on CUDA.)
+ */
+export function linspaceHelper(name: string): string[] {
+  return [
+    `def ${name}(start, end, steps, dtype, device):`,
+    '    """torch.linspace computed in float64 from both ends and rounded once to dtype, as gradwire does."""',
+    "    i = torch.arange(steps, dtype=torch.float64, device=device)",
+    "    step = (end - start) / (steps - 1) if steps > 1 else 0.0",
+    "    return torch.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i)).to(dtype)",
+  ];
+}

@@ -16,8 +16,16 @@ import {
   ops,
   type Tensor,
 } from "../runtime/index.ts";
-import { type Expr, ExprError, evalExpr, exprToPython, parseExpr, usesVariables } from "./expression.ts";
-import { pyFloat } from "./python.ts";
+import {
+  type Expr,
+  ExprError,
+  evalExpr,
+  expressionVariables,
+  exprToPython,
+  parseExpr,
+  usesVariables,
+} from "./expression.ts";
+import { linspaceHelper, pyArgs, pyFloat } from "./python.ts";
 import { defineKind } from "./registry.ts";
 import { floatOf, meta, numelOf, req } from "./shapes.ts";
 import { type EvalContext, InferError, type NodeKind, type ParamReader, type TensorMeta } from "./types.ts";
@@ -96,14 +104,23 @@ const finiteDifference = defineKind({
   },
   torch(c) {
     const f = c.recompute("loss", "input");
-    const x = c.inputs.input;
+    const x = c.inputs.input!;
     const delta = pyFloat(c.params.num("delta"));
     const central = c.params.str("scheme") === "central";
-    const lo = central ? `${f}(${x} - ${delta} * e)` : `${f}(${x})`;
-    const div = c.params.bool("divide") ? ` / ${central ? `(2.0 * ${delta})` : delta}` : "";
+    const nudges = c.name("nudges");
+    const d = c.name("nudge");
+    const loss = c.inputs.loss!;
+    // The nudged input is added in float64 and rounded once to its dtype, as gradwire computes it.
+    const at = (sign: string) => `${f}((${x}.double() ${sign} ${d}).to(${x}.dtype))`;
+    const diff = `${at("+")} - ${central ? at("-") : loss}`;
+    const each = c.params.bool("divide")
+      ? `(${diff}).double() / ${central ? `(2 * ${delta})` : delta}`
+      : diff;
     return [
       "with torch.no_grad():",
-      `    ${c.out} = torch.stack([(${f}(${x} + ${delta} * e) - ${lo})${div} for e in torch.eye(${x}.numel(), dtype=${x}.dtype)]).reshape(${x}.shape)`,
+      "    # One nudge of delta per element, each shaped like the input.",
+      `    ${nudges} = ${delta} * torch.eye(${x}.numel(), dtype=torch.float64, device=${x}.device).reshape(-1, *${x}.shape)`,
+      `    ${c.out} = torch.stack([${each} for ${d} in ${nudges}]).to(${loss}.dtype).reshape(${x}.shape)`,
     ];
   },
 });
@@ -155,11 +172,12 @@ const sweep = defineKind({
   torch(c) {
     const f = c.recompute("loss", "input");
     const x = c.inputs.input;
+    const v = c.name("value");
     const p = c.params;
     return [
-      `${c.outputs.x} = torch.linspace(${pyFloat(p.num("start"))}, ${pyFloat(p.num("end"))}, ${p.num("steps")}, dtype=torch.float64).to(${x}.dtype)`,
+      `${c.outputs.x} = ${c.helper("exact_linspace", linspaceHelper)}(${pyFloat(p.num("start"))}, ${pyFloat(p.num("end"))}, ${p.num("steps")}, ${x}.dtype, ${x}.device)`,
       "with torch.no_grad():",
-      `    ${c.out} = torch.stack([${f}(torch.full_like(${x}, float(v))) for v in ${c.outputs.x}])`,
+      `    ${c.out} = torch.stack([${f}(torch.full_like(${x}, float(${v}))) for ${v} in ${c.outputs.x}])`,
     ];
   },
 });
@@ -213,14 +231,20 @@ const grad = defineKind({
   },
   torch(c) {
     const f = c.recompute("outputs", "inputs");
-    const leaf = `${c.out}_input`;
-    const g = c.inputs.grad_outputs ? `${c.inputs.grad_outputs}, ` : "";
+    const leaf = c.name(`${c.out}_inputs`);
+    const outputs = c.name(`${c.out}_outputs`);
     const n = c.params.num("repeat");
-    const backward = `${c.out}_outputs.backward(${g}retain_graph=True)`;
+    const g = c.inputs.grad_outputs ? c.inputs.grad_outputs : "";
     return [
       `${leaf} = ${c.inputs.inputs}.detach().clone().requires_grad_()`,
-      `${c.out}_outputs = ${f}(${leaf})`,
-      ...(n === 1 ? [backward] : [`for _ in range(${n}):`, `    ${backward}`]),
+      `${outputs} = ${f}(${leaf})`,
+      ...(n === 1
+        ? [`${outputs}.backward(${g})`]
+        : [
+            "# backward again without zeroing: the gradients add up, as in PyTorch",
+            `for _ in range(${n}):`,
+            `    ${outputs}.backward(${pyArgs(g, "retain_graph=True")})`,
+          ]),
       `${c.out} = ${leaf}.grad`,
     ];
   },
@@ -292,29 +316,41 @@ const custom = defineKind({
     const x = c.inputs.input!;
     return applyFunction(customFunction(c), isFloating(x.dtype) ? x : ops.cast(x, "float32"));
   },
-  torch(c) {
-    const cls = c.params.str("name");
+  torchDefinitions(c) {
+    const fwd = parsed(c.params, "forward");
+    const bwd = parsed(c.params, "backward");
+    const used = expressionVariables(bwd);
+    const saved = [
+      ...(used.has("x") || used.has("input") ? ["x"] : []),
+      ...(used.has("result") ? ["result"] : []),
+    ];
     const names = { x: "x", input: "x", result: "result", grad_output: "grad_output" };
     // A constant expression still has to be a tensor of x's shape, as the node's evaluation makes it.
-    const code = (e: Expr) =>
-      usesVariables(e) ? exprToPython(e, names) : `torch.full_like(x, ${exprToPython(e, names)})`;
-    const fwd = code(parsed(c.params, "forward"));
-    const bwd = code(parsed(c.params, "backward"));
+    const code = (e: Expr, like: string) =>
+      usesVariables(e) ? exprToPython(e, names) : `torch.full_like(${like}, ${exprToPython(e, names)})`;
+    const forward = saved.includes("result")
+      ? [`result = ${code(fwd, "x")}`, `ctx.save_for_backward(${saved.join(", ")})`, "return result"]
+      : [...(saved.length ? [`ctx.save_for_backward(${saved.join(", ")})`] : []), `return ${code(fwd, "x")}`];
     return [
-      `class ${cls}(torch.autograd.Function):`,
+      `class ${c.name(c.params.str("name"))}(torch.autograd.Function):`,
       "    @staticmethod",
       "    def forward(ctx, x):",
-      `        result = ${fwd}`,
-      "        ctx.save_for_backward(x, result)",
-      "        return result",
+      ...forward.map((l) => `        ${l}`),
       "",
       "    @staticmethod",
       "    def backward(ctx, grad_output):",
-      "        x, result = ctx.saved_tensors",
-      `        return ${bwd}`,
-      "",
-      `${c.out} = ${cls}.apply(${c.inputs.input})`,
+      ...(saved.length
+        ? [`        ${saved.join(", ")}${saved.length === 1 ? "," : ""} = ctx.saved_tensors`]
+        : []),
+      `        return ${code(bwd, saved.includes("x") ? "x" : "grad_output")}`,
     ];
+  },
+  torch(c) {
+    const x = c.inputs.input!;
+    const m = c.inputMetas.input;
+    // The node computes in float32 when given integers, as its evaluation casts them.
+    const arg = m && !isFloating(m.dtype) ? `${x}.float()` : x;
+    return [`${c.out} = ${c.name(c.params.str("name"))}.apply(${arg})`];
   },
 });
 

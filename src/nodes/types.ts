@@ -167,8 +167,21 @@ export interface TorchContext {
   trainables: string[];
   /** The Python variable holding one of the node's leaves (see NodeKind.leaves); leaf("") is `out`. */
   leaf(name: string): string;
-  /** A Python literal (nested list) of a leaf's initial values, written compactly by the script builder. */
-  leafData(name: string): string;
+  /**
+   * A Python expression creating one of the node's leaves with its initial values, dtype, device and
+   * requires_grad: `torch.tensor([...])` when small, decoded from base64 of its bytes when large (the script
+   * builder writes the values, so random tensors carry gradwire's numbers, not torch's generator's).
+   */
+  leafTensor(name: string): string;
+  /** The Python expression naming the device: calls that create tensors pass `device=${ctx.device}`. */
+  device: string;
+  /** A Python name for something the node defines (a class, a temporary): unique, the same on every call. */
+  name(base: string): string;
+  /**
+   * A module-level helper function, defined once per script for every node that asks for it by `base`:
+   * `define(name)` gives its lines (a `def name(...)`). Returns the name to call it by.
+   */
+  helper(base: string, define: (name: string) => string[]): string;
   /**
    * For nodes that recompute part of the graph (finite_difference, sweep, grad): the name of a Python function
    * of one tensor that returns the value reaching `port` when the value reaching `fromPort` is that tensor.
@@ -222,6 +235,8 @@ export interface NodeKind {
   torch(ctx: TorchContext): string[];
   /** Code that runs once before the loop: creating leaves (tensors, a model's parameters) and optimizers. */
   torchSetup?(ctx: TorchContext): string[];
+  /** Module-level definitions the node's code uses (a torch.autograd.Function subclass), after the imports. */
+  torchDefinitions?(ctx: TorchContext): string[];
 }
 
 export const OUT = "out";

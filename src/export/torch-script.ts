@@ -1,0 +1,474 @@
+/**
+ * A graph as a runnable PyTorch script: the code each node kind declares (`torch`, `torchSetup`,
+ * `torchDefinitions`), put in the order a person would write it: imports, definitions, flags, tensors and
+ * parameters, what is computed once, the optimizers, then the training loop printing one JSON line per epoch in
+ * the form of `gradwire train --jsonl`. A graph without an optimizer (or `mode: "eval"`) becomes a script
+ * printing what `gradwire eval --json` prints. Pure TypeScript: the CLI, the worker and the editor all call it.
+ */
+import { recomputePlan } from "../graph/recompute.ts";
+import { ancestors, descendants } from "../graph/topo.ts";
+import { describeNode, type GraphDoc, nodeLabel } from "../graph/types.ts";
+import { inputEdge, type ValidationResult } from "../graph/validate.ts";
+import { registry as builtinRegistry } from "../nodes/index.ts";
+import { readParams } from "../nodes/params.ts";
+import { pyDType, pyStr } from "../nodes/python.ts";
+import type { Registry } from "../nodes/registry.ts";
+import { type NodeKind, OUT, outputsOf, type TorchContext } from "../nodes/types.ts";
+import type { Tensor } from "../runtime/index.ts";
+import { Scheduler } from "../runtime/scheduler.ts";
+import type { TrainingGroup } from "../runtime/scheduler-backend.ts";
+import { PythonNames } from "./python-names.ts";
+import { base64, nestedList, tensorBytes } from "./tensor-literals.ts";
+
+export type TorchScriptMode = "train" | "eval";
+
+export interface TorchScriptOptions {
+  /**
+   * "train": the training loop (the graph needs an optimizer); "eval": every node's value and the objective's
+   * gradients, as `gradwire eval --json` prints them. Default: "train" when the graph has an optimizer.
+   */
+  mode?: TorchScriptMode;
+  registry?: Registry;
+  /** Tensors with more elements than this are written as base64 of their bytes (default 64). */
+  inlineLimit?: number;
+}
+
+export type TorchScriptResult =
+  | { ok: true; code: string; mode: TorchScriptMode; filename: string }
+  | { ok: false; message: string; nodeId?: string };
+
+/** Export a graph document as a PyTorch script (see the module comment); never throws for a bad graph. */
+export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): TorchScriptResult {
+  const scheduler = new Scheduler({ registry: opts.registry ?? builtinRegistry });
+  scheduler.setGraph(doc);
+  const v = scheduler.validation;
+  const errors = v.issues.filter((i) => i.severity === "error");
+  if (errors.length > 0)
+    return {
+      ok: false,
+      message: `the graph has errors, so it cannot be exported:\n${errors.map((e) => `  ${e.message}`).join("\n")}`,
+      nodeId: errors[0].nodeId,
+    };
+  const groups = scheduler.groups();
+  const mode = opts.mode ?? (groups.length > 0 ? "train" : "eval");
+  if (mode === "train" && groups.length === 0)
+    return {
+      ok: false,
+      message: "there is nothing to train: connect a loss to an optimizer (SGD, Adam...), or export for eval",
+    };
+  try {
+    const code = new ScriptBuilder(doc, scheduler, v, groups, opts.inlineLimit ?? 64).build(mode);
+    return { ok: true, code, mode, filename: `${scriptStem(doc)}.py` };
+  } catch (e) {
+    if (e instanceof ExportError) return { ok: false, message: e.message, nodeId: e.nodeId };
+    throw e;
+  }
+}
+
+export class ExportError extends Error {
+  override name = "ExportError";
+  constructor(
+    message: string,
+    readonly nodeId?: string,
+  ) {
+    super(message);
+  }
+}
+
+function scriptStem(doc: GraphDoc): string {
+  const stem = (doc.title ?? "")
+    .toLowerCase()
+    .replace(/[:(].*$/, "")
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "");
+  return stem || "gradwire_graph";
+}
+
+/** Every line of `lines` (which may hold several) moved right by `prefix`. */
+function indent(lines: readonly string[], prefix = "    "): string[] {
+  return lines.flatMap((l) => l.split("\n")).map((l) => (l === "" ? l : prefix + l));
+}
+
+/** Prose wrapped at the script's line width, keeping the line breaks it has. */
+function wrap(prose: string, width = 100): string {
+  return prose
+    .split("\n")
+    .map((line) => {
+      const out: string[] = [];
+      let cur = "";
+      for (const word of line.split(" ")) {
+        if (cur !== "" && cur.length + 1 + word.length > width) {
+          out.push(cur);
+          cur = word;
+        } else cur = cur === "" ? word : `${cur} ${word}`;
+      }
+      out.push(cur);
+      return out.join("\n");
+    })
+    .join("\n");
+}
+
+const isDefinition = (code: string) => /^(def|class) |^@/.test(code);
+
+interface NodeVars {
+  /** The node's own name: its `out` output, its leaf "", or the optimizer. */
+  own: string;
+  outputs: Record<string, string>;
+  leaves: Record<string, string>;
+}
+
+interface RecomputeFn {
+  name: string;
+  lines: string[];
+}
+
+/** Python for one JSON value per trained tensor: a flat list of its values. */
+function flatList(expr: string, t: Tensor): string {
+  if (t.shape.length === 0) return `[${expr}.item()]`;
+  return t.shape.length === 1 ? `${expr}.tolist()` : `${expr}.flatten().tolist()`;
+}
+
+class ScriptBuilder {
+  private readonly names = new PythonNames();
+  private readonly vars = new Map<string, NodeVars>();
+  private readonly localNames = new Map<string, string>();
+  private readonly recomputeFns = new Map<string, RecomputeFn>();
+  private readonly definitions = new Map<string, string[]>();
+  private readonly helpers = new Map<string, { name: string; lines: string[] }>();
+
+  constructor(
+    private readonly doc: GraphDoc,
+    private readonly scheduler: Scheduler,
+    private readonly v: ValidationResult,
+    private readonly groups: TrainingGroup[],
+    private readonly inlineLimit: number,
+  ) {}
+
+  private kind(id: string): NodeKind {
+    return this.scheduler.registry.get(this.doc.nodes[id].type)!;
+  }
+
+  /** Names for every included node: its outputs and leaves, in evaluation order so the first comers keep theirs. */
+  private allocate(ids: readonly string[]): void {
+    for (const id of ids) {
+      const node = this.doc.nodes[id];
+      const kind = this.kind(id);
+      const own = this.names.take(nodeLabel(node), id);
+      const outputs: Record<string, string> = {};
+      for (const o of outputsOf(kind))
+        outputs[o.name] = o.name === OUT ? own : this.names.take(`${own}_${o.name}`);
+      const leaves: Record<string, string> = {};
+      for (const leaf of Object.keys(this.scheduler.leaves(id)))
+        leaves[leaf] = leaf === "" ? own : this.names.take(`${own}_${leaf}`);
+      this.vars.set(id, { own, outputs, leaves });
+    }
+  }
+
+  private outputVar(id: string, port: string): string {
+    const name = this.vars.get(id)?.outputs[port];
+    if (name === undefined)
+      throw new ExportError(`node ${describeNode(this.doc.nodes[id])} has no output '${port}'`, id);
+    return name;
+  }
+
+  private context(id: string): TorchContext {
+    const node = this.doc.nodes[id];
+    const kind = this.kind(id);
+    const vars = this.vars.get(id)!;
+    const inputs: TorchContext["inputs"] = {};
+    const inputMetas: TorchContext["inputMetas"] = {};
+    for (const port of kind.inputs) {
+      const e = inputEdge(this.v.adjacency, id, port.name);
+      if (!e) continue;
+      inputs[port.name] = this.outputVar(e.source, e.sourcePort);
+      inputMetas[port.name] = this.v.metas[e.source]?.[e.sourcePort];
+    }
+    const group = this.groups.find((g) => g.nodeId === id);
+    return {
+      out: vars.outputs[OUT] ?? vars.own,
+      outputs: vars.outputs,
+      inputs,
+      inputMetas,
+      params: readParams(kind, node.params),
+      nodeId: id,
+      label: nodeLabel(node),
+      trainables: group ? group.params.map((p) => this.leafVar(p.nodeId, p.leaf)) : [],
+      device: "device",
+      leaf: (name) => this.leafVar(id, name),
+      leafTensor: (name) => this.leafTensor(id, name),
+      name: (base) => {
+        const key = `${id}\u0000${base}`;
+        let name = this.localNames.get(key);
+        if (name === undefined) {
+          name = this.names.take(base);
+          this.localNames.set(key, name);
+        }
+        return name;
+      },
+      recompute: (port, fromPort) => this.recompute(id, port, fromPort),
+      helper: (base, define) => this.helper(base, define),
+    };
+  }
+
+  /** A module-level function shared by every node that asks for it. */
+  private helper(base: string, define: (name: string) => string[]): string {
+    let h = this.helpers.get(base);
+    if (!h) {
+      const name = this.names.take(base);
+      h = { name, lines: define(name) };
+      this.helpers.set(base, h);
+    }
+    return h.name;
+  }
+
+  private leafVar(id: string, leaf: string): string {
+    const name = this.vars.get(id)?.leaves[leaf];
+    if (name === undefined)
+      throw new ExportError(`node ${describeNode(this.doc.nodes[id])} has no leaf '${leaf}'`, id);
+    return name;
+  }
+
+  /** The expression creating a leaf: a nested list when small, base64 of its bytes when large. */
+  private leafTensor(id: string, leaf: string): string {
+    const t = this.scheduler.leaves(id)[leaf];
+    if (!t) throw new ExportError(`node ${describeNode(this.doc.nodes[id])} has no leaf '${leaf}'`, id);
+    const grad = t.requiresGrad;
+    if (t.numel > this.inlineLimit) {
+      const decode = this.helper("from_base64", (name) => [
+        `def ${name}(data, dtype, shape, device):`,
+        '    """A tensor from the base64 of its bytes (little-endian): large tensors are written this way."""',
+        "    return torch.frombuffer(bytearray(base64.b64decode(data)), dtype=dtype).reshape(shape).to(device)",
+      ]);
+      const shape = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(", ")})`;
+      const call = `${decode}(${pyStr(base64(tensorBytes(t)))}, ${pyDType(t.dtype)}, ${shape}, device)`;
+      return grad ? `${call}.requires_grad_()` : call;
+    }
+    // torch.tensor infers float32 from floats, int64 from ints and bool from booleans: name any other dtype.
+    const inferred = t.dtype === "float32" || (t.numel > 0 && (t.dtype === "int64" || t.dtype === "bool"));
+    const kwargs = [
+      ...(inferred ? [] : [`dtype=${pyDType(t.dtype)}`]),
+      "device=device",
+      ...(grad ? ["requires_grad=True"] : []),
+    ];
+    return `torch.tensor(${nestedList(t.data, t.shape, t.dtype)}, ${kwargs.join(", ")})`;
+  }
+
+  /** A module-level function recomputing what reaches `port` of node `id` from a new value for `fromPort`. */
+  private recompute(id: string, port: string, fromPort: string): string {
+    const plan = recomputePlan(this.doc, this.scheduler.registry, this.v, id, port, fromPort);
+    if (!plan)
+      throw new ExportError(
+        `node ${describeNode(this.doc.nodes[id])}: '${port}' and '${fromPort}' must both be connected`,
+        id,
+      );
+    const arg = this.outputVar(plan.from.source, plan.from.sourcePort);
+    const result = this.outputVar(plan.target.source, plan.target.sourcePort);
+    const key = `${arg}>${result}`;
+    const known = this.recomputeFns.get(key);
+    if (known) return known.name;
+    const fn: RecomputeFn = { name: this.names.take(`${result}_at`), lines: [] };
+    this.recomputeFns.set(key, fn);
+    const body = plan.nodes.flatMap((n) => this.kind(n).torch(this.context(n)));
+    fn.lines = [
+      `def ${fn.name}(${arg}):`,
+      `    """${result}, computed again from another value of ${arg}."""`,
+      ...indent(body),
+      `    return ${result}`,
+    ];
+    return fn.name;
+  }
+
+  private definitionsOf(ids: readonly string[]): void {
+    for (const id of ids) {
+      const lines = this.kind(id).torchDefinitions?.(this.context(id));
+      if (lines && lines.length > 0) this.definitions.set(id, lines);
+    }
+  }
+
+  build(mode: "train" | "eval"): string {
+    const order = this.v.order;
+    const objective = this.scheduler.objective();
+    let included: string[];
+    if (mode === "train") {
+      // What training runs: the losses, the reported objective and what they depend on (as the scheduler).
+      const roots = this.groups.map((g) => g.loss.nodeId);
+      if (objective) roots.push(objective.nodeId);
+      const needed = new Set([...roots, ...ancestors(this.v.adjacency, roots)]);
+      included = order.filter((id) => needed.has(id) || this.groups.some((g) => g.nodeId === id));
+    } else included = order.filter((id) => !this.kind(id).optimizer);
+    this.allocate(included);
+
+    this.definitionsOf(included);
+    const setup: string[] = [];
+    const optimizers: string[] = [];
+    for (const id of included) {
+      const lines = this.kind(id).torchSetup?.(this.context(id)) ?? [];
+      (this.kind(id).optimizer ? optimizers : setup).push(...lines);
+    }
+    const trainedNodes = new Set(this.groups.flatMap((g) => g.params.map((p) => p.nodeId)));
+    const perEpoch =
+      mode === "train"
+        ? new Set([...trainedNodes, ...descendants(this.v.adjacency, trainedNodes)])
+        : new Set();
+    const once: string[] = [];
+    const loop: string[] = [];
+    for (const id of included) {
+      if (this.kind(id).optimizer) continue;
+      const lines = this.kind(id).torch(this.context(id));
+      (perEpoch.has(id) ? loop : once).push(...lines);
+    }
+
+    const sections =
+      mode === "train"
+        ? [setup, ...this.functions(), once, optimizers, this.trainingLoop(loop, objective)]
+        : [setup, ...this.functions(), once, this.evalReport(included, objective)];
+    const blocks = [
+      this.header(mode),
+      this.imports(),
+      ...this.helperDefinitions(),
+      this.flags(mode),
+      ...sections,
+    ]
+      .filter((b) => b.length > 0)
+      .map((b) => b.join("\n"));
+    // PEP 8: two blank lines around top-level functions and classes, one between other blocks.
+    const text = blocks
+      .map((b, i) =>
+        i === 0 ? b : `${isDefinition(b) || isDefinition(blocks[i - 1]) ? "\n\n\n" : "\n\n"}${b}`,
+      )
+      .join("");
+    return `${this.withImports(text)}\n`;
+  }
+
+  private functions(): string[][] {
+    return [...this.recomputeFns.values()].map((f) => f.lines);
+  }
+
+  private header(mode: "train" | "eval"): string[] {
+    const title = this.doc.title ?? "A gradwire graph";
+    const what =
+      mode === "train"
+        ? 'Trains as `gradwire train --jsonl` does, printing one JSON line per epoch:\n{"epoch": k, "loss": L, "params": {id: [values after the step]}}.'
+        : "Prints every node's value and the gradients of the objective, as `gradwire eval --json` does.";
+    const text = (t: string) => t.replace(/\\/g, "\\\\").replace(/"""/g, '\\"\\"\\"');
+    const description = this.doc.description ? `\n${wrap(text(this.doc.description))}\n` : "";
+    return [`"""${text(title)}\n${description}\n${wrap(`Exported from gradwire. ${what}`)}\n"""`];
+  }
+
+  /** Filled in by withImports once the code is known, so only what the code uses is imported. */
+  private imports(): string[] {
+    return ["#IMPORTS#"];
+  }
+
+  private withImports(text: string): string {
+    const code = text.replace("#IMPORTS#", "");
+    const std = ["argparse", "base64", "json", "math", "sys"].filter((m) =>
+      m === "argparse" || m === "json" ? true : new RegExp(`\\b${m}\\.`).test(code),
+    );
+    const third = ["import torch", ...(/\bF\./.test(code) ? ["import torch.nn.functional as F"] : [])];
+    return text.replace("#IMPORTS#", [...std.map((m) => `import ${m}`), "", ...third].join("\n"));
+  }
+
+  private helperDefinitions(): string[][] {
+    return [...[...this.helpers.values()].map((h) => h.lines), ...this.definitions.values()];
+  }
+
+  private flags(mode: "train" | "eval"): string[] {
+    const title = this.doc.title ?? "A gradwire graph";
+    return [
+      `parser = argparse.ArgumentParser(description=${pyStr(title)})`,
+      'parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the tensors live")',
+      ...(mode === "train"
+        ? [
+            `parser.add_argument("--epochs", type=int, default=${this.doc.settings.epochs}, help="how many epochs to train")`,
+          ]
+        : []),
+      "args = parser.parse_args()",
+      "device = torch.device(args.device)",
+    ];
+  }
+
+  private trainingLoop(forward: string[], objective: { nodeId: string; port: string } | undefined): string[] {
+    const lossVar = (g: TrainingGroup) => this.outputVar(g.loss.nodeId, g.loss.port);
+    const reported = objective ? this.outputVar(objective.nodeId, objective.port) : lossVar(this.groups[0]);
+    const checked = [...new Set([reported, ...this.groups.map(lossVar)])];
+    const step: string[] = [];
+    this.groups.forEach((g, i) => {
+      const opt = this.vars.get(g.nodeId)!.own;
+      if (g.zeroGrad) step.push(`${opt}.zero_grad()`);
+      else step.push(`# zero_grad is off in the graph: gradients accumulate across epochs`);
+      step.push(`${lossVar(g)}.backward(${i < this.groups.length - 1 ? "retain_graph=True" : ""})`);
+    });
+    for (const g of this.groups) step.push(`${this.vars.get(g.nodeId)!.own}.step()`);
+    const params = this.groups.flatMap((g) =>
+      g.params.map((p) => `${pyStr(p.id)}: ${flatList(this.leafVar(p.nodeId, p.leaf), p.tensor)}`),
+    );
+    const record = `{"epoch": epoch, "loss": ${reported}.item(), "params": {${params.join(", ")}}}`;
+    const print =
+      record.length + 22 <= 110
+        ? [`print(json.dumps(${record}))`]
+        : [
+            "print(json.dumps({",
+            '    "epoch": epoch,',
+            `    "loss": ${reported}.item(),`,
+            '    "params": {',
+            ...params.map((p) => `        ${p},`),
+            "    },",
+            "}))",
+          ];
+    return [
+      "for epoch in range(args.epochs):",
+      ...indent(forward),
+      // gradwire stops a diverging run before the step, naming the first NaN or inf; so does this loop.
+      ...indent(
+        checked.flatMap((l) => [
+          `if not math.isfinite(${l}.item()):`,
+          `    sys.exit(f"epoch {epoch}: the loss became {${l}.item()}")`,
+        ]),
+      ),
+      ...indent(step),
+      ...indent(print),
+    ];
+  }
+
+  private evalReport(
+    included: readonly string[],
+    objective: { nodeId: string; port: string } | undefined,
+  ): string[] {
+    const asJson = this.helper("as_json", (name) => [
+      `def ${name}(t):`,
+      '    """A tensor as `gradwire eval --json` prints it: shape, dtype and the values, flattened."""',
+      '    return {"shape": list(t.shape), "dtype": str(t.dtype).removeprefix("torch."), "data": t.flatten().tolist()}',
+    ]);
+    const nodes: string[] = [];
+    for (const id of included) {
+      const vars = this.vars.get(id)!;
+      for (const o of outputsOf(this.kind(id)))
+        nodes.push(`${pyStr(o.name === OUT ? id : `${id}.${o.name}`)}: ${asJson}(${vars.outputs[o.name]}),`);
+    }
+    const dict = (key: string, entries: string[]) =>
+      entries.length === 0
+        ? [`    "${key}": {},`]
+        : [`    "${key}": {`, ...indent(entries, "        "), "    },"];
+    const trainables = objective ? this.scheduler.trainables() : [];
+    if (!objective || trainables.length === 0)
+      return ["print(json.dumps({", ...dict("nodes", nodes), ...dict("grads", []), "}))"];
+    const root = this.outputVar(objective.nodeId, objective.port);
+    const tensors = trainables.map((t) => `${pyStr(t.id)}: ${this.leafVar(t.nodeId, t.leaf)}`);
+    const leaves = this.names.take("requires_grad");
+    return [
+      // As gradwire eval: one backward pass, and a gradient for each tensor it reaches.
+      `if ${root}.requires_grad:`,
+      `    ${root}.backward()`,
+      `${leaves} = {${tensors.join(", ")}}`,
+      "print(json.dumps({",
+      ...dict("nodes", nodes),
+      `    "grads": {`,
+      `        name: {"shape": list(t.grad.shape), "data": t.grad.flatten().tolist()}`,
+      `        for name, t in ${leaves}.items()`,
+      "        if t.grad is not None",
+      "    },",
+      "}))",
+    ];
+  }
+}
