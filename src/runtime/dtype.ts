@@ -70,12 +70,14 @@ export function coerce(dtype: DType, x: number): number {
 }
 
 /**
- * After writing raw float64 results into a typed array, half tensors still need rounding to half, and bool
- * tensors need every nonzero to read as 1 (bool + bool is logical or in torch, never 2).
+ * After writing raw float64 results into a typed array, half tensors still need rounding to half, bool
+ * tensors need every nonzero to read as 1 (bool + bool is logical or in torch, never 2), and int64 truncation.
  */
 export function finishStorage(dtype: DType, data: Storage): Storage {
   if (dtype === "float16") for (let i = 0; i < data.length; i++) data[i] = roundHalf(data[i]);
   else if (dtype === "bool") for (let i = 0; i < data.length; i++) data[i] = data[i] !== 0 ? 1 : 0;
+  // int64 lives in a Float64Array, which would keep 2 ** -1 = 0.5; torch's integer result is 0.
+  else if (dtype === "int64") for (let i = 0; i < data.length; i++) data[i] = Math.trunc(data[i]);
   return data;
 }
 

@@ -326,3 +326,45 @@ cmp.add(
   (c, a, b) => O.where(c, a, b),
 );
 describeParity("comparisons and where match PyTorch", cmp);
+
+// Integer inputs: computed in float32, kept integral, or refused, exactly where torch does each.
+const ints = new CaseList();
+const iv = () => I.t([3], "int64", { values: [1, 2, -3] });
+const refused = /not implemented for int64/;
+ints.add("gelu refuses int64", "F.gelu", [iv()], (x) => O.gelu(x), { error: refused });
+ints.add("leaky_relu refuses int64", "F.leaky_relu", [iv()], (x) => O.leakyRelu(x), { error: refused });
+ints.add("softplus refuses int64", "F.softplus", [iv()], (x) => O.softplus(x), { error: refused });
+ints.add("logsigmoid refuses int64", "F.logsigmoid", [iv()], (x) => O.logSigmoid(x), { error: refused });
+ints.add("softmax refuses int64", "F.softmax", [iv(), 0], (x) => O.softmax(x, 0), { error: refused });
+ints.add("log_softmax refuses int64", "F.log_softmax", [iv(), 0], (x) => O.logSoftmax(x, 0), {
+  error: refused,
+});
+ints.add("logsumexp of int64 is float32", "torch.logsumexp", [iv(), 0], (x) => O.logsumexp(x, 0));
+ints.add("log1p of int64 is float32", "torch.log1p", [iv()], (x) => O.log1p(x));
+ints.add("xlogy of int64 is float32", "torch.xlogy", [iv(), iv()], (a, b) => O.xlogy(a, b));
+ints.add("pow of int64 to int64", "torch.pow", [iv(), I.t([3], "int64", { values: [0, 3, 2] })], (a, b) =>
+  O.pow(a, b),
+);
+ints.add("pow of int64 to -1 is refused", "torch.pow", [iv(), -1], (a) => O.pow(a, -1), {
+  error: /negative integer powers/,
+});
+ints.add(
+  "pow of int64 to a negative int64 tensor truncates as torch",
+  "torch.pow",
+  [I.t([4], "int64", { values: [1, 2, -3, -1] }), I.t([4], "int64", { values: [-2, -1, -1, -3] })],
+  (a, b) => O.pow(a, b),
+);
+ints.add(
+  "pow of int64 to 0.5 is float32",
+  "torch.pow",
+  [I.t([3], "int64", { values: [1, 4, 9] }), 0.5],
+  (a) => O.pow(a, 0.5),
+);
+ints.add(
+  "maximum of int64 and float32",
+  "torch.maximum",
+  [iv(), I.t([3], "float32", { values: [0.5, 1, 1] })],
+  (a, b) => O.maximum(a, b),
+);
+ints.add("matmul of int64", "torch.matmul", [iv(), iv()], (a, b) => O.matmul(a, b));
+describeParity("integer inputs follow PyTorch", ints);

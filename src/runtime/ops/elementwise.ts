@@ -35,8 +35,11 @@ export interface UnaryDecl {
   df?(a: Attrs): (x: number, y: number) => number;
   wgsl(a: Attrs): string;
   dwgsl?(a: Attrs): string;
-  /** Integer inputs: keep the dtype ("same") or compute in the default float ("float"), as torch does. */
-  ints: "same" | "float";
+  /**
+   * Integer inputs: keep the dtype ("same"), compute in the default float ("float"), or refuse them ("refuse":
+   * torch has no integer kernel for gelu, leaky_relu, softplus, logsigmoid), as torch does.
+   */
+  ints: "same" | "float" | "refuse";
   torch(x: string, a: Attrs): string;
 }
 
@@ -135,7 +138,7 @@ unary({
   df: () => (x) => sigmoid(-x),
   wgsl: () => "min(x, 0.0) - log(1.0 + exp(-abs(x)))",
   dwgsl: () => "select(exp(-x) / (1.0 + exp(-x)), 1.0 / (1.0 + exp(x)), x <= 0.0)",
-  ints: "float",
+  ints: "refuse",
   torch: (x) => `F.logsigmoid(${x})`,
 });
 unary({
@@ -172,7 +175,7 @@ unary({
   },
   wgsl: (a) => `select(x * ${wgslFloat(num(a, "negative_slope"))}, x, x > 0.0)`,
   dwgsl: (a) => `select(${wgslFloat(num(a, "negative_slope"))}, 1.0, x > 0.0)`,
-  ints: "float",
+  ints: "refuse",
   torch: (x, a) => `F.leaky_relu(${x}, negative_slope=${a.negative_slope})`,
 });
 unary({
@@ -199,7 +202,7 @@ unary({
     a.approximate === "tanh"
       ? `gw_gelu_tanh_grad(x)`
       : `0.5 * (1.0 + gw_erf(x * ${INV_SQRT_2})) + x * ${INV_SQRT_2PI} * exp(-0.5 * x * x)`,
-  ints: "float",
+  ints: "refuse",
   torch: (x, a) => (a.approximate === "tanh" ? `F.gelu(${x}, approximate="tanh")` : `F.gelu(${x})`),
 });
 unary({
@@ -223,7 +226,7 @@ unary({
     const beta = wgslFloat(num(a, "beta"));
     return `select(1.0 / (1.0 + exp(-${beta} * x)), 1.0, x * ${beta} > ${wgslFloat(num(a, "threshold"))})`;
   },
-  ints: "float",
+  ints: "refuse",
   torch: (x, a) => `F.softplus(${x}, beta=${a.beta}, threshold=${a.threshold})`,
 });
 unary({
@@ -272,6 +275,10 @@ unary({
 
 function unaryOutDType(d: UnaryDecl, x: Tensor): DType {
   if (isFloating(x.dtype)) return x.dtype;
+  if (d.ints === "refuse")
+    throw new TypeError(
+      `${d.name}: not implemented for ${x.dtype} tensors (PyTorch computes it for floating point only); cast the input to float32 first`,
+    );
   if (d.ints === "float") return "float32";
   return x.dtype === "bool" ? "int64" : x.dtype;
 }

@@ -57,6 +57,9 @@ export const ge = (a: Operand, b: Operand) => applyBinary("ge", a, b);
 
 /** `torch.pow(input, exponent)`: a number exponent uses the scalar-exponent op (one input, as torch does). */
 export function pow(a: Operand, b: Operand): Tensor {
+  // torch refuses a negative integer number as the power of an integer tensor (a tensor of exponents is fine).
+  if (typeof a !== "number" && !isFloating(a.dtype) && typeof b === "number" && Number.isInteger(b) && b < 0)
+    throw new RangeError("pow: Integers to negative integer powers are not allowed.");
   if (typeof b === "number" && typeof a !== "number") {
     // An integer tensor to a fractional power computes in the default float dtype, as torch promotes it.
     const base = !isFloating(a.dtype) && !Number.isInteger(b) ? cast(a, "float32") : a;

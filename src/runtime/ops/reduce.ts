@@ -318,6 +318,10 @@ function softmaxLanes(x: Tensor, dim: number, log: boolean): Float64Array {
 }
 
 function softmaxDim(x: Tensor, dim: number | undefined, what: string): number {
+  if (!isFloating(x.dtype))
+    throw new TypeError(
+      `${what}: not implemented for ${x.dtype} tensors (PyTorch computes it for floating point only); cast the input to float32 first`,
+    );
   if (dim === undefined || dim === null)
     throw new ShapeError(`${what}: dim is required (torch's implicit dim choice is deprecated)`);
   return normDim(dim, x.ndim, what);
