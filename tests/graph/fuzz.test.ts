@@ -21,7 +21,7 @@ function mutate(doc: Json, choices: number[], value: Json): Json {
   if (keys.length === 0) return value;
   const [c, ...rest] = choices;
   const k = keys[c % keys.length];
-  const copy: Record<string | number, Json> = Array.isArray(doc) ? [...doc] : { ...(doc as object) };
+  const copy = (Array.isArray(doc) ? [...doc] : { ...doc }) as Record<string | number, Json>;
   copy[k] = mutate((doc as Record<string | number, Json>)[k], rest, value);
   return copy;
 }
