@@ -63,8 +63,14 @@ export function record(
   backward: (grad: Tensor) => (Tensor | null)[],
 ): Tensor {
   if (!gradEnabled) return out;
-  const tracked = inputs.map((t) => (t?.requiresGrad ? t : null));
-  if (tracked.every((t) => t === null)) return out;
+  let any = false;
+  const tracked = new Array<Tensor | null>(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i];
+    tracked[i] = t?.requiresGrad ? t : null;
+    if (tracked[i]) any = true;
+  }
+  if (!any) return out;
   out.requiresGrad = true;
   out.gradFn = { name, inputs: tracked, backward, freed: false, savesTensors: !KEEPS_NO_TENSORS.has(name) };
   return out;

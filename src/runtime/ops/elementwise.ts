@@ -11,7 +11,7 @@ import { binaryGrads } from "../fused/binary-grad.ts";
 import { runUnary, runUnaryGrad, unaryLoops } from "../fused/unary.ts";
 import { broadcastShapes, sameShape } from "../shape.ts";
 import { full, type Tensor } from "../tensor.ts";
-import { traceOp } from "../trace.ts";
+import { isTracing, traceOp } from "../trace.ts";
 import { mapBinary, mapTernary, mapUnary } from "./kernels.ts";
 import { erf, INV_SQRT_2, INV_SQRT_2PI, logSigmoid, SQRT_2_OVER_PI, sigmoid } from "./special.ts";
 
@@ -289,13 +289,15 @@ export function applyUnary(name: string, x: Tensor, attrs: Attrs = {}): Tensor {
   const loops = unaryLoops(name, attrs);
   const dtype = unaryOutDType(d, x);
   const out = loops ? runUnary(loops.fwd, x, dtype) : mapUnary(x, d.fn(attrs), dtype);
-  traceOp("unary", [x], { ...attrs, name }, out);
-  const df = d.df?.(attrs);
-  if (!df) return out;
-  return record(out, d.gradName, [x], (g) => [
-    (loops && runUnaryGrad(loops.grad, g, x, out)) ??
-      mapTernary(g, x, out, out.shape, (gv, xv, yv) => gv * df(xv, yv), g.dtype),
-  ]);
+  if (isTracing()) traceOp("unary", [x], { ...attrs, name }, out);
+  const mkDf = d.df;
+  if (!mkDf) return out;
+  return record(out, d.gradName, [x], (g) => {
+    const fast = loops && runUnaryGrad(loops.grad, g, x, out);
+    if (fast) return [fast];
+    const df = mkDf(attrs);
+    return [mapTernary(g, x, out, out.shape, (gv, xv, yv) => gv * df(xv, yv), g.dtype)];
+  });
 }
 
 export interface BinaryDecl {
@@ -486,7 +488,7 @@ export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
   const shape = sameShape(A.shape, B.shape) ? A.shape : broadcastShapes(name, A.shape, B.shape);
   const f = d.fn;
   const out = mapBinary(A, B, shape, f, dtype, name);
-  traceOp("binary", [A, B], { name }, out);
+  if (isTracing()) traceOp("binary", [A, B], { name }, out);
   if (!d.da || !d.db) return out;
   const da = d.da;
   const db = d.db;
