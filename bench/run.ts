@@ -8,7 +8,7 @@
  */
 import { trainGradwire } from "./cpu/gradwire.ts";
 import { DEFAULT_PROTOCOL, type Measurement, measure, type Protocol } from "./cpu/peer.ts";
-import { lossMismatches, machine, table } from "./cpu/report.ts";
+import { loadLine, lossMismatches, machine, table } from "./cpu/report.ts";
 import { trainScheduled } from "./cpu/scheduler.ts";
 import { runTorch } from "./cpu/torch.ts";
 import { allWorkloads } from "./cpu/workloads.ts";
@@ -79,6 +79,7 @@ async function main(): Promise<void> {
   }
 
   console.log(`\n${table(workloads, all)}\n`);
+  console.log(`at the end, ${loadLine()}`);
   const bad = lossMismatches(all);
   for (const b of bad) console.error(`LOSS MISMATCH ${b}`);
   if (bad.length === 0) console.log("final losses: every peer agrees with gradwire (relative 1e-3)");

@@ -1,7 +1,7 @@
 /** The benchmark's table: epochs per second, gradwire's speed relative to each peer, and the loss check. */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import type { Measurement } from "./peer.ts";
 import type { Workload } from "./workloads.ts";
 
@@ -33,7 +33,20 @@ export function machine(): string[] {
   } catch {
     // nproc is coreutils; os.cpus() is the fallback.
   }
-  return [`date: ${new Date().toString()}`, `nproc: ${nproc}`, `cpu: ${model}`, `node: ${process.version}`];
+  return [
+    `date: ${new Date().toString()}`,
+    `nproc: ${nproc}`,
+    `cpu: ${model}`,
+    `node: ${process.version}`,
+    loadLine(),
+  ];
+}
+
+/** Other work on the machine slows every peer unevenly; the load average says how much there was. */
+export function loadLine(): string {
+  return `load average (1, 5, 15 min): ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(", ")}`;
 }
 
 function fmtRate(x: number): string {
