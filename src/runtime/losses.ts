@@ -5,6 +5,7 @@
  */
 import { record } from "./autograd.ts";
 import { allocate, type DType, isFloating, roundHalf } from "./dtype.ts";
+import { fusedMseLoss } from "./fused/mse.ts";
 import * as O from "./ops/index.ts";
 import { fmtShape, numel, ShapeError } from "./shape.ts";
 import { fromFlat, Tensor } from "./tensor.ts";
@@ -44,7 +45,8 @@ export function l1Loss(input: Tensor, target: Tensor, opts: ReductionOpts = {}):
 
 /** `F.mse_loss`. */
 export function mseLoss(input: Tensor, target: Tensor, opts: ReductionOpts = {}): Tensor {
-  return reduce(O.pow(O.sub(input, target), 2), opts.reduction ?? "mean");
+  const reduction = opts.reduction ?? "mean";
+  return fusedMseLoss(input, target, reduction) ?? reduce(O.pow(O.sub(input, target), 2), reduction);
 }
 
 /** `F.smooth_l1_loss(beta=1.0)`: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta; beta = 0 is l1. */

@@ -11,6 +11,7 @@ import {
   allocate,
   type DType,
   fromFlat,
+  mseLoss,
   numel,
   ops as O,
   Rng,
@@ -368,5 +369,44 @@ describe("gradient accumulation in float64", () => {
     let s = 0;
     for (let i = 0; i < n; i++) s += x.data[i];
     expect(w.grad?.item()).toBe(Math.fround(s));
+  });
+});
+
+describe("fused mse_loss equals sub -> pow -> mean/sum composed, values and gradients", () => {
+  for (const dtype of ["float32", "float64"] as const)
+    for (const reduction of ["mean", "sum", "none"] as const)
+      it(`${dtype}, reduction ${reduction}`, () => {
+        for (const [shape, seed] of [
+          [[7], 1],
+          [[3, 5], 2],
+          [[1000], 3],
+          [[], 4],
+        ] as const) {
+          const n = numel(shape);
+          const make = () => ({
+            input: fromFlat(randomValues(n, seed, 3), shape, dtype, { requiresGrad: true }),
+            target: fromFlat(randomValues(n, seed + 10, 3), shape, dtype, { requiresGrad: true }),
+          });
+          const fused = make();
+          const lf = mseLoss(fused.input, fused.target, { reduction });
+          expect(lf.gradFn?.name).toBe("MseLossBackward0");
+          const plain = make();
+          const d = O.sub(plain.input, plain.target);
+          const sq = O.pow(d, 2);
+          const lp = reduction === "none" ? sq : reduction === "sum" ? O.sum(sq) : O.mean(sq);
+          expectSame(lf.data, lp.data, `loss ${shape}`);
+          const g = reduction === "none" ? fromFlat(randomValues(n, seed + 20), shape, dtype) : undefined;
+          lf.backward(g);
+          lp.backward(g);
+          expectSame(fused.input.grad?.data ?? [], plain.input.grad?.data ?? [], `input grad ${shape}`);
+          expectSame(fused.target.grad?.data ?? [], plain.target.grad?.data ?? [], `target grad ${shape}`);
+        }
+      });
+
+  it("falls back to the composition where it cannot fuse (broadcast target, float16)", () => {
+    const x = fromFlat([1, 2, 3, 4], [2, 2], "float32", { requiresGrad: true });
+    expect(mseLoss(x, fromFlat([1, 0], [2], "float32")).gradFn?.name).toBe("MeanBackward1");
+    const h = fromFlat([1, 2], [2], "float16", { requiresGrad: true });
+    expect(mseLoss(h, fromFlat([0, 0], [2], "float16")).gradFn?.name).toBe("MeanBackward1");
   });
 });
