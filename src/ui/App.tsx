@@ -2,7 +2,7 @@
  * The editor's layout: toolbar on top, palette on the left, canvas in the middle with the plots docked under
  * it, the inspector on the right, and the status line at the bottom. This file wires the parts together.
  */
-import { createEffect, createSignal, on, onMount, Show } from "solid-js";
+import { createEffect, createMemo, createSignal, on, onCleanup, onMount, Show } from "solid-js";
 import { formatProblems, parseGraphFile, serializeGraph } from "../graph/format.ts";
 import { registry } from "../nodes/index.ts";
 import { Canvas, type CanvasApi } from "./canvas/Canvas.tsx";
@@ -22,6 +22,7 @@ import { createTrainingLog } from "./plots/log.ts";
 import { PlotsDock } from "./plots/PlotsDock.tsx";
 import { RunControls } from "./run/RunControls.tsx";
 import { StatusLine } from "./run/StatusLine.tsx";
+import { createRunSession } from "./run/session.ts";
 import type { RunController, RunState } from "./run/types.ts";
 import type { Startup } from "./startup.ts";
 import { createAnalysis } from "./state/analysis.ts";
@@ -30,15 +31,26 @@ import { theme, toggleTheme } from "./theme.ts";
 
 export function App(props: { startup: Startup }) {
   const editor = createEditor(registry, props.startup.doc);
-  const analysis = createAnalysis(editor.doc, registry);
-  const entries = entriesOf(registry.list());
   const log = createTrainingLog();
-  const [runState] = createSignal<RunState>({
-    status: "idle",
-    epoch: 0,
-    backend: { name: "cpu", reason: "WebGPU is not integrated yet" },
+  const session = createRunSession({ graph: editor.graph, log, backend: "webgpu" });
+  onCleanup(() => session.dispose());
+  const run = session.controller;
+  const analysis = createAnalysis(editor.doc, registry, {
+    value: (id, port) => session.value(id, port),
+    grad: (id, port) => session.grad(id, port),
+    leaves: (id) => session.leaves(id),
+    gradsStale: () => run.state().status === "running",
   });
-  const run: RunController = { state: runState, run() {}, pause() {}, step() {}, stop() {}, reset() {} };
+  const entries = entriesOf(registry.list());
+  const sweeps = createMemo(() =>
+    Object.values(editor.doc().nodes)
+      .filter((n) => n.type === "sweep")
+      .flatMap((n) => {
+        const x = session.value(n.id, "x");
+        const y = session.value(n.id, "out");
+        return x && y ? [{ nodeId: n.id, label: n.name ?? n.id, x, y }] : [];
+      }),
+  );
   const issueCount = (sev: "error" | "warning") =>
     analysis.validation().issues.filter((i) => i.severity === sev).length;
   const blocked = () => {
@@ -69,6 +81,9 @@ export function App(props: { startup: Startup }) {
       return false;
     }
     dismissAll();
+    // A new graph starts a new history of training.
+    if (run.state().status === "running" || run.state().status === "paused") run.stop();
+    log.clear();
     editor.load(r.doc, `Open ${what}`);
     const errs = r.issues.filter((i) => i.severity === "error").length;
     const warns = r.issues.length - errs;
@@ -118,7 +133,7 @@ export function App(props: { startup: Startup }) {
 
   onMount(() => {
     // A handle for debugging in the browser console during development; not part of any build's API.
-    if (import.meta.env.DEV) Object.assign(window, { __gradwire: { editor, analysis } });
+    if (import.meta.env.DEV) Object.assign(window, { __gradwire: { editor, analysis, session } });
     for (const p of props.startup.problems)
       notify({ kind: "warn", title: p.title, lines: p.lines, sticky: true });
     if (props.startup.source === "link") {
@@ -137,6 +152,8 @@ export function App(props: { startup: Startup }) {
         dismissAll();
       },
       fitView: () => canvas?.fitView(),
+      runPause: () => (run.state().status === "running" ? run.pause() : run.run()),
+      step: () => run.step(),
       focusSearch: () => document.querySelector<HTMLInputElement>('[data-testid="palette-search"]')?.focus(),
     });
   });
@@ -216,7 +233,7 @@ export function App(props: { startup: Startup }) {
             setReady(true);
           }}
         />
-        <PlotsDock log={log} sweeps={() => []} />
+        <PlotsDock log={log} sweeps={sweeps} />
       </main>
       <Inspector
         editor={editor}

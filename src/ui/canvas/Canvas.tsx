@@ -41,6 +41,15 @@ export interface CanvasProps {
   onReady?: (api: CanvasApi) => void;
 }
 
+/**
+ * How close fitting the view may zoom in: 1.25 at the base font size, more where the interface is scaled up
+ * (a 4K screen), so nodes there are shown as large as the rest of the interface.
+ */
+export function fitMaxZoom(): number {
+  const root = Number.parseFloat(getComputedStyle(document.documentElement).fontSize) || 13;
+  return 1.25 * Math.max(1, root / 13);
+}
+
 /** Where a dropped kind's top-left goes, so its header lands under the cursor. */
 const DROP_OFFSET: XY = { x: 80, y: 14 };
 
@@ -57,7 +66,7 @@ function FlowBridge(props: {
         return flow.screenToFlowPosition({ x: r.left + r.width / 2, y: r.top + r.height / 2 });
       },
       fitView() {
-        void flow.fitView({ padding: 0.2, maxZoom: 1.25, duration: 200 });
+        void flow.fitView({ padding: 0.2, maxZoom: fitMaxZoom(), duration: 200 });
       },
       toFlow: (x, y) => flow.screenToFlowPosition({ x, y }),
       reveal(id) {
@@ -223,7 +232,7 @@ export function Canvas(props: CanvasProps) {
           maxZoom={2.5}
           // Fit once on opening a graph; an empty canvas stays put so the first drop lands where it was dropped.
           fitView={Object.keys(editor.doc().nodes).length > 0}
-          fitViewOptions={{ padding: 0.2, maxZoom: 1.25 }}
+          fitViewOptions={{ padding: 0.2, maxZoom: fitMaxZoom() }}
           deleteKey={null}
           selectionKey="Shift"
           multiSelectionKey={["Meta", "Control"]}
@@ -265,8 +274,8 @@ export function Canvas(props: CanvasProps) {
             position="bottom-right"
             pannable
             zoomable
-            width={180}
-            height={120}
+            width={132}
+            height={84}
             nodeColor={(n: FlowNode) => {
               const k = editor.registry.get(n.data.kind);
               return k ? `var(--g-${groupOf(k.family).toLowerCase()})` : "var(--text-faint)";

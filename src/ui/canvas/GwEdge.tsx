@@ -10,10 +10,10 @@ import { useCanvas } from "./context.ts";
 
 /** Stroke width for a gradient norm: logarithmic, so 1e-6 and 1e3 are both visible and distinguishable. */
 export function gradWidth(norm: number): number {
-  if (!Number.isFinite(norm)) return 6;
+  if (!Number.isFinite(norm)) return 4.5;
   if (norm <= 0) return 1.5;
   const t = Math.max(0, Math.min(1, (Math.log10(norm) + 6) / 9));
-  return 1.5 + 4.5 * t;
+  return 1.5 + 3 * t;
 }
 
 export function GwEdge(props: EdgeProps) {
@@ -40,7 +40,7 @@ export function GwEdge(props: EdgeProps) {
     <>
       <BaseEdge
         path={geo().path}
-        class={`gw-edge${hasGrad() ? " has-grad" : ""}${props.selected ? " selected" : ""}`}
+        class={`gw-edge${hasGrad() ? " has-grad" : ""}${hasGrad() && analysis.gradsStale() ? " stale" : ""}${props.selected ? " selected" : ""}`}
         style={hasGrad() ? { "stroke-width": `${gradWidth(gradNorm() ?? 0)}px` } : undefined}
         interactionWidth={16}
       />

@@ -7,6 +7,7 @@ import { Handle, type NodeProps } from "@dschz/solid-flow";
 import { createMemo, For, Show } from "solid-js";
 import { outputsOf, type ParamDecl, type ParamValue } from "../../nodes/types.ts";
 import { groupOf } from "../palette/search.ts";
+import { inlineNumbers } from "../values/summary.ts";
 import { ValuePreview } from "../values/ValuePreview.tsx";
 import { useCanvas } from "./context.ts";
 
@@ -178,7 +179,22 @@ export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
       <Show when={value()}>
         {(v) => <ValuePreview value={v()} kind="value" requiresGrad={analysis.requiresGrad(props.id)} />}
       </Show>
-      <Show when={grad()}>{(g) => <ValuePreview value={g()} kind="grad" />}</Show>
+      <Show when={grad()}>
+        {(g) => <ValuePreview value={g()} kind="grad" stale={analysis.gradsStale()} />}
+      </Show>
+      <Show when={analysis.leaves(props.id).length > 0}>
+        <div class="gw-leaves" data-testid="trained-leaves">
+          <For each={analysis.leaves(props.id)}>
+            {(l) => (
+              <div class="gw-leaf">
+                <span class="gw-leaf-name">{l.leaf}</span>
+                <span class="gw-leaf-value">{l.value ? inlineNumbers(l.value) : ""}</span>
+                <Show when={l.grad}>{(g) => <span class="gw-leaf-grad">∇ {inlineNumbers(g())}</span>}</Show>
+              </div>
+            )}
+          </For>
+        </div>
+      </Show>
       <Show when={listed().length > 0}>
         <ul class="gw-issues">
           <For each={listed().slice(0, 3)}>

@@ -31,9 +31,8 @@ export interface ChartProps {
   /** Bumped when the data grew; read reactively, the data itself is read only when drawing. */
   version: () => number;
   log?: () => boolean;
+  /** Names the x values in the legend (epoch, prediction). */
   xLabel: string;
-  yLabel: string;
-  y2Label?: string;
   height?: number;
   /** Draw points only (a sweep's samples), not lines. */
   scatter?: boolean;
@@ -62,6 +61,15 @@ export function Chart(props: ChartProps) {
   let plot: uPlot | null = null;
   let drawn = 0;
 
+  /** The plot fills its box: the host's size less the legend under the canvas. */
+  const size = () => {
+    const legend = plot?.root.querySelector<HTMLElement>(".u-legend")?.offsetHeight ?? 0;
+    return {
+      width: Math.max(100, host.clientWidth),
+      height: Math.max(60, (props.height ?? host.clientHeight) - legend - 4),
+    };
+  };
+
   const draw = () => {
     if (!plot) return;
     const d = props.data();
@@ -87,7 +95,7 @@ export function Chart(props: ChartProps) {
     const hasY2 = specs.some((s) => s.scale === "y2");
     const opts: uPlot.Options = {
       width: Math.max(100, host.clientWidth),
-      height: props.height ?? 180,
+      height: Math.max(60, (props.height ?? host.clientHeight) - 28),
       legend: { live: true },
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
       scales: {
@@ -100,15 +108,15 @@ export function Chart(props: ChartProps) {
           stroke: axisStroke,
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid },
-          label: props.xLabel,
+          // No axis titles: the card's title and the legend name what is plotted; the space goes to the curve.
+          size: 30,
           values: (_u, vs) => vs.map(tick),
         },
         {
           stroke: axisStroke,
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid },
-          label: props.yLabel,
-          size: 56,
+          size: 52,
           values: (_u, vs) => vs.map(tick),
         },
         ...(hasY2
@@ -118,8 +126,7 @@ export function Chart(props: ChartProps) {
                 side: 1 as const,
                 stroke: axisStroke,
                 grid: { show: false },
-                label: props.y2Label,
-                size: 56,
+                size: 52,
                 values: (_u: uPlot, vs: number[]) => vs.map(tick),
               },
             ]
@@ -141,14 +148,17 @@ export function Chart(props: ChartProps) {
       ],
     };
     plot = new uPlot(opts, [[], ...specs.map(() => [])] as unknown as uPlot.AlignedData, host);
+    plot.setSize(size());
     drawn = -1;
     draw();
   };
 
   onMount(() => {
     const ro = new ResizeObserver(() => {
-      if (plot && Math.abs(plot.width - host.clientWidth) > 1) {
-        plot.setSize({ width: Math.max(100, host.clientWidth), height: props.height ?? 180 });
+      if (!plot) return;
+      const want = size();
+      if (Math.abs(plot.width - want.width) > 1 || Math.abs(plot.height - want.height) > 1) {
+        plot.setSize(want);
         loop.request();
       }
     });

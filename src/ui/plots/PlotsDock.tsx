@@ -59,7 +59,7 @@ export function PlotsDock(props: PlotsDockProps) {
       <div class="plot-card">
         <header class="plot-head">
           <h3>Loss</h3>
-          <div class="seg" role="group" aria-label="Loss scale">
+          <div class="seg" title="Loss scale">
             <button
               type="button"
               classList={{ on: !logScale() }}
@@ -85,7 +85,6 @@ export function PlotsDock(props: PlotsDockProps) {
           version={log.version}
           log={logScale}
           xLabel="epoch"
-          yLabel="loss"
         />
       </div>
       <div class="plot-card">
@@ -106,8 +105,6 @@ export function PlotsDock(props: PlotsDockProps) {
           data={paramData}
           version={log.version}
           xLabel="epoch"
-          yLabel="value"
-          y2Label="gradient"
         />
         <Show when={log.truncated().length > 0}>
           <p class="plot-note">
@@ -129,7 +126,6 @@ export function PlotsDock(props: PlotsDockProps) {
               data={() => ({ x: s.x.data, ys: [s.y.data], n: Math.min(s.x.data.length, s.y.data.length) })}
               version={() => s.x.data.length}
               xLabel="prediction"
-              yLabel="loss"
               scatter
             />
           </div>

@@ -21,6 +21,10 @@ export interface Analysis {
   value(nodeId: string, port?: string): ValueLike | undefined;
   grad(nodeId: string, port?: string): ValueLike | undefined;
   requiresGrad(nodeId: string): boolean;
+  /** Trained tensors a node owns besides its output (a model's weight and bias). */
+  leaves(nodeId: string): { leaf: string; value?: ValueLike; grad?: ValueLike }[];
+  /** True while training runs: node gradients are those of the last pause, refreshed when it stops. */
+  gradsStale(): boolean;
 }
 
 /** Same graph apart from positions? immer keeps unchanged objects identical, so this is cheap. */
@@ -40,6 +44,8 @@ export function sameStructure(a: GraphDoc, b: GraphDoc): boolean {
 export interface Values {
   value(nodeId: string, port: string): ValueLike | undefined;
   grad(nodeId: string, port: string): ValueLike | undefined;
+  leaves?(nodeId: string): { leaf: string; value?: ValueLike; grad?: ValueLike }[];
+  gradsStale?(): boolean;
 }
 
 export function createAnalysis(doc: Accessor<GraphDoc>, registry: Registry, values?: Values) {
@@ -63,6 +69,8 @@ export function createAnalysis(doc: Accessor<GraphDoc>, registry: Registry, valu
     outMeta: (id, port) => validation().metas[id]?.[port],
     value: (id, port = "out") => values?.value(id, port),
     grad: (id, port = "out") => values?.grad(id, port),
+    leaves: (id) => values?.leaves?.(id) ?? [],
+    gradsStale: () => values?.gradsStale?.() ?? false,
     requiresGrad(id) {
       const n = structure().nodes[id];
       const kind = n && registry.get(n.type);

@@ -83,6 +83,8 @@ export interface ValuePreviewProps {
   /** "value" or "grad": the gradient is shown with its own accent and a ∇ label. */
   kind: "value" | "grad";
   requiresGrad?: boolean;
+  /** Shown dimmed: a gradient from before the current run (refreshed when it pauses or ends). */
+  stale?: boolean;
 }
 
 export function ValuePreview(props: ValuePreviewProps) {
@@ -90,7 +92,12 @@ export function ValuePreview(props: ValuePreviewProps) {
   const s = createMemo(() => stats(props.value));
   const full = () => torchRepr(props.value, { requiresGrad: props.requiresGrad });
   return (
-    <div class={`preview preview-${props.kind}`} title={full()} data-preview={props.kind}>
+    <div
+      class={`preview preview-${props.kind}`}
+      classList={{ stale: !!props.stale }}
+      title={props.stale ? `${full()}\n(from before this run; updated when training pauses)` : full()}
+      data-preview={props.kind}
+    >
       <div class="preview-head">
         <span class="preview-label">{props.kind === "grad" ? "∇ grad" : "value"}</span>
         <span class="preview-shape">{shapeText(props.value.shape)}</span>

@@ -1,0 +1,214 @@
+/**
+ * The page's side of training: the scheduler runs in a Web Worker (src/runtime/worker.ts); the document is
+ * sent once and then every edit as immer patches, so a param changed during training (the learning rate)
+ * reaches the trainer for the next epoch. Values, gradients, epoch records and the run state come back as
+ * messages and land in signals the canvas, plots and status line read.
+ */
+import { batch, createSignal } from "solid-js";
+import type { GraphDocument } from "../../graph/document.ts";
+import type { BackendName } from "../../runtime/scheduler-backend.ts";
+import type { EpochRecord, TrainState } from "../../runtime/train.ts";
+import { createSchedulerWorker, SchedulerClient, type WorkerLike } from "../../runtime/worker-client.ts";
+import type { NodeValue, TensorSnapshot } from "../../runtime/worker-protocol.ts";
+import type { TrainingLog } from "../plots/log.ts";
+import type { ValueLike } from "../values/torchFormat.ts";
+import type { RunController, RunState } from "./types.ts";
+
+export interface Grads {
+  objective: string | null;
+  params: Record<string, TensorSnapshot>;
+  nodes: Record<string, TensorSnapshot>;
+  error?: string;
+}
+
+/** Epochs per second over the last couple of seconds of records. */
+export class RateMeter {
+  private samples: { t: number; epoch: number }[] = [];
+  constructor(private readonly windowMs = 2000) {}
+  add(t: number, epoch: number): void {
+    this.samples.push({ t, epoch });
+    while (this.samples.length > 2 && t - this.samples[0].t > this.windowMs) this.samples.shift();
+  }
+  rate(): number | undefined {
+    if (this.samples.length < 2) return undefined;
+    const a = this.samples[0];
+    const b = this.samples[this.samples.length - 1];
+    const dt = (b.t - a.t) / 1000;
+    return dt > 0 ? (b.epoch - a.epoch) / dt : undefined;
+  }
+  clear(): void {
+    this.samples = [];
+  }
+}
+
+export interface SessionOptions {
+  graph: GraphDocument;
+  log: TrainingLog;
+  /** Defaults to the real scheduler worker. */
+  worker?: WorkerLike & { terminate?(): void };
+  /** The backend to ask for; the CPU answers with the reason when it is not available. */
+  backend?: BackendName;
+  /** Why WebGPU is not offered at all (shown on the backend indicator). */
+  webgpuReason?: string;
+  now?: () => number;
+}
+
+export function createRunSession(opts: SessionOptions) {
+  const worker = opts.worker ?? createSchedulerWorker();
+  const client = new SchedulerClient(worker);
+  const now = opts.now ?? (() => performance.now());
+  const meter = new RateMeter();
+  const [values, setValues] = createSignal<Record<string, NodeValue>>({});
+  const [grads, setGrads] = createSignal<Grads>({ objective: null, params: {}, nodes: {} });
+  const [lastRecord, setLastRecord] = createSignal<EpochRecord | undefined>(undefined);
+  const [workerError, setWorkerError] = createSignal<string | undefined>(undefined);
+  const [train, setTrain] = createSignal<TrainState>({
+    status: "idle",
+    epoch: 0,
+    epochs: opts.graph.state.settings.epochs,
+    backend: "cpu",
+    ...(opts.webgpuReason ? { fallback: opts.webgpuReason } : {}),
+  });
+  const [rate, setRate] = createSignal<number | undefined>(undefined);
+
+  client.on("values", (m) => {
+    setValues((prev) => {
+      const next = { ...prev, ...m.nodes };
+      for (const id of m.removed) delete next[id];
+      return next;
+    });
+  });
+  client.on("grads", (m) =>
+    setGrads({ objective: m.objective, params: m.params, nodes: m.nodes, error: m.error }),
+  );
+  client.on("records", (m) => {
+    if (m.records.length === 0) return;
+    const last = m.records[m.records.length - 1];
+    meter.add(now(), last.epoch + 1);
+    batch(() => {
+      opts.log.append(m.records);
+      setLastRecord(last);
+      setRate(meter.rate());
+    });
+  });
+  client.on("state", (m) => {
+    const s = m.state;
+    batch(() => {
+      // The worker reports no fallback reason when WebGPU was never asked for; keep ours (why it was not).
+      setTrain(
+        !s.fallback && s.backend === "cpu" && opts.webgpuReason ? { ...s, fallback: opts.webgpuReason } : s,
+      );
+      // The last measured speed stays on show after a run ends; a new run measures afresh.
+      if (s.status !== "running") meter.clear();
+    });
+  });
+  client.on("error", (m) => setWorkerError(m.message));
+  // A worker that fails to load (or throws outside a message) says so here, not through the protocol.
+  if (worker instanceof EventTarget)
+    worker.addEventListener("error", (e) => {
+      const ev = e as ErrorEvent;
+      setWorkerError(`the training worker failed: ${ev.message || "it could not be started"}`);
+    });
+
+  const disconnect = client.connect(opts.graph);
+  if (opts.backend && opts.backend !== "cpu") client.setBackend(opts.backend);
+
+  const state = (): RunState => {
+    const t = train();
+    const rec = lastRecord();
+    const objective = grads().objective;
+    const lossDtype = objective ? values()[objective]?.outputs.out?.dtype : undefined;
+    return {
+      status: t.status,
+      epoch: t.epoch,
+      loss: rec?.loss,
+      lossDtype,
+      epochsPerSec: rate(),
+      backend: { name: t.backend, reason: t.backend === "cpu" ? t.fallback : undefined },
+      message: t.message ?? workerError(),
+      nodeId: t.nodeId,
+    };
+  };
+
+  const controller: RunController = {
+    state,
+    run() {
+      setWorkerError(undefined);
+      const s = train().status;
+      if (s === "paused") client.resume();
+      else if (s !== "running") {
+        meter.clear();
+        client.run();
+      }
+    },
+    pause: () => client.pause(),
+    step() {
+      setWorkerError(undefined);
+      client.step();
+    },
+    stop: () => client.stop(),
+    reset() {
+      setWorkerError(undefined);
+      batch(() => {
+        opts.log.clear();
+        setLastRecord(undefined);
+        setRate(undefined);
+      });
+      meter.clear();
+      client.reset();
+    },
+  };
+
+  return {
+    controller,
+    client,
+    values,
+    grads,
+    lastRecord,
+    train,
+    value(nodeId: string, port = "out"): TensorSnapshot | undefined {
+      return values()[nodeId]?.outputs[port];
+    },
+    nodeError(nodeId: string): string | undefined {
+      return values()[nodeId]?.error;
+    },
+    grad(nodeId: string, port = "out"): TensorSnapshot | undefined {
+      if (port !== "out") return undefined;
+      const g = grads();
+      return g.nodes[nodeId] ?? g.params[nodeId];
+    },
+    /**
+     * A node's trained leaves other than its own output (a model's weight and bias): their values after the
+     * last step and their gradients, for the node's face.
+     */
+    leaves(nodeId: string): { leaf: string; value?: ValueLike; grad?: ValueLike }[] {
+      const prefix = `${nodeId}.`;
+      const g = grads().params;
+      const rec = lastRecord();
+      const names = new Set<string>();
+      for (const k of Object.keys(g)) if (k.startsWith(prefix)) names.add(k);
+      for (const k of Object.keys(rec?.params ?? {})) if (k.startsWith(prefix)) names.add(k);
+      return [...names].map((k) => {
+        const snap = g[k];
+        const recorded = rec?.params[k];
+        const recordedGrad = rec?.grads[k];
+        const like = (data: ArrayLike<number>): ValueLike => ({
+          shape: snap && snap.numel === data.length ? snap.shape : [data.length],
+          dtype: snap?.dtype ?? "float32",
+          data,
+        });
+        return {
+          leaf: k.slice(prefix.length),
+          value: recorded ? like(recorded) : undefined,
+          grad: recordedGrad ? like(recordedGrad) : snap,
+        };
+      });
+    },
+    dispose() {
+      disconnect();
+      worker.terminate?.();
+    },
+  };
+}
+
+export type RunSession = ReturnType<typeof createRunSession>;
