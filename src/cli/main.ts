@@ -4,6 +4,7 @@ import { registry } from "../nodes/index.ts";
 import { BACKEND_NAMES } from "../runtime/scheduler-backend.ts";
 import { choiceFlag, type FlagSpec, intFlag, type Parsed, parseArgs, UsageError } from "./args.ts";
 import { evalCommand } from "./eval.ts";
+import { exportTorchCommand } from "./export-torch.ts";
 import { CliFailure, EXIT, type Io } from "./io.ts";
 import { trainCommand } from "./train.ts";
 import { validateCommand } from "./validate.ts";
@@ -19,6 +20,8 @@ commands:
       check a graph file; every problem is listed with its JSON path or node
   schema
       print the graph file's JSON Schema
+  export-torch FILE [-o script.py] [--mode train|eval]
+      the graph as a runnable PyTorch script (a training loop printing train --jsonl's lines, or eval --json's)
 
 exit codes: 0 ok, 1 invalid graph or runtime error, 2 usage error
 `;
@@ -29,6 +32,9 @@ const FLAGS: Record<string, FlagSpec> = {
   jsonl: {},
   epochs: { value: true },
   backend: { value: true },
+  o: { value: true },
+  output: { value: true },
+  mode: { value: true },
 };
 
 /** Which flags each command accepts. */
@@ -37,6 +43,7 @@ const ALLOWED: Record<string, string[]> = {
   train: ["jsonl", "epochs", "backend"],
   validate: [],
   schema: [],
+  "export-torch": ["o", "output", "mode"],
 };
 
 function oneFile(p: Parsed): string {
@@ -72,6 +79,18 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         break;
       case "validate":
         validateCommand(oneFile(p), io);
+        break;
+      case "export-torch":
+        exportTorchCommand(
+          oneFile(p),
+          {
+            output: (p.flags.get("o") ?? p.flags.get("output")) as string | undefined,
+            mode: p.flags.has("mode")
+              ? choiceFlag(p, "mode", ["train", "eval"] as const, "train")
+              : undefined,
+          },
+          io,
+        );
         break;
       case "schema":
         if (p.positional.length) throw new UsageError("schema takes no file");

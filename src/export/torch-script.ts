@@ -54,7 +54,8 @@ export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): Torch
   if (mode === "train" && groups.length === 0)
     return {
       ok: false,
-      message: "there is nothing to train: connect a loss to an optimizer (SGD, Adam...), or export for eval",
+      message:
+        "there is nothing to train: connect a loss to an optimizer (SGD, Adam...), or export the eval script instead",
     };
   try {
     const code = new ScriptBuilder(doc, scheduler, v, groups, opts.inlineLimit ?? 64).build(mode);
@@ -348,8 +349,8 @@ class ScriptBuilder {
     const title = this.doc.title ?? "A gradwire graph";
     const what =
       mode === "train"
-        ? 'Trains as `gradwire train --jsonl` does, printing one JSON line per epoch:\n{"epoch": k, "loss": L, "params": {id: [values after the step]}}.'
-        : "Prints every node's value and the gradients of the objective, as `gradwire eval --json` does.";
+        ? 'Trains like `gradwire train --jsonl`, printing one JSON line per epoch:\n{"epoch": k, "loss": L, "params": {id: [values after the step]}}.'
+        : "Prints node values and gradients like `gradwire eval --json`.";
     const text = (t: string) => t.replace(/\\/g, "\\\\").replace(/"""/g, '\\"\\"\\"');
     const description = this.doc.description ? `\n${wrap(text(this.doc.description))}\n` : "";
     return [`"""${text(title)}\n${description}\n${wrap(`Exported from gradwire. ${what}`)}\n"""`];
@@ -374,9 +375,8 @@ class ScriptBuilder {
   }
 
   private flags(mode: "train" | "eval"): string[] {
-    const title = this.doc.title ?? "A gradwire graph";
     return [
-      `parser = argparse.ArgumentParser(description=${pyStr(title)})`,
+      "parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)",
       'parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the tensors live")',
       ...(mode === "train"
         ? [
@@ -455,7 +455,7 @@ class ScriptBuilder {
       return ["print(json.dumps({", ...dict("nodes", nodes), ...dict("grads", []), "}))"];
     const root = this.outputVar(objective.nodeId, objective.port);
     const tensors = trainables.map((t) => `${pyStr(t.id)}: ${this.leafVar(t.nodeId, t.leaf)}`);
-    const leaves = this.names.take("requires_grad");
+    const leaves = this.names.take("parameters");
     return [
       // As gradwire eval: one backward pass, and a gradient for each tensor it reaches.
       `if ${root}.requires_grad:`,

@@ -120,7 +120,10 @@ const finiteDifference = defineKind({
       "with torch.no_grad():",
       "    # One nudge of delta per element, each shaped like the input.",
       `    ${nudges} = ${delta} * torch.eye(${x}.numel(), dtype=torch.float64, device=${x}.device).reshape(-1, *${x}.shape)`,
-      `    ${c.out} = torch.stack([${each} for ${d} in ${nudges}]).to(${loss}.dtype).reshape(${x}.shape)`,
+      `    ${c.out} = torch.stack([`,
+      `        ${each}`,
+      `        for ${d} in ${nudges}`,
+      `    ]).to(${loss}.dtype).reshape(${x}.shape)`,
     ];
   },
 });
@@ -340,7 +343,7 @@ const custom = defineKind({
       "    @staticmethod",
       "    def backward(ctx, grad_output):",
       ...(saved.length
-        ? [`        ${saved.join(", ")}${saved.length === 1 ? "," : ""} = ctx.saved_tensors`]
+        ? [`        ${saved.length === 1 ? `(${saved[0]},)` : saved.join(", ")} = ctx.saved_tensors`]
         : []),
       `        return ${code(bwd, saved.includes("x") ? "x" : "grad_output")}`,
     ];

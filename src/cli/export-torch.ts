@@ -1,0 +1,28 @@
+/** `gradwire export-torch FILE [-o script.py] [--mode train|eval]`: the graph as a runnable PyTorch script. */
+import { writeFileSync } from "node:fs";
+import { type TorchScriptMode, torchScript } from "../export/torch-script.ts";
+import { CliFailure, type Io } from "./io.ts";
+import { loadGraphFile } from "./load.ts";
+
+export interface ExportTorchOptions {
+  /** Write the script here instead of to stdout. */
+  output?: string;
+  mode?: TorchScriptMode;
+}
+
+export function exportTorchCommand(file: string, opts: ExportTorchOptions, io: Io): void {
+  const { doc } = loadGraphFile(file, io);
+  const r = torchScript(doc, { mode: opts.mode });
+  if (!r.ok) throw new CliFailure(`${file}: ${r.message}`);
+  if (opts.output === undefined) {
+    io.stdout.write(r.code);
+    return;
+  }
+  try {
+    writeFileSync(opts.output, r.code);
+  } catch (e) {
+    throw new CliFailure(`cannot write '${opts.output}': ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const flags = r.mode === "train" ? "[--epochs N] [--device cuda]" : "[--device cuda]";
+  io.stdout.write(`wrote ${opts.output}; run it with: python3 ${opts.output} ${flags}\n`);
+}
