@@ -40,9 +40,12 @@ export function pyDType(d: DType): string {
 export function pyKwargs(pairs: [string, ParamValue, ParamValue?][]): string {
   return pairs
     .filter(([, v, def]) => def === undefined || JSON.stringify(v) !== JSON.stringify(def))
-    .map(([k, v]) => `${k}=${pyValue(v)}`)
+    .map(([k, v]) => `${k}=${isNumbers(v) ? pyTuple(v) : pyValue(v)}`)
     .join(", ");
 }
+
+// Sequences of numbers as keyword arguments (betas) read as tuples, as torch writes them.
+const isNumbers = (v: ParamValue): v is number[] => Array.isArray(v) && v.every((x) => typeof x === "number");
 
 /** Join call arguments, skipping empty ones. */
 export function pyArgs(...parts: string[]): string {

@@ -14,6 +14,7 @@ import { main } from "../../src/cli/main.ts";
 import { torchScript } from "../../src/export/torch-script.ts";
 import { parseGraphFile, serializeGraph } from "../../src/graph/format.ts";
 import type { GraphDoc } from "../../src/graph/types.ts";
+import { registry } from "../../src/nodes/index.ts";
 import { evalGraphs, trainGraphs } from "./generated-graphs.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -221,6 +222,11 @@ function codeOf(script: string): string {
 }
 
 describe("exported PyTorch scripts match gradwire", () => {
+  it("covers every node kind of the registry", () => {
+    const used = new Set(cases.flatMap((c) => Object.values(c.doc.nodes).map((n) => n.type)));
+    expect(registry.types().filter((t) => !used.has(t))).toEqual([]);
+  });
+
   for (const c of cases)
     it(c.name, () => {
       expect(c.exportError).toBeUndefined();
