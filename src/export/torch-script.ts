@@ -154,7 +154,9 @@ class ScriptBuilder {
     for (const id of ids) {
       const node = this.doc.nodes[id];
       const kind = this.kind(id);
-      const own = this.names.take(nodeLabel(node), id);
+      // An optimizer still called after its kind (SGD, Adam_2) reads better as what a person would name it.
+      const generic = kind.optimizer && !node.name && new RegExp(`^${kind.type}(_\\d+)?$`, "i").test(id);
+      const own = this.names.take(generic ? "optimizer" : nodeLabel(node), id);
       const outputs: Record<string, string> = {};
       for (const o of outputsOf(kind))
         outputs[o.name] = o.name === OUT ? own : this.names.take(`${own}_${o.name}`);
