@@ -10,7 +10,7 @@ export function tooDeep(json: unknown, max = MAX_DEPTH): PropertyKey[] | undefin
   while (stack.length) {
     const [v, path] = stack.pop()!;
     if (path.length > max) return path;
-    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, [...path, i]]));
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) stack.push([v[i], [...path, i]]);
     else if (typeof v === "object" && v !== null)
       for (const [k, x] of Object.entries(v)) stack.push([x, [...path, k]]);
   }
