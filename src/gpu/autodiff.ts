@@ -76,12 +76,16 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
     case "binary": {
       const d = BINARY[op.name];
       if (!d?.dawgsl || !d.dbwgsl) return [null, null];
-      return [0, 1].map((side) =>
-        b.sumTo(
-          b.map({ k: "binary_grad", name: op.name, side: side as 0 | 1 }, [g, I[0], I[1]], n.shape),
+      return [d.dawgsl, d.dbwgsl].map((expr, side) => {
+        // An operand the derivative does not read (add's 1.0) is not loaded: a zero literal stands in.
+        const uses = (v: "a" | "b") => new RegExp(`\\b(${v}|y)\\b`).test(expr);
+        const a = uses("a") ? I[0] : b.fill(0);
+        const bb = uses("b") ? I[1] : b.fill(0);
+        return b.sumTo(
+          b.map({ k: "binary_grad", name: op.name, side: side as 0 | 1 }, [g, a, bb], n.shape),
           I[side].shape,
-        ),
-      );
+        );
+      });
     }
     case "where": {
       const zero = b.fill(0);

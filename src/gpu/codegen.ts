@@ -4,10 +4,10 @@
  * buffer whatever it reads. Elementwise expressions come from the runtime's op declarations.
  */
 import { BINARY, UNARY, wgslFloat } from "../runtime/ops/elementwise.ts";
-import { numel, stridesOf } from "../runtime/shape.ts";
+import { numel, sameShape, stridesOf } from "../runtime/shape.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 import { type Access, accessOf, type Node } from "./ir.ts";
-import { isDirect, isFree, type Kernel, kernelReads } from "./plan.ts";
+import { directInput, isFree, type Kernel, kernelReads } from "./plan.ts";
 import { exprWgsl, preludeFor, withSafeBuiltins } from "./wgsl.ts";
 
 export const WG = 256;
@@ -243,6 +243,16 @@ class Emitter {
     return n.op.k === "iconst" ? `f32(bitcast<i32>(${read}))` : read;
   }
 
+  private spaces = 0;
+
+  /** The value of `n` at the element with the space's row-major index (n may have another shape). */
+  valueAt(n: Node, sp: IndexSpace, out: string[]): string {
+    const known = this.vars.get(n);
+    if (known) return known;
+    if (sameShape(n.shape, sp.shape)) return this.value(n, sp, out);
+    return this.value(n, flatSpace(n.shape, out, `q${this.spaces++}_`, sp.flat()), out);
+  }
+
   /** The value of `n` at the space's current element, emitting what it needs into `out`. */
   value(n: Node, sp: IndexSpace, out: string[]): string {
     const known = this.vars.get(n);
@@ -253,11 +263,8 @@ class Emitter {
     const args = selfLoading
       ? []
       : n.inputs.map((input, k) => {
-          const v = this.vars.get(input);
-          if (isDirect(n, k)) {
-            if (v) return v;
-            if (this.inline.has(input)) return this.value(input, sp, out);
-          }
+          const d = directInput(n, k);
+          if (d && (this.vars.has(d) || this.inline.has(d))) return this.valueAt(d, sp, out);
           return this.load(input, sp);
         });
     const expr = this.mapExpr(n, args, sp, out);
@@ -330,7 +337,7 @@ class Emitter {
 
 function storeLines(stores: Node[], em: Emitter, sp: IndexSpace, out: string[]): void {
   for (const s of stores) {
-    const v = em.value(s, sp, out);
+    const v = em.valueAt(s, sp, out);
     out.push(`A[${u(em.layout.offsetOf(s))} + ${sp.flat()}] = ${v};`);
   }
 }
@@ -340,19 +347,22 @@ function shader(fns: Functions, decls: string, body: string[], wgX: number, wgY 
   return `${HEADER}${preludeFor(rest)}\n${rest}`;
 }
 
-/** Nodes of the kernel computed after (depending on) its cores. */
-function epilogueNodes(K: Kernel, inline: ReadonlySet<Node>): Set<Node> {
-  const after = new Set<Node>(K.cores);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const n of inline)
-      if (!after.has(n) && n.inputs.some((i) => after.has(i))) {
-        after.add(n);
-        grew = true;
+/** The inline nodes reached from `from` through inline inputs read at the same element. */
+function closureOf(from: Node[], inline: ReadonlySet<Node>): Set<Node> {
+  const out = new Set<Node>();
+  const stack = from.filter((n) => inline.has(n));
+  for (const n of stack) out.add(n);
+  while (stack.length) {
+    const n = stack.pop() as Node;
+    n.inputs.forEach((_, k) => {
+      const d = directInput(n, k);
+      if (d && inline.has(d) && !out.has(d)) {
+        out.add(d);
+        stack.push(d);
       }
+    });
   }
-  return after;
+  return out;
 }
 
 /** Compile one planned kernel to WGSL passes. `scratch` is the arena offset of its private scratch space. */
@@ -498,11 +508,14 @@ function reducePasses(K: Kernel, inline: ReadonlySet<Node>, layout: Layout, scra
   const info = reduceInfo(K);
   const { M, N } = info;
   const strategy = reduceStrategy(M, N);
-  const after = epilogueNodes(K, inline);
-  const proInline = new Set([...inline].filter((n) => !after.has(n)));
-  const epiInline = new Set([...inline].filter((n) => after.has(n)));
-  const proStores = K.stores.filter((s) => !after.has(s));
-  const epiStores = K.stores.filter((s) => after.has(s));
+  // Every store is an output element's (the planner adds only same-size readers to a reduction's kernel);
+  // the prologue is what the cores read, evaluated at each input element.
+  const proInline = closureOf(
+    K.cores.flatMap((c) => directInput(c, 0) ?? []),
+    inline,
+  );
+  const epiInline = closureOf(K.stores, inline);
+  const epiStores = K.stores;
   const cores = K.cores;
   const ops = cores.map(reduceOps);
   const fns = new Functions();
@@ -513,11 +526,10 @@ function reducePasses(K: Kernel, inline: ReadonlySet<Node>, layout: Layout, scra
     const em = new Emitter(fns, layout, proInline);
     const sp = inputSpace(info, lines, m, r);
     cores.forEach((c, i) => {
-      const x = c.inputs[0];
-      const v = proInline.has(x) ? em.value(x, sp, lines) : em.load(x, sp);
+      const x = directInput(c, 0);
+      const v = x && proInline.has(x) ? em.valueAt(x, sp, lines) : em.load(c.inputs[0], sp);
       lines.push(`acc${i} = ${ops[i].combine(`acc${i}`, ops[i].pre(v))};`);
     });
-    storeLines(proStores, em, sp, lines);
     return lines;
   };
   /** Finish: each core's value, then the epilogue at output element m. */
@@ -797,10 +809,13 @@ function segsumPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass 
     "var acc: f32 = 0.0;",
     "for (var j = j0; j < j1; j = j + 1u) {",
     `  let e = u32(bitcast<i32>(A[${u(cl)} + j]));`,
-    `  acc = acc + ${em.literalOf(g) ?? `A[${em.indexByFlat(g, "e")}]`};`,
-    "}",
-    "let y: f32 = acc;",
   ];
+  // The gathered gradient, computed right here at each element it is read at when it was not stored.
+  const loop: string[] = [];
+  const gv = inline.has(g)
+    ? new Emitter(fns, layout, inline).value(g, flatSpace(g.shape, loop, "g", "e"), loop)
+    : (em.literalOf(g) ?? `A[${em.indexByFlat(g, "e")}]`);
+  body.push(...loop.map((l) => `  ${l}`), `  acc = acc + ${gv};`, "}", "let y: f32 = acc;");
   em.vars.set(core, "y");
   const sp = flatSpace(K.space, body, "o", "o");
   storeLines(K.stores, em, sp, body);

@@ -62,6 +62,12 @@ interface NodeWebGpuModule {
 
 let nodeGpu: GPU | null = null;
 
+/** A debugging switch from the environment (Node only; always off in a browser). */
+export function envFlag(name: string): boolean {
+  const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  return Boolean(p?.env?.[name]);
+}
+
 function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
   return typeof p?.versions?.node === "string";

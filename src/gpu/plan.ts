@@ -8,7 +8,7 @@
  * each rather than stored. Independent reductions over the same elements share one pass over memory, and
  * independent map kernels over the same shape share a dispatch.
  */
-import { sameShape } from "../runtime/shape.ts";
+import { numel, sameShape } from "../runtime/shape.ts";
 import { accessOf, type Node, topoOrder } from "./ir.ts";
 
 export type KernelKind = "map" | "reduce" | "matmul" | "lane" | "argreduce" | "segsum";
@@ -38,15 +38,40 @@ export function isFree(n: Node): boolean {
   return n.isLeaf || n.isView || n.op.k === "fill";
 }
 
-/** Whether `consumer` reads its input `k` at its own element, so the input can be computed inline. */
-export function isDirect(consumer: Node, k: number): boolean {
+/** Follow reshape views down to the value they reinterpret (same elements, same row-major order). */
+export function throughReshapes(n: Node): Node {
+  let cur = n;
+  while (cur.op.k === "reshape") cur = cur.inputs[0];
+  return cur;
+}
+
+/**
+ * The value `consumer` reads as its input `k` at its own element (the same row-major index, looking through
+ * reshapes), so that value can be computed inline; null when the read is elsewhere (broadcast, transpose,
+ * gather) or the input needs no computing.
+ */
+export function directInput(consumer: Node, k: number): Node | null {
   const input = consumer.inputs[k];
-  if (isFree(input)) return false;
-  if (consumer.op.k === "reduce") return true;
-  if (!consumer.isMap) return false;
   const op = consumer.op.k;
-  if (op === "take" || op === "pad" || op === "cat") return false;
-  return sameShape(input.shape, consumer.shape);
+  if (op !== "reduce" && (!consumer.isMap || op === "take" || op === "pad" || op === "cat")) return null;
+  if (op !== "reduce" && input.numel !== consumer.numel) return null;
+  const base = throughReshapes(input);
+  if (isFree(base)) return null;
+  return base;
+}
+
+export function isDirect(consumer: Node, k: number): boolean {
+  return directInput(consumer, k) !== null;
+}
+
+/**
+ * Inputs a kernel core reads at computed indices that may still be evaluated inline there: the gradient a
+ * segment sum gathers (each element is read about once, so recomputing it costs nothing).
+ */
+export function dynamicInput(consumer: Node, k: number): Node | null {
+  if (consumer.op.k !== "segsum" || k !== 0) return null;
+  const g = consumer.inputs[0];
+  return g.isMap && !isFree(g) ? g : null;
 }
 
 function kindOf(core: Node): KernelKind {
@@ -68,10 +93,9 @@ export function planKernels(roots: readonly Node[], pinned: ReadonlySet<Node>): 
   const indirect = new Set<Node>();
   for (const n of order)
     n.inputs.forEach((input, k) => {
-      if (input.isView) {
-        const base = accessOf(input)?.base;
-        if (base && !isFree(base)) indirect.add(base);
-      } else if (!isFree(input) && !isDirect(n, k)) indirect.add(input);
+      if (isDirect(n, k) || dynamicInput(n, k)) return;
+      const base = input.isView ? accessOf(input)?.base : input;
+      if (base && !isFree(base)) indirect.add(base);
     });
 
   const M = new Set<Node>();
@@ -83,12 +107,16 @@ export function planKernels(roots: readonly Node[], pinned: ReadonlySet<Node>): 
       continue;
     }
     let c = 1;
-    n.inputs.forEach((input, k) => {
-      if (isDirect(n, k) && !M.has(input)) c += cost.get(input) ?? 1;
+    n.inputs.forEach((_, k) => {
+      const d = directInput(n, k);
+      if (d && !M.has(d)) c += cost.get(d) ?? 1;
     });
     cost.set(n, c);
     const readers = new Set((consumers.get(n) ?? []).map((e) => e.node));
-    if (readers.size > 1 && c > RECOMPUTE_LIMIT) M.add(n);
+    // Recomputing a value that reads a producer elsewhere would make the producer a stored value of its
+    // own; storing this value instead lets the producer's kernel compute it as an epilogue.
+    const readsProducer = n.inputs.some((_, k) => directInput(n, k)?.isProducer);
+    if (readers.size > 1 && (c > RECOMPUTE_LIMIT || readsProducer)) M.add(n);
   }
 
   // One kernel per materialized value to start with.
@@ -104,28 +132,41 @@ export function planKernels(roots: readonly Node[], pinned: ReadonlySet<Node>): 
   const analysis = () => analyse(kernels, M);
   let info = analysis();
 
-  // Epilogue fusion: a producer read only by one map kernel, at that kernel's own elements.
-  for (const P of order) {
-    if (!P.isProducer || !M.has(P) || rootSet.has(P) || pinned.has(P)) continue;
-    const KP = info.owner.get(P);
-    const loaders = info.loaders.get(P) ?? new Set<Kernel>();
-    if (!KP || loaders.size !== 1) continue;
-    const [K] = [...loaders];
-    if (K.kind !== "map" || K.cores.length > 0 || !sameShape(K.space, P.shape)) continue;
-    if (!info.directOnly(K, P)) continue;
-    const deps = info.deps.get(K) ?? new Set<Kernel>();
-    if ([...deps].some((J) => J !== KP && info.reaches(J, KP))) continue;
-    K.kind = kindOf(P);
-    K.cores = [P];
-    kernels = kernels.filter((k) => k !== KP);
-    M.delete(P);
-    info = analysis();
+  // Vertical fusion: a map kernel that reads another kernel's values only at its own elements, over the same
+  // elements, is computed inside that kernel (an elementwise chain, or an epilogue after a reduction, matmul
+  // or softmax). A value no other kernel reads then needs no memory at all.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const B of kernels) {
+      if (B.kind !== "map" || B.cores.length > 0) continue;
+      const deps = info.deps.get(B) ?? new Set<Kernel>();
+      const A = [...deps].find(
+        (A) =>
+          numel(A.space) === numel(B.space) &&
+          info.readsOnlyDirect(B, A) &&
+          ![...deps].some((J) => J !== A && info.reaches(A, J)),
+      );
+      if (!A) continue;
+      A.stores.push(...B.stores);
+      kernels = kernels.filter((k) => k !== B);
+      info = analysis();
+      for (const s of [...A.stores]) {
+        const readers = info.loaders.get(s);
+        if (!rootSet.has(s) && !pinned.has(s) && (!readers || readers.size === 0)) {
+          A.stores = A.stores.filter((x) => x !== s);
+          M.delete(s);
+        }
+      }
+      info = analysis();
+      changed = true;
+      break;
+    }
   }
 
   // Horizontal fusion: independent kernels over the same elements share a pass.
   const mergeable = (a: Kernel, b: Kernel): boolean => {
     if (a.kind !== b.kind) return false;
-    if (a.kind === "map") return sameShape(a.space, b.space);
+    if (a.kind === "map") return numel(a.space) === numel(b.space);
     if (a.kind !== "reduce" || a.cores.length + b.cores.length > MAX_FUSED_REDUCTIONS) return false;
     const ra = a.cores[0];
     const rb = b.cores[0];
@@ -159,8 +200,8 @@ interface Analysis {
   loaders: Map<Node, Set<Kernel>>;
   deps: Map<Kernel, Set<Kernel>>;
   reaches(from: Kernel, to: Kernel): boolean;
-  /** Whether every read K makes of P is at K's own element. */
-  directOnly(K: Kernel, P: Node): boolean;
+  /** Whether every value `B` reads from `A` it reads at its own element (so B can run inside A). */
+  readsOnlyDirect(B: Kernel, A: Kernel): boolean;
 }
 
 /** The map nodes a kernel computes, and the values it reads from memory. */
@@ -175,23 +216,27 @@ export function kernelReads(K: Kernel, M: ReadonlySet<Node>): { inline: Set<Node
       stack.push(n);
     }
   };
-  const read = (input: Node, direct: boolean) => {
-    if (cores.has(input) && direct) return;
-    if (direct && !M.has(input) && input.isMap && !isFree(input)) visit(input);
-    else if (input.isView) {
-      const base = accessOf(input)?.base;
-      if (base) loads.add(base);
-    } else loads.add(input);
+  const own = new Set(K.stores);
+  const read = (n: Node, k: number) => {
+    const direct = directInput(n, k) ?? dynamicInput(n, k);
+    if (direct && cores.has(direct)) return;
+    if (direct?.isMap && (!M.has(direct) || own.has(direct))) {
+      visit(direct);
+      return;
+    }
+    const input = n.inputs[k];
+    const base = input.isView ? accessOf(input)?.base : input;
+    if (base) loads.add(base);
   };
   for (const s of K.stores) if (!cores.has(s)) visit(s);
   for (const c of K.cores)
-    c.inputs.forEach((input, k) => {
-      read(input, isDirect(c, k));
+    c.inputs.forEach((_, k) => {
+      read(c, k);
     });
   while (stack.length) {
     const n = stack.pop() as Node;
-    n.inputs.forEach((input, k) => {
-      read(input, isDirect(n, k));
+    n.inputs.forEach((_, k) => {
+      read(n, k);
     });
   }
   return { inline, loads };
@@ -234,13 +279,15 @@ function analyse(kernels: Kernel[], M: ReadonlySet<Node>): Analysis {
     deps,
     // `to` depends on `from`.
     reaches: (from, to) => closure(to).has(from),
-    directOnly: (K, P) => {
-      const r = reads.get(K);
+    readsOnlyDirect: (B, A) => {
+      const r = reads.get(B);
       if (!r) return false;
+      const stored = new Set(A.stores);
       for (const n of r.inline)
         for (const [k, input] of n.inputs.entries()) {
-          if (input === P && !isDirect(n, k)) return false;
-          if (input.isView && accessOf(input)?.base === P) return false;
+          if (isDirect(n, k)) continue;
+          const base = input.isView ? accessOf(input)?.base : input;
+          if (base && stored.has(base)) return false;
         }
       return true;
     },

@@ -7,7 +7,7 @@
  * the batch waits for the host.
  */
 import type { CompiledProgram, Region } from "./compile.ts";
-import type { GpuDevice } from "./device.ts";
+import { envFlag, type GpuDevice } from "./device.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 
 /** Dynamic uniform offsets must be multiples of 256 bytes. */
@@ -72,7 +72,6 @@ export class GpuProgram {
       entries: [{ binding: 0, resource: { buffer: uniforms, offset: 0, size: 64 } }],
     });
     const cache = new Map<string, Promise<GPUComputePipeline>>();
-    const tp = performance.now();
     const pipelines = await Promise.all(
       prog.passes.map((p) => {
         let hit = cache.get(p.wgsl);
@@ -83,8 +82,6 @@ export class GpuProgram {
         return hit;
       }),
     );
-    if ((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.GW_PROF)
-      console.log("pipelines", cache.size, (performance.now() - tp).toFixed(1));
     const gp = new GpuProgram(dev, prog, arena, pipelines, group0, uniforms, group1, maxBatch);
     for (const c of prog.constants) gp.write(c.offset, c.data);
     return gp;
@@ -272,10 +269,8 @@ async function compilePipeline(
   const err = await device.popErrorScope();
   if (errors.length || failure || err || !pipeline) {
     dev.check(node);
-    if (
-      (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.GRADWIRE_GPU_DUMP
-    )
-      console.log(code);
+    // GRADWIRE_GPU_DUMP=1 prints the rejected kernel, for whoever debugs the code generator.
+    if (envFlag("GRADWIRE_GPU_DUMP")) console.error(code);
     const first = errors[0];
     const detail = first
       ? `line ${first.lineNum}: ${first.message}`

@@ -101,7 +101,7 @@ export class GpuTrainingSession implements TrainingSession {
   private steps: number[];
   /** Per group: whether SGD's momentum buffer has been started (torch's first step copies the gradient). */
   private momentumStarted: boolean[];
-  private batchSize = 1;
+  private batchSize = 8;
   private dirty = false;
   private failure: GpuError | null = null;
   private disposed = false;
@@ -329,10 +329,12 @@ export class GpuTrainingSession implements TrainingSession {
     }
     const end = batch.start + batch.count;
     this.snapshots.push(this.toHostState(end, batch.steps, batch.momentum, regions));
+    // Batches grow while a round trip stays short (its fixed cost is mostly the readback's latency) and
+    // shrink when one would keep a pause waiting.
     const ms = nowMs() - batch.t0;
-    if (ms < 30 && this.batchSize < this.maxBatch)
+    if (ms < 100 && this.batchSize < this.maxBatch)
       this.batchSize = Math.min(this.maxBatch, this.batchSize * 2);
-    else if (ms > 120 && this.batchSize > 1) this.batchSize = Math.max(1, this.batchSize >> 1);
+    else if (ms > 250 && this.batchSize > 1) this.batchSize = Math.max(1, this.batchSize >> 1);
   }
 
   /** A fault becomes BackendUnavailable, so the scheduler carries on on the CPU. */

@@ -31,6 +31,17 @@ function foldValue(n: Node, vals: number[]): number | null {
     case "copy":
     case "detach":
       return vals[0];
+    case "unary_grad": {
+      const d = UNARY[op.name];
+      if (!d?.df) return null;
+      return vals[0] * d.df(op.attrs)(vals[1], d.fn(op.attrs)(vals[1]));
+    }
+    case "binary_grad": {
+      const d = BINARY[op.name];
+      const df = op.side === 0 ? d?.da : d?.db;
+      if (!d || !df) return null;
+      return vals[0] * df(vals[1], vals[2], d.fn(vals[1], vals[2]));
+    }
     default:
       return null;
   }
@@ -39,10 +50,23 @@ function foldValue(n: Node, vals: number[]): number | null {
 /** Rebuild the graph under `roots` with the rules applied; returns the new roots in the same order. */
 export function simplify(b: Builder, roots: readonly Node[]): Node[] {
   const map = new Map<Node, Node>();
-  for (const n of topoOrder([...roots])) {
+  const order = topoOrder([...roots]);
+  const readers = new Map<Node, number>();
+  for (const n of order) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
+  for (const r of roots) readers.set(r, (readers.get(r) ?? 0) + 1);
+  for (const n of order) {
     const inputs = n.inputs.map((i) => map.get(i) ?? i);
     const changed = inputs.some((i, k) => i !== n.inputs[k]);
     let out = changed ? rebuild(b, n, inputs) : n;
+    // (A @ B)^T read only transposed is B^T @ A^T: no transposing copy (the weight gradient of linear).
+    const mm = inputs[0];
+    if (
+      out.op.k === "permute" &&
+      isLastSwap(out.op.dims) &&
+      mm?.op.k === "matmul" &&
+      readers.get(n.inputs[0]) === 1
+    )
+      out = withScope(b, out, () => b.matmul(b.transposeLast(mm.inputs[1]), b.transposeLast(mm.inputs[0])));
     if (out.isMap && inputs.length > 0) {
       const vals = inputs.map(uniformValue);
       if (vals.every((v) => v !== null)) {
@@ -57,6 +81,13 @@ export function simplify(b: Builder, roots: readonly Node[]): Node[] {
     map.set(n, out);
   }
   return roots.map((r) => map.get(r) ?? r);
+}
+
+function isLastSwap(dims: readonly number[]): boolean {
+  const r = dims.length;
+  return (
+    r >= 2 && dims[r - 2] === r - 1 && dims[r - 1] === r - 2 && dims.slice(0, -2).every((d, i) => d === i)
+  );
 }
 
 function withScope(b: Builder, like: Node, make: () => Node): Node {
