@@ -3,6 +3,7 @@
  * after backward unless retained, no-grad scopes record nothing, and user functions bring their own backward.
  */
 import { Tensor } from "./tensor.ts";
+import { traceOp } from "./trace.ts";
 
 /** One recorded op: the tensors it read that need gradients, and how to map the output's gradient to theirs. */
 export interface GradFn {
@@ -208,5 +209,6 @@ export function applyFunction(fn: CustomFunction, ...inputs: Tensor[]): Tensor {
   });
   // Like torch: only a function that saved tensors (ctx.save_for_backward) refuses a second pass.
   if (recorded.gradFn) recorded.gradFn.savesTensors = ctx.saved.length > 0;
-  return recorded;
+  // The WebGPU backend runs the forward's ops and replays this backward to build the gradient.
+  return traceOp("custom_function", inputs, { fn, ctx }, recorded);
 }
