@@ -157,15 +157,16 @@ export function runBackward(root: Tensor, gradient: Tensor | number | undefined,
           "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Specify retainGraph: true if you need to backward through the graph a second time.",
         );
       const grads = fn.backward(g);
-      fn.inputs.forEach((input, k) => {
+      for (let k = 0; k < fn.inputs.length; k++) {
+        const input = fn.inputs[k];
         const gi = grads[k];
-        if (!input || !gi) return;
+        if (!input || !gi) continue;
         const fitted = m.fit(gi, input);
         if (input.gradFn) {
           const acc = pending.get(input.gradFn);
           pending.set(input.gradFn, acc ? m.add(acc, fitted) : fitted);
         } else accumulate(input, fitted, m);
-      });
+      }
     }
   } finally {
     gradEnabled = prev;

@@ -1,6 +1,6 @@
 /** Reductions (sum, mean, max/min, argmax, norm, logsumexp) and softmax/log_softmax along a dimension. */
 import { record } from "../autograd.ts";
-import { allocate, type DType, isFloating } from "../dtype.ts";
+import { allocate, type DType, finishStorage, isFloating } from "../dtype.ts";
 import { normDim, ShapeError } from "../shape.ts";
 import { fromFlat, Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
@@ -87,11 +87,10 @@ export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   const n = ds.reduce((p, d) => p * x.shape[d], 1);
   // torch: the sum in the tensor's dtype (its own order of additions), then one division by the count.
   const s = torchSum(x, ds) ?? sumRaw(x, ds, "float64").data;
-  const out = fromFlat(
-    Array.from(s, (v) => v / n),
-    finalShape(x, ds, keepdim),
-    x.dtype,
-  );
+  // Each quotient rounded by the store, as fromFlat would round it (halves by finishStorage).
+  const q = allocate(x.dtype, s.length);
+  for (let i = 0; i < s.length; i++) q[i] = s[i] / n;
+  const out = new Tensor(finishStorage(x.dtype, q), finalShape(x, ds, keepdim), x.dtype);
   traceOp("mean", [x], { dims: ds, keepdim }, out);
   return record(out, "MeanBackward1", [x], (g) => [
     spread(
