@@ -55,7 +55,11 @@ export function App(props: { startup: Startup }) {
     analysis.validation().issues.filter((i) => i.severity === sev).length;
   const blocked = () => {
     const first = analysis.validation().issues.find((i) => i.severity === "error");
-    return first ? first.message : null;
+    if (first) return first.message;
+    const optimizer = Object.values(editor.doc().nodes).some((n) => registry.get(n.type)?.optimizer);
+    return optimizer
+      ? null
+      : "add an optimizer (SGD, Adam...) fed by a loss to train; the graph is evaluated as you edit it";
   };
   const [help, setHelp] = createSignal(false);
   const [ready, setReady] = createSignal(false);
@@ -83,7 +87,7 @@ export function App(props: { startup: Startup }) {
     dismissAll();
     // A new graph starts a new history of training.
     if (run.state().status === "running" || run.state().status === "paused") run.stop();
-    log.clear();
+    run.reset();
     editor.load(r.doc, `Open ${what}`);
     const errs = r.issues.filter((i) => i.severity === "error").length;
     const warns = r.issues.length - errs;
@@ -97,7 +101,7 @@ export function App(props: { startup: Startup }) {
             ]
           : undefined,
     });
-    setTimeout(() => canvas?.fitView(), 50);
+    canvas?.fitView();
     return true;
   };
 
@@ -233,7 +237,11 @@ export function App(props: { startup: Startup }) {
             setReady(true);
           }}
         />
-        <PlotsDock log={log} sweeps={sweeps} />
+        <PlotsDock
+          log={log}
+          sweeps={sweeps}
+          trains={() => Object.values(editor.doc().nodes).some((n) => registry.get(n.type)?.optimizer)}
+        />
       </main>
       <Inspector
         editor={editor}

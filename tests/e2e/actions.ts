@@ -7,10 +7,22 @@ export interface Point {
   y: number;
 }
 
+/**
+ * The centre of an element once it has stopped moving: values arriving from the worker grow nodes, which
+ * moves their ports, and a press aimed at a port that just moved would grab the node instead.
+ */
 export async function centreOf(page: Page, selector: string): Promise<Point> {
-  const b = await page.locator(selector).first().boundingBox();
-  if (!b) throw new Error(`${selector} is not visible`);
-  return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+  let last: Point | null = null;
+  for (let i = 0; i < 40; i++) {
+    const b = await page.locator(selector).first().boundingBox();
+    if (!b) throw new Error(`${selector} is not visible`);
+    const p = { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+    if (last && Math.abs(last.x - p.x) < 0.5 && Math.abs(last.y - p.y) < 0.5) return p;
+    last = p;
+    await page.waitForTimeout(60);
+  }
+  if (!last) throw new Error(`${selector} is not visible`);
+  return last;
 }
 
 /** Drag a kind from the palette and drop it at a point of the canvas (page coordinates). Returns the new id. */

@@ -5,28 +5,27 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { dropKind, edgeCount, exportJson, importText, nodeIds, text, wire } from "./actions.ts";
-import { type App, app, closeApp, openPage, type Session, shot } from "./harness.ts";
+import { type App, app, openPage, type Session, shot } from "./harness.ts";
 
 let a: App;
 let s: Session;
 
-beforeAll(async () => {
-  a = await app();
-  s = await openPage(a);
-});
-
-beforeEach(({ task, onTestFailed }) => {
-  onTestFailed(async () => {
-    await shot(s.page, `FAILED-${task.name.replace(/\W+/g, "-")}`);
-  });
-});
-
-afterAll(async () => {
-  await s?.context.close();
-  await closeApp();
-});
-
 describe("editing a graph", () => {
+  beforeAll(async () => {
+    a = await app();
+    s = await openPage(a);
+  });
+
+  beforeEach(({ task, onTestFailed }) => {
+    onTestFailed(async () => {
+      await shot(s.page, `FAILED-${task.name.replace(/\W+/g, "-")}`);
+    });
+  });
+
+  afterAll(async () => {
+    await s?.context.close();
+  });
+
   it("drops palette kinds where they are released", async () => {
     const { page } = s;
     const canvas = await page.locator('[data-testid="canvas"]').boundingBox();

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { dropKind, exportJson, text, wire } from "./actions.ts";
-import { type App, app, closeApp, openPage, type Session, shot } from "./harness.ts";
+import { type App, app, openPage, type Session, shot } from "./harness.ts";
 
 let a: App;
 let s: Session;
@@ -22,23 +22,22 @@ async function setParam(node: string, name: string, value: string) {
   await field.blur();
 }
 
-beforeAll(async () => {
-  a = await app();
-  s = await openPage(a);
-});
-
-beforeEach(({ task, onTestFailed }) => {
-  onTestFailed(async () => {
-    await shot(s.page, `FAILED-${task.name.replace(/\W+/g, "-")}`);
-  });
-});
-
-afterAll(async () => {
-  await s?.context.close();
-  await closeApp();
-});
-
 describe("training from the canvas", () => {
+  beforeAll(async () => {
+    a = await app();
+    s = await openPage(a);
+  });
+
+  beforeEach(({ task, onTestFailed }) => {
+    onTestFailed(async () => {
+      await shot(s.page, `FAILED-${task.name.replace(/\W+/g, "-")}`);
+    });
+  });
+
+  afterAll(async () => {
+    await s?.context.close();
+  });
+
   it("builds tensor → model → loss → optimizer from the palette", async () => {
     const { page } = s;
     const c = await page.locator('[data-testid="canvas"]').boundingBox();
@@ -52,6 +51,9 @@ describe("training from the canvas", () => {
     await setParam("tensor_2", "data", "[1.8, 3.4, 6.0, 8.8, 9.6]");
     // Start with lr = 0: nothing moves until the learning rate is raised during the run.
     await setParam("SGD_1", "lr", "0");
+    // Let the values arrive (they grow the nodes) before wiring.
+    for (const id of ["tensor_1", "tensor_2"])
+      await page.locator(`.gw-node[data-node-id="${id}"] [data-preview="value"]`).waitFor();
     await wire(page, "tensor_1", "out", "model_1", "input");
     await wire(page, "model_1", "out", "mse_loss_1", "input");
     await wire(page, "tensor_2", "out", "mse_loss_1", "target");

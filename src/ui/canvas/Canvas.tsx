@@ -66,7 +66,18 @@ function FlowBridge(props: {
         return flow.screenToFlowPosition({ x: r.left + r.width / 2, y: r.top + r.height / 2 });
       },
       fitView() {
-        void flow.fitView({ padding: 0.2, maxZoom: fitMaxZoom(), duration: 200 });
+        // Nodes are measured when the browser is idle after they mount; fitting before that would leave out
+        // the ones not measured yet, so wait for them (briefly).
+        let tries = 0;
+        const attempt = () => {
+          const ready = flow.getNodes().every((n) => (n.measured?.width ?? 0) > 0);
+          if (!ready && tries++ < 60) {
+            requestAnimationFrame(attempt);
+            return;
+          }
+          void flow.fitView({ padding: 0.2, maxZoom: fitMaxZoom(), duration: 200 });
+        };
+        requestAnimationFrame(attempt);
       },
       toFlow: (x, y) => flow.screenToFlowPosition({ x, y }),
       reveal(id) {

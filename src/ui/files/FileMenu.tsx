@@ -27,8 +27,18 @@ export function FileMenu(props: FileMenuProps) {
         setLink(null);
       }
     };
+    const esc = (e: KeyboardEvent) => {
+      if (e.key === "Escape") {
+        setOpen(false);
+        setLink(null);
+      }
+    };
     window.addEventListener("pointerdown", close);
-    onCleanup(() => window.removeEventListener("pointerdown", close));
+    window.addEventListener("keydown", esc);
+    onCleanup(() => {
+      window.removeEventListener("pointerdown", close);
+      window.removeEventListener("keydown", esc);
+    });
   });
 
   return (

@@ -48,6 +48,12 @@ function resolveColor(c: string): string {
   return m ? cssVar(m[1]) : c;
 }
 
+/** An axis wide enough for its longest tick label (7px a character at the axis font, plus the ticks). */
+function axisSize(_u: uPlot, values: string[] | null): number {
+  const longest = (values ?? []).reduce((m, v) => Math.max(m, String(v ?? "").length), 0);
+  return Math.max(30, longest * 7 + 16);
+}
+
 /** Numbers on axes and in the legend: short, but never hiding the magnitude. */
 export function tick(v: number | null): string {
   if (v === null || !Number.isFinite(v)) return v === null ? "–" : String(v);
@@ -116,7 +122,7 @@ export function Chart(props: ChartProps) {
           stroke: axisStroke,
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid },
-          size: 52,
+          size: axisSize,
           values: (_u, vs) => vs.map(tick),
         },
         ...(hasY2
@@ -126,7 +132,7 @@ export function Chart(props: ChartProps) {
                 side: 1 as const,
                 stroke: axisStroke,
                 grid: { show: false },
-                size: 52,
+                size: axisSize,
                 values: (_u: uPlot, vs: number[]) => vs.map(tick),
               },
             ]

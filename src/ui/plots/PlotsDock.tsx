@@ -19,6 +19,8 @@ export interface SweepCurve {
 export interface PlotsDockProps {
   log: TrainingLog;
   sweeps: () => SweepCurve[];
+  /** Whether the graph can train (has an optimizer): otherwise the training plots give way to a hint. */
+  trains: () => boolean;
 }
 
 export function PlotsDock(props: PlotsDockProps) {
@@ -54,83 +56,116 @@ export function PlotsDock(props: PlotsDockProps) {
     return { x: log.params.xView(), ys, n: log.params.length };
   };
 
+  const [collapsed, setCollapsed] = createSignal(false);
+  const showTraining = () => props.trains() || log.loss.length > 0;
+  const empty = () => log.version() >= 0 && log.loss.length === 0;
+
   return (
-    <section class="plots" aria-label="Plots">
-      <div class="plot-card">
-        <header class="plot-head">
-          <h3>Loss</h3>
-          <div class="seg" title="Loss scale">
-            <button
-              type="button"
-              classList={{ on: !logScale() }}
-              data-testid="loss-linear"
-              onClick={() => setLogScale(false)}
-            >
-              linear
-            </button>
-            <button
-              type="button"
-              classList={{ on: logScale() }}
-              data-testid="loss-log"
-              onClick={() => setLogScale(true)}
-            >
-              log
-            </button>
-          </div>
-        </header>
-        <Chart
-          testid="plot-loss"
-          series={lossSeries}
-          data={lossData}
-          version={log.version}
-          log={logScale}
-          xLabel="epoch"
-        />
-      </div>
-      <div class="plot-card">
-        <header class="plot-head">
-          <h3>Parameters</h3>
-          <label class="check">
-            <input
-              type="checkbox"
-              checked={showGrads()}
-              onChange={(e) => setShowGrads(e.currentTarget.checked)}
-            />
-            gradients (dashed, right axis)
-          </label>
-        </header>
-        <Chart
-          testid="plot-params"
-          series={paramSeries}
-          data={paramData}
-          version={log.version}
-          xLabel="epoch"
-        />
-        <Show when={log.truncated().length > 0}>
-          <p class="plot-note">
-            Showing the first {6} elements of {log.truncated().join(", ")}.
-          </p>
-        </Show>
-      </div>
-      <For each={props.sweeps()}>
-        {(s) => (
+    <section class="plots" classList={{ collapsed: collapsed() }} aria-label="Plots">
+      <button
+        type="button"
+        class="plots-toggle"
+        title={collapsed() ? "Show the plots" : "Hide the plots"}
+        onClick={() => setCollapsed((c) => !c)}
+      >
+        {collapsed() ? "▴ Plots" : "▾"}
+      </button>
+      <Show when={!collapsed()}>
+        <Show
+          when={showTraining()}
+          fallback={
+            <div class="plot-card plot-hint" data-testid="plot-loss" data-points="0">
+              <p>
+                This graph has no optimizer, so nothing trains: its values and gradients are computed live as
+                you edit. Add an optimizer (SGD, Adam…) fed by a loss to see the loss and parameters per epoch
+                here.
+              </p>
+            </div>
+          }
+        >
           <div class="plot-card">
             <header class="plot-head">
-              <h3>
-                Sweep <span class="mono">{s.label}</span>
-              </h3>
+              <h3>Loss</h3>
+              <div class="seg" title="Loss scale">
+                <button
+                  type="button"
+                  classList={{ on: !logScale() }}
+                  data-testid="loss-linear"
+                  onClick={() => setLogScale(false)}
+                >
+                  linear
+                </button>
+                <button
+                  type="button"
+                  classList={{ on: logScale() }}
+                  data-testid="loss-log"
+                  onClick={() => setLogScale(true)}
+                >
+                  log
+                </button>
+              </div>
             </header>
             <Chart
-              testid={`plot-sweep-${s.nodeId}`}
-              series={() => [{ label: "loss", color: "var(--g-losses)" }]}
-              data={() => ({ x: s.x.data, ys: [s.y.data], n: Math.min(s.x.data.length, s.y.data.length) })}
-              version={() => s.x.data.length}
-              xLabel="prediction"
-              scatter
+              testid="plot-loss"
+              series={lossSeries}
+              data={lossData}
+              version={log.version}
+              log={logScale}
+              xLabel="epoch"
             />
+            <Show when={empty()}>
+              <div class="plot-empty">Press Run to train; the loss of every epoch appears here.</div>
+            </Show>
           </div>
-        )}
-      </For>
+          <div class="plot-card">
+            <header class="plot-head">
+              <h3>Parameters</h3>
+              <label class="check">
+                <input
+                  type="checkbox"
+                  checked={showGrads()}
+                  onChange={(e) => setShowGrads(e.currentTarget.checked)}
+                />
+                gradients (dashed, right axis)
+              </label>
+            </header>
+            <Chart
+              testid="plot-params"
+              series={paramSeries}
+              data={paramData}
+              version={log.version}
+              xLabel="epoch"
+            />
+            <Show when={empty()}>
+              <div class="plot-empty">Each trained tensor's values, and their gradients, per epoch.</div>
+            </Show>
+            <Show when={log.truncated().length > 0}>
+              <p class="plot-note">
+                Showing the first {6} elements of {log.truncated().join(", ")}.
+              </p>
+            </Show>
+          </div>
+        </Show>
+        <For each={props.sweeps()}>
+          {(s) => (
+            <div class="plot-card">
+              <header class="plot-head">
+                <h3>
+                  Sweep <span class="mono">{s.label}</span>
+                </h3>
+              </header>
+              <Chart
+                testid={`plot-sweep-${s.nodeId}`}
+                series={() => [{ label: "loss", color: "var(--g-losses)" }]}
+                data={() => ({ x: s.x.data, ys: [s.y.data], n: Math.min(s.x.data.length, s.y.data.length) })}
+                version={() => s.x.data.length}
+                xLabel="prediction"
+                scatter
+              />
+            </div>
+          )}
+        </For>
+      </Show>
     </section>
   );
 }
