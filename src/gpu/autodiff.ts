@@ -99,6 +99,8 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
       return [isFloating(I[0].dtype) ? g : null];
     case "copy":
       return [g];
+    case "custom":
+      return [null, ...op.vjp(b, g)];
     case "detach":
     case "fill":
       return I.map(() => null);

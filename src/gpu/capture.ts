@@ -5,10 +5,12 @@
  * taken from the CPU run: data preparation, casts of targets, masks... never reach the GPU. Everything that
  * depends on a parameter becomes IR. Index tensors (gather, nll_loss targets) must be such constants.
  */
+
+import { type CustomFunction, type FunctionContext, noGrad } from "../runtime/autograd.ts";
 import { type DType, isFloating } from "../runtime/dtype.ts";
 import type { Attrs } from "../runtime/ops/elementwise.ts";
 import { numel, stridesOf } from "../runtime/shape.ts";
-import type { Tensor } from "../runtime/tensor.ts";
+import { Tensor } from "../runtime/tensor.ts";
 import { type TraceEvent, withTracer } from "../runtime/trace.ts";
 import { Builder } from "./builder.ts";
 import { GpuError, nodeRef } from "./errors.ts";
@@ -27,20 +29,33 @@ export interface CaptureOptions {
 /** Largest integer magnitude f32 holds exactly. */
 const F32_EXACT_INT = 2 ** 24;
 
+type Producer = { event: TraceEvent; index: number };
+
 export class Capture {
-  readonly builder = new Builder();
-  private producers = new Map<Tensor, { event: TraceEvent; index: number }>();
+  readonly builder: Builder;
+  private producers = new Map<Tensor, Producer>();
+  /** The producer an outer op's report replaced (a custom function's forward ops), by tensor. */
+  private shadowed = new Map<Tensor, Producer>();
   /** Owners of storage, so a detached view of a traced tensor is recognised as that value. */
   private owners = new Map<unknown, Tensor>();
   private values = new Map<Tensor, Node>();
-  private dynamic = new Set<Node>();
+  private dynamic: Set<Node>;
   readonly leafNodes: Node[];
   private readonly fold: boolean;
 
-  constructor(events: readonly TraceEvent[], opts: CaptureOptions) {
+  /** `parent`: a capture whose values this one may use (a custom function's replayed backward). */
+  constructor(
+    events: readonly TraceEvent[],
+    opts: CaptureOptions,
+    private readonly parent: Capture | null = null,
+  ) {
     this.fold = opts.fold ?? true;
+    this.builder = parent?.builder ?? new Builder();
+    this.dynamic = parent?.dynamic ?? new Set<Node>();
     for (const e of events)
       e.outputs.forEach((t, index) => {
+        const before = this.producers.get(t);
+        if (before) this.shadowed.set(t, before);
         this.producers.set(t, { event: e, index });
         // Views (reshape) share their input's storage: only ops that made new storage own it.
         const view = e.inputs.some((i) => i?.data === t.data);
@@ -65,9 +80,14 @@ export class Capture {
   valueOf(t: Tensor): Node {
     const known = this.values.get(t);
     if (known) return known;
-    const made = this.lower(t);
+    const made = this.producers.has(t) || !this.parent ? this.lower(t) : this.parent.valueOf(t);
     this.values.set(t, made);
     return made;
+  }
+
+  private bind(t: Tensor, n: Node): void {
+    this.values.set(t, n);
+    this.dynamic.add(n);
   }
 
   isDynamic(n: Node): boolean {
@@ -81,6 +101,7 @@ export class Capture {
     const inputs = event.inputs.map((x) => (x ? this.valueOf(x) : null));
     const dynamic = inputs.some((n) => n !== null && this.dynamic.has(n));
     if (!dynamic && this.fold) return this.constant(t, event.scope);
+    if (event.op === "custom_function") return this.customFunction(t, event, inputs as Node[]);
     const b = this.builder;
     b.scope = event.scope;
     b.what = opLabel(event);
@@ -91,6 +112,59 @@ export class Capture {
       checkDType(outs[k]);
     });
     return outs[index];
+  }
+
+  /**
+   * A user-defined autograd function: its forward's ops compute the value; its gradient is what the user's
+   * backward computes, traced (with a stand-in for the incoming gradient) when autodiff asks for it.
+   */
+  private customFunction(t: Tensor, event: TraceEvent, inputs: Node[]): Node {
+    const inner = this.shadowed.get(t);
+    const fn = event.attrs.fn as CustomFunction;
+    const ctx = event.attrs.ctx as FunctionContext;
+    if (!inner)
+      throw new GpuError(
+        "unsupported",
+        `${nodeRef(event.scope)}: the forward of the custom function '${fn.name}' is not made of runtime ops`,
+        event.scope,
+      );
+    const forward = this.lowerWith(t, inner);
+    const b = this.builder;
+    b.scope = event.scope;
+    b.what = fn.name;
+    const xs = event.inputs as Tensor[];
+    const vjp = (vb: Builder, g: Node): (Node | null)[] => {
+      const stand = new Tensor(new Float32Array(t.numel).fill(1), t.shape, t.dtype);
+      const { result, events } = traceForward(() => noGrad(() => fn.backward(ctx, stand)));
+      const grads = Array.isArray(result) ? result : [result];
+      const child = new Capture(events, { leaves: [], fold: this.fold }, this);
+      child.bind(stand, g);
+      return xs.map((x, k) => {
+        const gr = grads[k];
+        if (!gr || !x.requiresGrad) return null;
+        const n = child.valueOf(gr);
+        vb.scope = event.scope;
+        vb.what = `backward of ${fn.name}`;
+        // As the CPU engine fits a gradient to its input: same elements reshaped, else summed down.
+        return n.numel === x.numel ? vb.reshape(n, x.shape) : vb.sumTo(n, x.shape);
+      });
+    };
+    const out = b.map({ k: "custom", name: fn.name, vjp }, [forward, ...inputs], t.shape, t.dtype);
+    this.dynamic.add(out);
+    return out;
+  }
+
+  /** Lower `t` as made by `p` (not necessarily its latest producer). */
+  private lowerWith(t: Tensor, p: Producer): Node {
+    const { event, index } = p;
+    const inputs = event.inputs.map((x) => (x ? this.valueOf(x) : null));
+    const b = this.builder;
+    b.scope = event.scope;
+    b.what = opLabel(event);
+    const out = lowerEvent(b, event, inputs, (x) => this.hostData(x, event))[index];
+    if (inputs.some((n) => n !== null && this.dynamic.has(n))) this.dynamic.add(out);
+    checkDType(out);
+    return out;
   }
 
   /** Host values of an index or metadata input: it must not depend on a GPU leaf. */

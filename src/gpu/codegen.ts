@@ -260,9 +260,10 @@ class Emitter {
     if (!this.inline.has(n)) return this.load(n, sp);
     const op = n.op.k;
     const selfLoading = op === "take" || op === "pad" || op === "cat";
+    const read = op === "custom" ? n.inputs.slice(0, 1) : n.inputs;
     const args = selfLoading
       ? []
-      : n.inputs.map((input, k) => {
+      : read.map((input, k) => {
           const d = directInput(n, k);
           if (d && (this.vars.has(d) || this.inline.has(d))) return this.valueAt(d, sp, out);
           return this.load(input, sp);
@@ -295,6 +296,7 @@ class Emitter {
         return wgslFloat(op.value);
       case "copy":
       case "detach":
+      case "custom":
         return a[0];
       case "expr":
         return exprWgsl(op.name, a, op.p);

@@ -9,6 +9,7 @@
 import type { DType } from "../runtime/dtype.ts";
 import type { Attrs } from "../runtime/ops/elementwise.ts";
 import { numel, stridesOf } from "../runtime/shape.ts";
+import type { Builder } from "./builder.ts";
 
 /** Internal elementwise functions that have no runtime declaration of their own (see exprs.ts). */
 export type ExprName =
@@ -48,7 +49,12 @@ export type MapOp =
   | { k: "onehot"; dim: number }
   | { k: "copy" }
   /** The same value with no gradient flowing back (a detached tensor). */
-  | { k: "detach" };
+  | { k: "detach" }
+  /**
+   * A user-defined autograd function: the value of input 0 (its forward's ops), with inputs 1.. the
+   * function's inputs, whose gradients come from replaying the user's backward (`vjp`).
+   */
+  | { k: "custom"; name: string; vjp: (b: Builder, g: Node) => (Node | null)[] };
 
 export type ReduceFn = "sum" | "mean" | "max" | "min" | "norm";
 
@@ -103,6 +109,7 @@ const MAP_KINDS = new Set([
   "onehot",
   "copy",
   "detach",
+  "custom",
 ]);
 const PRODUCER_KINDS = new Set(["reduce", "argreduce", "matmul", "lane", "segsum"]);
 const VIEW_KINDS = new Set(["reshape", "permute", "expand", "narrow"]);

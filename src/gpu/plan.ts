@@ -53,11 +53,17 @@ export function throughReshapes(n: Node): Node {
 export function directInput(consumer: Node, k: number): Node | null {
   const input = consumer.inputs[k];
   const op = consumer.op.k;
+  if (op === "custom" && k > 0) return null;
   if (op !== "reduce" && (!consumer.isMap || op === "take" || op === "pad" || op === "cat")) return null;
   if (op !== "reduce" && input.numel !== consumer.numel) return null;
   const base = throughReshapes(input);
   if (isFree(base)) return null;
   return base;
+}
+
+/** Inputs a node lists but never reads (a custom function's inputs, there for its gradient). */
+export function ignored(n: Node, k: number): boolean {
+  return n.op.k === "custom" && k > 0;
 }
 
 export function isDirect(consumer: Node, k: number): boolean {
@@ -93,7 +99,7 @@ export function planKernels(roots: readonly Node[], pinned: ReadonlySet<Node>): 
   const indirect = new Set<Node>();
   for (const n of order)
     n.inputs.forEach((input, k) => {
-      if (isDirect(n, k) || dynamicInput(n, k)) return;
+      if (isDirect(n, k) || dynamicInput(n, k) || ignored(n, k)) return;
       const base = input.isView ? accessOf(input)?.base : input;
       if (base && !isFree(base)) indirect.add(base);
     });
@@ -218,6 +224,7 @@ export function kernelReads(K: Kernel, M: ReadonlySet<Node>): { inline: Set<Node
   };
   const own = new Set(K.stores);
   const read = (n: Node, k: number) => {
+    if (ignored(n, k)) return;
     const direct = directInput(n, k) ?? dynamicInput(n, k);
     if (direct && cores.has(direct)) return;
     if (direct?.isMap && (!M.has(direct) || own.has(direct))) {

@@ -30,6 +30,7 @@ function foldValue(n: Node, vals: number[]): number | null {
       return coerce(op.to, vals[0]);
     case "copy":
     case "detach":
+    case "custom":
       return vals[0];
     case "unary_grad": {
       const d = UNARY[op.name];

@@ -1,6 +1,12 @@
 // Data-movement ops on WebGPU (views read through strides, copies where needed, gathers with scatter-free
 // gradients), alone and feeding arithmetic, against PyTorch and the CPU runtime.
-import { type DType, ops as O } from "../../src/runtime/index.ts";
+import {
+  applyFunction,
+  type DType,
+  type FunctionContext,
+  ops as O,
+  type Tensor,
+} from "../../src/runtime/index.ts";
 import { CaseList, Inputs } from "../helpers/torch.ts";
 import { type CpuCase, describeGpuParity, describeGpuVsCpu, useDevice } from "./harness.ts";
 
@@ -89,6 +95,46 @@ const mix: CpuCase[] = [
     name: "softmax of a matmul with a transposed weight",
     inputs: [spec([5, 3]), spec([4, 3])],
     impl: (a, w) => O.softmax(O.matmul(a, O.transpose(w, 0, 1)), 1),
+  },
+  {
+    // The tutorial's `square`, whose backward forgets the factor 2: the GPU replays that backward too.
+    name: "a custom function with a wrong backward gives the same wrong gradient",
+    inputs: [spec([2, 3])],
+    impl: (a) =>
+      O.sum(
+        applyFunction(
+          {
+            name: "Square",
+            forward: (ctx: FunctionContext, x: Tensor) => {
+              ctx.saveForBackward(x);
+              return O.pow(x, 2);
+            },
+            backward: (_ctx: FunctionContext, g: Tensor) => g,
+          },
+          O.tanh(a),
+        ),
+      ),
+  },
+  {
+    name: "a custom function whose backward uses saved tensors",
+    inputs: [spec([4]), spec([4])],
+    impl: (a, b) =>
+      applyFunction(
+        {
+          name: "ExpMul",
+          forward: (ctx: FunctionContext, x: Tensor, y: Tensor) => {
+            const out = O.mul(O.exp(x), y);
+            ctx.saveForBackward(out, y, x);
+            return out;
+          },
+          backward: (ctx: FunctionContext, g: Tensor) => {
+            const [out, y, x] = ctx.saved;
+            return [O.mul(g, out), O.mul(g, O.exp(x)), O.sum(y)];
+          },
+        },
+        a,
+        b,
+      ),
   },
 ];
 describeGpuVsCpu("views and gathers inside fused kernels on WebGPU match the CPU", mix, device);
