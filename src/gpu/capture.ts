@@ -128,7 +128,7 @@ export class Capture {
         `${nodeRef(event.scope)}: the forward of the custom function '${fn.name}' is not made of runtime ops`,
         event.scope,
       );
-    const forward = this.lowerWith(t, inner);
+    const forward = this.lowerWith(inner);
     const b = this.builder;
     b.scope = event.scope;
     b.what = fn.name;
@@ -154,8 +154,8 @@ export class Capture {
     return out;
   }
 
-  /** Lower `t` as made by `p` (not necessarily its latest producer). */
-  private lowerWith(t: Tensor, p: Producer): Node {
+  /** The value made by `p` (an earlier producer of a tensor than its latest one). */
+  private lowerWith(p: Producer): Node {
     const { event, index } = p;
     const inputs = event.inputs.map((x) => (x ? this.valueOf(x) : null));
     const b = this.builder;

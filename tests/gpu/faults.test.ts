@@ -188,7 +188,13 @@ describe("GPU faults", () => {
           [3],
         );
         out.requiresGrad = true;
-        out.gradFn = { name: "OpaqueBackward", inputs: [x], backward: (g: Tensor) => [g], freed: false };
+        out.gradFn = {
+          name: "OpaqueBackward",
+          inputs: [x],
+          backward: (g: Tensor) => [g],
+          freed: false,
+          savesTensors: false,
+        };
         return out;
       };
       const err = await GpuTrainingSession.start(
