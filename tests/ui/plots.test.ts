@@ -1,0 +1,105 @@
+/** The streaming plot machinery: decimation keeps extremes, tables grow, redraws coalesce per frame. */
+import { createRoot } from "solid-js";
+import { describe, expect, it } from "vitest";
+import { decimate } from "../../src/ui/plots/downsample.ts";
+import { frameLoop } from "../../src/ui/plots/frame.ts";
+import { createTrainingLog, MAX_SERIES_PER_PARAM } from "../../src/ui/plots/log.ts";
+import { SeriesTable } from "../../src/ui/plots/series.ts";
+
+describe("decimate", () => {
+  it("keeps short series whole", () => {
+    const d = decimate([0, 1, 2], [[5, 6, 7]], 3, 100);
+    expect([...d.x]).toEqual([0, 1, 2]);
+    expect([...d.ys[0]]).toEqual([5, 6, 7]);
+  });
+
+  it("shrinks a long series to a few points per bucket, keeping every bucket's extremes and NaNs", () => {
+    const n = 200_000;
+    const x = Float64Array.from({ length: n }, (_, i) => i);
+    const y = Float64Array.from({ length: n }, (_, i) => Math.sin(i / 1000));
+    y[123_457] = 50; // a spike
+    y[150_000] = -50;
+    y[170_001] = Number.NaN; // divergence
+    const other = Float64Array.from({ length: n }, (_, i) => i * 2);
+    const d = decimate(x, [y, other], n, 500);
+    expect(d.x.length).toBeLessThanOrEqual(500 * 5);
+    expect(d.x.length).toBeGreaterThan(500);
+    expect(Math.max(...d.ys[0].filter((v) => !Number.isNaN(v)))).toBe(50);
+    expect(Math.min(...d.ys[0].filter((v) => !Number.isNaN(v)))).toBe(-50);
+    expect(d.ys[0].some(Number.isNaN)).toBe(true);
+    expect(d.x[0]).toBe(0);
+    expect(d.x[d.x.length - 1]).toBe(n - 1);
+    // Columns stay aligned on x.
+    d.x.forEach((xv, i) => expect(d.ys[1][i]).toBe(xv * 2));
+    for (let i = 1; i < d.x.length; i++) expect(d.x[i]).toBeGreaterThan(d.x[i - 1]);
+  });
+});
+
+describe("SeriesTable", () => {
+  it("grows past its capacity and pads late columns with NaN", () => {
+    const t = new SeriesTable(2);
+    for (let i = 0; i < 10; i++) t.push(i, i < 5 ? { a: i } : { a: i, b: -i });
+    expect(t.length).toBe(10);
+    expect([...t.view("a")]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(t.view("b").slice(0, 5).every(Number.isNaN)).toBe(true);
+    expect([...t.view("b").slice(5)]).toEqual([-5, -6, -7, -8, -9]);
+    t.clear();
+    expect(t.length).toBe(0);
+  });
+});
+
+describe("frameLoop", () => {
+  it("draws once per frame however many requests arrive", () => {
+    const frames: (() => void)[] = [];
+    let draws = 0;
+    const loop = frameLoop(
+      () => draws++,
+      (cb) => frames.push(cb),
+      () => {},
+    );
+    for (let i = 0; i < 100; i++) loop.request();
+    expect(frames.length).toBe(1);
+    frames.shift()?.();
+    expect(draws).toBe(1);
+    loop.request();
+    loop.request();
+    expect(frames.length).toBe(1);
+  });
+});
+
+describe("training log", () => {
+  it("turns epoch records into loss, value and gradient columns per parameter element", () => {
+    createRoot((dispose) => {
+      const log = createTrainingLog();
+      const v0 = log.version();
+      log.append([
+        {
+          epoch: 0,
+          loss: 3,
+          params: { w: [1], "m.weight": [1, 2, 3, 4, 5, 6, 7, 8] },
+          grads: { w: [0.5], "m.weight": [0, 0, 0, 0, 0, 0, 0, 0] },
+        },
+        {
+          epoch: 1,
+          loss: 2,
+          params: { w: [0.9], "m.weight": [1, 2, 3, 4, 5, 6, 7, 8] },
+          grads: { w: [0.4], "m.weight": [0, 0, 0, 0, 0, 0, 0, 0] },
+        },
+      ]);
+      expect(log.version()).toBeGreaterThan(v0);
+      expect([...log.loss.view("loss")]).toEqual([3, 2]);
+      expect([...log.params.view("w")]).toEqual([1, 0.9]);
+      expect([...log.grads.view("w")]).toEqual([0.5, 0.4]);
+      expect(log.series().map((s) => s.name)).toEqual([
+        "w",
+        ...Array.from({ length: MAX_SERIES_PER_PARAM }, (_, i) => `m.weight[${i}]`),
+      ]);
+      expect(log.truncated()).toEqual(["m.weight"]);
+      expect(log.lastLoss()).toBe(2);
+      log.clear();
+      expect(log.loss.length).toBe(0);
+      expect(log.series()).toEqual([]);
+      dispose();
+    });
+  });
+});
