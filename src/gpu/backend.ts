@@ -26,10 +26,10 @@ export async function sharedDevice(opts: DeviceOptions = {}): Promise<GpuDevice>
 export function webgpuBackend(device?: GpuDevice, opts: GpuTrainingOptions = {}): Backend {
   return {
     name: "webgpu",
-    async startTraining(program) {
+    async startTraining(program, carried) {
       try {
         const dev = device ?? (await sharedDevice());
-        return await GpuTrainingSession.start(dev, program, opts);
+        return await GpuTrainingSession.start(dev, program, opts, carried);
       } catch (e) {
         if (isGpuError(e)) throw new BackendUnavailable(e.message);
         throw e;

@@ -85,10 +85,21 @@ function optimizerState(opt: Optimizer): Map<Tensor, Record<string, Float64Array
   return (opt as unknown as { state: Map<Tensor, Record<string, Float64Array | number>> }).state;
 }
 
+/** What one compilation of the training program produced. */
+interface Compiled {
+  gp: GpuProgram;
+  prog: CompiledProgram;
+  slots: Slot[];
+  /** Groups that have a step kernel (some trained slot), in compiled order. */
+  stepping: number[];
+  /** The zero_grad flags the program was compiled for. */
+  zeroGrads: boolean[];
+}
+
 export class GpuTrainingSession implements TrainingSession {
   private ready: EpochOutcome[] = [];
   private inflight: Batch[] = [];
-  /** Epochs handed to the caller, and epochs submitted to the GPU. */
+  /** Epochs handed to the caller, and epochs submitted to the GPU (since the last compilation). */
   private delivered = 0;
   private submitted = 0;
   /** Delivered epochs that took no step (non-finite loss). */
@@ -98,41 +109,70 @@ export class GpuTrainingSession implements TrainingSession {
   /** Uniform slots of each submitted epoch still replayable. */
   private uniformLog = new Map<number, Float32Array[]>();
   /** Steps per group after the last submitted epoch. */
-  private steps: number[];
+  private steps: number[] = [];
   /** Per group: whether SGD's momentum buffer has been started (torch's first step copies the gradient). */
-  private momentumStarted: boolean[];
+  private momentumStarted: boolean[] = [];
   private batchSize = 8;
   private dirty = false;
   private failure: GpuError | null = null;
   private disposed = false;
-  /** Groups that have a step kernel (some trained slot), in compiled order. */
-  private readonly stepping: number[];
+  private c!: Compiled;
 
   private constructor(
     private readonly dev: GpuDevice,
-    private readonly gp: GpuProgram,
-    private readonly prog: CompiledProgram,
-    private readonly slots: Slot[],
-    private readonly groups: TrainingGroup[],
-    private readonly optimizers: Optimizer[],
+    private readonly program: TrainingProgram,
+    private readonly opts: GpuTrainingOptions,
+    private readonly cpuOptimizers: Optimizer[],
     private readonly kinds: OptimKind[],
-    private readonly maxBatch: number,
-  ) {
-    this.steps = groups.map(() => 0);
-    this.momentumStarted = groups.map(() => false);
-    this.stepping = groups.flatMap((_, gi) => (slots.some((s) => s.group === gi && s.trained) ? [gi] : []));
-    const init = this.initialState();
-    this.upload(init);
-    this.snapshots.push(init);
+  ) {}
+
+  private get groups(): TrainingGroup[] {
+    return this.program.groups;
+  }
+  private get gp(): GpuProgram {
+    return this.c.gp;
+  }
+  private get prog(): CompiledProgram {
+    return this.c.prog;
+  }
+  private get slots(): Slot[] {
+    return this.c.slots;
+  }
+  private get stepping(): number[] {
+    return this.c.stepping;
+  }
+  private get maxBatch(): number {
+    return this.opts.maxBatch ?? 256;
   }
 
+  /**
+   * Compile `program` for `dev`. `carried`: CPU optimizers (by group node id) whose state this run continues,
+   * as after a switch from the CPU backend; their state and the tensors' gradients are uploaded.
+   */
   static async start(
     dev: GpuDevice,
     program: TrainingProgram,
     opts: GpuTrainingOptions = {},
+    carried?: ReadonlyMap<string, Optimizer>,
   ): Promise<GpuTrainingSession> {
-    const maxBatch = opts.maxBatch ?? 256;
-    const recordLimit = opts.recordLimit ?? 4096;
+    const optimizers = program.groups.map(
+      (g) =>
+        carried?.get(g.nodeId) ??
+        g.kind.optimizer!.create(
+          g.params.map((p) => p.tensor),
+          g.hyper,
+        ),
+    );
+    const session = new GpuTrainingSession(dev, program, opts, optimizers, optimizers.map(optimKindOf));
+    session.c = await session.compile();
+    session.restart();
+    return session;
+  }
+
+  /** Trace the program's forward pass, differentiate it and compile it. */
+  private async compile(): Promise<Compiled> {
+    const { program, opts, kinds } = this;
+    const optimizers = this.cpuOptimizers;
     const groups = program.groups;
     const tensors: Tensor[] = [];
     const owner: number[] = [];
@@ -150,14 +190,6 @@ export class GpuTrainingSession implements TrainingSession {
         ids.push(p.id);
       }
     });
-    const optimizers = groups.map((g) =>
-      g.kind.optimizer!.create(
-        g.params.map((p) => p.tensor),
-        g.hyper,
-      ),
-    );
-    const kinds = optimizers.map(optimKindOf);
-
     const { result, events } = traceForward(() => program.forward());
     const cap = new Capture(events, { leaves: tensors, fold: opts.fold });
     const b = cap.builder;
@@ -179,14 +211,15 @@ export class GpuTrainingSession implements TrainingSession {
       b.what = "loss";
       return backward(b, [{ node: l, grad: b.fill(1, l.shape) }], cap.leafNodes);
     });
+    const zeroGrads = groups.map((g) => g.zeroGrad);
     const grads: (Node | null)[] = tensors.map((t, slot) => {
-      const g = groups[owner[slot]];
+      const zero = zeroGrads[owner[slot]];
       let acc: Node | null = null;
-      for (let i = g.zeroGrad ? owner[slot] : 0; i < perLoss.length; i++) {
+      for (let i = zero ? owner[slot] : 0; i < perLoss.length; i++) {
         const gi = perLoss[i][slot];
         if (gi) acc = acc ? b.add(acc, gi) : gi;
       }
-      if (acc && !g.zeroGrad) acc = b.add(b.node({ k: "grad", slot }, [], t.shape, t.dtype), acc);
+      if (acc && !zero) acc = b.add(b.node({ k: "grad", slot }, [], t.shape, t.dtype), acc);
       return acc;
     });
     const slots: Slot[] = tensors.map((tensor, k) => ({
@@ -197,18 +230,14 @@ export class GpuTrainingSession implements TrainingSession {
     }));
     if (!slots.some((s) => s.trained))
       throw new GpuError("unsupported", "no trained tensor gets a gradient from the loss", null);
-    const groupSpecs: GroupSpec[] = groups.flatMap((_, gi) => {
-      const mine = slots.flatMap((s, k) => (s.group === gi && s.trained ? [k] : []));
-      if (mine.length === 0) return [];
-      return [
-        {
-          kind: kinds[gi],
-          slots: mine,
-          states: stateNames(kinds[gi], hyperOf(optimizers[gi])),
-          guards: [...losses, objective],
-        },
-      ];
-    });
+    const stepping = groups.flatMap((_, gi) => (slots.some((s) => s.group === gi && s.trained) ? [gi] : []));
+    const groupSpecs: GroupSpec[] = stepping.map((gi) => ({
+      kind: kinds[gi],
+      slots: slots.flatMap((s, k) => (s.group === gi && s.trained ? [k] : [])),
+      states: stateNames(kinds[gi], hyperOf(optimizers[gi])),
+      guards: [...losses, objective],
+    }));
+    const recordLimit = opts.recordLimit ?? program.recordLimit ?? 4096;
     const recordSlots = slots.flatMap((s, k) => (s.trained && s.tensor.numel <= recordLimit ? [k] : []));
     const prog = compileProgram(b, {
       leafShapes: tensors.map((t) => t.shape),
@@ -216,27 +245,58 @@ export class GpuTrainingSession implements TrainingSession {
       grads,
       groups: groupSpecs,
       records: { header: [objective, ...losses], slots: recordSlots },
-      maxBatch,
+      maxBatch: this.maxBatch,
     });
-    const gp = await GpuProgram.create(dev, prog, maxBatch);
-    return new GpuTrainingSession(dev, gp, prog, slots, groups, optimizers, kinds, maxBatch);
+    const gp = await GpuProgram.create(this.dev, prog, this.maxBatch);
+    return { gp, prog, slots, stepping, zeroGrads };
   }
 
-  private initialState(): HostState {
+  /** Start counting from the CPU's state: tensors, their gradients, the optimizers' state. */
+  private restart(): void {
+    this.ready = [];
+    this.inflight = [];
+    this.delivered = 0;
+    this.submitted = 0;
+    this.skipped = 0;
+    this.uniformLog.clear();
+    const init = this.stateFromCpu();
+    this.upload(init);
+    this.snapshots = [init];
+  }
+
+  private stateFromCpu(): HostState {
+    const steps = this.groups.map(() => 0);
+    const momentum = this.groups.map(() => false);
+    const states = this.stepping.map((gi) => {
+      const names = stateNames(this.kinds[gi], hyperOf(this.cpuOptimizers[gi]));
+      const cpu = optimizerState(this.cpuOptimizers[gi]);
+      const mine = this.slots.filter((s) => s.group === gi && s.trained);
+      const count = mine.reduce((n, s) => n + s.tensor.numel, 0);
+      const bufs = names.map((st) => new Float32Array(count).fill(st.init));
+      let at = 0;
+      for (const s of mine) {
+        const rec = cpu.get(s.tensor);
+        if (rec) {
+          names.forEach((st, i) => {
+            const v = rec[st.name];
+            if (v instanceof Float64Array) bufs[i].set(v, at);
+          });
+          if (typeof rec.step === "number") steps[gi] = rec.step;
+          if (rec.momentum_buffer !== undefined) momentum[gi] = true;
+        }
+        at += s.tensor.numel;
+      }
+      return bufs;
+    });
     return {
       epoch: 0,
       params: this.slots.map((s) => Float32Array.from(s.tensor.data)),
       grads: this.slots.map((s) =>
         s.tensor.grad ? Float32Array.from(s.tensor.grad.data) : new Float32Array(s.tensor.numel),
       ),
-      states: this.stepping.map((gi) => {
-        const count = this.slots.reduce((n, s) => (s.group === gi && s.trained ? n + s.tensor.numel : n), 0);
-        return stateNames(this.kinds[gi], hyperOf(this.optimizers[gi])).map((st) =>
-          new Float32Array(count).fill(st.init),
-        );
-      }),
-      steps: this.groups.map(() => 0),
-      momentum: this.groups.map(() => false),
+      states,
+      steps,
+      momentum,
     };
   }
 
@@ -254,6 +314,14 @@ export class GpuTrainingSession implements TrainingSession {
     });
     this.steps = [...s.steps];
     this.momentumStarted = [...s.momentum];
+  }
+
+  /** zero_grad changed since compiling: hand the state to the CPU objects and compile again from them. */
+  private async rebuild(): Promise<void> {
+    await this.sync();
+    this.gp.dispose();
+    this.c = await this.compile();
+    this.restart();
   }
 
   private stateRegions() {
@@ -281,7 +349,7 @@ export class GpuTrainingSession implements TrainingSession {
   /** The uniform slots of the next epoch (one per stepping group), advancing the step counters. */
   private nextUniforms(slot: number): Float32Array[] {
     const out = this.stepping.map((gi) => {
-      const o = hyperOf(this.optimizers[gi]);
+      const o = hyperOf(this.cpuOptimizers[gi]);
       const u = stepUniforms(this.kinds[gi], o, this.steps[gi] + 1, !this.momentumStarted[gi]);
       if (this.kinds[gi] === "SGD" && (o.momentum as number) !== 0) this.momentumStarted[gi] = true;
       u[RECORD_SLOT_INDEX] = slot;
@@ -354,6 +422,7 @@ export class GpuTrainingSession implements TrainingSession {
     if (this.disposed) throw new BackendUnavailable("the WebGPU session was disposed");
     if (this.ready.length === 0 && this.failure) throw new BackendUnavailable(this.failure.message);
     try {
+      if (this.groups.some((g, i) => g.zeroGrad !== this.c.zeroGrads[i])) await this.rebuild();
       if (this.dirty) await this.settle();
       const want = Math.max(1, ahead);
       const pending = () => this.submitted - this.delivered;
@@ -428,7 +497,7 @@ export class GpuTrainingSession implements TrainingSession {
   setHyper(groupNodeId: string, name: string, value: ParamValue): void {
     const gi = this.groups.findIndex((g) => g.nodeId === groupNodeId);
     if (gi < 0) return;
-    this.optimizers[gi].setHyper(name, value as number | boolean | number[]);
+    this.cpuOptimizers[gi].setHyper(name, value as number | boolean | number[]);
     // Epochs already run ahead used the old value: roll them back before the next one.
     this.dirty = true;
   }
@@ -461,9 +530,9 @@ export class GpuTrainingSession implements TrainingSession {
       if (slot.trained) t.grad = new Tensor(s.grads[k].slice(), t.shape, t.dtype);
     });
     this.stepping.forEach((gi, j) => {
-      const o = hyperOf(this.optimizers[gi]);
+      const o = hyperOf(this.cpuOptimizers[gi]);
       const names = stateNames(this.kinds[gi], o);
-      const map = optimizerState(this.optimizers[gi]);
+      const map = optimizerState(this.cpuOptimizers[gi]);
       // Epochs with a non-finite loss took no step.
       const steps = s.steps[gi] - Math.min(this.skipped, s.steps[gi]);
       let at = 0;
@@ -483,10 +552,15 @@ export class GpuTrainingSession implements TrainingSession {
     });
   }
 
-  /** The CPU optimizers that hold the state after sync, for a CPU session that continues this run. */
+  /** The CPU optimizer of a group, which holds the run's state after sync. */
   optimizerOf(groupNodeId: string): Optimizer | undefined {
     const gi = this.groups.findIndex((g) => g.nodeId === groupNodeId);
-    return gi < 0 ? undefined : this.optimizers[gi];
+    return gi < 0 ? undefined : this.cpuOptimizers[gi];
+  }
+
+  /** After sync: the CPU optimizers holding the run's state, by group, for a session that continues it. */
+  optimizers(): ReadonlyMap<string, Optimizer> {
+    return new Map(this.groups.map((g, i) => [g.nodeId, this.cpuOptimizers[i]]));
   }
 
   /** Kernels per epoch after fusion (optimizer steps included), for tests and tuning. */

@@ -41,6 +41,8 @@ export interface ForwardResult {
 
 export interface TrainingProgram {
   groups: TrainingGroup[];
+  /** Tensors with more elements than this need not be in EpochOutcome's params and grads (default: all). */
+  recordLimit?: number;
   /** Runs the forward pass on the CPU with runtime ops (traceable), from the current leaf values. */
   forward(): ForwardResult;
   /** A node's label for messages. */
@@ -59,19 +61,30 @@ export interface EpochOutcome {
 }
 
 export interface TrainingSession {
-  /** Forward, zero_grad (if the group's param says so), backward from each loss, optimizer step. */
-  epoch(): EpochOutcome | Promise<EpochOutcome>;
+  /**
+   * Forward, zero_grad (if the group's param says so), backward from each loss, optimizer step. `ahead` is
+   * how many epochs the caller means to run, this one included: a backend may compute that far ahead.
+   */
+  epoch(ahead?: number): EpochOutcome | Promise<EpochOutcome>;
   /** Change a hyperparameter (lr, momentum...) of one group from the next epoch on. */
   setHyper(groupNodeId: string, name: string, value: ParamValue): void;
   /** Copy the current parameter values into the CPU leaf tensors (so previews and eval see them). */
   sync(): void | Promise<void>;
+  /** After sync: the CPU optimizers holding the run's state, by group node id, for a session continuing it. */
+  optimizers?(): ReadonlyMap<string, Optimizer>;
   dispose(): void;
 }
 
 export interface Backend {
   readonly name: BackendName;
-  /** Prepare to train; throw BackendUnavailable when this backend cannot run the program. */
-  startTraining(program: TrainingProgram): TrainingSession | Promise<TrainingSession>;
+  /**
+   * Prepare to train; throw BackendUnavailable when this backend cannot run the program. `carried`: optimizers
+   * (by group node id) whose state the run continues, from a session of another backend on the same program.
+   */
+  startTraining(
+    program: TrainingProgram,
+    carried?: ReadonlyMap<string, Optimizer>,
+  ): TrainingSession | Promise<TrainingSession>;
 }
 
 export class BackendUnavailable extends Error {
@@ -85,8 +98,8 @@ function flat(t: Tensor): number[] {
 /** The CPU backend: torch's loop, op for op, on the runtime's tensors. */
 export const cpuBackend: Backend = {
   name: "cpu",
-  startTraining(program) {
-    const optimizers = new Map<string, Optimizer>();
+  startTraining(program, carried) {
+    const optimizers = new Map<string, Optimizer>(carried ?? []);
     const optimizerOf = (g: TrainingGroup) => {
       let o = optimizers.get(g.nodeId);
       if (!o) {
@@ -122,6 +135,7 @@ export const cpuBackend: Backend = {
         optimizers.get(groupNodeId)?.setHyper(name, value as number | boolean | number[]);
       },
       sync() {},
+      optimizers: () => optimizers,
       dispose() {
         optimizers.clear();
       },

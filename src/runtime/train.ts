@@ -5,6 +5,7 @@
  * where it started; hyperparameter edits apply from the next epoch.
  */
 import type { ParamValue } from "../nodes/types.ts";
+import type { Optimizer } from "./optim.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { SchedulerError } from "./scheduler.ts";
 import {
@@ -81,6 +82,8 @@ function structureOf(groups: TrainingGroup[]): string {
 export class Trainer {
   private st: TrainState;
   private session: TrainingSession | null = null;
+  /** Optimizers a dropped session left, for the next session of the same structure. */
+  private carried: { structure: string; optimizers?: ReadonlyMap<string, Optimizer> } | null = null;
   private program: TrainingProgram | null = null;
   private structure = "";
   /** The scheduler revision the session was last brought up to date with. */
@@ -150,6 +153,8 @@ export class Trainer {
   private async dropSession(): Promise<void> {
     if (!this.session) return;
     await this.session.sync();
+    // The optimizers' state carries over to the next session of the same program (a backend switch).
+    this.carried = { structure: this.structure, optimizers: this.session.optimizers?.() };
     this.session.dispose();
     this.session = null;
     this.program = null;
@@ -191,13 +196,16 @@ export class Trainer {
     }
     await this.dropSession();
     const program = this.scheduler.program(groups);
+    program.recordLimit = this.recordLimit;
+    const carried = this.carried?.structure === structure ? this.carried.optimizers : undefined;
+    this.carried = null;
     try {
-      this.session = await this.choice.backend.startTraining(program);
+      this.session = await this.choice.backend.startTraining(program, carried);
     } catch (e) {
       if (!(e instanceof BackendUnavailable) || this.choice.backend === cpuBackend) throw e;
       this.choice = { backend: cpuBackend, fallback: `${e.message}; running on the CPU` };
       this.setState({ backend: "cpu", fallback: this.choice.fallback });
-      this.session = cpuBackend.startTraining(program) as TrainingSession;
+      this.session = cpuBackend.startTraining(program, carried) as TrainingSession;
     }
     this.program = program;
     this.structure = structure;
@@ -223,7 +231,8 @@ export class Trainer {
     let outcome: EpochOutcome;
     try {
       program = await this.prepare();
-      outcome = await this.session!.epoch();
+      // While running, the backend may compute up to the end of the run ahead of the records taken.
+      outcome = await this.session!.epoch(this.st.status === "running" ? this.targetEpochs() - k : 1);
     } catch (e) {
       if (e instanceof BackendUnavailable && this.choice.backend !== cpuBackend) {
         // The device failed mid-run: keep the parameters and the history, and carry on on the CPU.
@@ -333,6 +342,8 @@ export class Trainer {
       if (this.st.status === "running" && this.st.epoch < this.targetEpochs()) await this.yieldFn();
     }
     if (this.st.status === "running") this.setState({ status: "done" });
+    // The leaves show the trained values (a GPU session holds them on the device until asked).
+    await this.session?.sync();
   }
 
   pause(): void {
@@ -358,6 +369,7 @@ export class Trainer {
     if (this.st.status === "stopped" || this.st.status === "done") await this.reset();
     const r = await this.runEpoch();
     if (r) {
+      await this.session?.sync();
       this.emit([r]);
       this.setState({ status: "paused", epochs: this.targetEpochs() });
     }
@@ -372,6 +384,7 @@ export class Trainer {
       this.session.dispose();
       this.session = null;
     }
+    this.carried = null;
     this.program = null;
     this.structure = "";
     this.applied.clear();
