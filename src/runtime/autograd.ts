@@ -125,21 +125,26 @@ export function runBackward(root: Tensor, gradient: Tensor | number | undefined,
   // Topological order of the recorded functions reachable from the root (iterative DFS, post-order).
   const order: GradFn[] = [];
   const seen = new Set<GradFn>();
-  const stack: [GradFn, number][] = [[root.gradFn, 0]];
+  // The DFS stack as two parallel arrays (function, next input to visit), not one tuple per visit.
+  const stackFn: GradFn[] = [root.gradFn];
+  const stackAt: number[] = [0];
   seen.add(root.gradFn);
-  while (stack.length) {
-    const top = stack[stack.length - 1];
-    const [fn, i] = top;
+  while (stackFn.length) {
+    const top = stackFn.length - 1;
+    const fn = stackFn[top];
+    const i = stackAt[top];
     if (i < fn.inputs.length) {
-      top[1]++;
+      stackAt[top] = i + 1;
       const child = fn.inputs[i]?.gradFn;
       if (child && !seen.has(child)) {
         seen.add(child);
-        stack.push([child, 0]);
+        stackFn.push(child);
+        stackAt.push(0);
       }
     } else {
       order.push(fn);
-      stack.pop();
+      stackFn.pop();
+      stackAt.pop();
     }
   }
   order.reverse();

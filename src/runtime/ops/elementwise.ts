@@ -485,7 +485,14 @@ export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
   const computeIn = d.out === "bool" ? common : dtype;
   const A = operand(a, computeIn);
   const B = operand(b, computeIn);
-  const shape = sameShape(A.shape, B.shape) ? A.shape : broadcastShapes(name, A.shape, B.shape);
+  const shape = sameShape(A.shape, B.shape)
+    ? A.shape
+    : // A one-element operand of no higher rank broadcasts to the other's shape exactly.
+      A.data.length === 1 && A.ndim <= B.ndim
+      ? B.shape
+      : B.data.length === 1 && B.ndim <= A.ndim
+        ? A.shape
+        : broadcastShapes(name, A.shape, B.shape);
   const f = d.fn;
   const out = mapBinary(A, B, shape, f, dtype, name);
   if (isTracing()) traceOp("binary", [A, B], { name }, out);
