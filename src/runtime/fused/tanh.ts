@@ -23,8 +23,8 @@ const P9 = 5.1732235707851626e-5;
 
 // exp(y) = 2^(k/64) exp(r) with r = y - k ln2/64, |r| <= ln2/128: a table of 2^(j/64) and a degree-5 Taylor
 // polynomial (remainder below 4e-17). ln2/64 is split (fdlibm's split of ln2, scaled) so k * LN2_64_HI is exact.
-const LN2_64_HI = 6.9314718036912381649e-1 / 64;
-const LN2_64_LO = 1.90821492927058770002e-10 / 64;
+const LN2_64_HI = 0.6931471803691238 / 64;
+const LN2_64_LO = 1.9082149292705877e-10 / 64;
 const INV_LN2_64 = 64 * Math.LOG2E;
 const EXP2_J64 = Float64Array.from({ length: 64 }, (_, j) => 2 ** (j / 64));
 const POW2 = Float64Array.from({ length: 70 }, (_, m) => 2 ** m);
