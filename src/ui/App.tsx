@@ -23,7 +23,6 @@ import { PlotsDock } from "./plots/PlotsDock.tsx";
 import { RunControls } from "./run/RunControls.tsx";
 import { StatusLine } from "./run/StatusLine.tsx";
 import { createRunSession } from "./run/session.ts";
-import type { RunController, RunState } from "./run/types.ts";
 import type { Startup } from "./startup.ts";
 import { createAnalysis } from "./state/analysis.ts";
 import { createEditor, freeSpot } from "./state/editor.ts";

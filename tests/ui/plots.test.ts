@@ -30,7 +30,9 @@ describe("decimate", () => {
     expect(d.x[0]).toBe(0);
     expect(d.x[d.x.length - 1]).toBe(n - 1);
     // Columns stay aligned on x.
-    d.x.forEach((xv, i) => expect(d.ys[1][i]).toBe(xv * 2));
+    d.x.forEach((xv, i) => {
+      expect(d.ys[1][i]).toBe(xv * 2);
+    });
     for (let i = 1; i < d.x.length; i++) expect(d.x[i]).toBeGreaterThan(d.x[i - 1]);
   });
 });
@@ -64,6 +66,31 @@ describe("frameLoop", () => {
     loop.request();
     loop.request();
     expect(frames.length).toBe(1);
+  });
+
+  it("spaces draws by a minimum interval without dropping the last request", () => {
+    const frames: (() => void)[] = [];
+    let t = 0;
+    let draws = 0;
+    const loop = frameLoop(
+      () => draws++,
+      (cb) => frames.push(cb),
+      () => {},
+      33,
+      () => t,
+    );
+    loop.request();
+    t = 100;
+    frames.shift()?.();
+    expect(draws).toBe(1);
+    loop.request();
+    t = 116;
+    frames.shift()?.(); // 16 ms later: too soon, the request waits for a later frame
+    expect(draws).toBe(1);
+    expect(frames.length).toBe(1);
+    t = 140;
+    frames.shift()?.();
+    expect(draws).toBe(2);
   });
 });
 

@@ -80,17 +80,19 @@ export function Chart(props: ChartProps) {
     if (!plot) return;
     const d = props.data();
     const width = Math.max(100, plot.width);
-    const dec =
-      d.n > DOWNSAMPLE_ABOVE
-        ? decimate(d.x, d.ys, d.n, width)
-        : decimate(d.x, d.ys, d.n, Number.POSITIVE_INFINITY);
+    // More points than a few per pixel cannot be seen, only paid for: decimate (min/max per pixel bucket) once
+    // the series outgrows the plot, and always past DOWNSAMPLE_ABOVE.
+    const buckets = d.n > DOWNSAMPLE_ABOVE || d.n > 4 * width ? width : Number.POSITIVE_INFINITY;
+    const dec = decimate(d.x, d.ys, d.n, buckets);
     const ys = props.log?.() ? dec.ys.map((y) => y.map((v) => (v > 0 ? v : Number.NaN))) : dec.ys;
     plot.setData([dec.x, ...ys] as unknown as uPlot.AlignedData);
     drawn = d.n;
     host.dataset.points = String(d.n);
     host.dataset.drawnPoints = String(dec.x.length);
   };
-  const loop = frameLoop(draw);
+  // At most once per frame, and at most ~30 times a second: enough to watch a run, cheap enough to keep the
+  // page responsive while records stream in.
+  const loop = frameLoop(draw, undefined, undefined, 33);
 
   const build = () => {
     plot?.destroy();

@@ -23,10 +23,9 @@ export function decimate(
   buckets: number,
 ): Decimated {
   if (n <= buckets * 4) {
-    return {
-      x: Float64Array.from({ length: n }, (_, i) => x[i]),
-      ys: ys.map((y) => Float64Array.from({ length: n }, (_, i) => y[i])),
-    };
+    const head = (a: ArrayLike<number>) =>
+      a instanceof Float64Array ? a.subarray(0, n) : Float64Array.from({ length: n }, (_, i) => a[i]);
+    return { x: head(x), ys: ys.map(head) };
   }
   const keep: number[] = [];
   const key = ys[0];

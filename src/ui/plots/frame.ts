@@ -10,19 +10,32 @@ export interface FrameLoop {
 type Raf = (cb: () => void) => number;
 type Caf = (id: number) => void;
 
+/**
+ * `minIntervalMs` spaces draws further apart than frames (a chart of 100k points need not redraw 60 times a
+ * second while it streams); a request inside the interval is served by a later frame, never dropped.
+ */
 export function frameLoop(
   draw: () => void,
   raf: Raf = (cb) => requestAnimationFrame(cb),
   caf: Caf = (id) => cancelAnimationFrame(id),
+  minIntervalMs = 0,
+  now: () => number = () => performance.now(),
 ): FrameLoop {
   let pending: number | null = null;
+  let last = Number.NEGATIVE_INFINITY;
+  const onFrame = () => {
+    if (now() - last < minIntervalMs) {
+      pending = raf(onFrame);
+      return;
+    }
+    pending = null;
+    last = now();
+    draw();
+  };
   return {
     request() {
       if (pending !== null) return;
-      pending = raf(() => {
-        pending = null;
-        draw();
-      });
+      pending = raf(onFrame);
     },
     dispose() {
       if (pending !== null) caf(pending);

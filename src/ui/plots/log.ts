@@ -38,7 +38,8 @@ export function createTrainingLog() {
   const [version, setVersion] = createSignal(0);
   const [series, setSeries] = createSignal<ParamSeries[]>([]);
   const [truncated, setTruncated] = createSignal<string[]>([]);
-  const known = new Set<string>();
+  /** Column names per parameter, computed once: records arrive by the thousand per second. */
+  const names = new Map<string, ParamSeries[]>();
 
   const append = (records: readonly EpochRecord[]) => {
     if (records.length === 0) return;
@@ -47,14 +48,17 @@ export function createTrainingLog() {
       loss.push(r.epoch, { loss: r.loss });
       const pv: Record<string, number> = {};
       const gv: Record<string, number> = {};
-      for (const [id, vals] of Object.entries(r.params)) {
-        if (!known.has(id)) {
-          known.add(id);
+      for (const id in r.params) {
+        const vals = r.params[id];
+        let cols = names.get(id);
+        if (!cols) {
+          cols = seriesNames(id, vals.length);
+          names.set(id, cols);
           added ??= [];
-          added.push(...seriesNames(id, vals.length));
+          added.push(...cols);
           if (vals.length > MAX_SERIES_PER_PARAM) setTruncated((t) => [...t, id]);
         }
-        for (const s of seriesNames(id, vals.length)) {
+        for (const s of cols) {
           pv[s.name] = vals[s.index];
           const g = r.grads?.[id];
           if (g) gv[s.name] = g[s.index];
@@ -71,7 +75,7 @@ export function createTrainingLog() {
     loss.clear();
     params.clear();
     grads.clear();
-    known.clear();
+    names.clear();
     setSeries([]);
     setTruncated([]);
     setVersion((v) => v + 1);
