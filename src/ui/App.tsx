@@ -198,6 +198,8 @@ export function App(props: { startup: Startup }) {
           </button>
         </div>
         <RunControls
+          wantedBackend={session.wantedBackend}
+          setBackend={session.setBackend}
           run={run}
           epochs={() => editor.doc().settings.epochs}
           setEpochs={editor.setEpochs}

@@ -24,34 +24,40 @@ export function HelpOverlay(props: { onClose: () => void }) {
           </button>
         </header>
         <div class="help-cols">
-          <table class="help-table">
-            <tbody>
-              <For each={SHORTCUTS.filter((s) => !s.gesture)}>
-                {(s) => (
-                  <tr>
-                    <td>
-                      <kbd>{s.keys}</kbd>
-                    </td>
-                    <td>{s.what}</td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
-          <table class="help-table">
-            <tbody>
-              <For each={SHORTCUTS.filter((s) => s.gesture)}>
-                {(s) => (
-                  <tr>
-                    <td>
-                      <kbd>{s.keys}</kbd>
-                    </td>
-                    <td>{s.what}</td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
+          <div>
+            <h3>Keys</h3>
+            <table class="help-table">
+              <tbody>
+                <For each={SHORTCUTS.filter((s) => !s.gesture)}>
+                  {(s) => (
+                    <tr>
+                      <td>
+                        <kbd>{s.keys}</kbd>
+                      </td>
+                      <td>{s.what}</td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </div>
+          <div>
+            <h3>Pointer</h3>
+            <table class="help-table">
+              <tbody>
+                <For each={SHORTCUTS.filter((s) => s.gesture)}>
+                  {(s) => (
+                    <tr>
+                      <td>
+                        <kbd>{s.keys}</kbd>
+                      </td>
+                      <td>{s.what}</td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </div>
         </div>
       </div>
     </div>

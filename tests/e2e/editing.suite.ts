@@ -121,6 +121,90 @@ describe("editing a graph", () => {
     await expect.poll(async () => (await nodeIds(page)).length).toBe(before);
   });
 
+  it("selects several nodes by Ctrl-click and by Shift-drag box, and snaps moves to the grid", async () => {
+    const { page } = s;
+    await page.click('.gw-node[data-node-id="tensor_1"] .gw-node-head');
+    await page.click('.gw-node[data-node-id="tensor_2"] .gw-node-head', { modifiers: ["Control"] });
+    await expect.poll(() => page.locator(".solid-flow__node.selected").count()).toBe(2);
+    expect(await page.locator('[data-testid="inspector"]').textContent()).toContain("2 nodes selected");
+    await page.keyboard.press("Escape");
+    await expect.poll(() => page.locator(".solid-flow__node.selected").count()).toBe(0);
+    // A box from the empty top-left corner over the two tensors selects them (Shift+drag).
+    const t1 = await page.locator('.gw-node[data-node-id="tensor_1"]').boundingBox();
+    const t2 = await page.locator('.gw-node[data-node-id="tensor_2"]').boundingBox();
+    if (!t1 || !t2) throw new Error("tensors not visible");
+    await page.keyboard.down("Shift");
+    await page.mouse.move(Math.min(t1.x, t2.x) - 30, t1.y - 30);
+    await page.mouse.down();
+    await page.mouse.move(t2.x + t2.width / 2, t2.y + t2.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await page.keyboard.up("Shift");
+    await expect.poll(() => page.locator(".solid-flow__node.selected").count()).toBe(2);
+    // Drag the selection: both move together, one undo step, positions on the 20px grid.
+    const head = await page.locator('.gw-node[data-node-id="tensor_2"] .gw-node-head').boundingBox();
+    if (!head) throw new Error("no header");
+    await page.mouse.move(head.x + 10, head.y + 8);
+    await page.mouse.down();
+    await page.mouse.move(head.x + 47, head.y + 31, { steps: 6 });
+    await page.mouse.up();
+    const file = JSON.parse(await exportJson(page)) as { nodes: { id: string; position: { x: number; y: number } }[] };
+    for (const n of file.nodes) {
+      expect(n.position.x % 20, n.id).toBe(0);
+      expect(n.position.y % 20, n.id).toBe(0);
+    }
+    await page.click('[data-testid="undo"]');
+    const back = JSON.parse(await exportJson(page)) as typeof file;
+    const moved = file.nodes.filter((n) => {
+      const b = back.nodes.find((m) => m.id === n.id);
+      return b && (b.position.x !== n.position.x || b.position.y !== n.position.y);
+    });
+    expect(moved.map((n) => n.id).sort()).toEqual(["tensor_1", "tensor_2"]);
+    await page.click('[data-testid="redo"]');
+    expect(await page.locator(".solid-flow__minimap").count()).toBe(1);
+  });
+
+  it("lists the shortcuts in a help overlay", async () => {
+    const { page } = s;
+    await page.click('[data-testid="canvas"]', { position: { x: 8, y: 8 } });
+    await page.keyboard.press("?");
+    const help = page.locator('[data-testid="help-overlay"]');
+    await help.waitFor();
+    const textContent = (await help.textContent()) ?? "";
+    for (const k of ["Undo", "Redo", "Delete", "Copy", "Paste", "Duplicate", "Box-select", "Pan", "Zoom"])
+      expect(textContent).toContain(k);
+    await shot(page, "editing-help");
+    await page.keyboard.press("Escape");
+    await expect.poll(() => help.count()).toBe(0);
+  });
+
+  it("imports a graph file dropped on the canvas, and refuses a bad one", async () => {
+    const { page } = s;
+    const good = await exportJson(page);
+    const drop = async (name: string, content: string) => {
+      const dt = await page.evaluateHandle(
+        ([n, c]) => {
+          const d = new DataTransfer();
+          d.items.add(new File([c], n, { type: "application/json" }));
+          return d;
+        },
+        [name, content] as const,
+      );
+      await page.dispatchEvent('[data-testid="canvas"]', "dragover", { dataTransfer: dt });
+      await page.dispatchEvent('[data-testid="canvas"]', "drop", { dataTransfer: dt });
+    };
+    await drop("bad.json", '{"format": "gradwire.graph", "version": 99, "nodes": [], "edges": []}');
+    await page.locator('[data-testid="import-errors"]').waitFor();
+    expect(await text(page, "import-errors")).toMatch(/version 99/);
+    expect(await exportJson(page)).toBe(good);
+    const smaller = JSON.parse(good) as { nodes: { id: string }[]; edges: { source: string; target: string }[] };
+    smaller.nodes = smaller.nodes.filter((n) => n.id !== "mse_loss_1");
+    smaller.edges = smaller.edges.filter((e) => e.source !== "mse_loss_1" && e.target !== "mse_loss_1");
+    await drop("smaller.json", JSON.stringify(smaller));
+    await expect.poll(() => page.locator('.gw-node[data-node-id="mse_loss_1"]').count()).toBe(0);
+    await page.click('[data-testid="undo"]');
+    await expect.poll(async () => await exportJson(page)).toBe(good);
+  });
+
   it("exports the graph as JSON and imports it back to the same graph", async () => {
     const { page } = s;
     const first = await exportJson(page);

@@ -2,19 +2,45 @@
  * Run controls in the toolbar: run, pause, step one epoch, stop, reset, the number of epochs, and which
  * backend trains (WebGPU or CPU, with the reason for falling back).
  */
-import { createEffect, createSignal, Show } from "solid-js";
+import { createEffect, createSignal, For, onCleanup, onMount, Show } from "solid-js";
 import { Icon } from "../icons.tsx";
 import type { RunController } from "./types.ts";
 
 export interface RunControlsProps {
   run: RunController;
+  /** The backend the user asks for; the state says which one runs. */
+  wantedBackend: () => "cpu" | "webgpu";
+  setBackend: (b: "cpu" | "webgpu") => void;
   epochs: () => number;
   setEpochs: (n: number) => void;
   /** Why the graph cannot train (a validation error), or null. */
   blocked: () => string | null;
 }
 
+const BACKENDS = [
+  {
+    name: "webgpu",
+    label: "WebGPU",
+    help: "train on the GPU; falls back to the CPU, saying why, when it cannot",
+  },
+  { name: "cpu", label: "CPU", help: "train with the CPU runtime in the worker" },
+] as const;
+
 export function RunControls(props: RunControlsProps) {
+  const [backendOpen, setBackendOpen] = createSignal(false);
+  let backendWrap!: HTMLDivElement;
+  onMount(() => {
+    const close = (e: Event) => {
+      if (e instanceof KeyboardEvent ? e.key === "Escape" : !backendWrap.contains(e.target as Node))
+        setBackendOpen(false);
+    };
+    window.addEventListener("pointerdown", close);
+    window.addEventListener("keydown", close);
+    onCleanup(() => {
+      window.removeEventListener("pointerdown", close);
+      window.removeEventListener("keydown", close);
+    });
+  });
   const s = () => props.run.state();
   const running = () => s().status === "running";
   const [draft, setDraft] = createSignal(String(props.epochs()));
@@ -97,23 +123,58 @@ export function RunControls(props: RunControlsProps) {
         />
         <span>epochs</span>
       </label>
-      <span
-        class={`backend-chip ${s().backend.name}`}
-        data-testid="backend"
-        title={
-          s().backend.reason
-            ? `CPU: ${s().backend.reason}`
-            : s().backend.name === "webgpu"
-              ? "Training on the GPU with WebGPU"
-              : "Training on the CPU"
-        }
-      >
-        <Icon name={s().backend.name === "webgpu" ? "gpu" : "cpu"} />
-        {s().backend.name === "webgpu" ? "WebGPU" : "CPU"}
-        <Show when={s().backend.reason}>
-          <span class="backend-why">fallback</span>
+      <div class="menu-wrap" ref={backendWrap}>
+        <button
+          type="button"
+          class={`backend-chip ${s().backend.name}`}
+          data-testid="backend"
+          aria-haspopup="menu"
+          aria-expanded={backendOpen()}
+          title={
+            s().backend.reason
+              ? `CPU: ${s().backend.reason}`
+              : s().backend.name === "webgpu"
+                ? "Training on the GPU with WebGPU"
+                : "Training on the CPU"
+          }
+          onClick={() => setBackendOpen((o) => !o)}
+        >
+          <Icon name={s().backend.name === "webgpu" ? "gpu" : "cpu"} />
+          {s().backend.name === "webgpu" ? "WebGPU" : "CPU"}
+          <Show when={s().backend.reason}>
+            <span class="backend-why">fallback</span>
+          </Show>
+        </button>
+        <Show when={backendOpen()}>
+          <div class="menu backend-menu" role="menu">
+            <For each={BACKENDS}>
+              {(b) => (
+                <button
+                  type="button"
+                  role="menuitemradio"
+                  aria-checked={props.wantedBackend() === b.name}
+                  class="menu-item"
+                  classList={{ checked: props.wantedBackend() === b.name }}
+                  data-testid={`backend-${b.name}`}
+                  onClick={() => {
+                    props.setBackend(b.name);
+                    setBackendOpen(false);
+                  }}
+                >
+                  <span class="menu-item-title">
+                    {props.wantedBackend() === b.name ? "● " : "○ "}
+                    {b.label}
+                  </span>
+                  <span class="menu-item-desc">{b.help}</span>
+                </button>
+              )}
+            </For>
+            <Show when={s().backend.reason}>
+              <div class="menu-note">Running on the CPU: {s().backend.reason}</div>
+            </Show>
+          </div>
         </Show>
-      </span>
+      </div>
     </div>
   );
 }

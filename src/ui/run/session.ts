@@ -8,7 +8,7 @@ import { batch, createSignal } from "solid-js";
 import type { GraphDocument } from "../../graph/document.ts";
 import type { BackendName } from "../../runtime/scheduler-backend.ts";
 import type { EpochRecord, TrainState } from "../../runtime/train.ts";
-import { createSchedulerWorker, SchedulerClient, type WorkerLike } from "../../runtime/worker-client.ts";
+import { SchedulerClient, type WorkerLike } from "../../runtime/worker-client.ts";
 import type { NodeValue, TensorSnapshot } from "../../runtime/worker-protocol.ts";
 import type { TrainingLog } from "../plots/log.ts";
 import type { ValueLike } from "../values/torchFormat.ts";
@@ -41,6 +41,14 @@ export class RateMeter {
   }
 }
 
+/** The scheduler worker with the WebGPU backend registered (Vite bundles it as a module worker). */
+export function createEditorWorker(): Worker {
+  return new Worker(new URL("./scheduler.worker.ts", import.meta.url), {
+    type: "module",
+    name: "gradwire-scheduler",
+  });
+}
+
 export interface SessionOptions {
   graph: GraphDocument;
   log: TrainingLog;
@@ -54,7 +62,7 @@ export interface SessionOptions {
 }
 
 export function createRunSession(opts: SessionOptions) {
-  const worker = opts.worker ?? createSchedulerWorker();
+  const worker = opts.worker ?? createEditorWorker();
   const client = new SchedulerClient(worker);
   const now = opts.now ?? (() => performance.now());
   const meter = new RateMeter();
@@ -111,7 +119,8 @@ export function createRunSession(opts: SessionOptions) {
     });
 
   const disconnect = client.connect(opts.graph);
-  if (opts.backend && opts.backend !== "cpu") client.setBackend(opts.backend);
+  const [wanted, setWanted] = createSignal<BackendName>(opts.backend ?? "cpu");
+  if (wanted() !== "cpu") client.setBackend(wanted());
 
   const state = (): RunState => {
     const t = train();
@@ -162,6 +171,12 @@ export function createRunSession(opts: SessionOptions) {
   return {
     controller,
     client,
+    /** The backend the user asked for (the state says which one runs, and why not the other). */
+    wantedBackend: wanted,
+    setBackend(name: BackendName) {
+      setWanted(name);
+      client.setBackend(name);
+    },
     values,
     grads,
     lastRecord,
