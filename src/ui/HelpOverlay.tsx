@@ -1,7 +1,29 @@
 /** The help overlay: every keyboard shortcut and canvas gesture, from the same list the handler uses. */
 import { For, onMount } from "solid-js";
 import { Icon } from "./icons.tsx";
-import { SHORTCUTS } from "./keyboard.ts";
+import { SHORTCUTS, type Shortcut } from "./keyboard.ts";
+
+function ShortcutTable(props: { title: string; rows: Shortcut[] }) {
+  return (
+    <div>
+      <h3>{props.title}</h3>
+      <table class="help-table">
+        <tbody>
+          <For each={props.rows}>
+            {(r) => (
+              <tr>
+                <td>
+                  <kbd>{r.keys}</kbd>
+                </td>
+                <td>{r.what}</td>
+              </tr>
+            )}
+          </For>
+        </tbody>
+      </table>
+    </div>
+  );
+}
 
 export function HelpOverlay(props: { onClose: () => void }) {
   let panel!: HTMLDivElement;
@@ -24,40 +46,8 @@ export function HelpOverlay(props: { onClose: () => void }) {
           </button>
         </header>
         <div class="help-cols">
-          <div>
-            <h3>Keys</h3>
-            <table class="help-table">
-              <tbody>
-                <For each={SHORTCUTS.filter((s) => !s.gesture)}>
-                  {(s) => (
-                    <tr>
-                      <td>
-                        <kbd>{s.keys}</kbd>
-                      </td>
-                      <td>{s.what}</td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </div>
-          <div>
-            <h3>Pointer</h3>
-            <table class="help-table">
-              <tbody>
-                <For each={SHORTCUTS.filter((s) => s.gesture)}>
-                  {(s) => (
-                    <tr>
-                      <td>
-                        <kbd>{s.keys}</kbd>
-                      </td>
-                      <td>{s.what}</td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </div>
+          <ShortcutTable title="Keys" rows={SHORTCUTS.filter((x) => !x.gesture)} />
+          <ShortcutTable title="Pointer" rows={SHORTCUTS.filter((x) => x.gesture)} />
         </div>
       </div>
     </div>

@@ -25,7 +25,7 @@ export function notify(n: Omit<Notice, "id">): number {
     ...l.filter((x) => !(x.testid && x.testid === n.testid) && !(n.kind === "error" && x.kind === "info")),
     { ...n, id },
   ]);
-  if (!n.sticky) setTimeout(() => dismiss(id), n.kind === "error" ? 8000 : 3500);
+  if (!n.sticky) setTimeout(() => dismiss(id), n.kind === "error" ? 8000 : 2500);
   return id;
 }
 

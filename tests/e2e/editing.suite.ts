@@ -3,27 +3,15 @@
  * (a bad wire is refused with the reason), undo and redo, export and import back, refuse a malformed file, and
  * find the graph again after a reload.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { dropKind, edgeCount, exportJson, importText, nodeIds, text, wire } from "./actions.ts";
-import { type App, app, openPage, type Session, shot } from "./harness.ts";
+import { type Session, shot, suitePage } from "./harness.ts";
 
-let a: App;
 let s: Session;
 
 describe("editing a graph", () => {
-  beforeAll(async () => {
-    a = await app();
-    s = await openPage(a);
-  });
-
-  beforeEach(({ task, onTestFailed }) => {
-    onTestFailed(async () => {
-      await shot(s.page, `FAILED-${task.name.replace(/\W+/g, "-")}`);
-    });
-  });
-
-  afterAll(async () => {
-    await s?.context.close();
+  suitePage((_app, session) => {
+    s = session;
   });
 
   it("drops palette kinds where they are released", async () => {
@@ -147,7 +135,9 @@ describe("editing a graph", () => {
     await page.mouse.down();
     await page.mouse.move(head.x + 47, head.y + 31, { steps: 6 });
     await page.mouse.up();
-    const file = JSON.parse(await exportJson(page)) as { nodes: { id: string; position: { x: number; y: number } }[] };
+    const file = JSON.parse(await exportJson(page)) as {
+      nodes: { id: string; position: { x: number; y: number } }[];
+    };
     for (const n of file.nodes) {
       expect(n.position.x % 20, n.id).toBe(0);
       expect(n.position.y % 20, n.id).toBe(0);
@@ -196,7 +186,10 @@ describe("editing a graph", () => {
     await page.locator('[data-testid="import-errors"]').waitFor();
     expect(await text(page, "import-errors")).toMatch(/version 99/);
     expect(await exportJson(page)).toBe(good);
-    const smaller = JSON.parse(good) as { nodes: { id: string }[]; edges: { source: string; target: string }[] };
+    const smaller = JSON.parse(good) as {
+      nodes: { id: string }[];
+      edges: { source: string; target: string }[];
+    };
     smaller.nodes = smaller.nodes.filter((n) => n.id !== "mse_loss_1");
     smaller.edges = smaller.edges.filter((e) => e.source !== "mse_loss_1" && e.target !== "mse_loss_1");
     await drop("smaller.json", JSON.stringify(smaller));

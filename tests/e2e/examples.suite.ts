@@ -6,10 +6,10 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { registry } from "../../src/nodes/index.ts";
 import { text } from "./actions.ts";
-import { type App, app, openPage, ROOT, type Session, shot } from "./harness.ts";
+import { ROOT, type Session, shot, suitePage } from "./harness.ts";
 
 const DIR = join(ROOT, "examples");
 const FILES = readdirSync(DIR)
@@ -21,7 +21,6 @@ interface FileNode {
   type: string;
 }
 
-let a: App;
 let s: Session;
 
 async function openExample(file: string): Promise<void> {
@@ -31,19 +30,8 @@ async function openExample(file: string): Promise<void> {
 }
 
 describe("examples", () => {
-  beforeAll(async () => {
-    a = await app();
-    s = await openPage(a);
-  });
-
-  beforeEach(({ task, onTestFailed }) => {
-    onTestFailed(async () => {
-      await shot(s.page, `FAILED-${task.name.replace(/\W+/g, "-")}`);
-    });
-  });
-
-  afterAll(async () => {
-    await s?.context.close();
+  suitePage((_app, session) => {
+    s = session;
   });
 
   it("lists every graph file in examples/ in the menu", async () => {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { build, type PreviewServer, preview } from "vite";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const ARTEFACTS = join(ROOT, "test-results", "e2e");
@@ -107,4 +108,25 @@ export async function shot(page: Page, name: string): Promise<string> {
   const path = join(ARTEFACTS, `${name}.png`);
   await page.screenshot({ path });
   return path;
+}
+
+/**
+ * Inside a describe: open a fresh page for the suite (handed to `onOpen`), screenshot any test that fails,
+ * and close the page when the suite ends.
+ */
+export function suitePage(onOpen: (a: App, s: Session) => void): void {
+  let session: Session | undefined;
+  beforeAll(async () => {
+    const a = await app();
+    session = await openPage(a);
+    onOpen(a, session);
+  });
+  beforeEach(({ task, onTestFailed }) => {
+    onTestFailed(async () => {
+      if (session) await shot(session.page, `FAILED-${task.name.replace(/\W+/g, "-")}`);
+    });
+  });
+  afterAll(async () => {
+    await session?.context.close();
+  });
 }

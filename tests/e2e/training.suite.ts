@@ -4,9 +4,9 @@
  * during a run and see it take effect, step, reset, share the graph by link, and look at it in the dark theme
  * and on a 4K screen.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { dropKind, exportJson, text, wire } from "./actions.ts";
-import { type App, app, openPage, type Session, shot } from "./harness.ts";
+import { type App, type Session, shot, suitePage } from "./harness.ts";
 
 let a: App;
 let s: Session;
@@ -23,19 +23,9 @@ async function setParam(node: string, name: string, value: string) {
 }
 
 describe("training from the canvas", () => {
-  beforeAll(async () => {
-    a = await app();
-    s = await openPage(a);
-  });
-
-  beforeEach(({ task, onTestFailed }) => {
-    onTestFailed(async () => {
-      await shot(s.page, `FAILED-${task.name.replace(/\W+/g, "-")}`);
-    });
-  });
-
-  afterAll(async () => {
-    await s?.context.close();
+  suitePage((app_, session) => {
+    a = app_;
+    s = session;
   });
 
   it("builds tensor → model → loss → optimizer from the palette", async () => {

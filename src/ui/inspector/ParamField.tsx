@@ -42,6 +42,21 @@ export function ParamField(props: ParamFieldProps) {
     } else setError(r.error);
   };
 
+  // Typing into a text field is one undoable step, from focus to blur; leaving shows the stored value again.
+  const typing = {
+    onFocus: () => {
+      setFocused(true);
+      props.beginTyping();
+    },
+    onBlur: () => {
+      setFocused(false);
+      props.endTyping();
+      setDraft(toText(current()));
+      setError(null);
+    },
+    onInput: (e: { currentTarget: { value: string } }) => onText(e.currentTarget.value),
+  };
+
   const fieldId = () => `param-${props.nodeId}-${d().name}`;
   const label = () => d().label ?? d().name;
   const hint = () => {
@@ -118,17 +133,7 @@ export function ParamField(props: ParamFieldProps) {
             rows={3}
             spellcheck={false}
             value={draft()}
-            onFocus={() => {
-              setFocused(true);
-              props.beginTyping();
-            }}
-            onBlur={() => {
-              setFocused(false);
-              props.endTyping();
-              setDraft(toText(current()));
-              setError(null);
-            }}
-            onInput={(e) => onText(e.currentTarget.value)}
+            {...typing}
           />
         </Match>
         <Match when={true}>
@@ -140,17 +145,7 @@ export function ParamField(props: ParamFieldProps) {
             spellcheck={false}
             autocomplete="off"
             value={draft()}
-            onFocus={() => {
-              setFocused(true);
-              props.beginTyping();
-            }}
-            onBlur={() => {
-              setFocused(false);
-              props.endTyping();
-              setDraft(toText(current()));
-              setError(null);
-            }}
-            onInput={(e) => onText(e.currentTarget.value)}
+            {...typing}
             onKeyDown={(e) => {
               if (e.key === "Enter") e.currentTarget.blur();
             }}

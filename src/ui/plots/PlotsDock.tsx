@@ -26,7 +26,10 @@ export interface PlotsDockProps {
 export function PlotsDock(props: PlotsDockProps) {
   const log = props.log;
   const [logScale, setLogScale] = createSignal(false);
-  const [showGrads, setShowGrads] = createSignal(true);
+  // Gradients share the plot with values; with many parameters that is a thicket, so by default they show
+  // only for small models, until the user decides.
+  const [gradsChoice, setShowGrads] = createSignal<boolean | null>(null);
+  const showGrads = () => gradsChoice() ?? log.series().length <= 6;
 
   const lossSeries = createMemo<SeriesSpec[]>(() => [{ label: "loss", color: "var(--accent)" }]);
   const lossData = (): ChartData => ({

@@ -3,7 +3,7 @@
  * _Formatter's int/fixed/scientific modes, precision 4, linewidth 80, summarising past 1000 elements with 3 edge
  * items), so every number the editor shows is the number a PyTorch user sees.
  */
-import type { DType } from "../../runtime/index.ts";
+import { type DType, stridesOf } from "../../runtime/index.ts";
 
 export interface ValueLike {
   shape: readonly number[];
@@ -109,16 +109,6 @@ function range(a: number, b: number): number[] {
   const r: number[] = [];
   for (let i = a; i < b; i++) r.push(i);
   return r;
-}
-
-function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
 }
 
 /** torch's _Formatter: picks int, fixed or scientific mode and the column width from the values. */
