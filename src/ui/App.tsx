@@ -2,7 +2,7 @@
  * The editor's layout: toolbar on top, palette on the left, canvas in the middle with the plots docked under
  * it, the inspector on the right, and the status line at the bottom. This file wires the parts together.
  */
-import { createEffect, createMemo, createSignal, on, onCleanup, onMount, Show } from "solid-js";
+import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show } from "solid-js";
 import { formatProblems, parseGraphFile, serializeGraph } from "../graph/format.ts";
 import { registry } from "../nodes/index.ts";
 import { Canvas, type CanvasApi } from "./canvas/Canvas.tsx";
@@ -27,6 +27,9 @@ import type { Startup } from "./startup.ts";
 import { createAnalysis } from "./state/analysis.ts";
 import { createEditor, freeSpot } from "./state/editor.ts";
 import { theme, toggleTheme } from "./theme.ts";
+
+/** Examples offered on an empty canvas: a first training loop, a loss curve, a regression. */
+const FEATURED = ["guessing-game.json", "l1-curve", "thermometer-training"];
 
 export function App(props: { startup: Startup }) {
   const editor = createEditor(registry, props.startup.doc);
@@ -233,6 +236,22 @@ export function App(props: { startup: Startup }) {
           editor={editor}
           analysis={analysis}
           onFileDrop={importFile}
+          emptyActions={
+            <div class="empty-actions">
+              <For each={EXAMPLES.filter((e) => FEATURED.some((f) => e.file.includes(f))).slice(0, 3)}>
+                {(e) => (
+                  <button
+                    type="button"
+                    class="btn"
+                    data-testid="empty-example"
+                    onClick={() => openExample(e)}
+                  >
+                    <Icon name="book" /> {e.title}
+                  </button>
+                )}
+              </For>
+            </div>
+          }
           onReady={(api) => {
             canvas = api;
             setReady(true);
@@ -242,6 +261,11 @@ export function App(props: { startup: Startup }) {
           log={log}
           sweeps={sweeps}
           trains={() => Object.values(editor.doc().nodes).some((n) => registry.get(n.type)?.optimizer)}
+          hint={
+            Object.keys(editor.doc().nodes).length === 0
+              ? "Training plots appear here: the loss of every epoch, and each trained tensor with its gradient."
+              : "This graph has no optimizer, so nothing trains: its values and gradients are computed live as you edit. Add an optimizer (SGD, Adam…) fed by a loss to see the loss and parameters per epoch here."
+          }
         />
       </main>
       <Inspector

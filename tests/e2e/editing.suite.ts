@@ -61,6 +61,21 @@ describe("editing a graph", () => {
     await shot(page, "editing-wired");
   });
 
+  it("selects a wire by clicking it and deletes it", async () => {
+    const { page } = s;
+    // The label sits at the middle of the wire, on the wire's hit area.
+    const label = await page.locator('.gw-edge-label[data-edge-id]').first();
+    const id = await label.getAttribute("data-edge-id");
+    const b = await label.boundingBox();
+    if (!b || !id) throw new Error("no edge label");
+    await page.mouse.click(b.x + b.width / 2, b.y + b.height / 2);
+    await expect.poll(() => page.locator(".solid-flow__edge.selected").count()).toBe(1);
+    await page.keyboard.press("Delete");
+    await expect.poll(() => edgeCount(page)).toBe(2);
+    await page.keyboard.press("Control+z");
+    await expect.poll(() => edgeCount(page)).toBe(3);
+  });
+
   it("edits a param in the inspector with validation as you type", async () => {
     const { page } = s;
     await page.click('.gw-node[data-node-id="tensor_2"] .gw-node-head');

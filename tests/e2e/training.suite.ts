@@ -72,6 +72,13 @@ describe("training from the canvas", () => {
     await shot(page, "training-running");
     await page.click('[data-testid="pause"]');
     await expect.poll(() => text(page, "run-status")).toBe("Paused");
+    // Hovering the loss plot shows the epoch and loss under the cursor.
+    const over = await page.locator('[data-testid="plot-loss"] .u-over').boundingBox();
+    if (!over) throw new Error("no plot area");
+    await page.mouse.move(over.x + over.width / 2, over.y + over.height / 2);
+    await expect
+      .poll(() => page.locator('[data-testid="plot-loss"] .u-legend .u-value').allTextContents())
+      .toEqual([expect.stringMatching(/^\d/), still]);
     const paused = await num("epoch");
     await page.waitForTimeout(300);
     expect(await num("epoch")).toBe(paused);

@@ -13,7 +13,7 @@ import {
   useConnection,
   useSolidFlow,
 } from "@dschz/solid-flow";
-import { createEffect, createSignal, onMount, Show, untrack } from "solid-js";
+import { createEffect, createSignal, type JSX, onMount, Show, untrack } from "solid-js";
 import { createStore } from "solid-js/store";
 import { type Connection, canConnect } from "../../graph/connect.ts";
 import { DRAG_MIME, groupOf } from "../palette/search.ts";
@@ -39,6 +39,8 @@ export interface CanvasProps {
   analysis: Analysis;
   onFileDrop?: (file: File) => void;
   onReady?: (api: CanvasApi) => void;
+  /** Shown on an empty canvas under the hint (a few examples to open). */
+  emptyActions?: JSX.Element;
 }
 
 /**
@@ -281,19 +283,21 @@ export function Canvas(props: CanvasProps) {
             bgColor="var(--canvas)"
           />
           <Controls position="bottom-left" showLock={false} />
-          <MiniMap
-            position="bottom-right"
-            pannable
-            zoomable
-            width={132}
-            height={84}
-            nodeColor={(n: FlowNode) => {
-              const k = editor.registry.get(n.data.kind);
-              return k ? `var(--g-${groupOf(k.family).toLowerCase()})` : "var(--text-faint)";
-            }}
-            nodeBorderRadius={4}
-            maskColor="var(--minimap-mask)"
-          />
+          <Show when={nodes.length > 0}>
+            <MiniMap
+              position="bottom-right"
+              pannable
+              zoomable
+              width={132}
+              height={84}
+              nodeColor={(n: FlowNode) => {
+                const k = editor.registry.get(n.data.kind);
+                return k ? `var(--g-${groupOf(k.family).toLowerCase()})` : "var(--text-faint)";
+              }}
+              nodeBorderRadius={4}
+              maskColor="var(--minimap-mask)"
+            />
+          </Show>
           <RefusalTip reason={refusal} pointer={pointer} />
           <FlowBridge
             host={() => host}
@@ -311,6 +315,7 @@ export function Canvas(props: CanvasProps) {
               Drag a <b>tensor</b>, a <b>model</b>, a <b>loss</b> and an <b>optimizer</b> from the palette,
               connect their ports, then press <b>Run</b>. Or open an example.
             </p>
+            {props.emptyActions}
           </div>
         </Show>
       </div>

@@ -6,6 +6,7 @@ import { createEffect, onCleanup, onMount } from "solid-js";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { theme } from "../theme.ts";
+import { torchScalar } from "../values/torchFormat.ts";
 import { DOWNSAMPLE_ABOVE, decimate } from "./downsample.ts";
 import { frameLoop } from "./frame.ts";
 
@@ -142,13 +143,15 @@ export function Chart(props: ChartProps) {
       ],
       series: [
         { label: props.xLabel, value: (_u, v) => tick(v) },
+        // Hover values as PyTorch prints a 0-d float tensor (`0.2942`, `1.2346e-05`): the same numbers the
+        // status line and the nodes show.
         ...specs.map((s) => ({
           label: s.label,
           stroke: resolveColor(s.color),
           width: 1.5,
           dash: s.dash,
           scale: s.scale ?? "y",
-          value: (_u: uPlot, v: number | null) => tick(v),
+          value: (_u: uPlot, v: number | null) => (v === null ? "–" : torchScalar(v, "float32")),
           spanGaps: false,
           points: props.scatter ? { show: true, size: 5, fill: resolveColor(s.color) } : { show: false },
           paths: props.scatter ? () => null : undefined,

@@ -19,8 +19,9 @@ export interface SweepCurve {
 export interface PlotsDockProps {
   log: TrainingLog;
   sweeps: () => SweepCurve[];
-  /** Whether the graph can train (has an optimizer): otherwise the training plots give way to a hint. */
+  /** Whether the graph can train (has an optimizer): otherwise the training plots give way to `hint`. */
   trains: () => boolean;
+  hint: string;
 }
 
 export function PlotsDock(props: PlotsDockProps) {
