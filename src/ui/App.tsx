@@ -42,6 +42,8 @@ export function App(props: { startup: Startup }) {
     grad: (id, port) => session.grad(id, port),
     leaves: (id) => session.leaves(id),
     gradsStale: () => run.state().status === "running",
+    nodeError: (id) => session.nodeError(id),
+    runErrorNode: () => (run.state().status === "error" ? run.state().nodeId : undefined),
   });
   const entries = entriesOf(registry.list());
   const sweeps = createMemo(() =>
@@ -282,6 +284,10 @@ export function App(props: { startup: Startup }) {
         errors={() => issueCount("error")}
         warnings={() => issueCount("warning")}
         lastEdit={() => editor.history().label}
+        onFocusNode={(id) => {
+          editor.setSelection([id]);
+          canvas?.reveal(id);
+        }}
       />
       <Notices />
       <Show when={help()}>

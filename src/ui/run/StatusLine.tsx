@@ -9,6 +9,8 @@ export interface StatusLineProps {
   errors: () => number;
   warnings: () => number;
   lastEdit: () => string;
+  /** Show the node a message names. */
+  onFocusNode?: (id: string) => void;
 }
 
 const STATUS_TEXT = {

@@ -5,13 +5,14 @@
  */
 import { type Accessor, createMemo } from "solid-js";
 import type { GraphDoc } from "../../graph/types.ts";
-import { type Issue, type ValidationResult, validateGraph } from "../../graph/validate.ts";
+import { type Issue as GraphIssue, type ValidationResult, validateGraph } from "../../graph/validate.ts";
 import { readParams } from "../../nodes/params.ts";
 import type { Registry } from "../../nodes/registry.ts";
 import type { TensorMeta } from "../../nodes/types.ts";
 import type { ValueLike } from "../values/torchFormat.ts";
 
-export type { Issue };
+/** A validator issue, or an error the scheduler met while evaluating a node ("runtime"). */
+export type Issue = Omit<GraphIssue, "code"> & { code: GraphIssue["code"] | "runtime" };
 
 export interface Analysis {
   issuesOf(nodeId: string): Issue[];
@@ -25,6 +26,8 @@ export interface Analysis {
   leaves(nodeId: string): { leaf: string; value?: ValueLike; grad?: ValueLike }[];
   /** True while training runs: node gradients are those of the last pause, refreshed when it stops. */
   gradsStale(): boolean;
+  /** The node a training run stopped at (a NaN or infinite value started there), if it did. */
+  runErrorNode(): string | undefined;
 }
 
 /** Same graph apart from positions? immer keeps unchanged objects identical, so this is cheap. */
@@ -46,6 +49,9 @@ export interface Values {
   grad(nodeId: string, port: string): ValueLike | undefined;
   leaves?(nodeId: string): { leaf: string; value?: ValueLike; grad?: ValueLike }[];
   gradsStale?(): boolean;
+  /** Why the scheduler could not evaluate a node (upstream failures included). */
+  nodeError?(nodeId: string): string | undefined;
+  runErrorNode?(): string | undefined;
 }
 
 export function createAnalysis(doc: Accessor<GraphDoc>, registry: Registry, values?: Values) {
@@ -64,13 +70,23 @@ export function createAnalysis(doc: Accessor<GraphDoc>, registry: Registry, valu
 
   const analysis: Analysis & { validation: Accessor<ValidationResult> } = {
     validation,
-    issuesOf: (id) => byNode().get(id) ?? [],
+    issuesOf(id) {
+      const found: Issue[] = byNode().get(id) ?? [];
+      // What validation cannot foresee (a value out of a function's domain...) is reported by the scheduler;
+      // it is shown where validation found nothing, so one problem is not told twice.
+      // A node that only lacks a value because something upstream failed says nothing: the upstream node does.
+      const own = (m: string | undefined) =>
+        m && !/cannot run: an input has an error|has no value/.test(m) ? m : undefined;
+      const runtime = found.length === 0 ? own(values?.nodeError?.(id)) : undefined;
+      return runtime ? [{ severity: "error", code: "runtime", message: runtime, nodeId: id }] : found;
+    },
     graphIssues: () => validation().issues.filter((i) => !i.nodeId),
     outMeta: (id, port) => validation().metas[id]?.[port],
     value: (id, port = "out") => values?.value(id, port),
     grad: (id, port = "out") => values?.grad(id, port),
     leaves: (id) => values?.leaves?.(id) ?? [],
     gradsStale: () => values?.gradsStale?.() ?? false,
+    runErrorNode: () => values?.runErrorNode?.(),
     requiresGrad(id) {
       const n = structure().nodes[id];
       const kind = n && registry.get(n.type);
