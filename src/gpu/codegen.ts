@@ -424,12 +424,16 @@ function reduceInfo(K: Kernel): ReduceInfo {
   return { inputShape, dims, M: numel(K.space), N };
 }
 
-export type ReduceStrategy = { kind: "serial" } | { kind: "group" } | { kind: "split"; chunks: number };
+/**
+ * How a reduction runs: one thread per output looping over its elements, or (long reductions with few
+ * outputs) split: T threads per output each summing a strided share, then a second pass over the partials.
+ * Neither loops over elements between barriers, which software rasterisers (SwiftShader) make costly.
+ */
+export type ReduceStrategy = { kind: "serial" } | { kind: "split"; threads: number };
 
 export function reduceStrategy(M: number, N: number): ReduceStrategy {
-  if (N <= 32 || (M >= 1024 && N <= 1024)) return { kind: "serial" };
-  if (M <= 256 && N >= 32768) return { kind: "split", chunks: Math.min(512, Math.ceil(N / 8192)) };
-  return { kind: "group" };
+  if (N <= 2048 || M >= 1024) return { kind: "serial" };
+  return { kind: "split", threads: Math.min(4096, Math.ceil(N / 256)) };
 }
 
 /** Scratch elements a kernel needs (partial results of split reductions). */
@@ -437,37 +441,44 @@ export function scratchSize(K: Kernel): number {
   if (K.kind !== "reduce") return 0;
   const { M, N } = reduceInfo(K);
   const s = reduceStrategy(M, N);
-  return s.kind === "split" ? M * s.chunks * K.cores.length : 0;
+  return s.kind === "split" ? M * s.threads * K.cores.length : 0;
 }
 
-function reduceOps(r: Node): {
+interface ReduceOps {
   init: string;
   combine: (a: string, b: string) => string;
   pre: (x: string) => string;
   finish: (acc: string, n: number) => string;
-} {
+  /** Sums accumulate with Kahan's compensation, so long sums keep float32's precision. */
+  sum: boolean;
+}
+
+function reduceOps(r: Node): ReduceOps {
   if (r.op.k !== "reduce") throw new Error("internal");
   const { fn } = r.op;
   const p = r.op.p ?? 2;
   const sum = (a: string, b: string) => `${a} + ${b}`;
+  const id = (x: string) => x;
   switch (fn) {
     case "sum":
-      return { init: "0.0", combine: sum, pre: (x) => x, finish: (a) => a };
+      return { init: "0.0", combine: sum, pre: id, finish: id, sum: true };
     case "mean":
-      return { init: "0.0", combine: sum, pre: (x) => x, finish: (a, n) => `${a} / ${wgslFloat(n)}` };
+      return { init: "0.0", combine: sum, pre: id, finish: (a, n) => `${a} / ${wgslFloat(n)}`, sum: true };
     case "max":
       return {
         init: "-gw_bits_inf()",
         combine: (a, b) => `gw_max(${a}, ${b})`,
-        pre: (x) => x,
-        finish: (a) => a,
+        pre: id,
+        finish: id,
+        sum: false,
       };
     case "min":
       return {
         init: "gw_bits_inf()",
         combine: (a, b) => `gw_min(${a}, ${b})`,
-        pre: (x) => x,
-        finish: (a) => a,
+        pre: id,
+        finish: id,
+        sum: false,
       };
     case "norm":
       if (p === Number.POSITIVE_INFINITY)
@@ -475,18 +486,45 @@ function reduceOps(r: Node): {
           init: "0.0",
           combine: (a, b) => `gw_max(${a}, ${b})`,
           pre: (x) => `abs(${x})`,
-          finish: (a) => a,
+          finish: id,
+          sum: false,
         };
       if (p === 2)
-        return { init: "0.0", combine: sum, pre: (x) => `${x} * ${x}`, finish: (a) => `sqrt(${a})` };
-      if (p === 1) return { init: "0.0", combine: sum, pre: (x) => `abs(${x})`, finish: (a) => a };
+        return {
+          init: "0.0",
+          combine: sum,
+          pre: (x) => `${x} * ${x}`,
+          finish: (a) => `sqrt(${a})`,
+          sum: true,
+        };
+      if (p === 1) return { init: "0.0", combine: sum, pre: (x) => `abs(${x})`, finish: id, sum: true };
       return {
         init: "0.0",
         combine: sum,
         pre: (x) => `gw_pow(abs(${x}), ${wgslFloat(p)})`,
         finish: (a) => `gw_pow(${a}, ${wgslFloat(1 / p)})`,
+        sum: true,
       };
   }
+}
+
+/** Accumulator declarations and the statement folding `v` into accumulator i. */
+function accumulators(ops: ReduceOps[]): { decl: string[]; add: (i: number, v: string) => string[] } {
+  return {
+    decl: ops.flatMap((o, i) => [
+      `var acc${i}: f32 = ${o.init};`,
+      ...(o.sum ? [`var cmp${i}: f32 = 0.0;`] : []),
+    ]),
+    add: (i, v) =>
+      ops[i].sum
+        ? [
+            `let y${i} = (${v}) - cmp${i};`,
+            `let t${i} = acc${i} + y${i};`,
+            `cmp${i} = (t${i} - acc${i}) - y${i};`,
+            `acc${i} = t${i};`,
+          ]
+        : [`acc${i} = ${ops[i].combine(`acc${i}`, v)};`],
+  };
 }
 
 /** Coordinates of the reduction's input element from output index m and reduced index r. */
@@ -517,9 +555,9 @@ function reducePasses(K: Kernel, inline: ReadonlySet<Node>, layout: Layout, scra
     inline,
   );
   const epiInline = closureOf(K.stores, inline);
-  const epiStores = K.stores;
   const cores = K.cores;
   const ops = cores.map(reduceOps);
+  const acc = accumulators(ops);
   const fns = new Functions();
 
   /** Loop body lines: prologue at element (m, r), folded into the accumulators. */
@@ -530,7 +568,7 @@ function reducePasses(K: Kernel, inline: ReadonlySet<Node>, layout: Layout, scra
     cores.forEach((c, i) => {
       const x = directInput(c, 0);
       const v = x && proInline.has(x) ? em.valueAt(x, sp, lines) : em.load(c.inputs[0], sp);
-      lines.push(`acc${i} = ${ops[i].combine(`acc${i}`, ops[i].pre(v))};`);
+      lines.push(...acc.add(i, ops[i].pre(v)));
     });
     return lines;
   };
@@ -543,89 +581,95 @@ function reducePasses(K: Kernel, inline: ReadonlySet<Node>, layout: Layout, scra
       em.vars.set(c, `r${i}`);
     });
     const sp = flatSpace(K.space, lines, "o", m);
-    storeLines(epiStores, em, sp, lines);
+    storeLines(K.stores, em, sp, lines);
     return lines;
   };
-  const inits = cores.map((_, i) => `var acc${i}: f32 = ${ops[i].init};`);
-  const shared = cores.map((_, i) => `var<workgroup> sh${i}: array<f32, ${WG}>;`).join("\n");
-  const treeReduce = (): string[] => [
-    ...cores.map((_, i) => `sh${i}[lid.x] = acc${i};`),
-    "workgroupBarrier();",
-    `for (var s = ${u(WG / 2)}; s > 0u; s = s >> 1u) {`,
-    `  if (lid.x < s) { ${cores.map((_, i) => `sh${i}[lid.x] = ${ops[i].combine(`sh${i}[lid.x]`, `sh${i}[lid.x + s]`)};`).join(" ")} }`,
-    "  workgroupBarrier();",
-    "}",
-  ];
+  const loop = (head: string, body: string[]) => [head, ...body.map((l) => `  ${l}`), "}"];
 
   if (strategy.kind === "serial") {
     const body = [
       `let m = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
       `if (m >= ${u(M)}) { return; }`,
-      ...inits,
-      `for (var r = 0u; r < ${u(N)}; r = r + 1u) {`,
-      ...loopBody("m", "r").map((l) => `  ${l}`),
-      "}",
+      ...acc.decl,
+      ...loop(`for (var r = 0u; r < ${u(N)}; r = r + 1u) {`, loopBody("m", "r")),
       ...epilogue("m", (i) => `acc${i}`),
     ];
     return [{ wgsl: shader(fns, "", body, WG), groups: gridFor(Math.ceil(M / WG)) }];
   }
-  if (strategy.kind === "group") {
+  // Split: T threads per output sum strided shares (no barriers), then each output sums its T partials.
+  const T = strategy.threads;
+  const nc = cores.length;
+  const part = (m: string, t: string, i: number) =>
+    `A[${u(scratch)} + (${m} * ${u(T)} + ${t}) * ${u(nc)} + ${u(i)}]`;
+  const pass1 = [
+    `let g = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
+    `if (g >= ${u(M * T)}) { return; }`,
+    `let m = g / ${u(T)};`,
+    `let t = g % ${u(T)};`,
+    ...acc.decl,
+    ...loop(`for (var r = t; r < ${u(N)}; r = r + ${u(T)}) {`, loopBody("m", "r")),
+    ...cores.map((_, i) => `${part("m", "t", i)} = acc${i};`),
+  ];
+  const sumPartials = (start: string, step: string): string[] => [
+    ...acc.decl,
+    ...loop(
+      `for (var t = ${start}; t < ${u(T)}; t = t + ${step}) {`,
+      cores.flatMap((_, i) =>
+        ops[i].sum
+          ? acc.add(i, part("m", "t", i))
+          : [`acc${i} = ${ops[i].combine(`acc${i}`, part("m", "t", i))};`],
+      ),
+    ),
+  ];
+  // Both passes are generated before either shader is assembled: they share the helper functions.
+  let pass2: { body: string[]; shared: string; groups: [number, number, number] };
+  if (T <= 64) {
+    const body = [
+      `let m = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
+      `if (m >= ${u(M)}) { return; }`,
+      ...sumPartials("0u", "1u"),
+      ...epilogue("m", (i) => `acc${i}`),
+    ];
+    pass2 = { body, shared: "", groups: gridFor(Math.ceil(M / WG)) };
+  } else {
+    // One workgroup per output: strided shares of the partials, then a tree over the workgroup.
+    const shared = cores.map((_, i) => `var<workgroup> sh${i}: array<f32, ${WG}>;`).join("\n");
     const body = [
       `let m = wid.x + wid.y * nw.x;`,
       `if (m >= ${u(M)}) { return; }`,
-      ...inits,
-      `for (var r = lid.x; r < ${u(N)}; r = r + ${u(WG)}) {`,
-      ...loopBody("m", "r").map((l) => `  ${l}`),
+      ...sumPartials("lid.x", u(WG)),
+      ...cores.map((_, i) => `sh${i}[lid.x] = acc${i};`),
+      "workgroupBarrier();",
+      `for (var s = ${u(WG / 2)}; s > 0u; s = s >> 1u) {`,
+      `  if (lid.x < s) { ${cores.map((_, i) => `sh${i}[lid.x] = ${ops[i].combine(`sh${i}[lid.x]`, `sh${i}[lid.x + s]`)};`).join(" ")} }`,
+      "  workgroupBarrier();",
       "}",
-      ...treeReduce(),
       "if (lid.x == 0u) {",
       ...epilogue("m", (i) => `sh${i}[0]`).map((l) => `  ${l}`),
       "}",
     ];
-    return [{ wgsl: shader(fns, shared, body, WG), groups: gridFor(M) }];
+    pass2 = { body, shared, groups: gridFor(M) };
   }
-  // Split: pass 1 reduces chunks into partials, pass 2 reduces the partials of each output.
-  const C = strategy.chunks;
-  const chunk = Math.ceil(N / C);
-  const nc = cores.length;
-  const pass1 = [
-    `let g = wid.x + wid.y * nw.x;`,
-    `if (g >= ${u(M * C)}) { return; }`,
-    `let m = g / ${u(C)};`,
-    `let c = g % ${u(C)};`,
-    `let end = min(${u(N)}, (c + 1u) * ${u(chunk)});`,
-    ...inits,
-    `for (var r = c * ${u(chunk)} + lid.x; r < end; r = r + ${u(WG)}) {`,
-    ...loopBody("m", "r").map((l) => `  ${l}`),
-    "}",
-    ...treeReduce(),
-    `if (lid.x == 0u) { ${cores.map((_, i) => `A[${u(scratch)} + g * ${u(nc)} + ${u(i)}] = sh${i}[0];`).join(" ")} }`,
-  ];
-  const fns1 = fns;
-  const pass2 = [
-    `let m = wid.x + wid.y * nw.x;`,
-    `if (m >= ${u(M)}) { return; }`,
-    ...inits,
-    `for (var c = lid.x; c < ${u(C)}; c = c + ${u(WG)}) {`,
-    ...cores.map(
-      (_, i) =>
-        `  acc${i} = ${ops[i].combine(`acc${i}`, `A[${u(scratch)} + (m * ${u(C)} + c) * ${u(nc)} + ${u(i)}]`)};`,
-    ),
-    "}",
-    ...treeReduce(),
-    "if (lid.x == 0u) {",
-    ...epilogue("m", (i) => `sh${i}[0]`).map((l) => `  ${l}`),
-    "}",
-  ];
   return [
-    { wgsl: shader(fns1, shared, pass1, WG), groups: gridFor(M * C) },
-    { wgsl: shader(fns, shared, pass2, WG), groups: gridFor(M) },
+    { wgsl: shader(fns, "", pass1, WG), groups: gridFor(Math.ceil((M * T) / WG)) },
+    { wgsl: shader(fns, pass2.shared, pass2.body, WG), groups: pass2.groups },
   ];
 }
 
 // ---- matmul ---------------------------------------------------------------------------------------------
 
-const TILE = 16;
+/**
+ * Matmul without shared memory: each thread accumulates a TM x TN block of outputs in registers from direct
+ * loads of A's rows and B's columns (TM + TN loads per TM * TN multiply-adds), so no barrier is ever needed;
+ * caches give the reuse a tile would. Block and workgroup shapes follow the output's shape.
+ */
+export function matmulBlocking(m: number, n: number): { tm: number; tn: number; wx: number; wy: number } {
+  const tn = n >= 4 ? 4 : n >= 2 ? 2 : 1;
+  const tm = m >= 4 ? 4 : m >= 2 ? 2 : 1;
+  let wx = 1;
+  while (wx < 16 && wx * tn < n) wx *= 2;
+  return { tm, tn, wx, wy: 64 / wx };
+}
 
 function matmulPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
   const mm = K.cores[0];
@@ -637,8 +681,11 @@ function matmulPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass 
   const Kk = a.shape[r - 1];
   const batchShape = shape.slice(0, -2);
   const batch = numel(batchShape);
-  const tm = Math.ceil(Mm / TILE);
-  const tn = Math.ceil(Nn / TILE);
+  const { tm, tn, wx, wy } = matmulBlocking(Mm, Nn);
+  const tileM = tm * wy;
+  const tileN = tn * wx;
+  const tilesM = Math.ceil(Mm / tileM);
+  const tilesN = Math.ceil(Nn / tileN);
   const fns = new Functions();
   const em = new Emitter(fns, layout, inline);
   const aa = accessOf(a) as Access;
@@ -651,38 +698,49 @@ function matmulPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass 
       .filter(Boolean);
     return [u(layout.offsetOf(acc.base) + acc.offset), ...terms].join(" + ");
   };
+  const [sam, sak] = [aa.strides[r - 2], aa.strides[r - 1]];
+  const [sbk, sbn] = [ba.strides[r - 2], ba.strides[r - 1]];
+  const rows = Array.from({ length: tm }, (_, i) => i);
+  const cols = Array.from({ length: tn }, (_, j) => j);
   const body = [
     `let tile = wid.x + wid.y * nw.x;`,
-    `if (tile >= ${u(batch * tm * tn)}) { return; }`,
-    `let bt = tile / ${u(tm * tn)};`,
-    `let rest = tile % ${u(tm * tn)};`,
-    `let row = (rest / ${u(tn)}) * ${u(TILE)} + lid.y;`,
-    `let col = (rest % ${u(tn)}) * ${u(TILE)} + lid.x;`,
+    `if (tile >= ${u(batch * tilesM * tilesN)}) { return; }`,
+    `let bt = tile / ${u(tilesM * tilesN)};`,
+    `let rest = tile % ${u(tilesM * tilesN)};`,
+    `let row0 = (rest / ${u(tilesN)}) * ${u(tileM)} + (lid.x / ${u(wx)}) * ${u(tm)};`,
+    `let col0 = (rest % ${u(tilesN)}) * ${u(tileN)} + (lid.x % ${u(wx)}) * ${u(tn)};`,
+    `if (row0 >= ${u(Mm)} || col0 >= ${u(Nn)}) { return; }`,
     `let aBase = ${batchOffset(aa)};`,
     `let bBase = ${batchOffset(ba)};`,
-    "var acc: f32 = 0.0;",
-    `for (var k0 = 0u; k0 < ${u(Kk)}; k0 = k0 + ${u(TILE)}) {`,
-    "  let ka = k0 + lid.x;",
-    "  let kb = k0 + lid.y;",
-    `  As[lid.y][lid.x] = select(0.0, A[aBase + min(row, ${u(Mm - 1)}) * ${u(aa.strides[r - 2])} + min(ka, ${u(Kk - 1)}) * ${u(aa.strides[r - 1])}], row < ${u(Mm)} && ka < ${u(Kk)});`,
-    `  Bs[lid.y][lid.x] = select(0.0, A[bBase + min(kb, ${u(Kk - 1)}) * ${u(ba.strides[r - 2])} + min(col, ${u(Nn - 1)}) * ${u(ba.strides[r - 1])}], kb < ${u(Kk)} && col < ${u(Nn)});`,
-    "  workgroupBarrier();",
-    `  for (var kk = 0u; kk < ${u(TILE)}; kk = kk + 1u) { acc = acc + As[lid.y][kk] * Bs[kk][lid.x]; }`,
-    "  workgroupBarrier();",
+    // Rows and columns past the edge read the last valid one; their results are never stored.
+    ...rows.map((i) => `let ar${i} = aBase + min(row0 + ${u(i)}, ${u(Mm - 1)}) * ${u(sam)};`),
+    ...cols.map((j) => `let bc${j} = bBase + min(col0 + ${u(j)}, ${u(Nn - 1)}) * ${u(sbn)};`),
+    ...rows.flatMap((i) => cols.map((j) => `var c${i}_${j}: f32 = 0.0;`)),
+    `for (var k = 0u; k < ${u(Kk)}; k = k + 1u) {`,
+    ...rows.map((i) => `  let a${i} = A[ar${i} + k * ${u(sak)}];`),
+    ...cols.map((j) => `  let b${j} = A[bc${j} + k * ${u(sbk)}];`),
+    ...rows.flatMap((i) => cols.map((j) => `  c${i}_${j} = c${i}_${j} + a${i} * b${j};`)),
     "}",
-    `if (row >= ${u(Mm)} || col >= ${u(Nn)}) { return; }`,
   ];
-  em.vars.set(mm, "acc");
-  const sp = new Space(
-    shape,
-    body,
-    "o",
-    () => `(bt * ${u(Mm)} + row) * ${u(Nn)} + col`,
-    (d) => (d === r - 2 ? "row" : d === r - 1 ? "col" : coordOf("bt", batchShape, d)),
-  );
-  storeLines(K.stores, em, sp, body);
-  const decls = `var<workgroup> As: array<array<f32, ${TILE}>, ${TILE}>;\nvar<workgroup> Bs: array<array<f32, ${TILE}>, ${TILE}>;`;
-  return { wgsl: shader(fns, decls, body, TILE, TILE), groups: gridFor(batch * tm * tn) };
+  for (const i of rows)
+    for (const j of cols) {
+      const lines: string[] = [];
+      const sub = new Emitter(fns, layout, inline);
+      sub.vars.set(mm, `c${i}_${j}`);
+      const row = `(row0 + ${u(i)})`;
+      const col = `(col0 + ${u(j)})`;
+      const sp = new Space(
+        shape,
+        lines,
+        `o${i}_${j}`,
+        () => `(bt * ${u(Mm)} + ${row}) * ${u(Nn)} + ${col}`,
+        (d) => (d === r - 2 ? row : d === r - 1 ? col : coordOf("bt", batchShape, d)),
+      );
+      storeLines(K.stores, sub, sp, lines);
+      const guard = [i > 0 ? `${row} < ${u(Mm)}` : "", j > 0 ? `${col} < ${u(Nn)}` : ""].filter(Boolean);
+      body.push(guard.length ? `if (${guard.join(" && ")}) {` : "{", ...lines.map((l) => `  ${l}`), "}");
+    }
+  return { wgsl: shader(fns, "", body, wx * wy), groups: gridFor(batch * tilesM * tilesN) };
 }
 
 // ---- softmax family, argmax, segment sums ----------------------------------------------------------------
@@ -734,7 +792,7 @@ function lanePass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
     body.push("if (!gw_finite(mx)) { mx = 0.0; }", "var s: f32 = 0.0;");
     const v2 = em.load(x, sp2);
     body.push(...loop("k", [...lines2, `s = s + exp(${v2} - mx);`]));
-    if (fn === "log_softmax") body.push("let ls = log(s);");
+    if (fn === "log_softmax") body.push("let ls = gw_log(s);");
   } else {
     const [g, y] = core.inputs;
     const gv = em.load(g, sp1);

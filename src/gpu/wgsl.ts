@@ -68,11 +68,31 @@ fn gw_isnan(x: f32) -> bool {
   return (u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu) != 0u;
 }
 // WGSL leaves log and sqrt outside their domain indeterminate (SwiftShader's log(0) is -88): C's answers.
+// Near 1, where log is near 0, a series in u = (x - 1) / (x + 1) keeps the relative accuracy builtins lose.
 fn gw_log(x: f32) -> f32 {
   if (x == 0.0) { return -gw_bits_inf(); }
   if (x < 0.0 || gw_isnan(x)) { return gw_nan(); }
   if (!gw_finite(x)) { return x; }
+  if (abs(x - 1.0) < 0.125) {
+    let u = (x - 1.0) / (x + 1.0);
+    let v = u * u;
+    return 2.0 * u * (1.0 + v * (0.33333333 + v * (0.2 + v * (0.14285714 + v * 0.11111111))));
+  }
   return log(x);
+}
+// tanh to float32 accuracy (builtins may lose 1e-4 relative, and everything near 0): Cephes' tanhf, an odd
+// polynomial below 0.625 and 1 - 2 / (exp(2|x|) + 1) above.
+fn gw_tanh(x: f32) -> f32 {
+  if (gw_isnan(x)) { return x; }
+  let z = abs(x);
+  if (z >= 9.0) { return sign(x); }
+  if (z < 0.625) {
+    let s = x * x;
+    return ((((-5.70498872745e-3 * s + 2.06390887954e-2) * s - 5.37397155531e-2) * s + 1.33314422036e-1) * s
+      - 3.33332819422e-1) * s * x + x;
+  }
+  let r = 1.0 - 2.0 / (exp(2.0 * z) + 1.0);
+  return select(r, -r, x < 0.0);
 }
 fn gw_sqrt(x: f32) -> f32 {
   if (x < 0.0 || gw_isnan(x)) { return gw_nan(); }
@@ -139,17 +159,17 @@ fn gw_erf(x: f32) -> f32 {
 fn gw_gelu_tanh_grad(x: f32) -> f32 {
   let k = 0.7978845608028654;
   let inner = k * (x + 0.044715 * x * x * x);
-  let t = tanh(clamp(inner, -20.0, 20.0));
+  let t = gw_tanh(inner);
   return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * x * x);
 }
 `;
 
 /**
- * An op declaration's WGSL with the builtins whose edge cases WGSL leaves open (log, sqrt) routed through
- * the prelude's versions, which give C's and torch's answers.
+ * An op declaration's WGSL with the builtins WGSL leaves imprecise or undefined at edges (log, sqrt, tanh)
+ * routed through the prelude's versions, which give C's and torch's answers.
  */
 export function withSafeBuiltins(expr: string): string {
-  return expr.replace(/(?<![\w.])(log|sqrt)\(/g, "gw_$1(");
+  return expr.replace(/(?<![\w.])(log|sqrt|tanh)\(/g, "gw_$1(");
 }
 
 /** The WGSL expression of an internal elementwise function, from its argument expressions. */

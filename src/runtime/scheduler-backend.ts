@@ -135,7 +135,7 @@ export const cpuBackend: Backend = {
         optimizers.get(groupNodeId)?.setHyper(name, value as number | boolean | number[]);
       },
       sync() {},
-      optimizers: () => optimizers,
+      optimizers: () => new Map(optimizers),
       dispose() {
         optimizers.clear();
       },
