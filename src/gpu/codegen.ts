@@ -687,7 +687,6 @@ function matmulPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass 
   const tilesM = Math.ceil(Mm / tileM);
   const tilesN = Math.ceil(Nn / tileN);
   const fns = new Functions();
-  const em = new Emitter(fns, layout, inline);
   const aa = accessOf(a) as Access;
   const ba = accessOf(b) as Access;
   const batchOffset = (acc: Access) => {
