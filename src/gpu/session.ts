@@ -426,10 +426,10 @@ export class GpuTrainingSession implements TrainingSession {
       if (this.dirty) await this.settle();
       const want = Math.max(1, ahead);
       const pending = () => this.submitted - this.delivered;
-      if (pending() === 0) this.submit(Math.min(this.batchSize, want));
+      if (pending() === 0) this.submit(Math.min(this.batchSize, want, this.maxBatch));
       // Keep the next batch in flight while the caller works through this one.
       if (this.inflight.length < 2 && pending() < want)
-        this.submit(Math.min(this.batchSize, want - pending()));
+        this.submit(Math.min(this.batchSize, want - pending(), this.maxBatch));
       while (this.ready.length === 0) await this.complete(this.inflight.shift() as Batch);
     } catch (e) {
       // Records already read back are still good: hand them out before reporting the fault.

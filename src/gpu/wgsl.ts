@@ -160,7 +160,7 @@ fn gw_gelu_tanh_grad(x: f32) -> f32 {
   let k = 0.7978845608028654;
   let inner = k * (x + 0.044715 * x * x * x);
   let t = gw_tanh(inner);
-  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * x * x);
+  return 0.5 * (1.0 + t) + 0.5 * x * ((1.0 - t) * (1.0 + t)) * k * (1.0 + 3.0 * 0.044715 * x * x);
 }
 `;
 
