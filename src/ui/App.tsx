@@ -28,13 +28,32 @@ import { createAnalysis } from "./state/analysis.ts";
 import { createEditor, freeSpot } from "./state/editor.ts";
 import { theme, toggleTheme } from "./theme.ts";
 
+const BACKEND_KEY = "gradwire.backend";
+
+/** The backend asked for last time; WebGPU by default (the CPU answers, with the reason, where it is missing). */
+function savedBackend(): "cpu" | "webgpu" {
+  try {
+    return localStorage.getItem(BACKEND_KEY) === "cpu" ? "cpu" : "webgpu";
+  } catch {
+    return "webgpu";
+  }
+}
+
+function saveBackend(b: "cpu" | "webgpu"): void {
+  try {
+    localStorage.setItem(BACKEND_KEY, b);
+  } catch {
+    // not remembering the choice is fine
+  }
+}
+
 /** Examples offered on an empty canvas: a first training loop, a loss curve, a regression. */
 const FEATURED = ["guessing-game.json", "l1-curve", "thermometer-training"];
 
 export function App(props: { startup: Startup }) {
   const editor = createEditor(registry, props.startup.doc);
   const log = createTrainingLog();
-  const session = createRunSession({ graph: editor.graph, log, backend: "webgpu" });
+  const session = createRunSession({ graph: editor.graph, log, backend: savedBackend() });
   onCleanup(() => session.dispose());
   const run = session.controller;
   const analysis = createAnalysis(editor.doc, registry, {
@@ -105,7 +124,7 @@ export function App(props: { startup: Startup }) {
             ]
           : undefined,
     });
-    canvas?.fitView();
+    canvas?.fitView({ settle: true });
     return true;
   };
 
@@ -204,7 +223,10 @@ export function App(props: { startup: Startup }) {
         </div>
         <RunControls
           wantedBackend={session.wantedBackend}
-          setBackend={session.setBackend}
+          setBackend={(b) => {
+            session.setBackend(b);
+            saveBackend(b);
+          }}
           run={run}
           epochs={() => editor.doc().settings.epochs}
           setEpochs={editor.setEpochs}
@@ -266,7 +288,7 @@ export function App(props: { startup: Startup }) {
           hint={
             Object.keys(editor.doc().nodes).length === 0
               ? "Training plots appear here: the loss of every epoch, and each trained tensor with its gradient."
-              : "This graph has no optimizer, so nothing trains: its values and gradients are computed live as you edit. Add an optimizer (SGD, Adam…) fed by a loss to see the loss and parameters per epoch here."
+              : "No optimizer, so nothing trains: values and gradients update as you edit. Add one (SGD, Adam…) fed by a loss to plot the loss per epoch."
           }
         />
       </main>

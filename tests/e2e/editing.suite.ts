@@ -64,7 +64,7 @@ describe("editing a graph", () => {
   it("selects a wire by clicking it and deletes it", async () => {
     const { page } = s;
     // The label sits at the middle of the wire, on the wire's hit area.
-    const label = await page.locator('.gw-edge-label[data-edge-id]').first();
+    const label = await page.locator(".gw-edge-label[data-edge-id]").first();
     const id = await label.getAttribute("data-edge-id");
     const b = await label.boundingBox();
     if (!b || !id) throw new Error("no edge label");

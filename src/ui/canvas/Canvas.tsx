@@ -28,7 +28,11 @@ import { GwNode, shortMessage } from "./GwNode.tsx";
 export interface CanvasApi {
   /** The flow coordinates at the centre of the visible canvas. */
   centre(): XY;
-  fitView(): void;
+  /**
+   * Fit the graph in view. With `settle`, fit again once values have arrived and grown the nodes, unless the
+   * user has moved the view in the meantime (used when a graph is opened).
+   */
+  fitView(opts?: { settle?: boolean }): void;
   toFlow(clientX: number, clientY: number): XY;
   /** Pan (keeping the zoom) so a node is in view, if it is not. */
   reveal(id: string): void;
@@ -59,6 +63,7 @@ function FlowBridge(props: {
   onReady: (api: CanvasApi) => void;
   host: () => HTMLElement;
   position: (id: string) => XY | undefined;
+  userMoved: { current: boolean };
 }) {
   const flow = useSolidFlow();
   onMount(() => {
@@ -67,7 +72,7 @@ function FlowBridge(props: {
         const r = props.host().getBoundingClientRect();
         return flow.screenToFlowPosition({ x: r.left + r.width / 2, y: r.top + r.height / 2 });
       },
-      fitView() {
+      fitView(opts = {}) {
         // Nodes are measured when the browser is idle after they mount; fitting before that would leave out
         // the ones not measured yet, so wait for them (briefly).
         let tries = 0;
@@ -80,6 +85,12 @@ function FlowBridge(props: {
           void flow.fitView({ padding: 0.2, maxZoom: fitMaxZoom(), duration: 200 });
         };
         requestAnimationFrame(attempt);
+        if (opts.settle) {
+          props.userMoved.current = false;
+          setTimeout(() => {
+            if (!props.userMoved.current) requestAnimationFrame(attempt);
+          }, 800);
+        }
       },
       toFlow: (x, y) => flow.screenToFlowPosition({ x, y }),
       reveal(id) {
@@ -129,6 +140,8 @@ export function Canvas(props: CanvasProps) {
   const [refusal, setRefusal] = createSignal<string | null>(null);
   const [dropActive, setDropActive] = createSignal(false);
   const [pointer, setPointer] = createSignal<XY>({ x: 0, y: 0 });
+  /** Set when the user pans or zooms (programmatic moves carry no event). */
+  const userMoved = { current: false };
   let host!: HTMLDivElement;
   let api: CanvasApi | undefined;
 
@@ -268,6 +281,9 @@ export function Canvas(props: CanvasProps) {
             resync();
           }}
           onConnectEnd={() => setRefusal(null)}
+          onMoveStart={(event) => {
+            if (event) userMoved.current = true;
+          }}
           onNodeDragStop={({ nodes: moved }) => {
             const moves: Record<string, XY> = {};
             for (const n of moved) moves[n.id] = { x: n.position.x, y: n.position.y };
@@ -302,6 +318,7 @@ export function Canvas(props: CanvasProps) {
           <FlowBridge
             host={() => host}
             position={(id) => editor.doc().nodes[id]?.position}
+            userMoved={userMoved}
             onReady={(a) => {
               api = a;
               props.onReady?.(a);

@@ -65,7 +65,14 @@ export function PlotsDock(props: PlotsDockProps) {
   const empty = () => log.version() >= 0 && log.loss.length === 0;
 
   return (
-    <section class="plots" classList={{ collapsed: collapsed() }} aria-label="Plots">
+    <section
+      class="plots"
+      classList={{
+        collapsed: collapsed(),
+        slim: !collapsed() && !showTraining() && props.sweeps().length === 0,
+      }}
+      aria-label="Plots"
+    >
       <button
         type="button"
         class="plots-toggle"
@@ -79,11 +86,7 @@ export function PlotsDock(props: PlotsDockProps) {
           when={showTraining()}
           fallback={
             <div class="plot-card plot-hint" data-testid="plot-loss" data-points="0">
-              <p>
-                This graph has no optimizer, so nothing trains: its values and gradients are computed live as
-                you edit. Add an optimizer (SGD, Adam…) fed by a loss to see the loss and parameters per epoch
-                here.
-              </p>
+              <p title={props.hint}>{props.hint}</p>
             </div>
           }
         >
