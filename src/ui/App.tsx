@@ -278,6 +278,8 @@ export function App(props: { startup: Startup }) {
           }
           onReady={(api) => {
             canvas = api;
+            // The opened graph fills the view, at a size that suits the screen (larger on a 4K display).
+            if (Object.keys(editor.doc().nodes).length > 0) api.fitView({ settle: true });
             setReady(true);
           }}
         />
