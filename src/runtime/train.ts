@@ -314,7 +314,7 @@ export class Trainer {
     }
     if (["done", "stopped", "error"].includes(this.st.status)) await this.reset();
     if (opts.epochs !== undefined) this.epochsOverride = opts.epochs;
-    if (this.choice.backend.name !== this.wanted && !this.choice.fallback) await this.setBackend(this.wanted);
+    await this.resolveWanted();
     this.setState({ status: "running", epochs: this.targetEpochs(), message: undefined, nodeId: undefined });
     this.loop = this.runLoop();
     try {
@@ -341,9 +341,22 @@ export class Trainer {
       this.setState({ epochs: this.targetEpochs() });
       if (this.st.status === "running" && this.st.epoch < this.targetEpochs()) await this.yieldFn();
     }
+    // The leaves take the trained values (a GPU session holds them on the device until asked) before the page
+    // hears that the run ended, so the values it then asks for are computed from them.
+    await this.syncLeaves();
     if (this.st.status === "running") this.setState({ status: "done" });
-    // The leaves show the trained values (a GPU session holds them on the device until asked).
-    await this.session?.sync();
+    else this.setState({});
+  }
+
+  /** Single steps and runs both train on the backend the user chose (resolved once, falling back with a reason). */
+  private async resolveWanted(): Promise<void> {
+    if (this.choice.backend.name !== this.wanted && !this.choice.fallback) await this.setBackend(this.wanted);
+  }
+
+  private async syncLeaves(): Promise<void> {
+    if (!this.session) return;
+    await this.session.sync();
+    this.scheduler.paramsChanged();
   }
 
   pause(): void {
@@ -367,9 +380,10 @@ export class Trainer {
     }
     if (this.st.status === "error") return undefined;
     if (this.st.status === "stopped" || this.st.status === "done") await this.reset();
+    await this.resolveWanted();
     const r = await this.runEpoch();
     if (r) {
-      await this.session?.sync();
+      await this.syncLeaves();
       this.emit([r]);
       this.setState({ status: "paused", epochs: this.targetEpochs() });
     }
