@@ -45,63 +45,63 @@ const HEADER = "@group(0) @binding(0) var<storage, read_write> A: array<f32>;\n"
 const ENTRY_ARGS =
   "@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nw: vec3u";
 
-/** Helper functions made from op declarations, shared by the kernels of one program. */
+/**
+ * Op declarations' WGSL, inlined as expressions over named values (software rasterisers like SwiftShader's
+ * Subzero JIT neither inline calls nor fold constants, so a call per element costs more than the arithmetic).
+ * `Functions` still collects any helper functions a kernel needs.
+ */
 class Functions {
   private defs = new Map<string, string>();
-
-  private add(name: string, def: string): string {
-    if (!this.defs.has(name)) this.defs.set(name, def);
-    return name;
-  }
-
-  private key(name: string, attrs: unknown): string {
-    const raw = `${name}_${JSON.stringify(attrs)}`;
-    let h = 0;
-    for (let i = 0; i < raw.length; i++) h = (Math.imul(h, 31) + raw.charCodeAt(i)) >>> 0;
-    return `${name.replace(/[^a-zA-Z0-9]/g, "_")}_${h.toString(36)}`;
-  }
-
-  unary(n: Node, name: string, attrs: Record<string, unknown>): string {
-    const d = UNARY[name];
-    if (!d) throw new GpuError("unsupported", `${nodeRef(n.scope)}: unknown unary op '${name}'`, n.scope);
-    const k = this.key(name, attrs);
-    return this.add(
-      `u_${k}`,
-      `fn u_${k}(x: f32) -> f32 { return ${withSafeBuiltins(d.wgsl(attrs as never))}; }`,
-    );
-  }
-
-  unaryGrad(n: Node, name: string, attrs: Record<string, unknown>): string {
-    const d = UNARY[name];
-    const f = this.unary(n, name, attrs);
-    const k = this.key(name, attrs);
-    const body = d.dwgsl ? withSafeBuiltins(d.dwgsl(attrs as never)) : "0.0";
-    this.add(`du_${k}`, `fn du_${k}(x: f32, y: f32) -> f32 { return ${body}; }`);
-    return this.add(`gu_${k}`, `fn gu_${k}(g: f32, x: f32) -> f32 { return g * du_${k}(x, ${f}(x)); }`);
-  }
-
-  binary(n: Node, name: string): string {
-    const d = BINARY[name];
-    if (!d) throw new GpuError("unsupported", `${nodeRef(n.scope)}: unknown binary op '${name}'`, n.scope);
-    const k = this.key(name, null);
-    return this.add(`b_${k}`, `fn b_${k}(a: f32, b: f32) -> f32 { return ${withSafeBuiltins(d.wgsl)}; }`);
-  }
-
-  binaryGrad(n: Node, name: string, side: 0 | 1): string {
-    const d = BINARY[name];
-    const f = this.binary(n, name);
-    const k = this.key(name, null);
-    const body = withSafeBuiltins((side === 0 ? d.dawgsl : d.dbwgsl) ?? "0.0");
-    this.add(`db${side}_${k}`, `fn db${side}_${k}(a: f32, b: f32, y: f32) -> f32 { return ${body}; }`);
-    return this.add(
-      `gb${side}_${k}`,
-      `fn gb${side}_${k}(g: f32, a: f32, b: f32) -> f32 { return g * db${side}_${k}(a, b, ${f}(a, b)); }`,
-    );
-  }
 
   text(): string {
     return [...this.defs.values()].join("\n");
   }
+}
+
+/** Substitute WGSL identifiers (x, y, a, b) in a declaration's expression by value names. */
+function bind(expr: string, names: Record<string, string>): string {
+  return `(${expr.replace(/\b([xyab])\b/g, (m) => names[m] ?? m)})`;
+}
+
+/**
+ * gw_pow with a literal small integer exponent as plain products (what gw_pow computes for them anyway), so
+ * x ** 2's gradient 2 * x ** 1 costs one multiply rather than a loop.
+ */
+export function specializePow(expr: string): string {
+  return expr.replace(
+    /gw_pow\(([A-Za-z_][A-Za-z0-9_]*|\([^()]*\)), (-?\d+)\.0\)/g,
+    (whole, base: string, e: string) => {
+      const n = Number(e);
+      if (n === 0) return "1.0";
+      if (Math.abs(n) > 4) return whole;
+      const prod = Array.from({ length: Math.abs(n) }, () => base).join(" * ");
+      return n > 0 ? `(${prod})` : `(1.0 / (${prod}))`;
+    },
+  );
+}
+
+/** g times a derivative, without multiplying by a literal 1 or -1 (add's and sub's derivatives). */
+function scaled(g: string, d: string): string {
+  if (d === "(1.0)") return g;
+  if (d === "(-1.0)") return `-${g}`;
+  if (d === "(0.0)") return "0.0";
+  return `${g} * ${d}`;
+}
+
+function declExpr(expr: string, names: Record<string, string>): string {
+  return specializePow(withSafeBuiltins(bind(expr, names)));
+}
+
+function unaryDecl(n: Node, name: string) {
+  const d = UNARY[name];
+  if (!d) throw new GpuError("unsupported", `${nodeRef(n.scope)}: unknown unary op '${name}'`, n.scope);
+  return d;
+}
+
+function binaryDecl(n: Node, name: string) {
+  const d = BINARY[name];
+  if (!d) throw new GpuError("unsupported", `${nodeRef(n.scope)}: unknown binary op '${name}'`, n.scope);
+  return d;
 }
 
 /** Where the current thread's element sits in an iteration space: its coordinates and row-major index. */
@@ -243,6 +243,9 @@ class Emitter {
     return n.op.k === "iconst" ? `f32(bitcast<i32>(${read}))` : read;
   }
 
+  /** Loads already bound to a name, per block of lines, so an element read twice is loaded once. */
+  private loaded = new Map<string[], Map<string, string>>();
+
   private spaces = 0;
 
   /** The value of `n` at the element with the space's row-major index (n may have another shape). */
@@ -275,17 +278,46 @@ class Emitter {
     return name;
   }
 
+  /** A value as a name: variables and literals as they are, anything else bound to a `let` first. */
+  private named(v: string, out: string[], n: Node, role: string): string {
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || /^-?[\d.]+(e-?\d+)?$/.test(v)) return v;
+    let block = this.loaded.get(out);
+    if (!block) {
+      block = new Map();
+      this.loaded.set(out, block);
+    }
+    const known = block.get(v);
+    if (known) return known;
+    const name = `${role}${n.id}`;
+    out.push(`let ${name}: f32 = ${v};`);
+    if (v.startsWith("A[")) block.set(v, name);
+    return name;
+  }
+
   private mapExpr(n: Node, a: string[], sp: IndexSpace, out: string[]): string {
     const op = n.op;
     switch (op.k) {
       case "unary":
-        return `${this.fns.unary(n, op.name, op.attrs)}(${a[0]})`;
-      case "unary_grad":
-        return `${this.fns.unaryGrad(n, op.name, op.attrs)}(${a[0]}, ${a[1]})`;
+        return declExpr(unaryDecl(n, op.name).wgsl(op.attrs as never), { x: this.named(a[0], out, n, "x") });
+      case "unary_grad": {
+        const d = unaryDecl(n, op.name);
+        const dx = d.dwgsl?.(op.attrs as never) ?? "0.0";
+        const x = this.named(a[1], out, n, "x");
+        const y = /\by\b/.test(dx) ? this.named(declExpr(d.wgsl(op.attrs as never), { x }), out, n, "y") : "";
+        return scaled(a[0], declExpr(dx, { x, y }));
+      }
       case "binary":
-        return `${this.fns.binary(n, op.name)}(${a[0]}, ${a[1]})`;
-      case "binary_grad":
-        return `${this.fns.binaryGrad(n, op.name, op.side)}(${a[0]}, ${a[1]}, ${a[2]})`;
+        return declExpr(binaryDecl(n, op.name).wgsl, {
+          a: this.named(a[0], out, n, "a"),
+          b: this.named(a[1], out, n, "b"),
+        });
+      case "binary_grad": {
+        const d = binaryDecl(n, op.name);
+        const da = (op.side === 0 ? d.dawgsl : d.dbwgsl) ?? "0.0";
+        const names = { a: this.named(a[1], out, n, "a"), b: this.named(a[2], out, n, "b"), y: "" };
+        if (/\by\b/.test(da)) names.y = this.named(declExpr(d.wgsl, names), out, n, "y");
+        return scaled(a[0], declExpr(da, names));
+      }
       case "where":
         return `select(${a[2]}, ${a[1]}, ${a[0]} != 0.0)`;
       case "cast":

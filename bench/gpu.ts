@@ -1,0 +1,155 @@
+/**
+ * `npm run bench:gpu`: gradwire on WebGPU beside gradwire on the CPU and TensorFlow.js's WebGPU backend, all
+ * in the same headless Chromium (Debian's /usr/bin/chromium; its GPU here is SwiftShader, so the ratio to
+ * TensorFlow.js is the figure that counts). Prints epochs per second and the ratios, and writes
+ * bench/GPU-RESULTS.md.
+ *
+ * Options: --only ID[,ID] (thermometer, linreg1m, mlp, mlp-large, linreg10m), --peers NAME[,NAME]
+ * (gradwire-webgpu, gradwire-cpu, tfjs-webgpu), --seconds S (timed seconds per run, default 3),
+ * --no-write (print only).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { build, preview } from "vite";
+import type { Peer, PeerResult, WorkloadId } from "./gpu/page.ts";
+
+const WORKLOADS: WorkloadId[] = ["thermometer", "linreg1m", "mlp", "mlp-large"];
+const ALL_WORKLOADS: WorkloadId[] = [...WORKLOADS, "linreg10m"];
+const PEERS: Peer[] = ["gradwire-webgpu", "gradwire-cpu", "tfjs-webgpu"];
+const TITLES: Record<WorkloadId, string> = {
+  thermometer: "thermometer, 12 points, SGD lr 1e-2",
+  linreg1m: "w*x+b, 1,000,000 points, MSE, Adam lr 0.1",
+  linreg10m: "w*x+b, 10,000,000 points, MSE, Adam lr 0.1",
+  mlp: "MLP 2->64->2 tanh, 4,096 points, cross_entropy, Adam lr 0.02",
+  "mlp-large": "MLP 2->256->256->2 tanh, 65,536 points, cross_entropy, Adam lr 0.02",
+};
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function list<T extends string>(name: string, allowed: readonly T[], fallback: T[]): T[] {
+  const v = option(name);
+  if (v === undefined) return fallback;
+  const items = v.split(",").filter(Boolean) as T[];
+  for (const it of items)
+    if (!allowed.includes(it)) throw new Error(`--${name}: unknown ${it} (expected ${allowed.join(", ")})`);
+  return items;
+}
+
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toPrecision(3));
+
+async function main(): Promise<void> {
+  const only = list("only", ALL_WORKLOADS, WORKLOADS);
+  const peers = list("peers", PEERS, PEERS);
+  const seconds = Number(option("seconds") ?? 3);
+  const root = fileURLToPath(new URL("./gpu", import.meta.url));
+  const outDir = mkdtempSync(join(tmpdir(), "gradwire-bench-gpu-"));
+  await build({
+    root,
+    configFile: false,
+    logLevel: "error",
+    worker: { format: "es" },
+    build: { outDir, emptyOutDir: true, target: "es2022", minify: true },
+  });
+  const server = await preview({
+    root,
+    configFile: false,
+    logLevel: "error",
+    build: { outDir },
+    preview: { host: "127.0.0.1", port: 0, strictPort: false, open: false },
+  });
+  const addr = server.httpServer.address();
+  if (!addr || typeof addr === "string") throw new Error("the preview server has no port");
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--headless=new",
+      "--enable-unsafe-webgpu",
+    ],
+  });
+  const results: PeerResult[] = [];
+  let adapter = "";
+  try {
+    const page = await browser.newPage();
+    page.on("pageerror", (e) => process.stderr.write(`page error: ${e.message}\n`));
+    await page.goto(`http://127.0.0.1:${addr.port}/`);
+    await page.waitForFunction(() => window.gradwireBench?.ready === true, null, { timeout: 60_000 });
+    adapter = await page.evaluate(() => window.gradwireBench.adapter());
+    process.stderr.write(`WebGPU adapter: ${adapter}\n`);
+    for (const w of only)
+      for (const p of peers) {
+        // The large MLP and 10M regression take seconds per epoch on a software GPU: a couple of epochs.
+        const minEpochs = w === "mlp-large" || w === "linreg10m" ? 2 : 10;
+        process.stderr.write(`${w} on ${p}... `);
+        const r = await page.evaluate(([peer, id, s, m]) => window.gradwireBench.bench(peer, id, s, m), [
+          p,
+          w,
+          seconds,
+          minEpochs,
+        ] as [Peer, WorkloadId, number, number]);
+        process.stderr.write(`${fmt(r.epochsPerSecond)} epochs/s\n`);
+        results.push(r);
+      }
+  } finally {
+    await browser.close();
+    await new Promise<void>((r) => server.httpServer.close(() => r()));
+    rmSync(outDir, { recursive: true, force: true });
+  }
+  const report = render(results, only, peers, adapter);
+  process.stdout.write(`${report}\n`);
+  if (!process.argv.includes("--no-write"))
+    writeFileSync(fileURLToPath(new URL("./GPU-RESULTS.md", import.meta.url)), `${report}\n`);
+}
+
+function render(results: PeerResult[], only: WorkloadId[], peers: Peer[], adapter: string): string {
+  const rate = (w: WorkloadId, p: Peer) => results.find((r) => r.workload === w && r.peer === p);
+  const lines = [
+    "# WebGPU benchmark",
+    "",
+    `${new Date().toISOString().slice(0, 10)}, headless Chromium (/usr/bin/chromium), WebGPU adapter: ${adapter}; host: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB.`,
+    "Epochs per second (timed after a warm-up; set-up — tracing, kernel compilation — excluded and shown",
+    "separately for gradwire WebGPU). gradwire WebGPU reads every epoch's loss back (asynchronously, in",
+    "batches); TensorFlow.js reads the last one.",
+    "",
+    `| workload | ${peers.join(" | ")} | WebGPU vs tfjs-webgpu | WebGPU vs gradwire CPU | set-up (s) |`,
+    `| --- | ${peers.map(() => "---:").join(" | ")} | ---: | ---: | ---: |`,
+  ];
+  for (const w of only) {
+    const g = rate(w, "gradwire-webgpu");
+    const t = rate(w, "tfjs-webgpu");
+    const c = rate(w, "gradwire-cpu");
+    const ratio = (a?: PeerResult, b?: PeerResult) =>
+      a && b ? `${(a.epochsPerSecond / b.epochsPerSecond).toFixed(2)}×` : "—";
+    lines.push(
+      `| ${TITLES[w]} | ${peers.map((p) => (rate(w, p) ? fmt((rate(w, p) as PeerResult).epochsPerSecond) : "—")).join(" | ")} | ${ratio(g, t)} | ${ratio(g, c)} | ${g ? g.setupSeconds.toFixed(2) : "—"} |`,
+    );
+  }
+  lines.push("", "Final losses (each peer trains the same data from the same initial parameters):", "");
+  for (const w of only)
+    lines.push(
+      `- ${w}: ${peers
+        .map((p) => rate(w, p))
+        .filter((r): r is PeerResult => r !== undefined)
+        .map(
+          (r) =>
+            `${r.peer} ${r.finalLoss.toPrecision(6)} after ${r.epochs + Math.max(1, Math.min(5, 1))}+ epochs`,
+        )
+        .join(", ")}`,
+    );
+  return lines.join("\n");
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
