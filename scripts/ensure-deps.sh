@@ -10,8 +10,10 @@ mode="${1:-app}"
 
 # npm packages: install when node_modules is missing or older than the lock file.
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "gradwire: installing npm packages (npm ci)" >&2
-  npm ci --no-audit --no-fund >&2
+  echo "gradwire: installing npm packages" >&2
+  # `npm install` rather than `npm ci`: npm 11 leaves Biome's other-platform binaries out of the lock file and
+  # then `npm ci` refuses that same lock file; `npm install` installs exactly the locked versions all the same.
+  npm install --no-audit --no-fund >&2
 fi
 
 [ "$mode" = "test" ] || exit 0
