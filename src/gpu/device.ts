@@ -61,6 +61,10 @@ interface NodeWebGpuModule {
 }
 
 let nodeGpu: GPU | null = null;
+let nodeModule: NodeWebGpuModule | null = null;
+
+/** Debian's chromium ships SwiftShader's Vulkan driver here (a software GPU that runs WebGPU on the CPU). */
+const SWIFTSHADER_ICD = "/usr/lib/chromium/vk_swiftshader_icd.json";
 
 /** A debugging switch from the environment (Node only; always off in a browser). */
 export function envFlag(name: string): boolean {
@@ -89,7 +93,23 @@ async function loadNodeGpu(): Promise<GPU> {
   // GPUBufferUsage, GPUMapMode and friends are globals in browsers; Dawn's Node build exports them instead.
   for (const [k, v] of Object.entries(mod.globals))
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  nodeModule = mod;
   nodeGpu = mod.create([]);
+  return nodeGpu;
+}
+
+/**
+ * In Node with no Vulkan driver chosen (VK_ICD_FILENAMES unset) and no adapter found: a second Dawn instance
+ * on SwiftShader's driver, when Debian's chromium provides it. Null when there is nothing to try.
+ */
+async function softwareGpu(): Promise<GPU | null> {
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+  if (!isNode() || !nodeModule || !env || env.VK_ICD_FILENAMES) return null;
+  const fsName = "node:fs";
+  const fs = (await import(/* @vite-ignore */ fsName)) as { existsSync(p: string): boolean };
+  if (!fs.existsSync(SWIFTSHADER_ICD)) return null;
+  env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  nodeGpu = nodeModule.create([]);
   return nodeGpu;
 }
 
@@ -119,6 +139,8 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuDevice
   let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+    const software = adapter || opts.gpu ? null : await softwareGpu();
+    if (software) adapter = await software.requestAdapter();
   } catch (e) {
     throw new GpuError(
       "adapter",
