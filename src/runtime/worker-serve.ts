@@ -74,7 +74,11 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
   const postGrads = () => {
     if (!opts.gradients) return;
     const obj = scheduler.objective();
-    if (!obj) return;
+    // A graph without an objective has no gradients: say so, or the page keeps showing the last graph's.
+    if (!obj) {
+      post({ type: "grads", objective: null, params: {}, nodes: {} });
+      return;
+    }
     try {
       const g = scheduler.gradients({ nodes: true });
       const pick = (m: Map<string, Tensor>) =>

@@ -125,4 +125,19 @@ describe("scheduler worker protocol", () => {
     expect((await err).message).toBe("patches arrived before a graph was loaded");
     expect(seen.some((m) => m.type === "ready")).toBe(true);
   });
+
+  it("a graph without an objective gets an empty gradients message, so the page drops the last graph's", async () => {
+    const { client } = connect();
+    const first = next(client, "grads");
+    client.connect(new GraphDocument(fixture("thermometer.graph.json")));
+    expect(Object.keys((await first).nodes).length).toBeGreaterThan(0);
+    const doc = new GraphDocument(fixture("thermometer.graph.json"));
+    doc.removeNodes(["opt"]);
+    const second = next(client, "grads");
+    client.load(doc.state);
+    const g = await second;
+    expect(g.objective).toBeNull();
+    expect(g.nodes).toEqual({});
+    expect(g.params).toEqual({});
+  });
 });
