@@ -63,7 +63,10 @@ describe("GPU faults", () => {
   it("a device lost mid-training: the delivered epochs stand and the CPU continues from them", async () => {
     const dev = await acquireDevice();
     const gpuRun = regression(5);
-    const session = await GpuTrainingSession.start(dev, adamProgram(gpuRun.params, gpuRun.loss));
+    // Small batches: the loss must come while epochs are left to run, not after the GPU has run them all ahead.
+    const session = await GpuTrainingSession.start(dev, adamProgram(gpuRun.params, gpuRun.loss), {
+      maxBatch: 4,
+    });
     const losses: number[] = [];
     let lost: unknown = null;
     for (let e = 0; e < 120; e++) {

@@ -22,10 +22,13 @@ function example(name: string): GraphDoc {
 
 /** The device the "webgpu" backend uses in this file; a test may destroy it, and the next one gets another. */
 let device: GpuDevice | null = null;
+/** At most this many epochs per command buffer (two in flight): small in the device-loss test, so the loss
+ * comes while epochs are left to run. */
+let maxBatch = 256;
 beforeAll(() => {
   registerBackend("webgpu", async () => {
     if (!device || device.isLost) device = await acquireDevice();
-    return webgpuBackend(device);
+    return webgpuBackend(device, { maxBatch });
   });
 });
 afterAll(() => {
@@ -110,11 +113,13 @@ describe("training through the Trainer on WebGPU", () => {
   });
 
   it("a device lost mid-run: training finishes on the CPU with every epoch recorded once and Adam's state kept", async () => {
+    maxBatch = 4;
     const gpu = trainer(example("51-mlp-two-class-adam.json"), "webgpu");
     gpu.t.onRecords(() => {
       if (gpu.t.state.epoch >= 100 && device && !device.isLost) device.destroy();
     });
     await gpu.t.run();
+    maxBatch = 256;
     expect(gpu.t.state.status).toBe("done");
     expect(gpu.t.state.backend).toBe("cpu");
     expect(gpu.t.state.fallback).toMatch(/WebGPU device was lost.*continuing on the CPU/);
