@@ -36,6 +36,9 @@ export interface PeerResult {
   epochsPerSecond: number;
   /** One-off cost before the first epoch (tracing, compiling kernels), seconds. */
   setupSeconds: number;
+  /** The loss of the last warm-up epoch: every peer trains the same number of them, so these agree. */
+  warmEpochs: number;
+  warmLoss: number;
   finalLoss: number;
 }
 
@@ -245,7 +248,7 @@ async function bench(
   try {
     const warm = Math.max(1, Math.min(5, Math.ceil(w.epochs / 50)));
     const tw = performance.now();
-    await loop.epochs(warm);
+    const warmLoss = await loop.epochs(warm);
     const perEpoch = (performance.now() - tw) / 1000 / warm;
     const epochs = Math.max(
       minEpochs,
@@ -261,6 +264,8 @@ async function bench(
       seconds,
       epochsPerSecond: epochs / seconds,
       setupSeconds,
+      warmEpochs: warm,
+      warmLoss,
       finalLoss,
     };
   } finally {
