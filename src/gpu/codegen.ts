@@ -7,7 +7,7 @@ import { BINARY, UNARY, wgslFloat } from "../runtime/ops/elementwise.ts";
 import { numel, sameShape, stridesOf } from "../runtime/shape.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 import { type Access, accessOf, type Node } from "./ir.ts";
-import { directInput, isFree, type Kernel, kernelReads } from "./plan.ts";
+import { directInput, type Kernel, kernelReads } from "./plan.ts";
 import { exprWgsl, preludeFor, withSafeBuiltins } from "./wgsl.ts";
 
 export const WG = 256;
@@ -911,9 +911,4 @@ function segsumPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass 
   const sp = flatSpace(K.space, body, "o", "o");
   storeLines(K.stores, em, sp, body);
   return { wgsl: shader(fns, "", body, WG), groups: gridFor(Math.ceil(total / WG)) };
-}
-
-/** Whether a node is computed by some kernel (as opposed to being a leaf, a literal or a view). */
-export function needsKernel(n: Node): boolean {
-  return !isFree(n);
 }

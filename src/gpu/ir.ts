@@ -222,13 +222,6 @@ function reshapeAccess(inner: Access, from: readonly number[], to: readonly numb
   return { base: inner.base, offset: inner.offset, strides };
 }
 
-/** Whether the access reads its base as a plain row-major array of the same shape. */
-export function isContiguous(a: Access, shape: readonly number[]): boolean {
-  if (a.offset !== 0) return false;
-  const c = stridesOf(shape);
-  return shape.every((s, i) => s === 1 || a.strides[i] === c[i]);
-}
-
 /** All nodes reachable from `roots`, inputs before users. */
 export function topoOrder(roots: Node[]): Node[] {
   const out: Node[] = [];
