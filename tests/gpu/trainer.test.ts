@@ -12,6 +12,7 @@ import { Scheduler } from "../../src/runtime/scheduler.ts";
 import { registerBackend } from "../../src/runtime/scheduler-backend.ts";
 import { type EpochRecord, Trainer } from "../../src/runtime/train.ts";
 import { mismatch } from "../helpers/torch.ts";
+import { build } from "../scheduler/helpers.ts";
 import { paramTol } from "./harness.ts";
 
 function example(name: string): GraphDoc {
@@ -110,6 +111,45 @@ describe("training through the Trainer on WebGPU", () => {
     const [gpu, cpu] = runs;
     expect(gpu.t.state).toMatchObject({ status: "done", backend: "webgpu", epoch: 200 });
     expectSameRecords(gpu.records, cpu.records);
+  });
+
+  it("two optimizers with their own losses, one accumulating its gradients: the same records as the CPU", async () => {
+    const doc = () =>
+      build(
+        [
+          ["x", "tensor", { data: [0.5, -1, 1.5, 2, -0.25], dtype: "float32" }],
+          ["y", "tensor", { data: [1, -2, 3, 4.5, -0.5], dtype: "float32" }],
+          ["w1", "tensor", { data: [0.1], dtype: "float32", requires_grad: true }],
+          ["w2", "tensor", { data: [-0.3, 0.2, 0.1, 0.4, 0.5], dtype: "float32", requires_grad: true }],
+          ["p1", "mul"],
+          ["p2", "mul"],
+          ["loss1", "mse_loss"],
+          ["loss2", "l1_loss"],
+          ["sgd", "SGD", { lr: 0.05, momentum: 0.5 }],
+          ["adam", "Adam", { lr: 0.02, zero_grad: false }],
+        ],
+        [
+          ["x", "p1", "input"],
+          ["w1", "p1", "other"],
+          ["x", "p2", "input"],
+          ["w2", "p2", "other"],
+          ["p1", "loss1", "input"],
+          ["y", "loss1", "target"],
+          ["p2", "loss2", "input"],
+          ["y", "loss2", "target"],
+          ["loss1", "sgd", "loss"],
+          ["loss2", "adam", "loss"],
+        ],
+        80,
+      );
+    const gpu = trainer(doc(), "webgpu");
+    const cpu = trainer(doc(), "cpu");
+    await gpu.t.run();
+    await cpu.t.run();
+    expect(gpu.t.state).toMatchObject({ status: "done", backend: "webgpu" });
+    expectSameRecords(gpu.records, cpu.records);
+    for (const id of ["w1", "w2"])
+      expect(mismatch(gpu.records[79].grads[id], cpu.records[79].grads[id], TRAJ), `grad ${id}`).toBeNull();
   });
 
   it("a device lost mid-run: training finishes on the CPU with every epoch recorded once and Adam's state kept", async () => {
