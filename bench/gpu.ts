@@ -110,6 +110,15 @@ async function main(): Promise<void> {
     writeFileSync(fileURLToPath(new URL("./GPU-RESULTS.md", import.meta.url)), `${report}\n`);
 }
 
+/** A Markdown table laid out as Biome formats one: padded columns, the first left-aligned, numbers right. */
+function markdownTable(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const cell = (v: string, i: number) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]));
+  const line = (cells: string[]) => `| ${cells.map(cell).join(" | ")} |`;
+  const rule = `| ${widths.map((w, i) => (i === 0 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`;
+  return [line(head), rule, ...rows.map(line)];
+}
+
 function render(results: PeerResult[], only: WorkloadId[], peers: Peer[], adapter: string): string {
   const rate = (w: WorkloadId, p: Peer) => results.find((r) => r.workload === w && r.peer === p);
   const lines = [
@@ -120,19 +129,24 @@ function render(results: PeerResult[], only: WorkloadId[], peers: Peer[], adapte
     "separately for gradwire WebGPU). gradwire WebGPU reads every epoch's loss back (asynchronously, in",
     "batches); TensorFlow.js reads the last one.",
     "",
-    `| workload | ${peers.join(" | ")} | WebGPU vs tfjs-webgpu | WebGPU vs gradwire CPU | set-up (s) |`,
-    `| --- | ${peers.map(() => "---:").join(" | ")} | ---: | ---: | ---: |`,
   ];
+  const head = ["workload", ...peers, "WebGPU vs tfjs-webgpu", "WebGPU vs gradwire CPU", "set-up (s)"];
+  const rows: string[][] = [];
   for (const w of only) {
     const g = rate(w, "gradwire-webgpu");
     const t = rate(w, "tfjs-webgpu");
     const c = rate(w, "gradwire-cpu");
     const ratio = (a?: PeerResult, b?: PeerResult) =>
       a && b ? `${(a.epochsPerSecond / b.epochsPerSecond).toFixed(2)}×` : "—";
-    lines.push(
-      `| ${TITLES[w]} | ${peers.map((p) => (rate(w, p) ? fmt((rate(w, p) as PeerResult).epochsPerSecond) : "—")).join(" | ")} | ${ratio(g, t)} | ${ratio(g, c)} | ${g ? g.setupSeconds.toFixed(2) : "—"} |`,
-    );
+    rows.push([
+      TITLES[w],
+      ...peers.map((p) => (rate(w, p) ? fmt((rate(w, p) as PeerResult).epochsPerSecond) : "—")),
+      ratio(g, t),
+      ratio(g, c),
+      g ? g.setupSeconds.toFixed(2) : "—",
+    ]);
   }
+  lines.push(...markdownTable(head, rows));
   const big = rate("linreg10m", "gradwire-webgpu");
   if (big)
     lines.push(
