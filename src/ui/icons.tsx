@@ -52,3 +52,26 @@ export function Icon(props: { name: IconName; size?: number }) {
     </svg>
   );
 }
+
+/** A toolbar button that shows only an icon; `title` is its label for tooltips and assistive tech. */
+export function IconButton(props: {
+  icon: IconName;
+  testid: string;
+  title: string;
+  disabled?: boolean;
+  onClick: () => void;
+}) {
+  return (
+    <button
+      type="button"
+      class="icon-btn"
+      data-testid={props.testid}
+      title={props.title}
+      aria-label={props.title}
+      disabled={props.disabled}
+      onClick={() => props.onClick()}
+    >
+      <Icon name={props.icon} />
+    </button>
+  );
+}

@@ -3,7 +3,7 @@
  * backend trains (WebGPU or CPU, with the reason for falling back).
  */
 import { createEffect, createSignal, For, onCleanup, onMount, Show } from "solid-js";
-import { Icon } from "../icons.tsx";
+import { Icon, IconButton } from "../icons.tsx";
 import type { RunController } from "./types.ts";
 
 export interface RunControlsProps {
@@ -60,45 +60,33 @@ export function RunControls(props: RunControlsProps) {
       >
         <Icon name="run" /> {s().status === "paused" ? "Resume" : "Run"}
       </button>
-      <button
-        type="button"
-        class="icon-btn"
-        data-testid="pause"
+      <IconButton
+        icon="pause"
+        testid="pause"
         title="Pause (Ctrl/⌘ Enter)"
         disabled={!running()}
         onClick={() => props.run.pause()}
-      >
-        <Icon name="pause" />
-      </button>
-      <button
-        type="button"
-        class="icon-btn"
-        data-testid="step"
+      />
+      <IconButton
+        icon="step"
+        testid="step"
         title={blockedTitle("Train one epoch (Ctrl/⌘ →)")}
         disabled={running() || !!props.blocked()}
         onClick={() => props.run.step()}
-      >
-        <Icon name="step" />
-      </button>
-      <button
-        type="button"
-        class="icon-btn"
-        data-testid="stop"
+      />
+      <IconButton
+        icon="stop"
+        testid="stop"
         title="Stop (keeps the trained values)"
         disabled={!(running() || s().status === "paused")}
         onClick={() => props.run.stop()}
-      >
-        <Icon name="stop" />
-      </button>
-      <button
-        type="button"
-        class="icon-btn"
-        data-testid="reset"
+      />
+      <IconButton
+        icon="reset"
+        testid="reset"
         title="Reset: parameters back to their initial values, history cleared"
         onClick={() => props.run.reset()}
-      >
-        <Icon name="reset" />
-      </button>
+      />
       <label class="epochs" classList={{ invalid: bad() }} title="Epochs per run">
         <input
           type="text"
