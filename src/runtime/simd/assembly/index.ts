@@ -1,0 +1,2 @@
+// AssemblyScript entry: every kernel module the runtime loads (see scripts/build-simd.mjs).
+export * from "./vm";

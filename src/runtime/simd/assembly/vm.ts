@@ -1,0 +1,377 @@
+// AssemblyScript (compiled to WebAssembly by scripts/build-simd.mjs, not by tsc).
+//
+// A vector machine for fused elementwise programs. src/runtime/simd/program.ts compiles an expression DAG of
+// float32 ops into a list of instructions; `run` executes it one chunk of CHUNK elements at a time, every
+// instruction over the whole chunk in SIMD, so intermediate values stay in cache-sized registers and no
+// full-size temporary is ever written. Float32 lanes round every op exactly as storing a float32 does, so the
+// results equal the JS runtime's element for element.
+//
+// Memory layout is the caller's: the program (i32 words), the registers (CHUNK f32 each), reduction state and
+// the leaves' data all live in the module's memory at offsets the caller chooses.
+
+export const CHUNK: i32 = 2048;
+
+// Opcodes, mirrored in program.ts.
+const END = 0;
+const LOAD = 1; // dst, ptr: R[dst][i] = mem[ptr][start + i]
+const LOAD_ROW = 2; // dst, ptr, len: R[dst][i] = mem[ptr][(start + i) % len]
+const SPLAT = 3; // dst, f32 bits
+const LOAD_COL = 4; // dst, ptr, inner: R[dst][i] = mem[ptr][(start + i) / inner]
+const ADD = 10; // dst, a, b
+const SUB = 11;
+const MUL = 12;
+const DIV = 13;
+const NEG = 20; // dst, a
+const ABS = 21;
+const SQRT = 22;
+const TANH = 23;
+const STORE = 40; // src, ptr: mem[ptr][start + i] = R[src][i]
+const SUM64 = 41; // src, slot: float64 sum of every element (4 partial sums, folded by the caller)
+const CASCADE = 42; // src, state: torch's float32 sum order (cascade.ts), finished by cascadeFinish
+const COLSUM64 = 43; // src, slot, len: slot[(start + i) % len] += R[src][i] in float64, in row order
+
+@inline function reg(regs: usize, r: i32): usize {
+  return regs + (<usize>r) * (<usize>CHUNK << 2);
+}
+
+/** Run `prog` over n elements. Registers at `regs`, each CHUNK floats plus one vector of slack. */
+export function run(prog: usize, regs: usize, n: i32): void {
+  for (let start = 0; start < n; start += CHUNK) {
+    const len = min(CHUNK, n - start);
+    // Elementwise instructions run over whole vectors; the few lanes past `len` hold junk no reduction reads.
+    const vlen = (len + 3) & ~3;
+    let pc = prog;
+    while (true) {
+      const op = load<i32>(pc);
+      if (op == END) break;
+      const d = load<i32>(pc, 4);
+      if (op == LOAD) {
+        memory.copy(reg(regs, d), <usize>load<u32>(pc, 8) + (<usize>start << 2), <usize>len << 2);
+        pc += 12;
+      } else if (op == LOAD_ROW) {
+        loadRow(reg(regs, d), <usize>load<u32>(pc, 8), load<i32>(pc, 12), start, len);
+        pc += 16;
+      } else if (op == SPLAT) {
+        const v = f32x4.splat(reinterpret<f32>(load<i32>(pc, 8)));
+        const R = reg(regs, d);
+        for (let i = 0; i < vlen; i += 4) v128.store(R + (<usize>i << 2), v);
+        pc += 12;
+      } else if (op == LOAD_COL) {
+        const src = <usize>load<u32>(pc, 8);
+        const inner = load<i32>(pc, 12);
+        const R = reg(regs, d);
+        for (let i = 0; i < len; i++) store<f32>(R + (<usize>i << 2), load<f32>(src + (<usize>((start + i) / inner) << 2)));
+        pc += 16;
+      } else if (op >= ADD && op <= DIV) {
+        binary(op, reg(regs, d), reg(regs, load<i32>(pc, 8)), reg(regs, load<i32>(pc, 12)), vlen);
+        pc += 16;
+      } else if (op >= NEG && op <= TANH) {
+        unary(op, reg(regs, d), reg(regs, load<i32>(pc, 8)), vlen);
+        pc += 12;
+      } else if (op == STORE) {
+        memory.copy(<usize>load<u32>(pc, 8) + (<usize>start << 2), reg(regs, d), <usize>len << 2);
+        pc += 12;
+      } else if (op == SUM64) {
+        sum64(reg(regs, d), <usize>load<u32>(pc, 8), len);
+        pc += 12;
+      } else if (op == CASCADE) {
+        cascadeFeed(reg(regs, d), <usize>load<u32>(pc, 8), start, len);
+        pc += 12;
+      } else if (op == COLSUM64) {
+        colSum64(reg(regs, d), <usize>load<u32>(pc, 8), load<i32>(pc, 12), start, len);
+        pc += 16;
+      } else {
+        unreachable();
+      }
+    }
+  }
+}
+
+function loadRow(R: usize, src: usize, rowLen: i32, start: i32, len: i32): void {
+  let j = start % rowLen;
+  let i = 0;
+  while (i < len) {
+    const take = min(rowLen - j, len - i);
+    memory.copy(R + (<usize>i << 2), src + (<usize>j << 2), <usize>take << 2);
+    i += take;
+    j = 0;
+  }
+}
+
+function binary(op: i32, D: usize, A: usize, B: usize, vlen: i32): void {
+  if (op == ADD)
+    for (let i = 0; i < vlen; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(D + o, f32x4.add(v128.load(A + o), v128.load(B + o)));
+    }
+  else if (op == SUB)
+    for (let i = 0; i < vlen; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(D + o, f32x4.sub(v128.load(A + o), v128.load(B + o)));
+    }
+  else if (op == MUL)
+    for (let i = 0; i < vlen; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(D + o, f32x4.mul(v128.load(A + o), v128.load(B + o)));
+    }
+  else
+    for (let i = 0; i < vlen; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(D + o, f32x4.div(v128.load(A + o), v128.load(B + o)));
+    }
+}
+
+function unary(op: i32, D: usize, A: usize, vlen: i32): void {
+  if (op == NEG)
+    for (let i = 0; i < vlen; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(D + o, f32x4.neg(v128.load(A + o)));
+    }
+  else if (op == ABS)
+    for (let i = 0; i < vlen; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(D + o, f32x4.abs(v128.load(A + o)));
+    }
+  else if (op == SQRT)
+    for (let i = 0; i < vlen; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(D + o, f32x4.sqrt(v128.load(A + o)));
+    }
+  else
+    for (let i = 0; i < vlen; i += 4) {
+      const o = <usize>i << 2;
+      const x = v128.load(A + o);
+      const lo = tanh2(f64x2.promote_low_f32x4(x));
+      const hi = tanh2(f64x2.promote_low_f32x4(v128.shuffle<f32>(x, x, 2, 3, 0, 1)));
+      v128.store(D + o, v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+    }
+}
+
+// tanh in float64, the same arithmetic as src/runtime/fused/tanh.ts (tanhF32) so the float32 results agree
+// bit for bit: a polynomial below |x| = 0.55, 1 - 2 / (exp(2|x|) + 1) above, with a table-driven exp.
+const P0 = -0.3333333333333364;
+const P1 = 0.13333333333305902;
+const P2 = -0.05396825393915064;
+const P3 = 0.021869487346023404;
+const P4 = -0.00886321085753791;
+const P5 = 0.0035918340216260026;
+const P6 = -0.001453693253040107;
+const P7 = 0.0005802865584754968;
+const P8 = -0.00021175224002058633;
+const P9 = 5.1732235707851626e-5;
+const LN2_64_HI = 0.6931471803691238 / 64;
+const LN2_64_LO = 1.9082149292705877e-10 / 64;
+const INV_LN2_64 = 64 * 1.4426950408889634;
+
+/** 2^(j/64) for j < 64, written by the JS side (`2 ** (j / 64)`) so both paths use the very same table. */
+const EXP2_J64 = memory.data(64 * 8, 16);
+
+export function exp2Table(): usize {
+  return EXP2_J64;
+}
+
+@inline function splat(v: f64): v128 {
+  return f64x2.splat(v);
+}
+
+function tanh2(x: v128): v128 {
+  const ax = f64x2.abs(x);
+  // Small |x|: Estrin's scheme as in tanhF32.
+  const t = f64x2.mul(x, x);
+  const t2 = f64x2.mul(t, t);
+  const t4 = f64x2.mul(t2, t2);
+  const t8 = f64x2.mul(t4, t4);
+  const a = f64x2.add(splat(P0), f64x2.mul(splat(P1), t));
+  const b = f64x2.mul(f64x2.add(splat(P2), f64x2.mul(splat(P3), t)), t2);
+  const c1 = f64x2.add(splat(P4), f64x2.mul(splat(P5), t));
+  const c2 = f64x2.mul(f64x2.add(splat(P6), f64x2.mul(splat(P7), t)), t2);
+  const c = f64x2.mul(f64x2.add(c1, c2), t4);
+  const e = f64x2.mul(f64x2.add(splat(P8), f64x2.mul(splat(P9), t)), t8);
+  const p = f64x2.add(f64x2.add(f64x2.add(a, b), c), e);
+  const small = f64x2.add(x, f64x2.mul(f64x2.mul(x, t), p));
+  // Large |x| (clamped so the exponent stays in range; lanes at or past 22 are replaced below).
+  const y = f64x2.mul(splat(2), f64x2.min(ax, splat(22)));
+  const k = i32x4.trunc_sat_f64x2_s_zero(f64x2.add(f64x2.mul(y, splat(INV_LN2_64)), splat(0.5)));
+  const kf = f64x2.convert_low_i32x4_s(k);
+  const r = f64x2.sub(f64x2.sub(y, f64x2.mul(kf, splat(LN2_64_HI))), f64x2.mul(kf, splat(LN2_64_LO)));
+  const r2 = f64x2.mul(r, r);
+  const inner = f64x2.add(splat(1.0 / 24), f64x2.mul(r, splat(1.0 / 120)));
+  const poly = f64x2.add(
+    f64x2.add(splat(1), r),
+    f64x2.mul(r2, f64x2.add(f64x2.add(splat(0.5), f64x2.mul(r, splat(1.0 / 6))), f64x2.mul(r2, inner))),
+  );
+  const k0 = i32x4.extract_lane(k, 0);
+  const k1 = i32x4.extract_lane(k, 1);
+  const pow2 = f64x2.replace_lane(f64x2.splat(scale2(k0 >> 6)), 1, scale2(k1 >> 6));
+  const tab = f64x2.replace_lane(
+    f64x2.splat(load<f64>(EXP2_J64 + (<usize>(k0 & 63) << 3))),
+    1,
+    load<f64>(EXP2_J64 + (<usize>(k1 & 63) << 3)),
+  );
+  const ex = f64x2.mul(f64x2.mul(pow2, tab), poly);
+  const z = f64x2.sub(splat(1), f64x2.div(splat(2), f64x2.add(ex, splat(1))));
+  // Sign of x onto z (x > 0 ? z : -z) and onto 1 for |x| >= 22.
+  const signBit = v128.and(x, f64x2.splat(-0.0));
+  const large = v128.or(z, signBit);
+  const one = v128.or(splat(1), signBit);
+  let res = v128.bitselect(small, large, f64x2.lt(ax, splat(0.55)));
+  res = v128.bitselect(res, one, f64x2.lt(ax, splat(22)));
+  // NaN stays NaN; ±0 stays itself.
+  res = v128.bitselect(x, res, v128.or(f64x2.ne(x, x), f64x2.eq(ax, splat(0))));
+  return res;
+}
+
+@inline function scale2(m: i32): f64 {
+  return reinterpret<f64>((<i64>(1023 + m)) << 52);
+}
+
+function sum64(R: usize, slot: usize, len: i32): void {
+  let s0 = v128.load(slot);
+  let s1 = v128.load(slot, 16);
+  const whole = len & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    const v = v128.load(R + (<usize>i << 2));
+    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+  }
+  for (let i = whole; i < len; i++) s0 = f64x2.replace_lane(s0, 0, f64x2.extract_lane(s0, 0) + <f64>load<f32>(R + (<usize>i << 2)));
+  v128.store(slot, s0);
+  v128.store(slot, s1, 16);
+}
+
+function colSum64(R: usize, slot: usize, rowLen: i32, start: i32, len: i32): void {
+  let j = start % rowLen;
+  for (let i = 0; i < len; i++) {
+    const p = slot + (<usize>j << 3);
+    store<f64>(p, load<f64>(p) + <f64>load<f32>(R + (<usize>i << 2)));
+    j++;
+    if (j == rowLen) j = 0;
+  }
+}
+
+// torch's float32 sum order (see src/runtime/ops/cascade.ts, innerSum and multiRowSum): rows of 32 floats
+// (4 AVX2 vectors of 8) summed down into 4 cascade levels, folded every 2^power rows; the vectors and elements
+// past the last whole row are kept aside and added in at the end, in torch's order.
+//
+// State block (caller-zeroed): levels at +0 (4 x 32 f32), then i32 fields.
+const ST_ROWS = 512; // rows in the whole sum
+const ST_POWER = 516;
+const ST_DONE = 520; // rows added so far
+const ST_FOLDED = 524; // whether a cascade step has run
+const ST_N = 528;
+const ST_TAIL = 544; // up to 63 floats past the last whole row
+export const CASCADE_STATE_BYTES: i32 = 544 + 64 * 4;
+
+export function cascadeInit(state: usize, n: i32): void {
+  memory.fill(state, 0, CASCADE_STATE_BYTES);
+  const rows = (n >> 3) >> 2;
+  store<i32>(state + ST_ROWS, rows);
+  store<i32>(state + ST_POWER, max(4, ceilLog2(rows) >> 2));
+  store<i32>(state + ST_N, n);
+}
+
+function ceilLog2(x: i32): i32 {
+  return x <= 2 ? 1 : 32 - clz(x - 1);
+}
+
+function cascadeFeed(R: usize, state: usize, start: i32, len: i32): void {
+  const rows = load<i32>(state + ST_ROWS);
+  const power = load<i32>(state + ST_POWER);
+  const step = 1 << power;
+  const mask = step - 1;
+  let done = load<i32>(state + ST_DONE);
+  // Whole rows of this chunk (chunks start on row boundaries).
+  const firstRow = start >> 5;
+  const rowsHere = min(len >> 5, rows - firstRow);
+  let a0 = v128.load(state, 0);
+  let a1 = v128.load(state, 16);
+  let a2 = v128.load(state, 32);
+  let a3 = v128.load(state, 48);
+  let a4 = v128.load(state, 64);
+  let a5 = v128.load(state, 80);
+  let a6 = v128.load(state, 96);
+  let a7 = v128.load(state, 112);
+  for (let r = 0; r < rowsHere; r++) {
+    const p = R + (<usize>r << 7);
+    a0 = f32x4.add(a0, v128.load(p, 0));
+    a1 = f32x4.add(a1, v128.load(p, 16));
+    a2 = f32x4.add(a2, v128.load(p, 32));
+    a3 = f32x4.add(a3, v128.load(p, 48));
+    a4 = f32x4.add(a4, v128.load(p, 64));
+    a5 = f32x4.add(a5, v128.load(p, 80));
+    a6 = f32x4.add(a6, v128.load(p, 96));
+    a7 = f32x4.add(a7, v128.load(p, 112));
+    done++;
+    if ((done & mask) == 0) {
+      v128.store(state, a0, 0);
+      v128.store(state, a1, 16);
+      v128.store(state, a2, 32);
+      v128.store(state, a3, 48);
+      v128.store(state, a4, 64);
+      v128.store(state, a5, 80);
+      v128.store(state, a6, 96);
+      v128.store(state, a7, 112);
+      store<i32>(state + ST_FOLDED, 1);
+      for (let j = 1; j < 4; j++) {
+        foldLevel(state + (<usize>j << 7), state + (<usize>(j - 1) << 7));
+        memory.fill(state + (<usize>(j - 1) << 7), 0, 128);
+        if ((done & (mask << (j * power))) != 0) break;
+      }
+      a0 = v128.load(state, 0);
+      a1 = v128.load(state, 16);
+      a2 = v128.load(state, 32);
+      a3 = v128.load(state, 48);
+      a4 = v128.load(state, 64);
+      a5 = v128.load(state, 80);
+      a6 = v128.load(state, 96);
+      a7 = v128.load(state, 112);
+    }
+  }
+  v128.store(state, a0, 0);
+  v128.store(state, a1, 16);
+  v128.store(state, a2, 32);
+  v128.store(state, a3, 48);
+  v128.store(state, a4, 64);
+  v128.store(state, a5, 80);
+  v128.store(state, a6, 96);
+  v128.store(state, a7, 112);
+  store<i32>(state + ST_DONE, done);
+  // Elements past the last whole row: at most 63 of them, all in the final chunk.
+  const from = max(0, rows * 32 - start);
+  for (let i = from; i < len; i++)
+    store<f32>(state + ST_TAIL + (<usize>(start + i - rows * 32) << 2), load<f32>(R + (<usize>i << 2)));
+}
+
+function foldLevel(into: usize, from: usize): void {
+  for (let t: usize = 0; t < 128; t += 16) v128.store(into + t, f32x4.add(v128.load(into + t), v128.load(from + t)));
+}
+
+/** The finished sum, after every chunk has been fed. */
+export function cascadeFinish(state: usize): f32 {
+  const n = load<i32>(state + ST_N);
+  const rows = load<i32>(state + ST_ROWS);
+  const vecs = n >> 3;
+  if (load<i32>(state + ST_FOLDED)) for (let j = 1; j < 4; j++) foldLevel(state, state + (<usize>j << 7));
+  else for (let t: usize = 0; t < 128; t += 16) v128.store(state + t, f32x4.add(v128.load(state + t), f32x4.splat(0)));
+  // p[lane] += the leftover vectors, then the four accumulators folded into the first.
+  const tail = state + ST_TAIL;
+  for (let v = rows * 4; v < vecs; v++)
+    for (let lane = 0; lane < 8; lane++) {
+      const p = state + (<usize>lane << 2);
+      store<f32>(p, load<f32>(p) + load<f32>(tail + (<usize>((v - rows * 4) * 8 + lane) << 2)));
+    }
+  for (let k = 1; k < 4; k++)
+    for (let lane = 0; lane < 8; lane++) {
+      const p = state + (<usize>lane << 2);
+      store<f32>(p, load<f32>(p) + load<f32>(state + (<usize>(k * 8 + lane) << 2)));
+    }
+  let total: f32 = 0;
+  for (let e = vecs * 8; e < n; e++) total += load<f32>(tail + (<usize>(e - rows * 32) << 2));
+  for (let lane = 0; lane < 8; lane++) total += load<f32>(state + (<usize>lane << 2));
+  return total;
+}
+
+/** Where the caller's memory may start. */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~15;
+}

@@ -1,0 +1,73 @@
+/**
+ * Lazy float32 elementwise expressions: what a large elementwise op returns instead of a full-size array when
+ * the SIMD kernels are available. Consumers that understand expressions (sums, mse_loss, gradients of
+ * broadcast operands) evaluate them fused in one chunked pass (program.ts); anything else reading the data
+ * materialises it once (Tensor.data).
+ *
+ * Every node of one expression has the same number of elements, the n of the tensor it belongs to. Leaves are
+ * arrays read in full, or broadcast along the rows (`row`: element i reads data[i % len], an operand shaped
+ * like the trailing dims) or the columns (`col`: data[floor(i / len)], an operand shaped like the leading
+ * dims); constants are float32 values captured when the op ran.
+ *
+ * Values are captured when the op runs, as eager evaluation would read them: constants by value, and leaves
+ * that an optimizer may update in place (leaf tensors that require grad) by copy. Other tensors' data is never
+ * written in place by the runtime, so it is referenced.
+ */
+
+export type BinaryOpName = "add" | "sub" | "mul" | "div";
+export type UnaryOpName = "neg" | "abs" | "sqrt" | "tanh";
+
+export type Expr =
+  | {
+      readonly k: "leaf";
+      readonly data: Float32Array;
+      readonly mode: "full" | "row" | "col";
+      readonly len: number;
+    }
+  | { readonly k: "const"; readonly v: number }
+  | { readonly k: "unary"; readonly op: UnaryOpName; readonly a: Expr; readonly size: number }
+  | {
+      readonly k: "binary";
+      readonly op: BinaryOpName;
+      readonly a: Expr;
+      readonly b: Expr;
+      readonly size: number;
+    };
+
+export const BINARY_OPS: ReadonlySet<string> = new Set<BinaryOpName>(["add", "sub", "mul", "div"]);
+export const UNARY_OPS: ReadonlySet<string> = new Set<UnaryOpName>(["neg", "abs", "sqrt", "tanh"]);
+
+/** Past this many nodes an operand is materialised first, so a program fits its registers. */
+export const MAX_NODES = 48;
+
+/** Below this many elements the plain loops win: a fused pass has a fixed cost of a few microseconds. */
+let minElements = 16384;
+
+export function lazyMinElements(): number {
+  return minElements;
+}
+
+/** Tests lower the threshold to run small tensors through the SIMD path. */
+export function setLazyMinElements(n: number): void {
+  minElements = n;
+}
+
+export function sizeOf(e: Expr): number {
+  return e.k === "leaf" || e.k === "const" ? 1 : e.size;
+}
+
+export function full(data: Float32Array): Expr {
+  return { k: "leaf", data, mode: "full", len: data.length };
+}
+
+export function constant(v: number): Expr {
+  return { k: "const", v: Math.fround(v) };
+}
+
+export function unary(op: UnaryOpName, a: Expr): Expr {
+  return { k: "unary", op, a, size: sizeOf(a) + 1 };
+}
+
+export function binary(op: BinaryOpName, a: Expr, b: Expr): Expr {
+  return { k: "binary", op, a, b, size: sizeOf(a) + sizeOf(b) + 1 };
+}

@@ -1,0 +1,118 @@
+/**
+ * The WebAssembly SIMD kernels (assembly/, built into kernels.wasm.ts) and the memory they work in.
+ *
+ * The module is instantiated synchronously on first use, which Node and Web Workers allow for any size. Where
+ * that fails (no WebAssembly SIMD, or a browser main thread that only compiles small modules synchronously),
+ * the runtime keeps its plain JavaScript kernels, which compute the same values; an asynchronous compile is
+ * started so later work can still use the module.
+ *
+ * Memory is one arena reset before each program: the program, registers, reduction state and copies of the
+ * leaves' data. It grows as needed and is never shrunk; typed-array views are made afresh after a grow
+ * (growing detaches the old buffer).
+ */
+import { KERNELS_WASM_BASE64 } from "./kernels.wasm.ts";
+
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  CHUNK: WebAssembly.Global;
+  CASCADE_STATE_BYTES: WebAssembly.Global;
+  run(prog: number, regs: number, n: number): void;
+  cascadeInit(state: number, n: number): void;
+  cascadeFinish(state: number): number;
+  exp2Table(): number;
+  heapBase(): number;
+}
+
+let kernels: KernelExports | null = null;
+let failure: string | null = null;
+let tried = false;
+let enabled = readEnabledFlag();
+
+function readEnabledFlag(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.GRADWIRE_SIMD !== "0";
+}
+
+function bytes(): Uint8Array<ArrayBuffer> {
+  const bin = atob(KERNELS_WASM_BASE64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function adopt(instance: WebAssembly.Instance): void {
+  const k = instance.exports as unknown as KernelExports;
+  // The same 2^(j/64) table the JavaScript tanh uses (fused/tanh.ts), so both give the same float32 values.
+  const table = new Float64Array(k.memory.buffer, k.exp2Table(), 64);
+  for (let j = 0; j < 64; j++) table[j] = 2 ** (j / 64);
+  kernels = k;
+}
+
+/** The kernels, or null where WebAssembly SIMD is unavailable or switched off (the JS kernels run instead). */
+export function simdKernels(): KernelExports | null {
+  if (!enabled) return null;
+  if (kernels || tried) return kernels;
+  tried = true;
+  try {
+    adopt(new WebAssembly.Instance(new WebAssembly.Module(bytes()), { env: { abort: abortHandler } }));
+  } catch (e) {
+    failure = e instanceof Error ? e.message : String(e);
+    if (typeof WebAssembly === "object")
+      WebAssembly.instantiate(bytes(), { env: { abort: abortHandler } }).then(
+        (r) => {
+          adopt(r.instance);
+          failure = null;
+        },
+        () => {},
+      );
+  }
+  return kernels;
+}
+
+function abortHandler(): never {
+  throw new Error("gradwire SIMD kernel aborted");
+}
+
+/** Turn the SIMD kernels off or on (tests compare both paths; GRADWIRE_SIMD=0 starts with them off). */
+export function setSimdEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** What the runtime computes with, for status lines and tests. */
+export function simdStatus(): { active: boolean; reason: string | null } {
+  const k = simdKernels();
+  return { active: k !== null, reason: k ? null : enabled ? failure : "switched off" };
+}
+
+/** Bump allocation in the module's memory, 16-byte aligned, from the heap base; reset before each program. */
+export class Arena {
+  private top: number;
+  constructor(private readonly k: KernelExports) {
+    this.top = k.heapBase();
+  }
+
+  reset(): void {
+    this.top = this.k.heapBase();
+  }
+
+  /** `bytes` bytes plus one vector of slack (vector loops may read a few lanes past the end). */
+  alloc(bytes: number): number {
+    const ptr = this.top;
+    this.top = (ptr + bytes + 16 + 15) & ~15;
+    const need = this.top - this.k.memory.buffer.byteLength;
+    if (need > 0) this.k.memory.grow(Math.ceil(need / 65536));
+    return ptr;
+  }
+
+  f32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.k.memory.buffer, ptr, n);
+  }
+
+  f64(ptr: number, n: number): Float64Array {
+    return new Float64Array(this.k.memory.buffer, ptr, n);
+  }
+
+  i32(ptr: number, n: number): Int32Array {
+    return new Int32Array(this.k.memory.buffer, ptr, n);
+  }
+}
