@@ -71,6 +71,11 @@ export interface CompiledProgram {
     /** Floats per epoch. */
     size: number;
     header: number[];
+    /**
+     * Where in each epoch's record the optimizer steps flag a NaN or infinite gradient (1; the runner zeroes
+     * the records before each batch): such an epoch's step must be undone.
+     */
+    flag: number;
     slots: { slot: number; at: number; size: number }[];
   } | null;
   /** The largest single value and its node, for limit messages. */
@@ -183,16 +188,23 @@ export function compileProgram(b: Builder, spec: ProgramSpec): CompiledProgram {
   }
   for (const n of outputRoots) outputs.push({ offset: offsets.get(n) as number, size: n.numel });
 
-  // Records: per epoch the objective, then each recorded slot's values and gradients.
+  // Records: per epoch the objective, the bad-gradient flag, then each recorded slot's values and gradients.
   let records: CompiledProgram["records"] = null;
   if (spec.records) {
-    let at = headerRoots.length;
+    const flag = headerRoots.length;
+    let at = flag + 1;
     const slots = spec.records.slots.map((slot) => {
       const r = { slot, at, size: sizes[slot] };
       at += 2 * sizes[slot];
       return r;
     });
-    records = { base: cursor, size: at, header: headerRoots.map((n) => offsets.get(n) as number), slots };
+    records = {
+      base: cursor,
+      size: at,
+      header: headerRoots.map((n) => offsets.get(n) as number),
+      flag,
+      slots,
+    };
     cursor += at * spec.maxBatch;
   }
 
@@ -266,6 +278,7 @@ export function compileProgram(b: Builder, spec: ProgramSpec): CompiledProgram {
         base: records?.base ?? 0,
         size: records?.size ?? 0,
         header: gi === 0 && records ? records.header : null,
+        flag: records ? records.flag : null,
         ranges,
       },
     };

@@ -238,6 +238,8 @@ export interface OptimKernelSpec {
     size: number;
     /** Arena offsets of the record header (objective, losses), when this kernel writes it (the first one). */
     header: number[] | null;
+    /** Record offset of the bad-gradient flag, set to 1 by any element whose gradient is NaN or infinite. */
+    flag: number | null;
     /** [start, end) within this optimizer's elements, and the record offset of its values and gradients. */
     ranges: { start: number; end: number; at: number }[];
   };
@@ -261,6 +263,8 @@ export function optimizerWgsl(spec: OptimKernelSpec, prelude: (code: string) => 
     recLines.push(
       `if (i >= ${u(r.start)} && i < ${u(r.end)}) { let at = ${u(rec.base)} + slot * ${u(rec.size)} + ${u(r.at)} + i - ${u(r.start)}; A[at] = pr; A[at + ${u(r.end - r.start)}] = g; }`,
     );
+  if (rec.flag !== null)
+    recLines.push(`if (!gw_finite(g)) { A[${u(rec.base)} + slot * ${u(rec.size)} + ${u(rec.flag)}] = 1.0; }`);
   const guard = spec.guards.map((g) => `gw_finite(A[${u(g)}])`).join(" && ") || "true";
   const main = `fn h(k: u32) -> f32 { return H.v[k / 4u][k % 4u]; }
 @compute @workgroup_size(256)
@@ -271,7 +275,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let p = A[${u(spec.paramOffset)} + i];
   let g = A[${u(spec.gradOffset)} + i];
   var pr = p;
-  // A non-finite loss takes no step, as on the CPU: the parameters and state stay as they were.
+  // A non-finite loss takes no step, as on the CPU: the parameters and state stay as they were. (A non-finite
+  // gradient only sets the epoch's flag: no element can know another's, so the host undoes that epoch.)
   if (${guard}) {
     ${rule(spec.kind, state).join("\n    ")}
     A[${u(spec.paramOffset)} + i] = p1;

@@ -129,6 +129,8 @@ export class GpuProgram {
     const staging = this.takeStaging(Math.max(4, total * 4));
     device.pushErrorScope("validation");
     const encoder = device.createCommandEncoder({ label: "gradwire batch" });
+    // The optimizer steps only ever set an epoch's bad-gradient flag: it starts at 0.
+    if (rec && recFloats > 0 && !computeless) encoder.clearBuffer(this.arena, rec.base * 4, recFloats * 4);
     if (!computeless) {
       const pass = encoder.beginComputePass();
       pass.setBindGroup(0, this.group0);

@@ -8,6 +8,11 @@
  * (`epoch(ahead)`), batches run ahead of the records it has taken; anything that must see the state at the last
  * delivered epoch (a hyperparameter change, sync) first rolls the GPU back to the nearest batch boundary and
  * replays up to that epoch, so results never depend on how far ahead the GPU ran.
+ *
+ * A non-finite loss takes no step (the step kernels check it). A NaN or infinite gradient is flagged in the
+ * epoch's record by the step kernels, which cannot know in time whether some other element's gradient was bad:
+ * such an epoch is handed out as not stepped but not counted as delivered, so the next sync or epoch rolls
+ * the GPU back to the state before it, as the CPU, which checks every gradient before stepping, leaves it.
  */
 import type { ParamValue } from "../nodes/types.ts";
 import type { Optimizer } from "../runtime/optim.ts";
@@ -104,6 +109,8 @@ export class GpuTrainingSession implements TrainingSession {
   private submitted = 0;
   /** Delivered epochs that took no step (non-finite loss). */
   private skipped = 0;
+  /** Outcomes of epochs whose gradients were not all finite: their step is undone (rolled back). */
+  private readonly badGradients = new WeakSet<EpochOutcome>();
   /** Host copies of the full state at batch boundaries, oldest first. */
   private snapshots: HostState[] = [];
   /** Uniform slots of each submitted epoch still replayable. */
@@ -386,6 +393,8 @@ export class GpuTrainingSession implements TrainingSession {
       const base = k * rec.size;
       let stepped = true;
       for (let h = 0; h < rec.header.length; h++) if (!Number.isFinite(records[base + h])) stepped = false;
+      // A finite loss with a bad gradient: the kernels stepped, and the epoch must be undone.
+      const badGradient = stepped && records[base + rec.flag] !== 0;
       const params = new Map<string, ArrayLike<number>>();
       const grads = new Map<string, ArrayLike<number>>();
       for (const r of rec.slots) {
@@ -393,7 +402,9 @@ export class GpuTrainingSession implements TrainingSession {
         params.set(this.slots[r.slot].id, records.slice(at, at + r.size));
         grads.set(this.slots[r.slot].id, records.slice(at + r.size, at + 2 * r.size));
       }
-      this.ready.push({ loss: records[base], grads, params, stepped });
+      const outcome = { loss: records[base], grads, params, stepped: stepped && !badGradient };
+      if (badGradient) this.badGradients.add(outcome);
+      this.ready.push(outcome);
     }
     const end = batch.start + batch.count;
     this.snapshots.push(this.toHostState(end, batch.steps, batch.momentum, regions));
@@ -437,6 +448,11 @@ export class GpuTrainingSession implements TrainingSession {
       if (isGpuError(e)) this.failure = e;
     }
     const out = this.ready.shift() as EpochOutcome;
+    if (this.badGradients.has(out)) {
+      // Not delivered: what comes next (sync, another epoch) starts from the state before this epoch.
+      this.dirty = true;
+      return out;
+    }
     this.delivered++;
     if (!out.stepped) this.skipped++;
     this.prune();

@@ -50,13 +50,16 @@ export interface TrainingProgram {
 }
 
 export interface EpochOutcome {
-  /** The objective before the step. When it is not finite, no step was taken. */
+  /** The objective before the step. When it is not finite, no step was taken (and `stepped` is false). */
   loss: number;
   /** Gradients used by the step, by trainable id (flat, row-major). */
   grads: Map<string, ArrayLike<number>>;
   /** Parameter values after the step, by trainable id. */
   params: Map<string, ArrayLike<number>>;
-  /** False when the loss was not finite and the epoch stopped before the step. */
+  /**
+   * False when the epoch stopped before the step: the loss was not finite, or (with a finite loss) a gradient
+   * was NaN or infinite. The parameters and optimizer state are then as they were before the epoch.
+   */
   stepped: boolean;
 }
 
@@ -125,8 +128,16 @@ export const cpuBackend: Backend = {
           if (g.zeroGrad) opt.zeroGrad();
           losses[i].backward(undefined, { retainGraph: i < program.groups.length - 1 });
         });
+        let finite = true;
         for (const g of program.groups)
-          for (const p of g.params) if (p.tensor.grad) grads.set(p.id, flat(p.tensor.grad));
+          for (const p of g.params)
+            if (p.tensor.grad) {
+              const gr = flat(p.tensor.grad);
+              grads.set(p.id, gr);
+              if (!gr.every(Number.isFinite)) finite = false;
+            }
+        // A NaN or infinite gradient stops the epoch before any step too: the parameters keep their values.
+        if (!finite) return { loss, grads, params, stepped: false };
         for (const g of program.groups) optimizerOf(g).step();
         for (const g of program.groups) for (const p of g.params) params.set(p.id, flat(p.tensor));
         return { loss, grads, params, stepped: true };

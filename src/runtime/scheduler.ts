@@ -50,6 +50,17 @@ export interface Gradients {
   objective: string;
 }
 
+/** Where a non-finite gradient started (see `Scheduler.gradientFault`). */
+export interface GradientFault {
+  /** The trainables whose gradient is NaN or infinite, by trainable id. */
+  params: { id: string; what: "nan" | "inf" }[];
+  /** The first node whose backward turned a finite gradient into a non-finite one, when one was found. */
+  nodeId?: string;
+  /** Which of its inputs (or its own leaves: `weight`) got the non-finite gradient. */
+  input?: string;
+  what?: "nan" | "inf";
+}
+
 export class SchedulerError extends Error {
   override name = "SchedulerError";
   constructor(
@@ -77,6 +88,8 @@ export class Scheduler {
   private dirty = new Set<string>();
   /** While set, node outputs that depend on a trainable pass through a tap that records their gradient. */
   private taps: Map<string, Tensor> | null = null;
+  /** While set, node inputs that carry autograd history likewise record the gradient each node hands back to them. */
+  private inputTaps: Map<string, Tensor> | null = null;
   private rev = 0;
 
   /** Bumps whenever the graph or the leaves change, so a trainer knows when to look at them again. */
@@ -208,14 +221,19 @@ export class Scheduler {
       return;
     }
     try {
-      const outputs = this.compute(id, kind, (src) => {
-        const st = this.states.get(src);
-        if (st?.error || !st?.outputs)
-          throw new SchedulerError(
-            `input from '${this.label(src)}' has no value${st?.error ? " (it failed)" : ""}`,
-          );
-        return st.outputs;
-      });
+      const outputs = this.compute(
+        id,
+        kind,
+        (src) => {
+          const st = this.states.get(src);
+          if (st?.error || !st?.outputs)
+            throw new SchedulerError(
+              `input from '${this.label(src)}' has no value${st?.error ? " (it failed)" : ""}`,
+            );
+          return st.outputs;
+        },
+        this.inputTaps !== null,
+      );
       s.outputs = this.taps ? this.tap(id, outputs) : outputs;
       s.version++;
       s.evaluations++;
@@ -228,7 +246,12 @@ export class Scheduler {
   }
 
   /** Run one node's kind on the given upstream outputs (the scheduler's cache, or a recompute's overrides). */
-  private compute(id: string, kind: NodeKind, upstream: (src: string) => NodeOutputs): NodeOutputs {
+  private compute(
+    id: string,
+    kind: NodeKind,
+    upstream: (src: string) => NodeOutputs,
+    tapInputs = false,
+  ): NodeOutputs {
     const node = this.doc.nodes[id];
     const adj = this.v.adjacency;
     const inputs: Record<string, Tensor | undefined> = {};
@@ -238,6 +261,9 @@ export class Scheduler {
       if (src.edge) inputs[port.name] = upstream(src.edge.source)[src.edge.sourcePort];
       else if (src.scalar !== undefined) scalars[port.name] = src.scalar;
     }
+    if (tapInputs && this.inputTaps)
+      for (const [port, t] of Object.entries(inputs))
+        if (t?.requiresGrad) inputs[port] = tapInto(this.inputTaps, inputKey(id, port), t);
     const ctx: EvalContext = {
       nodeId: id,
       label: this.label(id),
@@ -448,30 +474,107 @@ export class Scheduler {
     return { params: grads, nodes, objective: obj.nodeId };
   }
 
+  /**
+   * Where a NaN or infinite gradient comes from: one backward pass from `root` (a loss; default the objective)
+   * at the current leaf values, recording the gradient each node's backward hands to each of its inputs (and
+   * to its own leaves, as a model node does to its weight). Walking back from the loss in reverse evaluation
+   * order, the first node that received a finite gradient for its output and handed a non-finite one on is
+   * where it started. `params`: the trainables whose gradient from this root is not finite. Leaves' `.grad`
+   * are left as they were. Undefined when every gradient is finite (or the loss itself is not).
+   */
+  gradientFault(root?: { nodeId: string; port: string }): GradientFault | undefined {
+    const obj = root ?? this.objective();
+    if (!obj) return undefined;
+    const trainables = this.trainables();
+    const taps = new Map<string, Tensor>();
+    const inputTaps = new Map<string, Tensor>();
+    const grads = new Map<string, Tensor>();
+    this.taps = taps;
+    this.inputTaps = inputTaps;
+    this.paramsChanged();
+    try {
+      this.evaluate();
+      const loss = this.value(obj.nodeId, obj.port);
+      if (!loss?.requiresGrad || loss.numel !== 1 || nonFiniteIn(loss.data)) return undefined;
+      const saved = trainables.map((t) => t.tensor.grad);
+      for (const t of trainables) t.tensor.grad = null;
+      try {
+        loss.backward(undefined, { retainGraph: true });
+        for (const t of trainables) if (t.tensor.grad) grads.set(t.id, t.tensor.grad);
+      } finally {
+        trainables.forEach((t, i) => {
+          t.tensor.grad = saved[i];
+        });
+      }
+    } finally {
+      this.taps = null;
+      this.inputTaps = null;
+      // The values computed through input taps equal the plain ones, but recompute them without the taps.
+      this.paramsChanged();
+    }
+    const params = trainables.flatMap((t) => {
+      const what = grads.has(t.id) ? nonFiniteIn(grads.get(t.id)!.data) : undefined;
+      return what ? [{ id: t.id, what }] : [];
+    });
+    if (params.length === 0) return undefined;
+    const fault: GradientFault = { params };
+    const node = this.doc.nodes;
+    for (const id of [...this.v.order].reverse()) {
+      const out = taps.get(id);
+      if (!out || nonFiniteIn(out.data)) continue;
+      const handed: [string, Tensor | undefined][] = [
+        ...(this.kind(id)?.inputs ?? []).map(
+          (p) => [p.name, inputTaps.get(inputKey(id, p.name))] as [string, Tensor | undefined],
+        ),
+        ...trainables
+          .filter((t) => t.nodeId === id && t.leaf !== "")
+          .map((t) => [t.leaf, grads.get(t.id)] as [string, Tensor | undefined]),
+      ];
+      for (const [input, g] of handed) {
+        const what = g && nonFiniteIn(g.data);
+        if (what && node[id]) return { ...fault, nodeId: id, input, what };
+      }
+    }
+    return fault;
+  }
+
   /** Pass each output that carries autograd history through an identity whose backward records the gradient. */
   private tap(id: string, outputs: NodeOutputs): NodeOutputs {
     const taps = this.taps!;
     const out: NodeOutputs = {};
-    for (const [port, t] of Object.entries(outputs)) {
-      if (!t.requiresGrad || port !== OUT) {
-        out[port] = t;
-        continue;
-      }
-      out[port] = applyFunction(
-        {
-          name: "Tap",
-          forward: (_ctx, x) => new Tensor(x.data, x.shape, x.dtype),
-          backward: (_ctx, g) => {
-            const prev = taps.get(id);
-            taps.set(id, prev ? noGrad(() => addInto(prev, g)) : g);
-            return [g];
-          },
-        },
-        t,
-      );
-    }
+    for (const [port, t] of Object.entries(outputs))
+      out[port] = !t.requiresGrad || port !== OUT ? t : tapInto(taps, id, t);
     return out;
   }
+}
+
+/** The key of a node input's recorded gradient. */
+const inputKey = (nodeId: string, port: string) => `${nodeId}\u0000${port}`;
+
+/** `t` through an identity whose backward adds the gradient reaching it to `taps[key]`. */
+function tapInto(taps: Map<string, Tensor>, key: string, t: Tensor): Tensor {
+  return applyFunction(
+    {
+      name: "Tap",
+      forward: (_ctx, x) => new Tensor(x.data, x.shape, x.dtype),
+      backward: (_ctx, g) => {
+        const prev = taps.get(key);
+        taps.set(key, prev ? noGrad(() => addInto(prev, g)) : g);
+        return [g];
+      },
+    },
+    t,
+  );
+}
+
+function nonFiniteIn(xs: ArrayLike<number>): "nan" | "inf" | undefined {
+  let inf = false;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    if (Number.isNaN(x)) return "nan";
+    if (!Number.isFinite(x)) inf = true;
+  }
+  return inf ? "inf" : undefined;
 }
 
 function addInto(a: Tensor, b: Tensor): Tensor {

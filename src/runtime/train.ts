@@ -7,7 +7,7 @@
 import type { ParamValue } from "../nodes/types.ts";
 import type { Optimizer } from "./optim.ts";
 import type { Scheduler } from "./scheduler.ts";
-import { SchedulerError } from "./scheduler.ts";
+import { type GradientFault, SchedulerError } from "./scheduler.ts";
 import {
   type BackendChoice,
   type BackendName,
@@ -249,6 +249,13 @@ export class Trainer {
       this.fail(`epoch ${k}: ${e instanceof Error ? e.message : String(e)}`, nodeId);
       return undefined;
     }
+    if (!outcome.stepped && Number.isFinite(outcome.loss)) {
+      // A NaN or infinite gradient: the backend took no step, so the leaves (once synced) hold the values the
+      // epoch started from, and a CPU backward pass there finds the node whose backward produced it.
+      await this.session!.sync();
+      this.failGradient(k, program, outcome);
+      return undefined;
+    }
     if (!outcome.stepped || !Number.isFinite(outcome.loss)) {
       await this.session!.sync();
       program.forward();
@@ -275,12 +282,6 @@ export class Trainer {
     this.st = { ...this.st, epoch: k + 1 };
     for (const g of program.groups)
       for (const p of g.params) {
-        const gr = outcome.grads.get(p.id);
-        if (gr && !allFinite(gr)) {
-          this.emit([record]);
-          this.fail(`epoch ${k}: the gradient of '${p.id}' became ${kindOf(gr)}`, p.nodeId);
-          return undefined;
-        }
         const v = outcome.params.get(p.id);
         if (v && !allFinite(v)) {
           this.emit([record]);
@@ -292,6 +293,51 @@ export class Trainer {
         }
       }
     return record;
+  }
+
+  /**
+   * Stop on a NaN or infinite gradient (the epoch took no step), naming the first node whose backward produced
+   * it: found by a backward pass from each optimizer's loss on the CPU, at the parameters the epoch started from.
+   */
+  private failGradient(k: number, program: TrainingProgram, outcome: EpochOutcome): void {
+    let fault: GradientFault | undefined;
+    try {
+      for (const root of new Map(
+        program.groups.map((g) => [`${g.loss.nodeId}.${g.loss.port}`, g.loss]),
+      ).values()) {
+        const f = this.scheduler.gradientFault(root);
+        if (f && (!fault || (f.nodeId !== undefined && fault.nodeId === undefined))) fault = f;
+        if (fault?.nodeId !== undefined) break;
+      }
+    } catch {
+      // The diagnosis is best effort: the message below still names the parameter.
+    }
+    // The parameter: from the diagnosis, else from the gradients the backend reported.
+    let param = fault?.params[0];
+    let nodeOfParam: string | undefined;
+    for (const g of program.groups)
+      for (const p of g.params) {
+        const gr = outcome.grads.get(p.id);
+        if (!param && gr && !allFinite(gr)) param = { id: p.id, what: kindOf(gr) };
+        if (param?.id === p.id) nodeOfParam ??= p.nodeId;
+      }
+    const more = fault && fault.params.length > 1 ? ` (and ${fault.params.length - 1} more)` : "";
+    const what = param
+      ? `the gradient of '${param.id}'${more} became ${param.what}`
+      : "a gradient became nan or inf";
+    let where = "";
+    if (fault?.nodeId !== undefined) {
+      const id = fault.nodeId;
+      const kind = this.scheduler.registry.get(this.scheduler.graph.nodes[id].type);
+      const input = kind?.inputs.some((p) => p.name === fault.input)
+        ? `its input '${fault.input}'`
+        : `its parameter '${fault.input}'`;
+      where = `; node '${this.scheduler.label(id)}' (${this.scheduler.graph.nodes[id].type}) was the first to produce ${fault.what} in backward (the gradient for ${input})`;
+    }
+    this.fail(
+      `epoch ${k}: ${what}${where}; no step was taken, the parameters keep their values from before this epoch`,
+      fault?.nodeId ?? nodeOfParam,
+    );
   }
 
   private emit(records: EpochRecord[]): void {

@@ -269,6 +269,43 @@ print(json.dumps({"lines": "\\n".join(lines)}))`).lines,
     expect(lines[1].loss).toBeGreaterThan(lines[0].loss);
   });
 
+  it("a gradient that becomes nan with a finite loss exits 1 naming the node whose backward produced it, on either backend", () => {
+    // sum(sqrt(w ** 2)) from w = 2 at lr 1: w reaches 0 at epoch 2, where sqrt's backward gives inf.
+    const text = JSON.stringify({
+      format: "gradwire.graph",
+      version: 1,
+      settings: { epochs: 10 },
+      nodes: [
+        { id: "w", type: "tensor", params: { data: [2], dtype: "float32", requires_grad: true } },
+        { id: "sq", type: "pow", params: { exponent: 2 } },
+        { id: "root", type: "sqrt", name: "sqrt of w²" },
+        { id: "loss", type: "sum" },
+        { id: "opt", type: "SGD", params: { lr: 1 } },
+      ],
+      edges: [
+        { id: "e1", source: "w", sourcePort: "out", target: "sq", targetPort: "input" },
+        { id: "e2", source: "sq", sourcePort: "out", target: "root", targetPort: "input" },
+        { id: "e3", source: "root", sourcePort: "out", target: "loss", targetPort: "input" },
+        { id: "e4", source: "loss", sourcePort: "out", target: "opt", targetPort: "loss" },
+      ],
+    });
+    const file = tempFile(text);
+    const message =
+      "epoch 2: the gradient of 'w' became nan; node 'sqrt of w²' (sqrt) was the first to produce inf in backward (the gradient for its input 'input'); no step was taken, the parameters keep their values from before this epoch";
+    for (const backend of ["cpu", "webgpu"]) {
+      const r = gradwire("train", file, "--jsonl", "--backend", backend);
+      expect(r.code, backend).toBe(1);
+      expect(r.stderr, backend).toContain(`${file}: ${message}`);
+      expect(
+        jsonLines<Line>(r.stdout).map((l) => [l.epoch, l.loss, l.params.w]),
+        backend,
+      ).toEqual([
+        [0, 2, [1]],
+        [1, 1, [0]],
+      ]);
+    }
+  });
+
   it("prints a readable summary without --jsonl", () => {
     const r = gradwire("train", fixturePath("thermometer.graph.json"), "--epochs", "20");
     expect(r.code).toBe(0);

@@ -12,7 +12,7 @@ import { Scheduler } from "../../src/runtime/scheduler.ts";
 import { registerBackend } from "../../src/runtime/scheduler-backend.ts";
 import { type EpochRecord, Trainer } from "../../src/runtime/train.ts";
 import { mismatch } from "../helpers/torch.ts";
-import { build } from "../scheduler/helpers.ts";
+import { build, SQRT_AT_ZERO_MESSAGE, sqrtAtZero } from "../scheduler/helpers.ts";
 import { paramTol } from "./harness.ts";
 
 function example(name: string): GraphDoc {
@@ -150,6 +150,82 @@ describe("training through the Trainer on WebGPU", () => {
     expectSameRecords(gpu.records, cpu.records);
     for (const id of ["w1", "w2"])
       expect(mismatch(gpu.records[79].grads[id], cpu.records[79].grads[id], TRAJ), `grad ${id}`).toBeNull();
+  });
+
+  it("a gradient that becomes nan (sqrt's backward at 0) stops the run as on the CPU: the node named, no step taken", async () => {
+    const gpu = trainer(sqrtAtZero(50, "float32"), "webgpu");
+    await gpu.t.run();
+    expect(gpu.t.state).toMatchObject({
+      status: "error",
+      backend: "webgpu",
+      epoch: 2,
+      nodeId: "root",
+      message: SQRT_AT_ZERO_MESSAGE,
+    });
+    expect(gpu.t.state.fallback).toBeUndefined();
+    expect(gpu.records.map((r) => [r.epoch, r.loss, r.grads.w, r.params.w])).toEqual([
+      [0, 2, [1], [1]],
+      [1, 1, [1], [0]],
+    ]);
+    // The GPU ran ahead of the bad epoch; the leaves hold the values of the last good one.
+    expect(gpu.s.leaves("w")[""].toList()).toEqual([0]);
+  });
+
+  it("a non-finite gradient in a tensor too large to record stops every group's step (Adam's on another loss too)", async () => {
+    // sum(sqrt(w ** 2)) over [2, 4, 1] at lr 1: the third element reaches 0 at epoch 1. The second optimizer
+    // (Adam on v, its own loss) must not step in that epoch either.
+    const doc = build(
+      [
+        ["w", "tensor", { data: [2, 4, 1], dtype: "float32", requires_grad: true }],
+        ["sq", "pow", { exponent: 2 }],
+        ["root", "sqrt"],
+        ["loss", "sum"],
+        ["opt", "SGD", { lr: 1 }],
+        ["v", "tensor", { data: [0.5, -0.25], requires_grad: true }],
+        ["vloss", "mse_loss"],
+        ["target", "tensor", { data: [1, 1], dtype: "float32" }],
+        ["adam", "Adam", { lr: 0.1 }],
+      ],
+      [
+        ["w", "sq", "input"],
+        ["sq", "root", "input"],
+        ["root", "loss", "input"],
+        ["loss", "opt", "loss"],
+        ["v", "vloss", "input"],
+        ["target", "vloss", "target"],
+        ["vloss", "adam", "loss"],
+      ],
+      20,
+    );
+    const run = async (backend: "cpu" | "webgpu") => {
+      const s = new Scheduler();
+      s.setGraph(doc.state);
+      const t = new Trainer(s, { backend, yieldFn: async () => {}, recordLimit: 2 });
+      const records: EpochRecord[] = [];
+      t.onRecords((rs) => records.push(...rs));
+      await t.run();
+      return { s, t, records };
+    };
+    const cpu = await run("cpu");
+    const gpu = await run("webgpu");
+    const message =
+      "epoch 1: the gradient of 'w' became nan; node 'root' (sqrt) was the first to produce inf in backward (the gradient for its input 'input'); no step was taken, the parameters keep their values from before this epoch";
+    expect(cpu.t.state).toMatchObject({ status: "error", backend: "cpu", epoch: 1, nodeId: "root", message });
+    expect(gpu.t.state).toMatchObject({
+      status: "error",
+      backend: "webgpu",
+      epoch: 1,
+      nodeId: "root",
+      message,
+    });
+    expect(gpu.records.map((r) => Object.keys(r.params))).toEqual([["v"]]);
+    expect(gpu.s.leaves("w")[""].toList()).toEqual([1, 3, 0]);
+    expect(cpu.s.leaves("w")[""].toList()).toEqual([1, 3, 0]);
+    // v took its first Adam step only.
+    expect(
+      mismatch(Array.from(gpu.s.leaves("v")[""].data), Array.from(cpu.s.leaves("v")[""].data), TRAJ),
+    ).toBeNull();
+    expect(cpu.s.leaves("v")[""].toList()).toEqual(cpu.records[0].params.v);
   });
 
   it("a device lost mid-run: training finishes on the CPU with every epoch recorded once and Adam's state kept", async () => {

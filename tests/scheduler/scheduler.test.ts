@@ -1,7 +1,7 @@
 // The scheduler: topological evaluation, incremental recomputation (counted), gradients, and the tool nodes.
 import { describe, expect, it } from "vitest";
 import { Scheduler } from "../../src/runtime/scheduler.ts";
-import { build, fixture, THERMOMETER_T_C, THERMOMETER_T_U } from "./helpers.ts";
+import { build, fixture, sqrtAtZero, THERMOMETER_T_C, THERMOMETER_T_U } from "./helpers.ts";
 
 function chain() {
   // a, b → add → relu → sum;  c → exp (independent)
@@ -334,5 +334,57 @@ describe("Scheduler evaluation", () => {
     expect(s.value("logits")?.shape).toEqual([6, 3]);
     expect(s.value("acc")?.dtype).toBe("float32");
     expect(s.objective()).toEqual({ nodeId: "loss", port: "out" });
+  });
+});
+
+describe("gradientFault: where a NaN or infinite gradient starts", () => {
+  it("the first node, back from the loss, whose backward turns a finite gradient into a non-finite one", () => {
+    const doc = sqrtAtZero();
+    const s = new Scheduler();
+    s.setGraph(doc.state);
+    // At w = 2 every gradient is finite.
+    expect(s.gradientFault()).toBeUndefined();
+    doc.setParam("w", "data", [0]);
+    s.setGraph(doc.state);
+    const w = s.leaves("w")[""];
+    const before = w.grad;
+    // sqrt hands inf to its input (0.5 / sqrt(0)); pow's nan (2 * 0 * inf) comes from a gradient already inf.
+    expect(s.gradientFault({ nodeId: "loss", port: "out" })).toEqual({
+      params: [{ id: "w", what: "nan" }],
+      nodeId: "root",
+      input: "input",
+      what: "inf",
+    });
+    expect(w.grad).toBe(before);
+    // Values afterwards are the plain ones.
+    s.evaluate();
+    expect(s.value("loss")?.item()).toBe(0);
+    expect(s.gradients().params.get("w")?.toList()).toEqual([Number.NaN]);
+  });
+
+  it("a custom function's backward, when only some elements go bad", () => {
+    const doc = build(
+      [
+        ["w", "tensor", { data: [0, 1, 2], dtype: "float64", requires_grad: true }],
+        ["f", "custom_function", { name: "Odd", forward: "x", backward: "grad_output / x" }],
+        ["twice", "mul", { other: 2 }],
+        ["loss", "sum"],
+        ["opt", "SGD"],
+      ],
+      [
+        ["w", "f", "input"],
+        ["f", "twice", "input"],
+        ["twice", "loss", "input"],
+        ["loss", "opt", "loss"],
+      ],
+    );
+    const s = new Scheduler();
+    s.setGraph(doc.state);
+    expect(s.gradientFault()).toEqual({
+      params: [{ id: "w", what: "inf" }],
+      nodeId: "f",
+      input: "input",
+      what: "inf",
+    });
   });
 });

@@ -4,7 +4,7 @@ import type { GraphDocument } from "../../src/graph/document.ts";
 import { Adam, mseLoss, tensor } from "../../src/runtime/index.ts";
 import { Scheduler } from "../../src/runtime/scheduler.ts";
 import { type EpochRecord, Trainer } from "../../src/runtime/train.ts";
-import { build, fixture } from "./helpers.ts";
+import { build, fixture, SQRT_AT_ZERO_MESSAGE, sqrtAtZero } from "./helpers.ts";
 
 function trainerFor(doc: GraphDocument, opts: ConstructorParameters<typeof Trainer>[1] = {}) {
   const s = new Scheduler();
@@ -136,6 +136,40 @@ describe("Trainer", () => {
     expect(t.state).toMatchObject({ status: "idle", epoch: 0 });
     const r = await t.step();
     expect(r?.loss).toBe(records[0].loss);
+  });
+
+  it("stops on a non-finite gradient with a finite loss, naming the node whose backward produced it, without stepping", async () => {
+    const { s, t, records } = trainerFor(sqrtAtZero());
+    await t.run();
+    expect(t.state).toMatchObject({
+      status: "error",
+      epoch: 2,
+      nodeId: "root",
+      message: SQRT_AT_ZERO_MESSAGE,
+    });
+    // The history up to the bad epoch is kept, and that epoch took no step: w stays where epoch 1 left it.
+    expect(records.map((r) => [r.epoch, r.loss, r.grads.w, r.params.w])).toEqual([
+      [0, 2, [1], [1]],
+      [1, 1, [1], [0]],
+    ]);
+    expect(s.leaves("w")[""].toList()).toEqual([0]);
+    s.evaluate();
+    expect(s.value("loss")?.item()).toBe(0);
+  });
+
+  it("the same on single steps: the step that meets the bad gradient returns nothing and changes nothing", async () => {
+    const { s, t, records } = trainerFor(sqrtAtZero());
+    expect((await t.step())?.params.w).toEqual([1]);
+    expect((await t.step())?.params.w).toEqual([0]);
+    expect(await t.step()).toBeUndefined();
+    expect(t.state).toMatchObject({
+      status: "error",
+      epoch: 2,
+      nodeId: "root",
+      message: SQRT_AT_ZERO_MESSAGE,
+    });
+    expect(records).toHaveLength(2);
+    expect(s.leaves("w")[""].toList()).toEqual([0]);
   });
 
   it("a hyperparameter edit applies from the next epoch", async () => {
