@@ -7,6 +7,7 @@
  * them (made for speed from the shapes and strides) never changes a result.
  */
 import type { Storage } from "../dtype.ts";
+import { sharedArena, simdKernels } from "../simd/module.ts";
 
 export interface Operand {
   data: ArrayLike<number>;
@@ -18,6 +19,20 @@ export interface Operand {
 
 /** C (m x n, contiguous from `co`) = L (m x k) @ R (k x n). */
 export function mmStrided(
+  L: Operand,
+  R: Operand,
+  m: number,
+  k: number,
+  n: number,
+  out: Storage,
+  co: number,
+): void {
+  if (m * k * n >= SIMD_MIN_TERMS && simdForm(L, R, m, k, n, out, co)) return;
+  jsForm(L, R, m, k, n, out, co);
+}
+
+/** The plain JavaScript product (any dtype); the SIMD kernels' fallback. Exported for tests. */
+export function jsForm(
   L: Operand,
   R: Operand,
   m: number,
@@ -134,4 +149,54 @@ function dotForm(L: Operand, R: Operand, m: number, k: number, n: number, out: S
       out[o + q] = s;
     }
   }
+}
+
+/** Smallest product (m * k * n terms) the SIMD kernels take; below it the copies in and out cost more. */
+let SIMD_MIN_TERMS = 1024;
+
+/** For tests: the smallest product the SIMD kernels take (0: every float32 product). Returns the old value. */
+export function setSimdMinTerms(terms: number): number {
+  const old = SIMD_MIN_TERMS;
+  SIMD_MIN_TERMS = terms;
+  return old;
+}
+
+/** First and one-past-last element an operand's m x k view reads (strides are never negative here). */
+function span(X: Operand, rows: number, cols: number): [number, number] {
+  return [X.offset, X.offset + (rows - 1) * X.rowStride + (cols - 1) * X.colStride + 1];
+}
+
+/**
+ * The product in the WebAssembly kernels (assembly/matmul.ts), for float32 operands and output: the spans
+ * of both operands are copied into the module's memory, R is packed into float64 vectors, the kernel writes
+ * float32 rows that are copied into `out`. False where the kernels are unavailable or the types differ.
+ */
+function simdForm(
+  L: Operand,
+  R: Operand,
+  m: number,
+  k: number,
+  n: number,
+  out: Storage,
+  co: number,
+): boolean {
+  if (!(L.data instanceof Float32Array && R.data instanceof Float32Array && out instanceof Float32Array))
+    return false;
+  if (L.rowStride < 0 || L.colStride < 0 || R.rowStride < 0 || R.colStride < 0) return false;
+  const K = simdKernels();
+  if (!K) return false;
+  const arena = sharedArena(K);
+  const [l0, l1] = span(L, m, k);
+  const [r0, r1] = span(R, k, n);
+  const pL = arena.alloc((l1 - l0) * 4);
+  const pR = arena.alloc((r1 - r0) * 4);
+  const pB = arena.alloc(k * ((n + 1) >> 1) * 16);
+  const pO = arena.alloc(m * n * 4);
+  // Views only after every allocation: growing the memory detaches earlier ones.
+  arena.f32(pL, l1 - l0).set(L.data.subarray(l0, l1));
+  arena.f32(pR, r1 - r0).set(R.data.subarray(r0, r1));
+  const finite = K.mmPackB(pR, R.rowStride, R.colStride, k, n, pB);
+  K.mm(pL, L.rowStride, L.colStride, pB, m, k, n, pO, finite ? 0 : 1);
+  out.set(arena.f32(pO, m * n), co);
+  return true;
 }

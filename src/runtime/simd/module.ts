@@ -21,6 +21,20 @@ export interface KernelExports {
   cascadeFinish(state: number): number;
   exp2Table(): number;
   heapBase(): number;
+  /** assembly/matmul.ts: pack the right operand of a product into float64 vectors; 1 when all finite. */
+  mmPackB(src: number, sr: number, sq: number, k: number, n: number, dst: number): number;
+  /** assembly/matmul.ts: out (m x n float32) = L (float32, strided) @ packed B. */
+  mm(
+    pL: number,
+    sAi: number,
+    sAr: number,
+    pB: number,
+    m: number,
+    k: number,
+    n: number,
+    pO: number,
+    masked: number,
+  ): void;
 }
 
 let kernels: KernelExports | null = null;
@@ -82,6 +96,24 @@ export function setSimdEnabled(on: boolean): void {
 export function simdStatus(): { active: boolean; reason: string | null } {
   const k = simdKernels();
   return { active: k !== null, reason: k ? null : enabled ? failure : "switched off" };
+}
+
+let shared: Arena | null = null;
+let sharedOwner: KernelExports | null = null;
+
+/**
+ * An arena over the module's memory for kernel calls that need scratch space (the matrix products of
+ * fused/matmul.ts), reset for each caller. It starts at the heap base, as program.ts's arena does: that is
+ * safe because every kernel call is synchronous, never nested, and copies its results out before it returns,
+ * so no call's data outlives it.
+ */
+export function sharedArena(k: KernelExports): Arena {
+  if (!shared || sharedOwner !== k) {
+    shared = new Arena(k);
+    sharedOwner = k;
+  }
+  shared.reset();
+  return shared;
 }
 
 /** Bump allocation in the module's memory, 16-byte aligned, from the heap base; reset before each program. */

@@ -1,0 +1,117 @@
+/**
+ * The WebAssembly matrix product (simd/assembly/matmul.ts) against the JavaScript forms (fused/matmul.ts),
+ * bit for bit: random shapes, strided and transposed operands, zeros, infinities and NaN.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jsForm, mmStrided, type Operand, setSimdMinTerms } from "../../src/runtime/fused/matmul.ts";
+import { Rng } from "../../src/runtime/index.ts";
+import { setSimdEnabled, simdStatus } from "../../src/runtime/simd/module.ts";
+
+/** A float32 value: mostly normal, with zeros (both signs) and, where asked, infinities and NaN. */
+function value(rng: Rng, special: boolean): number {
+  const u = rng.next();
+  if (u < 0.15) return u < 0.1 ? 0 : -0;
+  if (special && u < 0.2)
+    return [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN][Math.floor(rng.next() * 3)];
+  return Math.fround(rng.normal() * 10 ** Math.floor(rng.next() * 6 - 3));
+}
+
+/** An operand of `rows` x `cols` values at random strides (row-major, column-major or padded) and offset. */
+function operand(rng: Rng, rows: number, cols: number, special: boolean): Operand {
+  const layout = Math.floor(rng.next() * 3);
+  const offset = Math.floor(rng.next() * 3);
+  const pad = Math.floor(rng.next() * 3);
+  const [rowStride, colStride] = layout === 0 ? [cols, 1] : layout === 1 ? [1, rows] : [cols + pad, 1];
+  const len = offset + (rows - 1) * rowStride + (cols - 1) * colStride + 1 + pad;
+  const data = new Float32Array(len);
+  for (let i = 0; i < len; i++) data[i] = value(rng, special);
+  return { data, offset, rowStride, colStride };
+}
+
+function both(L: Operand, R: Operand, m: number, k: number, n: number): [Float32Array, Float32Array] {
+  const co = 3;
+  const want = new Float32Array(co + m * n + 2).fill(7);
+  jsForm(L, R, m, k, n, want, co);
+  const got = new Float32Array(co + m * n + 2).fill(7);
+  mmStrided(L, R, m, k, n, got, co);
+  return [got, want];
+}
+
+describe.each([true, false])("matrix product, SIMD %s", (on) => {
+  let old = 0;
+  beforeAll(() => {
+    setSimdEnabled(on);
+    old = setSimdMinTerms(0);
+  });
+  afterAll(() => {
+    setSimdEnabled(true);
+    setSimdMinTerms(old);
+  });
+
+  it("uses the kernels when switched on", () => {
+    expect(simdStatus().active).toBe(on);
+  });
+
+  it("equals the JavaScript forms bit for bit on random shapes and layouts", () => {
+    const rng = new Rng(7);
+    for (let t = 0; t < 400; t++) {
+      const m = 1 + Math.floor(rng.next() * 13);
+      const k = 1 + Math.floor(rng.next() * (t % 4 === 0 ? 1 : 40));
+      const n = 1 + Math.floor(rng.next() * (t % 2 ? 9 : 21));
+      const L = operand(rng, m, k, false);
+      const R = operand(rng, k, n, false);
+      const [got, want] = both(L, R, m, k, n);
+      expect(got, `${m}x${k} @ ${k}x${n}`).toEqual(want);
+    }
+  });
+
+  it("matches with infinities and NaN in either operand (0 * inf skipped)", () => {
+    const rng = new Rng(11);
+    for (let t = 0; t < 200; t++) {
+      const m = 1 + Math.floor(rng.next() * 9);
+      const k = 1 + Math.floor(rng.next() * 12);
+      const n = 1 + Math.floor(rng.next() * 9);
+      const L = operand(rng, m, k, t % 2 === 0);
+      const R = operand(rng, k, n, true);
+      const [got, want] = both(L, R, m, k, n);
+      expect(got, `${m}x${k} @ ${k}x${n}`).toEqual(want);
+    }
+  });
+
+  it("a zero left factor times infinity contributes nothing", () => {
+    const L: Operand = { data: Float32Array.from([0, 2, -0, 1]), offset: 0, rowStride: 2, colStride: 1 };
+    const R: Operand = {
+      data: Float32Array.from([Number.POSITIVE_INFINITY, 1, 3, 4]),
+      offset: 0,
+      rowStride: 2,
+      colStride: 1,
+    };
+    const out = new Float32Array(4);
+    mmStrided(L, R, 2, 2, 2, out, 0);
+    expect(Array.from(out)).toEqual([6, 8, 3, 4]);
+  });
+
+  it("equals the JavaScript forms on the MLP's shapes", () => {
+    const rng = new Rng(3);
+    const shapes: [number, number, number, number, number][] = [
+      // m, k, n, L layout (0 row-major, 1 transposed), R layout
+      [4096, 2, 64, 0, 1],
+      [4096, 64, 2, 0, 1],
+      [4096, 2, 64, 0, 0],
+      [64, 4096, 2, 1, 0],
+      [2, 4096, 64, 1, 0],
+      [37, 129, 33, 1, 1],
+    ];
+    for (const [m, k, n, la, ra] of shapes) {
+      const mk = (rows: number, cols: number, t: number): Operand => {
+        const data = new Float32Array(rows * cols);
+        for (let i = 0; i < data.length; i++) data[i] = value(rng, false);
+        return t
+          ? { data, offset: 0, rowStride: 1, colStride: rows }
+          : { data, offset: 0, rowStride: cols, colStride: 1 };
+      };
+      const [got, want] = both(mk(m, k, la), mk(k, n, ra), m, k, n);
+      expect(got, `${m}x${k} @ ${k}x${n}`).toEqual(want);
+    }
+  });
+});
