@@ -91,6 +91,13 @@ describe.each([true, false])("matrix product, SIMD %s", (on) => {
     expect(Array.from(out)).toEqual([6, 8, 3, 4]);
   });
 
+  it("an empty inner dimension gives zeros", () => {
+    const empty: Operand = { data: new Float32Array(0), offset: 0, rowStride: 0, colStride: 1 };
+    const out = new Float32Array(6).fill(7);
+    mmStrided(empty, empty, 2, 0, 3, out, 0);
+    expect(Array.from(out)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
   it("equals the JavaScript forms on the MLP's shapes", () => {
     const rng = new Rng(3);
     const shapes: [number, number, number, number, number][] = [

@@ -161,6 +161,9 @@ export function setSimdMinTerms(terms: number): number {
   return old;
 }
 
+/** Most module memory one SIMD product may take (operands, packed R, output); larger ones run in JS. */
+const SIMD_MAX_BYTES = 512 * 1024 * 1024;
+
 /** First and one-past-last element an operand's m x k view reads (strides are never negative here). */
 function span(X: Operand, rows: number, cols: number): [number, number] {
   return [X.offset, X.offset + (rows - 1) * X.rowStride + (cols - 1) * X.colStride + 1];
@@ -169,7 +172,8 @@ function span(X: Operand, rows: number, cols: number): [number, number] {
 /**
  * The product in the WebAssembly kernels (assembly/matmul.ts), for float32 operands and output: the spans
  * of both operands are copied into the module's memory, R is packed into float64 vectors, the kernel writes
- * float32 rows that are copied into `out`. False where the kernels are unavailable or the types differ.
+ * float32 rows that are copied into `out`. False (the JS forms run) where the kernels are unavailable, the
+ * types differ, the product is empty, or it needs more module memory than SIMD_MAX_BYTES or can be had.
  */
 function simdForm(
   L: Operand,
@@ -182,16 +186,27 @@ function simdForm(
 ): boolean {
   if (!(L.data instanceof Float32Array && R.data instanceof Float32Array && out instanceof Float32Array))
     return false;
+  if (m === 0 || k === 0 || n === 0) return false;
   if (L.rowStride < 0 || L.colStride < 0 || R.rowStride < 0 || R.colStride < 0) return false;
   const K = simdKernels();
   if (!K) return false;
-  const arena = sharedArena(K);
   const [l0, l1] = span(L, m, k);
   const [r0, r1] = span(R, k, n);
-  const pL = arena.alloc((l1 - l0) * 4);
-  const pR = arena.alloc((r1 - r0) * 4);
-  const pB = arena.alloc(k * ((n + 1) >> 1) * 16);
-  const pO = arena.alloc(m * n * 4);
+  const bytes = (l1 - l0) * 4 + (r1 - r0) * 4 + k * ((n + 1) >> 1) * 16 + m * n * 4;
+  if (bytes > SIMD_MAX_BYTES) return false;
+  const arena = sharedArena(K);
+  let pL: number;
+  let pR: number;
+  let pB: number;
+  let pO: number;
+  try {
+    pL = arena.alloc((l1 - l0) * 4);
+    pR = arena.alloc((r1 - r0) * 4);
+    pB = arena.alloc(k * ((n + 1) >> 1) * 16);
+    pO = arena.alloc(m * n * 4);
+  } catch {
+    return false; // the module's memory could not grow that far
+  }
   // Views only after every allocation: growing the memory detaches earlier ones.
   arena.f32(pL, l1 - l0).set(L.data.subarray(l0, l1));
   arena.f32(pR, r1 - r0).set(R.data.subarray(r0, r1));
