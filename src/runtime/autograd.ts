@@ -182,7 +182,7 @@ export function runBackward(root: Tensor, gradient: Tensor | number | undefined,
 function accumulate(leaf: Tensor, g: Tensor, m: GradMath): void {
   if (!leaf.requiresGrad) return;
   // A fresh tensor each time, never aliasing another tensor's data: later in-place accumulation must not leak.
-  leaf.grad = leaf.grad ? m.add(leaf.grad, g) : new Tensor(g.data.slice(), g.shape, g.dtype);
+  leaf.grad = leaf.grad ? m.add(leaf.grad, g) : g.copy();
 }
 
 /** What a user-defined function's forward and backward can keep, like torch's `ctx`. */

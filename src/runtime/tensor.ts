@@ -7,6 +7,8 @@ import type { GradFn } from "./autograd.ts";
 import { runBackward } from "./autograd.ts";
 import { allocate, coerce, type DType, isFloating, type Storage, scalarDType } from "./dtype.ts";
 import { fmtShape, numel, type Shape, ShapeError } from "./shape.ts";
+import { type Deferred, evaluate, settle } from "./simd/deferred.ts";
+import type { Expr } from "./simd/expr.ts";
 
 export type NestedArray = number | boolean | NestedArray[];
 
@@ -22,26 +24,75 @@ export class Tensor {
   version = 0;
   /** A display name (the graph node's name), used in messages. */
   name?: string;
+  readonly numel: number;
+  /** The values, or null while they are pending (`lazy` or `deferred`). */
+  private stored: Storage | null;
+  /**
+   * A float32 elementwise expression standing for the values until something reads `data` (simd/expr.ts):
+   * consumers that fuse (sums, losses, gradients) evaluate it in one pass without a full-size array.
+   */
+  lazy: Expr | null;
+  /**
+   * A reduction of an expression waiting to be computed together with the others pending (simd/deferred.ts),
+   * so a loss and its parameters' gradients over the same data take one pass instead of three.
+   */
+  deferred: Deferred | null;
+  /** For a view (reshape, detach) of a pending tensor: that tensor, whose values the view shares once computed. */
+  private viewOf: Tensor | null = null;
 
   constructor(
-    public data: Storage,
+    data: Storage | null,
     shape: Shape,
     readonly dtype: DType,
+    lazy: Expr | null = null,
+    deferred: Deferred | null = null,
   ) {
     // Shapes are frozen, so one taken from another tensor can be shared instead of copied (ops do this a lot).
     this.shape = Object.isFrozen(shape) ? shape : Object.freeze([...shape]);
-    if (data.length !== numel(shape))
+    this.numel = numel(shape);
+    this.stored = data;
+    this.lazy = data ? null : lazy;
+    this.deferred = data ? null : deferred;
+    if (data === null && lazy === null && deferred === null)
+      throw new Error("a tensor needs its data or a pending computation of it");
+    if (data && data.length !== this.numel)
       throw new ShapeError(
-        `tensor data has ${data.length} elements but shape ${fmtShape(shape)} needs ${numel(shape)}`,
+        `tensor data has ${data.length} elements but shape ${fmtShape(shape)} needs ${this.numel}`,
       );
+  }
+
+  /** The flat row-major values; a lazy tensor computes and keeps them on first read. */
+  get data(): Storage {
+    return this.stored ?? this.materialize();
+  }
+
+  set data(values: Storage) {
+    if (values.length !== this.numel)
+      throw new ShapeError(
+        `tensor data has ${values.length} elements but shape ${fmtShape(this.shape)} needs ${this.numel}`,
+      );
+    this.stored = values;
+    this.lazy = null;
+    this.deferred = null;
+  }
+
+  /** Whether the values exist as an array (not pending as an expression). */
+  get isMaterialized(): boolean {
+    return this.stored !== null;
+  }
+
+  private materialize(): Storage {
+    if (this.viewOf) this.stored = this.viewOf.data;
+    else if (this.deferred) this.stored = settle(this.deferred);
+    else this.stored = evaluate(this.numel, this.lazy!);
+    this.viewOf = null;
+    this.lazy = null;
+    this.deferred = null;
+    return this.stored;
   }
 
   get ndim(): number {
     return this.shape.length;
-  }
-
-  get numel(): number {
-    return this.data.length;
   }
 
   get isLeaf(): boolean {
@@ -50,8 +101,8 @@ export class Tensor {
 
   /** The single value of a one-element tensor, like `tensor.item()`. */
   item(): number {
-    if (this.data.length !== 1)
-      throw new ShapeError(`a Tensor with ${this.data.length} elements cannot be converted to a scalar`);
+    if (this.numel !== 1)
+      throw new ShapeError(`a Tensor with ${this.numel} elements cannot be converted to a scalar`);
     return this.data[0];
   }
 
@@ -81,12 +132,23 @@ export class Tensor {
 
   /** A tensor sharing this one's data but cut from the autograd graph, like `detach()`. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape, this.dtype);
+    return this.withShape(this.shape);
   }
 
-  /** An independent copy of the data, like `clone().detach()`. */
+  /**
+   * The same values viewed with another shape of as many elements, no autograd history. Pending values stay
+   * pending: their row-major order does not depend on the shape.
+   */
+  withShape(shape: Shape): Tensor {
+    const view = new Tensor(this.stored, shape, this.dtype, this.lazy, this.deferred);
+    if (this.stored === null) view.viewOf = this.viewOf ?? this;
+    return view;
+  }
+
+  /** An independent copy of the data, like `clone().detach()`; pending values stay pending (each settles into its own array). */
   copy(): Tensor {
-    return new Tensor(this.data.slice(), this.shape, this.dtype);
+    if (this.stored === null) return new Tensor(null, this.shape, this.dtype, this.lazy, this.deferred);
+    return new Tensor(this.stored.slice(), this.shape, this.dtype);
   }
 
   /**

@@ -100,7 +100,9 @@ describe("unary loops equal the declared scalar functions", () => {
       if (!df) throw new Error(`${name} has no derivative`);
       expectSame(
         gx,
-        Array.from(X, (x, i) => G[i] * df(x, Y[i])),
+        // relu's loop is torch's threshold_backward, a select rather than a product: x <= 0 gives +0 even for
+        // a negative or infinite gradient, where g * df would give -0 or NaN.
+        Array.from(X, (x, i) => (name === "relu" ? (x <= 0 ? 0 : G[i]) : G[i] * df(x, Y[i]))),
         `${name} gradient`,
       );
     });
@@ -111,7 +113,7 @@ describe("unary loops equal the declared scalar functions", () => {
     const y = O.sum(O.mul(O.tanh(x), O.pow(O.exp(O.neg(x)), 2)));
     y.backward();
     const xs = Array.from(x.data);
-    const t = xs.map((v) => Math.fround(tanhF32(v)));
+    const t = xs.map((v) => tanhF32(v));
     const e = xs.map((v) => Math.fround(Math.exp(Math.fround(-v))));
     const e2 = e.map((v) => Math.fround(v * v));
     // d/dx [tanh(x) * exp(-x)^2], following the graph's own rounding at each stored intermediate.
@@ -120,7 +122,7 @@ describe("unary loops equal the declared scalar functions", () => {
       const gE2 = Math.fround(t[i]); // mul backward: g * tanh(x)
       const gE = Math.fround(gE2 * (2 * e[i])); // pow backward
       const gNeg = Math.fround(gE * e[i]); // exp backward
-      const fromTanh = Math.fround(gT * (1 - t[i] * t[i]));
+      const fromTanh = Math.fround(gT * Math.fround(1 - t[i] * t[i]));
       return Math.fround(fromTanh + Math.fround(gNeg * -1));
     });
     expectSame(x.grad?.data ?? [], expected, "gradient of x");
@@ -128,26 +130,41 @@ describe("unary loops equal the declared scalar functions", () => {
 });
 
 describe("tanhF32", () => {
-  it("stays within 3e-15 relative of Math.tanh, so float32 results agree", () => {
+  const ulp = (v: number) => Math.max(2 ** -149, 2 ** (Math.floor(Math.log2(Math.abs(v))) - 23));
+
+  it("is within 2 float32 ulps of the correctly rounded tanh, and exact on most inputs", () => {
     const rng = new Rng(7);
     let worst = 0;
-    let differ = 0;
-    for (let i = 0; i < 200_000; i++) {
-      const x = i % 2 ? (rng.next() - 0.5) * 50 : (rng.next() - 0.5) * 2 ** (rng.next() * 30 - 28);
-      const a = tanhF32(x);
-      const b = Math.tanh(x);
-      worst = Math.max(worst, Math.abs(a - b) / Math.abs(b));
-      if (Math.fround(a) !== Math.fround(b)) differ++;
+    let exact = 0;
+    const n = 200_000;
+    for (let i = 0; i < n; i++) {
+      const x = Math.fround(
+        i % 2 ? (rng.next() - 0.5) * 50 : (rng.next() - 0.5) * 2 ** (rng.next() * 30 - 28),
+      );
+      const want = Math.fround(Math.tanh(x));
+      const got = tanhF32(x);
+      worst = Math.max(worst, Math.abs(got - want) / ulp(want));
+      if (got === want) exact++;
     }
-    expect(worst).toBeLessThan(3e-15);
-    expect(differ).toBe(0);
+    expect(worst).toBeLessThanOrEqual(2);
+    expect(exact / n).toBeGreaterThan(0.9);
   });
 
-  it("keeps the special values: signed zeros, infinities, NaN, saturation", () => {
-    for (const x of [0, -0, Infinity, -Infinity, NaN, 22, -22, 100, -100, 5e-324])
-      expect(tanhF32(x)).toBe(Math.tanh(x));
-    for (const x of [0.55, -0.55, 0.5499999, 1e-8])
-      expect(Math.abs(tanhF32(x) - Math.tanh(x)) / Math.abs(Math.tanh(x))).toBeLessThan(3e-15);
+  it("keeps the special values: signed zeros, infinities, NaN, saturation, the branch edges", () => {
+    for (const x of [0, -0, Infinity, -Infinity, NaN, 9, -9, 10, -10, 22, -22, 100, -100])
+      expect(tanhF32(x)).toBe(Math.fround(Math.tanh(x)));
+    for (const x of [
+      0.55,
+      -0.55,
+      Math.fround(0.5499999),
+      1e-8,
+      Math.fround(8.999999),
+      2 ** -126,
+      2 ** -149,
+    ]) {
+      const want = Math.fround(Math.tanh(Math.fround(x)));
+      expect(Math.abs(tanhF32(Math.fround(x)) - want)).toBeLessThanOrEqual(2 * ulp(want));
+    }
     expect(Object.is(tanhF32(-0), -0)).toBe(true);
   });
 });

@@ -6,11 +6,14 @@
  */
 import { allocate, finishStorage } from "../dtype.ts";
 import { numel, type Shape } from "../shape.ts";
+import { E, exprOf, fusable, fusedSumTo, lazyTensor, operandExpr } from "../simd/lazy.ts";
 import { Tensor } from "../tensor.ts";
 import { BINARY_LOOPS, gradTimesReciprocal, type RowLoop, runBinary } from "./binary.ts";
 import { canFuseProduct, sumProductTo } from "./reduce.ts";
 
 function negated(g: Tensor): Tensor {
+  if (g.dtype === "float32" && fusable("float32", g.numel))
+    return lazyTensor(E.binary("mul", exprOf(g), E.constant(-1)), g.shape);
   const out = allocate(g.dtype, g.data.length);
   const G = g.data;
   for (let i = 0; i < G.length; i++) out[i] = G[i] * -1;
@@ -19,13 +22,23 @@ function negated(g: Tensor): Tensor {
 
 /** loop(g, other) over the output shape; summed into `target`'s shape when that operand was broadcast. */
 function gradOf(loop: RowLoop, g: Tensor, other: Tensor, shape: Shape, target: Tensor): Tensor {
-  if (loop === BINARY_LOOPS.mul && target.data.length !== g.data.length && canFuseProduct(g.dtype))
+  if (loop === BINARY_LOOPS.mul && g.dtype === "float32" && other.dtype === "float32") {
+    // Fused: the product as a lazy expression, or summed straight to a broadcast operand's shape.
+    if (target.numel !== g.numel) {
+      const sums = fusedSumTo(g, other, target.shape);
+      if (sums) return sums;
+    } else if (fusable("float32", g.numel)) {
+      const o = operandExpr(other, shape);
+      if (o) return lazyTensor(E.binary("mul", exprOf(g), o), shape);
+    }
+  }
+  if (loop === BINARY_LOOPS.mul && target.numel !== g.numel && canFuseProduct(g.dtype))
     return new Tensor(
       sumProductTo(g.data, other.data, other.shape, shape, target.shape, g.dtype),
       target.shape,
       g.dtype,
     );
-  const out = allocate(g.dtype, g.data.length);
+  const out = allocate(g.dtype, g.numel);
   runBinary(loop, g.data, shape, other.data, other.shape, shape, out);
   return new Tensor(finishStorage(g.dtype, out), shape, g.dtype);
 }
@@ -41,7 +54,7 @@ export function binaryGrads(
   g: Tensor,
   shape: Shape,
 ): (Tensor | null)[] | null {
-  if (g.data.length !== numel(shape)) return null;
+  if (g.numel !== numel(shape)) return null;
   const ga = A.requiresGrad;
   const gb = B.requiresGrad;
   switch (name) {

@@ -67,19 +67,28 @@ const LOOPS: Record<string, Loops> = {
       if (out instanceof Float32Array) for (let i = 0; i < n; i++) out[i] = tanhF32(X[i]);
       else for (let i = 0; i < n; i++) out[i] = Math.tanh(X[i]);
     },
+    // torch's kernel computes 1 - y * y with a fused multiply-add (exact, then rounded once) and multiplies
+    // that float32 by the gradient; checked against torch's tanh_backward bit for bit.
     grad: (G, _X, Y, out, n) => {
-      for (let i = 0; i < n; i++) {
-        const y = Y[i];
-        out[i] = G[i] * (1 - y * y);
-      }
+      if (out instanceof Float32Array)
+        for (let i = 0; i < n; i++) {
+          const y = Y[i];
+          out[i] = G[i] * Math.fround(1 - y * y);
+        }
+      else
+        for (let i = 0; i < n; i++) {
+          const y = Y[i];
+          out[i] = G[i] * (1 - y * y);
+        }
     },
   },
   relu: {
     fwd: (X, out, n) => {
       for (let i = 0; i < n; i++) out[i] = Math.max(X[i], 0);
     },
+    // torch's threshold_backward: x <= 0 gives 0 whatever the gradient (an infinite one included), else g.
     grad: (G, X, _Y, out, n) => {
-      for (let i = 0; i < n; i++) out[i] = G[i] * (X[i] > 0 ? 1 : 0);
+      for (let i = 0; i < n; i++) out[i] = X[i] <= 0 ? 0 : G[i];
     },
   },
   // pow_scalar with exponent 2: fn x * x, df 2 * x ** 1 (and x ** 1 is x exactly).

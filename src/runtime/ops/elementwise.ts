@@ -10,6 +10,7 @@ import { type DType, isFloating, resultType, scalarDType } from "../dtype.ts";
 import { binaryGrads } from "../fused/binary-grad.ts";
 import { runUnary, runUnaryGrad, unaryLoops } from "../fused/unary.ts";
 import { broadcastShapes, sameShape } from "../shape.ts";
+import { E, exprOf, fusable, lazyBinary, lazyTensor, lazyUnary } from "../simd/lazy.ts";
 import { full, type Tensor } from "../tensor.ts";
 import { isTracing, traceOp } from "../trace.ts";
 import { mapBinary, mapTernary, mapUnary } from "./kernels.ts";
@@ -157,9 +158,10 @@ unary({
   name: "relu",
   gradName: "ReluBackward0",
   fn: () => (x) => Math.max(x, 0),
-  df: () => (x) => (x > 0 ? 1 : 0),
+  // torch's threshold_backward passes the gradient unless x <= 0 (so a NaN input passes it).
+  df: () => (x) => (x <= 0 ? 0 : 1),
   wgsl: () => "max(x, 0.0)",
-  dwgsl: () => "select(0.0, 1.0, x > 0.0)",
+  dwgsl: () => "select(1.0, 0.0, x <= 0.0)",
   ints: "same",
   torch: (x) => `F.relu(${x})`,
 });
@@ -289,16 +291,28 @@ export function applyUnary(name: string, x: Tensor, attrs: Attrs = {}): Tensor {
   const d = UNARY[name];
   const loops = unaryLoops(name, attrs);
   const dtype = unaryOutDType(d, x);
-  const out = loops ? runUnary(loops.fwd, x, dtype) : mapUnary(x, d.fn(attrs), dtype);
+  const out =
+    lazyUnary(name, x, dtype) ?? (loops ? runUnary(loops.fwd, x, dtype) : mapUnary(x, d.fn(attrs), dtype));
   if (isTracing()) traceOp("unary", [x], { ...attrs, name }, out);
   const mkDf = d.df;
   if (!mkDf) return out;
   return record(out, d.gradName, [x], (g) => {
+    const fused = lazyUnaryGrad(name, g, out);
+    if (fused) return [fused];
     const fast = loops && runUnaryGrad(loops.grad, g, x, out);
     if (fast) return [fast];
     const df = mkDf(attrs);
     return [mapTernary(g, x, out, out.shape, (gv, xv, yv) => gv * df(xv, yv), g.dtype)];
   });
+}
+
+/** Gradients of lazy-capable unary ops as lazy expressions, the same values as the loops in fused/unary.ts. */
+function lazyUnaryGrad(name: string, g: Tensor, y: Tensor): Tensor | null {
+  if ((name !== "tanh" && name !== "neg") || g.dtype !== "float32" || y.dtype !== "float32") return null;
+  if (g.numel !== y.numel || !fusable("float32", g.numel)) return null;
+  const eg = exprOf(g);
+  if (name === "neg") return lazyTensor(E.binary("mul", eg, E.constant(-1)), g.shape);
+  return lazyTensor(E.binary("mul", eg, E.unary("dtanh", exprOf(y))), g.shape);
 }
 
 export interface BinaryDecl {
@@ -489,13 +503,15 @@ export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
   const shape = sameShape(A.shape, B.shape)
     ? A.shape
     : // A one-element operand of no higher rank broadcasts to the other's shape exactly.
-      A.data.length === 1 && A.ndim <= B.ndim
+      A.numel === 1 && A.ndim <= B.ndim
       ? B.shape
-      : B.data.length === 1 && B.ndim <= A.ndim
+      : B.numel === 1 && B.ndim <= A.ndim
         ? A.shape
         : broadcastShapes(name, A.shape, B.shape);
   const f = d.fn;
-  const out = mapBinary(A, B, shape, f, dtype, name);
+  // Large float32 results become lazy expressions, fused into whatever consumes them (simd/lazy.ts).
+  const out =
+    (dtype === "float32" && lazyBinary(name, A, B, shape)) || mapBinary(A, B, shape, f, dtype, name);
   if (isTracing()) traceOp("binary", [A, B], { name }, out);
   if (!d.da || !d.db) return out;
   const da = d.da;

@@ -6,6 +6,7 @@ import { allocate, type DType, finishStorage, type Storage } from "../dtype.ts";
 import { BINARY_LOOPS, type RowLoop, runBinary } from "../fused/binary.ts";
 import { forEachRow, readStrides } from "../fused/strided.ts";
 import { numel, type Shape, sameShape } from "../shape.ts";
+import { lazyFill } from "../simd/lazy.ts";
 import { Tensor } from "../tensor.ts";
 
 export function mapUnary(x: Tensor, f: (v: number) => number, dtype: DType): Tensor {
@@ -67,6 +68,10 @@ export function mapTernary(
 /** Materialise `t` broadcast to `shape` (torch's `expand(...).contiguous()`). */
 export function broadcastTo(t: Tensor, shape: Shape): Tensor {
   if (sameShape(t.shape, shape)) return t;
+  if (t.numel === 1 && t.dtype === "float32") {
+    const lazy = lazyFill(t.data[0], shape);
+    if (lazy) return lazy;
+  }
   const out = allocate(t.dtype, numel(shape));
   const src = t.data;
   if (src.length === 1) {

@@ -12,6 +12,7 @@ import {
   sameShape,
   stridesOf,
 } from "../shape.ts";
+import { fusedSumTo } from "../simd/lazy.ts";
 import { Tensor, zeros } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
 import { around, broadcastTo } from "./kernels.ts";
@@ -20,7 +21,7 @@ import { around, broadcastTo } from "./kernels.ts";
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const target = inferShape(shape, x.numel);
   if (sameShape(target, x.shape)) return x;
-  const out = new Tensor(x.data, target, x.dtype);
+  const out = x.withShape(target);
   traceOp("reshape", [x], { shape: target }, out);
   return record(out, "ViewBackward0", [x], (g) => [reshape(g, x.shape)]);
 }
@@ -90,6 +91,8 @@ export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
 export function sumToShape(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;
   // Accumulated in float64 and rounded once, like sum(): a float32 running sum over a large broadcast drifts.
+  const fused = g.dtype === "float32" ? fusedSumTo(g, null, shape) : null;
+  if (fused) return traceOp("sum_to_shape", [g], { shape }, fused);
   const out = sumTo(g.data, g.shape, shape, g.dtype);
   return traceOp("sum_to_shape", [g], { shape }, new Tensor(out, shape, g.dtype));
 }

@@ -2,6 +2,7 @@
 import { record } from "../autograd.ts";
 import { allocate, type DType, finishStorage, isFloating } from "../dtype.ts";
 import { normDim, ShapeError } from "../shape.ts";
+import { fusedTorchSum } from "../simd/lazy.ts";
 import { fromFlat, Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
 import { torchOrderSum } from "./cascade.ts";
@@ -66,6 +67,11 @@ function spread(g: Tensor, x: Tensor, dims: number[]): Tensor {
 /** Sums of a float32 or float64 tensor in torch's order of additions (see cascade.ts), else null. */
 function torchSum(x: Tensor, dims: number[]): Float64Array | null {
   if (x.dtype !== "float32" && x.dtype !== "float64") return null;
+  // A lazy expression summed whole: one fused pass in the same order, no full-size array.
+  if (x.shape.every((s, d) => s === 1 || dims.includes(d))) {
+    const s = fusedTorchSum(x);
+    if (s !== null) return Float64Array.of(s);
+  }
   return torchOrderSum(x.data, x.shape, dims, x.dtype);
 }
 

@@ -15,7 +15,8 @@
  */
 
 export type BinaryOpName = "add" | "sub" | "mul" | "div";
-export type UnaryOpName = "neg" | "abs" | "sqrt" | "tanh";
+/** dtanh(y) = 1 - y * y rounded once: tanh's derivative from its output, as torch's kernel computes it. */
+export type UnaryOpName = "neg" | "abs" | "sqrt" | "tanh" | "dtanh";
 
 export type Expr =
   | {
@@ -35,13 +36,20 @@ export type Expr =
     };
 
 export const BINARY_OPS: ReadonlySet<string> = new Set<BinaryOpName>(["add", "sub", "mul", "div"]);
+/** The user-facing unary ops a lazy tensor can stand for. */
 export const UNARY_OPS: ReadonlySet<string> = new Set<UnaryOpName>(["neg", "abs", "sqrt", "tanh"]);
 
 /** Past this many nodes an operand is materialised first, so a program fits its registers. */
 export const MAX_NODES = 48;
 
-/** Below this many elements the plain loops win: a fused pass has a fixed cost of a few microseconds. */
-let minElements = 16384;
+/**
+ * Below this many elements the plain loops win: a fused pass has a fixed cost of a few microseconds.
+ * GRADWIRE_LAZY_MIN overrides it (the test suite runs the PyTorch parity tests again with it at 8).
+ */
+let minElements = Number(
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+    ?.GRADWIRE_LAZY_MIN ?? 16384,
+);
 
 export function lazyMinElements(): number {
   return minElements;

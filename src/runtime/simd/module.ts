@@ -16,10 +16,9 @@ export interface KernelExports {
   memory: WebAssembly.Memory;
   CHUNK: WebAssembly.Global;
   CASCADE_STATE_BYTES: WebAssembly.Global;
-  run(prog: number, regs: number, n: number): void;
+  run(prog: number, regs: number, start: number, len: number): void;
   cascadeInit(state: number, n: number): void;
   cascadeFinish(state: number): number;
-  exp2Table(): number;
   heapBase(): number;
   /** assembly/matmul.ts: pack the right operand of a product into float64 vectors; 1 when all finite. */
   mmPackB(src: number, sr: number, sq: number, k: number, n: number, dst: number): number;
@@ -55,11 +54,7 @@ function bytes(): Uint8Array<ArrayBuffer> {
 }
 
 function adopt(instance: WebAssembly.Instance): void {
-  const k = instance.exports as unknown as KernelExports;
-  // The same 2^(j/64) table the JavaScript tanh uses (fused/tanh.ts), so both give the same float32 values.
-  const table = new Float64Array(k.memory.buffer, k.exp2Table(), 64);
-  for (let j = 0; j < 64; j++) table[j] = 2 ** (j / 64);
-  kernels = k;
+  kernels = instance.exports as unknown as KernelExports;
 }
 
 /** The kernels, or null where WebAssembly SIMD is unavailable or switched off (the JS kernels run instead). */
@@ -134,6 +129,11 @@ export class Arena {
     const need = this.top - this.k.memory.buffer.byteLength;
     if (need > 0) this.k.memory.grow(Math.ceil(need / 65536));
     return ptr;
+  }
+
+  /** The first byte past everything allocated. */
+  end(): number {
+    return this.top;
   }
 
   f32(ptr: number, n: number): Float32Array {

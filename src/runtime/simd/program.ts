@@ -10,9 +10,7 @@ import { Arena, type KernelExports, simdKernels } from "./module.ts";
 // Opcodes of assembly/vm.ts.
 const OP = {
   END: 0,
-  LOAD: 1,
   LOAD_ROW: 2,
-  SPLAT: 3,
   LOAD_COL: 4,
   add: 10,
   sub: 11,
@@ -22,6 +20,7 @@ const OP = {
   abs: 21,
   sqrt: 22,
   tanh: 23,
+  dtanh: 24,
   STORE: 40,
   SUM64: 41,
   CASCADE: 42,
@@ -39,8 +38,6 @@ export type Output =
 export type Result = Float32Array | Float64Array | number;
 
 let arena: Arena | null = null;
-const f32bits = new Float32Array(1);
-const i32bits = new Int32Array(f32bits.buffer);
 
 function arenaFor(k: KernelExports): Arena {
   arena ??= new Arena(k);
@@ -58,7 +55,10 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
   const regOf = new Map<Expr, number>();
   const leafPtr = new Map<Float32Array, number>();
   let regs = 0;
-  // Leaf data goes in first; the program and registers are placed after all allocations are known.
+  // Full-size leaves are copied chunk by chunk into their registers, constants filled once (see run below).
+  const streamed: { reg: number; data: Float32Array }[] = [];
+  const constants: { reg: number; v: number }[] = [];
+  // Small broadcast leaves are copied whole; the program and registers go after all other allocations.
   const leaf = (data: Float32Array): number => {
     let p = leafPtr.get(data);
     if (p === undefined) {
@@ -74,16 +74,20 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
     let r: number;
     switch (e.k) {
       case "leaf": {
+        // One register per array however many leaves read it.
+        const same = e.mode === "full" ? streamed.find((s) => s.data === e.data) : undefined;
+        if (same) {
+          r = same.reg;
+          break;
+        }
         r = regs++;
-        const p = leaf(e.data);
-        if (e.mode === "full") code.push(OP.LOAD, r, p);
-        else code.push(e.mode === "row" ? OP.LOAD_ROW : OP.LOAD_COL, r, p, e.len);
+        if (e.mode === "full") streamed.push({ reg: r, data: e.data });
+        else code.push(e.mode === "row" ? OP.LOAD_ROW : OP.LOAD_COL, r, leaf(e.data), e.len);
         break;
       }
       case "const":
         r = regs++;
-        f32bits[0] = e.v;
-        code.push(OP.SPLAT, r, i32bits[0]);
+        constants.push({ reg: r, v: e.v });
         break;
       case "unary": {
         const x = emit(e.a);
@@ -141,7 +145,14 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
   a.i32(prog, code.length).set(code);
   const chunk = k.CHUNK.value as number;
   const regBase = a.alloc(regs * chunk * 4);
-  k.run(prog, regBase, n);
+  const mem = a.f32(0, a.end() / 4);
+  for (const c of constants)
+    mem.fill(c.v, (regBase >> 2) + c.reg * chunk, (regBase >> 2) + (c.reg + 1) * chunk);
+  for (let start = 0; start < n; start += chunk) {
+    const len = Math.min(chunk, n - start);
+    for (const s of streamed) mem.set(s.data.subarray(start, start + len), (regBase >> 2) + s.reg * chunk);
+    k.run(prog, regBase, start, len);
+  }
   return outputs.map((o, i) => {
     const p = places[i];
     switch (o.kind) {

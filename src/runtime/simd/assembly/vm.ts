@@ -1,21 +1,21 @@
 // AssemblyScript (compiled to WebAssembly by scripts/build-simd.mjs, not by tsc).
 //
 // A vector machine for fused elementwise programs. src/runtime/simd/program.ts compiles an expression DAG of
-// float32 ops into a list of instructions; `run` executes it one chunk of CHUNK elements at a time, every
+// float32 ops into a list of instructions; `run` executes it over one chunk of at most CHUNK elements, every
 // instruction over the whole chunk in SIMD, so intermediate values stay in cache-sized registers and no
 // full-size temporary is ever written. Float32 lanes round every op exactly as storing a float32 does, so the
 // results equal the JS runtime's element for element.
 //
 // Memory layout is the caller's: the program (i32 words), the registers (CHUNK f32 each), reduction state and
-// the leaves' data all live in the module's memory at offsets the caller chooses.
+// small leaves all live in the module's memory at offsets the caller chooses. The caller copies each chunk of
+// a full-size leaf straight into its register and fills constants' registers once, so the data is read from
+// JavaScript memory once and then stays in cache.
 
-export const CHUNK: i32 = 2048;
+export const CHUNK: i32 = 1024;
 
 // Opcodes, mirrored in program.ts.
 const END = 0;
-const LOAD = 1; // dst, ptr: R[dst][i] = mem[ptr][start + i]
 const LOAD_ROW = 2; // dst, ptr, len: R[dst][i] = mem[ptr][(start + i) % len]
-const SPLAT = 3; // dst, f32 bits
 const LOAD_COL = 4; // dst, ptr, inner: R[dst][i] = mem[ptr][(start + i) / inner]
 const ADD = 10; // dst, a, b
 const SUB = 11;
@@ -25,6 +25,7 @@ const NEG = 20; // dst, a
 const ABS = 21;
 const SQRT = 22;
 const TANH = 23;
+const DTANH = 24; // 1 - y * y computed exactly and rounded once (torch's fused multiply-add in tanh_backward)
 const STORE = 40; // src, ptr: mem[ptr][start + i] = R[src][i]
 const SUM64 = 41; // src, slot: float64 sum of every element (4 partial sums, folded by the caller)
 const CASCADE = 42; // src, state: torch's float32 sum order (cascade.ts), finished by cascadeFinish
@@ -34,10 +35,9 @@ const COLSUM64 = 43; // src, slot, len: slot[(start + i) % len] += R[src][i] in 
   return regs + (<usize>r) * (<usize>CHUNK << 2);
 }
 
-/** Run `prog` over n elements. Registers at `regs`, each CHUNK floats plus one vector of slack. */
-export function run(prog: usize, regs: usize, n: i32): void {
-  for (let start = 0; start < n; start += CHUNK) {
-    const len = min(CHUNK, n - start);
+/** Run `prog` over elements start .. start + len (len <= CHUNK). Registers at `regs`, CHUNK floats each. */
+export function run(prog: usize, regs: usize, start: i32, len: i32): void {
+  {
     // Elementwise instructions run over whole vectors; the few lanes past `len` hold junk no reduction reads.
     const vlen = (len + 3) & ~3;
     let pc = prog;
@@ -45,17 +45,9 @@ export function run(prog: usize, regs: usize, n: i32): void {
       const op = load<i32>(pc);
       if (op == END) break;
       const d = load<i32>(pc, 4);
-      if (op == LOAD) {
-        memory.copy(reg(regs, d), <usize>load<u32>(pc, 8) + (<usize>start << 2), <usize>len << 2);
-        pc += 12;
-      } else if (op == LOAD_ROW) {
+      if (op == LOAD_ROW) {
         loadRow(reg(regs, d), <usize>load<u32>(pc, 8), load<i32>(pc, 12), start, len);
         pc += 16;
-      } else if (op == SPLAT) {
-        const v = f32x4.splat(reinterpret<f32>(load<i32>(pc, 8)));
-        const R = reg(regs, d);
-        for (let i = 0; i < vlen; i += 4) v128.store(R + (<usize>i << 2), v);
-        pc += 12;
       } else if (op == LOAD_COL) {
         const src = <usize>load<u32>(pc, 8);
         const inner = load<i32>(pc, 12);
@@ -65,7 +57,7 @@ export function run(prog: usize, regs: usize, n: i32): void {
       } else if (op >= ADD && op <= DIV) {
         binary(op, reg(regs, d), reg(regs, load<i32>(pc, 8)), reg(regs, load<i32>(pc, 12)), vlen);
         pc += 16;
-      } else if (op >= NEG && op <= TANH) {
+      } else if (op >= NEG && op <= DTANH) {
         unary(op, reg(regs, d), reg(regs, load<i32>(pc, 8)), vlen);
         pc += 12;
       } else if (op == STORE) {
@@ -137,92 +129,81 @@ function unary(op: i32, D: usize, A: usize, vlen: i32): void {
       const o = <usize>i << 2;
       v128.store(D + o, f32x4.sqrt(v128.load(A + o)));
     }
+  else if (op == DTANH)
+    for (let i = 0; i < vlen; i += 4) {
+      const o = <usize>i << 2;
+      const y = v128.load(A + o);
+      const lo = f64x2.promote_low_f32x4(y);
+      const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(y, y, 2, 3, 0, 1));
+      const one = f64x2.splat(1);
+      const dl = f32x4.demote_f64x2_zero(f64x2.sub(one, f64x2.mul(lo, lo)));
+      const dh = f32x4.demote_f64x2_zero(f64x2.sub(one, f64x2.mul(hi, hi)));
+      v128.store(D + o, v128.shuffle<f32>(dl, dh, 0, 1, 4, 5));
+    }
   else
     for (let i = 0; i < vlen; i += 4) {
       const o = <usize>i << 2;
-      const x = v128.load(A + o);
-      const lo = tanh2(f64x2.promote_low_f32x4(x));
-      const hi = tanh2(f64x2.promote_low_f32x4(v128.shuffle<f32>(x, x, 2, 3, 0, 1)));
-      v128.store(D + o, v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+      v128.store(D + o, tanh4(v128.load(A + o)));
     }
 }
 
-// tanh in float64, the same arithmetic as src/runtime/fused/tanh.ts (tanhF32) so the float32 results agree
-// bit for bit: a polynomial below |x| = 0.55, 1 - 2 / (exp(2|x|) + 1) above, with a table-driven exp.
-const P0 = -0.3333333333333364;
-const P1 = 0.13333333333305902;
-const P2 = -0.05396825393915064;
-const P3 = 0.021869487346023404;
-const P4 = -0.00886321085753791;
-const P5 = 0.0035918340216260026;
-const P6 = -0.001453693253040107;
-const P7 = 0.0005802865584754968;
-const P8 = -0.00021175224002058633;
-const P9 = 5.1732235707851626e-5;
-const LN2_64_HI = 0.6931471803691238 / 64;
-const LN2_64_LO = 1.9082149292705877e-10 / 64;
-const INV_LN2_64 = 64 * 1.4426950408889634;
+// tanh in float32, the same operations as src/runtime/fused/tanh.ts (tanhF32) so the two agree bit for bit:
+// below |x| = 0.55 x + x^3 P(x^2), above 1 - 2 / (exp(2|x|) + 1), +-1 from |x| = 10 on.
+const P0: f32 = -0.3333333333333364;
+const P1: f32 = 0.13333333333305902;
+const P2: f32 = -0.05396825393915064;
+const P3: f32 = 0.021869487346023404;
+const P4: f32 = -0.00886321085753791;
+const P5: f32 = 0.0035918340216260026;
+const P6: f32 = -0.001453693253040107;
+const P7: f32 = 0.0005802865584754968;
+const P8: f32 = -0.00021175224002058633;
+const P9: f32 = 5.1732235707851626e-5;
+const LOG2E: f32 = 1.4426950408889634;
+const LN2_HI: f32 = 0.693145751953125;
+const LN2_LO: f32 = 1.428606765330187e-6;
 
-/** 2^(j/64) for j < 64, written by the JS side (`2 ** (j / 64)`) so both paths use the very same table. */
-const EXP2_J64 = memory.data(64 * 8, 16);
-
-export function exp2Table(): usize {
-  return EXP2_J64;
+@inline function sp(v: f32): v128 {
+  return f32x4.splat(v);
 }
 
-@inline function splat(v: f64): v128 {
-  return f64x2.splat(v);
+/** a * b + c, two roundings (WebAssembly SIMD has no fused multiply-add). */
+@inline function mad(a: v128, b: v128, c: v128): v128 {
+  return f32x4.add(f32x4.mul(a, b), c);
 }
 
-function tanh2(x: v128): v128 {
-  const ax = f64x2.abs(x);
-  // Small |x|: Estrin's scheme as in tanhF32.
-  const t = f64x2.mul(x, x);
-  const t2 = f64x2.mul(t, t);
-  const t4 = f64x2.mul(t2, t2);
-  const t8 = f64x2.mul(t4, t4);
-  const a = f64x2.add(splat(P0), f64x2.mul(splat(P1), t));
-  const b = f64x2.mul(f64x2.add(splat(P2), f64x2.mul(splat(P3), t)), t2);
-  const c1 = f64x2.add(splat(P4), f64x2.mul(splat(P5), t));
-  const c2 = f64x2.mul(f64x2.add(splat(P6), f64x2.mul(splat(P7), t)), t2);
-  const c = f64x2.mul(f64x2.add(c1, c2), t4);
-  const e = f64x2.mul(f64x2.add(splat(P8), f64x2.mul(splat(P9), t)), t8);
-  const p = f64x2.add(f64x2.add(f64x2.add(a, b), c), e);
-  const small = f64x2.add(x, f64x2.mul(f64x2.mul(x, t), p));
-  // Large |x| (clamped so the exponent stays in range; lanes at or past 22 are replaced below).
-  const y = f64x2.mul(splat(2), f64x2.min(ax, splat(22)));
-  const k = i32x4.trunc_sat_f64x2_s_zero(f64x2.add(f64x2.mul(y, splat(INV_LN2_64)), splat(0.5)));
-  const kf = f64x2.convert_low_i32x4_s(k);
-  const r = f64x2.sub(f64x2.sub(y, f64x2.mul(kf, splat(LN2_64_HI))), f64x2.mul(kf, splat(LN2_64_LO)));
-  const r2 = f64x2.mul(r, r);
-  const inner = f64x2.add(splat(1.0 / 24), f64x2.mul(r, splat(1.0 / 120)));
-  const poly = f64x2.add(
-    f64x2.add(splat(1), r),
-    f64x2.mul(r2, f64x2.add(f64x2.add(splat(0.5), f64x2.mul(r, splat(1.0 / 6))), f64x2.mul(r2, inner))),
-  );
-  const k0 = i32x4.extract_lane(k, 0);
-  const k1 = i32x4.extract_lane(k, 1);
-  const pow2 = f64x2.replace_lane(f64x2.splat(scale2(k0 >> 6)), 1, scale2(k1 >> 6));
-  const tab = f64x2.replace_lane(
-    f64x2.splat(load<f64>(EXP2_J64 + (<usize>(k0 & 63) << 3))),
-    1,
-    load<f64>(EXP2_J64 + (<usize>(k1 & 63) << 3)),
-  );
-  const ex = f64x2.mul(f64x2.mul(pow2, tab), poly);
-  const z = f64x2.sub(splat(1), f64x2.div(splat(2), f64x2.add(ex, splat(1))));
-  // Sign of x onto z (x > 0 ? z : -z) and onto 1 for |x| >= 22.
-  const signBit = v128.and(x, f64x2.splat(-0.0));
-  const large = v128.or(z, signBit);
-  const one = v128.or(splat(1), signBit);
-  let res = v128.bitselect(small, large, f64x2.lt(ax, splat(0.55)));
-  res = v128.bitselect(res, one, f64x2.lt(ax, splat(22)));
-  // NaN stays NaN; ±0 stays itself.
-  res = v128.bitselect(x, res, v128.or(f64x2.ne(x, x), f64x2.eq(ax, splat(0))));
-  return res;
-}
-
-@inline function scale2(m: i32): f64 {
-  return reinterpret<f64>((<i64>(1023 + m)) << 52);
+@inline function tanh4(x: v128): v128 {
+  const a = f32x4.abs(x);
+  const z = f32x4.mul(x, x);
+  let p = mad(sp(P9), z, sp(P8));
+  p = mad(p, z, sp(P7));
+  p = mad(p, z, sp(P6));
+  p = mad(p, z, sp(P5));
+  p = mad(p, z, sp(P4));
+  p = mad(p, z, sp(P3));
+  p = mad(p, z, sp(P2));
+  p = mad(p, z, sp(P1));
+  p = mad(p, z, sp(P0));
+  const small = f32x4.add(x, f32x4.mul(x, f32x4.mul(z, p)));
+  // Lanes at or past 10 (and NaN) are replaced below; clamping keeps 2^k in range meanwhile.
+  const t = f32x4.mul(sp(2), f32x4.min(a, sp(10)));
+  const k = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(t, sp(LOG2E)), sp(0.5)));
+  const kf = f32x4.convert_i32x4_s(k);
+  const r = f32x4.sub(f32x4.sub(t, f32x4.mul(kf, sp(LN2_HI))), f32x4.mul(kf, sp(LN2_LO)));
+  let e = mad(sp(<f32>(1.0 / 5040)), r, sp(<f32>(1.0 / 720)));
+  e = mad(e, r, sp(<f32>(1.0 / 120)));
+  e = mad(e, r, sp(<f32>(1.0 / 24)));
+  e = mad(e, r, sp(<f32>(1.0 / 6)));
+  e = mad(e, r, sp(0.5));
+  e = mad(e, r, sp(1));
+  e = mad(e, r, sp(1));
+  e = f32x4.mul(e, i32x4.shl(i32x4.add(k, i32x4.splat(127)), 23));
+  const large = f32x4.sub(sp(1), f32x4.div(sp(2), f32x4.add(e, sp(1))));
+  const signBit = v128.and(x, sp(-0.0));
+  let res = v128.bitselect(small, v128.or(large, signBit), f32x4.lt(a, sp(0.55)));
+  res = v128.bitselect(res, v128.or(sp(1), signBit), f32x4.lt(a, sp(10)));
+  // NaN stays NaN; +-0 stays itself.
+  return v128.bitselect(x, res, v128.or(f32x4.ne(x, x), f32x4.eq(a, sp(0))));
 }
 
 function sum64(R: usize, slot: usize, len: i32): void {

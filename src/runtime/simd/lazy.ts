@@ -1,0 +1,128 @@
+/**
+ * Where the runtime's ops meet the fused SIMD path: which float32 ops become lazy expressions instead of
+ * full-size arrays, how a tensor operand enters an expression, and the fused reductions the gradients use.
+ * Every function returns null where the plain path must run (no SIMD kernels, another dtype, a small tensor,
+ * a layout the vector machine does not read, or WebGPU tracing, which must see every op).
+ */
+import type { DType } from "../dtype.ts";
+import { numel, type Shape, sameShape } from "../shape.ts";
+import { Tensor } from "../tensor.ts";
+import { isTracing } from "../trace.ts";
+import { defer } from "./deferred.ts";
+import * as E from "./expr.ts";
+import { simdKernels } from "./module.ts";
+import { type Output, runOutputs } from "./program.ts";
+
+/** Whether an op producing n elements of `dtype` takes the fused path. */
+export function fusable(dtype: DType, n: number): boolean {
+  return dtype === "float32" && n >= E.lazyMinElements() && n >= 8 && !isTracing() && simdKernels() !== null;
+}
+
+/** Data an expression may keep referring to: a copy where an optimizer could update it in place later. */
+function captured(t: Tensor): Float32Array {
+  const d = t.data as Float32Array;
+  return t.isLeaf && t.requiresGrad ? d.slice() : d;
+}
+
+/** The expression of a float32 tensor's own values (its pending expression, or its data). */
+export function exprOf(t: Tensor): E.Expr {
+  if (!t.isMaterialized && t.lazy) return t.lazy;
+  return t.numel === 1 ? E.constant(t.data[0]) : E.full(captured(t));
+}
+
+/**
+ * `t` as an operand of an elementwise op whose result has `shape`: same shape, one element (a constant),
+ * shaped like the trailing dims (a row leaf) or like the leading dims (a column leaf); else null.
+ */
+export function operandExpr(t: Tensor, shape: Shape): E.Expr | null {
+  if (t.dtype !== "float32") return null;
+  if (t.numel === 1) return E.constant(t.data[0]);
+  if (sameShape(t.shape, shape)) {
+    const e = exprOf(t);
+    // A long expression is materialised here so every program fits the machine's registers.
+    return E.sizeOf(e) > E.MAX_NODES ? E.full(t.data as Float32Array) : e;
+  }
+  const dims = t.shape.slice(t.shape.findIndex((d) => d !== 1));
+  if (dims.length > shape.length) return null;
+  const tail = shape.slice(shape.length - dims.length);
+  if (dims.every((d, i) => d === tail[i])) return { k: "leaf", data: captured(t), mode: "row", len: t.numel };
+  // Leading dims: t's shape aligned to the right of `shape` is shape[0..j) followed by ones.
+  const aligned = [...new Array<number>(shape.length - t.ndim).fill(1), ...t.shape];
+  const j = aligned.length - [...aligned].reverse().findIndex((d) => d !== 1);
+  if (aligned.slice(0, j).every((d, i) => d === shape[i]))
+    return { k: "leaf", data: captured(t), mode: "col", len: numel(shape.slice(j)) };
+  return null;
+}
+
+/** A lazy float32 tensor of `shape` standing for `expr`. */
+export function lazyTensor(expr: E.Expr, shape: Shape): Tensor {
+  return new Tensor(null, shape, "float32", expr);
+}
+
+/** `a name b` as a lazy tensor of `shape`, or null. */
+export function lazyBinary(name: string, a: Tensor, b: Tensor, shape: Shape): Tensor | null {
+  if (!E.BINARY_OPS.has(name) || !fusable(a.dtype, numel(shape)) || b.dtype !== "float32") return null;
+  const ea = operandExpr(a, shape);
+  const eb = ea && operandExpr(b, shape);
+  if (!ea || !eb) return null;
+  return lazyTensor(E.binary(name as E.BinaryOpName, ea, eb), shape);
+}
+
+/** `name(x)` as a lazy tensor, or null. */
+export function lazyUnary(name: string, x: Tensor, dtype: DType): Tensor | null {
+  if (!E.UNARY_OPS.has(name) || dtype !== "float32" || !fusable(x.dtype, x.numel)) return null;
+  const e = operandExpr(x, x.shape);
+  return e && lazyTensor(E.unary(name as E.UnaryOpName, e), x.shape);
+}
+
+/** A full-size tensor of one value (a reduction's gradient spread back), as a constant expression. */
+export function lazyFill(value: number, shape: Shape): Tensor | null {
+  return fusable("float32", numel(shape)) ? lazyTensor(E.constant(value), shape) : null;
+}
+
+/**
+ * sum(g * other) (other broadcast to g's shape; other = null for g alone) reduced to `target`, which must
+ * broadcast to g's shape: float64 sums of the float32 products, rounded once, as fused/reduce.ts computes
+ * them, as a deferred tensor (deferred.ts). Null where the target is neither one element nor shaped like g's
+ * trailing dims.
+ */
+export function fusedSumTo(g: Tensor, other: Tensor | null, target: Shape): Tensor | null {
+  if (g.dtype !== "float32" || !fusable("float32", g.numel)) return null;
+  let e = exprOf(g);
+  if (other) {
+    const o = operandExpr(other, g.shape);
+    if (!o) return null;
+    e = E.binary("mul", e, o);
+  }
+  const m = numel(target);
+  let out: Output;
+  if (m === 1) out = { kind: "sum64", expr: e };
+  else {
+    const dims = target.slice(target.findIndex((d) => d !== 1));
+    const tail = g.shape.slice(g.shape.length - dims.length);
+    if (dims.length > g.shape.length || !dims.every((d, i) => d === tail[i])) return null;
+    out = { kind: "colSum64", expr: e, len: m };
+  }
+  const d = defer(g.numel, out, (r) => (typeof r === "number" ? Float32Array.of(r) : Float32Array.from(r)));
+  return new Tensor(null, target, "float32", null, d);
+}
+
+/** torch's float32 sum of an expression over n elements, deferred; `finish` maps the sum to the values. */
+export function deferredTorchSum(
+  expr: E.Expr,
+  n: number,
+  shape: Shape,
+  finish: (s: number) => number,
+): Tensor {
+  const d = defer(n, { kind: "torchSum", expr }, (s) => Float32Array.of(finish(s as number)));
+  return new Tensor(null, shape, "float32", null, d);
+}
+
+/** torch's float32 sum of every element of `x` (cascade.ts order), fused; null where not applicable. */
+export function fusedTorchSum(x: Tensor): number | null {
+  if (x.isMaterialized || !x.lazy || x.numel < 8 || simdKernels() === null) return null;
+  const [s] = runOutputs(x.numel, [{ kind: "torchSum", expr: x.lazy }]);
+  return s as number;
+}
+
+export { E };

@@ -1,0 +1,227 @@
+/**
+ * The fused SIMD path as the runtime uses it: large float32 elementwise ops become lazy expressions, losses and
+ * broadcast gradients become deferred sums computed together. Every training run here is repeated with the SIMD
+ * kernels switched off (the plain loops) and must give the same numbers bit for bit; PyTorch checks the
+ * formulas the two paths share (tanh's and relu's backward).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { unaryLoops } from "../../src/runtime/fused/unary.ts";
+import {
+  Adam,
+  crossEntropy,
+  fromFlat,
+  mseLoss,
+  ops as O,
+  SGD,
+  type Tensor,
+} from "../../src/runtime/index.ts";
+import * as E from "../../src/runtime/simd/expr.ts";
+import { setSimdEnabled } from "../../src/runtime/simd/module.ts";
+import { runOutputs } from "../../src/runtime/simd/program.ts";
+import { withTracer } from "../../src/runtime/trace.ts";
+import { type CallAnswer, decodeNum, encodeNum, requestTorch } from "../helpers/torch.ts";
+
+afterEach(() => setSimdEnabled(true));
+
+function data(n: number, seed: number, scale = 2): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32 - 0.5) * scale;
+  });
+}
+
+const param = (v: ArrayLike<number>, shape: number[]) =>
+  fromFlat(v, shape, "float32", { requiresGrad: true });
+
+/** w * x + b, MSE, Adam: the losses and parameters of every epoch. */
+function linearRun(n: number, epochs: number): number[][] {
+  const x = fromFlat(data(n, 1), [n]);
+  const y = fromFlat(
+    data(n, 2, 0.1).map((e, i) => 3 * x.data[i] + 2 + e),
+    [n],
+  );
+  const w = param([1], [1]);
+  const b = param([1], [1]);
+  const opt = new Adam([w, b], { lr: 0.1 });
+  const out: number[][] = [];
+  for (let e = 0; e < epochs; e++) {
+    const loss = mseLoss(O.add(O.mul(w, x), b), y);
+    loss.backward();
+    opt.step();
+    opt.zeroGrad();
+    // Read after the step: the deferred loss keeps the values it was computed from.
+    out.push([loss.item(), w.data[0], b.data[0]]);
+  }
+  return out;
+}
+
+/** A 2 -> h -> 2 tanh MLP with cross_entropy and SGD: losses, then every parameter after the last epoch. */
+function mlpRun(points: number, hidden: number, epochs: number): number[][] {
+  const x = fromFlat(data(points * 2, 3), [points, 2]);
+  const labels = fromFlat(
+    Array.from({ length: points }, (_, i) => (x.data[2 * i] ** 2 + x.data[2 * i + 1] ** 2 < 0.5 ? 1 : 0)),
+    [points],
+    "int64",
+  );
+  const w1 = param(data(hidden * 2, 4), [hidden, 2]);
+  const b1 = param(data(hidden, 5), [hidden]);
+  const w2 = param(data(2 * hidden, 6, 0.5), [2, hidden]);
+  const b2 = param(data(2, 7), [2]);
+  const opt = new SGD([w1, b1, w2, b2], { lr: 0.5, momentum: 0.9 });
+  const losses: number[] = [];
+  for (let e = 0; e < epochs; e++) {
+    const h = O.tanh(O.linear(x, w1, b1));
+    const loss = crossEntropy(O.linear(h, w2, b2), labels);
+    loss.backward();
+    opt.step();
+    opt.zeroGrad();
+    losses.push(loss.item());
+  }
+  return [losses, ...[w1, b1, w2, b2].map((p) => Array.from(p.data))];
+}
+
+function bothPaths<T>(run: () => T): { simd: T; plain: T } {
+  setSimdEnabled(true);
+  const simd = run();
+  setSimdEnabled(false);
+  const plain = run();
+  setSimdEnabled(true);
+  return { simd, plain };
+}
+
+describe("fused SIMD training equals the plain loops", () => {
+  it("1M-style linear regression (100,003 points, Adam, 20 epochs): losses and parameters bit for bit", () => {
+    const { simd, plain } = bothPaths(() => linearRun(100_003, 20));
+    expect(simd).toEqual(plain);
+  });
+
+  it("tanh MLP (8192 points, 32 hidden, SGD with momentum, 8 epochs): losses and parameters bit for bit", () => {
+    const { simd, plain } = bothPaths(() => mlpRun(8192, 32, 8));
+    expect(simd).toEqual(plain);
+  });
+});
+
+describe("lazy tensors and deferred sums", () => {
+  it("a lazy result reads as the eager values, through reshape, detach and copy", () => {
+    const n = 40_000;
+    const a = fromFlat(data(n, 8), [200, 200]);
+    const b = fromFlat(data(200, 9), [200]);
+    const lazy = O.tanh(O.sub(O.mul(a, 1.5), b));
+    expect(lazy.isMaterialized).toBe(false);
+    const views = [O.reshape(lazy, [n]), lazy.detach(), lazy.copy()];
+    setSimdEnabled(false);
+    const eager = O.tanh(O.sub(O.mul(a, 1.5), b));
+    setSimdEnabled(true);
+    for (const v of [lazy, ...views]) expect(Array.from(v.data)).toEqual(Array.from(eager.data));
+    expect(lazy.isMaterialized).toBe(true);
+  });
+
+  it("a deferred loss keeps its value when the parameters change before it is read", () => {
+    const n = 50_000;
+    const x = fromFlat(data(n, 10), [n]);
+    const y = fromFlat(data(n, 11), [n]);
+    const w = param([0.5], [1]);
+    const loss = mseLoss(O.mul(w, x), y);
+    const grad = (() => {
+      loss.backward();
+      return w.grad as Tensor;
+    })();
+    new SGD([w], { lr: 1 }).step();
+    setSimdEnabled(false);
+    const w0 = param([0.5], [1]);
+    const ref = mseLoss(O.mul(w0, x), y);
+    ref.backward();
+    setSimdEnabled(true);
+    expect(loss.item()).toBe(ref.item());
+    expect(grad.item()).toBe(w0.grad?.item());
+    expect(w.data[0]).not.toBe(0.5);
+  });
+
+  it("many deferred sums nobody reads stay bounded and still compute the right values", () => {
+    const n = 20_000;
+    const x = fromFlat(data(n, 12), [n]);
+    const y = fromFlat(data(n, 13), [n]);
+    const losses: Tensor[] = [];
+    for (let k = 0; k < 100; k++)
+      losses.push(mseLoss(O.mul(x, k / 10), y, { reduction: k % 2 ? "sum" : "mean" }));
+    setSimdEnabled(false);
+    const ref = losses.map((_, k) =>
+      mseLoss(O.mul(x, k / 10), y, { reduction: k % 2 ? "sum" : "mean" }).item(),
+    );
+    setSimdEnabled(true);
+    expect(losses.map((l) => l.item())).toEqual(ref);
+  });
+
+  it("WebGPU tracing sees every op: nothing is lazy while tracing", () => {
+    const n = 30_000;
+    const a = fromFlat(data(n, 14), [n]);
+    expect(O.mul(a, 2).isMaterialized).toBe(false);
+    const seen: string[] = [];
+    const traced = withTracer(
+      (e) => seen.push(e.op),
+      () => O.tanh(O.mul(a, 2)),
+    );
+    expect(traced.isMaterialized).toBe(true);
+    expect(seen).toEqual(["binary", "unary"]);
+  });
+});
+
+// tanh's backward and relu's backward against PyTorch bit for bit (both paths use these formulas).
+const N = 50_000;
+const X = data(N, 20, 8);
+const ask = requestTorch<CallAnswer>([
+  {
+    kind: "call",
+    fn: "torch.tanh",
+    args: [{ tensor: { data: Array.from(X, encodeNum), shape: [N], dtype: "float32", requires_grad: true } }],
+    grad_seed: 5,
+  },
+  {
+    kind: "call",
+    fn: "F.relu",
+    args: [{ tensor: { data: Array.from(X, encodeNum), shape: [N], dtype: "float32", requires_grad: true } }],
+    grad_seed: 6,
+  },
+]);
+
+describe("backward formulas match PyTorch bit for bit", () => {
+  it("tanh: from torch's own outputs, both paths' gradients equal torch's; the forward is within 3 ulps", () => {
+    const answer = ask()[0];
+    const G = Float32Array.from(answer.grad_outputs[0]?.data.map(decodeNum) ?? []);
+    const Y = Float32Array.from(answer.outputs[0].data.map(decodeNum));
+    const expected = answer.grads[0]?.data.map(decodeNum);
+    const plain = new Float32Array(N);
+    unaryLoops("tanh", {})?.grad(G, X, Y, plain, N);
+    expect(Array.from(plain)).toEqual(expected);
+    const [simd] = runOutputs(N, [
+      { kind: "values", expr: E.binary("mul", E.full(G), E.unary("dtanh", E.full(Y))) },
+    ]);
+    expect(Array.from(simd as Float32Array)).toEqual(expected);
+    // Neither float32 tanh is correctly rounded: torch's (Sleef) is within 1 ulp, gradwire's within 2.
+    const ours = O.tanh(fromFlat(X, [N])).data;
+    const ulp = (v: number) => Math.max(2 ** -149, 2 ** (Math.floor(Math.log2(Math.abs(v))) - 23));
+    let worst = 0;
+    for (let i = 0; i < N; i++) worst = Math.max(worst, Math.abs(ours[i] - Y[i]) / ulp(Y[i]));
+    expect(worst).toBeLessThanOrEqual(3);
+  });
+
+  for (const [k, name] of [[1, "relu"]] as const)
+    it.each([true, false])(`${name}, SIMD %s`, (simd) => {
+      const answer = ask()[k];
+      const seed = answer.grad_outputs[0];
+      if (!seed) throw new Error("torch gave no gradient seed");
+      setSimdEnabled(simd);
+      const x = param(X, [N]);
+      const y = O.relu(x);
+      y.backward(fromFlat(seed.data.map(decodeNum), [N]));
+      expect(Array.from(y.data)).toEqual(answer.outputs[0].data.map(decodeNum));
+      expect(Array.from(x.grad?.data ?? [])).toEqual(answer.grads[0]?.data.map(decodeNum));
+    });
+
+  it("relu passes no gradient where x <= 0, even an infinite one (torch's threshold_backward)", () => {
+    const x = param([-1, 0, 2], [3]);
+    O.relu(x).backward(fromFlat([Infinity, -Infinity, Infinity], [3]));
+    expect(Array.from(x.grad?.data ?? [])).toEqual([0, 0, Infinity]);
+  });
+});
