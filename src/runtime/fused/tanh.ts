@@ -52,8 +52,8 @@ export function tanhF32(x: number): number {
     return Math.fround(x + Math.fround(x * Math.fround(z * p)));
   }
   const t = Math.fround(2 * a);
-  // t > 0, so truncating t / ln2 + 0.5 rounds to nearest (the SIMD kernel's trunc_sat does the same).
-  const k = Math.fround(Math.fround(t * LOG2E) + 0.5) | 0;
+  // k = round(t / ln2), ties to even, as the SIMD kernel computes it (adding and removing 1.5 * 2^23).
+  const k = Math.fround(Math.fround(t * LOG2E) + 12582912) - 12582912;
   const r = Math.fround(Math.fround(t - Math.fround(k * LN2_HI)) - Math.fround(k * LN2_LO));
   let e = Math.fround(Math.fround(E7 * r) + E6);
   e = Math.fround(Math.fround(e * r) + E5);

@@ -5,6 +5,7 @@
  * is computed once per chunk.
  */
 import type { Expr } from "./expr.ts";
+import { type JitNode, jitBody } from "./jit.ts";
 import { Arena, type KernelExports, simdKernels } from "./module.ts";
 
 // Opcodes of assembly/vm.ts.
@@ -51,7 +52,12 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
   if (!k) throw new Error("runOutputs: the SIMD kernels are not available");
   if (n < 8) throw new Error("runOutputs: fused passes need at least 8 elements");
   const a = arenaFor(k);
+  // Three parts: filling broadcast leaves' registers, the elementwise ops (compiled into one function by
+  // jit.ts, or run as instructions here), the reductions and stores.
+  const pre: number[] = [];
   const code: number[] = [];
+  const post: number[] = [];
+  const nodes: JitNode[] = [];
   const regOf = new Map<Expr, number>();
   const leafPtr = new Map<Float32Array, number>();
   let regs = 0;
@@ -82,17 +88,20 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
         }
         r = regs++;
         if (e.mode === "full") streamed.push({ reg: r, data: e.data });
-        else code.push(e.mode === "row" ? OP.LOAD_ROW : OP.LOAD_COL, r, leaf(e.data), e.len);
+        else pre.push(e.mode === "row" ? OP.LOAD_ROW : OP.LOAD_COL, r, leaf(e.data), e.len);
+        nodes.push({ kind: "input", reg: r });
         break;
       }
       case "const":
         r = regs++;
+        nodes.push({ kind: "const", reg: r, index: constants.length });
         constants.push({ reg: r, v: e.v });
         break;
       case "unary": {
         const x = emit(e.a);
         r = regs++;
         code.push(OP[e.op], r, x);
+        nodes.push({ kind: "unary", op: e.op, reg: r, a: x });
         break;
       }
       case "binary": {
@@ -100,6 +109,7 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
         const y = emit(e.b);
         r = regs++;
         code.push(OP[e.op], r, x, y);
+        nodes.push({ kind: "binary", op: e.op, reg: r, a: x, b: y });
         break;
       }
     }
@@ -108,50 +118,65 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
   };
   const CASCADE_BYTES = k.CASCADE_STATE_BYTES.value as number;
   const places: number[] = [];
+  const stores = new Set<number>();
   for (const o of outputs) {
     const r = emit(o.expr);
+    stores.add(r);
     switch (o.kind) {
       case "values": {
         const p = a.alloc(n * 4);
         places.push(p);
-        code.push(OP.STORE, r, p);
+        post.push(OP.STORE, r, p);
         break;
       }
       case "sum64": {
-        const p = a.alloc(32);
-        a.f64(p, 4).fill(0);
+        const p = a.alloc(64);
+        a.f64(p, 8).fill(0);
         places.push(p);
-        code.push(OP.SUM64, r, p);
+        post.push(OP.SUM64, r, p);
         break;
       }
       case "torchSum": {
         const p = a.alloc(CASCADE_BYTES);
         k.cascadeInit(p, n);
         places.push(p);
-        code.push(OP.CASCADE, r, p);
+        post.push(OP.CASCADE, r, p);
         break;
       }
       case "colSum64": {
         const p = a.alloc(o.len * 8);
         a.f64(p, o.len).fill(0);
         places.push(p);
-        code.push(OP.COLSUM64, r, p, o.len);
+        post.push(OP.COLSUM64, r, p, o.len);
         break;
       }
     }
   }
-  code.push(OP.END);
-  const prog = a.alloc(code.length * 4);
-  a.i32(prog, code.length).set(code);
   const chunk = k.CHUNK.value as number;
+  const body = jitBody(k, nodes, stores, chunk * 4);
+  const program = (words: number[]): number => {
+    const p = a.alloc((words.length + 1) * 4);
+    a.i32(p, words.length + 1).set([...words, OP.END]);
+    return p;
+  };
+  // With a compiled body the machine only fills and reduces; without, it runs the elementwise ops too.
+  const before = body ? (pre.length > 0 ? program(pre) : 0) : program([...pre, ...code, ...post]);
+  const after = body ? program(post) : 0;
+  const constPtr = a.alloc(constants.length * 4);
+  a.f32(constPtr, constants.length).set(constants.map((c) => c.v));
   const regBase = a.alloc(regs * chunk * 4);
   const mem = a.f32(0, a.end() / 4);
-  for (const c of constants)
-    mem.fill(c.v, (regBase >> 2) + c.reg * chunk, (regBase >> 2) + (c.reg + 1) * chunk);
+  if (!body)
+    for (const c of constants)
+      mem.fill(c.v, (regBase >> 2) + c.reg * chunk, (regBase >> 2) + (c.reg + 1) * chunk);
   for (let start = 0; start < n; start += chunk) {
     const len = Math.min(chunk, n - start);
     for (const s of streamed) mem.set(s.data.subarray(start, start + len), (regBase >> 2) + s.reg * chunk);
-    k.run(prog, regBase, start, len);
+    if (before) k.run(before, regBase, start, len);
+    if (body) {
+      body(regBase, constPtr, (len + 3) & ~3);
+      k.run(after, regBase, start, len);
+    }
   }
   return outputs.map((o, i) => {
     const p = places[i];
@@ -159,9 +184,9 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
       case "values":
         return a.f32(p, n).slice();
       case "sum64": {
-        const s = a.f64(p, 4);
-        // One partial sum per lane of the four-float vectors.
-        return s[0] + s[1] + (s[2] + s[3]);
+        // The machine's eight partial sums (vm.ts, sum64), added pairwise.
+        const s = a.f64(p, 8);
+        return s[0] + s[1] + (s[2] + s[3]) + (s[4] + s[5] + (s[6] + s[7]));
       }
       case "torchSum":
         return k.cascadeFinish(p);

@@ -132,18 +132,12 @@ function unary(op: i32, D: usize, A: usize, vlen: i32): void {
   else if (op == DTANH)
     for (let i = 0; i < vlen; i += 4) {
       const o = <usize>i << 2;
-      const y = v128.load(A + o);
-      const lo = f64x2.promote_low_f32x4(y);
-      const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(y, y, 2, 3, 0, 1));
-      const one = f64x2.splat(1);
-      const dl = f32x4.demote_f64x2_zero(f64x2.sub(one, f64x2.mul(lo, lo)));
-      const dh = f32x4.demote_f64x2_zero(f64x2.sub(one, f64x2.mul(hi, hi)));
-      v128.store(D + o, v128.shuffle<f32>(dl, dh, 0, 1, 4, 5));
+      v128.store(D + o, dtanhVec(v128.load(A + o)));
     }
   else
     for (let i = 0; i < vlen; i += 4) {
       const o = <usize>i << 2;
-      v128.store(D + o, tanh4(v128.load(A + o)));
+      v128.store(D + o, tanhVec(v128.load(A + o)));
     }
 }
 
@@ -162,6 +156,7 @@ const P9: f32 = 5.1732235707851626e-5;
 const LOG2E: f32 = 1.4426950408889634;
 const LN2_HI: f32 = 0.693145751953125;
 const LN2_LO: f32 = 1.428606765330187e-6;
+const ROUNDER: f32 = 12582912; // 1.5 * 2^23
 
 @inline function sp(v: f32): v128 {
   return f32x4.splat(v);
@@ -172,7 +167,26 @@ const LN2_LO: f32 = 1.428606765330187e-6;
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
-@inline function tanh4(x: v128): v128 {
+/** 1 - y * y in float64 (exact for float32 y), rounded once to float32. */
+@inline function dtanhVec(y: v128): v128 {
+  const lo = f64x2.promote_low_f32x4(y);
+  const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(y, y, 2, 3, 0, 1));
+  const one = f64x2.splat(1);
+  const dl = f32x4.demote_f64x2_zero(f64x2.sub(one, f64x2.mul(lo, lo)));
+  const dh = f32x4.demote_f64x2_zero(f64x2.sub(one, f64x2.mul(hi, hi)));
+  return v128.shuffle<f32>(dl, dh, 0, 1, 4, 5);
+}
+
+// Exported for the compiled elementwise functions (simd/jit.ts), which import them from this module.
+export function tanh4(x: v128): v128 {
+  return tanhVec(x);
+}
+
+export function dtanh4(y: v128): v128 {
+  return dtanhVec(y);
+}
+
+@inline function tanhVec(x: v128): v128 {
   const a = f32x4.abs(x);
   const z = f32x4.mul(x, x);
   let p = mad(sp(P9), z, sp(P8));
@@ -185,10 +199,13 @@ const LN2_LO: f32 = 1.428606765330187e-6;
   p = mad(p, z, sp(P1));
   p = mad(p, z, sp(P0));
   const small = f32x4.add(x, f32x4.mul(x, f32x4.mul(z, p)));
-  // Lanes at or past 10 (and NaN) are replaced below; clamping keeps 2^k in range meanwhile.
-  const t = f32x4.mul(sp(2), f32x4.min(a, sp(10)));
-  const k = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(t, sp(LOG2E)), sp(0.5)));
-  const kf = f32x4.convert_i32x4_s(k);
+  // Lanes at or past 10 (and NaN) are replaced below; clamping keeps 2^k in range meanwhile (pmin is one
+  // instruction where min is several: it only differs from min for NaN lanes, which are replaced anyway).
+  const t = f32x4.mul(sp(2), f32x4.pmin(a, sp(10)));
+  // k = round(t / ln2), ties to even, by adding and removing 1.5 * 2^23 (its low bits then hold k).
+  const shifted = f32x4.add(f32x4.mul(t, sp(LOG2E)), sp(ROUNDER));
+  const kf = f32x4.sub(shifted, sp(ROUNDER));
+  const k = i32x4.sub(shifted, f32x4.splat(ROUNDER));
   const r = f32x4.sub(f32x4.sub(t, f32x4.mul(kf, sp(LN2_HI))), f32x4.mul(kf, sp(LN2_LO)));
   let e = mad(sp(<f32>(1.0 / 5040)), r, sp(<f32>(1.0 / 720)));
   e = mad(e, r, sp(<f32>(1.0 / 120)));
@@ -206,18 +223,27 @@ const LN2_LO: f32 = 1.428606765330187e-6;
   return v128.bitselect(x, res, v128.or(f32x4.ne(x, x), f32x4.eq(a, sp(0))));
 }
 
+// Eight float64 partial sums (four accumulators of two lanes), so consecutive additions do not wait on each
+// other; element i goes to partial i % 8 except the last len % 8, which go to partial 0.
 function sum64(R: usize, slot: usize, len: i32): void {
   let s0 = v128.load(slot);
   let s1 = v128.load(slot, 16);
-  const whole = len & ~3;
-  for (let i = 0; i < whole; i += 4) {
+  let s2 = v128.load(slot, 32);
+  let s3 = v128.load(slot, 48);
+  const whole = len & ~7;
+  for (let i = 0; i < whole; i += 8) {
     const v = v128.load(R + (<usize>i << 2));
+    const w = v128.load(R + (<usize>i << 2), 16);
     s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
     s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+    s2 = f64x2.add(s2, f64x2.promote_low_f32x4(w));
+    s3 = f64x2.add(s3, f64x2.promote_low_f32x4(v128.shuffle<f32>(w, w, 2, 3, 0, 1)));
   }
   for (let i = whole; i < len; i++) s0 = f64x2.replace_lane(s0, 0, f64x2.extract_lane(s0, 0) + <f64>load<f32>(R + (<usize>i << 2)));
   v128.store(slot, s0);
   v128.store(slot, s1, 16);
+  v128.store(slot, s2, 32);
+  v128.store(slot, s3, 48);
 }
 
 function colSum64(R: usize, slot: usize, rowLen: i32, start: i32, len: i32): void {
