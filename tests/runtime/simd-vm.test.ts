@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { tanhF32 } from "../../src/runtime/fused/tanh.ts";
 import { torchOrderSum } from "../../src/runtime/ops/cascade.ts";
 import * as E from "../../src/runtime/simd/expr.ts";
-import { type JitNode, jitBytes, setJitEnabled } from "../../src/runtime/simd/jit.ts";
+import { type JitNode, jitBody, jitBytes, setJitEnabled } from "../../src/runtime/simd/jit.ts";
+import { simdKernels } from "../../src/runtime/simd/module.ts";
 import { runOutputs } from "../../src/runtime/simd/program.ts";
 
 const f = Math.fround;
@@ -218,5 +219,7 @@ describe("compiled elementwise functions (jit.ts)", () => {
       })),
     ];
     expect(WebAssembly.validate(jitBytes(nodes, new Set([10]), 4096))).toBe(true);
+    const k = simdKernels();
+    expect(k && jitBody(k, nodes, new Set([10]), 4096)).toBeTypeOf("function");
   });
 });

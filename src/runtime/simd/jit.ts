@@ -26,15 +26,25 @@ export type JitNode =
       readonly b: number;
     };
 
-/** body(regs, consts, vlen): registers at regs, constant floats at consts, vlen (a multiple of 4) lanes. */
+/** body(regs, consts, vlen): registers at regs, constant floats at consts, vlen (a multiple of JIT_LANES) lanes. */
 export type JitBody = (regs: number, consts: number, vlen: number) => void;
 
 // Opcodes of the WebAssembly SIMD proposal (after the 0xfd prefix) and the core ones used here.
 const SIMD = 0xfd;
-const V128_LOAD = 0x00;
-const V128_LOAD32_SPLAT = 0x09;
-const V128_STORE = 0x0b;
-const F32X4: Record<string, number> = {
+const S = {
+  load: 0x00,
+  load32Splat: 0x09,
+  store: 0x0b,
+  const: 0x0c,
+  f32x4Eq: 0x41,
+  f32x4Ne: 0x42,
+  f32x4Lt: 0x43,
+  and: 0x4e,
+  or: 0x50,
+  bitselect: 0x52,
+  i32x4Shl: 0xab,
+  i32x4Add: 0xae,
+  i32x4Sub: 0xb1,
   abs: 0xe0,
   neg: 0xe1,
   sqrt: 0xe3,
@@ -42,7 +52,8 @@ const F32X4: Record<string, number> = {
   sub: 0xe5,
   mul: 0xe6,
   div: 0xe7,
-};
+  pmin: 0xea,
+} as const;
 const LOCAL_GET = 0x20;
 const LOCAL_SET = 0x21;
 const LOCAL_TEE = 0x22;
@@ -57,6 +68,14 @@ const END = 0x0b;
 const VOID = 0x40;
 const I32 = 0x7f;
 const V128 = 0x7b;
+
+/**
+ * Vectors per loop iteration. Independent vectors interleaved let the processor overlap their dependency
+ * chains (a polynomial is a chain of multiply-adds): four run tanh about twice as fast as one.
+ */
+export const GROUPS = 4;
+/** Lanes per loop iteration: `vlen` must be a multiple of this. */
+export const JIT_LANES = 4 * GROUPS;
 
 function uleb(n: number, out: number[]): void {
   do {
@@ -90,90 +109,167 @@ function name(s: string, out: number[]): void {
   for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
 }
 
+const f32Bytes = new Uint8Array(4);
+const f32View = new DataView(f32Bytes.buffer);
+
+/** Function-body code with helpers for the instructions used. */
+class Code {
+  readonly bytes: number[] = [];
+  simd(op: number): this {
+    this.bytes.push(SIMD);
+    uleb(op, this.bytes);
+    return this;
+  }
+  get(local: number): this {
+    this.bytes.push(LOCAL_GET);
+    uleb(local, this.bytes);
+    return this;
+  }
+  set(local: number): this {
+    this.bytes.push(LOCAL_SET);
+    uleb(local, this.bytes);
+    return this;
+  }
+  /** A v128 constant of four equal float32 lanes (`asInt`: four equal int32 lanes). */
+  splat(v: number, asInt = false): this {
+    this.simd(S.const);
+    if (asInt) f32View.setInt32(0, v, true);
+    else f32View.setFloat32(0, v, true);
+    for (let i = 0; i < 4; i++) this.bytes.push(...f32Bytes);
+    return this;
+  }
+  memarg(align: number, offset: number): this {
+    this.bytes.push(align);
+    uleb(offset, this.bytes);
+    return this;
+  }
+}
+
+// tanh's constants, as assembly/vm.ts (tanhVec) and fused/tanh.ts spell them.
+const P = [
+  -0.3333333333333364, 0.13333333333305902, -0.05396825393915064, 0.021869487346023404, -0.00886321085753791,
+  0.0035918340216260026, -0.001453693253040107, 0.0005802865584754968, -0.00021175224002058633,
+  5.1732235707851626e-5,
+];
+const EXP = [1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1];
+const ROUNDER = 12582912;
+
+/**
+ * tanh of local x into local out, the very operations of vm.ts's tanhVec in the same order (so the values are
+ * the same bit for bit); s0..s9 are scratch locals.
+ */
+function emitTanh(c: Code, x: number, out: number, s: number[]): void {
+  const [a, z, p, small, tt, shifted, r, e, sign, large] = s;
+  c.get(x).simd(S.abs).set(a);
+  c.get(x).get(x).simd(S.mul).set(z);
+  c.splat(P[9]).get(z).simd(S.mul).splat(P[8]).simd(S.add).set(p);
+  for (let i = 7; i >= 0; i--) c.get(p).get(z).simd(S.mul).splat(P[i]).simd(S.add).set(p);
+  c.get(x).get(x).get(z).get(p).simd(S.mul).simd(S.mul).simd(S.add).set(small);
+  c.splat(2).get(a).splat(10).simd(S.pmin).simd(S.mul).set(tt);
+  c.get(tt).splat(Math.LOG2E).simd(S.mul).splat(ROUNDER).simd(S.add).set(shifted);
+  // r = (t - kf * LN2_HI) - kf * LN2_LO with kf = shifted - ROUNDER (held in `e` for the moment)
+  c.get(shifted).splat(ROUNDER).simd(S.sub).set(e);
+  c.get(tt).get(e).splat(0.693145751953125).simd(S.mul).simd(S.sub);
+  c.get(e).splat(1.428606765330187e-6).simd(S.mul).simd(S.sub).set(r);
+  c.splat(EXP[0]).get(r).simd(S.mul).splat(EXP[1]).simd(S.add).set(e);
+  for (let i = 2; i < EXP.length; i++) c.get(e).get(r).simd(S.mul).splat(EXP[i]).simd(S.add).set(e);
+  // e * 2^k, 2^k built from k's bits: ((shifted - ROUNDER as ints) + 127) << 23
+  c.get(e).get(shifted).splat(ROUNDER).simd(S.i32x4Sub).splat(127, true).simd(S.i32x4Add);
+  c.bytes.push(I32_CONST, 23);
+  c.simd(S.i32x4Shl).simd(S.mul).set(e);
+  c.splat(1).splat(2).get(e).splat(1).simd(S.add).simd(S.div).simd(S.sub).set(large);
+  c.get(x).splat(-0).simd(S.and).set(sign);
+  // res = a < 0.55 ? small : large | sign; then a < 10 ? res : 1 | sign; then NaN or zero ? x : res
+  c.get(small).get(large).get(sign).simd(S.or).get(a).splat(0.55).simd(S.f32x4Lt).simd(S.bitselect);
+  c.splat(1).get(sign).simd(S.or).get(a).splat(10).simd(S.f32x4Lt).simd(S.bitselect).set(out);
+  c.get(x)
+    .get(out)
+    .get(x)
+    .get(x)
+    .simd(S.f32x4Ne)
+    .get(a)
+    .splat(0)
+    .simd(S.f32x4Eq)
+    .simd(S.or)
+    .simd(S.bitselect);
+  c.set(out);
+}
+
+const TANH_SCRATCH = 10;
+
 /** The module's bytes for these nodes; `stores` are the registers written back. */
 export function jitBytes(
   nodes: readonly JitNode[],
   stores: ReadonlySet<number>,
   chunkBytes: number,
 ): Uint8Array<ArrayBuffer> {
-  // Locals: 0 regs, 1 consts, 2 vlen (params); 3 p, 4 end (i32); then one v128 per node.
-  const P = 3;
+  // Locals: 0 regs, 1 consts, 2 vlen (params); 3 p, 4 end (i32); then GROUPS v128 per node, then scratch.
+  const P_ = 3;
   const END_PTR = 4;
-  const local = (i: number) => 5 + i;
-  const code: number[] = [];
-  const memarg = (offset: number) => {
-    code.push(4); // 16-byte alignment hint
-    uleb(offset, code);
-  };
+  const local = (i: number, g: number) => 5 + i * GROUPS + g;
+  const scratchBase = 5 + nodes.length * GROUPS;
+  const scratch = (g: number) =>
+    Array.from({ length: TANH_SCRATCH }, (_, k) => scratchBase + g * TANH_SCRATCH + k);
+  const c = new Code();
   // end = regs + vlen * 4; p = regs
-  code.push(LOCAL_GET, 0, LOCAL_GET, 2, I32_CONST, 2, I32_SHL, I32_ADD, LOCAL_SET, END_PTR);
-  code.push(LOCAL_GET, 0, LOCAL_SET, P);
-  nodes.forEach((n, i) => {
-    if (n.kind !== "const") return;
-    code.push(LOCAL_GET, 1, SIMD);
-    uleb(V128_LOAD32_SPLAT, code);
-    code.push(2); // 4-byte alignment
-    uleb(n.index * 4, code);
-    code.push(LOCAL_SET);
-    uleb(local(i), code);
-  });
+  c.get(0).get(2);
+  c.bytes.push(I32_CONST, 2, I32_SHL, I32_ADD);
+  c.set(END_PTR).get(0).set(P_);
   const indexOfReg = new Map<number, number>();
   nodes.forEach((n, i) => {
     indexOfReg.set(n.reg, i);
+    if (n.kind !== "const") return;
+    // Constants are loaded once, before the loop; every group shares the value.
+    c.get(1)
+      .simd(S.load32Splat)
+      .memarg(2, n.index * 4)
+      .set(local(i, 0));
+    for (let g = 1; g < GROUPS; g++) c.get(local(i, 0)).set(local(i, g));
   });
-  const get = (reg: number) => {
-    code.push(LOCAL_GET);
-    uleb(local(indexOfReg.get(reg)!), code);
-  };
-  code.push(LOOP, VOID);
+  const of = (reg: number, g: number) => local(indexOfReg.get(reg)!, g);
+  c.bytes.push(LOOP, VOID);
   nodes.forEach((n, i) => {
-    switch (n.kind) {
-      case "const":
-        break;
-      case "input":
-        code.push(LOCAL_GET, P, SIMD);
-        uleb(V128_LOAD, code);
-        memarg(n.reg * chunkBytes);
-        code.push(LOCAL_SET);
-        uleb(local(i), code);
-        break;
-      case "unary":
-        get(n.a);
-        if (n.op === "tanh" || n.op === "dtanh") {
-          code.push(CALL, n.op === "tanh" ? 0 : 1);
-        } else {
-          code.push(SIMD);
-          uleb(F32X4[n.op], code);
-        }
-        code.push(LOCAL_SET);
-        uleb(local(i), code);
-        break;
-      case "binary":
-        get(n.a);
-        get(n.b);
-        code.push(SIMD);
-        uleb(F32X4[n.op], code);
-        code.push(LOCAL_SET);
-        uleb(local(i), code);
-        break;
-    }
-    if (stores.has(n.reg) && n.kind !== "input") {
-      code.push(LOCAL_GET, P);
-      get(n.reg);
-      code.push(SIMD);
-      uleb(V128_STORE, code);
-      memarg(n.reg * chunkBytes);
+    for (let g = 0; g < GROUPS; g++) {
+      switch (n.kind) {
+        case "const":
+          break;
+        case "input":
+          c.get(P_)
+            .simd(S.load)
+            .memarg(4, n.reg * chunkBytes + 16 * g)
+            .set(local(i, g));
+          break;
+        case "unary":
+          if (n.op === "tanh") emitTanh(c, of(n.a, g), local(i, g), scratch(g));
+          else if (n.op === "dtanh") {
+            c.get(of(n.a, g));
+            c.bytes.push(CALL, 0);
+            c.set(local(i, g));
+          } else c.get(of(n.a, g)).simd(S[n.op]).set(local(i, g));
+          break;
+        case "binary":
+          c.get(of(n.a, g)).get(of(n.b, g)).simd(S[n.op]).set(local(i, g));
+          break;
+      }
+      if (stores.has(n.reg) && n.kind !== "input")
+        c.get(P_)
+          .get(local(i, g))
+          .simd(S.store)
+          .memarg(4, n.reg * chunkBytes + 16 * g);
     }
   });
-  // p += 16; loop while p < end
-  code.push(LOCAL_GET, P, I32_CONST);
-  sleb(16, code);
-  code.push(I32_ADD, LOCAL_TEE, P, LOCAL_GET, END_PTR, I32_LT_U, BR_IF, 0, END, END);
+  // p += 16 * GROUPS; loop while p < end
+  c.get(P_);
+  c.bytes.push(I32_CONST);
+  sleb(16 * GROUPS, c.bytes);
+  c.bytes.push(I32_ADD, LOCAL_TEE, P_);
+  c.get(END_PTR);
+  c.bytes.push(I32_LT_U, BR_IF, 0, END, END);
   const body: number[] = [];
-  // Local declarations: 2 x i32, nodes.length x v128.
+  // Local declarations: 2 x i32, then the v128s.
   body.push(2, 2, I32);
-  uleb(nodes.length, body);
-  body.push(V128, ...code);
+  uleb(nodes.length * GROUPS + GROUPS * TANH_SCRATCH, body);
+  body.push(V128, ...c.bytes);
   const func: number[] = [];
   uleb(body.length, func);
   func.push(...body);
@@ -181,23 +277,20 @@ export function jitBytes(
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   // Types: 0 (v128) -> v128; 1 (i32, i32, i32) -> ().
   section(1, [2, 0x60, 1, V128, 1, V128, 0x60, 3, I32, I32, I32, 0], out);
-  const imports: number[] = [3];
+  const imports: number[] = [2];
   name("env", imports);
   name("memory", imports);
   imports.push(0x02, 0x00, 0x00); // memory, no maximum, at least 0 pages
-  for (const f of ["tanh4", "dtanh4"]) {
-    name("env", imports);
-    name(f, imports);
-    imports.push(0x00, 0x00); // function of type 0
-  }
+  name("env", imports);
+  name("dtanh4", imports);
+  imports.push(0x00, 0x00); // function of type 0
   section(2, imports, out);
   section(3, [1, 1], out); // one function of type 1
   const exports: number[] = [1];
   name("body", exports);
-  exports.push(0x00, 2); // function index 2 (after the two imports)
+  exports.push(0x00, 1); // function index 1 (after the import)
   section(7, exports, out);
-  const codeSec: number[] = [1, ...func];
-  section(10, codeSec, out);
+  section(10, [1, ...func], out);
   return Uint8Array.from(out);
 }
 
@@ -224,7 +317,7 @@ export function jitBody(
   try {
     const module = new WebAssembly.Module(jitBytes(nodes, stores, chunkBytes));
     const instance = new WebAssembly.Instance(module, {
-      env: { memory: k.memory, tanh4: k.tanh4, dtanh4: k.dtanh4 },
+      env: { memory: k.memory, dtanh4: k.dtanh4 },
     });
     body = instance.exports.body as JitBody;
   } catch {

@@ -5,7 +5,7 @@
  * is computed once per chunk.
  */
 import type { Expr } from "./expr.ts";
-import { type JitNode, jitBody } from "./jit.ts";
+import { JIT_LANES, type JitNode, jitBody } from "./jit.ts";
 import { Arena, type KernelExports, simdKernels } from "./module.ts";
 
 // Opcodes of assembly/vm.ts.
@@ -174,7 +174,7 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
     for (const s of streamed) mem.set(s.data.subarray(start, start + len), (regBase >> 2) + s.reg * chunk);
     if (before) k.run(before, regBase, start, len);
     if (body) {
-      body(regBase, constPtr, (len + 3) & ~3);
+      body(regBase, constPtr, Math.ceil(len / JIT_LANES) * JIT_LANES);
       k.run(after, regBase, start, len);
     }
   }
