@@ -1,6 +1,6 @@
 /** Reductions (sum, mean, max/min, argmax, norm, logsumexp) and softmax/log_softmax along a dimension. */
 import { record } from "../autograd.ts";
-import { allocate, type DType, finishStorage, isFloating } from "../dtype.ts";
+import { allocate, type DType, finishStorage, isFloating, type Storage } from "../dtype.ts";
 import { normDim, ShapeError } from "../shape.ts";
 import { fusedTorchSum } from "../simd/lazy.ts";
 import { fromFlat, Tensor } from "../tensor.ts";
@@ -302,24 +302,25 @@ export function logsumexp(x: Tensor, dims: Dims, keepdim = false): Tensor {
   });
 }
 
-function softmaxLanes(x: Tensor, dim: number, log: boolean): Float64Array {
+/** Softmax or log-softmax along `dim`, computed in float64 and rounded once into storage of `dtype`. */
+function softmaxLanes(x: Tensor, dim: number, log: boolean, dtype: DType): Storage {
   const [outer, n, inner] = around(x.shape, dim);
-  const out = new Float64Array(x.numel);
+  const X = x.data;
+  const out = allocate(dtype, x.numel);
   for (let o = 0; o < outer; o++)
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
       let m = Number.NEGATIVE_INFINITY;
-      for (let k = 0; k < n; k++) m = Math.max(m, x.data[base + k * inner]);
+      for (let k = 0; k < n; k++) m = Math.max(m, X[base + k * inner]);
       if (!Number.isFinite(m)) m = 0;
       let s = 0;
-      for (let k = 0; k < n; k++) s += Math.exp(x.data[base + k * inner] - m);
-      const ls = Math.log(s);
-      for (let k = 0; k < n; k++) {
-        const z = x.data[base + k * inner] - m;
-        out[base + k * inner] = log ? z - ls : Math.exp(z) / s;
-      }
+      for (let k = 0; k < n; k++) s += Math.exp(X[base + k * inner] - m);
+      if (log) {
+        const ls = Math.log(s);
+        for (let k = 0; k < n; k++) out[base + k * inner] = X[base + k * inner] - m - ls;
+      } else for (let k = 0; k < n; k++) out[base + k * inner] = Math.exp(X[base + k * inner] - m) / s;
     }
-  return out;
+  return finishStorage(dtype, out);
 }
 
 function softmaxDim(x: Tensor, dim: number | undefined, what: string): number {
@@ -336,7 +337,7 @@ function softmaxDim(x: Tensor, dim: number | undefined, what: string): number {
 export function softmax(x: Tensor, dim: number): Tensor {
   const d = softmaxDim(x, dim, "softmax");
   const dtype = isFloating(x.dtype) ? x.dtype : "float32";
-  const out = fromFlat(softmaxLanes(x, d, false), x.shape, dtype);
+  const out = new Tensor(softmaxLanes(x, d, false, dtype), x.shape, dtype);
   traceOp("softmax", [x], { dim: d }, out);
   return record(out, "SoftmaxBackward0", [x], (g) => {
     // dx = y * (g - sum(g * y, dim))
@@ -360,22 +361,24 @@ export function softmax(x: Tensor, dim: number): Tensor {
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const d = softmaxDim(x, dim, "log_softmax");
   const dtype = isFloating(x.dtype) ? x.dtype : "float32";
-  const out = fromFlat(softmaxLanes(x, d, true), x.shape, dtype);
+  const out = new Tensor(softmaxLanes(x, d, true, dtype), x.shape, dtype);
   traceOp("log_softmax", [x], { dim: d }, out);
   return record(out, "LogSoftmaxBackward0", [x], (g) => {
     // dx = g - exp(y) * sum(g, dim)
     const [outer, n, inner] = around(x.shape, d);
     const gx = allocate(g.dtype, x.numel);
+    const G = g.data;
+    const Y = out.data;
     for (let o = 0; o < outer; o++)
       for (let i = 0; i < inner; i++) {
         const base = o * n * inner + i;
         let s = 0;
-        for (let k = 0; k < n; k++) s += g.data[base + k * inner];
+        for (let k = 0; k < n; k++) s += G[base + k * inner];
         for (let k = 0; k < n; k++) {
           const j = base + k * inner;
-          gx[j] = g.data[j] - Math.exp(out.data[j]) * s;
+          gx[j] = G[j] - Math.exp(Y[j]) * s;
         }
       }
-    return [new Tensor(gx, x.shape, g.dtype)];
+    return [new Tensor(finishStorage(g.dtype, gx), x.shape, g.dtype)];
   });
 }

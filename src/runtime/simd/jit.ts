@@ -53,6 +53,11 @@ const S = {
   mul: 0xe6,
   div: 0xe7,
   pmin: 0xea,
+  shuffle: 0x0d,
+  demoteF64x2Zero: 0x5e,
+  promoteLowF32x4: 0x5f,
+  f64x2Sub: 0xf1,
+  f64x2Mul: 0xf2,
 } as const;
 const LOCAL_GET = 0x20;
 const LOCAL_SET = 0x21;
@@ -61,7 +66,6 @@ const I32_CONST = 0x41;
 const I32_LT_U = 0x49;
 const I32_ADD = 0x6a;
 const I32_SHL = 0x74;
-const CALL = 0x10;
 const LOOP = 0x03;
 const BR_IF = 0x0d;
 const END = 0x0b;
@@ -195,6 +199,31 @@ function emitTanh(c: Code, x: number, out: number, s: number[]): void {
   c.set(out);
 }
 
+/** 1 - y * y in float64, rounded once: vm.ts's dtanhVec, operation for operation. */
+function emitDtanh(c: Code, y: number, out: number, s: number[]): void {
+  const [lo, hi] = s;
+  const shuffle = (lanes: number[]) => {
+    c.simd(S.shuffle);
+    for (const l of lanes) for (let b = 0; b < 4; b++) c.bytes.push(l * 4 + b);
+  };
+  c.get(y).simd(S.promoteLowF32x4).set(lo);
+  c.get(y).get(y);
+  shuffle([2, 3, 0, 1]);
+  c.simd(S.promoteLowF32x4).set(hi);
+  const oneMinusSquare = (v: number) => {
+    c.simd(S.const);
+    const one = new DataView(new ArrayBuffer(16));
+    one.setFloat64(0, 1, true);
+    one.setFloat64(8, 1, true);
+    for (let i = 0; i < 16; i++) c.bytes.push(one.getUint8(i));
+    c.get(v).get(v).simd(S.f64x2Mul).simd(S.f64x2Sub).simd(S.demoteF64x2Zero);
+  };
+  oneMinusSquare(lo);
+  oneMinusSquare(hi);
+  shuffle([0, 1, 4, 5]);
+  c.set(out);
+}
+
 const TANH_SCRATCH = 10;
 
 /** The module's bytes for these nodes; `stores` are the registers written back. */
@@ -241,11 +270,8 @@ export function jitBytes(
           break;
         case "unary":
           if (n.op === "tanh") emitTanh(c, of(n.a, g), local(i, g), scratch(g));
-          else if (n.op === "dtanh") {
-            c.get(of(n.a, g));
-            c.bytes.push(CALL, 0);
-            c.set(local(i, g));
-          } else c.get(of(n.a, g)).simd(S[n.op]).set(local(i, g));
+          else if (n.op === "dtanh") emitDtanh(c, of(n.a, g), local(i, g), scratch(g));
+          else c.get(of(n.a, g)).simd(S[n.op]).set(local(i, g));
           break;
         case "binary":
           c.get(of(n.a, g)).get(of(n.b, g)).simd(S[n.op]).set(local(i, g));
@@ -275,20 +301,17 @@ export function jitBytes(
   func.push(...body);
 
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  // Types: 0 (v128) -> v128; 1 (i32, i32, i32) -> ().
-  section(1, [2, 0x60, 1, V128, 1, V128, 0x60, 3, I32, I32, I32, 0], out);
-  const imports: number[] = [2];
+  // Type 0: (i32, i32, i32) -> ().
+  section(1, [1, 0x60, 3, I32, I32, I32, 0], out);
+  const imports: number[] = [1];
   name("env", imports);
   name("memory", imports);
   imports.push(0x02, 0x00, 0x00); // memory, no maximum, at least 0 pages
-  name("env", imports);
-  name("dtanh4", imports);
-  imports.push(0x00, 0x00); // function of type 0
   section(2, imports, out);
-  section(3, [1, 1], out); // one function of type 1
+  section(3, [1, 0], out); // one function of type 0
   const exports: number[] = [1];
   name("body", exports);
-  exports.push(0x00, 1); // function index 1 (after the import)
+  exports.push(0x00, 0); // function 0
   section(7, exports, out);
   section(10, [1, ...func], out);
   return Uint8Array.from(out);
@@ -317,7 +340,7 @@ export function jitBody(
   try {
     const module = new WebAssembly.Module(jitBytes(nodes, stores, chunkBytes));
     const instance = new WebAssembly.Instance(module, {
-      env: { memory: k.memory, dtanh4: k.dtanh4 },
+      env: { memory: k.memory },
     });
     body = instance.exports.body as JitBody;
   } catch {

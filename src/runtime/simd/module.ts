@@ -20,9 +20,6 @@ export interface KernelExports {
   cascadeInit(state: number, n: number): void;
   cascadeFinish(state: number): number;
   heapBase(): number;
-  /** tanh and 1 - y^2 of four floats, imported by the compiled elementwise functions (jit.ts). */
-  tanh4: WebAssembly.ExportValue;
-  dtanh4: WebAssembly.ExportValue;
   /** assembly/matmul.ts: pack the right operand of a product into float64 vectors; 1 when all finite. */
   mmPackB(src: number, sr: number, sq: number, k: number, n: number, dst: number): number;
   /** assembly/matmul.ts: out (m x n float32) = L (float32, strided) @ packed B. */

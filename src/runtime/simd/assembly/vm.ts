@@ -177,15 +177,7 @@ const ROUNDER: f32 = 12582912; // 1.5 * 2^23
   return v128.shuffle<f32>(dl, dh, 0, 1, 4, 5);
 }
 
-// Exported for the compiled elementwise functions (simd/jit.ts), which import them from this module.
-export function tanh4(x: v128): v128 {
-  return tanhVec(x);
-}
-
-export function dtanh4(y: v128): v128 {
-  return dtanhVec(y);
-}
-
+// simd/jit.ts emits these two functions' operations into its compiled loops, in the same order: change both.
 @inline function tanhVec(x: v128): v128 {
   const a = f32x4.abs(x);
   const z = f32x4.mul(x, x);
@@ -247,12 +239,25 @@ function sum64(R: usize, slot: usize, len: i32): void {
 }
 
 function colSum64(R: usize, slot: usize, rowLen: i32, start: i32, len: i32): void {
+  // Row segment by row segment; within one, four columns at a time in float64 lanes. Each column still adds
+  // its values in row order.
   let j = start % rowLen;
-  for (let i = 0; i < len; i++) {
-    const p = slot + (<usize>j << 3);
-    store<f64>(p, load<f64>(p) + <f64>load<f32>(R + (<usize>i << 2)));
-    j++;
-    if (j == rowLen) j = 0;
+  let i = 0;
+  while (i < len) {
+    const take = min(rowLen - j, len - i);
+    let t = 0;
+    for (; t + 4 <= take; t += 4) {
+      const v = v128.load(R + (<usize>(i + t) << 2));
+      const acc = slot + (<usize>(j + t) << 3);
+      v128.store(acc, f64x2.add(v128.load(acc), f64x2.promote_low_f32x4(v)));
+      v128.store(acc, f64x2.add(v128.load(acc, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1))), 16);
+    }
+    for (; t < take; t++) {
+      const p = slot + (<usize>(j + t) << 3);
+      store<f64>(p, load<f64>(p) + <f64>load<f32>(R + (<usize>(i + t) << 2)));
+    }
+    i += take;
+    j = 0;
   }
 }
 
