@@ -8,7 +8,7 @@
  */
 import type { Storage } from "../dtype.ts";
 import type { Shape } from "../shape.ts";
-import { forEachRow, readStrides } from "./strided.ts";
+import { forEachRow, isRepeatedRow, readStrides } from "./strided.ts";
 
 export type RowLoop = (
   A: Storage,
@@ -38,6 +38,30 @@ const div: RowLoop = (A, ia, sa, B, ib, sb, out, o, n) => {
 /** Loops for ops whose declared function is exactly `a OP b`. */
 export const BINARY_LOOPS: Readonly<Record<string, RowLoop>> = { add, sub, mul, div };
 
+/** out[i] = A[i] op R[i % m] (rowLeft: R[i % m] op A[i]) for a repeated-row operand R of m elements. */
+type RepeatedRowLoop = (A: Storage, R: Storage, m: number, out: Storage, rowLeft: boolean) => void;
+
+const REPEATED_ROW_LOOPS: Readonly<Record<string, RepeatedRowLoop>> = {
+  add: (A, R, m, out) => {
+    for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) out[i] = A[i] + R[j];
+  },
+  mul: (A, R, m, out) => {
+    for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) out[i] = A[i] * R[j];
+  },
+  sub: (A, R, m, out, rowLeft) => {
+    if (rowLeft)
+      for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) out[i] = R[j] - A[i];
+    else for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) out[i] = A[i] - R[j];
+  },
+  div: (A, R, m, out, rowLeft) => {
+    if (rowLeft)
+      for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) out[i] = R[j] / A[i];
+    else for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) out[i] = A[i] / R[j];
+  },
+};
+
+const LOOP_NAMES = new Map<RowLoop, string>(Object.entries(BINARY_LOOPS).map(([k, v]) => [v, k]));
+
 /** g * (1 / b): the dividend's gradient exactly as DivBackward's declared derivative computes it. */
 export const gradTimesReciprocal: RowLoop = (G, ig, sg, B, ib, sb, out, o, n) => {
   for (let k = 0; k < n; k++, ig += sg, ib += sb) out[o + k] = G[ig] * (1 / B[ib]);
@@ -62,6 +86,18 @@ export function runBinary(
   if ((aFull || A.length === 1) && (bFull || B.length === 1) && (aFull || bFull || n <= 1)) {
     loop(A, 0, aFull ? 1 : 0, B, 0, bFull ? 1 : 0, out, 0, n);
     return;
+  }
+  // A full operand and a repeated row (x + bias): one loop, no per-row calls.
+  const name = LOOP_NAMES.get(loop);
+  if (name) {
+    if (aFull && B.length > 1 && isRepeatedRow(bShape, shape)) {
+      REPEATED_ROW_LOOPS[name](A, B, B.length, out, false);
+      return;
+    }
+    if (bFull && A.length > 1 && isRepeatedRow(aShape, shape)) {
+      REPEATED_ROW_LOOPS[name](B, A, A.length, out, true);
+      return;
+    }
   }
   const sa = readStrides(aShape, shape);
   const sb = readStrides(bShape, shape);

@@ -7,7 +7,7 @@
  */
 import { allocate, type DType, finishStorage, type Storage } from "../dtype.ts";
 import { numel, type Shape } from "../shape.ts";
-import { forEachRow, readStrides } from "./strided.ts";
+import { forEachRow, isRepeatedRow, readStrides } from "./strided.ts";
 
 /** Rounding of one stored value, or null for dtypes whose storing is not a single rounding of a float64. */
 function storeRounding(dtype: DType): ((x: number) => number) | null {
@@ -32,6 +32,9 @@ export function sumTo(G: Storage, shape: Shape, target: Shape, dtype: DType): St
     let s = 0;
     for (let i = 0; i < G.length; i++) s += G[i];
     acc[0] = s;
+  } else if (isRepeatedRow(target, shape)) {
+    // A bias's gradient: each column summed down the rows, in row order as below.
+    for (let i = 0, j = 0; i < G.length; i++, j = j + 1 === m ? 0 : j + 1) acc[j] += G[i];
   } else {
     const st = readStrides(target, shape);
     const step = st[shape.length - 1];

@@ -50,3 +50,17 @@ export function forEachRow(
     }
   }
 }
+
+/**
+ * Whether an operand of `shape` broadcast to `target` is a row repeated down it: its shape, leading ones
+ * dropped, equals `target`'s trailing dims, so element i of the result reads element i % (its size). Such
+ * operands (a bias, a per-class weight) take a plain modulo loop instead of one call per short row.
+ */
+export function isRepeatedRow(shape: Shape, target: Shape): boolean {
+  let first = 0;
+  while (first < shape.length && shape[first] === 1) first++;
+  const dims = shape.length - first;
+  if (dims === 0 || dims > target.length) return false;
+  for (let i = 0; i < dims; i++) if (shape[first + i] !== target[target.length - dims + i]) return false;
+  return true;
+}
