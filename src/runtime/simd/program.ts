@@ -22,7 +22,6 @@ const OP = {
   sqrt: 22,
   tanh: 23,
   dtanh: 24,
-  STORE: 40,
   SUM64: 41,
   CASCADE: 42,
   COLSUM64: 43,
@@ -123,12 +122,10 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
     const r = emit(o.expr);
     stores.add(r);
     switch (o.kind) {
-      case "values": {
-        const p = a.alloc(n * 4);
-        places.push(p);
-        post.push(OP.STORE, r, p);
+      case "values":
+        // Copied chunk by chunk from the register into the result (see the loop below).
+        places.push(r);
         break;
-      }
       case "sum64": {
         const p = a.alloc(64);
         a.f64(p, 8).fill(0);
@@ -161,7 +158,11 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
   };
   // With a compiled body the machine only fills and reduces; without, it runs the elementwise ops too.
   const before = body ? (pre.length > 0 ? program(pre) : 0) : program([...pre, ...code, ...post]);
-  const after = body ? program(post) : 0;
+  const after = body && post.length > 0 ? program(post) : 0;
+  const values = outputs.map((o, i) =>
+    o.kind === "values" ? { reg: places[i], out: new Float32Array(n) } : null,
+  );
+  const copies = values.filter((v) => v !== null);
   const constPtr = a.alloc(constants.length * 4);
   a.f32(constPtr, constants.length).set(constants.map((c) => c.v));
   const regBase = a.alloc(regs * chunk * 4);
@@ -175,14 +176,18 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
     if (before) k.run(before, regBase, start, len);
     if (body) {
       body(regBase, constPtr, Math.ceil(len / JIT_LANES) * JIT_LANES);
-      k.run(after, regBase, start, len);
+      if (after) k.run(after, regBase, start, len);
+    }
+    for (const v of copies) {
+      const from = (regBase >> 2) + v.reg * chunk;
+      v.out.set(mem.subarray(from, from + len), start);
     }
   }
   return outputs.map((o, i) => {
     const p = places[i];
     switch (o.kind) {
       case "values":
-        return a.f32(p, n).slice();
+        return values[i]!.out;
       case "sum64": {
         // The machine's eight partial sums (vm.ts, sum64), added pairwise.
         const s = a.f64(p, 8);

@@ -26,7 +26,6 @@ const ABS = 21;
 const SQRT = 22;
 const TANH = 23;
 const DTANH = 24; // 1 - y * y computed exactly and rounded once (torch's fused multiply-add in tanh_backward)
-const STORE = 40; // src, ptr: mem[ptr][start + i] = R[src][i]
 const SUM64 = 41; // src, slot: float64 sum of every element (4 partial sums, folded by the caller)
 const CASCADE = 42; // src, state: torch's float32 sum order (cascade.ts), finished by cascadeFinish
 const COLSUM64 = 43; // src, slot, len: slot[(start + i) % len] += R[src][i] in float64, in row order
@@ -59,9 +58,6 @@ export function run(prog: usize, regs: usize, start: i32, len: i32): void {
         pc += 16;
       } else if (op >= NEG && op <= DTANH) {
         unary(op, reg(regs, d), reg(regs, load<i32>(pc, 8)), vlen);
-        pc += 12;
-      } else if (op == STORE) {
-        memory.copy(<usize>load<u32>(pc, 8) + (<usize>start << 2), reg(regs, d), <usize>len << 2);
         pc += 12;
       } else if (op == SUM64) {
         sum64(reg(regs, d), <usize>load<u32>(pc, 8), len);
