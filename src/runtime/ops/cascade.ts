@@ -82,6 +82,7 @@ function innerSum(src: Storage, off: number, n: number, W: number, f32: boolean)
   const R = f32 ? Math.fround : (x: number) => x;
   const vecs = Math.floor(n / W);
   const rows = Math.floor(vecs / ILP);
+  if (rows === 0) return shortInnerSum(src, off, n, W, vecs, R);
   // Columns k * W + lane: the four interleaved vector accumulators of row_sum, all lanes at once.
   const p = multiRowSum(src, off, ILP * W, 1, rows, ILP * W, f32);
   for (let v = rows * ILP; v < vecs; v++)
@@ -90,6 +91,28 @@ function innerSum(src: Storage, off: number, n: number, W: number, f32: boolean)
   let total = 0;
   for (let e = vecs * W; e < n; e++) total = R(total + src[off + e]);
   for (let lane = 0; lane < W; lane++) total = R(total + p[lane]);
+  return total;
+}
+
+/**
+ * innerSum below one cascade row (fewer than 4 vectors, a tiny graph's loss): the same additions without the
+ * cascade's bookkeeping. Its all-zero accumulators contribute only `+ 0` (which turns a -0 lane into +0).
+ */
+function shortInnerSum(
+  src: Storage,
+  off: number,
+  n: number,
+  W: number,
+  vecs: number,
+  R: (x: number) => number,
+): number {
+  let total = 0;
+  for (let e = vecs * W; e < n; e++) total = R(total + src[off + e]);
+  for (let lane = 0; lane < W; lane++) {
+    let p = 0;
+    for (let v = 0; v < vecs; v++) p = R(p + src[off + v * W + lane]);
+    total = R(total + (p + 0));
+  }
   return total;
 }
 
