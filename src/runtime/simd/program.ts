@@ -6,7 +6,7 @@
  */
 import type { Expr } from "./expr.ts";
 import { JIT_LANES, type JitNode, jitBody } from "./jit.ts";
-import { Arena, type KernelExports, simdKernels } from "./module.ts";
+import { sharedArena, simdKernels } from "./module.ts";
 
 // Opcodes of assembly/vm.ts.
 const OP = {
@@ -37,20 +37,13 @@ export type Output =
 /** values: the n float32 values; sum64: a number; torchSum: the float32 sum; colSum64: `len` float64 sums. */
 export type Result = Float32Array | Float64Array | number;
 
-let arena: Arena | null = null;
-
-function arenaFor(k: KernelExports): Arena {
-  arena ??= new Arena(k);
-  arena.reset();
-  return arena;
-}
-
 /** Evaluate `outputs` over n elements in one pass. Throws when the SIMD kernels are unavailable. */
 export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
   const k = simdKernels();
   if (!k) throw new Error("runOutputs: the SIMD kernels are not available");
   if (n < 8) throw new Error("runOutputs: fused passes need at least 8 elements");
-  const a = arenaFor(k);
+  // One arena for every kernel call (matmul too): calls are synchronous and never nested.
+  const a = sharedArena(k);
   // Three parts: filling broadcast leaves' registers, the elementwise ops (compiled into one function by
   // jit.ts, or run as instructions here), the reductions and stores.
   const pre: number[] = [];
