@@ -11,7 +11,7 @@
 // a full-size leaf straight into its register and fills constants' registers once, so the data is read from
 // JavaScript memory once and then stays in cache.
 
-export const CHUNK: i32 = 1024;
+export const CHUNK: i32 = 2048;
 
 // Opcodes, mirrored in program.ts.
 const END = 0;
