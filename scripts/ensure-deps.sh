@@ -21,7 +21,8 @@ fi
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -f /usr/lib/chromium/vk_swiftshader_icd.json ] || missing+=(chromium)
-ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1 ' || missing+=(libvulkan1)
+# grep without -q reads all of ldconfig's output: an early exit would SIGPIPE ldconfig and fail the pipefail.
+ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1 ' >/dev/null || missing+=(libvulkan1)
 /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || missing+=(python3-torch)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "gradwire: installing Debian packages: ${missing[*]}" >&2
