@@ -119,15 +119,24 @@ export const cpuBackend: Backend = {
         const { losses, objective } = program.forward();
         const grads = new Map<string, number[]>();
         const params = new Map<string, number[]>();
-        // A non-finite loss stops the epoch before any step, so the graph still shows where it came from.
-        const bad = [objective, ...losses].map((l) => l.item()).find((x) => !Number.isFinite(x));
-        if (bad !== undefined) return { loss: bad, grads, params, stepped: false };
-        const loss = objective.item();
+        const trainables = program.groups.flatMap((g) => g.params.map((p) => p.tensor));
+        const gradsBefore = trainables.map((t) => t.grad);
         program.groups.forEach((g, i) => {
           const opt = optimizerOf(g);
           if (g.zeroGrad) opt.zeroGrad();
           losses[i].backward(undefined, { retainGraph: i < program.groups.length - 1 });
         });
+        // The losses are read after the backward pass, so on the SIMD path a loss and its parameters' gradients
+        // are computed in one pass over the data (simd/deferred.ts). A non-finite loss stops the epoch before
+        // any step, with the gradients as they were, so the graph still shows where it came from.
+        const bad = [objective, ...losses].map((l) => l.item()).find((x) => !Number.isFinite(x));
+        if (bad !== undefined) {
+          trainables.forEach((t, i) => {
+            t.grad = gradsBefore[i];
+          });
+          return { loss: bad, grads, params, stepped: false };
+        }
+        const loss = objective.item();
         let finite = true;
         for (const g of program.groups)
           for (const p of g.params)

@@ -120,10 +120,13 @@ describe("Trainer", () => {
   });
 
   it("stops a diverging run (the guessing game at lr 10) naming the node that first produced inf", async () => {
-    const { t, records } = trainerFor(guessingGame(10, 1000));
+    const { s, t, records } = trainerFor(guessingGame(10, 1000));
     await t.run();
     expect(t.state.status).toBe("error");
     expect(t.state.nodeId).toBe("loss");
+    // The parameter's gradient is the last completed epoch's, not the one computed from the infinite loss.
+    const guess = s.trainables().find((p) => p.id === "guess");
+    expect(Array.from(guess?.tensor.grad?.data ?? [])).toEqual(records[records.length - 1].grads.guess);
     expect(t.state.message).toMatch(
       /^epoch \d+: the loss became inf; node 'loss' \(mse_loss\) was the first to produce inf \(training diverged: the learning rate is probably too large\)$/,
     );
