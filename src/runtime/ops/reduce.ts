@@ -314,7 +314,11 @@ function softmaxLanes(x: Tensor, dim: number, log: boolean, dtype: DType): Stora
       for (let k = 0; k < n; k++) m = Math.max(m, X[base + k * inner]);
       if (!Number.isFinite(m)) m = 0;
       let s = 0;
-      for (let k = 0; k < n; k++) s += Math.exp(X[base + k * inner] - m);
+      // exp(0) is exactly 1: the max element (often half the work for a 2-class output) needs no call.
+      for (let k = 0; k < n; k++) {
+        const z = X[base + k * inner] - m;
+        s += z === 0 ? 1 : Math.exp(z);
+      }
       if (log) {
         const ls = Math.log(s);
         for (let k = 0; k < n; k++) out[base + k * inner] = X[base + k * inner] - m - ls;
