@@ -117,6 +117,16 @@ describe("lazy tensors and deferred sums", () => {
     expect(lazy.isMaterialized).toBe(true);
   });
 
+  it("a lazy tensor made with the SIMD kernels on is still read after they are switched off", () => {
+    const n = 20_000;
+    const a = fromFlat(data(n, 15), [n]);
+    const lazy = O.tanh(O.mul(a, 3));
+    setSimdEnabled(false);
+    const eager = O.tanh(O.mul(a, 3));
+    expect(lazy.isMaterialized).toBe(false);
+    expect(Array.from(lazy.data)).toEqual(Array.from(eager.data));
+  });
+
   it("a deferred loss keeps its value when the parameters change before it is read", () => {
     const n = 50_000;
     const x = fromFlat(data(n, 10), [n]);

@@ -59,7 +59,14 @@ function adopt(instance: WebAssembly.Instance): void {
 
 /** The kernels, or null where WebAssembly SIMD is unavailable or switched off (the JS kernels run instead). */
 export function simdKernels(): KernelExports | null {
-  if (!enabled) return null;
+  return enabled ? loadedKernels() : null;
+}
+
+/**
+ * The kernels whether or not new work may use them: a lazy tensor made while they were on must still be
+ * computable after they are switched off.
+ */
+export function loadedKernels(): KernelExports | null {
   if (kernels || tried) return kernels;
   tried = true;
   try {

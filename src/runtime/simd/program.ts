@@ -6,7 +6,7 @@
  */
 import type { Expr } from "./expr.ts";
 import { JIT_LANES, type JitNode, jitBody } from "./jit.ts";
-import { sharedArena, simdKernels } from "./module.ts";
+import { loadedKernels, sharedArena } from "./module.ts";
 
 // Opcodes of assembly/vm.ts.
 const OP = {
@@ -39,7 +39,7 @@ export type Result = Float32Array | Float64Array | number;
 
 /** Evaluate `outputs` over n elements in one pass. Throws when the SIMD kernels are unavailable. */
 export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
-  const k = simdKernels();
+  const k = loadedKernels();
   if (!k) throw new Error("runOutputs: the SIMD kernels are not available");
   if (n < 8) throw new Error("runOutputs: fused passes need at least 8 elements");
   // One arena for every kernel call (matmul too): calls are synchronous and never nested.
