@@ -10,6 +10,7 @@ import { type DType, isFloating, resultType, scalarDType } from "../dtype.ts";
 import { binaryGrads } from "../fused/binary-grad.ts";
 import { runUnary, runUnaryGrad, unaryLoops } from "../fused/unary.ts";
 import { broadcastShapes, sameShape } from "../shape.ts";
+import type { BinaryOpName, Expr, UnaryOpName } from "../simd/expr.ts";
 import { E, exprOf, fusable, lazyBinary, lazyTensor, lazyUnary } from "../simd/lazy.ts";
 import { full, type Tensor } from "../tensor.ts";
 import { isTracing, traceOp } from "../trace.ts";
@@ -42,6 +43,12 @@ export interface UnaryDecl {
    */
   ints: "same" | "float" | "refuse";
   torch(x: string, a: Attrs): string;
+  /**
+   * The op on the SIMD path (simd/expr.ts) for large float32 tensors: its vector machine instruction and,
+   * where the gradient is fused too, g * df as an expression of g, x and y (the same float32 operations as
+   * the plain loop in fused/unary.ts).
+   */
+  simd?: { op: UnaryOpName; grad?: (g: Expr, x: Expr, y: Expr) => Expr };
 }
 
 const num = (a: Attrs, k: string): number => a[k] as number;
@@ -60,6 +67,7 @@ unary({
   dwgsl: () => "-1.0",
   ints: "same",
   torch: (x) => `-${x}`,
+  simd: { op: "neg", grad: (g) => E.binary("mul", g, E.constant(-1)) },
 });
 unary({
   name: "abs",
@@ -70,6 +78,7 @@ unary({
   dwgsl: () => "sign(x)",
   ints: "same",
   torch: (x) => `torch.abs(${x})`,
+  simd: { op: "abs" },
 });
 unary({
   name: "sign",
@@ -121,6 +130,7 @@ unary({
   dwgsl: () => "0.5 / y",
   ints: "float",
   torch: (x) => `torch.sqrt(${x})`,
+  simd: { op: "sqrt" },
 });
 unary({
   name: "sigmoid",
@@ -153,6 +163,8 @@ unary({
   dwgsl: () => "(1.0 - y) * (1.0 + y)",
   ints: "float",
   torch: (x) => `torch.tanh(${x})`,
+  // torch's kernel: g * (1 - y * y) with 1 - y * y from a fused multiply-add, i.e. rounded once.
+  simd: { op: "tanh", grad: (g, _x, y) => E.binary("mul", g, E.unary("dtanh", y)) },
 });
 unary({
   name: "relu",
@@ -292,12 +304,13 @@ export function applyUnary(name: string, x: Tensor, attrs: Attrs = {}): Tensor {
   const loops = unaryLoops(name, attrs);
   const dtype = unaryOutDType(d, x);
   const out =
-    lazyUnary(name, x, dtype) ?? (loops ? runUnary(loops.fwd, x, dtype) : mapUnary(x, d.fn(attrs), dtype));
+    (d.simd && lazyUnary(d.simd.op, x, dtype)) ??
+    (loops ? runUnary(loops.fwd, x, dtype) : mapUnary(x, d.fn(attrs), dtype));
   if (isTracing()) traceOp("unary", [x], { ...attrs, name }, out);
   const mkDf = d.df;
   if (!mkDf) return out;
   return record(out, d.gradName, [x], (g) => {
-    const fused = lazyUnaryGrad(name, g, out);
+    const fused = d.simd?.grad && lazyUnaryGrad(d.simd.grad, g, x, out);
     if (fused) return [fused];
     const fast = loops && runUnaryGrad(loops.grad, g, x, out);
     if (fast) return [fast];
@@ -306,13 +319,16 @@ export function applyUnary(name: string, x: Tensor, attrs: Attrs = {}): Tensor {
   });
 }
 
-/** Gradients of lazy-capable unary ops as lazy expressions, the same values as the loops in fused/unary.ts. */
-function lazyUnaryGrad(name: string, g: Tensor, y: Tensor): Tensor | null {
-  if ((name !== "tanh" && name !== "neg") || g.dtype !== "float32" || y.dtype !== "float32") return null;
-  if (g.numel !== y.numel || !fusable("float32", g.numel)) return null;
-  const eg = exprOf(g);
-  if (name === "neg") return lazyTensor(E.binary("mul", eg, E.constant(-1)), g.shape);
-  return lazyTensor(E.binary("mul", eg, E.unary("dtanh", exprOf(y))), g.shape);
+/** A declared SIMD gradient g * df(x, y) as a lazy expression, where all three are float32 and large. */
+function lazyUnaryGrad(
+  grad: (g: Expr, x: Expr, y: Expr) => Expr,
+  g: Tensor,
+  x: Tensor,
+  y: Tensor,
+): Tensor | null {
+  if ([g, x, y].some((t) => t.dtype !== "float32" || t.numel !== g.numel)) return null;
+  if (!fusable("float32", g.numel)) return null;
+  return lazyTensor(grad(exprOf(g), exprOf(x), exprOf(y)), g.shape);
 }
 
 export interface BinaryDecl {
@@ -328,6 +344,8 @@ export interface BinaryDecl {
   /** "promote": torch's result type; "float": true division; "bool": comparisons. */
   out: "promote" | "float" | "bool";
   torch(a: string, b: string): string;
+  /** The vector machine instruction for this op on the SIMD path (simd/expr.ts); its gradients are in fused/binary-grad.ts. */
+  simd?: BinaryOpName;
 }
 
 export const BINARY: Record<string, BinaryDecl> = {};
@@ -346,6 +364,7 @@ binary({
   dbwgsl: "1.0",
   out: "promote",
   torch: (a, b) => `${a} + ${b}`,
+  simd: "add",
 });
 binary({
   name: "sub",
@@ -358,6 +377,7 @@ binary({
   dbwgsl: "-1.0",
   out: "promote",
   torch: (a, b) => `${a} - ${b}`,
+  simd: "sub",
 });
 binary({
   name: "mul",
@@ -370,6 +390,7 @@ binary({
   dbwgsl: "a",
   out: "promote",
   torch: (a, b) => `${a} * ${b}`,
+  simd: "mul",
 });
 binary({
   name: "div",
@@ -382,6 +403,7 @@ binary({
   dbwgsl: "-a / (b * b)",
   out: "float",
   torch: (a, b) => `${a} / ${b}`,
+  simd: "div",
 });
 binary({
   name: "pow",
@@ -511,7 +533,8 @@ export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
   const f = d.fn;
   // Large float32 results become lazy expressions, fused into whatever consumes them (simd/lazy.ts).
   const out =
-    (dtype === "float32" && lazyBinary(name, A, B, shape)) || mapBinary(A, B, shape, f, dtype, name);
+    (dtype === "float32" && d.simd && lazyBinary(d.simd, A, B, shape)) ||
+    mapBinary(A, B, shape, f, dtype, name);
   if (isTracing()) traceOp("binary", [A, B], { name }, out);
   if (!d.da || !d.db) return out;
   const da = d.da;

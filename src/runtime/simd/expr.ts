@@ -35,10 +35,6 @@ export type Expr =
       readonly size: number;
     };
 
-export const BINARY_OPS: ReadonlySet<string> = new Set<BinaryOpName>(["add", "sub", "mul", "div"]);
-/** The user-facing unary ops a lazy tensor can stand for. */
-export const UNARY_OPS: ReadonlySet<string> = new Set<UnaryOpName>(["neg", "abs", "sqrt", "tanh"]);
-
 /** Past this many nodes an operand is materialised first, so a program fits its registers. */
 export const MAX_NODES = 48;
 

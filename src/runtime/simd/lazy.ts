@@ -59,20 +59,20 @@ export function lazyTensor(expr: E.Expr, shape: Shape): Tensor {
   return new Tensor(null, shape, "float32", expr);
 }
 
-/** `a name b` as a lazy tensor of `shape`, or null. */
-export function lazyBinary(name: string, a: Tensor, b: Tensor, shape: Shape): Tensor | null {
-  if (!E.BINARY_OPS.has(name) || !fusable(a.dtype, numel(shape)) || b.dtype !== "float32") return null;
+/** `a op b` as a lazy tensor of `shape`, or null. */
+export function lazyBinary(op: E.BinaryOpName, a: Tensor, b: Tensor, shape: Shape): Tensor | null {
+  if (!fusable(a.dtype, numel(shape)) || b.dtype !== "float32") return null;
   const ea = operandExpr(a, shape);
   const eb = ea && operandExpr(b, shape);
   if (!ea || !eb) return null;
-  return lazyTensor(E.binary(name as E.BinaryOpName, ea, eb), shape);
+  return lazyTensor(E.binary(op, ea, eb), shape);
 }
 
-/** `name(x)` as a lazy tensor, or null. */
-export function lazyUnary(name: string, x: Tensor, dtype: DType): Tensor | null {
-  if (!E.UNARY_OPS.has(name) || dtype !== "float32" || !fusable(x.dtype, x.numel)) return null;
+/** `op(x)` as a lazy tensor with result dtype `dtype`, or null. */
+export function lazyUnary(op: E.UnaryOpName, x: Tensor, dtype: DType): Tensor | null {
+  if (dtype !== "float32" || !fusable(x.dtype, x.numel)) return null;
   const e = operandExpr(x, x.shape);
-  return e && lazyTensor(E.unary(name as E.UnaryOpName, e), x.shape);
+  return e && lazyTensor(E.unary(op, e), x.shape);
 }
 
 /** A full-size tensor of one value (a reduction's gradient spread back), as a constant expression. */
