@@ -268,21 +268,26 @@ describe("sumTo and sumProductTo (gradient reductions) equal product-then-sum", 
   });
 });
 
-/** Reference product: float64 accumulation in increasing r, terms with a zero left factor skipped. */
+/**
+ * Reference product: terms in increasing r, a zero left factor's term skipped; float32 operands accumulate
+ * in float32 (each product and each sum rounded), others in float64.
+ */
 function referenceMatmul(
   A: ArrayLike<number>,
   B: ArrayLike<number>,
   m: number,
   k: number,
   n: number,
+  f32 = A instanceof Float32Array,
 ): Float64Array {
+  const r32 = f32 ? Math.fround : (v: number) => v;
   const out = new Float64Array(m * n);
   for (let i = 0; i < m; i++)
     for (let q = 0; q < n; q++) {
       let s = 0;
       for (let r = 0; r < k; r++) {
         const a = A[i * k + r];
-        if (a !== 0) s += a * B[r * n + q];
+        if (a !== 0) s = r32(s + r32(a * B[r * n + q]));
       }
       out[i * n + q] = s;
     }
@@ -306,7 +311,7 @@ describe("strided matmul", () => {
         (m, k, n, seed) => {
           const A = Float32Array.from(randomValues(m * k, seed).map((v, i) => (i % 5 === 0 ? 0 : v)));
           const B = Float32Array.from(randomValues(k * n, seed + 1));
-          const want = Float32Array.from(referenceMatmul(A, B, m, k, n));
+          const want = Float32Array.from(referenceMatmul(A, B, m, k, n, true));
           const At = transposed(A, m, k);
           const Bt = transposed(B, k, n);
           const variants: [string, Parameters<typeof mmStrided>[0], Parameters<typeof mmStrided>[1]][] = [
@@ -346,13 +351,13 @@ describe("strided matmul", () => {
       const a = fromFlat(randomValues(m * k, m), [m, k], "float32", { requiresGrad: true });
       const b = fromFlat(randomValues(k * n, n), [k, n], "float32", { requiresGrad: true });
       const y = O.matmul(a, b);
-      expectSame(y.data, Float32Array.from(referenceMatmul(a.data, b.data, m, k, n)), "forward");
+      expectSame(y.data, Float32Array.from(referenceMatmul(a.data, b.data, m, k, n, true)), "forward");
       const g = fromFlat(randomValues(m * n, 5), [m, n], "float32");
       y.backward(g);
       const bT = transposed(b.data, k, n);
       const aT = transposed(a.data, m, k);
-      expectSame(a.grad?.data ?? [], Float32Array.from(referenceMatmul(g.data, bT, m, n, k)), "dA");
-      expectSame(b.grad?.data ?? [], Float32Array.from(referenceMatmul(aT, g.data, k, m, n)), "dB");
+      expectSame(a.grad?.data ?? [], Float32Array.from(referenceMatmul(g.data, bT, m, n, k, true)), "dA");
+      expectSame(b.grad?.data ?? [], Float32Array.from(referenceMatmul(aT, g.data, k, m, n, true)), "dB");
     }
   });
 

@@ -2,9 +2,12 @@
  * Strided matrix product: out[i][q] = sum_r L[i][r] * R[r][q], with each operand read through strides so
  * transposed operands (the backward pass's g @ B^T and A^T @ g) need no transposed copy.
  *
- * Every output accumulates its terms in float64 in increasing r, skipping terms whose left factor is zero,
- * and is rounded once when stored; the three loop orders below all do exactly that, so the choice between
- * them (made for speed from the shapes and strides) never changes a result.
+ * Every output accumulates its terms one at a time in increasing r, skipping terms whose left factor is
+ * zero, in the output's precision: a float32 output (float32 and float16 tensors) rounds each product and
+ * each sum to float32, as torch's sgemm accumulates in float32 (torch's blocking and fused multiply-adds
+ * round differently, within an ulp or so per term); a float64 output in float64. The loop orders below and
+ * the SIMD kernels all compute exactly that chain per output, so the choice between them (made for speed
+ * from the shapes and strides) never changes a result.
  */
 import type { Storage } from "../dtype.ts";
 import { sharedArena, simdKernels } from "../simd/module.ts";
@@ -59,7 +62,9 @@ function outerForm(L: Operand, R: Operand, m: number, k: number, n: number, out:
   const sAr = L.colStride;
   const sBr = R.rowStride;
   const sBq = R.colStride;
-  const acc = new Float64Array(m * n);
+  // A float32 accumulator rounds each sum when stored; the product is rounded explicitly.
+  const f32 = out instanceof Float32Array;
+  const acc = f32 ? new Float32Array(m * n) : new Float64Array(m * n);
   for (let r = 0; r < k; r++) {
     const ar = L.offset + r * sAr;
     const br = R.offset + r * sBr;
@@ -67,16 +72,14 @@ function outerForm(L: Operand, R: Operand, m: number, k: number, n: number, out:
       const a = A[ar + i];
       if (a === 0) continue;
       const o = i * n;
-      for (let q = 0, ib = br; q < n; q++, ib += sBq) acc[o + q] += a * B[ib];
+      if (f32) for (let q = 0, ib = br; q < n; q++, ib += sBq) acc[o + q] += Math.fround(a * B[ib]);
+      else for (let q = 0, ib = br; q < n; q++, ib += sBq) acc[o + q] += a * B[ib];
     }
   }
   for (let i = 0; i < m * n; i++) out[co + i] = acc[i];
 }
 
-/**
- * i, r, q order: rows of R scaled by L[i][r] stream into a float64 row of C, two r at a time (one pass over
- * the row adds both terms, in order) when neither factor is zero.
- */
+/** i, r, q order: rows of R scaled by L[i][r] stream into an accumulator row of C. */
 function rowForm(L: Operand, R: Operand, m: number, k: number, n: number, out: Storage, co: number): void {
   const A = L.data;
   const B = R.data;
@@ -84,28 +87,17 @@ function rowForm(L: Operand, R: Operand, m: number, k: number, n: number, out: S
   const sAr = L.colStride;
   const sBr = R.rowStride;
   const sBq = R.colStride;
-  const row = new Float64Array(n);
+  const f32 = out instanceof Float32Array;
+  const row = f32 ? new Float32Array(n) : new Float64Array(n);
   for (let i = 0; i < m; i++) {
     row.fill(0);
     const ia = L.offset + i * sAi;
-    let r = 0;
-    for (; r + 1 < k; r += 2) {
-      const a0 = A[ia + r * sAr];
-      const a1 = A[ia + (r + 1) * sAr];
-      const b0 = R.offset + r * sBr;
-      const b1 = b0 + sBr;
-      if (a0 !== 0 && a1 !== 0) {
-        if (sBq === 1) for (let q = 0; q < n; q++) row[q] = row[q] + a0 * B[b0 + q] + a1 * B[b1 + q];
-        else for (let q = 0, j = 0; q < n; q++, j += sBq) row[q] = row[q] + a0 * B[b0 + j] + a1 * B[b1 + j];
-      } else {
-        if (a0 !== 0) for (let q = 0, j = 0; q < n; q++, j += sBq) row[q] += a0 * B[b0 + j];
-        if (a1 !== 0) for (let q = 0, j = 0; q < n; q++, j += sBq) row[q] += a1 * B[b1 + j];
-      }
-    }
-    if (r < k) {
+    for (let r = 0; r < k; r++) {
       const a = A[ia + r * sAr];
+      if (a === 0) continue;
       const b0 = R.offset + r * sBr;
-      if (a !== 0) for (let q = 0, j = 0; q < n; q++, j += sBq) row[q] += a * B[b0 + j];
+      if (f32) for (let q = 0, j = b0; q < n; q++, j += sBq) row[q] += Math.fround(a * B[j]);
+      else for (let q = 0, j = b0; q < n; q++, j += sBq) row[q] += a * B[j];
     }
     const o = co + i * n;
     for (let q = 0; q < n; q++) out[o + q] = row[q];
@@ -120,6 +112,8 @@ function dotForm(L: Operand, R: Operand, m: number, k: number, n: number, out: S
   const sAr = L.colStride;
   const sBr = R.rowStride;
   const sBq = R.colStride;
+  // Rounds each product and each sum in the output's precision.
+  const fr = out instanceof Float32Array ? Math.fround : (v: number) => v;
   for (let i = 0; i < m; i++) {
     const a0 = L.offset + i * sAi;
     const o = co + i * n;
@@ -127,24 +121,20 @@ function dotForm(L: Operand, R: Operand, m: number, k: number, n: number, out: S
     for (; q + 1 < n; q += 2) {
       let s0 = 0;
       let s1 = 0;
-      let ia = a0;
-      let ib = R.offset + q * sBq;
-      for (let r = 0; r < k; r++, ia += sAr, ib += sBr) {
+      for (let r = 0, ia = a0, ib = R.offset + q * sBq; r < k; r++, ia += sAr, ib += sBr) {
         const a = A[ia];
         if (a === 0) continue;
-        s0 += a * B[ib];
-        s1 += a * B[ib + sBq];
+        s0 = fr(s0 + fr(a * B[ib]));
+        s1 = fr(s1 + fr(a * B[ib + sBq]));
       }
       out[o + q] = s0;
       out[o + q + 1] = s1;
     }
     if (q < n) {
       let s = 0;
-      let ia = a0;
-      let ib = R.offset + q * sBq;
-      for (let r = 0; r < k; r++, ia += sAr, ib += sBr) {
+      for (let r = 0, ia = a0, ib = R.offset + q * sBq; r < k; r++, ia += sAr, ib += sBr) {
         const a = A[ia];
-        if (a !== 0) s += a * B[ib];
+        if (a !== 0) s = fr(s + fr(a * B[ib]));
       }
       out[o + q] = s;
     }
@@ -171,9 +161,13 @@ function span(X: Operand, rows: number, cols: number): [number, number] {
 
 /**
  * The product in the WebAssembly kernels (assembly/matmul.ts), for float32 operands and output: the spans
- * of both operands are copied into the module's memory, R is packed into float64 vectors, the kernel writes
- * float32 rows that are copied into `out`. False (the JS forms run) where the kernels are unavailable, the
- * types differ, the product is empty, or it needs more module memory than SIMD_MAX_BYTES or can be had.
+ * of both operands are copied into the module's memory, the kernel writes float32 rows that are copied into
+ * `out`. False (the JS forms run) where the kernels are unavailable, the types differ, the product is empty,
+ * or it needs more module memory than SIMD_MAX_BYTES or can be had.
+ *
+ * Zero left factors need masking only when a right factor is infinite or NaN. Whichever of R and the output
+ * is smaller is checked: a finite R needs no mask; a finite unmasked output had no 0 * inf term (that would
+ * have made it NaN), so it is the masked result too; otherwise the product runs again masked.
  */
 function simdForm(
   L: Operand,
@@ -192,17 +186,20 @@ function simdForm(
   if (!K) return false;
   const [l0, l1] = span(L, m, k);
   const [r0, r1] = span(R, k, n);
-  const bytes = (l1 - l0) * 4 + (r1 - r0) * 4 + k * ((n + 1) >> 1) * 16 + m * n * 4;
+  // Vectors across rows where L's rows are adjacent and the output is too narrow for column vectors.
+  const byRows = L.rowStride === 1 && n < 4;
+  const packed = !byRows && R.colStride !== 1 ? k * ((n + 3) & ~3) : 0;
+  const bytes = (l1 - l0 + r1 - r0 + packed + m * n) * 4;
   if (bytes > SIMD_MAX_BYTES) return false;
   const arena = sharedArena(K);
   let pL: number;
   let pR: number;
-  let pB: number;
+  let pP: number;
   let pO: number;
   try {
     pL = arena.alloc((l1 - l0) * 4);
     pR = arena.alloc((r1 - r0) * 4);
-    pB = arena.alloc(k * ((n + 1) >> 1) * 16);
+    pP = packed ? arena.alloc(packed * 4) : 0;
     pO = arena.alloc(m * n * 4);
   } catch {
     return false; // the module's memory could not grow that far
@@ -210,8 +207,17 @@ function simdForm(
   // Views only after every allocation: growing the memory detaches earlier ones.
   arena.f32(pL, l1 - l0).set(L.data.subarray(l0, l1));
   arena.f32(pR, r1 - r0).set(R.data.subarray(r0, r1));
-  const finite = K.mmPackB(pR, R.rowStride, R.colStride, k, n, pB);
-  K.mm(pL, L.rowStride, L.colStride, pB, m, k, n, pO, finite ? 0 : 1);
+  if (packed) K.mmPack(pR, R.rowStride, R.colStride, k, n, pP);
+  const run = (masked: number) => {
+    if (byRows) K.mmRows(pL, L.colStride, pR, R.rowStride, R.colStride, m, k, n, pO, masked);
+    else if (packed) K.mmCols(pL, L.rowStride, L.colStride, pP, (n + 3) & ~3, m, k, n, pO, masked);
+    else K.mmCols(pL, L.rowStride, L.colStride, pR, R.rowStride, m, k, n, pO, masked);
+  };
+  if (r1 - r0 <= m * n) run(K.mmFinite(pR, r1 - r0) ? 0 : 1);
+  else {
+    run(0);
+    if (!K.mmFinite(pO, m * n)) run(1);
+  }
   out.set(arena.f32(pO, m * n), co);
   return true;
 }

@@ -20,14 +20,30 @@ export interface KernelExports {
   cascadeInit(state: number, n: number): void;
   cascadeFinish(state: number): number;
   heapBase(): number;
-  /** assembly/matmul.ts: pack the right operand of a product into float64 vectors; 1 when all finite. */
-  mmPackB(src: number, sr: number, sq: number, k: number, n: number, dst: number): number;
-  /** assembly/matmul.ts: out (m x n float32) = L (float32, strided) @ packed B. */
-  mm(
+  /** assembly/matmul.ts: copy a strided right operand into contiguous rows of whole vectors. */
+  mmPack(src: number, sr: number, sq: number, k: number, n: number, dst: number): void;
+  /** assembly/matmul.ts: 1 when every float32 value in the range is finite. */
+  mmFinite(p: number, count: number): number;
+  /** assembly/matmul.ts: out = L @ B with vectors across output columns (B's rows contiguous). */
+  mmCols(
     pL: number,
     sAi: number,
     sAr: number,
     pB: number,
+    sB: number,
+    m: number,
+    k: number,
+    n: number,
+    pO: number,
+    masked: number,
+  ): void;
+  /** assembly/matmul.ts: out = L @ R with vectors across output rows (L's rows adjacent in memory). */
+  mmRows(
+    pL: number,
+    sAr: number,
+    pR: number,
+    sBr: number,
+    sBq: number,
     m: number,
     k: number,
     n: number,
