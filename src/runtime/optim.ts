@@ -9,6 +9,7 @@
  */
 import { type DType, roundHalf, type Storage } from "./dtype.ts";
 import { fma, powInt } from "./exact.ts";
+import { markWrittenInPlace } from "./simd/lazy.ts";
 import type { Tensor } from "./tensor.ts";
 
 export abstract class Optimizer {
@@ -19,6 +20,7 @@ export abstract class Optimizer {
         throw new Error(
           `optimizer: can only optimize leaf tensors that require grad (${p.name ?? "a parameter"} does not)`,
         );
+    for (const p of params) markWrittenInPlace(p.data);
   }
 
   /** `optimizer.zero_grad(set_to_none=True)`. */
@@ -34,6 +36,8 @@ export abstract class Optimizer {
         s = {};
         this.state.set(p, s);
       }
+      // Pending expressions that read this array (views of p included) must copy it from now on.
+      markWrittenInPlace(p.data);
       this.update(p.data, Float64Array.from(p.grad.data), s, p);
       p.version++;
     }

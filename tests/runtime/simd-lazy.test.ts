@@ -31,6 +31,13 @@ function data(n: number, seed: number, scale = 2): Float32Array {
   });
 }
 
+/** The first index where two arrays differ (Object.is), or -1: a short failure message for long arrays. */
+function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
 const param = (v: ArrayLike<number>, shape: number[]) =>
   fromFlat(v, shape, "float32", { requiresGrad: true });
 
@@ -146,6 +153,49 @@ describe("lazy tensors and deferred sums", () => {
     expect(loss.item()).toBe(ref.item());
     expect(grad.item()).toBe(w0.grad?.item());
     expect(w.data[0]).not.toBe(0.5);
+  });
+
+  it("a large float32 product stays in module memory until read, with the eager values", () => {
+    const x = fromFlat(data(3000 * 3, 20), [3000, 3]);
+    const w = fromFlat(data(8 * 3, 21), [8, 3]);
+    const b = fromFlat(data(8, 22), [8]);
+    const pre = O.linear(x, w, b);
+    const product = O.matmul(x, O.transpose(w, 0, 1));
+    expect(product.isMaterialized).toBe(false);
+    expect(product.lazy?.k).toBe("product");
+    // A consumer reads the product inside its pass: the activation of a linear layer.
+    const h = O.tanh(pre);
+    setSimdEnabled(false);
+    const eagerPre = O.linear(x, w, b);
+    const eagerH = O.tanh(eagerPre);
+    const eagerProduct = O.matmul(x, O.transpose(w, 0, 1));
+    expect(eagerProduct.isMaterialized).toBe(true);
+    setSimdEnabled(true);
+    expect(Array.from(h.data)).toEqual(Array.from(eagerH.data));
+    expect(Array.from(pre.data)).toEqual(Array.from(eagerPre.data));
+    expect(Array.from(product.data)).toEqual(Array.from(eagerProduct.data));
+  });
+
+  it("a pending product or expression keeps a parameter's values from before an optimizer step, views too", () => {
+    const x = fromFlat(data(4000 * 4, 23), [4000, 4]);
+    const w = param(data(4 * 5000, 24), [4, 5000]);
+    const before = Float32Array.from(w.data);
+    const opt = new SGD([w], { lr: 10 });
+    // Detached and reshaped views share w's array, which the step writes in place.
+    const product = O.matmul(x, O.reshape(w.detach(), [4, 5000]).detach());
+    const scaled = O.mul(O.reshape(w.detach(), [20000]), 2);
+    expect(product.lazy?.k).toBe("product");
+    expect(scaled.isMaterialized).toBe(false);
+    w.grad = fromFlat(new Float32Array(20000).fill(1), [4, 5000]);
+    opt.step();
+    expect(w.data[0]).not.toBe(before[0]);
+    setSimdEnabled(false);
+    const w0 = fromFlat(before, [4, 5000]);
+    const ref = O.matmul(x, w0);
+    const refScaled = O.mul(O.reshape(w0, [20000]), 2);
+    setSimdEnabled(true);
+    expect(firstDifference(product.data, ref.data)).toBe(-1);
+    expect(firstDifference(scaled.data, refScaled.data)).toBe(-1);
   });
 
   it("many deferred sums nobody reads stay bounded and still compute the right values", () => {

@@ -10,7 +10,9 @@
  * from the shapes and strides) never changes a result.
  */
 import type { Storage } from "../dtype.ts";
-import { sharedArena, simdKernels } from "../simd/module.ts";
+import type { Expr } from "../simd/expr.ts";
+import { captureArray, fusable } from "../simd/lazy.ts";
+import { type Arena, type KernelExports, sharedArena, simdKernels } from "../simd/module.ts";
 
 export interface Operand {
   data: ArrayLike<number>;
@@ -160,14 +162,9 @@ function span(X: Operand, rows: number, cols: number): [number, number] {
 }
 
 /**
- * The product in the WebAssembly kernels (assembly/matmul.ts), for float32 operands and output: the spans
- * of both operands are copied into the module's memory, the kernel writes float32 rows that are copied into
+ * The product in the WebAssembly kernels (assembly/matmul.ts), for float32 operands and output, copied into
  * `out`. False (the JS forms run) where the kernels are unavailable, the types differ, the product is empty,
  * or it needs more module memory than SIMD_MAX_BYTES or can be had.
- *
- * Zero left factors need masking only when a right factor is infinite or NaN. Whichever of R and the output
- * is smaller is checked: a finite R needs no mask; a finite unmasked output had no 0 * inf term (that would
- * have made it NaN), so it is the masked result too; otherwise the product runs again masked.
  */
 function simdForm(
   L: Operand,
@@ -180,18 +177,44 @@ function simdForm(
 ): boolean {
   if (!(L.data instanceof Float32Array && R.data instanceof Float32Array && out instanceof Float32Array))
     return false;
-  if (m === 0 || k === 0 || n === 0) return false;
-  if (L.rowStride < 0 || L.colStride < 0 || R.rowStride < 0 || R.colStride < 0) return false;
   const K = simdKernels();
   if (!K) return false;
+  const arena = sharedArena(K);
+  const pO = productInto(K, arena, L as F32Operand, R as F32Operand, m, k, n);
+  if (pO === null) return false;
+  out.set(arena.f32(pO, m * n), co);
+  return true;
+}
+
+type F32Operand = Operand & { readonly data: Float32Array };
+
+/**
+ * Compute L @ R (float32) into memory allocated from `arena` and return where the m x n result starts, or
+ * null where the kernels cannot take it (empty, negative strides, too large). The spans of both operands are
+ * copied into the arena first.
+ *
+ * Zero left factors need masking only when a right factor is infinite or NaN. Whichever of R and the output
+ * is smaller is checked: a finite R needs no mask; a finite unmasked output had no 0 * inf term (that would
+ * have made it NaN), so it is the masked result too; otherwise the product runs again masked.
+ */
+export function productInto(
+  K: KernelExports,
+  arena: Arena,
+  L: F32Operand,
+  R: F32Operand,
+  m: number,
+  k: number,
+  n: number,
+): number | null {
+  if (m === 0 || k === 0 || n === 0) return null;
+  if (L.rowStride < 0 || L.colStride < 0 || R.rowStride < 0 || R.colStride < 0) return null;
   const [l0, l1] = span(L, m, k);
   const [r0, r1] = span(R, k, n);
   // Vectors across rows where L's rows are adjacent and the output is too narrow for column vectors.
   const byRows = L.rowStride === 1 && n < 4;
   const packed = !byRows && R.colStride !== 1 ? k * ((n + 3) & ~3) : 0;
   const bytes = (l1 - l0 + r1 - r0 + packed + m * n) * 4;
-  if (bytes > SIMD_MAX_BYTES) return false;
-  const arena = sharedArena(K);
+  if (bytes > SIMD_MAX_BYTES) return null;
   let pL: number;
   let pR: number;
   let pP: number;
@@ -202,7 +225,7 @@ function simdForm(
     pP = packed ? arena.alloc(packed * 4) : 0;
     pO = arena.alloc(m * n * 4);
   } catch {
-    return false; // the module's memory could not grow that far
+    return null; // the module's memory could not grow that far
   }
   // Views only after every allocation: growing the memory detaches earlier ones.
   arena.f32(pL, l1 - l0).set(L.data.subarray(l0, l1));
@@ -218,6 +241,27 @@ function simdForm(
     run(0);
     if (!K.mmFinite(pO, m * n)) run(1);
   }
-  out.set(arena.f32(pO, m * n), co);
-  return true;
+  return pO;
+}
+
+/**
+ * L @ R as a lazy product leaf (simd/expr.ts) where its result would be a large float32 array that a fused
+ * pass can read straight from module memory; null where the product must run now. Operands are captured as
+ * lazy leaves are (simd/lazy.ts's capture): arrays an optimizer updates in place are copied.
+ */
+export function lazyProduct(L: Operand, R: Operand, m: number, k: number, n: number): Expr | null {
+  if (!(L.data instanceof Float32Array && R.data instanceof Float32Array)) return null;
+  if (m * k * n < SIMD_MIN_TERMS || !fusable("float32", m * n)) return null;
+  if (L.rowStride < 0 || L.colStride < 0 || R.rowStride < 0 || R.colStride < 0 || k === 0) return null;
+  const [l0, l1] = span(L, m, k);
+  const [r0, r1] = span(R, k, n);
+  if ((l1 - l0 + r1 - r0 + k * (n + 3) + m * n) * 4 > SIMD_MAX_BYTES) return null;
+  return {
+    k: "product",
+    L: { ...L, data: captureArray(L.data) },
+    R: { ...R, data: captureArray(R.data) },
+    m,
+    inner: k,
+    n,
+  };
 }

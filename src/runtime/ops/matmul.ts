@@ -1,7 +1,7 @@
 /** `torch.matmul` for 1-D, 2-D and batched (broadcast) operands. */
 import { record } from "../autograd.ts";
-import { allocate, type Storage } from "../dtype.ts";
-import { mmStrided } from "../fused/matmul.ts";
+import { allocate, type DType } from "../dtype.ts";
+import { lazyProduct, mmStrided, type Operand } from "../fused/matmul.ts";
 import { broadcastShapes, fmtShape, numel, ShapeError } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
@@ -9,9 +9,28 @@ import { cast } from "./elementwise.ts";
 import { broadcastTo } from "./kernels.ts";
 import { squeeze, sumToShape, unsqueeze } from "./layout.ts";
 
+function operands(
+  A: ArrayLike<number>,
+  aTransposed: boolean,
+  B: ArrayLike<number>,
+  bTransposed: boolean,
+  b: number,
+  m: number,
+  k: number,
+  n: number,
+): [Operand, Operand] {
+  return [
+    { data: A, offset: b * m * k, rowStride: aTransposed ? 1 : k, colStride: aTransposed ? m : 1 },
+    { data: B, offset: b * k * n, rowStride: bTransposed ? 1 : n, colStride: bTransposed ? k : 1 },
+  ];
+}
+
 /**
  * C[b] = L[b] @ R[b] for `batch` products of (m x k) and (k x n); each operand is contiguous per batch,
- * stored either as written or transposed (then read through swapped strides, never copied).
+ * stored either as written or transposed (then read through swapped strides, never copied). A single large
+ * float32 product comes back lazy (fused/matmul.ts's lazyProduct): a fused pass that reads it computes it
+ * in module memory, so a linear layer's output or a gradient that only feeds elementwise work is never
+ * copied out to an array.
  */
 function bmm(
   A: ArrayLike<number>,
@@ -22,19 +41,17 @@ function bmm(
   m: number,
   k: number,
   n: number,
-  out: Storage,
-): void {
-  for (let b = 0; b < batch; b++) {
-    mmStrided(
-      { data: A, offset: b * m * k, rowStride: aTransposed ? 1 : k, colStride: aTransposed ? m : 1 },
-      { data: B, offset: b * k * n, rowStride: bTransposed ? 1 : n, colStride: bTransposed ? k : 1 },
-      m,
-      k,
-      n,
-      out,
-      b * m * n,
-    );
+  dtype: DType,
+  shape: number[],
+): Tensor {
+  if (batch === 1 && dtype === "float32") {
+    const lazy = lazyProduct(...operands(A, aTransposed, B, bTransposed, 0, m, k, n), m, k, n);
+    if (lazy) return new Tensor(null, shape, dtype, lazy);
   }
+  const out = allocate(dtype, batch * m * n);
+  for (let b = 0; b < batch; b++)
+    mmStrided(...operands(A, aTransposed, B, bTransposed, b, m, k, n), m, k, n, out, b * m * n);
+  return new Tensor(out, shape, dtype);
 }
 
 /** g @ B^T and A^T @ g for the batched product A @ B (A: batch x m x k, B: batch x k x n, g: batch x m x n). */
@@ -52,16 +69,8 @@ function mmGrads(
   const batch = numel(batchShape);
   let gA: Tensor | null = null;
   let gB: Tensor | null = null;
-  if (wantA) {
-    const out = allocate(g.dtype, batch * m * k);
-    bmm(g.data, false, B.data, true, batch, m, n, k, out);
-    gA = new Tensor(out, [...batchShape, m, k], g.dtype);
-  }
-  if (wantB) {
-    const out = allocate(g.dtype, batch * k * n);
-    bmm(A.data, true, g.data, false, batch, k, m, n, out);
-    gB = new Tensor(out, [...batchShape, k, n], g.dtype);
-  }
+  if (wantA) gA = bmm(g.data, false, B.data, true, batch, m, n, k, g.dtype, [...batchShape, m, k]);
+  if (wantB) gB = bmm(A.data, true, g.data, false, batch, k, m, n, g.dtype, [...batchShape, k, n]);
   return [gA, gB];
 }
 
@@ -80,9 +89,7 @@ function matmulNd(a: Tensor, b: Tensor): Tensor {
   const A = broadcastTo(a.detach(), [...batchShape, m, k]);
   const B = broadcastTo(b.detach(), [...batchShape, k, n]);
   const dtype = a.dtype;
-  const out = allocate(dtype, batch * m * n);
-  bmm(A.data, false, B.data, false, batch, m, k, n, out);
-  const result = new Tensor(out, [...batchShape, m, n], dtype);
+  const result = bmm(A.data, false, B.data, false, batch, m, k, n, dtype, [...batchShape, m, n]);
   return record(result, "MmBackward0", [a, b], (g) => {
     const gc = g.dtype === dtype ? g : cast(g, dtype);
     const [gA, gB] = mmGrads(A, B, gc, batchShape, m, k, n, a.requiresGrad, b.requiresGrad);

@@ -7,12 +7,23 @@
  * Every node of one expression has the same number of elements, the n of the tensor it belongs to. Leaves are
  * arrays read in full, or broadcast along the rows (`row`: element i reads data[i % len], an operand shaped
  * like the trailing dims) or the columns (`col`: data[floor(i / len)], an operand shaped like the leading
- * dims); constants are float32 values captured when the op ran.
+ * dims); constants are float32 values captured when the op ran. A product leaf is a matrix product whose
+ * result is only ever needed inside a pass (a linear layer's output feeding its activation, a gradient
+ * feeding the activation's backward): the pass computes it into module memory and reads it from there, so it
+ * never becomes a JavaScript array.
  *
  * Values are captured when the op runs, as eager evaluation would read them: constants by value, and leaves
  * that an optimizer may update in place (leaf tensors that require grad) by copy. Other tensors' data is never
  * written in place by the runtime, so it is referenced.
  */
+
+/** A matrix operand read through strides (fused/matmul.ts's Operand, float32). */
+export interface MatOperand {
+  readonly data: Float32Array;
+  readonly offset: number;
+  readonly rowStride: number;
+  readonly colStride: number;
+}
 
 export type BinaryOpName = "add" | "sub" | "mul" | "div";
 /** dtanh(y) = 1 - y * y rounded once: tanh's derivative from its output, as torch's kernel computes it. */
@@ -24,6 +35,15 @@ export type Expr =
       readonly data: Float32Array;
       readonly mode: "full" | "row" | "col";
       readonly len: number;
+    }
+  | {
+      /** A float32 matrix product (m x n elements, row-major), computed into module memory when a pass runs. */
+      readonly k: "product";
+      readonly L: MatOperand;
+      readonly R: MatOperand;
+      readonly m: number;
+      readonly inner: number;
+      readonly n: number;
     }
   | { readonly k: "const"; readonly v: number }
   | { readonly k: "unary"; readonly op: UnaryOpName; readonly a: Expr; readonly size: number }
@@ -57,7 +77,7 @@ export function setLazyMinElements(n: number): void {
 }
 
 export function sizeOf(e: Expr): number {
-  return e.k === "leaf" || e.k === "const" ? 1 : e.size;
+  return e.k === "leaf" || e.k === "const" || e.k === "product" ? 1 : e.size;
 }
 
 export function full(data: Float32Array): Expr {

@@ -18,10 +18,23 @@ export function fusable(dtype: DType, n: number): boolean {
   return dtype === "float32" && n >= E.lazyMinElements() && n >= 8 && !isTracing() && simdKernels() !== null;
 }
 
-/** Data an expression may keep referring to: a copy where an optimizer could update it in place later. */
+/** Arrays that optimizers update in place (parameters' storage, shared by every view of a parameter). */
+const writtenInPlace = new WeakSet<Float32Array>();
+
+/** Optimizers register the arrays they will write in place, so pending expressions copy them. */
+export function markWrittenInPlace(data: unknown): void {
+  if (data instanceof Float32Array) writtenInPlace.add(data);
+}
+
+/** An array an expression may keep referring to: a copy where an optimizer could update it in place later. */
+export function captureArray(d: Float32Array): Float32Array {
+  return writtenInPlace.has(d) ? d.slice() : d;
+}
+
+/** A tensor's data for an expression: copied for parameters (leaves that require grad) and their views. */
 function captured(t: Tensor): Float32Array {
   const d = t.data as Float32Array;
-  return t.isLeaf && t.requiresGrad ? d.slice() : d;
+  return t.isLeaf && t.requiresGrad ? d.slice() : captureArray(d);
 }
 
 /** The expression of a float32 tensor's own values (its pending expression, or its data). */

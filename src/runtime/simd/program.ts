@@ -4,6 +4,7 @@
  * values, float64 sums, torch-order float32 sums, per-column float64 sums). A node shared by several outputs
  * is computed once per chunk.
  */
+import { jsForm, productInto } from "../fused/matmul.ts";
 import type { Expr } from "./expr.ts";
 import { JIT_LANES, type JitNode, jitBody } from "./jit.ts";
 import { loadedKernels, sharedArena } from "./module.ts";
@@ -12,6 +13,7 @@ import { loadedKernels, sharedArena } from "./module.ts";
 const OP = {
   END: 0,
   LOAD_ROW: 2,
+  LOAD_FULL: 3,
   LOAD_COL: 4,
   add: 10,
   sub: 11,
@@ -25,6 +27,7 @@ const OP = {
   SUM64: 41,
   CASCADE: 42,
   COLSUM64: 43,
+  STORE_FULL: 44,
 } as const;
 
 /** What to compute from an expression over all n elements. */
@@ -52,11 +55,11 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
   const nodes: JitNode[] = [];
   const regOf = new Map<Expr, number>();
   const leafPtr = new Map<Float32Array, number>();
+  const fullReg = new Map<Float32Array, number>();
   let regs = 0;
-  // Full-size leaves are copied chunk by chunk into their registers, constants filled once (see run below).
-  const streamed: { reg: number; data: Float32Array }[] = [];
   const constants: { reg: number; v: number }[] = [];
-  // Small broadcast leaves are copied whole; the program and registers go after all other allocations.
+  // Leaves are copied whole into module memory, once per array; the program and registers go after all
+  // other allocations.
   const leaf = (data: Float32Array): number => {
     let p = leafPtr.get(data);
     if (p === undefined) {
@@ -66,6 +69,14 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
     }
     return p;
   };
+  const product = (e: Extract<Expr, { k: "product" }>): number => {
+    const p = productInto(k, a, e.L, e.R, e.m, e.inner, e.n);
+    if (p !== null) return p;
+    // The module's memory could not grow for the kernels' copies: the plain product, copied in whole.
+    const out = new Float32Array(e.m * e.n);
+    jsForm(e.L, e.R, e.m, e.inner, e.n, out, 0);
+    return leaf(out);
+  };
   const emit = (e: Expr): number => {
     const known = regOf.get(e);
     if (known !== undefined) return known;
@@ -73,14 +84,23 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
     switch (e.k) {
       case "leaf": {
         // One register per array however many leaves read it.
-        const same = e.mode === "full" ? streamed.find((s) => s.data === e.data) : undefined;
-        if (same) {
-          r = same.reg;
+        const same = e.mode === "full" ? fullReg.get(e.data) : undefined;
+        if (same !== undefined) {
+          r = same;
           break;
         }
         r = regs++;
-        if (e.mode === "full") streamed.push({ reg: r, data: e.data });
-        else pre.push(e.mode === "row" ? OP.LOAD_ROW : OP.LOAD_COL, r, leaf(e.data), e.len);
+        if (e.mode === "full") {
+          fullReg.set(e.data, r);
+          pre.push(OP.LOAD_FULL, r, leaf(e.data));
+        } else pre.push(e.mode === "row" ? OP.LOAD_ROW : OP.LOAD_COL, r, leaf(e.data), e.len);
+        nodes.push({ kind: "input", reg: r });
+        break;
+      }
+      case "product": {
+        // Computed into module memory now, then read chunk by chunk like a full leaf.
+        r = regs++;
+        pre.push(OP.LOAD_FULL, r, product(e));
         nodes.push({ kind: "input", reg: r });
         break;
       }
@@ -115,10 +135,13 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
     const r = emit(o.expr);
     stores.add(r);
     switch (o.kind) {
-      case "values":
-        // Copied chunk by chunk from the register into the result (see the loop below).
-        places.push(r);
+      case "values": {
+        // Stored chunk by chunk into module memory, copied out whole at the end.
+        const p = a.alloc(n * 4);
+        places.push(p);
+        post.push(OP.STORE_FULL, r, p);
         break;
+      }
       case "sum64": {
         const p = a.alloc(64);
         a.f64(p, 8).fill(0);
@@ -152,35 +175,28 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
   // With a compiled body the machine only fills and reduces; without, it runs the elementwise ops too.
   const before = body ? (pre.length > 0 ? program(pre) : 0) : program([...pre, ...code, ...post]);
   const after = body && post.length > 0 ? program(post) : 0;
-  const values = outputs.map((o, i) =>
-    o.kind === "values" ? { reg: places[i], out: new Float32Array(n) } : null,
-  );
-  const copies = values.filter((v) => v !== null);
   const constPtr = a.alloc(constants.length * 4);
   a.f32(constPtr, constants.length).set(constants.map((c) => c.v));
   const regBase = a.alloc(regs * chunk * 4);
-  const mem = a.f32(0, a.end() / 4);
-  if (!body)
+  if (!body) {
+    const mem = a.f32(0, a.end() / 4);
     for (const c of constants)
       mem.fill(c.v, (regBase >> 2) + c.reg * chunk, (regBase >> 2) + (c.reg + 1) * chunk);
+  }
+  // The whole pass runs in WebAssembly: one to three calls per chunk, no JavaScript copies between them.
   for (let start = 0; start < n; start += chunk) {
     const len = Math.min(chunk, n - start);
-    for (const s of streamed) mem.set(s.data.subarray(start, start + len), (regBase >> 2) + s.reg * chunk);
     if (before) k.run(before, regBase, start, len);
     if (body) {
       body(regBase, constPtr, Math.ceil(len / JIT_LANES) * JIT_LANES);
       if (after) k.run(after, regBase, start, len);
-    }
-    for (const v of copies) {
-      const from = (regBase >> 2) + v.reg * chunk;
-      v.out.set(mem.subarray(from, from + len), start);
     }
   }
   return outputs.map((o, i) => {
     const p = places[i];
     switch (o.kind) {
       case "values":
-        return values[i]!.out;
+        return a.f32(p, n).slice();
       case "sum64": {
         // The machine's eight partial sums (vm.ts, sum64), added pairwise.
         const s = a.f64(p, 8);

@@ -6,16 +6,17 @@
 // full-size temporary is ever written. Float32 lanes round every op exactly as storing a float32 does, so the
 // results equal the JS runtime's element for element.
 //
-// Memory layout is the caller's: the program (i32 words), the registers (CHUNK f32 each), reduction state and
-// small leaves all live in the module's memory at offsets the caller chooses. The caller copies each chunk of
-// a full-size leaf straight into its register and fills constants' registers once, so the data is read from
-// JavaScript memory once and then stays in cache.
+// Memory layout is the caller's: the program (i32 words), the registers (CHUNK f32 each), reduction state,
+// leaves and materialised results all live in the module's memory at offsets the caller chooses. The caller
+// copies each leaf into that memory once, whole; LOAD_FULL brings a chunk of it into a register and
+// STORE_FULL puts a chunk of a result back, so no JavaScript runs between chunks.
 
 export const CHUNK: i32 = 2048;
 
 // Opcodes, mirrored in program.ts.
 const END = 0;
 const LOAD_ROW = 2; // dst, ptr, len: R[dst][i] = mem[ptr][(start + i) % len]
+const LOAD_FULL = 3; // dst, ptr: R[dst][i] = mem[ptr][start + i]
 const LOAD_COL = 4; // dst, ptr, inner: R[dst][i] = mem[ptr][(start + i) / inner]
 const ADD = 10; // dst, a, b
 const SUB = 11;
@@ -29,6 +30,7 @@ const DTANH = 24; // 1 - y * y computed exactly and rounded once (torch's fused 
 const SUM64 = 41; // src, slot: float64 sum of every element (4 partial sums, folded by the caller)
 const CASCADE = 42; // src, state: torch's float32 sum order (cascade.ts), finished by cascadeFinish
 const COLSUM64 = 43; // src, slot, len: slot[(start + i) % len] += R[src][i] in float64, in row order
+const STORE_FULL = 44; // src, ptr: mem[ptr][start + i] = R[src][i]
 
 @inline function reg(regs: usize, r: i32): usize {
   return regs + (<usize>r) * (<usize>CHUNK << 2);
@@ -44,7 +46,13 @@ export function run(prog: usize, regs: usize, start: i32, len: i32): void {
       const op = load<i32>(pc);
       if (op == END) break;
       const d = load<i32>(pc, 4);
-      if (op == LOAD_ROW) {
+      if (op == LOAD_FULL) {
+        memory.copy(reg(regs, d), <usize>load<u32>(pc, 8) + (<usize>start << 2), <usize>len << 2);
+        pc += 12;
+      } else if (op == STORE_FULL) {
+        memory.copy(<usize>load<u32>(pc, 8) + (<usize>start << 2), reg(regs, d), <usize>len << 2);
+        pc += 12;
+      } else if (op == LOAD_ROW) {
         loadRow(reg(regs, d), <usize>load<u32>(pc, 8), load<i32>(pc, 12), start, len);
         pc += 16;
       } else if (op == LOAD_COL) {
