@@ -58,8 +58,10 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
   const fullReg = new Map<Float32Array, number>();
   let regs = 0;
   const constants: { reg: number; v: number }[] = [];
-  // Leaves are copied whole into module memory, once per array; the program and registers go after all
-  // other allocations.
+  // Full-size leaves are copied from JavaScript chunk by chunk straight into their registers (one copy,
+  // cache-hot); small broadcast leaves whole, once per array. The program and registers go after all other
+  // allocations.
+  const streamed: { reg: number; data: Float32Array }[] = [];
   const leaf = (data: Float32Array): number => {
     let p = leafPtr.get(data);
     if (p === undefined) {
@@ -92,7 +94,7 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
         r = regs++;
         if (e.mode === "full") {
           fullReg.set(e.data, r);
-          pre.push(OP.LOAD_FULL, r, leaf(e.data));
+          streamed.push({ reg: r, data: e.data });
         } else pre.push(e.mode === "row" ? OP.LOAD_ROW : OP.LOAD_COL, r, leaf(e.data), e.len);
         nodes.push({ kind: "input", reg: r });
         break;
@@ -178,14 +180,14 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
   const constPtr = a.alloc(constants.length * 4);
   a.f32(constPtr, constants.length).set(constants.map((c) => c.v));
   const regBase = a.alloc(regs * chunk * 4);
-  if (!body) {
-    const mem = a.f32(0, a.end() / 4);
+  const mem = a.f32(0, a.end() / 4);
+  if (!body)
     for (const c of constants)
       mem.fill(c.v, (regBase >> 2) + c.reg * chunk, (regBase >> 2) + (c.reg + 1) * chunk);
-  }
-  // The whole pass runs in WebAssembly: one to three calls per chunk, no JavaScript copies between them.
+  // Products and materialised values stay in module memory for the whole pass (LOAD_FULL, STORE_FULL).
   for (let start = 0; start < n; start += chunk) {
     const len = Math.min(chunk, n - start);
+    for (const s of streamed) mem.set(s.data.subarray(start, start + len), (regBase >> 2) + s.reg * chunk);
     if (before) k.run(before, regBase, start, len);
     if (body) {
       body(regBase, constPtr, Math.ceil(len / JIT_LANES) * JIT_LANES);

@@ -8,8 +8,9 @@
 //
 // Memory layout is the caller's: the program (i32 words), the registers (CHUNK f32 each), reduction state,
 // leaves and materialised results all live in the module's memory at offsets the caller chooses. The caller
-// copies each leaf into that memory once, whole; LOAD_FULL brings a chunk of it into a register and
-// STORE_FULL puts a chunk of a result back, so no JavaScript runs between chunks.
+// copies each chunk of a JavaScript array straight into its register; arrays already in module memory (a
+// matrix product's result) are read a chunk at a time by LOAD_FULL, and STORE_FULL puts a chunk of a result
+// into the module-memory array that is copied out once at the end.
 
 export const CHUNK: i32 = 2048;
 
