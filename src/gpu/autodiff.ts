@@ -9,6 +9,7 @@ import { sameShape } from "../runtime/shape.ts";
 import type { Builder } from "./builder.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 import { type Node, topoOrder } from "./ir.ts";
+import { reads } from "./wgsl.ts";
 
 export interface Seed {
   node: Node;
@@ -78,7 +79,7 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
       if (!d?.dawgsl || !d.dbwgsl) return [null, null];
       return [d.dawgsl, d.dbwgsl].map((expr, side) => {
         // An operand the derivative does not read (add's 1.0) is not loaded: a zero literal stands in.
-        const uses = (v: "a" | "b") => new RegExp(`\\b(${v}|y)\\b`).test(expr);
+        const uses = (v: "a" | "b") => reads(expr, v) || reads(expr, "y");
         const a = uses("a") ? I[0] : b.fill(0);
         const bb = uses("b") ? I[1] : b.fill(0);
         return b.sumTo(

@@ -8,7 +8,7 @@ import { numel, sameShape, stridesOf } from "../runtime/shape.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 import { type Access, accessOf, type Node } from "./ir.ts";
 import { directInput, type Kernel, kernelReads } from "./plan.ts";
-import { exprWgsl, preludeFor, withSafeBuiltins } from "./wgsl.ts";
+import { exprWgsl, preludeFor, reads, withSafeBuiltins } from "./wgsl.ts";
 
 export const WG = 256;
 const MAX_GROUPS_X = 65535;
@@ -45,22 +45,18 @@ const HEADER = "@group(0) @binding(0) var<storage, read_write> A: array<f32>;\n"
 const ENTRY_ARGS =
   "@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nw: vec3u";
 
-/**
- * Op declarations' WGSL, inlined as expressions over named values (software rasterisers like SwiftShader's
- * Subzero JIT neither inline calls nor fold constants, so a call per element costs more than the arithmetic).
- * `Functions` still collects any helper functions a kernel needs.
- */
-class Functions {
-  private defs = new Map<string, string>();
-
-  text(): string {
-    return [...this.defs.values()].join("\n");
-  }
+/** A value as an operand: a negative literal in parentheses, so `-a` never becomes WGSL's `--` token. */
+function operand(v: string): string {
+  return v.startsWith("-") ? `(${v})` : v;
 }
 
-/** Substitute WGSL identifiers (x, y, a, b) in a declaration's expression by value names. */
+/**
+ * Substitute WGSL identifiers (x, y, a, b) in a declaration's expression by value names. Op declarations'
+ * WGSL is inlined as expressions (software rasterisers like SwiftShader's Subzero JIT neither inline calls
+ * nor fold constants, so a call per element costs more than the arithmetic).
+ */
 function bind(expr: string, names: Record<string, string>): string {
-  return `(${expr.replace(/\b([xyab])\b/g, (m) => names[m] ?? m)})`;
+  return `(${expr.replace(/\b([xyab])\b/g, (m) => (names[m] === undefined ? m : operand(names[m])))})`;
 }
 
 /**
@@ -83,7 +79,7 @@ export function specializePow(expr: string): string {
 /** g times a derivative, without multiplying by a literal 1 or -1 (add's and sub's derivatives). */
 function scaled(g: string, d: string): string {
   if (d === "(1.0)") return g;
-  if (d === "(-1.0)") return `-${g}`;
+  if (d === "(-1.0)") return `-${operand(g)}`;
   if (d === "(0.0)") return "0.0";
   return `${g} * ${d}`;
 }
@@ -189,7 +185,6 @@ function flatSpace(shape: readonly number[], out: string[], prefix: string, flat
 class Emitter {
   vars = new Map<Node, string>();
   constructor(
-    readonly fns: Functions,
     readonly layout: Layout,
     readonly inline: ReadonlySet<Node>,
   ) {}
@@ -303,7 +298,7 @@ class Emitter {
         const d = unaryDecl(n, op.name);
         const dx = d.dwgsl?.(op.attrs as never) ?? "0.0";
         const x = this.named(a[1], out, n, "x");
-        const y = /\by\b/.test(dx) ? this.named(declExpr(d.wgsl(op.attrs as never), { x }), out, n, "y") : "";
+        const y = reads(dx, "y") ? this.named(declExpr(d.wgsl(op.attrs as never), { x }), out, n, "y") : "";
         return scaled(a[0], declExpr(dx, { x, y }));
       }
       case "binary":
@@ -315,7 +310,7 @@ class Emitter {
         const d = binaryDecl(n, op.name);
         const da = (op.side === 0 ? d.dawgsl : d.dbwgsl) ?? "0.0";
         const names = { a: this.named(a[1], out, n, "a"), b: this.named(a[2], out, n, "b"), y: "" };
-        if (/\by\b/.test(da)) names.y = this.named(declExpr(d.wgsl, names), out, n, "y");
+        if (reads(da, "y")) names.y = this.named(declExpr(d.wgsl, names), out, n, "y");
         return scaled(a[0], declExpr(da, names));
       }
       case "where":
@@ -376,8 +371,8 @@ function storeLines(stores: Node[], em: Emitter, sp: IndexSpace, out: string[]):
   }
 }
 
-function shader(fns: Functions, decls: string, body: string[], wgX: number, wgY = 1): string {
-  const rest = `${fns.text()}\n${decls}\n@compute @workgroup_size(${wgX}, ${wgY})\nfn main(${ENTRY_ARGS}) {\n  ${body.join("\n  ")}\n}\n`;
+function shader(decls: string, body: string[], wgX: number, wgY = 1): string {
+  const rest = `${decls}\n@compute @workgroup_size(${wgX}, ${wgY})\nfn main(${ENTRY_ARGS}) {\n  ${body.join("\n  ")}\n}\n`;
   return `${HEADER}${preludeFor(rest)}\n${rest}`;
 }
 
@@ -425,8 +420,7 @@ export function generateKernel(
 }
 
 function mapPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
-  const fns = new Functions();
-  const em = new Emitter(fns, layout, inline);
+  const em = new Emitter(layout, inline);
   const n = numel(K.space);
   const body: string[] = [
     `let o = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
@@ -434,7 +428,7 @@ function mapPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
   ];
   const sp = flatSpace(K.space, body, "", "o");
   storeLines(K.stores, em, sp, body);
-  return { wgsl: shader(fns, "", body, WG), groups: gridFor(Math.ceil(n / WG)) };
+  return { wgsl: shader("", body, WG), groups: gridFor(Math.ceil(n / WG)) };
 }
 
 // ---- reductions --------------------------------------------------------------------------------------------
@@ -552,7 +546,8 @@ function accumulators(ops: ReduceOps[]): { decl: string[]; add: (i: number, v: s
         ? [
             `let y${i} = (${v}) - cmp${i};`,
             `let t${i} = acc${i} + y${i};`,
-            `cmp${i} = (t${i} - acc${i}) - y${i};`,
+            // Compensation only while the sum is finite: (inf - acc) - y is NaN and would make inf + 1 NaN.
+            `cmp${i} = select(0.0, (t${i} - acc${i}) - y${i}, gw_finite(t${i}));`,
             `acc${i} = t${i};`,
           ]
         : [`acc${i} = ${ops[i].combine(`acc${i}`, v)};`],
@@ -590,12 +585,11 @@ function reducePasses(K: Kernel, inline: ReadonlySet<Node>, layout: Layout, scra
   const cores = K.cores;
   const ops = cores.map(reduceOps);
   const acc = accumulators(ops);
-  const fns = new Functions();
 
   /** Loop body lines: prologue at element (m, r), folded into the accumulators. */
   const loopBody = (m: string, r: string): string[] => {
     const lines: string[] = [];
-    const em = new Emitter(fns, layout, proInline);
+    const em = new Emitter(layout, proInline);
     const sp = inputSpace(info, lines, m, r);
     cores.forEach((c, i) => {
       const x = directInput(c, 0);
@@ -607,7 +601,7 @@ function reducePasses(K: Kernel, inline: ReadonlySet<Node>, layout: Layout, scra
   /** Finish: each core's value, then the epilogue at output element m. */
   const epilogue = (m: string, value: (i: number) => string): string[] => {
     const lines: string[] = [];
-    const em = new Emitter(fns, layout, epiInline);
+    const em = new Emitter(layout, epiInline);
     cores.forEach((c, i) => {
       lines.push(`let r${i}: f32 = ${ops[i].finish(value(i), N)};`);
       em.vars.set(c, `r${i}`);
@@ -626,7 +620,7 @@ function reducePasses(K: Kernel, inline: ReadonlySet<Node>, layout: Layout, scra
       ...loop(`for (var r = 0u; r < ${u(N)}; r = r + 1u) {`, loopBody("m", "r")),
       ...epilogue("m", (i) => `acc${i}`),
     ];
-    return [{ wgsl: shader(fns, "", body, WG), groups: gridFor(Math.ceil(M / WG)) }];
+    return [{ wgsl: shader("", body, WG), groups: gridFor(Math.ceil(M / WG)) }];
   }
   // Split: T threads per output sum strided shares (no barriers), then each output sums its T partials.
   const T = strategy.threads;
@@ -646,14 +640,9 @@ function reducePasses(K: Kernel, inline: ReadonlySet<Node>, layout: Layout, scra
     ...acc.decl,
     ...loop(
       `for (var t = ${start}; t < ${u(T)}; t = t + ${step}) {`,
-      cores.flatMap((_, i) =>
-        ops[i].sum
-          ? acc.add(i, part("m", "t", i))
-          : [`acc${i} = ${ops[i].combine(`acc${i}`, part("m", "t", i))};`],
-      ),
+      cores.flatMap((_, i) => acc.add(i, part("m", "t", i))),
     ),
   ];
-  // Both passes are generated before either shader is assembled: they share the helper functions.
   let pass2: { body: string[]; shared: string; groups: [number, number, number] };
   if (T <= 64) {
     const body = [
@@ -683,8 +672,8 @@ function reducePasses(K: Kernel, inline: ReadonlySet<Node>, layout: Layout, scra
     pass2 = { body, shared, groups: gridFor(M) };
   }
   return [
-    { wgsl: shader(fns, "", pass1, WG), groups: gridFor(Math.ceil((M * T) / WG)) },
-    { wgsl: shader(fns, pass2.shared, pass2.body, WG), groups: pass2.groups },
+    { wgsl: shader("", pass1, WG), groups: gridFor(Math.ceil((M * T) / WG)) },
+    { wgsl: shader(pass2.shared, pass2.body, WG), groups: pass2.groups },
   ];
 }
 
@@ -718,7 +707,6 @@ function matmulPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass 
   const tileN = tn * wx;
   const tilesM = Math.ceil(Mm / tileM);
   const tilesN = Math.ceil(Nn / tileN);
-  const fns = new Functions();
   const aa = accessOf(a) as Access;
   const ba = accessOf(b) as Access;
   const batchOffset = (acc: Access) => {
@@ -756,7 +744,7 @@ function matmulPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass 
   for (const i of rows)
     for (const j of cols) {
       const lines: string[] = [];
-      const sub = new Emitter(fns, layout, inline);
+      const sub = new Emitter(layout, inline);
       sub.vars.set(mm, `c${i}_${j}`);
       const row = `(row0 + ${u(i)})`;
       const col = `(col0 + ${u(j)})`;
@@ -771,7 +759,7 @@ function matmulPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass 
       const guard = [i > 0 ? `${row} < ${u(Mm)}` : "", j > 0 ? `${col} < ${u(Nn)}` : ""].filter(Boolean);
       body.push(guard.length ? `if (${guard.join(" && ")}) {` : "{", ...lines.map((l) => `  ${l}`), "}");
     }
-  return { wgsl: shader(fns, "", body, wx * wy), groups: gridFor(batch * tilesM * tilesN) };
+  return { wgsl: shader("", body, wx * wy), groups: gridFor(batch * tilesM * tilesN) };
 }
 
 // ---- softmax family, argmax, segment sums ----------------------------------------------------------------
@@ -798,8 +786,7 @@ function lanePass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
   if (core.op.k !== "lane") throw new Error("internal");
   const { fn, dim } = core.op;
   const { outer, n, inner } = laneGeometry(core.shape, dim);
-  const fns = new Functions();
-  const em = new Emitter(fns, layout, inline);
+  const em = new Emitter(layout, inline);
   const lanes = outer * inner;
   const body = [
     `let lane = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
@@ -845,7 +832,7 @@ function lanePass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
   em.vars.set(core, "y");
   storeLines(K.stores, em, sp, last);
   body.push(...loop("k", last));
-  return { wgsl: shader(fns, "", body, WG), groups: gridFor(Math.ceil(lanes / WG)) };
+  return { wgsl: shader("", body, WG), groups: gridFor(Math.ceil(lanes / WG)) };
 }
 
 function argreducePass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
@@ -854,8 +841,7 @@ function argreducePass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pa
   const x = core.inputs[0];
   const { dim, fn } = core.op;
   const { outer, n, inner } = laneGeometry(x.shape, dim);
-  const fns = new Functions();
-  const em = new Emitter(fns, layout, inline);
+  const em = new Emitter(layout, inline);
   const lanes = outer * inner;
   const better = fn === "max" ? ">" : "<";
   const body = [
@@ -881,15 +867,14 @@ function argreducePass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pa
   em.vars.set(core, "y");
   const sp = flatSpace(K.space, body, "o", "lane");
   storeLines(K.stores, em, sp, body);
-  return { wgsl: shader(fns, "", body, WG), groups: gridFor(Math.ceil(lanes / WG)) };
+  return { wgsl: shader("", body, WG), groups: gridFor(Math.ceil(lanes / WG)) };
 }
 
 function segsumPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
   const core = K.cores[0];
   const [g, rowptr, cols] = core.inputs;
   const total = core.numel;
-  const fns = new Functions();
-  const em = new Emitter(fns, layout, inline);
+  const em = new Emitter(layout, inline);
   const rp = layout.offsetOf(rowptr);
   const cl = layout.offsetOf(cols);
   const body = [
@@ -904,11 +889,11 @@ function segsumPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass 
   // The gathered gradient, computed right here at each element it is read at when it was not stored.
   const loop: string[] = [];
   const gv = inline.has(g)
-    ? new Emitter(fns, layout, inline).value(g, flatSpace(g.shape, loop, "g", "e"), loop)
+    ? new Emitter(layout, inline).value(g, flatSpace(g.shape, loop, "g", "e"), loop)
     : (em.literalOf(g) ?? `A[${em.indexByFlat(g, "e")}]`);
   body.push(...loop.map((l) => `  ${l}`), `  acc = acc + ${gv};`, "}", "let y: f32 = acc;");
   em.vars.set(core, "y");
   const sp = flatSpace(K.space, body, "o", "o");
   storeLines(K.stores, em, sp, body);
-  return { wgsl: shader(fns, "", body, WG), groups: gridFor(Math.ceil(total / WG)) };
+  return { wgsl: shader("", body, WG), groups: gridFor(Math.ceil(total / WG)) };
 }

@@ -2,9 +2,10 @@
  * Kernel planning: which values are written to memory, and which kernel computes what.
  *
  * Elementwise (map) values are computed inside the kernels that read them whenever they are read at the
- * reader's own element (same shape, no view): chains fuse, a reduction evaluates its input expression as it
- * reads (prologue), and a map value read only by one kernel right after a reduction, matmul or softmax is
- * computed in that producer's kernel (epilogue). A cheap map value read by several kernels is recomputed in
+ * reader's own element (the same row-major index, through reshapes): chains fuse, and a reduction evaluates
+ * its input expression as it reads (prologue). A map kernel over as many elements as a kernel it reads, and
+ * reading it only at its own elements, is merged into that kernel (an elementwise chain, or an epilogue after
+ * a reduction, matmul or softmax); its values are stored only where some other kernel still reads them. A cheap map value read by several kernels is recomputed in
  * each rather than stored. Independent reductions over the same elements share one pass over memory, and
  * independent map kernels over the same shape share a dispatch.
  */
@@ -66,6 +67,7 @@ export function ignored(n: Node, k: number): boolean {
   return n.op.k === "custom" && k > 0;
 }
 
+/** Whether `consumer` reads its input `k` at its own element (directInput found a value to inline). */
 export function isDirect(consumer: Node, k: number): boolean {
   return directInput(consumer, k) !== null;
 }
@@ -156,14 +158,15 @@ export function planKernels(roots: readonly Node[], pinned: ReadonlySet<Node>): 
       A.stores.push(...B.stores);
       kernels = kernels.filter((k) => k !== B);
       info = analysis();
-      for (const s of [...A.stores]) {
+      const unread = A.stores.filter((s) => {
         const readers = info.loaders.get(s);
-        if (!rootSet.has(s) && !pinned.has(s) && (!readers || readers.size === 0)) {
-          A.stores = A.stores.filter((x) => x !== s);
-          M.delete(s);
-        }
+        return !rootSet.has(s) && !pinned.has(s) && (!readers || readers.size === 0);
+      });
+      if (unread.length > 0) {
+        A.stores = A.stores.filter((x) => !unread.includes(x));
+        for (const s of unread) M.delete(s);
+        info = analysis();
       }
-      info = analysis();
       changed = true;
       break;
     }

@@ -326,8 +326,10 @@ export class GpuTrainingSession implements TrainingSession {
   /** zero_grad changed since compiling: hand the state to the CPU objects and compile again from them. */
   private async rebuild(): Promise<void> {
     await this.sync();
+    // The old program stays in place until the new one exists: a failed compile leaves a working session.
+    const next = await this.compile();
     this.gp.dispose();
-    this.c = await this.compile();
+    this.c = next;
     this.restart();
   }
 

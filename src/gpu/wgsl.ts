@@ -6,6 +6,11 @@
 import { wgslFloat } from "../runtime/ops/elementwise.ts";
 import type { ExprName } from "./ir.ts";
 
+/** Whether a declaration's WGSL expression reads the identifier `name` (x, y, a, b, or a helper's name). */
+export function reads(expr: string, name: string): boolean {
+  return new RegExp(`\\b${name}\\b`).test(expr);
+}
+
 /**
  * The prelude pieces `code` uses (and what they use), so a kernel compiles only what it calls: shader
  * compilation is most of a small program's start-up time.
@@ -15,7 +20,7 @@ export function preludeFor(code: string): string {
   const wanted = new Set<string>();
   const scan = (text: string) => {
     for (const c of chunks)
-      if (!wanted.has(c.name) && c.names.some((n) => new RegExp(`\\b${n}\\b`).test(text))) {
+      if (!wanted.has(c.name) && c.names.some((n) => reads(text, n))) {
         wanted.add(c.name);
         scan(c.text);
       }
@@ -181,7 +186,7 @@ function rawExpr(name: ExprName, a: string[], p?: number): string {
   switch (name) {
     case "bce": {
       const [x, t, w] = a;
-      return `(-(${t} * max(log(${x}), -100.0) + (1.0 - ${t}) * max(gw_log1p(-${x}), -100.0)) * ${w})`;
+      return `(-(${t} * max(log(${x}), -100.0) + (1.0 - ${t}) * max(gw_log1p(-(${x})), -100.0)) * ${w})`;
     }
     case "bce_grad": {
       const [g, x, t, w] = a;

@@ -49,6 +49,14 @@ describe("kernel fusion", () => {
     expect(prog.passes.slice(1).every((p) => reads(p) === 0)).toBe(true);
   });
 
+  it("negative constants inlined into expressions stay valid WGSL (no `--` decrement token)", () => {
+    const x = randn([8], 1);
+    const w = param([8], 3);
+    // div's gradient for its divisor is -a / (b * b), here with a = -2.
+    const prog = epochOf([w], () => O.sum(O.sub(-0.5, O.div(-2, O.mul(w, x)))));
+    for (const p of prog.passes) expect(p.wgsl).not.toMatch(/--/);
+  });
+
   it("the thermometer epoch is one kernel and the optimizer step", () => {
     const x = fromFlat([0.4, 1.2, 2.5, 3.9, 4.3, 5.7, 6.2, 7.9, 8.3, 9.5, 10.5, 11.5], [12]);
     const y = fromFlat([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [12]);

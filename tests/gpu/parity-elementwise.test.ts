@@ -60,6 +60,14 @@ u(
     threshold: 5,
   },
 );
+u(
+  "softplus",
+  "softplus with a negative beta",
+  "F.softplus",
+  [t({ lo: -3, hi: 3 }, [3, 4])],
+  (x) => O.softplus(x, -1.5),
+  { beta: -1.5 },
+);
 u("clamp", "clamp min max", "torch.clamp", [vals([-3, -1, -0.5, 0, 0.5, 1, 3]), -1, 1], (x) =>
   O.clamp(x, -1, 1),
 );
@@ -118,6 +126,15 @@ bi("sub", "number minus tensor", "method.__rsub__", [t(), 0.3], (a) => O.sub(0.3
 bi("div", "number over tensor", "method.__rtruediv__", [I.t([5], dt, { awayFromZero: 0.2 }), 2], (a) =>
   O.div(2, a),
 );
+// Negative constants inlined into the kernels' expressions (the gradient -a / (b * b) with a = -2).
+bi(
+  "div",
+  "negative number over tensor",
+  "method.__rtruediv__",
+  [I.t([5], dt, { awayFromZero: 0.2 }), -2],
+  (a) => O.div(-2, a),
+);
+bi("sub", "negative number minus tensor", "method.__rsub__", [t(), -0.3], (a) => O.sub(-0.3, a));
 bi("pow", "number to a tensor power", "method.__rpow__", [t(), 2], (a) => O.pow(2, a));
 bi("pow", "pow with zero base", "torch.pow", [vals([0, 0, 0, 2]), vals([0, 2, -1, 0])], (a, b) =>
   O.pow(a, b),

@@ -33,6 +33,26 @@ red.add(
     tol: { rtol: 2e-5, atol: 1e-5 },
   },
 );
+// An infinity (or an overflow) early in a compensated sum stays inf, as in torch, in each strategy.
+const withInf = (n: number, at: number[], v = Number.POSITIVE_INFINITY) =>
+  Array.from({ length: n }, (_, i) => (at.includes(i) ? v : ((i * 7) % 11) / 11));
+red.add("sum with an infinity", "torch.sum", [I.t([7], dt, { values: withInf(7, [1]) })], (a) => O.sum(a));
+red.add("sum overflowing to inf", "torch.sum", [I.t([6], dt, { values: withInf(6, [0, 2], 3e38) })], (a) =>
+  O.sum(a),
+);
+red.add(
+  "sum of 300 per row with an infinity (a workgroup per output)",
+  "torch.sum",
+  [I.t([2, 300], dt, { values: withInf(600, [2, 450]) }), 1],
+  (a) => O.sum(a, 1),
+);
+red.add(
+  "sum of 40000 per row with an infinity (split passes)",
+  "torch.sum",
+  [I.t([2, 40000], dt, { values: withInf(80000, [5, 60000]) }), 1],
+  (a) => O.sum(a, 1),
+  { tol: { rtol: 2e-5, atol: 1e-5 } },
+);
 red.add("sum int64 stays int64", "torch.sum", [I.t([2, 3], "int64", { lo: -9, hi: 9 })], (a) => O.sum(a));
 red.add("max all", "torch.max", [x()], (a) => O.max(a));
 red.add("min all", "torch.min", [x()], (a) => O.min(a));

@@ -239,7 +239,8 @@ unary({
   },
   dwgsl: (a) => {
     const beta = wgslFloat(num(a, "beta"));
-    return `select(1.0 / (1.0 + exp(-${beta} * x)), 1.0, x * ${beta} > ${wgslFloat(num(a, "threshold"))})`;
+    // -(beta), not -beta: a negative beta would make WGSL's `--` token.
+    return `select(1.0 / (1.0 + exp(-(${beta}) * x)), 1.0, x * ${beta} > ${wgslFloat(num(a, "threshold"))})`;
   },
   ints: "refuse",
   torch: (x, a) => `F.softplus(${x}, beta=${a.beta}, threshold=${a.threshold})`,
