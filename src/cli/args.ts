@@ -15,6 +15,15 @@ export interface Parsed {
   flags: Map<string, string | true>;
 }
 
+/** Short options, each another spelling of a long one. */
+const ALIASES: Record<string, string> = { h: "help", o: "output" };
+
+/** How a usage message names an option: `--epochs`, or `-o/--output` for one with a short spelling too. */
+export function optionName(name: string): string {
+  const short = Object.keys(ALIASES).find((k) => ALIASES[k] === name);
+  return short ? `-${short}/--${name}` : `--${name}`;
+}
+
 export function parseArgs(argv: readonly string[], known: Record<string, FlagSpec>): Parsed {
   const flags = new Map<string, string | true>();
   const positional: string[] = [];
@@ -26,16 +35,18 @@ export function parseArgs(argv: readonly string[], known: Record<string, FlagSpe
     }
     if (a.startsWith("-") && a !== "-") {
       const eq = a.indexOf("=");
-      const name = (eq >= 0 ? a.slice(0, eq) : a).replace(/^-+/, "");
-      const spec = known[name === "h" ? "help" : name];
+      const given = (eq >= 0 ? a.slice(0, eq) : a).replace(/^-+/, "");
+      const name = ALIASES[given] ?? given;
+      const spec = known[name];
       if (!spec) throw new UsageError(`unknown option '${a}'`);
       if (spec.value) {
         const v = eq >= 0 ? a.slice(eq + 1) : argv[++i];
-        if (v === undefined || v === "") throw new UsageError(`option '--${name}' needs a value`);
+        if (v === undefined || v === "") throw new UsageError(`option '${optionName(name)}' needs a value`);
+        if (flags.has(name)) throw new UsageError(`option '${optionName(name)}' given twice`);
         flags.set(name, v);
       } else {
-        if (eq >= 0) throw new UsageError(`option '--${name}' takes no value`);
-        flags.set(name === "h" ? "help" : name, true);
+        if (eq >= 0) throw new UsageError(`option '${optionName(name)}' takes no value`);
+        flags.set(name, true);
       }
       continue;
     }

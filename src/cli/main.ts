@@ -2,7 +2,15 @@
 import { graphJsonSchema } from "../graph/schema.ts";
 import { registry } from "../nodes/index.ts";
 import { BACKEND_NAMES } from "../runtime/scheduler-backend.ts";
-import { choiceFlag, type FlagSpec, intFlag, type Parsed, parseArgs, UsageError } from "./args.ts";
+import {
+  choiceFlag,
+  type FlagSpec,
+  intFlag,
+  optionName,
+  type Parsed,
+  parseArgs,
+  UsageError,
+} from "./args.ts";
 import { evalCommand } from "./eval.ts";
 import { exportTorchCommand } from "./export-torch.ts";
 import { CliFailure, EXIT, type Io } from "./io.ts";
@@ -32,7 +40,6 @@ const FLAGS: Record<string, FlagSpec> = {
   jsonl: {},
   epochs: { value: true },
   backend: { value: true },
-  o: { value: true },
   output: { value: true },
   mode: { value: true },
 };
@@ -43,7 +50,7 @@ const ALLOWED: Record<string, string[]> = {
   train: ["jsonl", "epochs", "backend"],
   validate: [],
   schema: [],
-  "export-torch": ["o", "output", "mode"],
+  "export-torch": ["output", "mode"],
 };
 
 function oneFile(p: Parsed): string {
@@ -64,7 +71,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     const allowed = ALLOWED[p.command];
     if (!allowed) throw new UsageError(`unknown command '${p.command}'`);
     for (const f of p.flags.keys())
-      if (!allowed.includes(f)) throw new UsageError(`${p.command} does not take --${f}`);
+      if (!allowed.includes(f)) throw new UsageError(`${p.command} does not take ${optionName(f)}`);
     const backend = choiceFlag(p, "backend", BACKEND_NAMES, "cpu");
     switch (p.command) {
       case "eval":
@@ -84,7 +91,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         exportTorchCommand(
           oneFile(p),
           {
-            output: (p.flags.get("o") ?? p.flags.get("output")) as string | undefined,
+            output: p.flags.get("output") as string | undefined,
             mode: p.flags.has("mode")
               ? choiceFlag(p, "mode", ["train", "eval"] as const, "train")
               : undefined,

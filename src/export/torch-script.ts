@@ -3,7 +3,8 @@
  * `torchDefinitions`), put in the order a person would write it: imports, definitions, flags, tensors and
  * parameters, what is computed once, the optimizers, then the training loop printing one JSON line per epoch in
  * the form of `gradwire train --jsonl`. A graph without an optimizer (or `mode: "eval"`) becomes a script
- * printing what `gradwire eval --json` prints. Pure TypeScript: the CLI, the worker and the editor all call it.
+ * printing what `gradwire eval --json` prints. Pure TypeScript (no DOM, no Node APIs): `gradwire export-torch`
+ * calls it, and anything else could.
  */
 import { recomputePlan } from "../graph/recompute.ts";
 import { ancestors, descendants } from "../graph/topo.ts";
@@ -11,10 +12,9 @@ import { describeNode, type GraphDoc, nodeLabel } from "../graph/types.ts";
 import { inputEdge, type ValidationResult } from "../graph/validate.ts";
 import { registry as builtinRegistry } from "../nodes/index.ts";
 import { readParams } from "../nodes/params.ts";
-import { pyDType, pyStr } from "../nodes/python.ts";
+import { pyDType, pyStr, pyTuple } from "../nodes/python.ts";
 import type { Registry } from "../nodes/registry.ts";
 import { type NodeKind, OUT, outputsOf, type TorchContext } from "../nodes/types.ts";
-import type { Tensor } from "../runtime/index.ts";
 import { Scheduler } from "../runtime/scheduler.ts";
 import type { TrainingGroup } from "../runtime/scheduler-backend.ts";
 import { PythonNames } from "./python-names.ts";
@@ -123,10 +123,19 @@ interface RecomputeFn {
   lines: string[];
 }
 
-/** Python for one JSON value per trained tensor: a flat list of its values. */
-function flatList(expr: string, t: Tensor): string {
-  if (t.shape.length === 0) return `[${expr}.item()]`;
-  return t.shape.length === 1 ? `${expr}.tolist()` : `${expr}.flatten().tolist()`;
+/**
+ * Text for a docstring: backslashes and triple quotes escaped, and every control character but newline and tab
+ * written as `\xNN` (Python refuses a NUL in source, and a stray carriage return would end the line).
+ */
+function docText(t: string): string {
+  return t
+    .replace(/\\/g, "\\\\")
+    .replace(/"""/g, '\\"\\"\\"')
+    .replace(
+      // Anything but newline, tab, printable ASCII and non-ASCII: the ASCII control characters and DEL.
+      /[^\n\t -~\u0080-\uffff]/g,
+      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+    );
 }
 
 class ScriptBuilder {
@@ -242,17 +251,16 @@ class ScriptBuilder {
         '    """A tensor from the base64 of its bytes (little-endian): large tensors are written this way."""',
         "    return torch.frombuffer(bytearray(base64.b64decode(data)), dtype=dtype).reshape(shape).to(device)",
       ]);
-      const shape = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(", ")})`;
-      const call = `${decode}(${pyStr(base64(tensorBytes(t)))}, ${pyDType(t.dtype)}, ${shape}, device)`;
+      const call = `${decode}(${pyStr(base64(tensorBytes(t)))}, ${pyDType(t.dtype)}, ${pyTuple(t.shape)}, device)`;
       return grad ? `${call}.requires_grad_()` : call;
     }
+    const gradArg = grad ? ["requires_grad=True"] : [];
+    // No values to write: torch.tensor([]) would lose the shape, (0, 3) say.
+    if (t.numel === 0)
+      return `torch.empty(${[pyTuple(t.shape), `dtype=${pyDType(t.dtype)}`, "device=device", ...gradArg].join(", ")})`;
     // torch.tensor infers float32 from floats, int64 from ints and bool from booleans: name any other dtype.
-    const inferred = t.dtype === "float32" || (t.numel > 0 && (t.dtype === "int64" || t.dtype === "bool"));
-    const kwargs = [
-      ...(inferred ? [] : [`dtype=${pyDType(t.dtype)}`]),
-      "device=device",
-      ...(grad ? ["requires_grad=True"] : []),
-    ];
+    const inferred = t.dtype === "float32" || t.dtype === "int64" || t.dtype === "bool";
+    const kwargs = [...(inferred ? [] : [`dtype=${pyDType(t.dtype)}`]), "device=device", ...gradArg];
     return `torch.tensor(${nestedList(t.data, t.shape, t.dtype)}, ${kwargs.join(", ")})`;
   }
 
@@ -325,22 +333,18 @@ class ScriptBuilder {
       mode === "train"
         ? [setup, ...this.functions(), once, optimizers, this.trainingLoop(loop, objective)]
         : [setup, ...this.functions(), once, this.evalReport(included, objective)];
-    const blocks = [
-      this.header(mode),
-      this.imports(),
-      ...this.helperDefinitions(),
-      this.flags(mode),
-      ...sections,
-    ]
+    const code = [...this.helperDefinitions(), this.flags(mode), ...sections]
       .filter((b) => b.length > 0)
       .map((b) => b.join("\n"));
+    // The imports are what the code uses: found in the code alone, never in the docstring's prose.
+    const blocks = [this.header(mode).join("\n"), this.imports(code.join("\n")).join("\n"), ...code];
     // PEP 8: two blank lines around top-level functions and classes, one between other blocks.
     const text = blocks
       .map((b, i) =>
         i === 0 ? b : `${isDefinition(b) || isDefinition(blocks[i - 1]) ? "\n\n\n" : "\n\n"}${b}`,
       )
       .join("");
-    return `${this.withImports(text)}\n`;
+    return `${text}\n`;
   }
 
   private functions(): string[][] {
@@ -353,23 +357,17 @@ class ScriptBuilder {
       mode === "train"
         ? 'Trains like `gradwire train --jsonl`, printing one JSON line per epoch:\n{"epoch": k, "loss": L, "params": {id: [values after the step]}}.'
         : "Prints node values and gradients like `gradwire eval --json`.";
-    const text = (t: string) => t.replace(/\\/g, "\\\\").replace(/"""/g, '\\"\\"\\"');
-    const description = this.doc.description ? `\n${wrap(text(this.doc.description))}\n` : "";
-    return [`"""${text(title)}\n${description}\n${wrap(`Exported from gradwire. ${what}`)}\n"""`];
+    const description = this.doc.description ? `\n${wrap(docText(this.doc.description))}\n` : "";
+    return [`"""${docText(title)}\n${description}\n${wrap(`Exported from gradwire. ${what}`)}\n"""`];
   }
 
-  /** Filled in by withImports once the code is known, so only what the code uses is imported. */
-  private imports(): string[] {
-    return ["#IMPORTS#"];
-  }
-
-  private withImports(text: string): string {
-    const code = text.replace("#IMPORTS#", "");
+  /** The imports `code` (the script after its docstring and imports) uses. */
+  private imports(code: string): string[] {
     const std = ["argparse", "base64", "json", "math", "sys"].filter((m) =>
       m === "argparse" || m === "json" ? true : new RegExp(`\\b${m}\\.`).test(code),
     );
     const third = ["import torch", ...(/\bF\./.test(code) ? ["import torch.nn.functional as F"] : [])];
-    return text.replace("#IMPORTS#", [...std.map((m) => `import ${m}`), "", ...third].join("\n"));
+    return [...std.map((m) => `import ${m}`), "", ...third];
   }
 
   private helperDefinitions(): string[][] {
@@ -394,16 +392,33 @@ class ScriptBuilder {
     const lossVar = (g: TrainingGroup) => this.outputVar(g.loss.nodeId, g.loss.port);
     const reported = objective ? this.outputVar(objective.nodeId, objective.port) : lossVar(this.groups[0]);
     const checked = [...new Set([reported, ...this.groups.map(lossVar)])];
-    const step: string[] = [];
+    const backward: string[] = [];
     this.groups.forEach((g, i) => {
       const opt = this.vars.get(g.nodeId)!.own;
-      if (g.zeroGrad) step.push(`${opt}.zero_grad()`);
-      else step.push(`# zero_grad is off in the graph: gradients accumulate across epochs`);
-      step.push(`${lossVar(g)}.backward(${i < this.groups.length - 1 ? "retain_graph=True" : ""})`);
+      if (g.zeroGrad) backward.push(`${opt}.zero_grad()`);
+      else backward.push(`# zero_grad is off in the graph: gradients accumulate across epochs`);
+      backward.push(`${lossVar(g)}.backward(${i < this.groups.length - 1 ? "retain_graph=True" : ""})`);
     });
-    for (const g of this.groups) step.push(`${this.vars.get(g.nodeId)!.own}.step()`);
+    const step = this.groups.map((g) => `${this.vars.get(g.nodeId)!.own}.step()`);
+    const trained = this.groups.flatMap((g) =>
+      g.params.map((p) => `${pyStr(p.id)}: ${this.leafVar(p.nodeId, p.leaf)}`),
+    );
+    const trainedVar = this.names.take("trained");
+    const name = this.names.take("name");
+    const t = this.names.take("t");
+    const what = this.names.take("what");
+    // As gradwire: a NaN or infinite gradient stops training before any step, naming the parameter.
+    const gradientCheck = [
+      `for ${name}, ${t} in ${trainedVar}.items():`,
+      `    if ${t}.grad is not None and not ${t}.grad.isfinite().all():`,
+      `        ${what} = "nan" if ${t}.grad.isnan().any() else "inf"`,
+      `        sys.exit(`,
+      `            f"epoch {epoch}: the gradient of '{${name}}' became {${what}}; no step was taken, "`,
+      `            "the parameters keep their values from before this epoch"`,
+      "        )",
+    ];
     const params = this.groups.flatMap((g) =>
-      g.params.map((p) => `${pyStr(p.id)}: ${flatList(this.leafVar(p.nodeId, p.leaf), p.tensor)}`),
+      g.params.map((p) => `${pyStr(p.id)}: ${this.leafVar(p.nodeId, p.leaf)}.flatten().tolist()`),
     );
     const record = `{"epoch": epoch, "loss": ${reported}.item(), "params": {${params.join(", ")}}}`;
     const print =
@@ -418,7 +433,12 @@ class ScriptBuilder {
             "    },",
             "}))",
           ];
+    const trainedDict =
+      trainedVar.length + trained.join(", ").length + 5 <= 110
+        ? [`${trainedVar} = {${trained.join(", ")}}`]
+        : [`${trainedVar} = {`, ...trained.map((p) => `    ${p},`), "}"];
     return [
+      ...trainedDict,
       "for epoch in range(args.epochs):",
       ...indent(forward),
       // gradwire stops a diverging run before the step, naming the first NaN or inf; so does this loop.
@@ -428,6 +448,8 @@ class ScriptBuilder {
           `    sys.exit(f"epoch {epoch}: the loss became {${l}.item()}")`,
         ]),
       ),
+      ...indent(backward),
+      ...indent(gradientCheck),
       ...indent(step),
       ...indent(print),
     ];
@@ -455,14 +477,26 @@ class ScriptBuilder {
     const trainables = objective ? this.scheduler.trainables() : [];
     if (!objective || trainables.length === 0)
       return ["print(json.dumps({", ...dict("nodes", nodes), ...dict("grads", []), "}))"];
+    // As gradwire eval, which refuses a backward pass from more than one number.
+    const meta = this.v.metas[objective.nodeId]?.[objective.port];
+    const numel = meta ? meta.shape.reduce((a, b) => a * b, 1) : 1;
+    if (numel !== 1)
+      throw new ExportError(
+        `the objective '${nodeLabel(this.doc.nodes[objective.nodeId])}' has ${numel} elements; backward needs a single number`,
+        objective.nodeId,
+      );
     const root = this.outputVar(objective.nodeId, objective.port);
     const tensors = trainables.map((t) => `${pyStr(t.id)}: ${this.leafVar(t.nodeId, t.leaf)}`);
     const leaves = this.names.take("parameters");
+    const t = this.names.take("t");
     return [
-      // As gradwire eval: one backward pass, and a gradient for each tensor it reaches.
-      `if ${root}.requires_grad:`,
-      `    ${root}.backward()`,
       `${leaves} = {${tensors.join(", ")}}`,
+      // As gradwire eval: one backward pass from gradients cleared (a grad node's backward may have filled them),
+      // and a gradient for each tensor it reaches.
+      `if ${root}.requires_grad:`,
+      `    for ${t} in ${leaves}.values():`,
+      `        ${t}.grad = None`,
+      `    ${root}.backward()`,
       "print(json.dumps({",
       ...dict("nodes", nodes),
       `    "grads": {`,

@@ -270,19 +270,4 @@ export function expressionVariables(e: Expr): Set<string> {
   }
 }
 
-export function usesVariables(e: Expr): boolean {
-  switch (e.kind) {
-    case "num":
-      return false;
-    case "var":
-      return true;
-    case "neg":
-      return usesVariables(e.arg);
-    case "bin":
-      return usesVariables(e.left) || usesVariables(e.right);
-    case "call":
-      return e.args.some(usesVariables);
-  }
-}
-
 export const EXPRESSION_FUNCTIONS = Object.keys(FNS);

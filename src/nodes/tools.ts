@@ -23,7 +23,6 @@ import {
   expressionVariables,
   exprToPython,
   parseExpr,
-  usesVariables,
 } from "./expression.ts";
 import { linspaceHelper, pyArgs, pyFloat } from "./python.ts";
 import { defineKind } from "./registry.ts";
@@ -107,23 +106,33 @@ const finiteDifference = defineKind({
     const x = c.inputs.input!;
     const delta = pyFloat(c.params.num("delta"));
     const central = c.params.str("scheme") === "central";
-    const nudges = c.name("nudges");
-    const d = c.name("nudge");
+    const flat = c.name("flat");
+    const nudged = c.name("nudged");
+    const diffs = c.name("diffs");
+    const i = c.name("i");
+    const hi = c.name("hi");
+    const lo = c.name("lo");
     const loss = c.inputs.loss!;
-    // The nudged input is added in float64 and rounded once to its dtype, as gradwire computes it.
-    const at = (sign: string) => `${f}((${x}.double() ${sign} ${d}).to(${x}.dtype))`;
-    const diff = `${at("+")} - ${central ? at("-") : loss}`;
+    // One element at a time is nudged, in float64 and rounded once to the input's dtype, as gradwire computes it.
+    const at = (sign: string) => [
+      `        ${nudged}[${i}] = ${flat}[${i}] ${sign} ${delta}`,
+      `        ${sign === "+" ? hi : lo} = ${f}(${nudged}.reshape(${x}.shape).to(${x}.dtype))`,
+    ];
+    const diff = `${hi} - ${central ? lo : loss}`;
     const each = c.params.bool("divide")
       ? `(${diff}).double() / ${central ? `(2 * ${delta})` : delta}`
       : diff;
     return [
       "with torch.no_grad():",
-      "    # One nudge of delta per element, each shaped like the input.",
-      `    ${nudges} = ${delta} * torch.eye(${x}.numel(), dtype=torch.float64, device=${x}.device).reshape(-1, *${x}.shape)`,
-      `    ${c.out} = torch.stack([`,
-      `        ${each}`,
-      `        for ${d} in ${nudges}`,
-      `    ]).to(${loss}.dtype).reshape(${x}.shape)`,
+      "    # Each element nudged by delta in turn, the others kept as they are.",
+      `    ${flat} = ${x}.double().flatten()`,
+      `    ${diffs} = []`,
+      `    for ${i} in range(${flat}.numel()):`,
+      `        ${nudged} = ${flat}.clone()`,
+      ...at("+"),
+      ...(central ? at("-") : []),
+      `        ${diffs}.append(${each})`,
+      `    ${c.out} = torch.stack(${diffs}).to(${loss}.dtype).reshape(${x}.shape)`,
     ];
   },
 });
@@ -330,7 +339,9 @@ const custom = defineKind({
     const names = { x: "x", input: "x", result: "result", grad_output: "grad_output" };
     // A constant expression still has to be a tensor of x's shape, as the node's evaluation makes it.
     const code = (e: Expr, like: string) =>
-      usesVariables(e) ? exprToPython(e, names) : `torch.full_like(${like}, ${exprToPython(e, names)})`;
+      expressionVariables(e).size > 0
+        ? exprToPython(e, names)
+        : `torch.full_like(${like}, ${exprToPython(e, names)})`;
     const forward = saved.includes("result")
       ? [`result = ${code(fwd, "x")}`, `ctx.save_for_backward(${saved.join(", ")})`, "return result"]
       : [...(saved.length ? [`ctx.save_for_backward(${saved.join(", ")})`] : []), `return ${code(fwd, "x")}`];

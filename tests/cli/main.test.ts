@@ -51,4 +51,17 @@ describe("CLI", () => {
     expect(() => parseArgs(["eval", "--fast"], {})).toThrow(UsageError);
     expect(() => parseArgs(["train", "--epochs"], { epochs: { value: true } })).toThrow(/needs a value/);
   });
+
+  it("reads -o and -h as --output and --help, naming both spellings in errors", () => {
+    const known = { output: { value: true }, help: {} };
+    expect([...parseArgs(["export-torch", "g.json", "-o", "a.py", "-h"], known).flags]).toEqual([
+      ["output", "a.py"],
+      ["help", true],
+    ]);
+    expect([...parseArgs(["export-torch", "--output=b.py"], known).flags]).toEqual([["output", "b.py"]]);
+    expect(() => parseArgs(["export-torch", "-o"], known)).toThrow("option '-o/--output' needs a value");
+    expect(() => parseArgs(["export-torch", "-o", "a.py", "--output", "b.py"], known)).toThrow(
+      "option '-o/--output' given twice",
+    );
+  });
 });

@@ -339,6 +339,34 @@ function generatorsAndMore(): Generated[] {
   return [gen, large, two, custom, f64];
 }
 
+/** Training graphs whose title or description once broke the script's docstring or imports. */
+function awkwardText(): Generated[] {
+  const nodes: N[] = [
+    ["w", "tensor", { data: [2, 3], dtype: "float32", requires_grad: true }],
+    ["x", "tensor", { data: [1, 4], dtype: "float32" }],
+    ["p", "mul"],
+    ["loss", "sum"],
+    ["opt", "SGD", { lr: 0.1 }],
+  ];
+  const edges: E[] = [
+    ["w", "p", "input"],
+    ["x", "p", "other"],
+    ["p", "loss", "input"],
+    ["loss", "opt", "loss"],
+  ];
+  return [
+    // The imports once replaced a placeholder at its first occurrence, which was here.
+    graph("A description naming the imports placeholder", nodes, edges, {
+      description: 'See #IMPORTS# here, and "math." or F. in prose',
+    }),
+    // Python refuses a NUL in source; a carriage return or form feed must not reach it raw either.
+    graph("Control characters in the title and description", nodes, edges, {
+      title: "nul\u0000title\u000b\u000c\u001b",
+      description: 'cr\rdesc\u2028 \u007f tab\tend \\x00 """',
+    }),
+  ];
+}
+
 function chunk(xs: number[], n: number): number[][] {
   return Array.from({ length: xs.length / n }, (_, i) => xs.slice(i * n, (i + 1) * n));
 }
@@ -617,11 +645,40 @@ function evalGraphs(): Generated[] {
     ],
     [],
   );
-  return [ops, tools, data];
+  // The grad node's backward fills the leaves' .grad too; eval's gradients must not add to it (gradwire clears them).
+  const gradThenObjective = graph(
+    "A grad node upstream of the objective's gradients",
+    [
+      ["w", "tensor", { data: [2, 3], dtype: "float32", requires_grad: true }],
+      ["x", "tensor", { data: [1, 4], dtype: "float32", requires_grad: true }],
+      ["p", "mul"],
+      ["loss", "sum"],
+      ["g", "grad", { repeat: 2 }],
+    ],
+    [
+      ["w", "p", "input"],
+      ["x", "p", "other"],
+      ["p", "loss", "input"],
+      ["loss", "g", "outputs"],
+      ["x", "g", "inputs"],
+    ],
+    { objective: "loss" },
+  );
+  const empty = graph(
+    "Tensors with no elements keep their shape",
+    [
+      ["r", "randn", { size: [0, 3] }],
+      ["s", "sum", { dim: [0] }],
+      ["z", "zeros", { size: [2, 0] }],
+      ["b", "tensor", { data: [[], []], dtype: "bool" }],
+    ],
+    [["r", "s", "input"]],
+  );
+  return [ops, tools, data, gradThenObjective, empty];
 }
 
 export function trainGraphs(): Generated[] {
-  return [...regressions(), ...classifiers(), ...generatorsAndMore()];
+  return [...regressions(), ...classifiers(), ...generatorsAndMore(), ...awkwardText()];
 }
 
 export { evalGraphs };

@@ -27,6 +27,26 @@ const PYTHON = "/usr/bin/python3";
 const dir = mkdtempSync(join(tmpdir(), "gradwire-export-parts-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+function parsed(json: object): GraphDoc {
+  const r = parseGraphFile(JSON.stringify({ format: "gradwire.graph", version: 1, ...json }));
+  if (!r.ok) throw new Error(r.errors.map((e) => `${e.path}: ${e.message}`).join("; "));
+  return r.doc;
+}
+
+const node = (id: string, type: string, params: object = {}) => ({
+  id,
+  type,
+  position: { x: 0, y: 0 },
+  params,
+});
+const edge = (id: string, source: string, target: string, targetPort: string) => ({
+  id,
+  source,
+  sourcePort: "out",
+  target,
+  targetPort,
+});
+
 function fixture(name: string): GraphDoc {
   const r = parseGraphFile(readFileSync(join(ROOT, "tests/fixtures", name), "utf8"));
   if (!r.ok) throw new Error("fixture does not load");
@@ -226,6 +246,24 @@ describe("torchScript refusals", () => {
     );
   });
 
+  it("refuses an eval script whose objective is not a single number, as gradwire eval does", () => {
+    const doc = parsed({
+      title: "vector objective",
+      objective: "p",
+      nodes: [
+        node("w", "tensor", { data: [2, 3], dtype: "float32", requires_grad: true }),
+        node("x", "tensor", { data: [1, 4], dtype: "float32" }),
+        node("p", "mul"),
+      ],
+      edges: [edge("e1", "w", "p", "input"), edge("e2", "x", "p", "other")],
+    });
+    const r = torchScript(doc, { mode: "eval" });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.nodeId).toBe("p");
+    expect(r.message).toBe("the objective 'p' has 2 elements; backward needs a single number");
+  });
+
   it("refuses a training script for a graph without an optimizer, and exports eval instead", () => {
     const doc = fixture("thermometer.graph.json");
     const { opt: _, ...nodes } = doc.nodes;
@@ -239,6 +277,40 @@ describe("torchScript refusals", () => {
     const e = torchScript(noOpt);
     expect(e.ok && e.mode).toBe("eval");
     expect(e.ok && e.filename).toBe("thermometer_regression.py");
+  });
+});
+
+describe("finite differences in the script", () => {
+  it("nudge one element at a time, never building an n×n identity", () => {
+    const doc = parsed({
+      title: "finite differences",
+      nodes: [
+        node("w", "tensor", { data: [1, -2, 0.5], dtype: "float32" }),
+        node("sq", "mul"),
+        node("loss", "sum"),
+        node("fd", "finite_difference", { scheme: "central" }),
+      ],
+      edges: [
+        edge("e1", "w", "sq", "input"),
+        edge("e5", "w", "sq", "other"),
+        edge("e2", "sq", "loss", "input"),
+        edge("e3", "loss", "fd", "loss"),
+        edge("e4", "w", "fd", "input"),
+      ],
+    });
+    const r = torchScript(doc);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.code).not.toMatch(/torch\.eye/);
+    const file = join(dir, "fd.py");
+    writeFileSync(file, r.code);
+    const py = spawnSync(PYTHON, [file], { encoding: "utf8" });
+    expect(py.stderr).toBe("");
+    // d/dw sum(w²) = 2w, which central differences of a quadratic give up to float32 rounding.
+    const fd = JSON.parse(py.stdout).nodes.fd.data as number[];
+    [2, -4, 1].forEach((v, i) => {
+      expect(fd[i]).toBeCloseTo(v, 4);
+    });
   });
 });
 
@@ -263,6 +335,44 @@ describe("gradwire export-torch (the real CLI)", () => {
     expect(theirs.map((l) => JSON.parse(l))).toEqual(ours.map((l) => JSON.parse(l)));
   });
 
+  it("stops on an infinite gradient before the step, with gradwire's message", () => {
+    const file = join(dir, "inf-grad.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        format: "gradwire.graph",
+        version: 1,
+        title: "inf grad",
+        settings: { epochs: 3 },
+        nodes: [
+          node("w", "tensor", { data: [0, 1], dtype: "float32", requires_grad: true }),
+          node("r", "sqrt"),
+          node("loss", "sum"),
+          node("SGD", "SGD", { lr: 0.1 }),
+        ],
+        edges: [
+          edge("e1", "w", "r", "input"),
+          edge("e2", "r", "loss", "input"),
+          edge("e3", "loss", "SGD", "loss"),
+        ],
+      }),
+    );
+    const out = join(dir, "inf-grad.py");
+    expect(cli("export-torch", file, "-o", out).status).toBe(0);
+    const py = spawnSync(PYTHON, [out], { encoding: "utf8" });
+    const gw = cli("train", file, "--jsonl");
+    expect(gw.status).toBe(1);
+    expect(py.status).toBe(1);
+    // No epoch finished: nothing printed, no step taken.
+    expect(py.stdout).toBe(gw.stdout);
+    const said = "epoch 0: the gradient of 'w' became inf";
+    const kept = "no step was taken, the parameters keep their values from before this epoch";
+    for (const err of [gw.stderr, py.stderr]) {
+      expect(err).toContain(said);
+      expect(err).toContain(kept);
+    }
+  });
+
   it("exit codes: 1 for an invalid graph, 2 for usage", () => {
     const bad = join(dir, "bad.json");
     writeFileSync(
@@ -278,5 +388,11 @@ describe("gradwire export-torch (the real CLI)", () => {
     expect(cli("export-torch").status).toBe(2);
     expect(cli("export-torch", bad, "--mode", "fit").status).toBe(2);
     expect(cli("export-torch", bad, "--epochs", "3").status).toBe(2);
+    const noValue = cli("export-torch", bad, "-o");
+    expect(noValue.status).toBe(2);
+    expect(noValue.stderr).toMatch(/option '-o\/--output' needs a value/);
+    const twice = cli("export-torch", bad, "-o", "a.py", "--output", "b.py");
+    expect(twice.status).toBe(2);
+    expect(twice.stderr).toMatch(/option '-o\/--output' given twice/);
   });
 });
