@@ -46,27 +46,38 @@ export class Registry {
     return m;
   }
 
-  /** The closest known type to a misspelt one, for "did you mean" messages. */
+  /**
+   * The closest known type to a misspelt one, for "did you mean" messages; only a close one: at most one edit
+   * (a letter added, dropped, changed, or two swapped) per three letters of the longer name, so 'msel_loss'
+   * suggests 'mse_loss' but 'nope' does not suggest 'ne'.
+   */
   suggest(type: string): string | undefined {
     let best: string | undefined;
     let bestD = Number.POSITIVE_INFINITY;
+    const typed = type.toLowerCase();
     for (const t of this.kinds.keys()) {
-      const d = editDistance(type.toLowerCase(), t.toLowerCase());
-      if (d < bestD) {
+      const d = editDistance(typed, t.toLowerCase());
+      if (d <= Math.floor(Math.max(type.length, t.length) / 3) && d < bestD) {
         bestD = d;
         best = t;
       }
     }
-    return bestD <= Math.max(2, Math.floor(type.length / 3)) ? best : undefined;
+    return best;
   }
 }
 
+/** Edits from a to b: insertions, deletions, substitutions and swaps of adjacent letters. */
 function editDistance(a: string, b: string): number {
+  let prev2: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++)
+    for (let j = 1; j <= b.length; j++) {
       cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        cur[j] = Math.min(cur[j], prev2[j - 2] + 1);
+    }
+    prev2 = prev;
     prev = cur;
   }
   return prev[b.length];

@@ -13,6 +13,7 @@ import { readParams } from "../nodes/params.ts";
 import type { Registry } from "../nodes/registry.ts";
 import { type EvalContext, type NodeKind, type NodeOutputs, OUT, outputsOf } from "../nodes/types.ts";
 import { applyFunction, noGrad } from "./autograd.ts";
+import { nonFiniteIn } from "./finite.ts";
 import type { ForwardResult, Trainable, TrainingGroup, TrainingProgram } from "./scheduler-backend.ts";
 import { Tensor } from "./tensor.ts";
 import { traceScope } from "./trace.ts";
@@ -414,10 +415,8 @@ export class Scheduler {
   firstNonFinite(): { nodeId: string; port: string; what: "nan" | "inf" } | undefined {
     for (const id of this.v.order) {
       for (const [port, t] of Object.entries(this.states.get(id)?.outputs ?? {})) {
-        for (let i = 0; i < t.data.length; i++) {
-          const x = t.data[i];
-          if (!Number.isFinite(x)) return { nodeId: id, port, what: Number.isNaN(x) ? "nan" : "inf" };
-        }
+        const what = nonFiniteIn(t.data);
+        if (what) return { nodeId: id, port, what };
       }
     }
     return undefined;
@@ -565,16 +564,6 @@ function tapInto(taps: Map<string, Tensor>, key: string, t: Tensor): Tensor {
     },
     t,
   );
-}
-
-function nonFiniteIn(xs: ArrayLike<number>): "nan" | "inf" | undefined {
-  let inf = false;
-  for (let i = 0; i < xs.length; i++) {
-    const x = xs[i];
-    if (Number.isNaN(x)) return "nan";
-    if (!Number.isFinite(x)) inf = true;
-  }
-  return inf ? "inf" : undefined;
 }
 
 function addInto(a: Tensor, b: Tensor): Tensor {

@@ -5,6 +5,7 @@
  * where it started; hyperparameter edits apply from the next epoch.
  */
 import type { ParamValue } from "../nodes/types.ts";
+import { nonFiniteIn } from "./finite.ts";
 import type { Optimizer } from "./optim.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { type GradientFault, SchedulerError } from "./scheduler.ts";
@@ -283,10 +284,11 @@ export class Trainer {
     for (const g of program.groups)
       for (const p of g.params) {
         const v = outcome.params.get(p.id);
-        if (v && !allFinite(v)) {
+        const bad = v && nonFiniteIn(v);
+        if (bad) {
           this.emit([record]);
           this.fail(
-            `epoch ${k}: parameter '${p.id}' became ${kindOf(v)} after the step (training diverged: the learning rate is probably too large)`,
+            `epoch ${k}: parameter '${p.id}' became ${bad} after the step (training diverged: the learning rate is probably too large)`,
             p.nodeId,
           );
           return undefined;
@@ -318,7 +320,8 @@ export class Trainer {
     for (const g of program.groups)
       for (const p of g.params) {
         const gr = outcome.grads.get(p.id);
-        if (!param && gr && !allFinite(gr)) param = { id: p.id, what: kindOf(gr) };
+        const bad = !param && gr ? nonFiniteIn(gr) : undefined;
+        if (bad) param = { id: p.id, what: bad };
         if (param?.id === p.id) nodeOfParam ??= p.nodeId;
       }
     const more = fault && fault.params.length > 1 ? ` (and ${fault.params.length - 1} more)` : "";
@@ -458,14 +461,4 @@ export class Trainer {
       epochs: this.targetEpochs(),
     });
   }
-}
-
-function allFinite(xs: ArrayLike<number>): boolean {
-  for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) return false;
-  return true;
-}
-
-function kindOf(xs: ArrayLike<number>): "nan" | "inf" {
-  for (let i = 0; i < xs.length; i++) if (Number.isNaN(xs[i])) return "nan";
-  return "inf";
 }

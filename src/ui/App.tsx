@@ -48,7 +48,11 @@ function saveBackend(b: "cpu" | "webgpu"): void {
 }
 
 /** Examples offered on an empty canvas: a first training loop, a loss curve, a regression. */
-const FEATURED = ["guessing-game.json", "l1-curve", "thermometer-training"];
+const FEATURED: readonly string[] = [
+  "05-guessing-game.json",
+  "07-l1-curve.json",
+  "13-thermometer-training.json",
+];
 
 export function App(props: { startup: Startup }) {
   const editor = createEditor(registry, props.startup.doc);
@@ -76,11 +80,14 @@ export function App(props: { startup: Startup }) {
   );
   const issueCount = (sev: "error" | "warning") =>
     analysis.validation().issues.filter((i) => i.severity === sev).length;
+  /** Whether the graph can train at all: it has an optimizer. */
+  const trains = createMemo(() =>
+    Object.values(editor.doc().nodes).some((n) => registry.get(n.type)?.optimizer),
+  );
   const blocked = () => {
     const first = analysis.validation().issues.find((i) => i.severity === "error");
     if (first) return first.message;
-    const optimizer = Object.values(editor.doc().nodes).some((n) => registry.get(n.type)?.optimizer);
-    return optimizer
+    return trains()
       ? null
       : "add an optimizer (SGD, Adam...) fed by a loss to train; the graph is evaluated as you edit it";
   };
@@ -262,7 +269,7 @@ export function App(props: { startup: Startup }) {
           onFileDrop={importFile}
           emptyActions={
             <div class="empty-actions">
-              <For each={EXAMPLES.filter((e) => FEATURED.some((f) => e.file.includes(f))).slice(0, 3)}>
+              <For each={EXAMPLES.filter((e) => FEATURED.includes(e.file))}>
                 {(e) => (
                   <button
                     type="button"
@@ -286,7 +293,7 @@ export function App(props: { startup: Startup }) {
         <PlotsDock
           log={log}
           sweeps={sweeps}
-          trains={() => Object.values(editor.doc().nodes).some((n) => registry.get(n.type)?.optimizer)}
+          trains={trains}
           hint={
             Object.keys(editor.doc().nodes).length === 0
               ? "Training plots appear here: the loss of every epoch, and each trained tensor with its gradient."

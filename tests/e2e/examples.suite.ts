@@ -76,7 +76,21 @@ describe("examples", () => {
         } else {
           // A diverging run names where it went wrong.
           expect(await text(page, "run-message")).toMatch(/nan|inf|non-finite|finite/i);
+          // The node it names is marked, and clicking the message selects it.
+          const marked = page.locator(".gw-node.run-error");
+          if ((await marked.count()) > 0) {
+            const id = await marked.first().getAttribute("data-node-id");
+            await page.click('button[data-testid="run-message"]');
+            await expect
+              .poll(() => page.locator(".gw-node.selected").first().getAttribute("data-node-id"))
+              .toBe(id);
+          }
         }
+      }
+      // A graph that cannot train shows the hint where the training plots would be, not an empty chart.
+      if (!trains) {
+        expect(await page.locator('[data-testid="plot-hint"]').count()).toBe(1);
+        expect(await page.locator('[data-testid="plot-loss"]').count()).toBe(0);
       }
       if (graph.nodes.some((n) => n.type === "sweep"))
         await page.locator('[data-testid^="plot-sweep-"]').first().waitFor();

@@ -4,10 +4,11 @@
  * validator's messages about it.
  */
 import { Handle, type NodeProps } from "@dschz/solid-flow";
-import { createMemo, For, Show } from "solid-js";
+import { createMemo, For, Index, Show } from "solid-js";
 import { outputsOf, type ParamDecl, type ParamValue } from "../../nodes/types.ts";
 import { groupOf } from "../palette/search.ts";
 import { inlineNumbers } from "../values/summary.ts";
+import type { ValueLike } from "../values/torchFormat.ts";
 import { ValuePreview } from "../values/ValuePreview.tsx";
 import { useCanvas } from "./context.ts";
 
@@ -40,6 +41,8 @@ export function shortMessage(message: string): string {
   if (rest.startsWith(" is ")) return `This node${rest}`;
   return rest.trim();
 }
+
+const numbersOf = (v: ValueLike | undefined) => (v ? inlineNumbers(v) : "");
 
 const same = (a: ParamValue, b: ParamValue) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -76,6 +79,10 @@ export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
       return { name: d.name, text: pyLiteral(v), changed: !same(v, d.default) };
     });
   });
+  // Rebuilt with every epoch's records: computed once here (the node reads it twice), its rows kept by position.
+  const leaves = createMemo(() => analysis.leaves(props.id));
+  // The node a training run stopped at (its message in the status line names it).
+  const runError = () => analysis.runErrorNode() === props.id;
   const value = () => analysis.value(props.id);
   const grad = () => analysis.grad(props.id);
   const portIssue = (port: string) => issues().find((i) => i.port === port && i.severity === "error");
@@ -88,6 +95,7 @@ export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
       classList={{
         selected: !!props.selected,
         "has-error": errors().length > 0,
+        "run-error": runError(),
         "has-warning": warnings().length > 0,
       }}
       data-node-id={props.id}
@@ -182,17 +190,17 @@ export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
       <Show when={grad()}>
         {(g) => <ValuePreview value={g()} kind="grad" stale={analysis.gradsStale()} />}
       </Show>
-      <Show when={analysis.leaves(props.id).length > 0}>
+      <Show when={leaves().length > 0}>
         <div class="gw-leaves" data-testid="trained-leaves">
-          <For each={analysis.leaves(props.id)}>
+          <Index each={leaves()}>
             {(l) => (
               <div class="gw-leaf">
-                <span class="gw-leaf-name">{l.leaf}</span>
-                <span class="gw-leaf-value">{l.value ? inlineNumbers(l.value) : ""}</span>
-                <Show when={l.grad}>{(g) => <span class="gw-leaf-grad">∇ {inlineNumbers(g())}</span>}</Show>
+                <span class="gw-leaf-name">{l().leaf}</span>
+                <span class="gw-leaf-value">{numbersOf(l().value)}</span>
+                <Show when={l().grad}>{(g) => <span class="gw-leaf-grad">∇ {inlineNumbers(g())}</span>}</Show>
               </div>
             )}
-          </For>
+          </Index>
         </div>
       </Show>
       <Show when={listed().length > 0}>

@@ -68,13 +68,27 @@ export function Chart(props: ChartProps) {
   let plot: uPlot | null = null;
   let drawn = 0;
 
+  /** The legend's height as last laid out (it sits under the canvas, inside the host). */
+  let legendHeight: number | undefined;
+  const measureLegend = () => {
+    const el = plot?.root.querySelector<HTMLElement>(".u-legend");
+    if (el) legendHeight = el.offsetHeight;
+    return legendHeight ?? 0;
+  };
+
   /** The plot fills its box: the host's size less the legend under the canvas. */
-  const size = () => {
-    const legend = plot?.root.querySelector<HTMLElement>(".u-legend")?.offsetHeight ?? 0;
-    return {
-      width: Math.max(100, host.clientWidth),
-      height: Math.max(60, (props.height ?? host.clientHeight) - legend - 4),
-    };
+  const size = (legend = measureLegend()) => ({
+    width: Math.max(100, host.clientWidth),
+    height: Math.max(60, (props.height ?? host.clientHeight) - legend - 4),
+  });
+
+  /** Resize the plot to its box, when it is not that size already (a resize redraws). */
+  const fitToBox = (): boolean => {
+    if (!plot) return false;
+    const want = size();
+    if (Math.abs(plot.width - want.width) <= 1 && Math.abs(plot.height - want.height) <= 1) return false;
+    plot.setSize(want);
+    return true;
   };
 
   const draw = () => {
@@ -102,9 +116,12 @@ export function Chart(props: ChartProps) {
     const grid = cssVar("--grid");
     const log = props.log?.() ?? false;
     const hasY2 = specs.some((s) => s.scale === "y2");
+    // Sized once, from the box and the legend's height: the last plot's legend, or a one-line legend's 24 px
+    // on the first build. A legend that turns out otherwise (a new series wrapped onto a second line) is
+    // corrected below, once it is laid out.
+    const initial = size(legendHeight ?? 24);
     const opts: uPlot.Options = {
-      width: Math.max(100, host.clientWidth),
-      height: Math.max(60, (props.height ?? host.clientHeight) - 28),
+      ...initial,
       legend: { live: true },
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
       scales: {
@@ -159,19 +176,14 @@ export function Chart(props: ChartProps) {
       ],
     };
     plot = new uPlot(opts, [[], ...specs.map(() => [])] as unknown as uPlot.AlignedData, host);
-    plot.setSize(size());
+    fitToBox();
     drawn = -1;
     draw();
   };
 
   onMount(() => {
     const ro = new ResizeObserver(() => {
-      if (!plot) return;
-      const want = size();
-      if (Math.abs(plot.width - want.width) > 1 || Math.abs(plot.height - want.height) > 1) {
-        plot.setSize(want);
-        loop.request();
-      }
+      if (fitToBox()) loop.request();
     });
     ro.observe(host);
     onCleanup(() => ro.disconnect());

@@ -85,7 +85,7 @@ export function PlotsDock(props: PlotsDockProps) {
         <Show
           when={showTraining()}
           fallback={
-            <div class="plot-card plot-hint" data-testid="plot-loss" data-points="0">
+            <div class="plot-card plot-hint" data-testid="plot-hint">
               <p title={props.hint}>{props.hint}</p>
             </div>
           }

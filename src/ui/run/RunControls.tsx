@@ -52,7 +52,7 @@ export function RunControls(props: RunControlsProps) {
     <div class="toolbar-group run-controls">
       <button
         type="button"
-        class="btn primary"
+        class="btn primary run-btn"
         data-testid="run"
         title={blockedTitle(s().status === "paused" ? "Resume (Ctrl/⌘ Enter)" : "Run (Ctrl/⌘ Enter)")}
         disabled={running() || !!props.blocked()}

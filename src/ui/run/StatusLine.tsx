@@ -48,13 +48,32 @@ export function StatusLine(props: StatusLineProps) {
         epochs/s
       </span>
       <Show when={s().message}>
-        <span
-          class={`status-message ${s().status === "error" ? "error" : ""}`}
-          data-testid="run-message"
-          title={s().message}
-        >
-          {s().message}
-        </span>
+        {(message) => {
+          const cls = () => `status-message ${s().status === "error" ? "error" : ""}`;
+          return (
+            <Show
+              when={props.onFocusNode ? s().nodeId : undefined}
+              fallback={
+                <span class={cls()} data-testid="run-message" title={message()}>
+                  {message()}
+                </span>
+              }
+            >
+              {(nodeId) => (
+                // The message names a node: clicking it selects that node and brings it into view.
+                <button
+                  type="button"
+                  class={cls()}
+                  data-testid="run-message"
+                  title={message()}
+                  onClick={() => props.onFocusNode?.(nodeId())}
+                >
+                  {message()}
+                </button>
+              )}
+            </Show>
+          );
+        }}
       </Show>
       <span class="status-spacer" />
       <Show when={props.errors() + props.warnings() > 0}>
@@ -72,7 +91,9 @@ export function StatusLine(props: StatusLineProps) {
         </span>
       </Show>
       <Show when={props.lastEdit()}>
-        <span class="stat dim">{props.lastEdit()}</span>
+        <span class="stat dim last-edit" title={props.lastEdit()}>
+          {props.lastEdit()}
+        </span>
       </Show>
     </footer>
   );

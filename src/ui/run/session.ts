@@ -4,7 +4,7 @@
  * reaches the trainer for the next epoch. Values, gradients, epoch records and the run state come back as
  * messages and land in signals the canvas, plots and status line read.
  */
-import { batch, createSignal } from "solid-js";
+import { batch, createMemo, createSignal } from "solid-js";
 import type { GraphDocument } from "../../graph/document.ts";
 import type { BackendName } from "../../runtime/scheduler-backend.ts";
 import type { EpochRecord, TrainState } from "../../runtime/train.ts";
@@ -59,6 +59,20 @@ export interface SessionOptions {
   /** Why WebGPU is not offered at all (shown on the backend indicator). */
   webgpuReason?: string;
   now?: () => number;
+}
+
+function sameRunState(a: RunState, b: RunState): boolean {
+  return (
+    a.status === b.status &&
+    a.epoch === b.epoch &&
+    Object.is(a.loss, b.loss) &&
+    a.lossDtype === b.lossDtype &&
+    Object.is(a.epochsPerSec, b.epochsPerSec) &&
+    a.backend.name === b.backend.name &&
+    a.backend.reason === b.backend.reason &&
+    a.message === b.message &&
+    a.nodeId === b.nodeId
+  );
 }
 
 export function createRunSession(opts: SessionOptions) {
@@ -122,22 +136,28 @@ export function createRunSession(opts: SessionOptions) {
   const [wanted, setWanted] = createSignal<BackendName>(opts.backend ?? "cpu");
   if (wanted() !== "cpu") client.setBackend(wanted());
 
-  const state = (): RunState => {
-    const t = train();
-    const rec = lastRecord();
-    const objective = grads().objective;
-    const lossDtype = objective ? values()[objective]?.outputs.out?.dtype : undefined;
-    return {
-      status: t.status,
-      epoch: t.epoch,
-      loss: rec?.loss,
-      lossDtype,
-      epochsPerSec: rate(),
-      backend: { name: t.backend, reason: t.backend === "cpu" ? t.fallback : undefined },
-      message: t.message ?? workerError(),
-      nodeId: t.nodeId,
-    };
-  };
+  // One RunState per change, shared by every reader (the run controls and status line read it often); an
+  // update that changes nothing shown (a values message) notifies no one.
+  const state = createMemo(
+    (): RunState => {
+      const t = train();
+      const rec = lastRecord();
+      const objective = grads().objective;
+      const lossDtype = objective ? values()[objective]?.outputs.out?.dtype : undefined;
+      return {
+        status: t.status,
+        epoch: t.epoch,
+        loss: rec?.loss,
+        lossDtype,
+        epochsPerSec: rate(),
+        backend: { name: t.backend, reason: t.backend === "cpu" ? t.fallback : undefined },
+        message: t.message ?? workerError(),
+        nodeId: t.nodeId,
+      };
+    },
+    undefined,
+    { equals: sameRunState },
+  );
 
   const controller: RunController = {
     state,
