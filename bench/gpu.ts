@@ -8,12 +8,11 @@
  * --peers NAME[,NAME] (gradwire-webgpu, gradwire-cpu, tfjs-webgpu), --seconds S (timed seconds per run,
  * default 3), --no-write (print only).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { build, preview } from "vite";
+import { serveApp } from "../tests/helpers/served-app.ts";
+import { list, option } from "./args.ts";
 import type { Peer, PeerResult, WorkloadId } from "./gpu/page.ts";
 
 const WORKLOADS: WorkloadId[] = ["thermometer", "linreg1m", "mlp", "mlp-large", "linreg10m"];
@@ -26,62 +25,25 @@ const TITLES: Record<WorkloadId, string> = {
   "mlp-large": "MLP 2->256->256->2 tanh, 65,536 points, cross_entropy, Adam lr 0.02",
 };
 
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function list<T extends string>(name: string, allowed: readonly T[], fallback: T[]): T[] {
-  const v = option(name);
-  if (v === undefined) return fallback;
-  const items = v.split(",").filter(Boolean) as T[];
-  for (const it of items)
-    if (!allowed.includes(it)) throw new Error(`--${name}: unknown ${it} (expected ${allowed.join(", ")})`);
-  return items;
-}
-
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toPrecision(3));
 
 async function main(): Promise<void> {
-  const only = list("only", WORKLOADS, WORKLOADS);
-  const peers = list("peers", PEERS, PEERS);
+  const only = list("only", WORKLOADS) ?? WORKLOADS;
+  const peers = list("peers", PEERS) ?? PEERS;
   const seconds = Number(option("seconds") ?? 3);
   const root = fileURLToPath(new URL("./gpu", import.meta.url));
-  const outDir = mkdtempSync(join(tmpdir(), "gradwire-bench-gpu-"));
-  await build({
+  const served = await serveApp({
     root,
     configFile: false,
-    logLevel: "error",
-    worker: { format: "es" },
-    build: { outDir, emptyOutDir: true, target: "es2022", minify: true },
-  });
-  const server = await preview({
-    root,
-    configFile: false,
-    logLevel: "error",
-    build: { outDir },
-    preview: { host: "127.0.0.1", port: 0, strictPort: false, open: false },
-  });
-  const addr = server.httpServer.address();
-  if (!addr || typeof addr === "string") throw new Error("the preview server has no port");
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--headless=new",
-      "--enable-unsafe-webgpu",
-    ],
+    config: { worker: { format: "es" }, build: { target: "es2022", minify: true } },
+    prefix: "gradwire-bench-gpu-",
   });
   const results: PeerResult[] = [];
   let adapter = "";
   try {
-    const page = await browser.newPage();
+    const page = await served.browser.newPage();
     page.on("pageerror", (e) => process.stderr.write(`page error: ${e.message}\n`));
-    await page.goto(`http://127.0.0.1:${addr.port}/`);
+    await page.goto(served.url);
     await page.waitForFunction(() => window.gradwireBench?.ready === true, null, { timeout: 60_000 });
     adapter = await page.evaluate(() => window.gradwireBench.adapter());
     process.stderr.write(`WebGPU adapter: ${adapter}\n`);
@@ -100,9 +62,7 @@ async function main(): Promise<void> {
         results.push(r);
       }
   } finally {
-    await browser.close();
-    await new Promise<void>((r) => server.httpServer.close(() => r()));
-    rmSync(outDir, { recursive: true, force: true });
+    await served.close();
   }
   const report = render(results, only, peers, adapter);
   process.stdout.write(`${report}\n`);

@@ -6,6 +6,7 @@
  * Options: --reps N (timed runs per workload, default 5), --only ID[,ID] (thermometer, linreg1m, mlp),
  * --peers NAME[,NAME] (gradwire, tfjs-cpu, tfjs-wasm, torch).
  */
+import { list, option } from "./args.ts";
 import { trainGradwire } from "./cpu/gradwire.ts";
 import { DEFAULT_PROTOCOL, type Measurement, measure, type Protocol } from "./cpu/peer.ts";
 import { loadLine, lossMismatches, machine, table } from "./cpu/report.ts";
@@ -14,20 +15,6 @@ import { runTorch } from "./cpu/torch.ts";
 import { allWorkloads } from "./cpu/workloads.ts";
 
 const PEERS = ["gradwire", "tfjs-cpu", "tfjs-wasm", "torch"] as const;
-
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function list(name: string, allowed: readonly string[]): string[] | null {
-  const v = option(name);
-  if (v === undefined) return null;
-  const items = v.split(",").filter(Boolean);
-  for (const it of items)
-    if (!allowed.includes(it)) throw new Error(`--${name}: unknown ${it} (expected ${allowed.join(", ")})`);
-  return items;
-}
 
 async function main(): Promise<void> {
   const reps = Number(option("reps") ?? DEFAULT_PROTOCOL.reps);

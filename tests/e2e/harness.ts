@@ -4,64 +4,29 @@
  * The production build is what users get, and it avoids the dev server's on-demand dependency optimisation,
  * which can reload the page mid-test.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { build, type PreviewServer, preview } from "vite";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach } from "vitest";
+import { type ServedApp, serveApp } from "../helpers/served-app.ts";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const ARTEFACTS = join(ROOT, "test-results", "e2e");
 
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--headless=new",
-  "--enable-unsafe-webgpu",
-  "--disable-gpu-sandbox",
-];
-
-export interface App {
-  url: string;
-  browser: Browser;
-  close(): Promise<void>;
-}
+export type App = ServedApp;
 
 let shared: Promise<App> | null = null;
 
 async function start(): Promise<App> {
-  const outDir = mkdtempSync(join(tmpdir(), "gradwire-e2e-"));
-  await build({
+  const served = await serveApp({
     root: ROOT,
     configFile: join(ROOT, "vite.config.ts"),
-    logLevel: "error",
-    build: { outDir, emptyOutDir: true, sourcemap: false, minify: false },
+    config: { build: { sourcemap: false, minify: false } },
+    prefix: "gradwire-e2e-",
   });
-  const server: PreviewServer = await preview({
-    root: ROOT,
-    configFile: join(ROOT, "vite.config.ts"),
-    logLevel: "error",
-    build: { outDir },
-    preview: { host: "127.0.0.1", port: 0, strictPort: false, open: false },
-  });
-  const addr = server.httpServer.address();
-  if (!addr || typeof addr === "string") throw new Error("preview server has no port");
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
   mkdirSync(ARTEFACTS, { recursive: true });
-  return {
-    url: `http://127.0.0.1:${addr.port}/`,
-    browser,
-    async close() {
-      await browser.close();
-      await new Promise<void>((r) => server.httpServer.close(() => r()));
-      rmSync(outDir, { recursive: true, force: true });
-    },
-  };
+  return served;
 }
 
 /** One build and one browser per test file. */

@@ -1,66 +1,38 @@
 // WebGPU in headless Chromium (Debian's /usr/bin/chromium, SwiftShader): training runs through the app's
 // scheduler worker (src/ui/run/scheduler.worker.ts) and on the page's main thread, on the GPU, and match the
 // CPU backend in Node. The page is tests/gpu/browser/, built with Vite and served on 127.0.0.1.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
-import { build, type PreviewServer, preview } from "vite";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseGraphFile } from "../../src/graph/format.ts";
 import { Scheduler } from "../../src/runtime/scheduler.ts";
 import { type EpochRecord, Trainer } from "../../src/runtime/train.ts";
+import { type ServedApp, serveApp } from "../helpers/served-app.ts";
 import { mismatch } from "../helpers/torch.ts";
 import type { RunResult } from "./browser/main.ts";
 import { paramTol } from "./harness.ts";
 
 const ROOT = fileURLToPath(new URL("./browser", import.meta.url));
-const ARGS = [
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--headless=new",
-  "--enable-unsafe-webgpu",
-];
-
-let outDir = "";
-let server: PreviewServer | null = null;
-let browser: Browser | null = null;
+let served: ServedApp | null = null;
 let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  outDir = mkdtempSync(join(tmpdir(), "gradwire-gpu-page-"));
-  await build({
+  served = await serveApp({
     root: ROOT,
     configFile: false,
-    logLevel: "error",
-    worker: { format: "es" },
-    build: { outDir, emptyOutDir: true, target: "es2022", minify: false },
+    config: { worker: { format: "es" }, build: { target: "es2022", minify: false } },
+    prefix: "gradwire-gpu-page-",
   });
-  server = await preview({
-    root: ROOT,
-    configFile: false,
-    logLevel: "error",
-    build: { outDir },
-    preview: { host: "127.0.0.1", port: 0, strictPort: false, open: false },
-  });
-  const addr = server.httpServer.address();
-  if (!addr || typeof addr === "string") throw new Error("the preview server has no port");
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ARGS });
-  page = await browser.newPage();
+  page = await served.browser.newPage();
   page.on("pageerror", (e) => pageErrors.push(e.message));
-  await page.goto(`http://127.0.0.1:${addr.port}/`);
+  await page.goto(served.url);
   await page.waitForFunction(() => window.gradwire?.ready === true, null, { timeout: 30_000 });
 });
 
 afterAll(async () => {
-  await browser?.close();
-  if (server) await new Promise<void>((r) => server?.httpServer.close(() => r()));
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
+  await served?.close();
 });
 
 function example(name: string): string {

@@ -10,7 +10,7 @@
  * from the shapes and strides) never changes a result.
  */
 import type { Storage } from "../dtype.ts";
-import type { Expr } from "../simd/expr.ts";
+import type { ProductExpr } from "../simd/expr.ts";
 import { captureArray, fusable } from "../simd/lazy.ts";
 import { type Arena, type KernelExports, sharedArena, simdKernels } from "../simd/module.ts";
 
@@ -189,9 +189,26 @@ function simdForm(
 type F32Operand = Operand & { readonly data: Float32Array };
 
 /**
+ * How the kernels take L @ R: the spans of both operands, whether vectors run across rows (L's rows adjacent
+ * and the output too narrow for column vectors), how many floats R takes packed into contiguous rows (0 when
+ * its rows are read in place). Null where they cannot: an empty product, negative strides, or more module
+ * memory than SIMD_MAX_BYTES.
+ */
+function kernelPlan(L: Operand, R: Operand, m: number, k: number, n: number) {
+  if (m === 0 || k === 0 || n === 0) return null;
+  if (L.rowStride < 0 || L.colStride < 0 || R.rowStride < 0 || R.colStride < 0) return null;
+  const [l0, l1] = span(L, m, k);
+  const [r0, r1] = span(R, k, n);
+  const byRows = L.rowStride === 1 && n < 4;
+  const packed = !byRows && R.colStride !== 1 ? k * ((n + 3) & ~3) : 0;
+  if ((l1 - l0 + r1 - r0 + packed + m * n) * 4 > SIMD_MAX_BYTES) return null;
+  return { l0, l1, r0, r1, byRows, packed };
+}
+
+/**
  * Compute L @ R (float32) into memory allocated from `arena` and return where the m x n result starts, or
- * null where the kernels cannot take it (empty, negative strides, too large). The spans of both operands are
- * copied into the arena first.
+ * null where the kernels cannot take it (kernelPlan). The spans of both operands are copied into the arena
+ * first.
  *
  * Zero left factors need masking only when a right factor is infinite or NaN. Whichever of R and the output
  * is smaller is checked: a finite R needs no mask; a finite unmasked output had no 0 * inf term (that would
@@ -206,15 +223,9 @@ export function productInto(
   k: number,
   n: number,
 ): number | null {
-  if (m === 0 || k === 0 || n === 0) return null;
-  if (L.rowStride < 0 || L.colStride < 0 || R.rowStride < 0 || R.colStride < 0) return null;
-  const [l0, l1] = span(L, m, k);
-  const [r0, r1] = span(R, k, n);
-  // Vectors across rows where L's rows are adjacent and the output is too narrow for column vectors.
-  const byRows = L.rowStride === 1 && n < 4;
-  const packed = !byRows && R.colStride !== 1 ? k * ((n + 3) & ~3) : 0;
-  const bytes = (l1 - l0 + r1 - r0 + packed + m * n) * 4;
-  if (bytes > SIMD_MAX_BYTES) return null;
+  const plan = kernelPlan(L, R, m, k, n);
+  if (!plan) return null;
+  const { l0, l1, r0, r1, byRows, packed } = plan;
   let pL: number;
   let pR: number;
   let pP: number;
@@ -249,13 +260,9 @@ export function productInto(
  * pass can read straight from module memory; null where the product must run now. Operands are captured as
  * lazy leaves are (simd/lazy.ts's capture): arrays an optimizer updates in place are copied.
  */
-export function lazyProduct(L: Operand, R: Operand, m: number, k: number, n: number): Expr | null {
+export function lazyProduct(L: Operand, R: Operand, m: number, k: number, n: number): ProductExpr | null {
   if (!(L.data instanceof Float32Array && R.data instanceof Float32Array)) return null;
-  if (m * k * n < SIMD_MIN_TERMS || !fusable("float32", m * n)) return null;
-  if (L.rowStride < 0 || L.colStride < 0 || R.rowStride < 0 || R.colStride < 0 || k === 0) return null;
-  const [l0, l1] = span(L, m, k);
-  const [r0, r1] = span(R, k, n);
-  if ((l1 - l0 + r1 - r0 + k * (n + 3) + m * n) * 4 > SIMD_MAX_BYTES) return null;
+  if (m * k * n < SIMD_MIN_TERMS || !fusable("float32", m * n) || !kernelPlan(L, R, m, k, n)) return null;
   return {
     k: "product",
     L: { ...L, data: captureArray(L.data) },

@@ -55,6 +55,8 @@ export type Expr =
       readonly size: number;
     };
 
+export type ProductExpr = Extract<Expr, { k: "product" }>;
+
 /** Past this many nodes an operand is materialised first, so a program fits its registers. */
 export const MAX_NODES = 48;
 

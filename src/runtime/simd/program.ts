@@ -5,7 +5,7 @@
  * is computed once per chunk.
  */
 import { jsForm, productInto } from "../fused/matmul.ts";
-import type { Expr } from "./expr.ts";
+import type { Expr, ProductExpr } from "./expr.ts";
 import { JIT_LANES, type JitNode, jitBody } from "./jit.ts";
 import { loadedKernels, sharedArena } from "./module.ts";
 
@@ -71,7 +71,7 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
     }
     return p;
   };
-  const product = (e: Extract<Expr, { k: "product" }>): number => {
+  const product = (e: ProductExpr): number => {
     const p = productInto(k, a, e.L, e.R, e.m, e.inner, e.n);
     if (p !== null) return p;
     // The module's memory could not grow for the kernels' copies: the plain product, copied in whole.
