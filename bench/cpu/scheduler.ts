@@ -3,9 +3,10 @@
  * format, evaluated by the scheduler and trained by the Trainer, which also records every epoch's loss,
  * parameters and gradients for the plots.
  */
+
+import { Scheduler } from "../../src/engine/scheduler.ts";
+import { type EpochRecord, Trainer } from "../../src/engine/train.ts";
 import { formatProblems, loadGraph } from "../../src/graph/format.ts";
-import { Scheduler } from "../../src/runtime/scheduler.ts";
-import { type EpochRecord, Trainer } from "../../src/runtime/train.ts";
 import { type RunResult, startClock } from "./peer.ts";
 import type { LinearWorkload } from "./workloads.ts";
 

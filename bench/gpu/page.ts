@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
+import type { TrainingProgram } from "../../src/engine/scheduler-backend.ts";
 import { acquireDevice, type GpuDevice } from "../../src/gpu/device.ts";
 import { GpuTrainingSession } from "../../src/gpu/session.ts";
 import { readParams, registry } from "../../src/nodes/index.ts";
@@ -19,7 +20,6 @@ import {
   SGD,
   type Tensor,
 } from "../../src/runtime/index.ts";
-import type { TrainingProgram } from "../../src/runtime/scheduler-backend.ts";
 import { ADAM, type LinearWorkload, linreg1m, mlp, thermometer } from "../cpu/workloads.ts";
 import { type DeepMlpWorkload, deepMlp } from "./workloads.ts";
 

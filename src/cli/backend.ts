@@ -1,5 +1,5 @@
 /** Tell the user which backend runs, and why when it is not the one they asked for. */
-import { type BackendChoice, type BackendName, resolveBackend } from "../runtime/scheduler-backend.ts";
+import { type BackendChoice, type BackendName, resolveBackend } from "../engine/scheduler-backend.ts";
 import type { Io } from "./io.ts";
 
 /** Load and register the WebGPU backend (src/gpu) when it is asked for; a failure leaves the CPU to run. */

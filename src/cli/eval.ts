@@ -1,8 +1,9 @@
 /** `gradwire eval FILE`: every node's output and, for each requires_grad tensor, its gradient of the objective. */
+
+import { Scheduler } from "../engine/scheduler.ts";
+import type { BackendName } from "../engine/scheduler-backend.ts";
 import { describeNode, nodeLabel } from "../graph/types.ts";
 import type { Tensor } from "../runtime/index.ts";
-import { Scheduler } from "../runtime/scheduler.ts";
-import type { BackendName } from "../runtime/scheduler-backend.ts";
 import { noteEvalBackend } from "./backend.ts";
 import { CliFailure, type Io } from "./io.ts";
 import { loadGraphFile } from "./load.ts";

@@ -1,7 +1,8 @@
 /** The `gradwire` command line: eval, train, validate and schema. Exit codes: 0 ok, 1 invalid or failed, 2 usage. */
+
+import { BACKEND_NAMES } from "../engine/scheduler-backend.ts";
 import { graphJsonSchema } from "../graph/schema.ts";
 import { registry } from "../nodes/index.ts";
-import { BACKEND_NAMES } from "../runtime/scheduler-backend.ts";
 import {
   choiceFlag,
   type FlagSpec,

@@ -1,7 +1,7 @@
 /** `gradwire train FILE`: the training loop, one JSON line per epoch with --jsonl, else a readable summary. */
-import { Scheduler } from "../runtime/scheduler.ts";
-import type { BackendName } from "../runtime/scheduler-backend.ts";
-import { type EpochRecord, Trainer } from "../runtime/train.ts";
+import { Scheduler } from "../engine/scheduler.ts";
+import type { BackendName } from "../engine/scheduler-backend.ts";
+import { type EpochRecord, Trainer } from "../engine/train.ts";
 import { prepareBackend } from "./backend.ts";
 import { CliFailure, type Io } from "./io.ts";
 import { loadGraphFile } from "./load.ts";

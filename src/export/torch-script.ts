@@ -6,6 +6,9 @@
  * printing what `gradwire eval --json` prints. Pure TypeScript (no DOM, no Node APIs): `gradwire export-torch`
  * calls it, and anything else could.
  */
+
+import { Scheduler } from "../engine/scheduler.ts";
+import type { TrainingGroup } from "../engine/scheduler-backend.ts";
 import { recomputePlan } from "../graph/recompute.ts";
 import { ancestors, descendants } from "../graph/topo.ts";
 import { describeNode, type GraphDoc, nodeLabel } from "../graph/types.ts";
@@ -15,8 +18,6 @@ import { readParams } from "../nodes/params.ts";
 import { pyDType, pyStr, pyTuple } from "../nodes/python.ts";
 import type { Registry } from "../nodes/registry.ts";
 import { type NodeKind, OUT, outputsOf, type TorchContext } from "../nodes/types.ts";
-import { Scheduler } from "../runtime/scheduler.ts";
-import type { TrainingGroup } from "../runtime/scheduler-backend.ts";
 import { PythonNames } from "./python-names.ts";
 import { base64, nestedList, tensorBytes } from "./tensor-literals.ts";
 

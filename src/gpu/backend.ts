@@ -2,7 +2,7 @@
  * The WebGPU backend as the scheduler sees it. Importing this module registers it under "webgpu"; the factory
  * acquires the device (once, shared), so a missing adapter shows up as the reason the CPU runs instead.
  */
-import { type Backend, BackendUnavailable, registerBackend } from "../runtime/scheduler-backend.ts";
+import { type Backend, BackendUnavailable, registerBackend } from "../engine/scheduler-backend.ts";
 import { acquireDevice, type DeviceOptions, type GpuDevice } from "./device.ts";
 import { isGpuError } from "./errors.ts";
 import { type GpuTrainingOptions, GpuTrainingSession } from "./session.ts";

@@ -14,15 +14,16 @@
  * such an epoch is handed out as not stepped but not counted as delivered, so the next sync or epoch rolls
  * the GPU back to the state before it, as the CPU, which checks every gradient before stepping, leaves it.
  */
-import type { ParamValue } from "../nodes/types.ts";
-import type { Optimizer } from "../runtime/optim.ts";
+
 import {
   BackendUnavailable,
   type EpochOutcome,
   type TrainingGroup,
   type TrainingProgram,
   type TrainingSession,
-} from "../runtime/scheduler-backend.ts";
+} from "../engine/scheduler-backend.ts";
+import type { ParamValue } from "../nodes/types.ts";
+import type { Optimizer } from "../runtime/optim.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { backward } from "./autodiff.ts";
 import { Capture, traceForward } from "./capture.ts";

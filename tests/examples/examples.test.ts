@@ -7,10 +7,10 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { Scheduler } from "../../src/engine/scheduler.ts";
+import { Trainer } from "../../src/engine/train.ts";
 import { loadGraph, parseGraphFile, serializeGraph } from "../../src/graph/format.ts";
 import type { GraphDoc } from "../../src/graph/types.ts";
-import { Scheduler } from "../../src/runtime/scheduler.ts";
-import { Trainer } from "../../src/runtime/train.ts";
 import {
   CHECKS_DIR,
   type Check,

@@ -1,7 +1,7 @@
 // The stated-number rule the example checks rely on, and that a drifted example really fails it.
 import { describe, expect, it } from "vitest";
+import { Scheduler } from "../../src/engine/scheduler.ts";
 import { parseGraphFile } from "../../src/graph/format.ts";
-import { Scheduler } from "../../src/runtime/scheduler.ts";
 import { loadExamples, printedMismatch, printsAs, statedValue } from "./checks.ts";
 
 describe("printed numbers", () => {

@@ -4,8 +4,8 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { Scheduler } from "../../src/engine/scheduler.ts";
 import { parseGraphFile } from "../../src/graph/format.ts";
-import { Scheduler } from "../../src/runtime/scheduler.ts";
 import { type Example, num, ROOT } from "./checks.ts";
 
 const BIN = join(ROOT, "bin", "gradwire.mjs");

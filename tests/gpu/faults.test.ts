@@ -4,13 +4,13 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { BackendUnavailable, type TrainingProgram } from "../../src/engine/scheduler-backend.ts";
 import { acquireDevice } from "../../src/gpu/device.ts";
 import { GpuError } from "../../src/gpu/errors.ts";
 import { evaluateOnGpu } from "../../src/gpu/evaluate.ts";
 import { GpuTrainingSession } from "../../src/gpu/session.ts";
 import { readParams, registry } from "../../src/nodes/index.ts";
 import { Adam, fromFlat, mseLoss, ops as O, randn, type Tensor, tensor } from "../../src/runtime/index.ts";
-import { BackendUnavailable, type TrainingProgram } from "../../src/runtime/scheduler-backend.ts";
 import { traceScope } from "../../src/runtime/trace.ts";
 
 /** A one-group program: Adam on `params`, the loss from `loss()`, as the scheduler would build it. */

@@ -1,9 +1,10 @@
 // Run with VK_ICD_FILENAMES pointing nowhere (faults.test.ts does): Dawn then finds no adapter. Prints what
 // the backend reports, and what the scheduler does when asked for WebGPU.
+
+import { resolveBackend } from "../../src/engine/scheduler-backend.ts";
 import { registerWebGpuBackend } from "../../src/gpu/backend.ts";
 import { acquireDevice } from "../../src/gpu/device.ts";
 import { isGpuError } from "../../src/gpu/errors.ts";
-import { resolveBackend } from "../../src/runtime/scheduler-backend.ts";
 
 let kind = "none";
 let message = "";

@@ -1,6 +1,7 @@
 // Optimizer trajectories of hundreds of steps trained on WebGPU (the training session the scheduler uses)
 // against torch.optim and against the CPU runtime, to 1e-4 relative in float32.
 import { beforeAll, describe, expect, it } from "vitest";
+import type { TrainingProgram } from "../../src/engine/scheduler-backend.ts";
 import { GpuTrainingSession } from "../../src/gpu/session.ts";
 import { readParams, registry } from "../../src/nodes/index.ts";
 import type { ParamValue } from "../../src/nodes/types.ts";
@@ -13,7 +14,6 @@ import {
   type OptimizerName,
   type Tensor,
 } from "../../src/runtime/index.ts";
-import type { TrainingProgram } from "../../src/runtime/scheduler-backend.ts";
 import {
   decodeNum,
   Inputs,

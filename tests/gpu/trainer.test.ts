@@ -3,14 +3,14 @@
 // the history and the optimizer's state intact.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Scheduler } from "../../src/engine/scheduler.ts";
+import { registerBackend } from "../../src/engine/scheduler-backend.ts";
+import { type EpochRecord, Trainer } from "../../src/engine/train.ts";
 import { webgpuBackend } from "../../src/gpu/backend.ts";
 import { acquireDevice, type GpuDevice } from "../../src/gpu/device.ts";
 import { GraphDocument } from "../../src/graph/document.ts";
 import { parseGraphFile } from "../../src/graph/format.ts";
 import type { GraphDoc } from "../../src/graph/types.ts";
-import { Scheduler } from "../../src/runtime/scheduler.ts";
-import { registerBackend } from "../../src/runtime/scheduler-backend.ts";
-import { type EpochRecord, Trainer } from "../../src/runtime/train.ts";
 import { mismatch } from "../helpers/torch.ts";
 import { build, SQRT_AT_ZERO_MESSAGE, sqrtAtZero } from "../scheduler/helpers.ts";
 import { paramTol } from "./harness.ts";

@@ -3,8 +3,8 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { Scheduler } from "../../src/engine/scheduler.ts";
 import { parseGraphFile } from "../../src/graph/format.ts";
-import { Scheduler } from "../../src/runtime/scheduler.ts";
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8")) as Record<

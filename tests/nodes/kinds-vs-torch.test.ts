@@ -3,11 +3,11 @@
 // dtypes and gradients must agree, and shape inference must have predicted every shape and dtype.
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { Scheduler } from "../../src/engine/scheduler.ts";
+import { type EpochRecord, Trainer } from "../../src/engine/train.ts";
 import { torchScript } from "../../src/export/torch-script.ts";
 import type { GraphDoc } from "../../src/graph/types.ts";
 import type { ParamValue } from "../../src/nodes/types.ts";
-import { Scheduler } from "../../src/runtime/scheduler.ts";
-import { type EpochRecord, Trainer } from "../../src/runtime/train.ts";
 import { build, type E, type N } from "../scheduler/helpers.ts";
 
 interface TorchEval {

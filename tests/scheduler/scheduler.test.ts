@@ -1,6 +1,6 @@
 // The scheduler: topological evaluation, incremental recomputation (counted), gradients, and the tool nodes.
 import { describe, expect, it } from "vitest";
-import { Scheduler } from "../../src/runtime/scheduler.ts";
+import { Scheduler } from "../../src/engine/scheduler.ts";
 import { build, fixture, sqrtAtZero, THERMOMETER_T_C, THERMOMETER_T_U } from "./helpers.ts";
 
 function chain() {

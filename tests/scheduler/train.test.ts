@@ -1,9 +1,9 @@
 // Training: records per epoch, run/pause/resume/step/stop/reset, divergence stops, hyperparameters mid-run.
 import { describe, expect, it } from "vitest";
+import { Scheduler } from "../../src/engine/scheduler.ts";
+import { type EpochRecord, Trainer } from "../../src/engine/train.ts";
 import type { GraphDocument } from "../../src/graph/document.ts";
 import { Adam, mseLoss, tensor } from "../../src/runtime/index.ts";
-import { Scheduler } from "../../src/runtime/scheduler.ts";
-import { type EpochRecord, Trainer } from "../../src/runtime/train.ts";
 import { build, fixture, SQRT_AT_ZERO_MESSAGE, sqrtAtZero } from "./helpers.ts";
 
 function trainerFor(doc: GraphDocument, opts: ConstructorParameters<typeof Trainer>[1] = {}) {

@@ -3,12 +3,12 @@
 // on them out of date before the page asks for values.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Scheduler } from "../../src/engine/scheduler.ts";
+import { registerBackend } from "../../src/engine/scheduler-backend.ts";
+import { Trainer } from "../../src/engine/train.ts";
 import { webgpuBackend } from "../../src/gpu/backend.ts";
 import { acquireDevice, type GpuDevice } from "../../src/gpu/device.ts";
 import { parseGraphFile } from "../../src/graph/format.ts";
-import { Scheduler } from "../../src/runtime/scheduler.ts";
-import { registerBackend } from "../../src/runtime/scheduler-backend.ts";
-import { Trainer } from "../../src/runtime/train.ts";
 
 const text = readFileSync(new URL("../../examples/13-thermometer-training.json", import.meta.url), "utf8");
 

@@ -1,10 +1,10 @@
 // The worker protocol, end to end over a real MessageChannel (structured cloning and transfers included).
 import { afterEach, describe, expect, it } from "vitest";
+import type { EpochRecord, TrainState } from "../../src/engine/train.ts";
+import { SchedulerClient, type WorkerLike } from "../../src/engine/worker-client.ts";
+import type { FromWorker } from "../../src/engine/worker-protocol.ts";
+import { serveScheduler, type WorkerPort } from "../../src/engine/worker-serve.ts";
 import { GraphDocument } from "../../src/graph/document.ts";
-import type { EpochRecord, TrainState } from "../../src/runtime/train.ts";
-import { SchedulerClient, type WorkerLike } from "../../src/runtime/worker-client.ts";
-import type { FromWorker } from "../../src/runtime/worker-protocol.ts";
-import { serveScheduler, type WorkerPort } from "../../src/runtime/worker-serve.ts";
 import { fixture } from "./helpers.ts";
 
 let cleanup: (() => void)[] = [];

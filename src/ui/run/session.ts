@@ -1,15 +1,15 @@
 /**
- * The page's side of training: the scheduler runs in a Web Worker (src/runtime/worker.ts); the document is
+ * The page's side of training: the scheduler runs in a Web Worker (src/engine/worker.ts); the document is
  * sent once and then every edit as immer patches, so a param changed during training (the learning rate)
  * reaches the trainer for the next epoch. Values, gradients, epoch records and the run state come back as
  * messages and land in signals the canvas, plots and status line read.
  */
 import { batch, createMemo, createSignal } from "solid-js";
+import type { BackendName } from "../../engine/scheduler-backend.ts";
+import type { EpochRecord, TrainState } from "../../engine/train.ts";
+import { SchedulerClient, type WorkerLike } from "../../engine/worker-client.ts";
+import type { NodeValue, TensorSnapshot } from "../../engine/worker-protocol.ts";
 import type { GraphDocument } from "../../graph/document.ts";
-import type { BackendName } from "../../runtime/scheduler-backend.ts";
-import type { EpochRecord, TrainState } from "../../runtime/train.ts";
-import { SchedulerClient, type WorkerLike } from "../../runtime/worker-client.ts";
-import type { NodeValue, TensorSnapshot } from "../../runtime/worker-protocol.ts";
 import type { TrainingLog } from "../plots/log.ts";
 import type { ValueLike } from "../values/torchFormat.ts";
 import type { RunController, RunState } from "./types.ts";

@@ -3,13 +3,14 @@
  * (src/ui/run/scheduler.worker.ts, which registers the WebGPU backend) and, for the main thread, with a
  * Trainer in the page itself. Results go to the test through `window.gradwire`.
  */
+
+import { Scheduler } from "../../../src/engine/scheduler.ts";
+import type { BackendName } from "../../../src/engine/scheduler-backend.ts";
+import { type EpochRecord, Trainer, type TrainState } from "../../../src/engine/train.ts";
+import { SchedulerClient, type WorkerLike } from "../../../src/engine/worker-client.ts";
 import { registerWebGpuBackend } from "../../../src/gpu/backend.ts";
 import { parseGraphFile } from "../../../src/graph/format.ts";
 import type { GraphDoc } from "../../../src/graph/types.ts";
-import { Scheduler } from "../../../src/runtime/scheduler.ts";
-import type { BackendName } from "../../../src/runtime/scheduler-backend.ts";
-import { type EpochRecord, Trainer, type TrainState } from "../../../src/runtime/train.ts";
-import { SchedulerClient, type WorkerLike } from "../../../src/runtime/worker-client.ts";
 
 export interface RunResult {
   records: EpochRecord[];

@@ -12,11 +12,11 @@ import { registry as builtinRegistry } from "../nodes/index.ts";
 import { readParams } from "../nodes/params.ts";
 import type { Registry } from "../nodes/registry.ts";
 import { type EvalContext, type NodeKind, type NodeOutputs, OUT, outputsOf } from "../nodes/types.ts";
-import { applyFunction, noGrad } from "./autograd.ts";
-import { nonFiniteIn } from "./finite.ts";
+import { applyFunction, noGrad } from "../runtime/autograd.ts";
+import { nonFiniteIn } from "../runtime/finite.ts";
+import { Tensor } from "../runtime/tensor.ts";
+import { traceScope } from "../runtime/trace.ts";
 import type { ForwardResult, Trainable, TrainingGroup, TrainingProgram } from "./scheduler-backend.ts";
-import { Tensor } from "./tensor.ts";
-import { traceScope } from "./trace.ts";
 
 export interface NodeError {
   nodeId: string;

@@ -1,13 +1,13 @@
 /**
- * The scheduler behind a message port: what src/runtime/worker.ts runs in a Web Worker (and tests run over a
+ * The scheduler behind a message port: what src/engine/worker.ts runs in a Web Worker (and tests run over a
  * MessageChannel). Edits are coalesced and evaluated once; records stream in the trainer's batches; node
  * values refresh at most every `valuesIntervalMs` while training, so the page is never flooded.
  */
 import { applyPatches, enablePatches } from "immer";
 import type { GraphDoc } from "../graph/types.ts";
+import type { Tensor } from "../runtime/tensor.ts";
 import { Scheduler } from "./scheduler.ts";
 import { BACKEND_NAMES } from "./scheduler-backend.ts";
-import type { Tensor } from "./tensor.ts";
 import { Trainer } from "./train.ts";
 import {
   type FromWorker,

@@ -6,8 +6,8 @@
  * scheduler falls back to the CPU without losing the graph or the training history.
  */
 import type { NodeKind, ParamReader, ParamValue } from "../nodes/types.ts";
-import type { Optimizer } from "./optim.ts";
-import type { Tensor } from "./tensor.ts";
+import type { Optimizer } from "../runtime/optim.ts";
+import type { Tensor } from "../runtime/tensor.ts";
 
 export type BackendName = "cpu" | "webgpu";
 export const BACKEND_NAMES: readonly BackendName[] = ["cpu", "webgpu"];

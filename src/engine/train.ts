@@ -5,8 +5,9 @@
  * where it started; hyperparameter edits apply from the next epoch.
  */
 import type { ParamValue } from "../nodes/types.ts";
-import { nonFiniteIn } from "./finite.ts";
-import type { Optimizer } from "./optim.ts";
+import { nonFiniteIn } from "../runtime/finite.ts";
+import type { Optimizer } from "../runtime/optim.ts";
+import type { Tensor } from "../runtime/tensor.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { type GradientFault, SchedulerError } from "./scheduler.ts";
 import {
@@ -20,7 +21,6 @@ import {
   type TrainingProgram,
   type TrainingSession,
 } from "./scheduler-backend.ts";
-import type { Tensor } from "./tensor.ts";
 
 export interface EpochRecord {
   /** 0-based, as `for epoch in range(n)` counts. */

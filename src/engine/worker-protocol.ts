@@ -7,9 +7,9 @@ import type { Patch } from "immer";
 import type { GraphDoc } from "../graph/types.ts";
 import type { Issue } from "../graph/validate.ts";
 import type { TensorMeta } from "../nodes/types.ts";
-import type { DType, Storage } from "./dtype.ts";
+import type { DType, Storage } from "../runtime/dtype.ts";
+import type { Tensor } from "../runtime/tensor.ts";
 import type { BackendName } from "./scheduler-backend.ts";
-import type { Tensor } from "./tensor.ts";
 import type { EpochRecord, TrainState } from "./train.ts";
 
 export interface WorkerOptions {
