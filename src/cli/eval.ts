@@ -1,7 +1,7 @@
 /** `gradwire eval FILE`: every node's output and, for each requires_grad tensor, its gradient of the objective. */
 
 import { Scheduler } from "../engine/scheduler.ts";
-import type { BackendName } from "../engine/scheduler-backend.ts";
+import type { BackendRequest } from "../engine/scheduler-backend.ts";
 import { describeNode, nodeLabel } from "../graph/types.ts";
 import type { Tensor } from "../runtime/index.ts";
 import { noteEvalBackend } from "./backend.ts";
@@ -11,7 +11,7 @@ import { describeTensor, flatData, preview } from "./output.ts";
 
 export interface EvalOptions {
   json: boolean;
-  backend: BackendName;
+  backend: BackendRequest;
 }
 
 export async function evalCommand(file: string, opts: EvalOptions, io: Io): Promise<void> {

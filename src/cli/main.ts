@@ -1,6 +1,6 @@
 /** The `gradwire` command line: eval, train, validate and schema. Exit codes: 0 ok, 1 invalid or failed, 2 usage. */
 
-import { BACKEND_NAMES } from "../engine/scheduler-backend.ts";
+import { BACKEND_REQUESTS } from "../engine/scheduler-backend.ts";
 import { graphJsonSchema } from "../graph/schema.ts";
 import { registry } from "../nodes/index.ts";
 import {
@@ -21,9 +21,9 @@ import { validateCommand } from "./validate.ts";
 export const USAGE = `usage: gradwire <command> [options]
 
 commands:
-  eval FILE [--backend cpu|webgpu] [--json]
+  eval FILE [--backend auto|cpu|webgpu] [--json]
       every node's output, and each requires_grad tensor's gradient of the objective
-  train FILE [--epochs N] [--backend cpu|webgpu] [--jsonl]
+  train FILE [--epochs N] [--backend auto|cpu|webgpu] [--jsonl]
       train; with --jsonl, one line per epoch: {"epoch", "loss" (before the step), "params" (after it)}
   validate FILE
       check a graph file; every problem is listed with its JSON path or node
@@ -73,7 +73,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     if (!allowed) throw new UsageError(`unknown command '${p.command}'`);
     for (const f of p.flags.keys())
       if (!allowed.includes(f)) throw new UsageError(`${p.command} does not take ${optionName(f)}`);
-    const backend = choiceFlag(p, "backend", BACKEND_NAMES, "cpu");
+    const backend = choiceFlag(p, "backend", BACKEND_REQUESTS, "auto");
     switch (p.command) {
       case "eval":
         await evalCommand(oneFile(p), { json: p.flags.has("json"), backend }, io);

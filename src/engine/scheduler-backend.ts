@@ -11,6 +11,16 @@ import type { Tensor } from "../runtime/tensor.ts";
 
 export type BackendName = "cpu" | "webgpu";
 export const BACKEND_NAMES: readonly BackendName[] = ["cpu", "webgpu"];
+/** What a user asks for: a backend, or `auto` (the faster one on this graph, measured: src/engine/auto-backend.ts). */
+export type BackendRequest = BackendName | "auto";
+export const BACKEND_REQUESTS: readonly BackendRequest[] = ["auto", "cpu", "webgpu"];
+
+/** The adapter a GPU backend runs on, for choosing and for saying where training runs. */
+export interface AdapterInfo {
+  description: string;
+  /** A software renderer (SwiftShader, llvmpipe, WARP): it computes on the same CPU cores as the CPU backend. */
+  software: boolean;
+}
 
 /** A trained leaf tensor: a requires_grad tensor node's output, or a model node's weight or bias. */
 export interface Trainable {
@@ -80,6 +90,8 @@ export interface TrainingSession {
 
 export interface Backend {
   readonly name: BackendName;
+  /** The GPU adapter, for a GPU backend whose device is known. */
+  readonly adapter?: AdapterInfo;
   /**
    * Prepare to train; throw BackendUnavailable when this backend cannot run the program. `carried`: optimizers
    * (by group node id) whose state the run continues, from a session of another backend on the same program.

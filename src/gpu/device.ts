@@ -24,6 +24,8 @@ export class GpuDevice {
   constructor(
     readonly device: GPUDevice,
     readonly description: string,
+    /** A software adapter (SwiftShader, llvmpipe, WARP...): WebGPU computed on the CPU's own cores. */
+    readonly software = false,
   ) {
     device.lost.then((info) => {
       this.lostReason = info.message || info.reason || "unknown reason";
@@ -168,5 +170,13 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuDevice
   const description =
     [info?.vendor, info?.architecture, info?.description].filter((s) => s && s.length > 0).join(" ") ||
     "WebGPU adapter";
-  return new GpuDevice(device, description);
+  return new GpuDevice(device, description, isSoftwareAdapter(info, description));
+}
+
+/** Software renderers by the adapter's own flag or, where a browser does not set it, by their names. */
+export function isSoftwareAdapter(info: Partial<GPUAdapterInfo> | undefined, description: string): boolean {
+  if (info?.isFallbackAdapter) return true;
+  return /swiftshader|llvmpipe|lavapipe|softpipe|\bwarp\b|basic render driver|microsoft basic/i.test(
+    description,
+  );
 }

@@ -15,6 +15,7 @@ import { torchScript } from "../../src/export/torch-script.ts";
 import { parseGraphFile, serializeGraph } from "../../src/graph/format.ts";
 import type { GraphDoc } from "../../src/graph/types.ts";
 import { registry } from "../../src/nodes/index.ts";
+import { epochOutput } from "../cli/run.ts";
 import { evalGraphs, trainGraphs } from "./generated-graphs.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -239,7 +240,7 @@ describe("exported PyTorch scripts match gradwire", () => {
       expect(py.code === 0, `python: ${py.stderr}`).toBe(gw.code === 0);
       if (py.code === 0) expect(py.stderr, "the script printed warnings or errors").toBe("");
       if (c.mode === "train") {
-        const ours = lines(gw.stdout).map((l) => JSON.parse(l) as Json);
+        const ours = lines(epochOutput(gw.stdout)).map((l) => JSON.parse(l) as Json);
         const theirs = lines(py.stdout).map((l) => parsePythonJson(l) as Json);
         expect(ours.length).toBeGreaterThan(0);
         expect(theirs.length, "epochs printed").toBe(ours.length);
