@@ -24,13 +24,15 @@ commands:
   eval FILE [--backend auto|cpu|webgpu] [--json]
       every node's output, and each requires_grad tensor's gradient of the objective
   train FILE [--epochs N] [--backend auto|cpu|webgpu] [--jsonl]
-      train; with --jsonl, one line per epoch: {"epoch", "loss" (before the step), "params" (after it)}
+      train; with --jsonl, a first line {"backend", "requested", "reason"} (auto, the default, times the
+      graph on the CPU and WebGPU and takes the faster), then one line per epoch: {"epoch", "loss" (before
+      the step), "params" (after it)}
   validate FILE
       check a graph file; every problem is listed with its JSON path or node
   schema
       print the graph file's JSON Schema
   export-torch FILE [-o script.py] [--mode train|eval]
-      the graph as a runnable PyTorch script (a training loop printing train --jsonl's lines, or eval --json's)
+      the graph as a runnable PyTorch script (a training loop printing train --jsonl's epoch lines, or eval --json's)
 
 exit codes: 0 ok, 1 invalid graph or runtime error, 2 usage error
 `;

@@ -9,7 +9,13 @@
  * with the same tensor shapes. A change of shapes is a new class and is measured again.
  */
 import type { ValidationResult } from "../graph/validate.ts";
-import type { AdapterInfo, Backend, BackendName, TrainingProgram, TrainingSession } from "./scheduler-backend.ts";
+import type {
+  AdapterInfo,
+  Backend,
+  BackendName,
+  TrainingProgram,
+  TrainingSession,
+} from "./scheduler-backend.ts";
 
 /** One backend's measured speed on a graph. */
 export interface Measurement {
@@ -83,38 +89,42 @@ async function within<T>(work: T | Promise<T>, ms: number): Promise<T | "late"> 
   }
 }
 
-/** Epochs one phase runs at most (a tiny graph would otherwise run tens of thousands in the budget). */
-const MAX_EPOCHS = 20_000;
-
 /**
- * Run epochs for `ms` milliseconds (at least one). Each epoch is told how many the run has still to go, as the
- * trainer tells it, so a GPU batches them as it would in the run. An epoch still pending after `giveUpMs` ends
- * the phase as "late".
+ * Run epochs for `ms` milliseconds (at least one), or until the `left` epochs of the planned run are done. `ahead(el)`
+ * is how many epochs each call announces (a GPU batches up to that many). An epoch still pending after
+ * `giveUpMs` ends the phase as "late".
  */
 async function phase(
   session: TrainingSession,
   ms: number,
   giveUpMs: number,
   now: () => number,
-  ahead: () => number,
+  ahead: (elapsedMs: number, epochs: number) => number,
+  left: number,
 ): Promise<{ epochs: number; ms: number; late: boolean }> {
   const t = now();
   let epochs = 0;
   for (;;) {
     const el = now() - t;
-    const r = await within(session.epoch(ahead()), giveUpMs - el);
+    const r = await within(
+      session.epoch(Math.max(1, Math.min(left - epochs, ahead(el, epochs)))),
+      giveUpMs - el,
+    );
     if (r === "late") return { epochs, ms: now() - t, late: true };
     epochs++;
     const done = now() - t;
-    if (done >= ms || epochs >= MAX_EPOCHS) return { epochs, ms: done, late: false };
+    if (done >= ms || epochs >= left) return { epochs, ms: done, late: false };
   }
 }
 
 /**
- * Time `backend` on a probe program: set-up, a warm-up (the JIT compiling hot loops, GPU pipelines and first
- * buffers: half the budget), then the epochs that fit in the budget, which give the rate. An epoch that takes
- * the whole budget on its own is measurement enough. `giveUpMs`: stop once one epoch has taken that long —
- * this backend is then slower than the other one by more than the margin that matters.
+ * Time `backend` on a probe program: set-up; a warm-up (the JIT compiling hot loops, a GPU's pipelines and
+ * growing batches: half the budget), after which whatever a GPU computed ahead is settled; then two timed
+ * windows of half the budget each, of which the faster gives the rate (the later one is often faster still
+ * warming up). A timed window announces only the epochs it expects to run, so no work computed ahead is
+ * counted. An epoch that takes the whole budget on its own is measurement enough, and so is the whole planned
+ * run. `giveUpMs`: stop once one epoch has taken that long — this backend is then slower than the other by
+ * more than the margin that matters.
  */
 export async function measure(
   backend: Backend,
@@ -122,10 +132,10 @@ export async function measure(
   opts: { budgetMs: number; giveUpMs?: number; now: () => number; epochs?: number },
 ): Promise<Measurement> {
   const { now, budgetMs } = opts;
-  const planned = opts.epochs ?? MAX_EPOCHS;
-  let ran = 0;
-  const ahead = () => Math.max(1, planned - ran++);
   const giveUp = opts.giveUpMs ?? Number.POSITIVE_INFINITY;
+  const planned = opts.epochs ?? Number.POSITIVE_INFINITY;
+  let ran = 0;
+  const left = () => planned - ran;
   const t0 = now();
   const session = await backend.startTraining(program);
   const setupSeconds = (now() - t0) / 1000;
@@ -136,12 +146,24 @@ export async function measure(
     epochs: Math.max(p.epochs, 1),
     ...(cutShort ? { cutShort } : {}),
   });
+  const counted = async (ms: number, ahead: (el: number, n: number) => number) => {
+    const p = await phase(session, ms, giveUp, now, ahead, left());
+    ran += p.epochs;
+    return p;
+  };
   try {
-    const warm = await phase(session, budgetMs / 2, giveUp, now, ahead);
+    const warm = await counted(budgetMs / 2, () => left());
     if (warm.late) return result(warm, true);
-    if (warm.ms >= budgetMs) return result(warm);
-    const timed = await phase(session, budgetMs, giveUp, now, ahead);
-    return result(timed, timed.late || undefined);
+    if (warm.ms >= budgetMs || left() <= 0) return result(warm);
+    await session.sync();
+    const rate = warm.epochs / Math.max(warm.ms, 1e-3);
+    const windowed = (el: number, n: number) =>
+      Math.ceil(((budgetMs / 2 - el) * (n > 0 ? n / Math.max(el, 1e-3) : rate)) / 1);
+    const first = await counted(budgetMs / 2, windowed);
+    if (first.late || left() <= 0) return result(first, first.late || undefined);
+    const second = await counted(budgetMs / 2, windowed);
+    const best = second.epochs / second.ms > first.epochs / first.ms ? second : first;
+    return result(best, second.late || undefined);
   } finally {
     session.dispose();
   }
@@ -237,7 +259,12 @@ export async function chooseBackend(
     // dispatches allowed two seconds) says it is not.
     const giveUpMs = Math.max(budgetMs, 2000, (3 * 1000) / cpu.epochsPerSecond);
     try {
-      measured.gpu = await measure(gpuBackend, inputs.probe(), { budgetMs, giveUpMs, now, epochs: opts.epochs });
+      measured.gpu = await measure(gpuBackend, inputs.probe(), {
+        budgetMs,
+        giveUpMs,
+        now,
+        epochs: opts.epochs,
+      });
     } catch (e) {
       measured.gpu = { failed: e instanceof Error ? e.message : String(e) };
     }
