@@ -246,7 +246,7 @@ export class Trainer {
 
   /** Build the session for the current graph, or bring the existing one up to date (hyperparameters). */
   private async prepare(): Promise<TrainingProgram> {
-    if (this.wanted === "auto" && (!this.session || this.seen !== this.scheduler.revision))
+    if (this.wanted === "auto" && (!this.session || this.seen !== this.scheduler.revision || !this.autoFor))
       await this.decideAuto();
     if (this.backendChanged) {
       this.backendChanged = false;

@@ -314,6 +314,12 @@ describe("a trainer asked for auto", () => {
     await t.setBackend("cpu");
     await t.run({ epochs: 3 });
     expect(t.state).toMatchObject({ backend: "cpu", requested: "cpu" });
+    // Back to auto while a session is open (a paused run, say): decided at the next epoch.
+    await t.step();
+    await t.setBackend("auto");
+    await t.step();
+    expect(t.state).toMatchObject({ backend: "cpu", requested: "auto", status: "paused" });
+    expect(t.state.reason).toMatch(/^CPU: /);
   });
 });
 
