@@ -29,7 +29,7 @@ commands:
       check a graph file; every problem is listed with its JSON path or node
   schema
       print the graph file's JSON Schema
-  export-torch FILE [-o script.py] [--mode train|eval]
+  export-torch FILE [-o script.py] [--mode train|eval] [--distributed]
       the graph as a runnable PyTorch script (a training loop printing train --jsonl's lines, or eval --json's)
 
 exit codes: 0 ok, 1 invalid graph or runtime error, 2 usage error
@@ -43,6 +43,7 @@ const FLAGS: Record<string, FlagSpec> = {
   backend: { value: true },
   output: { value: true },
   mode: { value: true },
+  distributed: {},
 };
 
 /** Which flags each command accepts. */
@@ -51,7 +52,7 @@ const ALLOWED: Record<string, string[]> = {
   train: ["jsonl", "epochs", "backend"],
   validate: [],
   schema: [],
-  "export-torch": ["output", "mode"],
+  "export-torch": ["output", "mode", "distributed"],
 };
 
 function oneFile(p: Parsed): string {
@@ -93,6 +94,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
           oneFile(p),
           {
             output: p.flags.get("output") as string | undefined,
+            distributed: p.flags.has("distributed"),
             mode: p.flags.has("mode")
               ? choiceFlag(p, "mode", ["train", "eval"] as const, "train")
               : undefined,
