@@ -8,11 +8,13 @@ export interface ExportTorchOptions {
   /** Write the script here instead of to stdout. */
   output?: string;
   mode?: TorchScriptMode;
+  /** A data-parallel script (DistributedDataParallel; --nproc N or torchrun). */
+  distributed?: boolean;
 }
 
 export function exportTorchCommand(file: string, opts: ExportTorchOptions, io: Io): void {
   const { doc } = loadGraphFile(file, io);
-  const r = torchScript(doc, { mode: opts.mode });
+  const r = torchScript(doc, { mode: opts.mode, distributed: opts.distributed });
   if (!r.ok) throw new CliFailure(`${file}: ${r.message}`);
   if (opts.output === undefined) {
     io.stdout.write(r.code);
@@ -23,6 +25,10 @@ export function exportTorchCommand(file: string, opts: ExportTorchOptions, io: I
   } catch (e) {
     throw new CliFailure(`cannot write '${opts.output}': ${e instanceof Error ? e.message : String(e)}`);
   }
-  const flags = r.mode === "train" ? "[--epochs N] [--device cuda]" : "[--device cuda]";
+  const flags = opts.distributed
+    ? "[--epochs N] [--device cuda] [--nproc N] [--checkpoint DIR [--resume]] (or under torchrun)"
+    : r.mode === "train"
+      ? "[--epochs N] [--device cuda]"
+      : "[--device cuda]";
   io.stdout.write(`wrote ${opts.output}; run it with: python3 ${opts.output} ${flags}\n`);
 }

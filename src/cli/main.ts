@@ -31,8 +31,9 @@ commands:
       check a graph file; every problem is listed with its JSON path or node
   schema
       print the graph file's JSON Schema
-  export-torch FILE [-o script.py] [--mode train|eval]
-      the graph as a runnable PyTorch script (a training loop printing train --jsonl's epoch lines, or eval --json's)
+  export-torch FILE [-o script.py] [--mode train|eval] [--distributed]
+      the graph as a runnable PyTorch script (a training loop printing train --jsonl's epoch lines, or eval
+      --json's); --distributed: a data-parallel training script (--nproc N local processes, or torchrun)
 
 exit codes: 0 ok, 1 invalid graph or runtime error, 2 usage error
 `;
@@ -45,6 +46,7 @@ const FLAGS: Record<string, FlagSpec> = {
   backend: { value: true },
   output: { value: true },
   mode: { value: true },
+  distributed: {},
 };
 
 /** Which flags each command accepts. */
@@ -53,7 +55,7 @@ const ALLOWED: Record<string, string[]> = {
   train: ["jsonl", "epochs", "backend"],
   validate: [],
   schema: [],
-  "export-torch": ["output", "mode"],
+  "export-torch": ["output", "mode", "distributed"],
 };
 
 function oneFile(p: Parsed): string {
@@ -95,6 +97,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
           oneFile(p),
           {
             output: p.flags.get("output") as string | undefined,
+            distributed: p.flags.has("distributed"),
             mode: p.flags.has("mode")
               ? choiceFlag(p, "mode", ["train", "eval"] as const, "train")
               : undefined,

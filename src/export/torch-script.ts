@@ -18,6 +18,14 @@ import { readParams } from "../nodes/params.ts";
 import { pyDType, pyStr, pyTuple } from "../nodes/python.ts";
 import type { Registry } from "../nodes/registry.ts";
 import { type NodeKind, OUT, outputsOf, type TorchContext } from "../nodes/types.ts";
+import {
+  DISTRIBUTED_NAMES,
+  type DistributedParts,
+  distributedFlags,
+  distributedHelpers,
+  distributedMain,
+  distributedUsage,
+} from "./distributed.ts";
 import { PythonNames } from "./python-names.ts";
 import { base64, nestedList, tensorBytes } from "./tensor-literals.ts";
 
@@ -32,6 +40,11 @@ export interface TorchScriptOptions {
   registry?: Registry;
   /** Tensors with more elements than this are written as base64 of their bytes (default 64). */
   inlineLimit?: number;
+  /**
+   * A data-parallel training script (DistributedDataParallel; one process, `--nproc N` local ones, or under
+   * torchrun): src/export/distributed.ts.
+   */
+  distributed?: boolean;
 }
 
 export type TorchScriptResult =
@@ -58,8 +71,26 @@ export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): Torch
       message:
         "there is nothing to train: connect a loss to an optimizer (SGD, Adam...), or export the eval script instead",
     };
+  if (opts.distributed && mode !== "train")
+    return {
+      ok: false,
+      message: "a distributed script trains: the graph needs an optimizer (eval runs in one process)",
+    };
+  if (opts.distributed && groups.length > 1)
+    return {
+      ok: false,
+      message: `a distributed script trains one optimizer, and this graph has ${groups.length} (${groups.map((g) => nodeLabel(doc.nodes[g.nodeId])).join(", ")})`,
+      nodeId: groups[1].nodeId,
+    };
   try {
-    const code = new ScriptBuilder(doc, scheduler, v, groups, opts.inlineLimit ?? 64).build(mode);
+    const code = new ScriptBuilder(
+      doc,
+      scheduler,
+      v,
+      groups,
+      opts.inlineLimit ?? 64,
+      opts.distributed ?? false,
+    ).build(mode);
     return { ok: true, code, mode, filename: `${scriptStem(doc)}.py` };
   } catch (e) {
     if (e instanceof ExportError) return { ok: false, message: e.message, nodeId: e.nodeId };
@@ -146,6 +177,8 @@ class ScriptBuilder {
   private readonly recomputeFns = new Map<string, RecomputeFn>();
   private readonly definitions = new Map<string, string[]>();
   private readonly helpers = new Map<string, { name: string; lines: string[] }>();
+  /** The distributed form: which values it shards and their rows, for the docstring. */
+  private shardedForDocs?: Pick<DistributedParts, "sharded" | "rows">;
 
   constructor(
     private readonly doc: GraphDoc,
@@ -153,7 +186,11 @@ class ScriptBuilder {
     private readonly v: ValidationResult,
     private readonly groups: TrainingGroup[],
     private readonly inlineLimit: number,
-  ) {}
+    private readonly distributed = false,
+  ) {
+    // The distributed script's own names come first, so no node's name takes them.
+    if (distributed) for (const n of DISTRIBUTED_NAMES) this.names.take(n);
+  }
 
   private kind(id: string): NodeKind {
     return this.scheduler.registry.get(this.doc.nodes[id].type)!;
@@ -321,7 +358,7 @@ class ScriptBuilder {
     const perEpoch =
       mode === "train"
         ? new Set([...trainedNodes, ...descendants(this.v.adjacency, trainedNodes)])
-        : new Set();
+        : new Set<string>();
     const once: string[] = [];
     const loop: string[] = [];
     for (const id of included) {
@@ -330,11 +367,16 @@ class ScriptBuilder {
       (perEpoch.has(id) ? loop : once).push(...lines);
     }
 
-    const sections =
-      mode === "train"
+    const sections = this.distributed
+      ? distributedMain(this.distributedParts(setup, once, optimizers, loop, objective, perEpoch))
+      : mode === "train"
         ? [setup, ...this.functions(), once, optimizers, this.trainingLoop(loop, objective)]
         : [setup, ...this.functions(), once, this.evalReport(included, objective)];
-    const code = [...this.helperDefinitions(), this.flags(mode), ...sections]
+    const code = [
+      ...this.helperDefinitions(),
+      ...(this.distributed ? [distributedHelpers()] : [this.flags(mode)]),
+      ...sections,
+    ]
       .filter((b) => b.length > 0)
       .map((b) => b.join("\n"));
     // The imports are what the code uses: found in the code alone, never in the docstring's prose.
@@ -348,6 +390,54 @@ class ScriptBuilder {
     return `${text}\n`;
   }
 
+  /** What the distributed form needs of the plain script (see src/export/distributed.ts). */
+  private distributedParts(
+    setup: string[],
+    once: string[],
+    optimizers: string[],
+    forward: string[],
+    objective: { nodeId: string; port: string } | undefined,
+    perEpoch: ReadonlySet<string>,
+  ): DistributedParts {
+    const g = this.groups[0];
+    const loss = this.outputVar(g.loss.nodeId, g.loss.port);
+    // The rows: the first dimension of what the loss compares (its input).
+    const lossKind = this.kind(g.loss.nodeId);
+    const lossIn = lossKind.inputs
+      .map((p) => inputEdge(this.v.adjacency, g.loss.nodeId, p.name))
+      .find((e) => e);
+    const rowsMeta = lossIn ? this.v.metas[lossIn.source]?.[lossIn.sourcePort] : undefined;
+    const rows = rowsMeta && rowsMeta.shape.length > 0 ? rowsMeta.shape[0] : undefined;
+    // Every value the per-epoch code reads from outside it that has those rows is cut to this process's share.
+    const sharded = new Set<string>();
+    if (rows !== undefined)
+      for (const id of perEpoch)
+        for (const e of this.v.adjacency.into.get(id) ?? []) {
+          if (perEpoch.has(e.source)) continue;
+          const meta = this.v.metas[e.source]?.[e.sourcePort];
+          if (meta && meta.shape.length > 0 && meta.shape[0] === rows)
+            sharded.add(this.outputVar(e.source, e.sourcePort));
+        }
+    const trained = g.params.map((p) => ({ variable: this.leafVar(p.nodeId, p.leaf), id: p.id }));
+    const parser = this.flags("train").filter((l) => !/^args = |^device = /.test(l));
+    this.shardedForDocs = { sharded: [...sharded], rows };
+    return {
+      parser: [...parser, ...distributedFlags()],
+      setup,
+      functions: this.functions(),
+      once,
+      optimizers,
+      forward,
+      trained,
+      sharded: [...sharded],
+      rows,
+      optimizerVars: [{ variable: this.vars.get(g.nodeId)!.own, zeroGrad: g.zeroGrad }],
+      loss,
+      objective: objective ? this.outputVar(objective.nodeId, objective.port) : loss,
+      printedParams: trained.map((t) => `${pyStr(t.id)}: ${t.variable}.flatten().tolist()`),
+    };
+  }
+
   private functions(): string[][] {
     return [...this.recomputeFns.values()].map((f) => f.lines);
   }
@@ -359,15 +449,23 @@ class ScriptBuilder {
         ? 'Trains like `gradwire train --jsonl`, printing one JSON line per epoch:\n{"epoch": k, "loss": L, "params": {id: [values after the step]}}.'
         : "Prints node values and gradients like `gradwire eval --json`.";
     const description = this.doc.description ? `\n${wrap(docText(this.doc.description))}\n` : "";
-    return [`"""${docText(title)}\n${description}\n${wrap(`Exported from gradwire. ${what}`)}\n"""`];
+    const usage = this.distributed
+      ? `\n\n${wrap(distributedUsage(this.shardedForDocs ?? { sharded: [], rows: undefined }))}`
+      : "";
+    return [`"""${docText(title)}\n${description}\n${wrap(`Exported from gradwire. ${what}`)}${usage}\n"""`];
   }
 
   /** The imports `code` (the script after its docstring and imports) uses. */
   private imports(code: string): string[] {
-    const std = ["argparse", "base64", "json", "math", "sys"].filter((m) =>
+    const std = ["argparse", "base64", "json", "math", "os", "socket", "sys"].filter((m) =>
       m === "argparse" || m === "json" ? true : new RegExp(`\\b${m}\\.`).test(code),
     );
-    const third = ["import torch", ...(/\bF\./.test(code) ? ["import torch.nn.functional as F"] : [])];
+    const third = [
+      "import torch",
+      ...(this.distributed ? ["import torch.distributed as dist", "import torch.multiprocessing as mp"] : []),
+      ...(/\bF\./.test(code) ? ["import torch.nn.functional as F"] : []),
+      ...(this.distributed ? ["from torch.nn.parallel import DistributedDataParallel"] : []),
+    ];
     return [...std.map((m) => `import ${m}`), "", ...third];
   }
 
