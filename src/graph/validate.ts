@@ -79,6 +79,13 @@ export function portSource(
   return {};
 }
 
+/** Where a wire starts, for messages: `'b' (tensor)`, or `'m' (max), output 'indices'` past the first output. */
+function wireSource(doc: GraphDoc, e: GraphEdge): string {
+  const src = doc.nodes[e.source];
+  if (!src) return `'${e.source}'`;
+  return `${describeNode(src)}${e.sourcePort === "out" ? "" : `, output '${e.sourcePort}'`}`;
+}
+
 export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResult {
   const issues: Issue[] = [];
   const adj = adjacency(doc);
@@ -258,7 +265,14 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
         : /dtype|floating|integer|bool/.test(msg)
           ? "dtype"
           : "shape";
-      err(code, `node ${describeNode(node)}${port ? `, input '${port}'` : ""}: ${msg}`, { nodeId: id, port });
+      // A port's error names both ends of its wire: the node it enters and the node (and output) it comes from.
+      const wire = port ? inputEdge(adj, id, port) : undefined;
+      const from = wire ? `, wired from ${wireSource(doc, wire)}` : "";
+      err(code, `node ${describeNode(node)}${port ? `, input '${port}'${from}` : ""}: ${msg}`, {
+        nodeId: id,
+        port,
+        ...(wire ? { edgeId: wire.id } : {}),
+      });
       blocked.add(id);
       continue;
     }
