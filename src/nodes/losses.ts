@@ -23,11 +23,13 @@ import {
 import { inputPort, reductionParam } from "./common.ts";
 import { pyArgs, pyKwargs } from "./python.ts";
 import { defineKind } from "./registry.ts";
+import { CLASS_WEIGHTS, CLASSES, DISTRIBUTION, LABELS, LOG_PROBS, PROBS, X, Y } from "./sample-values.ts";
 import { broadcastPorts, meta, promoteMeta, req, requireFloat, sameShapeOr } from "./shapes.ts";
 import {
   type EvalContext,
   type InferContext,
   InferError,
+  type KindSample,
   type LintContext,
   type LintWarning,
   type NodeKind,
@@ -93,12 +95,22 @@ function lossKind(decl: Omit<NodeKind, "family" | "torch">): NodeKind {
   return defineKind({ ...decl, family: "Losses", torch: lossCall(decl) });
 }
 
+/** X against Y with the defaults, a broadcast target, and one sample with other params. */
+function regressionSamples(params: KindSample["params"]): KindSample[] {
+  return [
+    { inputs: { input: X, target: Y } },
+    { name: "broadcast target", inputs: { input: X, target: [0.5, -2.0, 1.75] } },
+    { name: JSON.stringify(params), inputs: { input: X, target: Y }, params },
+  ];
+}
+
 /** Elementwise regression losses: l1, mse, smooth_l1 (beta), huber (delta). */
 function regressionKind(
   type: string,
   description: string,
   extra: ParamDecl[],
   run: (input: Tensor, target: Tensor, p: ParamReader) => Tensor,
+  samples: KindSample[],
 ): NodeKind {
   return lossKind({
     type,
@@ -116,6 +128,7 @@ function regressionKind(
     },
     lint: sizeWarning,
     evaluate: (c) => run(c.inputs.input!, c.inputs.target!, c.params),
+    samples,
   });
 }
 
@@ -145,6 +158,14 @@ const bce = lossKind({
       weight: c.inputs.weight ?? null,
       reduction: c.params.str("reduction"),
     }),
+  samples: [
+    { inputs: { input: PROBS, target: LABELS } },
+    {
+      name: "soft labels, weight, none",
+      inputs: { input: PROBS, target: DISTRIBUTION, weight: CLASS_WEIGHTS },
+      params: { reduction: "none" },
+    },
+  ],
 });
 
 const bceLogits = lossKind({
@@ -182,6 +203,14 @@ const bceLogits = lossKind({
       pos_weight: c.inputs.pos_weight ?? null,
       reduction: c.params.str("reduction"),
     }),
+  samples: [
+    { inputs: { input: X, target: LABELS } },
+    {
+      name: "weight, pos_weight, sum",
+      inputs: { input: X, target: DISTRIBUTION, weight: CLASS_WEIGHTS, pos_weight: [2.0, 0.5, 1.5] },
+      params: { reduction: "sum" },
+    },
+  ],
 });
 
 /** Checks (N, C, d1...) scores against (N, d1...) class indices; returns the per-sample shape. */
@@ -234,6 +263,19 @@ const nll = lossKind({
       ignore_index: c.params.num("ignore_index"),
       reduction: c.params.str("reduction"),
     }),
+  samples: [
+    { inputs: { input: LOG_PROBS, target: CLASSES } },
+    {
+      name: "weight, ignore_index, sum",
+      inputs: { input: LOG_PROBS, target: CLASSES, weight: CLASS_WEIGHTS },
+      params: { ignore_index: 0, reduction: "sum" },
+    },
+    {
+      name: "weight, none",
+      inputs: { input: LOG_PROBS, target: CLASSES, weight: CLASS_WEIGHTS },
+      params: { reduction: "none" },
+    },
+  ],
 });
 
 const crossEntropyKind = lossKind({
@@ -299,6 +341,21 @@ const crossEntropyKind = lossKind({
       reduction: c.params.str("reduction"),
       label_smoothing: c.params.num("label_smoothing"),
     }),
+  samples: [
+    { inputs: { input: X, target: CLASSES } },
+    { name: "label_smoothing", inputs: { input: X, target: CLASSES }, params: { label_smoothing: 0.2 } },
+    {
+      name: "weight, none",
+      inputs: { input: X, target: CLASSES, weight: CLASS_WEIGHTS },
+      params: { reduction: "none" },
+    },
+    { name: "probabilities", inputs: { input: X, target: DISTRIBUTION } },
+    {
+      name: "probabilities, weight, smoothing, sum",
+      inputs: { input: X, target: DISTRIBUTION, weight: CLASS_WEIGHTS },
+      params: { label_smoothing: 0.1, reduction: "sum" },
+    },
+  ],
 });
 
 const kl = lossKind({
@@ -327,6 +384,19 @@ const kl = lossKind({
       reduction: c.params.str("reduction"),
       log_target: c.params.bool("log_target"),
     }),
+  samples: [
+    { inputs: { input: LOG_PROBS, target: DISTRIBUTION } },
+    {
+      name: "batchmean",
+      inputs: { input: LOG_PROBS, target: DISTRIBUTION },
+      params: { reduction: "batchmean" },
+    },
+    {
+      name: "log_target, sum",
+      inputs: { input: LOG_PROBS, target: LOG_PROBS },
+      params: { log_target: true, reduction: "sum" },
+    },
+  ],
 });
 
 // ---- the rest of torch.nn.functional's losses: each one declaration, composed of runtime ops ----------------
@@ -1096,11 +1166,19 @@ const tripletMargin = lossKind({
 });
 
 export const LOSS_KINDS: readonly NodeKind[] = [
-  regressionKind("l1_loss", "Mean absolute error |input - target|, like F.l1_loss", [], (a, b, p) =>
-    l1Loss(a, b, { reduction: p.str("reduction") }),
+  regressionKind(
+    "l1_loss",
+    "Mean absolute error |input - target|, like F.l1_loss",
+    [],
+    (a, b, p) => l1Loss(a, b, { reduction: p.str("reduction") }),
+    regressionSamples({ reduction: "sum" }),
   ),
-  regressionKind("mse_loss", "Mean squared error (input - target)², like F.mse_loss", [], (a, b, p) =>
-    mseLoss(a, b, { reduction: p.str("reduction") }),
+  regressionKind(
+    "mse_loss",
+    "Mean squared error (input - target)², like F.mse_loss",
+    [],
+    (a, b, p) => mseLoss(a, b, { reduction: p.str("reduction") }),
+    regressionSamples({ reduction: "none" }),
   ),
   regressionKind(
     "smooth_l1_loss",
@@ -1115,6 +1193,7 @@ export const LOSS_KINDS: readonly NodeKind[] = [
       },
     ],
     (a, b, p) => smoothL1Loss(a, b, { reduction: p.str("reduction"), beta: p.num("beta") }),
+    regressionSamples({ beta: 0.5, reduction: "none" }),
   ),
   regressionKind(
     "huber_loss",
@@ -1130,6 +1209,7 @@ export const LOSS_KINDS: readonly NodeKind[] = [
       },
     ],
     (a, b, p) => huberLoss(a, b, { reduction: p.str("reduction"), delta: p.num("delta") }),
+    regressionSamples({ delta: 0.75, reduction: "sum" }),
   ),
   bce,
   bceLogits,
