@@ -9,6 +9,7 @@
 import { type CustomFunction, type FunctionContext, noGrad } from "../runtime/autograd.ts";
 import { type DType, isFloating } from "../runtime/dtype.ts";
 import type { Attrs } from "../runtime/ops/elementwise.ts";
+import type { PointwiseLossName } from "../runtime/pointwise-loss.ts";
 import { numel, stridesOf } from "../runtime/shape.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { type TraceEvent, withTracer } from "../runtime/trace.ts";
@@ -299,18 +300,15 @@ function lowerEvent(b: Builder, e: TraceEvent, ins: (Node | null)[], host: HostD
       return [b.node({ k: "lane", fn: e.op, dim: a.dim as number }, [x], out.shape, out.dtype)];
     case "matmul":
       return [matmul(b, x, ins[1] as Node, out)];
-    case "binary_cross_entropy": {
+    case "pointwise_loss": {
       const w = ins[2] ?? b.fill(1);
-      return [b.expr("bce", [x, ins[1] as Node, w], out.shape)];
+      const op = { k: "pointwise_loss", loss: a.loss as PointwiseLossName, part: "loss" } as const;
+      return [b.map(op, [x, ins[1] as Node, w], out.shape, out.dtype)];
     }
     case "nll_loss":
       return [nllLoss(b, e, x, host)];
-    default:
-      throw new GpuError(
-        "unsupported",
-        `${nodeRef(e.scope)}: the op '${e.op}' has no WebGPU kernel; use the CPU backend`,
-        e.scope,
-      );
+    case "custom_function":
+      throw new Error("internal: custom functions are lowered by Capture.customFunction");
   }
 }
 

@@ -4,6 +4,7 @@
  * that have no runtime declaration). Each mirrors the CPU runtime's formula for the same value.
  */
 import { wgslFloat } from "../runtime/ops/elementwise.ts";
+import type { Formula, FormulaOperand } from "../runtime/pointwise-loss.ts";
 import type { ExprName } from "./ir.ts";
 
 /** Whether a declaration's WGSL expression reads the identifier `name` (x, y, a, b, or a helper's name). */
@@ -56,9 +57,6 @@ function preludeChunks(): Chunk[] {
   cachedChunks = out;
   return out;
 }
-
-/** binary_cross_entropy's gradient clamp: torch's 1e-12 as a float32. */
-const BCE_EPSILON = wgslFloat(Math.fround(1e-12));
 
 const PRELUDE_TEXT = /* wgsl */ `
 // Infinity and NaN from variables: as constant expressions they would be compile errors.
@@ -177,6 +175,39 @@ export function withSafeBuiltins(expr: string): string {
   return expr.replace(/(?<![\w.])(log|sqrt|tanh)\(/g, "gw_$1(");
 }
 
+/** A pointwise loss's declared formula as WGSL, its operands bound to value names. */
+export function formulaWgsl(f: Formula, names: Partial<Record<FormulaOperand, string>>): string {
+  const go = (n: Formula): string => {
+    switch (n.k) {
+      case "x":
+      case "t":
+      case "w":
+      case "g": {
+        const v = names[n.k];
+        if (v === undefined) throw new Error(`internal: formula operand ${n.k} is not bound`);
+        return v;
+      }
+      case "num":
+        return n.v < 0 ? `(${wgslFloat(n.v)})` : wgslFloat(n.v);
+      case "neg":
+        return `(-(${go(n.a)}))`;
+      case "log":
+        return `gw_log(${go(n.a)})`;
+      case "max":
+        return `max(${go(n.a)}, ${go(n.b)})`;
+      case "add":
+        return `(${go(n.a)} + ${go(n.b)})`;
+      case "sub":
+        return `(${go(n.a)} - ${go(n.b)})`;
+      case "mul":
+        return `(${go(n.a)} * ${go(n.b)})`;
+      case "div":
+        return `(${go(n.a)} / ${go(n.b)})`;
+    }
+  };
+  return go(f);
+}
+
 /** The WGSL expression of an internal elementwise function, from its argument expressions. */
 export function exprWgsl(name: ExprName, a: string[], p?: number): string {
   return withSafeBuiltins(rawExpr(name, a, p));
@@ -184,18 +215,6 @@ export function exprWgsl(name: ExprName, a: string[], p?: number): string {
 
 function rawExpr(name: ExprName, a: string[], p?: number): string {
   switch (name) {
-    case "bce": {
-      const [x, t, w] = a;
-      return `(-(${t} * max(log(${x}), -100.0) + (1.0 - ${t}) * max(gw_log1p(-(${x})), -100.0)) * ${w})`;
-    }
-    case "bce_grad": {
-      const [g, x, t, w] = a;
-      return `(((${g} * (${x} - ${t})) / max(${x} * (1.0 - ${x}), ${BCE_EPSILON})) * ${w})`;
-    }
-    case "bce_target_grad": {
-      const [g, x, w] = a;
-      return `(-log(${x} / (1.0 - ${x})) * ${g} * ${w})`;
-    }
     case "lse_shift": {
       const [x, m] = a;
       return `select(select(0.0, 1.0, ${x} == ${m}), exp(${x} - ${m}), gw_finite(${m}))`;

@@ -1,12 +1,14 @@
 /**
  * Loss functions with torch.nn.functional's names, arguments, defaults and numerics. Most are compositions
- * of primitive ops (so their gradients and GPU kernels come for free); binary_cross_entropy and nll_loss are
- * primitives of their own because torch's gradients there are not those of the naive composition.
+ * of primitive ops (so their gradients and GPU kernels come for free); binary_cross_entropy and mse_loss are
+ * declared once as pointwise losses (pointwise-loss.ts) and nll_loss is a primitive of its own, because torch's
+ * gradients there are not those of the naive composition.
  */
 import { record } from "./autograd.ts";
-import { allocate, type DType, isFloating, roundHalf } from "./dtype.ts";
+import { allocate, isFloating } from "./dtype.ts";
 import { fusedMseLoss } from "./fused/mse.ts";
 import * as O from "./ops/index.ts";
+import { POINTWISE_LOSSES, pointwiseLoss, storeRounding } from "./pointwise-loss.ts";
 import { fmtShape, numel, ShapeError } from "./shape.ts";
 import { fromFlat, Tensor } from "./tensor.ts";
 import { traceOp } from "./trace.ts";
@@ -81,12 +83,9 @@ export interface WeightOpts extends ReductionOpts {
   weight?: Tensor | null;
 }
 
-/** torch's EPSILON in the binary_cross_entropy gradient is 1e-12 as a float32 (9.99999996e-13), in every dtype. */
-const BCE_EPSILON = Math.fround(1e-12);
-
 /**
  * `F.binary_cross_entropy`: -w (t log x + (1 - t) log(1 - x)), each log clamped at -100 as torch does, so
- * x = 0 or 1 gives a finite loss. The gradient is torch's w (x - t) / max(x (1 - x), 1e-12).
+ * x = 0 or 1 gives a finite loss; the gradient is torch's (declared in pointwise-loss.ts).
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: WeightOpts = {}): Tensor {
   checkFloatInput("binary_cross_entropy", input);
@@ -102,35 +101,12 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: WeightOp
       );
   }
   const w = opts.weight ? O.expand(O.cast(opts.weight, input.dtype), input.shape) : null;
-  const t = O.cast(target, input.dtype);
-  const out = allocate(input.dtype, input.numel);
-  // torch's kernel op for op in the input's dtype: (t - 1) max(log(1 - x), -100) - t max(log(x), -100), then
-  // times the weight. log(1 - x), not log1p(-x): for x below float32's epsilon torch's loss is exactly 0.
-  const R = storeRounding(input.dtype);
-  for (let i = 0; i < input.numel; i++) {
-    const x = input.data[i];
-    const y = t.data[i];
-    const l1 = Math.max(R(Math.log(R(1 - x))), -100);
-    const l2 = Math.max(R(Math.log(x)), -100);
-    const l = R(R(R(y - 1) * l1) - R(y * l2));
-    out[i] = w ? R(l * w.data[i]) : l;
-  }
-  const raw = new Tensor(out, input.shape, input.dtype);
-  // The target's gradient is torch's -logit(x) w, unclamped (infinite at x = 0 or 1, as in torch).
-  const elementwise = record(raw, "BinaryCrossEntropyBackward0", [input, t], (g) => {
-    const gx = allocate(g.dtype, input.numel);
-    const gt = t.requiresGrad ? allocate(g.dtype, input.numel) : null;
-    const Rg = storeRounding(g.dtype);
-    for (let i = 0; i < input.numel; i++) {
-      const x = input.data[i];
-      const wi = w ? w.data[i] : 1;
-      const r = Rg(Rg(g.data[i] * Rg(x - t.data[i])) / Math.max(Rg(Rg(1 - x) * x), BCE_EPSILON));
-      gx[i] = w ? Rg(r * wi) : r;
-      if (gt) gt[i] = -Math.log(x / (1 - x)) * g.data[i] * wi;
-    }
-    return [new Tensor(gx, input.shape, g.dtype), gt ? new Tensor(gt, input.shape, g.dtype) : null];
-  });
-  traceOp("binary_cross_entropy", [input, t, w], {}, elementwise);
+  const elementwise = pointwiseLoss(
+    POINTWISE_LOSSES.binary_cross_entropy,
+    input,
+    O.cast(target, input.dtype),
+    w,
+  );
   return reduce(elementwise, opts.reduction ?? "mean");
 }
 
@@ -241,12 +217,6 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NllOpts = {}): Tens
     }
     return [new Tensor(gx, input.shape, g.dtype)];
   });
-}
-
-function storeRounding(dtype: DType): (x: number) => number {
-  if (dtype === "float32") return Math.fround;
-  if (dtype === "float16") return roundHalf;
-  return (x) => x;
 }
 
 /**

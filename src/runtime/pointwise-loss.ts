@@ -1,0 +1,236 @@
+/**
+ * Losses computed element by element whose gradient PyTorch computes with its own formula (not that of a
+ * composition of primitive ops): each is declared once here, as formulas for the loss and for g times its
+ * derivatives, op for op as torch's kernels compute them. From the one declaration come the CPU forward and
+ * backward (evaluated in the input's dtype, each op rounded as torch stores it), the fused SIMD expressions
+ * (toSimd) and, through the trace event "pointwise_loss" and the GPU IR's typed `pointwise_loss` op, the
+ * WebGPU kernels and their gradients (src/gpu renders the same formulas as WGSL).
+ */
+import { record } from "./autograd.ts";
+import { allocate, type DType, roundHalf } from "./dtype.ts";
+import * as E from "./simd/expr.ts";
+import { Tensor } from "./tensor.ts";
+import { traceOp } from "./trace.ts";
+
+/**
+ * One element's formula over the loss's operands: x (input), t (target), w (weight, 1 when absent) and, in
+ * gradients, g (the gradient reaching the element's loss). A node object used twice is computed once.
+ */
+export type Formula =
+  | { readonly k: "x" | "t" | "w" | "g" }
+  | { readonly k: "num"; readonly v: number }
+  | { readonly k: "neg" | "log"; readonly a: Formula }
+  | { readonly k: "add" | "sub" | "mul" | "div" | "max"; readonly a: Formula; readonly b: Formula };
+
+export type FormulaOperand = "x" | "t" | "w" | "g";
+
+type Arg = Formula | number;
+const lift = (v: Arg): Formula => (typeof v === "number" ? { k: "num", v } : v);
+const op2 =
+  (k: "add" | "sub" | "mul" | "div" | "max") =>
+  (a: Arg, b: Arg): Formula => ({ k, a: lift(a), b: lift(b) });
+export const F = {
+  x: { k: "x" } as Formula,
+  t: { k: "t" } as Formula,
+  w: { k: "w" } as Formula,
+  g: { k: "g" } as Formula,
+  add: op2("add"),
+  sub: op2("sub"),
+  mul: op2("mul"),
+  div: op2("div"),
+  max: op2("max"),
+  neg: (a: Arg): Formula => ({ k: "neg", a: lift(a) }),
+  log: (a: Arg): Formula => ({ k: "log", a: lift(a) }),
+};
+
+export interface PointwiseLoss {
+  /** torch's name, also the trace event's and the GPU op's key. */
+  readonly name: PointwiseLossName;
+  /** torch's grad_fn name. */
+  readonly gradName: string;
+  readonly loss: Formula;
+  /** g * d(loss)/d(input). */
+  readonly dInput: Formula;
+  /** g * d(loss)/d(target). */
+  readonly dTarget: Formula;
+}
+
+export type PointwiseLossName = "mse_loss" | "binary_cross_entropy";
+export type LossPart = "loss" | "dInput" | "dTarget";
+
+const diff = F.sub(F.x, F.t);
+const mseGrad = F.mul(F.g, F.mul(2, diff));
+
+/** torch's EPSILON in the binary_cross_entropy gradient is 1e-12 as a float32 (9.99999996e-13), in every dtype. */
+const BCE_EPSILON = Math.fround(1e-12);
+const oneMinusX = F.sub(1, F.x);
+
+export const POINTWISE_LOSSES: { readonly [K in PointwiseLossName]: PointwiseLoss & { name: K } } = {
+  /** (x - t)^2; the gradient g * 2 (x - t), the target's its negation (MseLossBackward0). */
+  mse_loss: {
+    name: "mse_loss",
+    gradName: "MseLossBackward0",
+    loss: F.mul(diff, diff),
+    dInput: mseGrad,
+    dTarget: F.mul(mseGrad, -1),
+  },
+  /**
+   * torch's kernel: ((t - 1) max(log(1 - x), -100) - t max(log(x), -100)) w, in the input's dtype. log(1 - x),
+   * not log1p(-x): for x below float32's epsilon torch's loss is exactly 0. The gradient is torch's
+   * g (x - t) / max((1 - x) x, 1e-12) w, the target's -logit(x) g w (unclamped: infinite at x = 0 or 1).
+   */
+  binary_cross_entropy: {
+    name: "binary_cross_entropy",
+    gradName: "BinaryCrossEntropyBackward0",
+    loss: F.mul(
+      F.sub(F.mul(F.sub(F.t, 1), F.max(F.log(oneMinusX), -100)), F.mul(F.t, F.max(F.log(F.x), -100))),
+      F.w,
+    ),
+    dInput: F.mul(F.div(F.mul(F.g, F.sub(F.x, F.t)), F.max(F.mul(oneMinusX, F.x), BCE_EPSILON)), F.w),
+    dTarget: F.mul(F.mul(F.neg(F.log(F.div(F.x, oneMinusX))), F.g), F.w),
+  },
+};
+
+/** Whether a formula reads an operand (a loss without a weight never loads one). */
+export function formulaReads(f: Formula, v: FormulaOperand): boolean {
+  switch (f.k) {
+    case "x":
+    case "t":
+    case "w":
+    case "g":
+      return f.k === v;
+    case "num":
+      return false;
+    case "neg":
+    case "log":
+      return formulaReads(f.a, v);
+    default:
+      return formulaReads(f.a, v) || formulaReads(f.b, v);
+  }
+}
+
+export function storeRounding(dtype: DType): (x: number) => number {
+  if (dtype === "float32") return Math.fround;
+  if (dtype === "float16") return roundHalf;
+  return (x) => x;
+}
+
+type Env = { x: number; t: number; w: number; g: number };
+
+/** The formula as a function of one element's operands, each op rounded by R (as storing it in the dtype). */
+export function compileFormula(f: Formula, R: (v: number) => number): (e: Env) => number {
+  switch (f.k) {
+    case "x":
+      return (e) => e.x;
+    case "t":
+      return (e) => e.t;
+    case "w":
+      return (e) => e.w;
+    case "g":
+      return (e) => e.g;
+    case "num": {
+      const v = R(f.v);
+      return () => v;
+    }
+    case "neg": {
+      const a = compileFormula(f.a, R);
+      return (e) => -a(e);
+    }
+    case "log": {
+      const a = compileFormula(f.a, R);
+      return (e) => R(Math.log(a(e)));
+    }
+    case "max": {
+      const [a, b] = [compileFormula(f.a, R), compileFormula(f.b, R)];
+      // A NaN operand gives NaN, as torch's std::max(log(x), -100) keeps a NaN log.
+      return (e) => Math.max(a(e), b(e));
+    }
+    default: {
+      const [a, b] = [compileFormula(f.a, R), compileFormula(f.b, R)];
+      switch (f.k) {
+        case "add":
+          return (e) => R(a(e) + b(e));
+        case "sub":
+          return (e) => R(a(e) - b(e));
+        case "mul":
+          return (e) => R(a(e) * b(e));
+        case "div":
+          return (e) => R(a(e) / b(e));
+      }
+    }
+  }
+}
+
+/**
+ * The formula as a lazy float32 SIMD expression, or null when it uses an op the vector machine lacks (log,
+ * max). A node used twice becomes one shared expression node.
+ */
+export function toSimd(f: Formula, operands: Partial<Record<FormulaOperand, E.Expr>>): E.Expr | null {
+  const memo = new Map<Formula, E.Expr | null>();
+  const go = (n: Formula): E.Expr | null => {
+    const hit = memo.get(n);
+    if (hit !== undefined) return hit;
+    let r: E.Expr | null;
+    switch (n.k) {
+      case "x":
+      case "t":
+      case "w":
+      case "g":
+        r = operands[n.k] ?? null;
+        break;
+      case "num":
+        r = E.constant(n.v);
+        break;
+      case "neg": {
+        const a = go(n.a);
+        r = a && E.unary("neg", a);
+        break;
+      }
+      case "add":
+      case "sub":
+      case "mul":
+      case "div": {
+        const a = go(n.a);
+        const b = go(n.b);
+        r = a && b && E.binary(n.k, a, b);
+        break;
+      }
+      default:
+        r = null;
+    }
+    memo.set(n, r);
+    return r;
+  };
+  return go(f);
+}
+
+/**
+ * A pointwise loss, unreduced: input, target and weight (null: 1) of the input's shape (the caller expands
+ * them). The backward evaluates the same declaration's gradients in the gradient's dtype.
+ */
+export function pointwiseLoss(
+  spec: PointwiseLoss,
+  input: Tensor,
+  target: Tensor,
+  weight: Tensor | null,
+): Tensor {
+  /** The formula at every element, in `dtype`, with g read from `g` (1 when null). */
+  const run = (f: Formula, dtype: DType, g: Tensor | null): Tensor => {
+    const fn = compileFormula(f, storeRounding(dtype));
+    const out = allocate(dtype, input.numel);
+    const e: Env = { x: 0, t: 0, w: 1, g: 1 };
+    for (let i = 0; i < out.length; i++) {
+      e.x = input.data[i];
+      e.t = target.data[i];
+      if (weight) e.w = weight.data[i];
+      if (g) e.g = g.data[i];
+      out[i] = fn(e);
+    }
+    return new Tensor(out, input.shape, dtype);
+  };
+  const result = record(run(spec.loss, input.dtype, null), spec.gradName, [input, target], (g) => [
+    input.requiresGrad ? run(spec.dInput, g.dtype, g) : null,
+    target.requiresGrad ? run(spec.dTarget, g.dtype, g) : null,
+  ]);
+  return traceOp("pointwise_loss", [input, target, weight], { loss: spec.name }, result);
+}
