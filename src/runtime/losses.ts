@@ -173,22 +173,7 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NllOpts = {}): Tens
       `nll_loss: weight should be a 1-D tensor of ${C} elements (one per class), got ${fmtShape(opts.weight.shape)}`,
     );
   const w = opts.weight?.data;
-  const cd = classDimOf(input);
-  const inner = numel(input.shape.slice(cd + 1));
-  const N = input.ndim === 1 ? 1 : input.shape[0];
-  const picks = new Float64Array(target.numel); // flat input offset for each target element, -1 if ignored
-  const weights = new Float64Array(target.numel);
-  for (let n = 0; n < N; n++)
-    for (let i = 0; i < inner; i++) {
-      const k = n * inner + i;
-      const c = target.data[k];
-      if (c === ignore) {
-        picks[k] = -1;
-        continue;
-      }
-      picks[k] = (n * C + c) * inner + i;
-      weights[k] = w ? w[c] : 1;
-    }
+  const { picks, weights } = nllPicks(input.shape, target.data, w, ignore);
   const R = storeRounding(input.dtype);
   let value: Tensor;
   let totalWeight = 1;
@@ -220,12 +205,42 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NllOpts = {}): Tens
 }
 
 /**
+ * nll_loss's selection, shared by the CPU and the WebGPU lowering: for each target element (class indices of
+ * (N, C, d1...) scores), the flat input offset it picks (-1 where ignored) and its class weight.
+ */
+export function nllPicks(
+  inputShape: readonly number[],
+  target: ArrayLike<number>,
+  weight: ArrayLike<number> | undefined,
+  ignore: number,
+): { picks: Int32Array; weights: Float64Array } {
+  const cd = inputShape.length === 1 ? 0 : 1;
+  const C = inputShape[cd];
+  const inner = numel(inputShape.slice(cd + 1));
+  const N = inputShape.length === 1 ? 1 : inputShape[0];
+  const picks = new Int32Array(target.length);
+  const weights = new Float64Array(target.length);
+  for (let n = 0; n < N; n++)
+    for (let i = 0; i < inner; i++) {
+      const k = n * inner + i;
+      const c = target[k];
+      if (c === ignore) {
+        picks[k] = -1;
+        continue;
+      }
+      picks[k] = (n * C + c) * inner + i;
+      weights[k] = weight ? weight[c] : 1;
+    }
+  return { picks, weights };
+}
+
+/**
  * nll_loss's sum and total weight in torch's order: partial sums in the input's dtype, pushed up a cascade of
  * 8 levels every 16 targets (torch's nll_loss_out_frame and nll_loss2d_forward_out_frame), so float32 losses
  * come out bit-identical. Ignored targets add nothing and skip the cascade step.
  */
 function nllCascade(
-  picks: Float64Array,
+  picks: Int32Array,
   weights: Float64Array,
   x: ArrayLike<number>,
   weighted: boolean,
