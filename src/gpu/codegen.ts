@@ -331,11 +331,14 @@ class Emitter {
       case "pointwise_loss": {
         const f = POINTWISE_LOSSES[op.loss][op.part];
         const roles: FormulaOperand[] = op.part === "loss" ? ["x", "t", "w"] : ["g", "x", "t", "w"];
-        const names: Partial<Record<FormulaOperand, string>> = {};
+        const names: Partial<Record<FormulaOperand, string>> = { p: wgslFloat(op.p) };
         roles.forEach((r, k) => {
           if (formulaReads(f, r)) names[r] = this.named(a[k], out, n, r);
         });
-        return formulaWgsl(f, names);
+        return formulaWgsl(f, names, (expr, k) => {
+          out.push(`let f${k}_${n.id}: f32 = ${expr};`);
+          return `f${k}_${n.id}`;
+        });
       }
       case "onehot":
         return `select(0.0, ${a[1]}, f32(${sp.coord(op.dim)}) == ${a[0]})`;

@@ -39,10 +39,10 @@ export type MapOp =
   | { k: "fill"; value: number }
   | { k: "expr"; name: ExprName; p?: number }
   /**
-   * A pointwise loss's declared formula (runtime/pointwise-loss.ts): the loss from inputs [x, t, w], or g times
-   * a derivative from inputs [g, x, t, w].
+   * A pointwise loss's declared formula (runtime/pointwise-loss.ts) with its number param p: the loss from
+   * inputs [x, t, w], or g times a derivative from inputs [g, x, t, w].
    */
-  | { k: "pointwise_loss"; loss: PointwiseLossName; part: LossPart }
+  | { k: "pointwise_loss"; loss: PointwiseLossName; part: LossPart; p: number }
   /** out[o] = x[idx[o]] (x read in its logical row-major order), 0 where idx[o] < 0; inputs [x, idx]. */
   | { k: "take" }
   /** The input placed at `start` along `dim` of a larger zero tensor (narrow's gradient). */

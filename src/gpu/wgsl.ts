@@ -175,14 +175,45 @@ export function withSafeBuiltins(expr: string): string {
   return expr.replace(/(?<![\w.])(log|sqrt|tanh)\(/g, "gw_$1(");
 }
 
-/** A pointwise loss's declared formula as WGSL, its operands bound to value names. */
-export function formulaWgsl(f: Formula, names: Partial<Record<FormulaOperand, string>>): string {
+/**
+ * A pointwise loss's declared formula as WGSL, its operands bound to value names. A node the formula uses
+ * more than once is computed once: `bind` gives it a name (a `let`), since SwiftShader's JIT does not
+ * eliminate common subexpressions.
+ */
+export function formulaWgsl(
+  f: Formula,
+  names: Partial<Record<FormulaOperand, string>>,
+  bind: (expr: string, k: number) => string,
+): string {
+  const uses = new Map<Formula, number>();
+  const count = (n: Formula): void => {
+    uses.set(n, (uses.get(n) ?? 0) + 1);
+    if ((uses.get(n) ?? 0) > 1) return;
+    if ("a" in n) count(n.a);
+    if ("b" in n) count(n.b);
+    if (n.k === "cond") {
+      count(n.then);
+      count(n.otherwise);
+    }
+  };
+  count(f);
+  const bound = new Map<Formula, string>();
   const go = (n: Formula): string => {
+    const known = bound.get(n);
+    if (known) return known;
+    const text = render(n);
+    if ((uses.get(n) ?? 0) < 2 || !("a" in n)) return text;
+    const name = bind(text, bound.size);
+    bound.set(n, name);
+    return name;
+  };
+  const render = (n: Formula): string => {
     switch (n.k) {
       case "x":
       case "t":
       case "w":
-      case "g": {
+      case "g":
+      case "p": {
         const v = names[n.k];
         if (v === undefined) throw new Error(`internal: formula operand ${n.k} is not bound`);
         return v;
@@ -191,6 +222,10 @@ export function formulaWgsl(f: Formula, names: Partial<Record<FormulaOperand, st
         return n.v < 0 ? `(${wgslFloat(n.v)})` : wgslFloat(n.v);
       case "neg":
         return `(-(${go(n.a)}))`;
+      case "abs":
+        return `abs(${go(n.a)})`;
+      case "cond":
+        return `select(${go(n.otherwise)}, ${go(n.then)}, ${go(n.a)} ${n.cmp === "lt" ? "<" : "<="} ${go(n.b)})`;
       case "log":
         return `gw_log(${go(n.a)})`;
       case "max":

@@ -9,7 +9,7 @@ import { allocate, isFloating } from "./dtype.ts";
 import { fusedMseLoss } from "./fused/mse.ts";
 import * as O from "./ops/index.ts";
 import { POINTWISE_LOSSES, pointwiseLoss, storeRounding } from "./pointwise-loss.ts";
-import { fmtShape, numel, ShapeError } from "./shape.ts";
+import { broadcastShapes, fmtShape, numel, ShapeError } from "./shape.ts";
 import { fromFlat, Tensor } from "./tensor.ts";
 import { traceOp } from "./trace.ts";
 
@@ -59,10 +59,18 @@ export function smoothL1Loss(
 ): Tensor {
   const beta = opts.beta ?? 1;
   if (beta < 0) throw new LossError(`smooth_l1_loss does not support negative values for beta (got ${beta})`);
-  const d = O.abs(O.sub(input, target));
-  if (beta === 0) return reduce(d, opts.reduction ?? "mean");
-  const loss = O.where(O.lt(d, beta), O.div(O.mul(O.pow(d, 2), 0.5), beta), O.sub(d, 0.5 * beta));
-  return reduce(loss, opts.reduction ?? "mean");
+  // torch: beta = 0 is l1_loss.
+  if (beta === 0) return l1Loss(input, target, opts);
+  const [x, t] = floatPair("smooth_l1_loss", input, target);
+  return reduce(pointwiseLoss(POINTWISE_LOSSES.smooth_l1_loss, x, t, null, beta), opts.reduction ?? "mean");
+}
+
+/** Input and target broadcast to one shape in their common floating dtype, as torch's loss kernels read them. */
+function floatPair(what: string, input: Tensor, target: Tensor): [Tensor, Tensor] {
+  const dtype = O.promote(input, target);
+  if (!isFloating(dtype)) throw new LossError(`${what}: not implemented for integer tensors (${dtype})`);
+  const shape = broadcastShapes(what, input.shape, target.shape);
+  return [O.expand(O.cast(input, dtype), shape), O.expand(O.cast(target, dtype), shape)];
 }
 
 /** `F.huber_loss(delta=1.0)`: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta). */
@@ -74,9 +82,8 @@ export function huberLoss(
   const delta = opts.delta ?? 1;
   if (!(delta > 0))
     throw new LossError(`huber_loss does not support non-positive values for delta (got ${delta})`);
-  const d = O.abs(O.sub(input, target));
-  const loss = O.where(O.lt(d, delta), O.mul(O.pow(d, 2), 0.5), O.mul(O.sub(d, 0.5 * delta), delta));
-  return reduce(loss, opts.reduction ?? "mean");
+  const [x, t] = floatPair("huber_loss", input, target);
+  return reduce(pointwiseLoss(POINTWISE_LOSSES.huber_loss, x, t, null, delta), opts.reduction ?? "mean");
 }
 
 export interface WeightOpts extends ReductionOpts {

@@ -13,16 +13,26 @@ import { Tensor } from "./tensor.ts";
 import { traceOp } from "./trace.ts";
 
 /**
- * One element's formula over the loss's operands: x (input), t (target), w (weight, 1 when absent) and, in
- * gradients, g (the gradient reaching the element's loss). A node object used twice is computed once.
+ * One element's formula over the loss's operands: x (input), t (target), w (weight, 1 when absent), p (the
+ * loss's number param: beta, delta) and, in gradients, g (the gradient reaching the element's loss). A node
+ * object used twice is computed once.
  */
 export type Formula =
-  | { readonly k: "x" | "t" | "w" | "g" }
+  | { readonly k: FormulaOperand }
   | { readonly k: "num"; readonly v: number }
-  | { readonly k: "neg" | "log"; readonly a: Formula }
-  | { readonly k: "add" | "sub" | "mul" | "div" | "max"; readonly a: Formula; readonly b: Formula };
+  | { readonly k: "neg" | "log" | "abs"; readonly a: Formula }
+  | { readonly k: "add" | "sub" | "mul" | "div" | "max"; readonly a: Formula; readonly b: Formula }
+  /** a < b (lt) or a <= b (le) ? then : otherwise; a NaN comparison takes `otherwise`. */
+  | {
+      readonly k: "cond";
+      readonly cmp: "lt" | "le";
+      readonly a: Formula;
+      readonly b: Formula;
+      readonly then: Formula;
+      readonly otherwise: Formula;
+    };
 
-export type FormulaOperand = "x" | "t" | "w" | "g";
+export type FormulaOperand = "x" | "t" | "w" | "g" | "p";
 
 type Arg = Formula | number;
 const lift = (v: Arg): Formula => (typeof v === "number" ? { k: "num", v } : v);
@@ -34,6 +44,7 @@ export const F = {
   t: { k: "t" } as Formula,
   w: { k: "w" } as Formula,
   g: { k: "g" } as Formula,
+  p: { k: "p" } as Formula,
   add: op2("add"),
   sub: op2("sub"),
   mul: op2("mul"),
@@ -41,6 +52,23 @@ export const F = {
   max: op2("max"),
   neg: (a: Arg): Formula => ({ k: "neg", a: lift(a) }),
   log: (a: Arg): Formula => ({ k: "log", a: lift(a) }),
+  abs: (a: Arg): Formula => ({ k: "abs", a: lift(a) }),
+  ifLess: (a: Arg, b: Arg, then: Arg, otherwise: Arg): Formula => ({
+    k: "cond",
+    cmp: "lt",
+    a: lift(a),
+    b: lift(b),
+    then: lift(then),
+    otherwise: lift(otherwise),
+  }),
+  ifLessEq: (a: Arg, b: Arg, then: Arg, otherwise: Arg): Formula => ({
+    k: "cond",
+    cmp: "le",
+    a: lift(a),
+    b: lift(b),
+    then: lift(then),
+    otherwise: lift(otherwise),
+  }),
 };
 
 export interface PointwiseLoss {
@@ -55,10 +83,21 @@ export interface PointwiseLoss {
   readonly dTarget: Formula;
 }
 
-export type PointwiseLossName = "mse_loss" | "binary_cross_entropy";
+export type PointwiseLossName = "mse_loss" | "binary_cross_entropy" | "smooth_l1_loss" | "huber_loss";
 export type LossPart = "loss" | "dInput" | "dTarget";
 
 const diff = F.sub(F.x, F.t);
+const rdiff = F.sub(F.t, F.x);
+const absDiff = F.abs(diff);
+const half = 0.5;
+
+/**
+ * smooth_l1_loss's and huber_loss's backward as torch's kernel computes it, for the input with d = x - t and
+ * for the target with d = t - x: `below` where d <= -p, `above` where d >= p, `inner` in between.
+ */
+function piecewiseGrad(d: Formula, below: Formula, above: Formula, inner: Formula): Formula {
+  return F.ifLessEq(d, F.neg(F.p), below, F.ifLessEq(F.p, d, above, inner));
+}
 const mseGrad = F.mul(F.g, F.mul(2, diff));
 
 /** torch's EPSILON in the binary_cross_entropy gradient is 1e-12 as a float32 (9.99999996e-13), in every dtype. */
@@ -79,6 +118,32 @@ export const POINTWISE_LOSSES: { readonly [K in PointwiseLossName]: PointwiseLos
    * not log1p(-x): for x below float32's epsilon torch's loss is exactly 0. The gradient is torch's
    * g (x - t) / max((1 - x) x, 1e-12) w, the target's -logit(x) g w (unclamped: infinite at x = 0 or 1).
    */
+  /** torch's kernels: 0.5 z z / beta below beta, z - 0.5 beta above (z = |x - t|); the gradient d / beta g. */
+  smooth_l1_loss: {
+    name: "smooth_l1_loss",
+    gradName: "SmoothL1LossBackward0",
+    loss: F.ifLess(
+      absDiff,
+      F.p,
+      F.div(F.mul(F.mul(half, absDiff), absDiff), F.p),
+      F.sub(absDiff, F.mul(half, F.p)),
+    ),
+    dInput: piecewiseGrad(diff, F.neg(F.g), F.g, F.mul(F.div(diff, F.p), F.g)),
+    dTarget: piecewiseGrad(rdiff, F.neg(F.g), F.g, F.mul(F.div(rdiff, F.p), F.g)),
+  },
+  /** torch's kernels: 0.5 z z below delta, delta (z - 0.5 delta) above (z = |x - t|); the gradient d g. */
+  huber_loss: {
+    name: "huber_loss",
+    gradName: "HuberLossBackward0",
+    loss: F.ifLess(
+      absDiff,
+      F.p,
+      F.mul(F.mul(half, absDiff), absDiff),
+      F.mul(F.p, F.sub(absDiff, F.mul(half, F.p))),
+    ),
+    dInput: piecewiseGrad(diff, F.mul(F.neg(F.g), F.p), F.mul(F.g, F.p), F.mul(diff, F.g)),
+    dTarget: piecewiseGrad(rdiff, F.mul(F.neg(F.g), F.p), F.mul(F.g, F.p), F.mul(rdiff, F.g)),
+  },
   binary_cross_entropy: {
     name: "binary_cross_entropy",
     gradName: "BinaryCrossEntropyBackward0",
@@ -98,12 +163,16 @@ export function formulaReads(f: Formula, v: FormulaOperand): boolean {
     case "t":
     case "w":
     case "g":
+    case "p":
       return f.k === v;
     case "num":
       return false;
     case "neg":
     case "log":
+    case "abs":
       return formulaReads(f.a, v);
+    case "cond":
+      return [f.a, f.b, f.then, f.otherwise].some((n) => formulaReads(n, v));
     default:
       return formulaReads(f.a, v) || formulaReads(f.b, v);
   }
@@ -115,7 +184,7 @@ export function storeRounding(dtype: DType): (x: number) => number {
   return (x) => x;
 }
 
-type Env = { x: number; t: number; w: number; g: number };
+type Env = { x: number; t: number; w: number; g: number; p: number };
 
 /** The formula as a function of one element's operands, each op rounded by R (as storing it in the dtype). */
 export function compileFormula(f: Formula, R: (v: number) => number): (e: Env) => number {
@@ -128,6 +197,19 @@ export function compileFormula(f: Formula, R: (v: number) => number): (e: Env) =
       return (e) => e.w;
     case "g":
       return (e) => e.g;
+    case "p":
+      // The param in the dtype, as torch converts beta and delta to the tensor's scalar type.
+      return (e) => R(e.p);
+    case "abs": {
+      const a = compileFormula(f.a, R);
+      return (e) => Math.abs(a(e));
+    }
+    case "cond": {
+      const [a, b, then, otherwise] = [f.a, f.b, f.then, f.otherwise].map((n) => compileFormula(n, R));
+      return f.cmp === "lt"
+        ? (e) => (a(e) < b(e) ? then(e) : otherwise(e))
+        : (e) => (a(e) <= b(e) ? then(e) : otherwise(e));
+    }
     case "num": {
       const v = R(f.v);
       return () => v;
@@ -181,9 +263,10 @@ export function toSimd(f: Formula, operands: Partial<Record<FormulaOperand, E.Ex
       case "num":
         r = E.constant(n.v);
         break;
-      case "neg": {
+      case "neg":
+      case "abs": {
         const a = go(n.a);
-        r = a && E.unary("neg", a);
+        r = a && E.unary(n.k, a);
         break;
       }
       case "add":
@@ -213,12 +296,13 @@ export function pointwiseLoss(
   input: Tensor,
   target: Tensor,
   weight: Tensor | null,
+  p = 0,
 ): Tensor {
   /** The formula at every element, in `dtype`, with g read from `g` (1 when null). */
   const run = (f: Formula, dtype: DType, g: Tensor | null): Tensor => {
     const fn = compileFormula(f, storeRounding(dtype));
     const out = allocate(dtype, input.numel);
-    const e: Env = { x: 0, t: 0, w: 1, g: 1 };
+    const e: Env = { x: 0, t: 0, w: 1, g: 1, p };
     for (let i = 0; i < out.length; i++) {
       e.x = input.data[i];
       e.t = target.data[i];
@@ -232,5 +316,5 @@ export function pointwiseLoss(
     input.requiresGrad ? run(spec.dInput, g.dtype, g) : null,
     target.requiresGrad ? run(spec.dTarget, g.dtype, g) : null,
   ]);
-  return traceOp("pointwise_loss", [input, target, weight], { loss: spec.name }, result);
+  return traceOp("pointwise_loss", [input, target, weight], { loss: spec.name, p }, result);
 }

@@ -37,7 +37,7 @@ export function fusedMseLoss(input: Tensor, target: Tensor, reduction: string): 
   const n = I.length;
   const S = allocate(dtype, n);
   const loss = compileFormula(MSE.loss, R);
-  const env = { x: 0, t: 0, w: 1, g: 1 };
+  const env = { x: 0, t: 0, w: 1, g: 1, p: 0 };
   for (let i = 0; i < n; i++) {
     env.x = I[i];
     env.t = T[i];
