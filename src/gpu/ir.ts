@@ -129,7 +129,7 @@ export class Node {
     readonly dtype: DType,
     /** The graph node whose evaluation made this value, for messages. */
     readonly scope: string | null,
-    /** The runtime op it came from (mse_loss's parts say "sub", "pow", "mean"), for messages. */
+    /** The runtime op it came from (l1_loss's parts say "sub", "abs", "mean"), for messages. */
     readonly what: string,
   ) {}
 

@@ -1,7 +1,8 @@
 /**
  * WGSL text shared by every kernel: the prelude of helper functions the op declarations call (gw_erf, gw_pow,
- * gw_gelu_tanh_grad) and the expressions of the backend's own elementwise functions (loss pieces and gradients
- * that have no runtime declaration). Each mirrors the CPU runtime's formula for the same value.
+ * gw_gelu_tanh_grad), the expressions of the backend's own elementwise functions (logsumexp's and norms' pieces
+ * and gradients that have no runtime declaration), each mirroring the CPU runtime's formula for the same value,
+ * and the rendering of pointwise losses' declared formulas (runtime/pointwise-loss.ts), which the CPU evaluates.
  */
 import { wgslFloat } from "../runtime/ops/elementwise.ts";
 import type { Formula, FormulaOperand } from "../runtime/pointwise-loss.ts";
