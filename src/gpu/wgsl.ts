@@ -193,8 +193,8 @@ export function formulaWgsl(
     if ("a" in n) count(n.a);
     if ("b" in n) count(n.b);
     if (n.k === "cond") {
-      count(n.then);
-      count(n.otherwise);
+      count(n.yes);
+      count(n.no);
     }
   };
   count(f);
@@ -226,7 +226,7 @@ export function formulaWgsl(
       case "abs":
         return `abs(${go(n.a)})`;
       case "cond":
-        return `select(${go(n.otherwise)}, ${go(n.then)}, ${go(n.a)} ${n.cmp === "lt" ? "<" : "<="} ${go(n.b)})`;
+        return `select(${go(n.no)}, ${go(n.yes)}, ${go(n.a)} ${n.cmp === "lt" ? "<" : "<="} ${go(n.b)})`;
       case "log":
         return `gw_log(${go(n.a)})`;
       case "max":

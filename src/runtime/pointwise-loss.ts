@@ -22,14 +22,14 @@ export type Formula =
   | { readonly k: "num"; readonly v: number }
   | { readonly k: "neg" | "log" | "abs"; readonly a: Formula }
   | { readonly k: "add" | "sub" | "mul" | "div" | "max"; readonly a: Formula; readonly b: Formula }
-  /** a < b (lt) or a <= b (le) ? then : otherwise; a NaN comparison takes `otherwise`. */
+  /** a < b (lt) or a <= b (le) ? yes : no; a NaN comparison takes `no`. */
   | {
       readonly k: "cond";
       readonly cmp: "lt" | "le";
       readonly a: Formula;
       readonly b: Formula;
-      readonly then: Formula;
-      readonly otherwise: Formula;
+      readonly yes: Formula;
+      readonly no: Formula;
     };
 
 export type FormulaOperand = "x" | "t" | "w" | "g" | "p";
@@ -53,21 +53,21 @@ export const F = {
   neg: (a: Arg): Formula => ({ k: "neg", a: lift(a) }),
   log: (a: Arg): Formula => ({ k: "log", a: lift(a) }),
   abs: (a: Arg): Formula => ({ k: "abs", a: lift(a) }),
-  ifLess: (a: Arg, b: Arg, then: Arg, otherwise: Arg): Formula => ({
+  ifLess: (a: Arg, b: Arg, yes: Arg, no: Arg): Formula => ({
     k: "cond",
     cmp: "lt",
     a: lift(a),
     b: lift(b),
-    then: lift(then),
-    otherwise: lift(otherwise),
+    yes: lift(yes),
+    no: lift(no),
   }),
-  ifLessEq: (a: Arg, b: Arg, then: Arg, otherwise: Arg): Formula => ({
+  ifLessEq: (a: Arg, b: Arg, yes: Arg, no: Arg): Formula => ({
     k: "cond",
     cmp: "le",
     a: lift(a),
     b: lift(b),
-    then: lift(then),
-    otherwise: lift(otherwise),
+    yes: lift(yes),
+    no: lift(no),
   }),
 };
 
@@ -172,7 +172,7 @@ export function formulaReads(f: Formula, v: FormulaOperand): boolean {
     case "abs":
       return formulaReads(f.a, v);
     case "cond":
-      return [f.a, f.b, f.then, f.otherwise].some((n) => formulaReads(n, v));
+      return [f.a, f.b, f.yes, f.no].some((n) => formulaReads(n, v));
     default:
       return formulaReads(f.a, v) || formulaReads(f.b, v);
   }
@@ -205,10 +205,8 @@ export function compileFormula(f: Formula, R: (v: number) => number): (e: Env) =
       return (e) => Math.abs(a(e));
     }
     case "cond": {
-      const [a, b, then, otherwise] = [f.a, f.b, f.then, f.otherwise].map((n) => compileFormula(n, R));
-      return f.cmp === "lt"
-        ? (e) => (a(e) < b(e) ? then(e) : otherwise(e))
-        : (e) => (a(e) <= b(e) ? then(e) : otherwise(e));
+      const [a, b, yes, no] = [f.a, f.b, f.yes, f.no].map((n) => compileFormula(n, R));
+      return f.cmp === "lt" ? (e) => (a(e) < b(e) ? yes(e) : no(e)) : (e) => (a(e) <= b(e) ? yes(e) : no(e));
     }
     case "num": {
       const v = R(f.v);
