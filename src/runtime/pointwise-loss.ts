@@ -178,13 +178,32 @@ export function formulaReads(f: Formula, v: FormulaOperand): boolean {
   }
 }
 
+const exact = (x: number): number => x;
+
 export function storeRounding(dtype: DType): (x: number) => number {
   if (dtype === "float32") return Math.fround;
   if (dtype === "float16") return roundHalf;
-  return (x) => x;
+  return exact;
 }
 
-type Env = { x: number; t: number; w: number; g: number; p: number };
+const compiled = new WeakMap<Formula, Map<(v: number) => number, (e: Env) => number>>();
+
+/** compileFormula, once per formula and rounding (a 12-point loss runs its formulas every few microseconds). */
+export function formulaFn(f: Formula, R: (v: number) => number): (e: Env) => number {
+  let byR = compiled.get(f);
+  if (!byR) {
+    byR = new Map();
+    compiled.set(f, byR);
+  }
+  let fn = byR.get(R);
+  if (!fn) {
+    fn = compileFormula(f, R);
+    byR.set(R, fn);
+  }
+  return fn;
+}
+
+export type Env = { x: number; t: number; w: number; g: number; p: number };
 
 /** The formula as a function of one element's operands, each op rounded by R (as storing it in the dtype). */
 export function compileFormula(f: Formula, R: (v: number) => number): (e: Env) => number {
@@ -298,7 +317,7 @@ export function pointwiseLoss(
 ): Tensor {
   /** The formula at every element, in `dtype`, with g read from `g` (1 when null). */
   const run = (f: Formula, dtype: DType, g: Tensor | null): Tensor => {
-    const fn = compileFormula(f, storeRounding(dtype));
+    const fn = formulaFn(f, storeRounding(dtype));
     const out = allocate(dtype, input.numel);
     const e: Env = { x: 0, t: 0, w: 1, g: 1, p };
     for (let i = 0; i < out.length; i++) {

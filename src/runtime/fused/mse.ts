@@ -12,7 +12,7 @@
 import { isGradEnabled, noGrad, record } from "../autograd.ts";
 import { allocate } from "../dtype.ts";
 import { mean, sum } from "../ops/reduce.ts";
-import { compileFormula, POINTWISE_LOSSES, pointwiseLoss, storeRounding, toSimd } from "../pointwise-loss.ts";
+import { formulaFn, POINTWISE_LOSSES, pointwiseLoss, storeRounding, toSimd } from "../pointwise-loss.ts";
 import { sameShape } from "../shape.ts";
 import { deferredTorchSum, E, exprOf, fusable, lazyTensor } from "../simd/lazy.ts";
 import { Tensor } from "../tensor.ts";
@@ -36,7 +36,7 @@ export function fusedMseLoss(input: Tensor, target: Tensor, reduction: string): 
   const T = target.data;
   const n = I.length;
   const S = allocate(dtype, n);
-  const loss = compileFormula(MSE.loss, R);
+  const loss = formulaFn(MSE.loss, R);
   const env = { x: 0, t: 0, w: 1, g: 1, p: 0 };
   for (let i = 0; i < n; i++) {
     env.x = I[i];
@@ -53,7 +53,7 @@ export function fusedMseLoss(input: Tensor, target: Tensor, reduction: string): 
     const scalar = reduction === "mean" ? R(G[0] / n) : G[0];
     const spread = reduction === "none";
     const part = (f: typeof MSE.dInput, shape: Tensor["shape"]) => {
-      const fn = compileFormula(f, R);
+      const fn = formulaFn(f, R);
       const out = allocate(dtype, n);
       for (let i = 0; i < n; i++) {
         env.x = I[i];
