@@ -1,7 +1,7 @@
 /** The `gradwire` command line: eval, train, validate and schema. Exit codes: 0 ok, 1 invalid or failed, 2 usage. */
 
 import { BACKEND_NAMES } from "../engine/scheduler-backend.ts";
-import { graphJsonSchema } from "../graph/schema.ts";
+import { graphJsonSchema, MAX_EPOCHS } from "../graph/schema.ts";
 import { registry } from "../nodes/index.ts";
 import {
   choiceFlag,
@@ -81,7 +81,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       case "train":
         await trainCommand(
           oneFile(p),
-          { jsonl: p.flags.has("jsonl"), epochs: intFlag(p, "epochs", 0), backend },
+          { jsonl: p.flags.has("jsonl"), epochs: intFlag(p, "epochs", 0, MAX_EPOCHS), backend },
           io,
         );
         break;

@@ -12,6 +12,9 @@ import { CURRENT_VERSION, FORMAT, type GraphFile, graphFileShape, kindNodeSchema
 import { DEFAULT_SETTINGS, type GraphDoc, type GraphEdge, type GraphNode } from "./types.ts";
 import { type Issue, validateGraph } from "./validate.ts";
 
+/** The largest graph file gradwire opens, in bytes: imported files and unpacked share links alike. */
+export const MAX_FILE_BYTES = 20_000_000;
+
 export interface LoadProblem {
   /** Where in the file: `nodes[3].params.lr`, `edges[0].target`, or `(file)` for the whole text. */
   path: string;
@@ -81,7 +84,8 @@ function syntaxProblem(text: string, e: unknown): LoadProblem {
 export function parseGraphFile(text: string, registry: Registry = builtinRegistry): LoadResult {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // A byte-order mark is how some editors on Windows start a UTF-8 file; it is not part of the JSON.
+    json = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
   } catch (e) {
     return { ok: false, errors: [syntaxProblem(text, e)] };
   }

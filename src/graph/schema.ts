@@ -33,9 +33,12 @@ export const edgeSchema = z
   })
   .describe("data flows from source.sourcePort to target.targetPort");
 
+/** The most epochs one run may take (settings.epochs and the CLI's --epochs alike). */
+export const MAX_EPOCHS = 10_000_000;
+
 export const settingsSchema = z
   .strictObject({
-    epochs: z.number().int().min(0).max(10_000_000).describe("how many epochs a training run takes"),
+    epochs: z.number().int().min(0).max(MAX_EPOCHS).describe("how many epochs a training run takes"),
   })
   .describe("run settings");
 
