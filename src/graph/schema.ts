@@ -53,15 +53,22 @@ const nodeFields = {
   position: positionSchema.optional(),
 };
 
-/** A node of one kind, with that kind's params. */
+const kindSchemas = new WeakMap<NodeKind, z.ZodObject>();
+
+/** A node of one kind, with that kind's params; built once per kind (loading checks every node with it). */
 export function kindNodeSchema(kind: NodeKind): z.ZodObject {
-  return z
-    .strictObject({
-      ...nodeFields,
-      type: z.literal(kind.type),
-      params: paramsSchema(kind).optional().describe("params that differ from the defaults"),
-    })
-    .describe(kind.description);
+  let schema = kindSchemas.get(kind);
+  if (!schema) {
+    schema = z
+      .strictObject({
+        ...nodeFields,
+        type: z.literal(kind.type),
+        params: paramsSchema(kind).optional().describe("params that differ from the defaults"),
+      })
+      .describe(kind.description);
+    kindSchemas.set(kind, schema);
+  }
+  return schema;
 }
 
 /** A node before its kind is known: what every node has. */
@@ -88,7 +95,7 @@ export type GraphFile = z.infer<typeof graphFileShape>;
 
 /** The full schema, each node type with its own params: what docs/graph.schema.json is generated from. */
 export function graphFileSchema(registry: Registry): z.ZodObject {
-  const kinds = registry.list().map(kindNodeSchema) as unknown as [
+  const kinds = registry.list().map((k) => kindNodeSchema(k)) as unknown as [
     z.ZodObject,
     z.ZodObject,
     ...z.ZodObject[],

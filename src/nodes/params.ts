@@ -54,11 +54,21 @@ export function paramSchema(d: ParamDecl): z.ZodType {
   return d.nullable || d.default === null ? s.nullable() : s;
 }
 
-/** The zod schema of a node's params object: known names only, each optional (defaults fill the rest). */
+const paramsSchemas = new WeakMap<NodeKind, z.ZodObject>();
+
+/**
+ * The zod schema of a node's params object: known names only, each optional (defaults fill the rest). Built
+ * once per kind: building one costs far more than checking a node with it, and a graph has thousands of nodes.
+ */
 export function paramsSchema(kind: NodeKind): z.ZodObject {
-  const shape: Record<string, z.ZodType> = {};
-  for (const d of kind.params) shape[d.name] = paramSchema(d).optional();
-  return z.strictObject(shape);
+  let schema = paramsSchemas.get(kind);
+  if (!schema) {
+    const shape: Record<string, z.ZodType> = {};
+    for (const d of kind.params) shape[d.name] = paramSchema(d).optional();
+    schema = z.strictObject(shape);
+    paramsSchemas.set(kind, schema);
+  }
+  return schema;
 }
 
 export function defaultParams(kind: NodeKind): ParamValues {
