@@ -334,7 +334,7 @@ class ScriptBuilder {
       mode === "train"
         ? [setup, ...this.functions(), once, optimizers, this.trainingLoop(loop, objective)]
         : [setup, ...this.functions(), once, this.evalReport(included, objective)];
-    const code = [...this.helperDefinitions(), this.flags(mode), ...sections]
+    const code = [...this.helperDefinitions(), this.flags(mode, this.header(mode).join("\n")), ...sections]
       .filter((b) => b.length > 0)
       .map((b) => b.join("\n"));
     // The imports are what the code uses: found in the code alone, never in the docstring's prose.
@@ -375,9 +375,12 @@ class ScriptBuilder {
     return [...[...this.helpers.values()].map((h) => h.lines), ...this.definitions.values()];
   }
 
-  private flags(mode: "train" | "eval"): string[] {
+  private flags(mode: "train" | "eval", docstring: string): string[] {
+    // argparse %-formats a description that contains "%(prog)" (and then fails on any other %): doubling every
+    // % makes it print the title and description exactly as written.
+    const description = docstring.includes("%(prog)") ? '__doc__.replace("%", "%%")' : "__doc__";
     return [
-      "parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)",
+      `parser = argparse.ArgumentParser(description=${description}, formatter_class=argparse.RawDescriptionHelpFormatter)`,
       'parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the tensors live")',
       ...(mode === "train"
         ? [
