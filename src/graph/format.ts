@@ -6,7 +6,7 @@ import type { z } from "zod";
 import { registry as builtinRegistry } from "../nodes/index.ts";
 import type { Registry } from "../nodes/registry.ts";
 import { outputsOf } from "../nodes/types.ts";
-import { MAX_DEPTH, tooDeep } from "./depth.ts";
+import { MAX_DEPTH, protoKey, tooDeep } from "./depth.ts";
 import { type Json, MigrationError, migrate } from "./migrations.ts";
 import { CURRENT_VERSION, FORMAT, type GraphFile, graphFileShape, kindNodeSchema } from "./schema.ts";
 import { DEFAULT_SETTINGS, type GraphDoc, type GraphEdge, type GraphNode } from "./types.ts";
@@ -104,6 +104,8 @@ export function loadGraph(json: unknown, registry: Registry = builtinRegistry): 
       jsonPath(deep.slice(0, 8)),
       `nested more than ${MAX_DEPTH} levels deep (a tensor has at most a few dimensions)`,
     );
+  const proto = protoKey(json);
+  if (proto) return fail(jsonPath(proto), "the key '__proto__' is not allowed in a graph file");
   if (!isObject(json)) return fail("(top level)", 'expected a JSON object with "format": "gradwire.graph"');
   if (json.format !== FORMAT)
     return fail(

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { paramsSchema } from "../nodes/params.ts";
 import type { Registry } from "../nodes/registry.ts";
 import type { NodeKind } from "../nodes/types.ts";
-import { ID_PATTERN } from "./types.ts";
+import { ID_PATTERN, isReservedId, RESERVED_ID_MESSAGE } from "./types.ts";
 
 export const FORMAT = "gradwire.graph";
 export const CURRENT_VERSION = 1;
@@ -17,6 +17,7 @@ const id = (what: string) =>
     .regex(ID_PATTERN, {
       error: "must start with a letter or _ and hold only letters, digits, _ and - (at most 64)",
     })
+    .refine((s) => !isReservedId(s), { error: (issue) => `'${String(issue.input)}' ${RESERVED_ID_MESSAGE}` })
     .describe(what);
 
 export const positionSchema = z

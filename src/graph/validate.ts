@@ -8,7 +8,7 @@ import { MAX_ELEMENTS, numelOf } from "../nodes/shapes.ts";
 import { InferError, type NodeKind, outputsOf, type PortDecl, type TensorMeta } from "../nodes/types.ts";
 import { fmtShape, isFloating, isIntegral, scalarDType } from "../runtime/index.ts";
 import { type Adjacency, adjacency, ancestors, topoSort } from "./topo.ts";
-import { describeNode, type GraphDoc, type GraphEdge, type GraphNode } from "./types.ts";
+import { describeNode, type GraphDoc, type GraphEdge, type GraphNode, nodeById } from "./types.ts";
 
 export type Severity = "error" | "warning";
 
@@ -127,8 +127,8 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
   // Edges: both ends exist, ports exist, one edge per input.
   const seenInputs = new Map<string, GraphEdge>();
   for (const e of Object.values(doc.edges)) {
-    const src = doc.nodes[e.source];
-    const dst = doc.nodes[e.target];
+    const src = nodeById(doc, e.source);
+    const dst = nodeById(doc, e.target);
     if (!src || !dst) {
       const missing = !src ? e.source : e.target;
       err(
@@ -267,7 +267,7 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
       inputs,
       sourceType: (p) => {
         const e = inputEdge(adj, id, p);
-        return e ? doc.nodes[e.source]?.type : undefined;
+        return e ? nodeById(doc, e.source)?.type : undefined;
       },
     }) ?? [])
       warn("lint", `node ${describeNode(node)}${w.port ? `, input '${w.port}'` : ""}: ${w.message}`, {
@@ -343,7 +343,7 @@ function checkTraining(
     }
   }
   if (doc.objective !== undefined) {
-    const node = doc.nodes[doc.objective];
+    const node = nodeById(doc, doc.objective);
     if (!node) err("objective", `the objective '${doc.objective}' is not a node in the graph`);
     else {
       const m = metas[node.id]?.out;

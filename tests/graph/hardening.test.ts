@@ -1,7 +1,9 @@
 // Hostile and unusual graph files (issue 18): each case crashed, lost data or let too much through before.
 import { describe, expect, it } from "vitest";
+import { GraphDocument } from "../../src/graph/document.ts";
 import { type LoadResult, parseGraphFile } from "../../src/graph/format.ts";
 import { kindNodeSchema } from "../../src/graph/schema.ts";
+import { validateGraph } from "../../src/graph/validate.ts";
 import { paramsSchema, registry } from "../../src/nodes/index.ts";
 
 function problems(r: LoadResult): string[] {
@@ -52,5 +54,60 @@ describe("big graphs", () => {
       expect(kindNodeSchema(kind)).toBe(kindNodeSchema(kind));
       expect(paramsSchema(kind)).toBe(paramsSchema(kind));
     }
+  });
+});
+
+describe("ids and keys that are names every object has", () => {
+  const tensor = (id: string) => ({ id, type: "tensor", params: { data: [1] } });
+  const edge = (id: string, source: string, target: string) => ({
+    id,
+    source,
+    sourcePort: "out",
+    target,
+    targetPort: "input",
+  });
+
+  it("refuses __proto__, constructor and the like as node, edge and objective ids, naming the path", () => {
+    for (const id of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+      const why = `'${id}' is reserved (names such as __proto__, constructor and toString belong to every object); choose another id`;
+      expect(problems(parseGraphFile(graph([tensor(id)])))).toEqual([`nodes[0].id: ${why}`]);
+      expect(
+        problems(parseGraphFile(graph([tensor("a"), { id: "r", type: "relu" }], [edge(id, "a", "r")]))),
+      ).toEqual([`edges[0].id: ${why}`]);
+      expect(problems(parseGraphFile(graph([tensor("a")], [], { objective: id })))).toEqual([
+        `objective: ${why}`,
+      ]);
+    }
+  });
+
+  it("refuses a __proto__ key anywhere instead of dropping its value", () => {
+    const withProto = (params: string) =>
+      `{"format": "gradwire.graph", "version": 1, "nodes": [{"id": "a", "type": "tensor", "params": ${params}}], "edges": []}`;
+    expect(problems(parseGraphFile(withProto('{"__proto__": {"data": [5]}}')))).toEqual([
+      "nodes[0].params.__proto__: the key '__proto__' is not allowed in a graph file",
+    ]);
+    expect(problems(parseGraphFile(withProto('{"data": [1], "requires_grad": {"__proto__": 1}}')))).toEqual([
+      "nodes[0].params.requires_grad.__proto__: the key '__proto__' is not allowed in a graph file",
+    ]);
+  });
+
+  it("the editor's document refuses such ids too, and finds no node or edge through them", () => {
+    const doc = new GraphDocument();
+    expect(() => doc.addNode({ type: "relu", id: "__proto__" })).toThrow(/'__proto__' is reserved/);
+    expect(() => doc.addNode({ type: "relu", id: "constructor" })).toThrow(/'constructor' is reserved/);
+    const a = doc.addNode({ type: "tensor", params: { data: [1] } });
+    const r = doc.addNode({ type: "relu" });
+    expect(() => doc.connect({ id: "__proto__", source: a, target: r, targetPort: "input" })).toThrow(
+      /edge id '__proto__' is reserved/,
+    );
+    // A document built by other code: an edge naming 'constructor' dangles, it does not find Object.
+    const d = doc.state;
+    const v = validateGraph(
+      { ...d, edges: { e: { ...edge("e", "constructor", r), sourcePort: "out" } } },
+      registry,
+    );
+    expect(v.issues.map((i) => i.message)).toContain(
+      "edge 'e' comes from node 'constructor', which is not in the graph",
+    );
   });
 });
