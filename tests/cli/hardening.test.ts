@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Io } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
-import { fixturePath, tempFile } from "./run.ts";
+import { fixturePath, jsonLines, tempFile, torchJson } from "./run.ts";
 
 function captureIo(): Io & { out: () => string; err: () => string } {
   const out: string[] = [];
@@ -41,5 +41,61 @@ describe("export-torch", () => {
       expect(r.stderr).toContain("is the graph file itself");
       expect(readFileSync(file, "utf8")).toBe(text);
     }
+  });
+});
+
+describe("a custom function whose forward is just x", () => {
+  const graph = JSON.stringify({
+    format: "gradwire.graph",
+    version: 1,
+    settings: { epochs: 3 },
+    nodes: [
+      { id: "w", type: "tensor", params: { data: [1.5, 2.5], requires_grad: true } },
+      { id: "f", type: "custom_function", params: { forward: "x", backward: "3 * grad_output" } },
+      { id: "s", type: "sum" },
+      { id: "opt", type: "SGD", params: { lr: 0.1 } },
+    ],
+    edges: [
+      { id: "e1", source: "w", sourcePort: "out", target: "f", targetPort: "input" },
+      { id: "e2", source: "f", sourcePort: "out", target: "s", targetPort: "input" },
+      { id: "e3", source: "s", sourcePort: "out", target: "opt", targetPort: "loss" },
+    ],
+  });
+  const torch = torchJson<{
+    grad: number[];
+    lines: { epoch: number; loss: number; params: { w: number[] } }[];
+  }>(`
+import json, torch
+class F(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x
+    @staticmethod
+    def backward(ctx, g):
+        return 3 * g
+w = torch.tensor([1.5, 2.5], requires_grad=True)
+F.apply(w).sum().backward()
+grad = w.grad.tolist()
+w.grad = None
+opt = torch.optim.SGD([w], lr=0.1)
+lines = []
+for epoch in range(3):
+    opt.zero_grad()
+    loss = F.apply(w).sum()
+    loss.backward()
+    opt.step()
+    lines.append({"epoch": epoch, "loss": loss.item(), "params": {"w": w.tolist()}})
+print(json.dumps({"grad": grad, "lines": lines}))
+`);
+
+  it("keeps the parameter a leaf: eval reports its gradient and train trains it, as PyTorch does", async () => {
+    const file = tempFile(graph);
+    const ev = await run("eval", file, "--json");
+    expect(ev.stderr).toBe("");
+    expect(JSON.parse(ev.stdout).grads.w.data).toEqual(torch.grad);
+    const tr = await run("train", file, "--jsonl");
+    expect(tr.stderr).toBe("");
+    expect(tr.code).toBe(0);
+    expect(jsonLines(tr.stdout)).toEqual(torch.lines);
   });
 });
