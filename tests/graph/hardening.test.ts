@@ -1,4 +1,5 @@
 // Hostile and unusual graph files (issue 18): each case crashed, lost data or let too much through before.
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { GraphDocument } from "../../src/graph/document.ts";
 import { type LoadResult, parseGraphFile } from "../../src/graph/format.ts";
@@ -109,5 +110,66 @@ describe("ids and keys that are names every object has", () => {
     expect(v.issues.map((i) => i.message)).toContain(
       "edge 'e' comes from node 'constructor', which is not in the graph",
     );
+  });
+});
+
+describe("literal data", () => {
+  /** The errors loading or validating one tensor node with these params. */
+  function tensorErrors(params: Record<string, unknown>): string[] {
+    const r = parseGraphFile(graph([{ id: "a", type: "tensor", params }]));
+    if (!r.ok) return r.errors.map((e) => `${e.path}: ${e.message}`);
+    return r.issues.filter((i) => i.severity === "error").map((i) => i.message);
+  }
+
+  it("refuses a value an integer dtype cannot hold, naming the element, where PyTorch refuses it too", () => {
+    const torch = spawnSync(
+      "/usr/bin/python3",
+      ["-c", "import torch; torch.tensor([[1, 2], [3e10, 4]], dtype=torch.int32)"],
+      { encoding: "utf8" },
+    );
+    expect(torch.stderr).toContain("value cannot be converted to type int32 without overflow");
+    expect(
+      tensorErrors({
+        data: [
+          [1, 2],
+          [3e10, 4],
+        ],
+        dtype: "int32",
+      }),
+    ).toEqual([
+      "node 'a' (tensor): param 'data': data[1][0] = 30000000000 cannot be converted to int32 without overflow (int32 holds -2147483648 to 2147483647)",
+    ]);
+    expect(tensorErrors({ data: [1e19] })).toEqual([
+      "node 'a' (tensor): param 'data': data[0] = 10000000000000000000 cannot be converted to int64 without overflow (int64 holds -9223372036854775808 to 9223372036854775807)",
+    ]);
+    expect(tensorErrors({ data: [2147483647, -2147483648], dtype: "int32" })).toEqual([]);
+  });
+
+  it("says which element of the data is not a number, and why 1e400 is not one, not 'Invalid input'", () => {
+    const why = "tensor data holds numbers and true/false, in nested lists";
+    expect(
+      tensorErrors({
+        data: [
+          [1, "2"],
+          [3, 4],
+        ],
+      }),
+    ).toEqual([`nodes[0].params.data: data[0][1] is a string ("2"); ${why}`]);
+    expect(tensorErrors({ data: "abc" })).toEqual([`nodes[0].params.data: data is a string ("abc"); ${why}`]);
+    expect(tensorErrors({ data: [true, null] })).toEqual([`nodes[0].params.data: data[1] is null; ${why}`]);
+    const text = graph([{ id: "a", type: "tensor", params: { data: [1, 2] } }]).replace(
+      "[1,2]",
+      "[1,-1e400]",
+    );
+    const r = parseGraphFile(text);
+    expect(r.ok ? [] : r.errors.map((e) => `${e.path}: ${e.message}`)).toEqual([
+      "nodes[0].params.data: data[1] is a number beyond float64's range (-1e400 and the like read as infinity); write a finite number",
+    ]);
+    const lr = parseGraphFile(
+      graph([{ id: "o", type: "SGD", params: { lr: 7 } }]).replace('"lr":7', '"lr":1e400'),
+    );
+    expect(lr.ok ? [] : lr.errors.map((e) => `${e.path}: ${e.message}`)).toEqual([
+      "nodes[0].params.lr: a number beyond float64's range (1e400 and the like read as infinity); write a finite number",
+    ]);
   });
 });
