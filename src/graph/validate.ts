@@ -7,6 +7,7 @@ import type { Registry } from "../nodes/registry.ts";
 import { MAX_ELEMENTS, numelOf } from "../nodes/shapes.ts";
 import { InferError, type NodeKind, outputsOf, type PortDecl, type TensorMeta } from "../nodes/types.ts";
 import { fmtShape, isFloating, isIntegral, scalarDType } from "../runtime/index.ts";
+import { literalDataErrors } from "./literal-check.ts";
 import { type Adjacency, adjacency, ancestors, topoSort } from "./topo.ts";
 import { describeNode, type GraphDoc, type GraphEdge, type GraphNode, nodeById } from "./types.ts";
 
@@ -23,6 +24,7 @@ export type IssueCode =
   | "dtype"
   | "shape"
   | "too-large"
+  | "data"
   | "not-upstream"
   | "objective"
   | "nothing-to-train"
@@ -285,6 +287,10 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
           { nodeId: id, port: from },
         );
     }
+  }
+  for (const e of literalDataErrors(doc, kinds, adj, metas, blocked)) {
+    err("data", e.message, { nodeId: e.nodeId });
+    blocked.add(e.nodeId);
   }
   // What is downstream of a blocked node cannot run either (it was skipped above without messages).
   checkTraining(doc, kinds, adj, metas, err, warn);

@@ -1,5 +1,6 @@
 // Hostile and unusual graph files (issue 18): each case crashed, lost data or let too much through before.
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { GraphDocument } from "../../src/graph/document.ts";
 import { type LoadResult, parseGraphFile } from "../../src/graph/format.ts";
@@ -170,6 +171,40 @@ describe("literal data", () => {
     );
     expect(lr.ok ? [] : lr.errors.map((e) => `${e.path}: ${e.message}`)).toEqual([
       "nodes[0].params.lr: a number beyond float64's range (1e400 and the like read as infinity); write a finite number",
+    ]);
+  });
+});
+
+describe("validation checks literal data as evaluation does", () => {
+  const fixture = readFileSync(new URL("../fixtures/cross-entropy.graph.json", import.meta.url), "utf8");
+
+  it("a class index out of range in a literal target is an error of the loss, before anything runs", () => {
+    const r = parseGraphFile(fixture.replace('"data": [1, 0, 2, 1, 0, 2]', '"data": [1, 0, 2, 3, 0, 2]'));
+    expect(r.ok).toBe(true);
+    const errors = r.ok ? r.issues.filter((i) => i.severity === "error") : [];
+    expect(errors.map((i) => [i.nodeId, i.message])).toEqual([
+      ["loss", "node 'loss' (cross_entropy): nll_loss: Target 3 is out of bounds (3 classes, element 3)"],
+    ]);
+    const fine = parseGraphFile(fixture);
+    expect(fine.ok && fine.issues.filter((i) => i.severity === "error")).toEqual([]);
+  });
+
+  it("a literal probability outside [0, 1] fed to binary_cross_entropy is an error too", () => {
+    const r = parseGraphFile(
+      graph(
+        [
+          { id: "p", type: "tensor", params: { data: [0.5, 1.5] } },
+          { id: "y", type: "tensor", params: { data: [0.25, 1] } },
+          { id: "b", type: "binary_cross_entropy" },
+        ],
+        [
+          { id: "e1", source: "p", sourcePort: "out", target: "b", targetPort: "input" },
+          { id: "e2", source: "y", sourcePort: "out", target: "b", targetPort: "target" },
+        ],
+      ),
+    );
+    expect(r.ok && r.issues.filter((i) => i.severity === "error").map((i) => i.message)).toEqual([
+      "node 'b' (binary_cross_entropy): binary_cross_entropy: all elements of input should be between 0 and 1 (element 1 is 1.5); apply a sigmoid first or use binary_cross_entropy_with_logits",
     ]);
   });
 });
