@@ -143,12 +143,13 @@ export function loadGraph(json: unknown, registry: Registry = builtinRegistry): 
   const doc = fromFile(data);
   const validation = validateGraph(doc, registry);
   const index = new Map(data.nodes.map((n, i) => [n.id, i]));
-  const tooLarge = validation.issues.filter((i) => i.code === "too-large");
+  // Too large to hold, a tensor or the whole graph: the file is refused before anything is allocated.
+  const tooLarge = validation.issues.filter((i) => i.code === "too-large" || i.code === "memory");
   if (tooLarge.length)
     return {
       ok: false,
       errors: tooLarge.map((i) => ({
-        path: `nodes[${index.get(i.nodeId ?? "")}].params`,
+        path: i.code === "memory" ? "nodes" : `nodes[${index.get(i.nodeId ?? "")}].params`,
         message: i.message,
       })),
     };

@@ -7,6 +7,7 @@ import type { Registry } from "../nodes/registry.ts";
 import { MAX_ELEMENTS, numelOf } from "../nodes/shapes.ts";
 import { InferError, type NodeKind, outputsOf, type PortDecl, type TensorMeta } from "../nodes/types.ts";
 import { fmtShape, isFloating, isIntegral, scalarDType } from "../runtime/index.ts";
+import { budgetErrors } from "./budget.ts";
 import { literalDataErrors } from "./literal-check.ts";
 import { type Adjacency, adjacency, ancestors, topoSort } from "./topo.ts";
 import { describeNode, type GraphDoc, type GraphEdge, type GraphNode, nodeById } from "./types.ts";
@@ -24,6 +25,8 @@ export type IssueCode =
   | "dtype"
   | "shape"
   | "too-large"
+  | "memory"
+  | "work"
   | "data"
   | "not-upstream"
   | "objective"
@@ -294,8 +297,13 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
   }
   // What is downstream of a blocked node cannot run either (it was skipped above without messages).
   checkTraining(doc, kinds, adj, metas, err, warn);
-  const ok = !issues.some((i) => i.severity === "error");
-  return { issues, ok, metas, order: topo.order, blocked, adjacency: adj };
+  const result: ValidationResult = { issues, ok: false, metas, order: topo.order, blocked, adjacency: adj };
+  // The whole graph's memory and work, from the metas (nothing is allocated): over budget, nothing runs.
+  const overBudget = budgetErrors(doc, registry, result);
+  for (const e of overBudget) err(e.code, e.message, { nodeId: e.nodeId });
+  if (overBudget.length) for (const id of Object.keys(doc.nodes)) blocked.add(id);
+  result.ok = !issues.some((i) => i.severity === "error");
+  return result;
 }
 
 /** Nodes with leaves whose requires_grad param is on: what optimizers train. */
