@@ -3,9 +3,15 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Io } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
+import { preview } from "../../src/cli/output.ts";
+import type { Tensor } from "../../src/runtime/index.ts";
 import { fixturePath, jsonLines, tempFile, torchJson } from "./run.ts";
 
-function captureIo(): Io & { out: () => string; err: () => string } {
+function captureIo(): Io & {
+  out: () => string;
+  err: () => string;
+  stdout: { write: (s: string) => unknown };
+} {
   const out: string[] = [];
   const err: string[] = [];
   return {
@@ -97,5 +103,80 @@ print(json.dumps({"grad": grad, "lines": lines}))
     expect(tr.stderr).toBe("");
     expect(tr.code).toBe(0);
     expect(jsonLines(tr.stdout)).toEqual(torch.lines);
+  });
+});
+
+describe("printing costs what is printed", () => {
+  it("a preview reads only the values it shows", () => {
+    // A plain array behind a proxy that counts element reads, however they are made (index or iterator).
+    const values = Array.from({ length: 1_000_000 }, (_, i) => i);
+    let reads = 0;
+    const data = new Proxy(values, {
+      get(target, key, receiver) {
+        if (typeof key === "string" && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const t = {
+      dtype: "float32",
+      ndim: 1,
+      numel: values.length,
+      shape: [values.length],
+      data,
+    } as unknown as Tensor;
+    expect(preview(t)).toBe("[0, 1, 2, 3, 4, 5, 6, ... 999999] (1000000 values)");
+    expect(reads).toBeLessThanOrEqual(8);
+  });
+
+  /** An Io that keeps what is written, noting the longest single write. */
+  function measuringIo() {
+    const io = captureIo();
+    let longest = 0;
+    const write = io.stdout.write;
+    io.stdout.write = (s: string) => {
+      longest = Math.max(longest, s.length);
+      return write(s);
+    };
+    return { io, longest: () => longest };
+  }
+
+  const million = JSON.stringify({
+    format: "gradwire.graph",
+    version: 1,
+    settings: { epochs: 2 },
+    nodes: [
+      { id: "w", type: "randn", params: { size: [1_000_000], requires_grad: true } },
+      { id: "s", type: "sum" },
+      { id: "opt", type: "SGD", params: { lr: 0.5 } },
+    ],
+    edges: [
+      { id: "e1", source: "w", sourcePort: "out", target: "s", targetPort: "input" },
+      { id: "e2", source: "s", sourcePort: "out", target: "opt", targetPort: "loss" },
+    ],
+  });
+
+  it("eval --json streams a million-element tensor in pieces, as the same JSON", async () => {
+    const { io, longest } = measuringIo();
+    expect(await main(["eval", tempFile(million), "--json"], io)).toBe(0);
+    expect(longest()).toBeLessThan(1_000_000);
+    const out = JSON.parse(io.out()) as {
+      nodes: Record<string, { shape: number[]; dtype: string; data: number[] }>;
+      grads: Record<string, { shape: number[]; data: number[] }>;
+    };
+    expect(out.nodes.w.data).toHaveLength(1_000_000);
+    expect(out.nodes.s.shape).toEqual([]);
+    expect(Math.fround(out.nodes.w.data.reduce((a, b) => a + b, 0))).toBeCloseTo(out.nodes.s.data[0], 0);
+    expect(out.grads.w.data.every((g) => g === 1)).toBe(true);
+  });
+
+  it("train --jsonl streams each line in pieces", async () => {
+    const { io, longest } = measuringIo();
+    expect(await main(["train", tempFile(million), "--jsonl"], io)).toBe(0);
+    expect(longest()).toBeLessThan(1_000_000);
+    const lines = jsonLines<{ epoch: number; loss: number; params: { w: number[] } }>(io.out());
+    expect(lines.map((l) => l.epoch)).toEqual([0, 1]);
+    expect(lines[0].params.w).toHaveLength(1_000_000);
+    // SGD on a sum: every element moves by lr each epoch.
+    expect(lines[1].params.w[7]).toBeCloseTo(lines[0].params.w[7] - 0.5, 5);
   });
 });
