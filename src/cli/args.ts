@@ -36,8 +36,8 @@ export function parseArgs(argv: readonly string[], known: Record<string, FlagSpe
     if (a.startsWith("-") && a !== "-") {
       const eq = a.indexOf("=");
       const given = (eq >= 0 ? a.slice(0, eq) : a).replace(/^-+/, "");
-      const name = ALIASES[given] ?? given;
-      const spec = known[name];
+      const name = Object.hasOwn(ALIASES, given) ? ALIASES[given] : given;
+      const spec = Object.hasOwn(known, name) ? known[name] : undefined;
       if (!spec) throw new UsageError(`unknown option '${a}'`);
       if (spec.value) {
         const v = eq >= 0 ? a.slice(eq + 1) : argv[++i];

@@ -69,7 +69,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return EXIT.ok;
     }
     if (!p.command) throw new UsageError("no command given");
-    const allowed = ALLOWED[p.command];
+    // An own property only: `gradwire constructor` is an unknown command, not Object's constructor.
+    const allowed = Object.hasOwn(ALLOWED, p.command) ? ALLOWED[p.command] : undefined;
     if (!allowed) throw new UsageError(`unknown command '${p.command}'`);
     for (const f of p.flags.keys())
       if (!allowed.includes(f)) throw new UsageError(`${p.command} does not take ${optionName(f)}`);

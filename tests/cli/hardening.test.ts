@@ -180,3 +180,13 @@ describe("printing costs what is printed", () => {
     expect(lines[1].params.w[7]).toBeCloseTo(lines[0].params.w[7] - 0.5, 5);
   });
 });
+
+describe("command names that every object has", () => {
+  it("are unknown commands, not silently successful ones", async () => {
+    for (const command of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      const r = await run(command, fixturePath("thermometer.graph.json"));
+      expect(r.code, command).toBe(2);
+      expect(r.stderr).toContain(`unknown command '${command}'`);
+    }
+  });
+});
