@@ -1,7 +1,7 @@
 /** The `gradwire` command line: eval, train, validate and schema. Exit codes: 0 ok, 1 invalid or failed, 2 usage. */
 
 import { BACKEND_REQUESTS } from "../engine/scheduler-backend.ts";
-import { graphJsonSchema } from "../graph/schema.ts";
+import { graphJsonSchema, MAX_EPOCHS } from "../graph/schema.ts";
 import { registry } from "../nodes/index.ts";
 import {
   choiceFlag,
@@ -73,7 +73,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return EXIT.ok;
     }
     if (!p.command) throw new UsageError("no command given");
-    const allowed = ALLOWED[p.command];
+    // An own property only: `gradwire constructor` is an unknown command, not Object's constructor.
+    const allowed = Object.hasOwn(ALLOWED, p.command) ? ALLOWED[p.command] : undefined;
     if (!allowed) throw new UsageError(`unknown command '${p.command}'`);
     for (const f of p.flags.keys())
       if (!allowed.includes(f)) throw new UsageError(`${p.command} does not take ${optionName(f)}`);
@@ -85,7 +86,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       case "train":
         await trainCommand(
           oneFile(p),
-          { jsonl: p.flags.has("jsonl"), epochs: intFlag(p, "epochs", 0), backend },
+          { jsonl: p.flags.has("jsonl"), epochs: intFlag(p, "epochs", 0, MAX_EPOCHS), backend },
           io,
         );
         break;

@@ -5,7 +5,7 @@ import { type EpochRecord, Trainer, type TrainState } from "../engine/train.ts";
 import { prepareAuto, prepareBackend } from "./backend.ts";
 import { CliFailure, type Io } from "./io.ts";
 import { loadGraphFile } from "./load.ts";
-import { fmtNum, jsonNumber, progressLine } from "./output.ts";
+import { fmtNum, jsonNumber, progressLine, writeJsonArray, writeJsonObject } from "./output.ts";
 
 export interface TrainOptions {
   jsonl: boolean;
@@ -42,13 +42,12 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
     last = records[records.length - 1];
     writeHeader();
     if (opts.jsonl) {
-      io.stdout.write(
-        records
-          .map(
-            (r) => `${JSON.stringify({ epoch: r.epoch, loss: jsonNumber(r.loss), params: jsonParams(r) })}\n`,
-          )
-          .join(""),
-      );
+      // Each line streamed in pieces: a trained tensor of millions of elements is more than one string holds.
+      for (const r of records) {
+        io.stdout.write(`{"epoch":${r.epoch},"loss":${JSON.stringify(jsonNumber(r.loss))},"params":`);
+        writeJsonObject(io.stdout, Object.entries(r.params), (v) => writeJsonArray(io.stdout, v));
+        io.stdout.write("}\n");
+      }
       return;
     }
     if (tty) {
@@ -81,10 +80,6 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
       io.stdout.write(
         `  ${id} = ${v.length === 1 ? fmtNum(v[0]) : `[${v.slice(0, 8).map(fmtNum).join(", ")}${v.length > 8 ? ", ..." : ""}]`}\n`,
       );
-}
-
-function jsonParams(r: EpochRecord): Record<string, (number | string)[]> {
-  return Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, v.map(jsonNumber)]));
 }
 
 /** The first line of `train --jsonl`: the backend that trained, what was asked for, and why. */

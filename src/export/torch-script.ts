@@ -374,7 +374,7 @@ class ScriptBuilder {
         : [setup, ...this.functions(), once, this.evalReport(included, objective)];
     const code = [
       ...this.helperDefinitions(),
-      ...(this.distributed ? [distributedHelpers()] : [this.flags(mode)]),
+      ...(this.distributed ? [distributedHelpers()] : [this.flags(mode, this.header(mode).join("\n"))]),
       ...sections,
     ]
       .filter((b) => b.length > 0)
@@ -419,7 +419,9 @@ class ScriptBuilder {
             sharded.add(this.outputVar(e.source, e.sourcePort));
         }
     const trained = g.params.map((p) => ({ variable: this.leafVar(p.nodeId, p.leaf), id: p.id }));
-    const parser = this.flags("train").filter((l) => !/^args = |^device = /.test(l));
+    const parser = this.flags("train", this.header("train").join("\n")).filter(
+      (l) => !/^args = |^device = /.test(l),
+    );
     this.shardedForDocs = { sharded: [...sharded], rows };
     return {
       parser: [...parser, ...distributedFlags()],
@@ -473,9 +475,12 @@ class ScriptBuilder {
     return [...[...this.helpers.values()].map((h) => h.lines), ...this.definitions.values()];
   }
 
-  private flags(mode: "train" | "eval"): string[] {
+  private flags(mode: "train" | "eval", docstring: string): string[] {
+    // argparse %-formats a description that contains "%(prog)" (and then fails on any other %): doubling every
+    // % makes it print the title and description exactly as written.
+    const description = docstring.includes("%(prog)") ? '__doc__.replace("%", "%%")' : "__doc__";
     return [
-      "parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)",
+      `parser = argparse.ArgumentParser(description=${description}, formatter_class=argparse.RawDescriptionHelpFormatter)`,
       'parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the tensors live")',
       ...(mode === "train"
         ? [

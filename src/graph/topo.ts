@@ -17,7 +17,7 @@ export function adjacency(doc: GraphDoc): Adjacency {
     out.set(id, []);
   }
   for (const e of Object.values(doc.edges)) {
-    if (!(e.source in doc.nodes) || !(e.target in doc.nodes)) continue;
+    if (!Object.hasOwn(doc.nodes, e.source) || !Object.hasOwn(doc.nodes, e.target)) continue;
     into.get(e.target)!.push(e);
     out.get(e.source)!.push(e);
   }

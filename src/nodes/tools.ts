@@ -72,6 +72,7 @@ const finiteDifference = defineKind({
     },
   ],
   recomputes: [["loss", "input"]],
+  recomputeRuns: (p, inputs) => numelOf(inputs.input?.shape ?? []) * (p.str("scheme") === "central" ? 2 : 1),
   infer(ctx) {
     const l = req(ctx, "loss");
     const x = req(ctx, "input");
@@ -164,6 +165,7 @@ const sweep = defineKind({
     },
   ],
   recomputes: [["loss", "input"]],
+  recomputeRuns: (p) => p.num("steps"),
   infer(ctx) {
     const l = req(ctx, "loss");
     const x = req(ctx, "input");
@@ -222,6 +224,8 @@ const grad = defineKind({
     },
   ],
   recomputes: [["outputs", "inputs"]],
+  // One forward re-run, then each backward pass costs about two more.
+  recomputeRuns: (p) => 1 + 2 * p.num("repeat"),
   infer(ctx) {
     const y = req(ctx, "outputs");
     const x = req(ctx, "inputs");

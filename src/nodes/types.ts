@@ -229,6 +229,11 @@ export interface NodeKind {
   /** Ports whose value is recomputed with the value of another port replaced: [port, fromPort]. */
   recomputes?: readonly [string, string][];
   /**
+   * How many times one evaluation re-runs what `recomputes` names (finite differences: once or twice per element
+   * nudged), from the input metas: validation's work estimate multiplies the re-run part of the graph by it.
+   */
+  recomputeRuns?(params: ParamReader, inputs: Record<string, TensorMeta | undefined>): number;
+  /**
    * The PyTorch code the node stands for, run where the node sits in the forward pass (inside the training
    * loop for nodes downstream of a trained tensor).
    */

@@ -208,7 +208,9 @@ export interface CustomFunction {
 export function applyFunction(fn: CustomFunction, ...inputs: Tensor[]): Tensor {
   const ctx = new FunctionContext();
   const out = noGrad(() => fn.forward(ctx, ...inputs));
-  const result = out.gradFn === null ? out : out.detach();
+  // A forward returning an input as it is (`return x`) gets a new tensor, as torch returns a view: recording
+  // the backward on the input itself would take away its place as a leaf.
+  const result = out.gradFn === null && !inputs.includes(out) ? out : out.detach();
   const recorded = record(result, `${fn.name}Backward`, inputs, (g) => {
     const r = fn.backward(ctx, g);
     return Array.isArray(r) ? r : [r];

@@ -219,7 +219,28 @@ export function tensor(data: NestedArray | Storage, opts: TensorOptions = {}): T
         ? "float64"
         : "float32"
       : defaultDTypeOf(data));
+  if (dtype === "int32" || dtype === "int64") checkIntegerRange(flat, shape, dtype);
   return fromFlat(flat, shape, dtype, opts);
+}
+
+/** The integers each integer dtype holds: [min, max + 1). */
+const INTEGER_RANGE = { int32: [-(2 ** 31), 2 ** 31], int64: [-(2 ** 63), 2 ** 63] } as const;
+
+/** Like torch.tensor: a value an integer dtype cannot hold is refused (naming where it is), never wrapped. */
+function checkIntegerRange(flat: ArrayLike<number>, shape: Shape, dtype: "int32" | "int64"): void {
+  const [lo, end] = INTEGER_RANGE[dtype];
+  for (let i = 0; i < flat.length; i++) {
+    const v = Math.trunc(flat[i]);
+    if (v >= lo && v < end) continue;
+    let index = "";
+    for (let d = shape.length - 1, rest = i; d >= 0; d--) {
+      index = `[${rest % shape[d]}]${index}`;
+      rest = Math.floor(rest / shape[d]);
+    }
+    throw new RangeError(
+      `data${index} = ${flat[i]} cannot be converted to ${dtype} without overflow (${dtype} holds ${BigInt(lo)} to ${BigInt(end) - 1n})`,
+    );
+  }
 }
 
 /** A tensor from flat row-major values and a shape. */
