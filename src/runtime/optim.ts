@@ -9,7 +9,7 @@
  */
 import { type DType, roundHalf, type Storage } from "./dtype.ts";
 import { fma, powInt } from "./exact.ts";
-import { markWrittenInPlace } from "./simd/lazy.ts";
+import { markWrittenInPlace } from "./simd/fusable.ts";
 import type { Tensor } from "./tensor.ts";
 
 export abstract class Optimizer {
