@@ -1,8 +1,11 @@
 /** `torch.optim.Adam` and `torch.optim.AdamW` (torch 1.13's `_single_tensor_adam(w)`), which differ in weight decay. */
 import { powInt } from "../exact.ts";
 import {
+  adamMoments,
   add,
+  BETA_UNIFORMS,
   betas,
+  betaValues,
   checkCommon,
   defineOptimizer,
   div,
@@ -39,17 +42,7 @@ function adam<const N extends string>(name: N, description: string, decoupled: b
     check: checkCommon,
     buffers: [{ name: "exp_avg" }, { name: "exp_avg_sq" }, { name: "max_exp_avg_sq", usedIf: "amsgrad" }],
     scalars: () => ({ step: 0 }),
-    uniforms: [
-      "beta1",
-      "beta2",
-      "one_minus_beta1",
-      "one_minus_beta2",
-      "weight_decay",
-      "eps",
-      "bias_correction2_sqrt",
-      "neg_step_size",
-      "decay",
-    ],
+    uniforms: [...BETA_UNIFORMS, "weight_decay", "eps", "bias_correction2_sqrt", "neg_step_size", "decay"],
     flags: ["maximize", "has_weight_decay", "decoupled", "amsgrad"],
     flagsOf: (h: Hyper) => ({
       maximize: Boolean(h.maximize),
@@ -62,10 +55,7 @@ function adam<const N extends string>(name: N, description: string, decoupled: b
       const step = ++s.step;
       const lr = num(h, "lr");
       return {
-        beta1: b1,
-        beta2: b2,
-        one_minus_beta1: 1 - b1,
-        one_minus_beta2: 1 - b2,
+        ...betaValues(h),
         weight_decay: num(h, "weight_decay"),
         eps: num(h, "eps"),
         bias_correction2_sqrt: Math.sqrt(1 - powInt(b2, step)),
@@ -83,9 +73,7 @@ function adam<const N extends string>(name: N, description: string, decoupled: b
           [set("gi", fma("weight_decay", "pi", "gi"))], // grad.add(param, alpha=weight_decay)
         ),
       ]),
-      set("exp_avg", fma("one_minus_beta1", "gi", mul("exp_avg", "beta1"))), // exp_avg.mul_(beta1).add_(grad, alpha=1-beta1)
-      // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2)
-      set("exp_avg_sq", fma(mul("one_minus_beta2", "gi"), "gi", mul("exp_avg_sq", "beta2"))),
+      ...adamMoments("gi"),
       let_("vv", "exp_avg_sq"),
       when("amsgrad", [
         set("max_exp_avg_sq", max("max_exp_avg_sq", "exp_avg_sq")),

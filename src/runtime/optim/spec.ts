@@ -182,6 +182,23 @@ export function gradIn(local: string, withMaximize = true): OptStmt[] {
   ];
 }
 
+/** The running averages of Adam and its kin: `exp_avg` of the gradient `local`, `exp_avg_sq` of its square. */
+export function adamMoments(local: string): OptStmt[] {
+  return [
+    // exp_avg.mul_(beta1).add_(grad, alpha=1-beta1)
+    set("exp_avg", fma("one_minus_beta1", local, mul("exp_avg", "beta1"))),
+    // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2)
+    set("exp_avg_sq", fma(mul("one_minus_beta2", local), local, mul("exp_avg_sq", "beta2"))),
+  ];
+}
+
+/** The uniforms adamMoments reads, from `betas`. */
+export function betaValues(h: Hyper): Record<string, number> {
+  const [b1, b2] = pair(h, "betas");
+  return { beta1: b1, beta2: b2, one_minus_beta1: 1 - b1, one_minus_beta2: 1 - b2 };
+}
+export const BETA_UNIFORMS = ["beta1", "beta2", "one_minus_beta1", "one_minus_beta2"] as const;
+
 /** torch's checks on lr, eps, weight_decay and betas, for the arguments an optimizer has. */
 export function checkCommon(h: Hyper): void {
   checkNonNeg("learning rate", num(h, "lr"));
