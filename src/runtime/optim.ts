@@ -94,13 +94,19 @@ export class Optimizer {
       const flags = spec.flagsOf(h, (name) => name in buffers, scalars);
       const R = rounder(p.dtype);
       const n = p.numel;
-      const bufs = spec.buffers.map((b) => {
-        if (b.usedIf !== undefined && !flags[b.usedIf]) return null;
+      const bufs: (Float64Array | null)[] = [];
+      for (const b of spec.buffers) {
+        if (b.usedIf !== undefined && !flags[b.usedIf]) {
+          bufs.push(null);
+          continue;
+        }
         buffers[b.name] ??= new Float64Array(n).fill(R(b.init?.(h) ?? 0));
-        return buffers[b.name];
-      });
+        bufs.push(buffers[b.name]);
+      }
       const values = spec.values(h, scalars);
-      const u = Float64Array.from(spec.uniforms, (k) => R(values[k]));
+      const names = spec.uniforms;
+      const u = new Float64Array(names.length);
+      for (let k = 0; k < names.length; k++) u[k] = R(values[names[k]]);
       // Pending expressions that read this array (views of p included) must copy it from now on.
       markWrittenInPlace(p.data);
       updateLoop(spec, flags, p.dtype)(p.data, Float64Array.from(p.grad.data), bufs, u);

@@ -5,7 +5,6 @@ import {
   add,
   BETA_UNIFORMS,
   betas,
-  betaValues,
   checkCommon,
   defineOptimizer,
   div,
@@ -25,6 +24,7 @@ import {
   sqrt,
   weightDecay,
   when,
+  withBetas,
 } from "./spec.ts";
 
 function adam<const N extends string>(name: N, description: string, decoupled: boolean) {
@@ -54,14 +54,13 @@ function adam<const N extends string>(name: N, description: string, decoupled: b
       const [b1, b2] = pair(h, "betas");
       const step = ++s.step;
       const lr = num(h, "lr");
-      return {
-        ...betaValues(h),
+      return withBetas(h, {
         weight_decay: num(h, "weight_decay"),
         eps: num(h, "eps"),
         bias_correction2_sqrt: Math.sqrt(1 - powInt(b2, step)),
         neg_step_size: -(lr / (1 - powInt(b1, step))),
         decay: 1 - lr * num(h, "weight_decay"),
-      };
+      });
     },
     update: [
       let_("gi", select("maximize", neg("g"), "g")),

@@ -57,7 +57,9 @@ export function nameResolver(spec: OptimizerSpec, forms: NameForms): (name: stri
 
 /** The key of one flag combination (bit k: flag k). */
 export function flagKey(spec: OptimizerSpec, flags: Record<string, boolean>): number {
-  return spec.flags.reduce((key, f, k) => (flags[f] ? key | (1 << k) : key), 0);
+  let key = 0;
+  for (let k = 0; k < spec.flags.length; k++) if (flags[spec.flags[k]]) key |= 1 << k;
+  return key;
 }
 
 /** Whether `flag` ("name" or "!name") holds. */
@@ -116,21 +118,27 @@ function generate(spec: OptimizerSpec, flags: Record<string, boolean>, dtype: DT
   ].join("\n");
 }
 
-const cache = new WeakMap<OptimizerSpec, Map<string, UpdateLoop>>();
+/** Loops made so far, by spec, dtype and flag key (looked up every step, so no string keys). */
+const cache = new WeakMap<OptimizerSpec, Map<DType, Map<number, UpdateLoop>>>();
 
 /** The generated loop for these flags and dtype (made once, then cached). */
 export function updateLoop(spec: OptimizerSpec, flags: Record<string, boolean>, dtype: DType): UpdateLoop {
-  let mine = cache.get(spec);
-  if (!mine) {
-    mine = new Map();
-    cache.set(spec, mine);
+  let bySpec = cache.get(spec);
+  if (!bySpec) {
+    bySpec = new Map();
+    cache.set(spec, bySpec);
   }
-  const key = `${dtype}:${flagKey(spec, flags)}`;
-  let loop = mine.get(key);
+  let byDtype = bySpec.get(dtype);
+  if (!byDtype) {
+    byDtype = new Map();
+    bySpec.set(dtype, byDtype);
+  }
+  const key = flagKey(spec, flags);
+  let loop = byDtype.get(key);
   if (!loop) {
     // Generated from the spec's own declarations (never from user input), once per spec, dtype and flags.
     loop = new Function("fma", "R16", generate(spec, flags, dtype))(fma, roundHalf) as UpdateLoop;
-    mine.set(key, loop);
+    byDtype.set(key, loop);
   }
   return loop;
 }

@@ -9,7 +9,6 @@ import {
   add,
   BETA_UNIFORMS,
   betas,
-  betaValues,
   checkCommon,
   checkNonNeg,
   defineOptimizer,
@@ -24,6 +23,7 @@ import {
   set,
   sqrt,
   weightDecay,
+  withBetas,
 } from "./spec.ts";
 
 export const NADAM_SPEC = defineOptimizer({
@@ -55,14 +55,13 @@ export const NADAM_SPEC = defineOptimizer({
     // mu_product *= mu; mu_product_next = mu_product * mu * mu_next (float32 tensor ops)
     s.mu_product = Math.fround(s.mu_product * Math.fround(mu));
     const muProductNext = Math.fround(Math.fround(s.mu_product * Math.fround(mu)) * Math.fround(muNext));
-    return {
-      ...betaValues(h),
+    return withBetas(h, {
       weight_decay: num(h, "weight_decay"),
       eps: num(h, "eps"),
       bias_correction2: 1 - powInt(b2, step),
       neg_grad_step: (-lr * (1 - mu)) / (1 - s.mu_product),
       neg_avg_step: (-lr * muNext) / (1 - muProductNext),
-    };
+    });
   },
   update: [
     ...gradIn("gi", false),

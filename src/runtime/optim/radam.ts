@@ -8,7 +8,6 @@ import {
   add,
   BETA_UNIFORMS,
   betas,
-  betaValues,
   checkCommon,
   defineOptimizer,
   div,
@@ -25,6 +24,7 @@ import {
   sub,
   weightDecay,
   when,
+  withBetas,
 } from "./spec.ts";
 
 /** rho_t: the length of the approximated simple moving average at this step; rho_inf its limit. */
@@ -60,8 +60,7 @@ export const RADAM_SPEC = defineOptimizer({
     const step = ++s.step;
     const bc2 = 1 - powInt(b2, step);
     const { rhoInf, rhoT } = rho(h, step);
-    return {
-      ...betaValues(h),
+    return withBetas(h, {
       weight_decay: num(h, "weight_decay"),
       eps: num(h, "eps"),
       bias_correction1: 1 - powInt(b1, step),
@@ -70,7 +69,7 @@ export const RADAM_SPEC = defineOptimizer({
       // 0 (unused) until the variance is tractable; `rectify` below says when.
       rect:
         rhoT > 5 ? Math.sqrt(((rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : 0,
-    };
+    });
   },
   update: [
     ...gradIn("gi", false),

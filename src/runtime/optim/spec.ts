@@ -192,10 +192,14 @@ export function adamMoments(local: string): OptStmt[] {
   ];
 }
 
-/** The uniforms adamMoments reads, from `betas`. */
-export function betaValues(h: Hyper): Record<string, number> {
+/** `values` plus the uniforms adamMoments reads, from `betas` (no object spread: this runs every step). */
+export function withBetas(h: Hyper, values: Record<string, number>): Record<string, number> {
   const [b1, b2] = pair(h, "betas");
-  return { beta1: b1, beta2: b2, one_minus_beta1: 1 - b1, one_minus_beta2: 1 - b2 };
+  values.beta1 = b1;
+  values.beta2 = b2;
+  values.one_minus_beta1 = 1 - b1;
+  values.one_minus_beta2 = 1 - b2;
+  return values;
 }
 export const BETA_UNIFORMS = ["beta1", "beta2", "one_minus_beta1", "one_minus_beta2"] as const;
 
