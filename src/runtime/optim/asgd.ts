@@ -3,6 +3,7 @@
  * average `ax` of the parameters from step t0 on. torch keeps step, eta and mu as float32 tensors whatever the
  * parameters' dtype, so they are rounded to float32 here too.
  */
+import { powPositive } from "../exact.ts";
 import {
   add,
   checkNonNeg,
@@ -49,7 +50,7 @@ export const ASGD_SPEC = defineOptimizer({
     const { eta, mu } = s;
     const [lr, lambd] = [num(h, "lr"), num(h, "lambd")];
     // The next step's eta and mu: torch.tensor(...) of a Python float is float32.
-    s.eta = Math.fround(lr / (1 + lambd * lr * step) ** num(h, "alpha"));
+    s.eta = Math.fround(lr / powPositive(1 + lambd * lr * step, num(h, "alpha")));
     s.mu = Math.fround(1 / Math.max(1, step - num(h, "t0")));
     return { weight_decay: num(h, "weight_decay"), decay: 1 - lambd * eta, neg_eta: -eta, mu };
   },

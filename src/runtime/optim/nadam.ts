@@ -3,7 +3,7 @@
  * running product `mu_product` is a float32 tensor in torch whatever the parameters' dtype, so it is rounded
  * to float32 here too.
  */
-import { powInt } from "../exact.ts";
+import { powInt, powPositive } from "../exact.ts";
 import {
   adamMoments,
   add,
@@ -50,8 +50,8 @@ export const NADAM_SPEC = defineOptimizer({
     const lr = num(h, "lr");
     const decay = num(h, "momentum_decay");
     const step = ++s.step;
-    const mu = b1 * (1 - 0.5 * 0.96 ** (step * decay));
-    const muNext = b1 * (1 - 0.5 * 0.96 ** ((step + 1) * decay));
+    const mu = b1 * (1 - 0.5 * powPositive(0.96, step * decay));
+    const muNext = b1 * (1 - 0.5 * powPositive(0.96, (step + 1) * decay));
     // mu_product *= mu; mu_product_next = mu_product * mu * mu_next (float32 tensor ops)
     s.mu_product = Math.fround(s.mu_product * Math.fround(mu));
     const muProductNext = Math.fround(Math.fround(s.mu_product * Math.fround(mu)) * Math.fround(muNext));
