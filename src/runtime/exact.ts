@@ -67,7 +67,8 @@ function ddAdd(ah: number, al: number, bh: number, bl: number): [number, number]
   return [hi, e - (hi - s)];
 }
 
-const LN2_HI = 0.6931471805599453;
+const LN2_HI = Math.LN2;
+/** ln 2 - Math.LN2: the low part of ln 2 as a double-double. */
 const LN2_LO = 2.3190468138462996e-17;
 
 /** e^(ah + al) as a double-double, for |ah| < 700: e^r with r = a - k ln 2, as (e^(r/256))^256 by series. */
