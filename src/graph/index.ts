@@ -8,5 +8,6 @@ export * from "./literal-check.ts";
 export * from "./recompute.ts";
 export * from "./schema.ts";
 export * from "./topo.ts";
+export * from "./training.ts";
 export * from "./types.ts";
 export * from "./validate.ts";
