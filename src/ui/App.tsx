@@ -75,7 +75,8 @@ export function App(props: { startup: Startup }) {
       .flatMap((n) => {
         const x = session.value(n.id, "x");
         const y = session.value(n.id, "out");
-        return x && y ? [{ nodeId: n.id, label: n.name ?? n.id, x, y }] : [];
+        // A truncated output holds only its corners: nothing to draw a curve from.
+        return x && y && !x.truncated && !y.truncated ? [{ nodeId: n.id, label: n.name ?? n.id, x, y }] : [];
       }),
   );
   const issueCount = (sev: "error" | "warning") =>

@@ -11,7 +11,8 @@ import { Icon } from "../icons.tsx";
 import { groupOf } from "../palette/search.ts";
 import type { LiveAnalysis } from "../state/analysis.ts";
 import type { Editor } from "../state/editor.ts";
-import { torchRepr } from "../values/torchFormat.ts";
+import { stats } from "../values/summary.ts";
+import { numelOf, torchRepr, torchScalar, type ValueLike } from "../values/torchFormat.ts";
 import { ParamField } from "./ParamField.tsx";
 
 export interface InspectorProps {
@@ -174,6 +175,7 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
             <pre class="insp-tensor" data-testid="inspector-value">
               {torchRepr(v(), { requiresGrad: props.analysis.requiresGrad(id()) })}
             </pre>
+            <WholeStats value={v()} />
           </section>
         )}
       </Show>
@@ -184,10 +186,26 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
             <pre class="insp-tensor grad" data-testid="inspector-grad">
               {torchRepr(g())}
             </pre>
+            <WholeStats value={g()} />
           </section>
         )}
       </Show>
     </div>
+  );
+}
+
+/** For a tensor too large to send whole: its size and the stats of every element (the printout shows corners). */
+function WholeStats(props: { value: ValueLike }) {
+  const s = () => stats(props.value);
+  const num = (x: number) => (Number.isFinite(x) ? torchScalar(x, props.value.dtype) : "–");
+  return (
+    <Show when={props.value.truncated}>
+      <p class="insp-stats" data-testid="inspector-stats">
+        {numelOf(props.value.shape).toLocaleString("en-US")} elements · min {num(s().min)} · max{" "}
+        {num(s().max)} · mean {num(s().mean)}
+        {s().nonFinite > 0 ? ` · ${s().nonFinite} non-finite` : ""}
+      </p>
+    </Show>
   );
 }
 

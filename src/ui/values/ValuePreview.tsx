@@ -4,7 +4,7 @@
  */
 import { createMemo, Match, Show, Switch } from "solid-js";
 import { INLINE_NUMBERS, inlineNumbers, samples, shapeText, stats } from "./summary.ts";
-import { torchRepr, torchScalar, type ValueLike } from "./torchFormat.ts";
+import { numelOf, torchRepr, torchScalar, type ValueLike } from "./torchFormat.ts";
 
 export function Sparkline(props: { data: ArrayLike<number>; class?: string }) {
   const path = createMemo(() => {
@@ -88,7 +88,7 @@ export interface ValuePreviewProps {
 }
 
 export function ValuePreview(props: ValuePreviewProps) {
-  const n = () => props.value.data.length;
+  const n = () => numelOf(props.value.shape);
   const s = createMemo(() => stats(props.value));
   const full = () => torchRepr(props.value, { requiresGrad: props.requiresGrad });
   return (
@@ -112,6 +112,13 @@ export function ValuePreview(props: ValuePreviewProps) {
             {inlineNumbers(props.value)}
           </div>
         </Match>
+        <Match when={props.value.truncated}>
+          {/* Only the printed corners and the stats of a large tensor are here: no curve drawn from part of it. */}
+          <div class="preview-numbers" data-testid={props.kind === "grad" ? "grad-numbers" : "value-numbers"}>
+            {inlineNumbers(props.value)}
+          </div>
+          <Range min={s().min} max={s().max} mean={s().mean} dtype={props.value.dtype} />
+        </Match>
         <Match when={props.value.shape.length >= 2}>
           <HeatStrip value={props.value} />
           <Range min={s().min} max={s().max} dtype={props.value.dtype} />
@@ -128,12 +135,16 @@ export function ValuePreview(props: ValuePreviewProps) {
   );
 }
 
-function Range(props: { min: number; max: number; dtype: ValueLike["dtype"] }) {
+function Range(props: { min: number; max: number; mean?: number; dtype: ValueLike["dtype"] }) {
+  const num = (x: number) => (Number.isFinite(x) ? torchScalar(x, props.dtype) : "–");
   return (
-    <div class="preview-range">
-      <span>{Number.isFinite(props.min) ? torchScalar(props.min, props.dtype) : "–"}</span>
+    <div class="preview-range" data-testid="preview-range">
+      <span>{num(props.min)}</span>
       <span>…</span>
-      <span>{Number.isFinite(props.max) ? torchScalar(props.max, props.dtype) : "–"}</span>
+      <span>{num(props.max)}</span>
+      <Show when={props.mean !== undefined}>
+        <span class="preview-mean">mean {num(props.mean ?? Number.NaN)}</span>
+      </Show>
     </div>
   );
 }
