@@ -7,7 +7,7 @@ import { applyPatches, enablePatches } from "immer";
 import type { GraphDoc } from "../graph/types.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import { Scheduler } from "./scheduler.ts";
-import { BACKEND_NAMES } from "./scheduler-backend.ts";
+import { BACKEND_NAMES, type BackendName } from "./scheduler-backend.ts";
 import { Trainer } from "./train.ts";
 import {
   type FromWorker,
@@ -49,6 +49,8 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
   let pending: ReturnType<typeof setTimeout> | null = null;
   let graphChanged = false;
   let lastValues = 0;
+  /** The backend the page asked for (the trainer may be running the CPU instead, with the reason). */
+  let wanted: BackendName = "cpu";
 
   const post = (msg: FromWorker) => port.postMessage(msg, transfers(msg));
 
@@ -153,8 +155,12 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
         return;
       case "reset":
         await trainer.reset();
+        // A fallback is about the graph it met (a float64 node WebGPU cannot run): a reset (the page sends one
+        // with every graph it opens) decides afresh, so the next graph is not left on the CPU with that reason.
+        if (wanted !== "cpu") await trainer.setBackend(wanted);
         return;
       case "backend":
+        wanted = msg.backend;
         await trainer.setBackend(msg.backend);
         return;
       case "refresh":
