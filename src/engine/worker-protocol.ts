@@ -73,6 +73,8 @@ export interface NodeValue {
   /** Bumps whenever the node is recomputed. */
   version: number;
   outputs: Record<string, TensorSnapshot>;
+  /** The tensors the node owns and trains (a model's weight and bias), as they are now, by leaf name. */
+  leaves?: Record<string, TensorSnapshot>;
   /** Why the node has no value (a runtime error, or an error upstream). */
   error?: string;
 }

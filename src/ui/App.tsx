@@ -65,6 +65,9 @@ export function App(props: { startup: Startup }) {
     grad: (id, port) => session.grad(id, port),
     leaves: (id) => session.leaves(id),
     gradsStale: () => run.state().status === "running",
+    valueStale: (id) => session.valueStale(id),
+    objective: () => session.grads().objective ?? undefined,
+    trained: () => run.state().epoch > 0,
     nodeError: (id) => session.nodeError(id),
     runErrorNode: () => (run.state().status === "error" ? run.state().nodeId : undefined),
   });

@@ -3,7 +3,7 @@
  * declarations), its ports and where they are wired from, its value and gradient as PyTorch prints them, and
  * the validator's messages; with nothing selected, the graph's own settings and every problem in it.
  */
-import { createMemo, For, Show } from "solid-js";
+import { createMemo, createSignal, For, Show } from "solid-js";
 import type { GraphNode } from "../../graph/types.ts";
 import { outputsOf } from "../../nodes/types.ts";
 import { shortMessage } from "../canvas/GwNode.tsx";
@@ -68,6 +68,7 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
         m.set(e.targetPort, `${e.source}${e.sourcePort === "out" ? "" : `.${e.sourcePort}`}`);
     return m;
   });
+  const [renameError, setRenameError] = createSignal<string | undefined>(undefined);
   const value = () => props.analysis.value(id());
   const grad = () => props.analysis.grad(id());
   return (
@@ -89,11 +90,23 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
             data-testid="node-name"
             placeholder={id()}
             value={props.node.name ?? ""}
-            onChange={(e) => editor.rename(id(), e.currentTarget.value)}
+            aria-invalid={renameError() ? "true" : undefined}
+            onInput={() => setRenameError(undefined)}
+            onChange={(e) => {
+              const refused = editor.rename(id(), e.currentTarget.value);
+              setRenameError(refused);
+              // The field goes back to the name the node keeps.
+              if (refused) e.currentTarget.value = props.node.name ?? "";
+            }}
             onKeyDown={(e) => {
               if (e.key === "Enter") e.currentTarget.blur();
             }}
           />
+          <Show when={renameError()}>
+            <div class="field-error" role="alert" data-testid="rename-error">
+              {renameError()}
+            </div>
+          </Show>
         </div>
       </section>
       <Show when={issues().length > 0}>
@@ -172,7 +185,16 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
         {(v) => (
           <section class="insp-section">
             <h3 class="insp-h">Value</h3>
-            <pre class="insp-tensor" data-testid="inspector-value">
+            <Show when={props.analysis.valueStale(id())}>
+              <p class="insp-stale" data-testid="inspector-stale">
+                The last value computed: this node cannot be computed now (see the error upstream).
+              </p>
+            </Show>
+            <pre
+              class="insp-tensor"
+              classList={{ stale: props.analysis.valueStale(id()) }}
+              data-testid="inspector-value"
+            >
               {torchRepr(v(), { requiresGrad: props.analysis.requiresGrad(id()) })}
             </pre>
             <WholeStats value={v()} />

@@ -21,6 +21,9 @@ export interface Grads {
   error?: string;
 }
 
+/** A node's value as the page shows it: `stale` when it is the last one computed, before the node failed. */
+export type ShownValue = NodeValue & { stale?: boolean };
+
 /** Epochs per second over the last couple of seconds of records. */
 export class RateMeter {
   private samples: { t: number; epoch: number }[] = [];
@@ -80,7 +83,7 @@ export function createRunSession(opts: SessionOptions) {
   const client = new SchedulerClient(worker);
   const now = opts.now ?? (() => performance.now());
   const meter = new RateMeter();
-  const [values, setValues] = createSignal<Record<string, NodeValue>>({});
+  const [values, setValues] = createSignal<Record<string, ShownValue>>({});
   const [grads, setGrads] = createSignal<Grads>({ objective: null, params: {}, nodes: {} });
   const [lastRecord, setLastRecord] = createSignal<EpochRecord | undefined>(undefined);
   const [workerError, setWorkerError] = createSignal<string | undefined>(undefined);
@@ -95,7 +98,15 @@ export function createRunSession(opts: SessionOptions) {
 
   client.on("values", (m) => {
     setValues((prev) => {
-      const next = { ...prev, ...m.nodes };
+      const next = { ...prev };
+      for (const [id, v] of Object.entries(m.nodes)) {
+        const before = prev[id];
+        // A node that cannot be computed now (an invalid expression upstream) keeps its last value, marked stale.
+        next[id] =
+          v.error && Object.keys(v.outputs).length === 0 && before && Object.keys(before.outputs).length > 0
+            ? { ...v, outputs: before.outputs, leaves: before.leaves, stale: true }
+            : v;
+      }
       for (const id of m.removed) delete next[id];
       return next;
     });
@@ -204,6 +215,10 @@ export function createRunSession(opts: SessionOptions) {
     value(nodeId: string, port = "out"): TensorSnapshot | undefined {
       return values()[nodeId]?.outputs[port];
     },
+    /** True when the node's value is from before an error upstream (shown dimmed). */
+    valueStale(nodeId: string): boolean {
+      return !!values()[nodeId]?.stale;
+    },
     nodeError(nodeId: string): string | undefined {
       return values()[nodeId]?.error;
     },
@@ -220,13 +235,17 @@ export function createRunSession(opts: SessionOptions) {
       const prefix = `${nodeId}.`;
       const g = grads().params;
       const rec = lastRecord();
+      // The node's own leaves as the scheduler holds them: the initial values before any training.
+      const owned = values()[nodeId]?.leaves ?? {};
       const names = new Set<string>();
+      for (const k of Object.keys(owned)) names.add(prefix + k);
       for (const k of Object.keys(g)) if (k.startsWith(prefix)) names.add(k);
       for (const k of Object.keys(rec?.params ?? {})) if (k.startsWith(prefix)) names.add(k);
       return [...names].map((k) => {
         const snap = g[k];
         const recorded = rec?.params[k];
         const recordedGrad = rec?.grads[k];
+        const current = owned[k.slice(prefix.length)];
         const like = (data: ArrayLike<number>): ValueLike => ({
           shape: snap && snap.numel === data.length ? snap.shape : [data.length],
           dtype: snap?.dtype ?? "float32",
@@ -234,7 +253,8 @@ export function createRunSession(opts: SessionOptions) {
         });
         return {
           leaf: k.slice(prefix.length),
-          value: recorded ? like(recorded) : undefined,
+          // The last epoch's record while training (fresher than the values, refreshed every 100 ms), else now.
+          value: recorded ? like(recorded) : current,
           grad: recordedGrad ? like(recordedGrad) : snap,
         };
       });

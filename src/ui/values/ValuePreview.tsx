@@ -83,8 +83,10 @@ export interface ValuePreviewProps {
   /** "value" or "grad": the gradient is shown with its own accent and a ∇ label. */
   kind: "value" | "grad";
   requiresGrad?: boolean;
-  /** Shown dimmed: a gradient from before the current run (refreshed when it pauses or ends). */
-  stale?: boolean;
+  /** Shown dimmed, with why: a gradient from before the current run, a value from before an error upstream. */
+  stale?: string;
+  /** Replaces "value" in the head (the loss node after training says which loss it shows). */
+  label?: string;
 }
 
 export function ValuePreview(props: ValuePreviewProps) {
@@ -95,11 +97,11 @@ export function ValuePreview(props: ValuePreviewProps) {
     <div
       class={`preview preview-${props.kind}`}
       classList={{ stale: !!props.stale }}
-      title={props.stale ? `${full()}\n(from before this run; updated when training pauses)` : full()}
+      title={props.stale ? `${full()}\n(${props.stale})` : full()}
       data-preview={props.kind}
     >
       <div class="preview-head">
-        <span class="preview-label">{props.kind === "grad" ? "∇ grad" : "value"}</span>
+        <span class="preview-label">{props.kind === "grad" ? "∇ grad" : (props.label ?? "value")}</span>
         <span class="preview-shape">{shapeText(props.value.shape)}</span>
         <span class="preview-dtype">{props.value.dtype}</span>
       </div>
