@@ -145,7 +145,7 @@ describe("values shown", () => {
     const label = () => r.container.querySelector('[data-preview="value"] .preview-label')?.textContent;
     expect(label()).toBe("value");
     setTrained(true);
-    expect(label()).toBe("value after the last step");
+    expect(label()).toBe("after last step");
   });
 
   it("refuses to rename a node to a name another node goes by, saying why", () => {

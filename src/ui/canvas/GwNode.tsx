@@ -192,7 +192,7 @@ export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
             value={v()}
             kind="value"
             requiresGrad={analysis.requiresGrad(props.id)}
-            label={lossAfterStep() ? "value after the last step" : undefined}
+            label={lossAfterStep() ? "after last step" : undefined}
             stale={
               analysis.valueStale(props.id)
                 ? "the last value computed: this node cannot be computed now (see the error upstream)"

@@ -175,9 +175,14 @@ export function createRunSession(opts: SessionOptions) {
     run() {
       setWorkerError(undefined);
       const s = train().status;
-      if (s === "paused") client.resume();
-      else if (s !== "running") {
+      // The command's time is the meter's first sample, so a run that ends within one batch of records (whose
+      // messages arrive together) still has a speed.
+      if (s === "paused") {
+        meter.add(now(), train().epoch);
+        client.resume();
+      } else if (s !== "running") {
         meter.clear();
+        meter.add(now(), s === "idle" ? train().epoch : 0);
         client.run();
       }
     },
