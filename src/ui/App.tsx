@@ -47,6 +47,24 @@ function saveBackend(b: "cpu" | "webgpu"): void {
   }
 }
 
+/** Whether a side panel is shown (remembered per browser; shown by default). */
+function savedPanel(which: "palette" | "inspector"): boolean {
+  try {
+    return localStorage.getItem(`gradwire.panel.${which}`) !== "hidden";
+  } catch {
+    return true;
+  }
+}
+
+function savePanel(which: "palette" | "inspector", shown: boolean): boolean {
+  try {
+    localStorage.setItem(`gradwire.panel.${which}`, shown ? "shown" : "hidden");
+  } catch {
+    // not remembering the choice is fine
+  }
+  return shown;
+}
+
 /** Examples offered on an empty canvas: a first training loop, a loss curve, a regression. */
 const FEATURED: readonly string[] = [
   "05-guessing-game.json",
@@ -96,6 +114,8 @@ export function App(props: { startup: Startup }) {
       : "add an optimizer (SGD, Adam...) fed by a loss to train; the graph is evaluated as you edit it";
   };
   const [help, setHelp] = createSignal(false);
+  const [palette, setPalette] = createSignal(savedPanel("palette"));
+  const [inspector, setInspector] = createSignal(savedPanel("inspector"));
   const [ready, setReady] = createSignal(false);
   let canvas: CanvasApi | undefined;
 
@@ -197,12 +217,22 @@ export function App(props: { startup: Startup }) {
   });
 
   return (
-    <div class="app">
+    <div class="app" classList={{ "no-palette": !palette(), "no-inspector": !inspector() }}>
       <header class="toolbar">
-        <div class="brand">
+        <button
+          type="button"
+          class="icon-btn panel-toggle"
+          data-testid="toggle-palette"
+          title={palette() ? "Hide the node palette" : "Show the node palette"}
+          aria-pressed={palette()}
+          onClick={() => setPalette(savePanel("palette", !palette()))}
+        >
+          <Icon name="panelLeft" />
+        </button>
+        <h1 class="brand">
           <span class="brand-mark" aria-hidden="true" />
           gradwire
-        </div>
+        </h1>
         <FileMenu
           examples={EXAMPLES}
           onExample={openExample}
@@ -263,9 +293,21 @@ export function App(props: { startup: Startup }) {
           >
             <Icon name="help" />
           </button>
+          <button
+            type="button"
+            class="icon-btn panel-toggle"
+            data-testid="toggle-inspector"
+            title={inspector() ? "Hide the inspector" : "Show the inspector"}
+            aria-pressed={inspector()}
+            onClick={() => setInspector(savePanel("inspector", !inspector()))}
+          >
+            <Icon name="panelRight" />
+          </button>
         </div>
       </header>
-      <Palette entries={entries} onAdd={addAtCentre} />
+      <Show when={palette()}>
+        <Palette entries={entries} onAdd={addAtCentre} />
+      </Show>
       <main class="workspace">
         <Canvas
           editor={editor}
@@ -305,14 +347,16 @@ export function App(props: { startup: Startup }) {
           }
         />
       </main>
-      <Inspector
-        editor={editor}
-        analysis={analysis}
-        onFocusNode={(id) => {
-          editor.setSelection([id]);
-          canvas?.reveal(id);
-        }}
-      />
+      <Show when={inspector()}>
+        <Inspector
+          editor={editor}
+          analysis={analysis}
+          onFocusNode={(id) => {
+            editor.setSelection([id]);
+            canvas?.reveal(id);
+          }}
+        />
+      </Show>
       <StatusLine
         run={run}
         totalEpochs={() => editor.doc().settings.epochs}

@@ -86,7 +86,7 @@ export function FileMenu(props: FileMenuProps) {
         </Show>
       </div>
       <label class="btn" title="Import a graph file (.json); you can also drop one on the canvas">
-        <Icon name="upload" /> Import
+        <Icon name="upload" /> <span class="btn-label">Import</span>
         <input
           ref={input}
           type="file"
@@ -107,7 +107,7 @@ export function FileMenu(props: FileMenuProps) {
         title="Download the graph as JSON"
         onClick={() => props.onExport()}
       >
-        <Icon name="download" /> Export
+        <Icon name="download" /> <span class="btn-label">Export</span>
       </button>
       <div class="menu-wrap">
         <button
@@ -117,7 +117,7 @@ export function FileMenu(props: FileMenuProps) {
           title="Copy a link that carries this graph"
           onClick={async () => setLink(await props.onShare())}
         >
-          <Icon name="link" /> Share
+          <Icon name="link" /> <span class="btn-label">Share</span>
         </button>
         <Show when={link()}>
           <div class="menu share-pop" data-testid="share-pop">

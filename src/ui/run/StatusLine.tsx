@@ -47,10 +47,12 @@ export function StatusLine(props: StatusLineProps) {
         }
       >
         loss <b data-testid="loss-value">{loss()}</b>
-        <span class="dim" data-testid="loss-label">
-          {" "}
-          before the last step
-        </span>
+        <Show when={s().loss !== undefined}>
+          <span class="dim" data-testid="loss-label">
+            {" "}
+            before the last step
+          </span>
+        </Show>
       </span>
       <span class="stat">
         <b data-testid="epochs-per-sec">
