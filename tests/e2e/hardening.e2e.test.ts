@@ -4,7 +4,7 @@
  * survives a reload, and no autosave keeps the editor from starting. Its own build and browser, so it can run
  * alone: `npx vitest run tests/e2e/hardening.e2e.test.ts`.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
@@ -51,6 +51,27 @@ async function zoom(page: Page): Promise<number> {
   return page.$eval(".solid-flow__viewport", (el) => {
     const m = /scale\(([\d.]+)\)/.exec((el as HTMLElement).style.transform);
     return m ? Number(m[1]) : Number.NaN;
+  });
+}
+
+const AXE = readFileSync(join(ROOT, "node_modules/axe-core/axe.min.js"), "utf8");
+
+/** axe-core's violations on the page as it is now: rule, count, and the first few elements with the reason. */
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: AXE });
+  return page.evaluate(async () => {
+    type Result = {
+      violations: { id: string; nodes: { target: string[]; failureSummary?: string }[] }[];
+    };
+    const axe = (window as unknown as { axe: { run(c: Document, o: object): Promise<Result> } }).axe;
+    const r = await axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map(
+      (v) =>
+        `${v.id} (${v.nodes.length}): ${v.nodes
+          .slice(0, 3)
+          .map((n) => `${n.target.join(" ")}: ${n.failureSummary ?? ""}`)
+          .join("; ")}`,
+    );
   });
 }
 
@@ -152,6 +173,32 @@ describe("layout", () => {
       await context.close();
     }
   });
+});
+
+describe("accessibility (axe-core)", () => {
+  for (const theme of ["light", "dark"])
+    it(`finds no violation in the ${theme} theme: empty, with an example open, a node selected, after a run`, async () => {
+      const { context, page } = await open(await app(), { storage: { "gradwire.theme": theme } });
+      try {
+        expect(await axeViolations(page), "empty app").toEqual([]);
+        await openExample(page, "51-mlp-two-class-adam.json");
+        await page.waitForTimeout(2000);
+        expect(await axeViolations(page), "example 51 open").toEqual([]);
+        await openExample(page, "13-thermometer-training.json");
+        await page.click('[data-testid="run"]');
+        await expect
+          .poll(() => page.textContent('[data-testid="run-status"]'), { timeout: 30_000 })
+          .toBe("Done");
+        // Escape closes the notices, one of which may lie over the node.
+        await page.keyboard.press("Escape");
+        await page.click('.gw-node[data-node-type="mse_loss"] .gw-node-head');
+        await page.locator(".insp-node").waitFor();
+        await shot(page, `hardening-axe-${theme}`);
+        expect(await axeViolations(page), "example 13 trained, loss selected").toEqual([]);
+      } finally {
+        await context.close();
+      }
+    });
 });
 
 describe("startup", () => {

@@ -75,7 +75,7 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
     <div class="insp-node" data-inspector-node={id()}>
       <section class="insp-section insp-head">
         <div class={`insp-kind g-${kind() ? groupOf(kind()!.family).toLowerCase() : "unknown"}`}>
-          <span class="insp-type">{props.node.type}</span>
+          <h2 class="insp-type">{props.node.type}</h2>
           <span class="insp-family">{kind() ? groupOf(kind()!.family) : "unknown"}</span>
         </div>
         <p class="insp-desc">{kind()?.description ?? "This node type is not known to gradwire."}</p>
