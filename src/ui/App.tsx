@@ -10,6 +10,7 @@ import { debounce, saveLocal } from "./files/autosave.ts";
 import { downloadText, fileNameFor } from "./files/download.ts";
 import { EXAMPLES, type Example } from "./files/examples.ts";
 import { FileMenu } from "./files/FileMenu.tsx";
+import { loadHistory, saveHistory } from "./files/history.ts";
 import { shareUrl } from "./files/share.ts";
 import { HelpOverlay } from "./HelpOverlay.tsx";
 import { Icon } from "./icons.tsx";
@@ -75,6 +76,9 @@ const FEATURED: readonly string[] = [
 export function App(props: { startup: Startup }) {
   const editor = createEditor(registry, props.startup.doc);
   const log = createTrainingLog();
+  // The last run's plot history survives a reload of the same graph (the trained values start over).
+  const restored = props.startup.source === "autosave" ? loadHistory(props.startup.doc) : undefined;
+  if (restored?.length) log.append(restored);
   const session = createRunSession({ graph: editor.graph, log, backend: savedBackend() });
   onCleanup(() => session.dispose());
   const run = session.controller;
@@ -188,12 +192,27 @@ export function App(props: { startup: Startup }) {
 
   const autosave = debounce(() => saveLocal(serializeGraph(editor.doc())), 250);
   createEffect(on(editor.doc, autosave, { defer: true }));
+  // The plot history is saved when a run pauses or ends, and forgotten with a reset (an empty log).
+  createEffect(
+    on(
+      () => run.state().status,
+      (status) => {
+        if (status !== "running") saveHistory(editor.doc(), log);
+      },
+      { defer: true },
+    ),
+  );
 
   onMount(() => {
     // A handle for debugging in the browser console during development; not part of any build's API.
     if (import.meta.env.DEV) Object.assign(window, { __gradwire: { editor, analysis, session } });
     for (const p of props.startup.problems)
       notify({ kind: "warn", title: p.title, lines: p.lines, sticky: true });
+    if (restored?.length)
+      notify({
+        kind: "info",
+        title: `The plots show the last run before the reload (${restored.length === 1 ? "1 epoch" : `${restored[restored.length - 1].epoch + 1} epochs`}); a new run starts from the graph's values`,
+      });
     if (props.startup.source === "link") {
       // The link's graph now lives in the editor (and autosave); a reload should not reopen the link over edits.
       history.replaceState(null, "", location.pathname + location.search);

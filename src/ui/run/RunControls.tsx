@@ -115,20 +115,26 @@ export function RunControls(props: RunControlsProps) {
         <button
           type="button"
           class={`backend-chip ${s().backend.name}`}
+          classList={{ deciding: !!s().backend.deciding }}
           data-testid="backend"
           aria-haspopup="menu"
           aria-expanded={backendOpen()}
           title={
-            s().backend.reason
-              ? `CPU: ${s().backend.reason}`
-              : s().backend.name === "webgpu"
-                ? "Training on the GPU with WebGPU"
-                : "Training on the CPU"
+            s().backend.deciding
+              ? "Checking whether WebGPU can run here…"
+              : s().backend.reason
+                ? `CPU: ${s().backend.reason}`
+                : s().backend.name === "webgpu"
+                  ? "Training on the GPU with WebGPU"
+                  : "Training on the CPU"
           }
           onClick={() => setBackendOpen((o) => !o)}
         >
           <Icon name={s().backend.name === "webgpu" ? "gpu" : "cpu"} />
           {s().backend.name === "webgpu" ? "WebGPU" : "CPU"}
+          <Show when={s().backend.deciding}>
+            <span class="backend-why">…</span>
+          </Show>
           <Show when={s().backend.reason}>
             <span class="backend-why">fallback</span>
           </Show>

@@ -73,6 +73,7 @@ function sameRunState(a: RunState, b: RunState): boolean {
     Object.is(a.epochsPerSec, b.epochsPerSec) &&
     a.backend.name === b.backend.name &&
     a.backend.reason === b.backend.reason &&
+    a.backend.deciding === b.backend.deciding &&
     a.message === b.message &&
     a.nodeId === b.nodeId
   );
@@ -131,6 +132,7 @@ export function createRunSession(opts: SessionOptions) {
       setTrain(
         !s.fallback && s.backend === "cpu" && opts.webgpuReason ? { ...s, fallback: opts.webgpuReason } : s,
       );
+      if (s.backend === wanted() || s.fallback) setDeciding(false);
       // The last measured speed stays on show after a run ends; a new run measures afresh.
       if (s.status !== "running") meter.clear();
     });
@@ -145,6 +147,8 @@ export function createRunSession(opts: SessionOptions) {
 
   const disconnect = client.connect(opts.graph);
   const [wanted, setWanted] = createSignal<BackendName>(opts.backend ?? "cpu");
+  // Until the worker answers, the backend shown is the one asked for, marked as being decided (not "CPU").
+  const [deciding, setDeciding] = createSignal(wanted() !== "cpu");
   if (wanted() !== "cpu") client.setBackend(wanted());
 
   // One RunState per change, shared by every reader (the run controls and status line read it often); an
@@ -161,7 +165,9 @@ export function createRunSession(opts: SessionOptions) {
         loss: rec?.loss,
         lossDtype,
         epochsPerSec: rate(),
-        backend: { name: t.backend, reason: t.backend === "cpu" ? t.fallback : undefined },
+        backend: deciding()
+          ? { name: wanted(), deciding: true }
+          : { name: t.backend, reason: t.backend === "cpu" ? t.fallback : undefined },
         message: t.message ?? workerError(),
         nodeId: t.nodeId,
       };
@@ -169,6 +175,13 @@ export function createRunSession(opts: SessionOptions) {
     undefined,
     { equals: sameRunState },
   );
+
+  const clearHistory = () =>
+    batch(() => {
+      opts.log.clear();
+      setLastRecord(undefined);
+      setRate(undefined);
+    });
 
   const controller: RunController = {
     state,
@@ -181,24 +194,26 @@ export function createRunSession(opts: SessionOptions) {
         meter.add(now(), train().epoch);
         client.resume();
       } else if (s !== "running") {
+        // The trainer starts over from epoch 0 (after a finished run it resets): so do the plots, which may
+        // still show the last run (or one restored from before a reload).
+        clearHistory();
         meter.clear();
-        meter.add(now(), s === "idle" ? train().epoch : 0);
+        meter.add(now(), 0);
         client.run();
       }
     },
     pause: () => client.pause(),
     step() {
       setWorkerError(undefined);
+      // A step after a finished run starts a new one, as Run does; from a pause it continues the history.
+      // (After an error the trainer refuses steps until a reset: the plots stay.)
+      if (["idle", "done", "stopped"].includes(train().status)) clearHistory();
       client.step();
     },
     stop: () => client.stop(),
     reset() {
       setWorkerError(undefined);
-      batch(() => {
-        opts.log.clear();
-        setLastRecord(undefined);
-        setRate(undefined);
-      });
+      clearHistory();
       meter.clear();
       client.reset();
     },
@@ -211,6 +226,7 @@ export function createRunSession(opts: SessionOptions) {
     wantedBackend: wanted,
     setBackend(name: BackendName) {
       setWanted(name);
+      setDeciding(name !== train().backend);
       client.setBackend(name);
     },
     values,

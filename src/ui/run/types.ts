@@ -8,6 +8,8 @@ export interface BackendInfo {
   name: "cpu" | "webgpu";
   /** Why the CPU is used when WebGPU was wanted (no adapter, an op it cannot run...). */
   reason?: string;
+  /** True while the worker is still finding out whether the backend asked for can run (a GPU adapter...). */
+  deciding?: boolean;
 }
 
 export interface RunState {
