@@ -21,6 +21,8 @@ import { Palette } from "./palette/Palette.tsx";
 import { entriesOf } from "./palette/search.ts";
 import { createTrainingLog } from "./plots/log.ts";
 import { PlotsDock } from "./plots/PlotsDock.tsx";
+import { LongRunDialog } from "./run/LongRunDialog.tsx";
+import { createRunGuard, estimateWork } from "./run/longRun.ts";
 import { RunControls } from "./run/RunControls.tsx";
 import { StatusLine } from "./run/StatusLine.tsx";
 import { createRunSession } from "./run/session.ts";
@@ -93,6 +95,19 @@ export function App(props: { startup: Startup }) {
     nodeError: (id) => session.nodeError(id),
     runErrorNode: () => (run.state().status === "error" ? run.state().nodeId : undefined),
   });
+  // Run and Step ask first when the run would be very long (the estimate reads validation's shapes).
+  const guard = createRunGuard((epochs) => estimateWork(editor.doc(), analysis.validation().metas, epochs));
+  const epochsLeft = () => {
+    const st = run.state();
+    return st.status === "paused"
+      ? Math.max(1, editor.doc().settings.epochs - st.epoch)
+      : editor.doc().settings.epochs;
+  };
+  const guarded: typeof run = {
+    ...run,
+    run: () => guard.request(() => run.run(), epochsLeft()),
+    step: () => guard.request(() => run.step(), 1),
+  };
   const entries = entriesOf(registry.list());
   const sweeps = createMemo(() =>
     Object.values(editor.doc().nodes)
@@ -229,8 +244,8 @@ export function App(props: { startup: Startup }) {
         dismissAll();
       },
       fitView: () => canvas?.fitView(),
-      runPause: () => (run.state().status === "running" ? run.pause() : run.run()),
-      step: () => run.step(),
+      runPause: () => (run.state().status === "running" ? run.pause() : guarded.run()),
+      step: () => guarded.step(),
       focusSearch: () => document.querySelector<HTMLInputElement>('[data-testid="palette-search"]')?.focus(),
     });
   });
@@ -287,7 +302,7 @@ export function App(props: { startup: Startup }) {
             session.setBackend(b);
             saveBackend(b);
           }}
-          run={run}
+          run={guarded}
           epochs={() => editor.doc().settings.epochs}
           setEpochs={editor.setEpochs}
           blocked={blocked}
@@ -388,6 +403,7 @@ export function App(props: { startup: Startup }) {
         }}
       />
       <Notices />
+      <LongRunDialog guard={guard} />
       <Show when={help()}>
         <HelpOverlay onClose={() => setHelp(false)} />
       </Show>

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
+import { importText } from "./actions.ts";
 import { type App, app, closeApp, ROOT, shot } from "./harness.ts";
 
 afterAll(async () => {
@@ -199,6 +200,52 @@ describe("accessibility (axe-core)", () => {
         await context.close();
       }
     });
+});
+
+describe("a very long run", () => {
+  it("asks first, naming the node: Cancel leaves it unrun, Run anyway runs it", async () => {
+    const big = JSON.stringify({
+      format: "gradwire.graph",
+      version: 1,
+      title: "A long run",
+      settings: { epochs: 200 },
+      nodes: [
+        {
+          id: "big",
+          type: "randn",
+          position: { x: 0, y: 0 },
+          params: { size: [5000, 5000], requires_grad: true },
+        },
+        { id: "loss", type: "mean", position: { x: 300, y: 0 }, params: {} },
+        { id: "opt", type: "SGD", position: { x: 600, y: 0 }, params: {} },
+      ],
+      edges: [
+        { id: "e1", source: "big", sourcePort: "out", target: "loss", targetPort: "input" },
+        { id: "e2", source: "loss", sourcePort: "out", target: "opt", targetPort: "loss" },
+      ],
+    });
+    const { context, page } = await open(await app());
+    try {
+      await importText(page, "long.json", big);
+      await expect.poll(() => page.isEnabled('[data-testid="run"]'), { timeout: 30_000 }).toBe(true);
+      await page.click('[data-testid="run"]');
+      const dialog = page.locator('[data-testid="long-run-dialog"]');
+      await dialog.waitFor();
+      expect(await dialog.textContent()).toMatch(/'big' \(25.0 million elements\)/);
+      await shot(page, "hardening-long-run");
+      await page.click('[data-testid="long-run-cancel"]');
+      await dialog.waitFor({ state: "detached" });
+      expect(await page.textContent('[data-testid="run-status"]')).toBe("Ready");
+      await page.click('[data-testid="run"]');
+      await page.click('[data-testid="long-run-confirm"]');
+      await expect
+        .poll(() => page.textContent('[data-testid="run-status"]'), { timeout: 30_000 })
+        .toBe("Training");
+      await page.click('[data-testid="stop"]');
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 describe("startup", () => {

@@ -43,7 +43,8 @@ function capture(graph: string, log: TrainingLog, step: number): SavedHistory {
   const params: SavedHistory["params"] = {};
   const truncated = new Set(log.truncated());
   for (const s of log.series()) {
-    const p = (params[s.param] ??= { columns: [], values: [], grads: [], truncated: truncated.has(s.param) });
+    params[s.param] ??= { columns: [], values: [], grads: [], truncated: truncated.has(s.param) };
+    const p = params[s.param];
     p.columns.push(s.name);
     p.values.push(pick(log.params.view(s.name)));
     p.grads.push(pick(log.grads.view(s.name)));
