@@ -68,6 +68,27 @@ function savePanel(which: "palette" | "inspector", shown: boolean): boolean {
   return shown;
 }
 
+/** The toolbar button at either end that hides or shows a side panel. */
+function PanelToggle(props: {
+  which: "palette" | "inspector";
+  shown: boolean;
+  set: (shown: boolean) => void;
+}) {
+  const name = props.which === "palette" ? "the node palette" : "the inspector";
+  return (
+    <button
+      type="button"
+      class="icon-btn panel-toggle"
+      data-testid={`toggle-${props.which}`}
+      title={`${props.shown ? "Hide" : "Show"} ${name}`}
+      aria-pressed={props.shown}
+      onClick={() => props.set(savePanel(props.which, !props.shown))}
+    >
+      <Icon name={props.which === "palette" ? "panelLeft" : "panelRight"} />
+    </button>
+  );
+}
+
 /** Examples offered on an empty canvas: a first training loop, a loss curve, a regression. */
 const FEATURED: readonly string[] = [
   "05-guessing-game.json",
@@ -253,16 +274,7 @@ export function App(props: { startup: Startup }) {
   return (
     <div class="app" classList={{ "no-palette": !palette(), "no-inspector": !inspector() }}>
       <header class="toolbar">
-        <button
-          type="button"
-          class="icon-btn panel-toggle"
-          data-testid="toggle-palette"
-          title={palette() ? "Hide the node palette" : "Show the node palette"}
-          aria-pressed={palette()}
-          onClick={() => setPalette(savePanel("palette", !palette()))}
-        >
-          <Icon name="panelLeft" />
-        </button>
+        <PanelToggle which="palette" shown={palette()} set={setPalette} />
         <h1 class="brand">
           <span class="brand-mark" aria-hidden="true" />
           gradwire
@@ -327,16 +339,7 @@ export function App(props: { startup: Startup }) {
           >
             <Icon name="help" />
           </button>
-          <button
-            type="button"
-            class="icon-btn panel-toggle"
-            data-testid="toggle-inspector"
-            title={inspector() ? "Hide the inspector" : "Show the inspector"}
-            aria-pressed={inspector()}
-            onClick={() => setInspector(savePanel("inspector", !inspector()))}
-          >
-            <Icon name="panelRight" />
-          </button>
+          <PanelToggle which="inspector" shown={inspector()} set={setInspector} />
         </div>
       </header>
       <Show when={palette()}>

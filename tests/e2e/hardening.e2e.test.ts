@@ -275,16 +275,7 @@ describe("startup", () => {
   });
 
   it("starts with an autosave that crashed the loader, says so, and keeps the text", async () => {
-    const broken = JSON.stringify({
-      format: "gradwire.graph",
-      version: 1,
-      settings: { epochs: 10 },
-      nodes: [
-        { id: "__proto__", type: "tensor", position: { x: 0, y: 0 }, params: { data: 1 } },
-        { id: "b", type: "abs", position: { x: 250, y: 0 }, params: {} },
-      ],
-      edges: [{ id: "e1", source: "__proto__", sourcePort: "out", target: "b", targetPort: "input" }],
-    });
+    const broken = readFileSync(join(ROOT, "tests/fixtures/proto-ids.graph.json"), "utf8");
     const { context, page, errors } = await open(await app(), {
       storage: { "gradwire.autosave.v1": broken },
     });

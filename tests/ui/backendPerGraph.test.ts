@@ -3,29 +3,15 @@
  * the next graph opened trains on WebGPU again, and no reason about the last graph stays on show. The page's
  * session, the real scheduler behind a MessageChannel, and the real WebGPU backend (Dawn on SwiftShader).
  */
-import { MessageChannel } from "node:worker_threads";
-import { createRoot } from "solid-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { registerBackend } from "../../src/engine/scheduler-backend.ts";
-import type { WorkerLike } from "../../src/engine/worker-client.ts";
-import { serveScheduler, type WorkerPort } from "../../src/engine/worker-serve.ts";
-import { webgpuBackend } from "../../src/gpu/backend.ts";
-import { acquireDevice, type GpuDevice } from "../../src/gpu/device.ts";
+import { describe, expect, it } from "vitest";
 import { GraphDocument } from "../../src/graph/document.ts";
 import type { GraphDoc } from "../../src/graph/types.ts";
 import { registry } from "../../src/nodes/index.ts";
-import { createTrainingLog } from "../../src/ui/plots/log.ts";
-import { createRunSession } from "../../src/ui/run/session.ts";
 import { createEditor } from "../../src/ui/state/editor.ts";
+import { startSession, until } from "../helpers/run-session.ts";
+import { useWebGpuBackend } from "../helpers/webgpu.ts";
 
-let device: GpuDevice | null = null;
-beforeAll(() => {
-  registerBackend("webgpu", async () => {
-    if (!device || device.isLost) device = await acquireDevice();
-    return webgpuBackend(device);
-  });
-});
-afterAll(() => device?.destroy());
+useWebGpuBackend();
 
 function thermometer(dtype: "float32" | "float64"): GraphDoc {
   const g = new GraphDocument();
@@ -42,28 +28,10 @@ function thermometer(dtype: "float32" | "float64"): GraphDoc {
   return g.state;
 }
 
-const until = async (cond: () => boolean, ms = 30_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
-
 describe("backend per graph", () => {
   it("re-decides the backend when another graph is opened", async () => {
-    const channel = new MessageChannel();
-    const served = serveScheduler(channel.port2 as unknown as WorkerPort);
-    const { editor, session, dispose } = createRoot((dispose) => {
-      const editor = createEditor(registry, thermometer("float64"));
-      const session = createRunSession({
-        graph: editor.graph,
-        log: createTrainingLog(),
-        worker: channel.port1 as unknown as WorkerLike,
-        backend: "webgpu",
-      });
-      return { editor, session, dispose };
-    });
+    const editor = createEditor(registry, thermometer("float64"));
+    const { session, close } = startSession(editor.graph, { backend: "webgpu" });
     try {
       const run = session.controller;
       await until(() => session.value("loss") !== undefined);
@@ -79,10 +47,7 @@ describe("backend per graph", () => {
       await until(() => run.state().status === "done" && run.state().epoch === 5);
       expect(run.state().backend).toEqual({ name: "webgpu", reason: undefined });
     } finally {
-      session.dispose();
-      served.dispose();
-      channel.port1.close();
-      dispose();
+      close();
     }
   });
 });

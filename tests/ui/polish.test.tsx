@@ -4,23 +4,12 @@
  * worker has decided, a second run's plots starting over, and the last run's plot history kept across a reload
  * within a size cap. The page's session runs against the real scheduler behind a MessageChannel.
  */
-import { MessageChannel } from "node:worker_threads";
 import { createRoot } from "solid-js";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { WorkerLike } from "../../src/engine/worker-client.ts";
-import { serveScheduler, type WorkerPort } from "../../src/engine/worker-serve.ts";
 import { GraphDocument } from "../../src/graph/document.ts";
 import { HISTORY_KEY, loadHistory, saveHistory } from "../../src/ui/files/history.ts";
 import { createTrainingLog, type EpochRecord } from "../../src/ui/plots/log.ts";
-import { createRunSession } from "../../src/ui/run/session.ts";
-
-const until = async (cond: () => boolean, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+import { startSession, until } from "../helpers/run-session.ts";
 
 function thermometer(epochs: number): GraphDocument {
   const g = new GraphDocument();
@@ -37,24 +26,7 @@ function thermometer(epochs: number): GraphDocument {
   return g;
 }
 
-function start(graph: GraphDocument, backend?: "webgpu") {
-  const channel = new MessageChannel();
-  const served = serveScheduler(channel.port2 as unknown as WorkerPort);
-  return createRoot((dispose) => {
-    const log = createTrainingLog();
-    const session = createRunSession({ graph, log, worker: channel.port1 as unknown as WorkerLike, backend });
-    return {
-      log,
-      session,
-      close() {
-        session.dispose();
-        served.dispose();
-        channel.port1.close();
-        dispose();
-      },
-    };
-  });
-}
+const start = (graph: GraphDocument, backend?: "webgpu") => startSession(graph, { backend });
 
 describe("run session polish", () => {
   it("measures the speed of a run that ends within one batch of records", async () => {

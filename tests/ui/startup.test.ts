@@ -13,19 +13,10 @@ import { resolveStartup } from "../../src/ui/startup.ts";
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "../..");
 const example = readFileSync(resolve(ROOT, "examples/05-guessing-game.json"), "utf8");
 
-/** Graphs whose node (and edge) ids are `__proto__` (JSON.parse makes them own properties). */
-const proto = (edgeId: string) =>
-  JSON.stringify({
-    format: "gradwire.graph",
-    version: 1,
-    settings: { epochs: 10 },
-    nodes: [
-      { id: "__proto__", type: "tensor", position: { x: 0, y: 0 }, params: { data: 1 } },
-      { id: "b", type: "abs", position: { x: 250, y: 0 }, params: {} },
-    ],
-    edges: [{ id: edgeId, source: "__proto__", sourcePort: "out", target: "b", targetPort: "input" }],
-  });
-const PROTO = proto("e1");
+/** A graph whose node id is `__proto__` (JSON.parse makes it an own property), once crashing the loader. */
+const PROTO = readFileSync(resolve(ROOT, "tests/fixtures/proto-ids.graph.json"), "utf8");
+/** The same with the edge's id `__proto__` too. */
+const PROTO_EDGE = PROTO.replace('"id": "e1"', '"id": "__proto__"');
 
 describe("startup", () => {
   beforeEach(() => localStorage.clear());
@@ -43,7 +34,7 @@ describe("startup", () => {
   it("starts with any autosave content, reporting what it could not restore and keeping its text", async () => {
     for (const text of [
       PROTO,
-      proto("__proto__"),
+      PROTO_EDGE,
       "{",
       "null",
       '{"format":"gradwire.graph","version":1,"nodes":{"__proto__":{}}}',

@@ -4,55 +4,24 @@
  * weight and bias before any training, values that an invalid expression upstream left stale, and a rename to
  * a name another node goes by. The page's session runs against the real scheduler behind a MessageChannel.
  */
-import { MessageChannel } from "node:worker_threads";
 import { fireEvent, render } from "@solidjs/testing-library";
 import { createRoot, createSignal } from "solid-js";
 import { describe, expect, it, vi } from "vitest";
-import type { WorkerLike } from "../../src/engine/worker-client.ts";
-import { serveScheduler, type WorkerPort } from "../../src/engine/worker-serve.ts";
 import { GraphDocument } from "../../src/graph/document.ts";
 import type { GraphDoc } from "../../src/graph/types.ts";
 import { registry } from "../../src/nodes/index.ts";
 import { CanvasContext } from "../../src/ui/canvas/context.ts";
 import { GwNode } from "../../src/ui/canvas/GwNode.tsx";
 import { Inspector } from "../../src/ui/inspector/Inspector.tsx";
-import { createTrainingLog } from "../../src/ui/plots/log.ts";
 import { StatusLine } from "../../src/ui/run/StatusLine.tsx";
-import { createRunSession } from "../../src/ui/run/session.ts";
 import type { RunController, RunState } from "../../src/ui/run/types.ts";
 import { createAnalysis } from "../../src/ui/state/analysis.ts";
 import { createEditor } from "../../src/ui/state/editor.ts";
+import { startSession, until } from "../helpers/run-session.ts";
 
 vi.mock("@dschz/solid-flow", () => ({ Handle: () => null }));
 
-const until = async (cond: () => boolean, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
-
-function connect(graph: GraphDocument) {
-  const channel = new MessageChannel();
-  const served = serveScheduler(channel.port2 as unknown as WorkerPort);
-  return createRoot((dispose) => {
-    const session = createRunSession({
-      graph,
-      log: createTrainingLog(),
-      worker: channel.port1 as unknown as WorkerLike,
-    });
-    return {
-      session,
-      close() {
-        session.dispose();
-        served.dispose();
-        channel.port1.close();
-        dispose();
-      },
-    };
-  });
-}
+const connect = (graph: GraphDocument) => startSession(graph);
 
 function regression(): GraphDoc {
   const g = new GraphDocument();

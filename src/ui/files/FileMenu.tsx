@@ -124,6 +124,7 @@ export function FileMenu(props: FileMenuProps) {
           type="file"
           accept=".json,application/json"
           data-testid="import-json"
+          aria-label="Import a graph file"
           class="visually-hidden"
           onChange={(e) => {
             const f = e.currentTarget.files?.[0];
@@ -136,6 +137,7 @@ export function FileMenu(props: FileMenuProps) {
         type="button"
         class="btn"
         data-testid="export-json"
+        aria-label="Export"
         title="Download the graph as JSON"
         onClick={() => props.onExport()}
       >
@@ -146,6 +148,7 @@ export function FileMenu(props: FileMenuProps) {
           type="button"
           class="btn"
           data-testid="share-link"
+          aria-label="Share"
           title="Copy a link that carries this graph"
           onClick={async () => setLink(await props.onShare())}
         >
