@@ -128,6 +128,11 @@ export function App(props: { startup: Startup }) {
     ...run,
     run: () => guard.request(() => run.run(), epochsLeft()),
     step: () => guard.request(() => run.step(), 1),
+    // A reset forgets the saved plot history too (the log is empty now), even from a status that stays idle.
+    reset: () => {
+      run.reset();
+      saveHistory(editor.doc(), log);
+    },
   };
   const entries = entriesOf(registry.list());
   const sweeps = createMemo(() =>
