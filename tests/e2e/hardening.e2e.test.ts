@@ -202,6 +202,38 @@ describe("accessibility (axe-core)", () => {
     });
 });
 
+describe("plots", () => {
+  it("keep the last run across a reload, and a reset leaves no axes of it behind the hint", async () => {
+    const { context, page } = await open(await app(), { width: 1024, height: 700 });
+    const points = () => page.getAttribute('[data-testid="plot-loss"]', "data-points");
+    try {
+      await openExample(page, "13-thermometer-training.json");
+      await expect.poll(() => page.isEnabled('[data-testid="run"]'), { timeout: 30_000 }).toBe(true);
+      await page.click('[data-testid="run"]');
+      await expect
+        .poll(() => page.textContent('[data-testid="run-status"]'), { timeout: 30_000 })
+        .toBe("Done");
+      // The run's speed is shown, however short the run.
+      expect(await page.textContent('[data-testid="epochs-per-sec"]')).not.toBe("–");
+      await page.reload();
+      await page.waitForSelector('[data-testid="app-ready"]', { state: "attached" });
+      await expect.poll(points).toBe("100");
+      await page.click('[data-testid="reset"]');
+      await expect.poll(points).toBe("0");
+      const hidden = await page.$eval(
+        '[data-testid="plot-loss"] canvas',
+        (c) => getComputedStyle(c).visibility,
+      );
+      expect(hidden).toBe("hidden");
+      await page.reload();
+      await page.waitForSelector('[data-testid="app-ready"]', { state: "attached" });
+      await expect.poll(points).toBe("0");
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe("a very long run", () => {
   it("asks first, naming the node: Cancel leaves it unrun, Run anyway runs it", async () => {
     const big = JSON.stringify({
