@@ -38,17 +38,14 @@ export function StatusLine(props: StatusLineProps) {
         epoch <b data-testid="epoch">{s().epoch}</b>
         <span class="dim"> / {props.totalEpochs()}</span>
       </span>
-      <span
-        class="stat"
-        title={
-          s().loss === undefined
-            ? "The loss of the last epoch, computed before its step (as a PyTorch loop prints it)"
-            : `loss ${s().loss}: computed in the last epoch's forward pass, before its step (as a PyTorch loop prints it); the loss node shows the loss after that step`
-        }
-      >
+      <span class="stat" title={s().loss === undefined ? "" : `loss ${s().loss}`}>
         loss <b data-testid="loss-value">{loss()}</b>
         <Show when={s().loss !== undefined}>
-          <span class="dim" data-testid="loss-label">
+          <span
+            class="dim"
+            data-testid="loss-label"
+            title="Computed in the last epoch's forward pass, before its step (as a PyTorch loop prints it); the loss node shows the loss after that step"
+          >
             {" "}
             before the last step
           </span>
