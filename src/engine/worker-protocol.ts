@@ -8,12 +8,16 @@ import type { GraphDoc } from "../graph/types.ts";
 import type { Issue } from "../graph/validate.ts";
 import type { TensorMeta } from "../nodes/types.ts";
 import type { DType, Storage } from "../runtime/dtype.ts";
+import { stridesOf } from "../runtime/shape.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import type { BackendName, BackendRequest } from "./scheduler-backend.ts";
 import type { EpochRecord, TrainState } from "./train.ts";
 
 export interface WorkerOptions {
-  /** Elements of each tensor sent with values and gradients (the rest is summarised by stats). Default 4096. */
+  /**
+   * Tensors up to this many elements are sent whole with values and gradients; larger ones send only the corners
+   * PyTorch prints (see `corners`) and their stats. Default 4096.
+   */
   previewLimit?: number;
   /** Record parameter values and gradients per epoch only for tensors up to this size. Default 4096. */
   recordLimit?: number;
@@ -43,15 +47,25 @@ export interface TensorStats {
   mean: number;
   /** How many elements are NaN or infinite. */
   nonFinite: number;
+  /** L2 norm of the finite elements (the gradient magnitude drawn on wires). */
+  norm: number;
 }
+
+/** Elements kept at each end of a long dimension when a tensor is summarised, as PyTorch prints it. */
+export const EDGE_ITEMS = 3;
 
 export interface TensorSnapshot {
   shape: number[];
   dtype: DType;
   numel: number;
-  /** The first `previewLimit` elements, row-major, in the tensor's storage type. */
+  /**
+   * Every element, row-major, in the tensor's storage type; when `truncated`, only the summarised corners: each
+   * dimension longer than 2 × EDGE_ITEMS cut to its first and last EDGE_ITEMS (what PyTorch prints), so the page
+   * never shows a value it was not sent.
+   */
   data: Storage;
   truncated: boolean;
+  /** Of the whole tensor, not of what `data` holds. */
   stats: TensorStats;
 }
 
@@ -59,6 +73,8 @@ export interface NodeValue {
   /** Bumps whenever the node is recomputed. */
   version: number;
   outputs: Record<string, TensorSnapshot>;
+  /** The tensors the node owns and trains (a model's weight and bias), as they are now, by leaf name. */
+  leaves?: Record<string, TensorSnapshot>;
   /** Why the node has no value (a runtime error, or an error upstream). */
   error?: string;
 }
@@ -92,6 +108,7 @@ export function statsOf(data: ArrayLike<number>): TensorStats {
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   let sum = 0;
+  let sq = 0;
   let n = 0;
   let nonFinite = 0;
   for (let i = 0; i < data.length; i++) {
@@ -103,22 +120,49 @@ export function statsOf(data: ArrayLike<number>): TensorStats {
     if (x < min) min = x;
     if (x > max) max = x;
     sum += x;
+    sq += x * x;
     n++;
   }
   return n === 0
-    ? { min: Number.NaN, max: Number.NaN, mean: Number.NaN, nonFinite }
-    : { min, max, mean: sum / n, nonFinite };
+    ? { min: Number.NaN, max: Number.NaN, mean: Number.NaN, nonFinite, norm: 0 }
+    : { min, max, mean: sum / n, nonFinite, norm: Math.sqrt(sq) };
 }
 
-/** A copy of (the start of) a tensor for posting; its buffer can be transferred. */
+/** The elements PyTorch prints of a summarised tensor, row-major (torch's get_summarized_data). */
+export function corners(data: ArrayLike<number>, shape: readonly number[], out: number[] = []): number[] {
+  const strides = stridesOf(shape);
+  const walk = (dim: number, offset: number) => {
+    if (dim === shape.length) {
+      out.push(data[offset]);
+      return;
+    }
+    const n = shape[dim];
+    const long = n > 2 * EDGE_ITEMS;
+    for (let i = 0; i < n; i++) {
+      if (long && i === EDGE_ITEMS) i = n - EDGE_ITEMS;
+      walk(dim + 1, offset + i * strides[dim]);
+    }
+  };
+  walk(0, 0);
+  return out;
+}
+
+/** A copy of a tensor (or of its printed corners, when it has more than `limit` elements) for posting. */
 export function snapshot(t: Tensor, limit = 4096): TensorSnapshot {
   const truncated = t.numel > limit;
+  const data = t.data;
   return {
     shape: [...t.shape],
     dtype: t.dtype,
     numel: t.numel,
-    data: truncated ? t.data.slice(0, limit) : t.data.slice(),
+    data: truncated ? storageLike(data, corners(data, t.shape)) : data.slice(),
     truncated,
-    stats: statsOf(t.data),
+    stats: statsOf(data),
   };
+}
+
+/** `values` in a typed array of the same kind as `like`. */
+function storageLike(like: Storage, values: number[]): Storage {
+  const Ctor = like.constructor as new (v: number[]) => Storage;
+  return new Ctor(values);
 }

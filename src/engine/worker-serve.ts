@@ -7,7 +7,7 @@ import { applyPatches, enablePatches } from "immer";
 import type { GraphDoc } from "../graph/types.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import { Scheduler } from "./scheduler.ts";
-import { BACKEND_NAMES } from "./scheduler-backend.ts";
+import { BACKEND_NAMES, type BackendRequest } from "./scheduler-backend.ts";
 import { Trainer } from "./train.ts";
 import {
   type FromWorker,
@@ -29,7 +29,9 @@ export interface WorkerPort {
 function transfers(msg: FromWorker): Transferable[] {
   const out: Transferable[] = [];
   const add = (s: TensorSnapshot) => out.push(s.data.buffer as ArrayBuffer);
-  if (msg.type === "values") for (const v of Object.values(msg.nodes)) Object.values(v.outputs).forEach(add);
+  if (msg.type === "values")
+    for (const v of Object.values(msg.nodes))
+      [...Object.values(v.outputs), ...Object.values(v.leaves ?? {})].forEach(add);
   if (msg.type === "grads") [...Object.values(msg.params), ...Object.values(msg.nodes)].forEach(add);
   return out;
 }
@@ -45,10 +47,13 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
   const scheduler = new Scheduler();
   const trainer = new Trainer(scheduler, { recordLimit: opts.recordLimit });
   let doc: GraphDoc | null = null;
-  const posted = new Map<string, number>();
+  /** What the page last got for each node: its version and error (a failing node keeps its version). */
+  const posted = new Map<string, string>();
   let pending: ReturnType<typeof setTimeout> | null = null;
   let graphChanged = false;
   let lastValues = 0;
+  /** The backend the page asked for (the trainer may be running the CPU instead, with the reason). */
+  let wanted: BackendRequest = "cpu";
 
   const post = (msg: FromWorker) => port.postMessage(msg, transfers(msg));
 
@@ -57,13 +62,21 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
     const nodes: Record<string, NodeValue> = {};
     for (const id of Object.keys(scheduler.graph.nodes)) {
       const version = scheduler.version(id);
-      if (!all && posted.get(id) === version) continue;
-      posted.set(id, version);
+      const err = scheduler.error(id);
+      const key = `${version}:${err?.message ?? ""}`;
+      if (!all && posted.get(id) === key) continue;
+      posted.set(id, key);
       const outputs = Object.fromEntries(
         Object.entries(scheduler.outputs(id) ?? {}).map(([p, t]) => [p, snapshot(t, opts.previewLimit)]),
       );
-      const err = scheduler.error(id);
-      nodes[id] = { version, outputs, ...(err ? { error: err.message } : {}) };
+      const owned = Object.entries(scheduler.leaves(id));
+      const leaves = Object.fromEntries(owned.map(([k, t]) => [k, snapshot(t, opts.previewLimit)]));
+      nodes[id] = {
+        version,
+        outputs,
+        ...(owned.length ? { leaves } : {}),
+        ...(err ? { error: err.message } : {}),
+      };
     }
     const removed = [...posted.keys()].filter((id) => !(id in scheduler.graph.nodes));
     for (const id of removed) posted.delete(id);
@@ -153,8 +166,12 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
         return;
       case "reset":
         await trainer.reset();
+        // A fallback is about the graph it met (a float64 node WebGPU cannot run): a reset (the page sends one
+        // with every graph it opens) decides afresh, so the next graph is not left on the CPU with that reason.
+        if (wanted !== "cpu") await trainer.setBackend(wanted);
         return;
       case "backend":
+        wanted = msg.backend;
         await trainer.setBackend(msg.backend);
         return;
       case "refresh":

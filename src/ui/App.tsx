@@ -11,6 +11,7 @@ import { debounce, saveLocal } from "./files/autosave.ts";
 import { downloadText, fileNameFor } from "./files/download.ts";
 import { EXAMPLES, type Example } from "./files/examples.ts";
 import { FileMenu } from "./files/FileMenu.tsx";
+import { loadHistory, saveHistory } from "./files/history.ts";
 import { shareUrl } from "./files/share.ts";
 import { HelpOverlay } from "./HelpOverlay.tsx";
 import { Icon } from "./icons.tsx";
@@ -21,6 +22,8 @@ import { Palette } from "./palette/Palette.tsx";
 import { entriesOf } from "./palette/search.ts";
 import { createTrainingLog } from "./plots/log.ts";
 import { PlotsDock } from "./plots/PlotsDock.tsx";
+import { LongRunDialog } from "./run/LongRunDialog.tsx";
+import { createRunGuard, estimateWork } from "./run/longRun.ts";
 import { RunControls } from "./run/RunControls.tsx";
 import { StatusLine } from "./run/StatusLine.tsx";
 import { createRunSession } from "./run/session.ts";
@@ -49,6 +52,45 @@ function saveBackend(b: BackendRequest): void {
   }
 }
 
+/** Whether a side panel is shown (remembered per browser; shown by default). */
+function savedPanel(which: "palette" | "inspector"): boolean {
+  try {
+    return localStorage.getItem(`gradwire.panel.${which}`) !== "hidden";
+  } catch {
+    return true;
+  }
+}
+
+function savePanel(which: "palette" | "inspector", shown: boolean): boolean {
+  try {
+    localStorage.setItem(`gradwire.panel.${which}`, shown ? "shown" : "hidden");
+  } catch {
+    // not remembering the choice is fine
+  }
+  return shown;
+}
+
+/** The toolbar button at either end that hides or shows a side panel. */
+function PanelToggle(props: {
+  which: "palette" | "inspector";
+  shown: boolean;
+  set: (shown: boolean) => void;
+}) {
+  const name = props.which === "palette" ? "the node palette" : "the inspector";
+  return (
+    <button
+      type="button"
+      class="icon-btn panel-toggle"
+      data-testid={`toggle-${props.which}`}
+      title={`${props.shown ? "Hide" : "Show"} ${name}`}
+      aria-pressed={props.shown}
+      onClick={() => props.set(savePanel(props.which, !props.shown))}
+    >
+      <Icon name={props.which === "palette" ? "panelLeft" : "panelRight"} />
+    </button>
+  );
+}
+
 /** Examples offered on an empty canvas: a first training loop, a loss curve, a regression. */
 const FEATURED: readonly string[] = [
   "05-guessing-game.json",
@@ -59,6 +101,9 @@ const FEATURED: readonly string[] = [
 export function App(props: { startup: Startup }) {
   const editor = createEditor(registry, props.startup.doc);
   const log = createTrainingLog();
+  // The last run's plot history survives a reload of the same graph (the trained values start over).
+  const restored = props.startup.source === "autosave" ? loadHistory(props.startup.doc) : undefined;
+  if (restored?.length) log.append(restored);
   const session = createRunSession({ graph: editor.graph, log, backend: savedBackend() });
   onCleanup(() => session.dispose());
   const run = session.controller;
@@ -67,9 +112,30 @@ export function App(props: { startup: Startup }) {
     grad: (id, port) => session.grad(id, port),
     leaves: (id) => session.leaves(id),
     gradsStale: () => run.state().status === "running",
+    valueStale: (id) => session.valueStale(id),
+    objective: () => session.grads().objective ?? undefined,
+    trained: () => run.state().epoch > 0,
     nodeError: (id) => session.nodeError(id),
     runErrorNode: () => (run.state().status === "error" ? run.state().nodeId : undefined),
   });
+  // Run and Step ask first when the run would be very long (the estimate reads validation's shapes).
+  const guard = createRunGuard((epochs) => estimateWork(editor.doc(), analysis.validation().metas, epochs));
+  const epochsLeft = () => {
+    const st = run.state();
+    return st.status === "paused"
+      ? Math.max(1, editor.doc().settings.epochs - st.epoch)
+      : editor.doc().settings.epochs;
+  };
+  const guarded: typeof run = {
+    ...run,
+    run: () => guard.request(() => run.run(), epochsLeft()),
+    step: () => guard.request(() => run.step(), 1),
+    // A reset forgets the saved plot history too (the log is empty now), even from a status that stays idle.
+    reset: () => {
+      run.reset();
+      saveHistory(editor.doc(), log);
+    },
+  };
   const entries = entriesOf(registry.list());
   const sweeps = createMemo(() =>
     Object.values(editor.doc().nodes)
@@ -77,7 +143,8 @@ export function App(props: { startup: Startup }) {
       .flatMap((n) => {
         const x = session.value(n.id, "x");
         const y = session.value(n.id, "out");
-        return x && y ? [{ nodeId: n.id, label: n.name ?? n.id, x, y }] : [];
+        // A truncated output holds only its corners: nothing to draw a curve from.
+        return x && y && !x.truncated && !y.truncated ? [{ nodeId: n.id, label: n.name ?? n.id, x, y }] : [];
       }),
   );
   const issueCount = (sev: "error" | "warning") =>
@@ -94,6 +161,8 @@ export function App(props: { startup: Startup }) {
       : "add an optimizer (SGD, Adam...) fed by a loss to train; the graph is evaluated as you edit it";
   };
   const [help, setHelp] = createSignal(false);
+  const [palette, setPalette] = createSignal(savedPanel("palette"));
+  const [inspector, setInspector] = createSignal(savedPanel("inspector"));
   const [ready, setReady] = createSignal(false);
   let canvas: CanvasApi | undefined;
 
@@ -166,12 +235,27 @@ export function App(props: { startup: Startup }) {
 
   const autosave = debounce(() => saveLocal(serializeGraph(editor.doc())), 250);
   createEffect(on(editor.doc, autosave, { defer: true }));
+  // The plot history is saved when a run pauses or ends, and forgotten with a reset (an empty log).
+  createEffect(
+    on(
+      () => run.state().status,
+      (status) => {
+        if (status !== "running") saveHistory(editor.doc(), log);
+      },
+      { defer: true },
+    ),
+  );
 
   onMount(() => {
     // A handle for debugging in the browser console during development; not part of any build's API.
     if (import.meta.env.DEV) Object.assign(window, { __gradwire: { editor, analysis, session } });
     for (const p of props.startup.problems)
       notify({ kind: "warn", title: p.title, lines: p.lines, sticky: true });
+    if (restored?.length)
+      notify({
+        kind: "info",
+        title: `The plots show the last run before the reload (${restored.length === 1 ? "1 epoch" : `${restored[restored.length - 1].epoch + 1} epochs`}); a new run starts from the graph's values`,
+      });
     if (props.startup.source === "link") {
       // The link's graph now lives in the editor (and autosave); a reload should not reopen the link over edits.
       history.replaceState(null, "", location.pathname + location.search);
@@ -188,19 +272,20 @@ export function App(props: { startup: Startup }) {
         dismissAll();
       },
       fitView: () => canvas?.fitView(),
-      runPause: () => (run.state().status === "running" ? run.pause() : run.run()),
-      step: () => run.step(),
+      runPause: () => (run.state().status === "running" ? run.pause() : guarded.run()),
+      step: () => guarded.step(),
       focusSearch: () => document.querySelector<HTMLInputElement>('[data-testid="palette-search"]')?.focus(),
     });
   });
 
   return (
-    <div class="app">
+    <div class="app" classList={{ "no-palette": !palette(), "no-inspector": !inspector() }}>
       <header class="toolbar">
-        <div class="brand">
+        <PanelToggle which="palette" shown={palette()} set={setPalette} />
+        <h1 class="brand">
           <span class="brand-mark" aria-hidden="true" />
           gradwire
-        </div>
+        </h1>
         <FileMenu
           examples={EXAMPLES}
           onExample={openExample}
@@ -236,7 +321,7 @@ export function App(props: { startup: Startup }) {
             session.setBackend(b);
             saveBackend(b);
           }}
-          run={run}
+          run={guarded}
           epochs={() => editor.doc().settings.epochs}
           setEpochs={editor.setEpochs}
           blocked={blocked}
@@ -261,9 +346,12 @@ export function App(props: { startup: Startup }) {
           >
             <Icon name="help" />
           </button>
+          <PanelToggle which="inspector" shown={inspector()} set={setInspector} />
         </div>
       </header>
-      <Palette entries={entries} onAdd={addAtCentre} />
+      <Show when={palette()}>
+        <Palette entries={entries} onAdd={addAtCentre} />
+      </Show>
       <main class="workspace">
         <Canvas
           editor={editor}
@@ -303,14 +391,16 @@ export function App(props: { startup: Startup }) {
           }
         />
       </main>
-      <Inspector
-        editor={editor}
-        analysis={analysis}
-        onFocusNode={(id) => {
-          editor.setSelection([id]);
-          canvas?.reveal(id);
-        }}
-      />
+      <Show when={inspector()}>
+        <Inspector
+          editor={editor}
+          analysis={analysis}
+          onFocusNode={(id) => {
+            editor.setSelection([id]);
+            canvas?.reveal(id);
+          }}
+        />
+      </Show>
       <StatusLine
         run={run}
         totalEpochs={() => editor.doc().settings.epochs}
@@ -323,6 +413,7 @@ export function App(props: { startup: Startup }) {
         }}
       />
       <Notices />
+      <LongRunDialog guard={guard} />
       <Show when={help()}>
         <HelpOverlay onClose={() => setHelp(false)} />
       </Show>

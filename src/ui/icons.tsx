@@ -27,6 +27,8 @@ const P: Record<string, string> = {
   error: "M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM15 9l-6 6m0-6 6 6",
   check: "M20 6 9 17l-5-5",
   grid: "M4 4h16v16H4zM4 10h16M4 16h16M10 4v16M16 4v16",
+  panelLeft: "M4 4h16v16H4zM9 4v16",
+  panelRight: "M4 4h16v16H4zM15 4v16",
 };
 
 export type IconName = keyof typeof P;

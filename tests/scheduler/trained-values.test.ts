@@ -2,24 +2,15 @@
 // a WebGPU session keeps parameters on the device, so the trainer must bring them back and mark what depends
 // on them out of date before the page asks for values.
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Scheduler } from "../../src/engine/scheduler.ts";
-import { registerBackend } from "../../src/engine/scheduler-backend.ts";
 import { Trainer } from "../../src/engine/train.ts";
-import { webgpuBackend } from "../../src/gpu/backend.ts";
-import { acquireDevice, type GpuDevice } from "../../src/gpu/device.ts";
 import { parseGraphFile } from "../../src/graph/format.ts";
+import { useWebGpuBackend } from "../helpers/webgpu.ts";
 
 const text = readFileSync(new URL("../../examples/13-thermometer-training.json", import.meta.url), "utf8");
 
-let device: GpuDevice | null = null;
-beforeAll(() => {
-  registerBackend("webgpu", async () => {
-    if (!device || device.isLost) device = await acquireDevice();
-    return webgpuBackend(device);
-  });
-});
-afterAll(() => device?.destroy());
+useWebGpuBackend();
 
 async function lossAfter(backend: "cpu" | "webgpu", epochs: number, how: "run" | "steps"): Promise<number> {
   const parsed = parseGraphFile(text);

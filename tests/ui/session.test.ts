@@ -4,15 +4,10 @@
  * status line would print is the string PyTorch prints for the same loop.
  */
 import { spawnSync } from "node:child_process";
-import { MessageChannel } from "node:worker_threads";
-import { createRoot } from "solid-js";
 import { describe, expect, it } from "vitest";
-import type { WorkerLike } from "../../src/engine/worker-client.ts";
-import { serveScheduler, type WorkerPort } from "../../src/engine/worker-serve.ts";
 import { GraphDocument } from "../../src/graph/document.ts";
-import { createTrainingLog } from "../../src/ui/plots/log.ts";
-import { createRunSession } from "../../src/ui/run/session.ts";
 import { torchScalar } from "../../src/ui/values/torchFormat.ts";
+import { startSession, until } from "../helpers/run-session.ts";
 
 const X = [0.4, 1.2, 2.5, 3.9, 4.3, 5.7, 6.2, 7.9, 8.3, 9.5, 10.5, 11.5];
 const Y = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
@@ -53,37 +48,7 @@ print(json.dumps(out))
   return JSON.parse(r.stdout) as string[];
 }
 
-const until = async (cond: () => boolean, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
-
-function start(graph: GraphDocument) {
-  const channel = new MessageChannel();
-  const served = serveScheduler(channel.port2 as unknown as WorkerPort);
-  return createRoot((dispose) => {
-    const log = createTrainingLog();
-    const session = createRunSession({
-      graph,
-      log,
-      worker: channel.port1 as unknown as WorkerLike,
-      webgpuReason: "no WebGPU in this test",
-    });
-    return {
-      log,
-      session,
-      close() {
-        session.dispose();
-        served.dispose();
-        channel.port1.close();
-        dispose();
-      },
-    };
-  });
-}
+const start = (graph: GraphDocument) => startSession(graph, { webgpuReason: "no WebGPU in this test" });
 
 describe("run session", () => {
   it("trains in the scheduler and prints every loss as PyTorch does", async () => {

@@ -4,7 +4,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { type DType, Rng, roundHalf } from "../../src/runtime/index.ts";
+import { snapshot } from "../../src/engine/worker-protocol.ts";
+import { type DType, fromFlat, Rng, roundHalf } from "../../src/runtime/index.ts";
+import { inlineNumbers, stats } from "../../src/ui/values/summary.ts";
 import { pyExp, pyFixed, torchRepr, torchScalar } from "../../src/ui/values/torchFormat.ts";
 
 interface Case {
@@ -111,6 +113,41 @@ describe("torch-style value formatting", () => {
     const [a, b, c, d, e, f, g] = JSON.parse(r.stdout) as string[];
     expect([pyFixed(0.03125, 4), pyFixed(0.09375, 4), pyFixed(-2.5, 0), pyExp(125, 1)]).toEqual([a, b, c, d]);
     expect([pyFixed(0.5, 0), pyFixed(1.5, 0), pyFixed(2.675, 2)]).toEqual([e, f, g]);
+  });
+
+  it("prints a tensor over the worker's preview limit from the corners it sends, as PyTorch prints it whole", () => {
+    const tail = rnd(6000, 9, 2);
+    tail[5999] = Number.NEGATIVE_INFINITY;
+    const big = [
+      mk(
+        "float32",
+        [10000],
+        Array.from({ length: 10000 }, (_, i) => i),
+      ),
+      mk("float32", [6000], tail),
+      mk("float64", [100, 100], rnd(10000, 7, 50)),
+      mk("float32", [3, 2000], rnd(6000, 8, 1e-3)),
+      mk("float32", [20, 5, 50], rnd(5000, 10, 8)),
+      mk(
+        "int32",
+        [5000],
+        Array.from({ length: 5000 }, (_, i) => i * 7 - 100),
+      ),
+    ];
+    const expected = torchStrings(big);
+    big.forEach((c, i) => {
+      const snap = snapshot(fromFlat(c.data, c.shape, c.dtype), 4096);
+      expect(snap.truncated).toBe(true);
+      expect(snap.data.length).toBeLessThanOrEqual(6 * 6 * 6);
+      expect(torchRepr(snap), `case ${i}`).toBe(expected[i]);
+    });
+    // The node's face: the true ends and range of arange(0, 10000), never the end of what was sent.
+    const arange = snapshot(fromFlat(big[0].data, [10000], "float32"), 4096);
+    expect(inlineNumbers(arange)).toBe(
+      "[0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 9.9970e+03, 9.9980e+03, 9.9990e+03]",
+    );
+    expect(stats(arange)).toMatchObject({ min: 0, max: 9999, mean: 4999.5 });
+    expect(stats(snapshot(fromFlat(tail, [6000], "float32"), 4096)).nonFinite).toBe(1);
   });
 
   it("formats a lone loss value like a 0-d tensor", () => {

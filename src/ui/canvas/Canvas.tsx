@@ -56,6 +56,12 @@ export function fitMaxZoom(): number {
   return 1.25 * Math.max(1, root / 13);
 }
 
+/** The smallest zoom at which a node's text can still be read (about 9 px at the base font size). */
+export function readableZoom(): number {
+  const root = Number.parseFloat(getComputedStyle(document.documentElement).fontSize) || 13;
+  return 0.75 * Math.max(1, root / 13);
+}
+
 /** Where a dropped kind's top-left goes, so its header lands under the cursor. */
 const DROP_OFFSET: XY = { x: 80, y: 14 };
 
@@ -80,6 +86,24 @@ function FlowBridge(props: {
           const ready = flow.getNodes().every((n) => (n.measured?.width ?? 0) > 0);
           if (!ready && tries++ < 60) {
             requestAnimationFrame(attempt);
+            return;
+          }
+          const nodes = flow.getNodes();
+          const box = props.host().getBoundingClientRect();
+          const b = nodes.length ? flow.getNodesBounds(nodes) : undefined;
+          const readable = readableZoom();
+          // A graph too large to fit at a zoom where its text can be read is shown from its top-left (where it
+          // starts) at that zoom; the rest is a pan or a zoom-out away.
+          if (
+            b &&
+            b.width > 0 &&
+            Math.min(box.width / (b.width * 1.4), box.height / (b.height * 1.4)) < readable
+          ) {
+            const pad = 24;
+            void flow.setViewport(
+              { x: pad - b.x * readable, y: pad - b.y * readable, zoom: readable },
+              { duration: 200 },
+            );
             return;
           }
           void flow.fitView({ padding: 0.2, maxZoom: fitMaxZoom(), duration: 200 });

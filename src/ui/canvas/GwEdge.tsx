@@ -30,7 +30,11 @@ export function GwEdge(props: EdgeProps) {
     return { path, labelX, labelY };
   });
   const port = () => props.sourceHandleId ?? "out";
-  const meta = () => analysis.outMeta(props.source, port());
+  // A short wire between neighbouring nodes has no room for its label beside them: the shape is dropped there
+  // (the output port shows it), and the gradient's label draws above the nodes (see app.css).
+  const short = () =>
+    Math.abs(props.targetX - props.sourceX) < 120 && Math.abs(props.targetY - props.sourceY) < 120;
+  const meta = () => (short() ? undefined : analysis.outMeta(props.source, port()));
   const gradNorm = createMemo(() => {
     const g = analysis.grad(props.source, port());
     return g ? stats(g).norm : undefined;

@@ -84,6 +84,8 @@ export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
   // The node a training run stopped at (its message in the status line names it).
   const runError = () => analysis.runErrorNode() === props.id;
   const value = () => analysis.value(props.id);
+  // The status line prints the loss of the last epoch, before its step; this node shows it after the step.
+  const lossAfterStep = () => analysis.trained() && analysis.objective() === props.id;
   const grad = () => analysis.grad(props.id);
   const portIssue = (port: string) => issues().find((i) => i.port === port && i.severity === "error");
   // An unconnected input is the normal state of a node just dropped: its port is marked, not a paragraph.
@@ -185,10 +187,28 @@ export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
         </div>
       </Show>
       <Show when={value()}>
-        {(v) => <ValuePreview value={v()} kind="value" requiresGrad={analysis.requiresGrad(props.id)} />}
+        {(v) => (
+          <ValuePreview
+            value={v()}
+            kind="value"
+            requiresGrad={analysis.requiresGrad(props.id)}
+            label={lossAfterStep() ? "after last step" : undefined}
+            stale={
+              analysis.valueStale(props.id)
+                ? "the last value computed: this node cannot be computed now (see the error upstream)"
+                : undefined
+            }
+          />
+        )}
       </Show>
       <Show when={grad()}>
-        {(g) => <ValuePreview value={g()} kind="grad" stale={analysis.gradsStale()} />}
+        {(g) => (
+          <ValuePreview
+            value={g()}
+            kind="grad"
+            stale={analysis.gradsStale() ? "from before this run; updated when training pauses" : undefined}
+          />
+        )}
       </Show>
       <Show when={leaves().length > 0}>
         <div class="gw-leaves" data-testid="trained-leaves">

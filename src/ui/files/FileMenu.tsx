@@ -4,7 +4,7 @@
  */
 import { createSignal, For, onCleanup, onMount, Show } from "solid-js";
 import { Icon } from "../icons.tsx";
-import type { Example } from "./examples.ts";
+import { type Example, groupExamples, summaryOf } from "./examples.ts";
 
 export interface FileMenuProps {
   examples: readonly Example[];
@@ -17,6 +17,7 @@ export interface FileMenuProps {
 export function FileMenu(props: FileMenuProps) {
   const [open, setOpen] = createSignal(false);
   const [link, setLink] = createSignal<string | null>(null);
+  const [query, setQuery] = createSignal("");
   let menu!: HTMLDivElement;
   let input!: HTMLInputElement;
 
@@ -48,37 +49,68 @@ export function FileMenu(props: FileMenuProps) {
           type="button"
           class="btn"
           data-testid="examples"
-          aria-haspopup="menu"
+          aria-haspopup="dialog"
           aria-expanded={open()}
-          onClick={() => setOpen((o) => !o)}
+          onClick={() => {
+            setQuery("");
+            setOpen((o) => !o);
+          }}
           title="Open an example graph"
         >
           <Icon name="book" /> Examples <Icon name="chevron" />
         </button>
         <Show when={open()}>
-          <div class="menu" role="menu" data-testid="examples-menu">
+          <div class="menu examples-menu" role="dialog" aria-label="Examples" data-testid="examples-menu">
             <Show
               when={props.examples.length > 0}
               fallback={<div class="menu-empty">No examples in examples/ yet.</div>}
             >
-              <For each={props.examples}>
-                {(e) => (
-                  <button
-                    type="button"
-                    role="menuitem"
-                    class="menu-item"
-                    data-testid="example-item"
-                    data-file={e.file}
-                    onClick={() => {
-                      setOpen(false);
-                      props.onExample(e);
-                    }}
-                  >
-                    <span class="menu-item-title">{e.title}</span>
-                    <Show when={e.description}>
-                      <span class="menu-item-desc">{e.description}</span>
-                    </Show>
-                  </button>
+              <input
+                type="search"
+                class="menu-search"
+                data-testid="examples-search"
+                aria-label="Search the examples"
+                placeholder={`Search ${props.examples.length} examples…`}
+                value={query()}
+                ref={(el) => requestAnimationFrame(() => el.focus())}
+                onInput={(e) => setQuery(e.currentTarget.value)}
+                onKeyDown={(e) => {
+                  // Enter opens the first match.
+                  const first = groupExamples(props.examples, query())[0]?.examples[0];
+                  if (e.key === "Enter" && first) {
+                    setOpen(false);
+                    props.onExample(first);
+                  }
+                }}
+              />
+              <For
+                each={groupExamples(props.examples, query())}
+                fallback={<div class="menu-empty">No example matches “{query()}”.</div>}
+              >
+                {(g) => (
+                  <section class="menu-group" aria-label={g.tutorial} data-testid="example-group">
+                    <h2 class="menu-group-title">{g.tutorial}</h2>
+                    <For each={g.examples}>
+                      {(e) => (
+                        <button
+                          type="button"
+                          class="menu-item"
+                          data-testid="example-item"
+                          data-file={e.file}
+                          title={e.description}
+                          onClick={() => {
+                            setOpen(false);
+                            props.onExample(e);
+                          }}
+                        >
+                          <span class="menu-item-title">{e.title}</span>
+                          <Show when={summaryOf(e.description)}>
+                            <span class="menu-item-desc">{summaryOf(e.description)}</span>
+                          </Show>
+                        </button>
+                      )}
+                    </For>
+                  </section>
                 )}
               </For>
             </Show>
@@ -86,12 +118,13 @@ export function FileMenu(props: FileMenuProps) {
         </Show>
       </div>
       <label class="btn" title="Import a graph file (.json); you can also drop one on the canvas">
-        <Icon name="upload" /> Import
+        <Icon name="upload" /> <span class="btn-label">Import</span>
         <input
           ref={input}
           type="file"
           accept=".json,application/json"
           data-testid="import-json"
+          aria-label="Import a graph file"
           class="visually-hidden"
           onChange={(e) => {
             const f = e.currentTarget.files?.[0];
@@ -104,20 +137,22 @@ export function FileMenu(props: FileMenuProps) {
         type="button"
         class="btn"
         data-testid="export-json"
+        aria-label="Export"
         title="Download the graph as JSON"
         onClick={() => props.onExport()}
       >
-        <Icon name="download" /> Export
+        <Icon name="download" /> <span class="btn-label">Export</span>
       </button>
       <div class="menu-wrap">
         <button
           type="button"
           class="btn"
           data-testid="share-link"
+          aria-label="Share"
           title="Copy a link that carries this graph"
           onClick={async () => setLink(await props.onShare())}
         >
-          <Icon name="link" /> Share
+          <Icon name="link" /> <span class="btn-label">Share</span>
         </button>
         <Show when={link()}>
           <div class="menu share-pop" data-testid="share-pop">

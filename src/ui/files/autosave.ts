@@ -20,6 +20,19 @@ export function loadLocal(): string | null {
   }
 }
 
+/** Where an autosave that could not be restored is kept, so the next edit does not overwrite the work. */
+export const UNREADABLE_KEY = "gradwire.autosave.unreadable";
+
+/** Keeps `text` under UNREADABLE_KEY; returns the key, or undefined when storage refused it. */
+export function keepUnreadable(text: string): string | undefined {
+  try {
+    localStorage.setItem(UNREADABLE_KEY, text);
+    return UNREADABLE_KEY;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Calls `fn` once things have been quiet for `ms` (one write per burst of edits, not per keystroke). */
 export function debounce<A extends unknown[]>(fn: (...a: A) => void, ms: number): (...a: A) => void {
   let t: ReturnType<typeof setTimeout> | undefined;

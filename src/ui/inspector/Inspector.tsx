@@ -3,7 +3,7 @@
  * declarations), its ports and where they are wired from, its value and gradient as PyTorch prints them, and
  * the validator's messages; with nothing selected, the graph's own settings and every problem in it.
  */
-import { createMemo, For, Show } from "solid-js";
+import { createMemo, createSignal, For, Show } from "solid-js";
 import type { GraphNode } from "../../graph/types.ts";
 import { outputsOf } from "../../nodes/types.ts";
 import { shortMessage } from "../canvas/GwNode.tsx";
@@ -11,7 +11,8 @@ import { Icon } from "../icons.tsx";
 import { groupOf } from "../palette/search.ts";
 import type { LiveAnalysis } from "../state/analysis.ts";
 import type { Editor } from "../state/editor.ts";
-import { torchRepr } from "../values/torchFormat.ts";
+import { stats } from "../values/summary.ts";
+import { numelOf, torchRepr, torchScalar, type ValueLike } from "../values/torchFormat.ts";
 import { ParamField } from "./ParamField.tsx";
 
 export interface InspectorProps {
@@ -67,13 +68,14 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
         m.set(e.targetPort, `${e.source}${e.sourcePort === "out" ? "" : `.${e.sourcePort}`}`);
     return m;
   });
+  const [renameError, setRenameError] = createSignal<string | undefined>(undefined);
   const value = () => props.analysis.value(id());
   const grad = () => props.analysis.grad(id());
   return (
     <div class="insp-node" data-inspector-node={id()}>
       <section class="insp-section insp-head">
         <div class={`insp-kind g-${kind() ? groupOf(kind()!.family).toLowerCase() : "unknown"}`}>
-          <span class="insp-type">{props.node.type}</span>
+          <h2 class="insp-type">{props.node.type}</h2>
           <span class="insp-family">{kind() ? groupOf(kind()!.family) : "unknown"}</span>
         </div>
         <p class="insp-desc">{kind()?.description ?? "This node type is not known to gradwire."}</p>
@@ -88,11 +90,23 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
             data-testid="node-name"
             placeholder={id()}
             value={props.node.name ?? ""}
-            onChange={(e) => editor.rename(id(), e.currentTarget.value)}
+            aria-invalid={renameError() ? "true" : undefined}
+            onInput={() => setRenameError(undefined)}
+            onChange={(e) => {
+              const refused = editor.rename(id(), e.currentTarget.value);
+              setRenameError(refused);
+              // The field goes back to the name the node keeps.
+              if (refused) e.currentTarget.value = props.node.name ?? "";
+            }}
             onKeyDown={(e) => {
               if (e.key === "Enter") e.currentTarget.blur();
             }}
           />
+          <Show when={renameError()}>
+            <div class="field-error" role="alert" data-testid="rename-error">
+              {renameError()}
+            </div>
+          </Show>
         </div>
       </section>
       <Show when={issues().length > 0}>
@@ -171,9 +185,19 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
         {(v) => (
           <section class="insp-section">
             <h3 class="insp-h">Value</h3>
-            <pre class="insp-tensor" data-testid="inspector-value">
+            <Show when={props.analysis.valueStale(id())}>
+              <p class="insp-stale" data-testid="inspector-stale">
+                The last value computed: this node cannot be computed now (see the error upstream).
+              </p>
+            </Show>
+            <pre
+              class="insp-tensor"
+              classList={{ stale: props.analysis.valueStale(id()) }}
+              data-testid="inspector-value"
+            >
               {torchRepr(v(), { requiresGrad: props.analysis.requiresGrad(id()) })}
             </pre>
+            <WholeStats value={v()} />
           </section>
         )}
       </Show>
@@ -184,10 +208,26 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
             <pre class="insp-tensor grad" data-testid="inspector-grad">
               {torchRepr(g())}
             </pre>
+            <WholeStats value={g()} />
           </section>
         )}
       </Show>
     </div>
+  );
+}
+
+/** For a tensor too large to send whole: its size and the stats of every element (the printout shows corners). */
+function WholeStats(props: { value: ValueLike }) {
+  const s = () => stats(props.value);
+  const num = (x: number) => (Number.isFinite(x) ? torchScalar(x, props.value.dtype) : "–");
+  return (
+    <Show when={props.value.truncated}>
+      <p class="insp-stats" data-testid="inspector-stats">
+        {numelOf(props.value.shape).toLocaleString("en-US")} elements · min {num(s().min)} · max{" "}
+        {num(s().max)} · mean {num(s().mean)}
+        {s().nonFinite > 0 ? ` · ${s().nonFinite} non-finite` : ""}
+      </p>
+    </Show>
   );
 }
 

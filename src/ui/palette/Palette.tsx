@@ -50,7 +50,7 @@ export function Palette(props: PaletteProps) {
         <For each={groups()}>
           {([group, entries]) => (
             <section class="palette-group" data-group={group}>
-              <h3 class={`palette-group-title g-${group.toLowerCase()}`}>{group}</h3>
+              <h2 class={`palette-group-title g-${group.toLowerCase()}`}>{group}</h2>
               <For each={entries}>
                 {(e) => (
                   <button

@@ -7,6 +7,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { theme } from "../theme.ts";
 import { torchScalar } from "../values/torchFormat.ts";
+import { fromPlotted, linearSplits, type Plotted, plotFactor, plottedSplits, toPlotted } from "./axes.ts";
 import { DOWNSAMPLE_ABOVE, decimate } from "./downsample.ts";
 import { frameLoop } from "./frame.ts";
 
@@ -32,8 +33,13 @@ export interface ChartProps {
   /** Bumped when the data grew; read reactively, the data itself is read only when drawing. */
   version: () => number;
   log?: () => boolean;
-  /** Names the x values in the legend (epoch, prediction). */
+  /** Names the x values in the legend and on the x axis (epoch, prediction). */
   xLabel: string;
+  /** The y axis's title (loss, value), and the right axis's when a series uses it. */
+  yLabel?: string;
+  y2Label?: string;
+  /** Ticks at whole numbers only (epochs). */
+  integerX?: boolean;
   height?: number;
   /** Draw points only (a sweep's samples), not lines. */
   scatter?: boolean;
@@ -49,17 +55,30 @@ function resolveColor(c: string): string {
   return m ? cssVar(m[1]) : c;
 }
 
-/** An axis wide enough for its longest tick label (7px a character at the axis font, plus the ticks). */
+const AXIS_FONT = "12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
+const LABEL_FONT = "bold 11px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
+let measurer: CanvasRenderingContext2D | null | undefined;
+
+/** The drawn width of a tick label at the axis font (8 px a character where there is no canvas to measure). */
+function textWidth(text: string): number {
+  if (measurer === undefined) measurer = document.createElement("canvas").getContext?.("2d") ?? null;
+  if (!measurer) return text.length * 8;
+  measurer.font = AXIS_FONT;
+  return measurer.measureText(text).width;
+}
+
+/** An axis wide enough for its widest tick label, plus the ticks, the gap and the axis title. */
 function axisSize(_u: uPlot, values: string[] | null): number {
-  const longest = (values ?? []).reduce((m, v) => Math.max(m, String(v ?? "").length), 0);
-  return Math.max(30, longest * 7 + 16);
+  const widest = (values ?? []).reduce((m, v) => Math.max(m, textWidth(String(v ?? ""))), 0);
+  return Math.max(30, Math.ceil(widest) + 18);
 }
 
 /** Numbers on axes and in the legend: short, but never hiding the magnitude. */
 export function tick(v: number | null): string {
   if (v === null || !Number.isFinite(v)) return v === null ? "–" : String(v);
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(2);
+  // The shortest exponent form of 3 significant digits: 1e+300, 2.5e+307.
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return Number(v.toPrecision(3)).toExponential();
   return String(Number(v.toPrecision(5)));
 }
 
@@ -67,6 +86,15 @@ export function Chart(props: ChartProps) {
   let host!: HTMLDivElement;
   let plot: uPlot | null = null;
   let drawn = 0;
+  /** How each y scale's plotted numbers stand for values (set with the data, read by ticks and the legend). */
+  const plotted: Record<"y" | "y2", Plotted> = {
+    y: { log: false, factor: 1 },
+    y2: { log: false, factor: 1 },
+  };
+  const ticksOf = (sc: "y" | "y2") => (_u: uPlot, vs: number[]) =>
+    vs.map((v) => tick(fromPlotted(v, plotted[sc])));
+  const splitsOf = (sc: "y" | "y2") => (_u: uPlot, _i: number, min: number, max: number) =>
+    plottedSplits(min, max, plotted[sc]);
 
   /** The legend's height as last laid out (it sits under the canvas, inside the host). */
   let legendHeight: number | undefined;
@@ -99,9 +127,18 @@ export function Chart(props: ChartProps) {
     // the series outgrows the plot, and always past DOWNSAMPLE_ABOVE.
     const buckets = d.n > DOWNSAMPLE_ABOVE || d.n > 4 * width ? width : Number.POSITIVE_INFINITY;
     const dec = decimate(d.x, d.ys, d.n, buckets);
-    const ys = props.log?.() ? dec.ys.map((y) => y.map((v) => (v > 0 ? v : Number.NaN))) : dec.ys;
+    const log = props.log?.() ?? false;
+    const specs = props.series();
+    const scaleOf = (i: number) => specs[i]?.scale ?? "y";
+    for (const sc of ["y", "y2"] as const)
+      plotted[sc] = {
+        log: log && sc === "y",
+        factor: plotFactor(dec.ys.filter((_, i) => scaleOf(i) === sc)),
+      };
+    const ys = dec.ys.map((y, i) => toPlotted(y, plotted[scaleOf(i)]));
     plot.setData([dec.x, ...ys] as unknown as uPlot.AlignedData);
     drawn = d.n;
+    // An empty chart (after a reset) hides its axes and grid by CSS: the last run's scale would linger otherwise.
     host.dataset.points = String(d.n);
     host.dataset.drawnPoints = String(dec.x.length);
   };
@@ -114,7 +151,6 @@ export function Chart(props: ChartProps) {
     const specs = props.series();
     const axisStroke = cssVar("--text-dim");
     const grid = cssVar("--grid");
-    const log = props.log?.() ?? false;
     const hasY2 = specs.some((s) => s.scale === "y2");
     // Sized once, from the box and the legend's height: the last plot's legend, or a one-line legend's 24 px
     // on the first build. A legend that turns out otherwise (a new series wrapped onto a second line) is
@@ -124,26 +160,37 @@ export function Chart(props: ChartProps) {
       ...initial,
       legend: { live: true },
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
+      // A log scale plots log10 of the values on a linear scale (see axes.ts).
       scales: {
         x: { time: false },
-        y: log ? { distr: 3 } : { auto: true },
+        y: { auto: true },
         ...(hasY2 ? { y2: { auto: true } } : {}),
       },
+      // Ticks from axes.ts: a handful of round values for any range up to 1e308 (a diverging run), whole epochs.
       axes: [
         {
           stroke: axisStroke,
+          font: AXIS_FONT,
+          labelFont: LABEL_FONT,
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid },
-          // No axis titles: the card's title and the legend name what is plotted; the space goes to the curve.
-          size: 30,
+          size: 26,
+          label: props.xLabel,
+          labelSize: 16,
+          splits: (_u, _i, min, max) => linearSplits(min, max, 6, props.integerX ? 1 : 0),
           values: (_u, vs) => vs.map(tick),
         },
         {
           stroke: axisStroke,
+          font: AXIS_FONT,
+          labelFont: LABEL_FONT,
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid },
           size: axisSize,
-          values: (_u, vs) => vs.map(tick),
+          label: props.yLabel,
+          labelSize: props.yLabel ? 16 : 0,
+          splits: splitsOf("y"),
+          values: ticksOf("y"),
         },
         ...(hasY2
           ? [
@@ -151,9 +198,14 @@ export function Chart(props: ChartProps) {
                 scale: "y2",
                 side: 1 as const,
                 stroke: axisStroke,
+                font: AXIS_FONT,
+                labelFont: LABEL_FONT,
                 grid: { show: false },
                 size: axisSize,
-                values: (_u: uPlot, vs: number[]) => vs.map(tick),
+                label: props.y2Label,
+                labelSize: props.y2Label ? 16 : 0,
+                splits: splitsOf("y2"),
+                values: ticksOf("y2"),
               },
             ]
           : []),
@@ -168,7 +220,8 @@ export function Chart(props: ChartProps) {
           width: 1.5,
           dash: s.dash,
           scale: s.scale ?? "y",
-          value: (_u: uPlot, v: number | null) => (v === null ? "–" : torchScalar(v, "float32")),
+          value: (_u: uPlot, v: number | null) =>
+            v === null ? "–" : torchScalar(fromPlotted(v, plotted[s.scale ?? "y"]), "float32"),
           spanGaps: false,
           points: props.scatter ? { show: true, size: 5, fill: resolveColor(s.color) } : { show: false },
           paths: props.scatter ? () => null : undefined,

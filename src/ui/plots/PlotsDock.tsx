@@ -119,6 +119,8 @@ export function PlotsDock(props: PlotsDockProps) {
               version={log.version}
               log={logScale}
               xLabel="epoch"
+              yLabel={logScale() ? "loss (log)" : "loss"}
+              integerX
             />
             <Show when={empty()}>
               <div class="plot-empty">Press Run to train; the loss of every epoch appears here.</div>
@@ -142,6 +144,9 @@ export function PlotsDock(props: PlotsDockProps) {
               data={paramData}
               version={log.version}
               xLabel="epoch"
+              yLabel="value"
+              y2Label={showGrads() ? "gradient" : undefined}
+              integerX
             />
             <Show when={empty()}>
               <div class="plot-empty">Each trained tensor's values, and their gradients, per epoch.</div>
@@ -167,6 +172,7 @@ export function PlotsDock(props: PlotsDockProps) {
                 data={() => ({ x: s.x.data, ys: [s.y.data], n: Math.min(s.x.data.length, s.y.data.length) })}
                 version={() => s.x.data.length}
                 xLabel="prediction"
+                yLabel="loss"
                 scatter
               />
             </div>

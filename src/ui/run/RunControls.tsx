@@ -9,6 +9,7 @@ import type { BackendInfo, RunController } from "./types.ts";
 
 /** The chip's words: what runs, and why (auto's verdict, or why WebGPU was not had). */
 export function backendTitle(b: BackendInfo): string {
+  if (b.deciding) return "Checking whether WebGPU can run here…";
   if (b.measuring) return "Auto: timing a few epochs of this graph on the CPU and on WebGPU";
   if (b.reason) return `CPU: ${b.reason}`;
   if (b.auto) return `Auto chose ${b.auto}`;
@@ -129,6 +130,7 @@ export function RunControls(props: RunControlsProps) {
         <button
           type="button"
           class={`backend-chip ${s().backend.name}`}
+          classList={{ deciding: !!s().backend.deciding }}
           data-testid="backend"
           aria-haspopup="menu"
           aria-expanded={backendOpen()}
@@ -136,11 +138,20 @@ export function RunControls(props: RunControlsProps) {
           onClick={() => setBackendOpen((o) => !o)}
         >
           <Icon name={s().backend.name === "webgpu" ? "gpu" : "cpu"} />
-          {s().backend.measuring ? "Measuring…" : s().backend.name === "webgpu" ? "WebGPU" : "CPU"}
+          {s().backend.measuring
+            ? "Measuring…"
+            : s().backend.deciding && props.wantedBackend() === "auto"
+              ? "Auto"
+              : s().backend.name === "webgpu"
+                ? "WebGPU"
+                : "CPU"}
+          <Show when={s().backend.deciding}>
+            <span class="backend-why">…</span>
+          </Show>
           <Show when={s().backend.reason}>
             <span class="backend-why">fallback</span>
           </Show>
-          <Show when={!s().backend.reason && props.wantedBackend() === "auto"}>
+          <Show when={!s().backend.reason && !s().backend.deciding && props.wantedBackend() === "auto"}>
             <span class="backend-auto">auto</span>
           </Show>
         </button>

@@ -40,6 +40,16 @@ export function StatusLine(props: StatusLineProps) {
       </span>
       <span class="stat" title={s().loss === undefined ? "" : `loss ${s().loss}`}>
         loss <b data-testid="loss-value">{loss()}</b>
+        <Show when={s().loss !== undefined}>
+          <span
+            class="dim"
+            data-testid="loss-label"
+            title="Computed in the last epoch's forward pass, before its step (as a PyTorch loop prints it); the loss node shows the loss after that step"
+          >
+            {" "}
+            before the last step
+          </span>
+        </Show>
       </span>
       <span class="stat">
         <b data-testid="epochs-per-sec">

@@ -21,6 +21,9 @@ export interface Grads {
   error?: string;
 }
 
+/** A node's value as the page shows it: `stale` when it is the last one computed, before the node failed. */
+export type ShownValue = NodeValue & { stale?: boolean };
+
 /** Epochs per second over the last couple of seconds of records. */
 export class RateMeter {
   private samples: { t: number; epoch: number }[] = [];
@@ -72,6 +75,7 @@ function sameRunState(a: RunState, b: RunState): boolean {
     a.backend.reason === b.backend.reason &&
     a.backend.auto === b.backend.auto &&
     a.backend.measuring === b.backend.measuring &&
+    a.backend.deciding === b.backend.deciding &&
     a.message === b.message &&
     a.nodeId === b.nodeId
   );
@@ -82,7 +86,7 @@ export function createRunSession(opts: SessionOptions) {
   const client = new SchedulerClient(worker);
   const now = opts.now ?? (() => performance.now());
   const meter = new RateMeter();
-  const [values, setValues] = createSignal<Record<string, NodeValue>>({});
+  const [values, setValues] = createSignal<Record<string, ShownValue>>({});
   const [grads, setGrads] = createSignal<Grads>({ objective: null, params: {}, nodes: {} });
   const [lastRecord, setLastRecord] = createSignal<EpochRecord | undefined>(undefined);
   const [workerError, setWorkerError] = createSignal<string | undefined>(undefined);
@@ -98,7 +102,15 @@ export function createRunSession(opts: SessionOptions) {
 
   client.on("values", (m) => {
     setValues((prev) => {
-      const next = { ...prev, ...m.nodes };
+      const next = { ...prev };
+      for (const [id, v] of Object.entries(m.nodes)) {
+        const before = prev[id];
+        // A node that cannot be computed now (an invalid expression upstream) keeps its last value, marked stale.
+        next[id] =
+          v.error && Object.keys(v.outputs).length === 0 && before && Object.keys(before.outputs).length > 0
+            ? { ...v, outputs: before.outputs, leaves: before.leaves, stale: true }
+            : v;
+      }
       for (const id of m.removed) delete next[id];
       return next;
     });
@@ -123,6 +135,7 @@ export function createRunSession(opts: SessionOptions) {
       setTrain(
         !s.fallback && s.backend === "cpu" && opts.webgpuReason ? { ...s, fallback: opts.webgpuReason } : s,
       );
+      if (s.backend === wanted() || s.fallback) setDeciding(false);
       // The last measured speed stays on show after a run ends; a new run measures afresh.
       if (s.status !== "running") meter.clear();
     });
@@ -137,6 +150,8 @@ export function createRunSession(opts: SessionOptions) {
 
   const disconnect = client.connect(opts.graph);
   const [wanted, setWanted] = createSignal<BackendRequest>(opts.backend ?? "cpu");
+  // Until the worker answers, the backend shown is the one asked for, marked as being decided (not "CPU").
+  const [deciding, setDeciding] = createSignal(wanted() !== "cpu");
   if (wanted() !== "cpu") client.setBackend(wanted());
 
   // One RunState per change, shared by every reader (the run controls and status line read it often); an
@@ -153,12 +168,14 @@ export function createRunSession(opts: SessionOptions) {
         loss: rec?.loss,
         lossDtype,
         epochsPerSec: rate(),
-        backend: {
-          name: t.backend,
-          reason: t.backend === "cpu" ? t.fallback : undefined,
-          auto: t.requested === "auto" ? t.reason : undefined,
-          measuring: t.measuring,
-        },
+        backend: deciding()
+          ? { name: wanted() === "webgpu" ? "webgpu" : "cpu", deciding: true }
+          : {
+              name: t.backend,
+              reason: t.backend === "cpu" ? t.fallback : undefined,
+              auto: t.requested === "auto" ? t.reason : undefined,
+              measuring: t.measuring,
+            },
         message: t.message ?? workerError(),
         nodeId: t.nodeId,
       };
@@ -167,30 +184,44 @@ export function createRunSession(opts: SessionOptions) {
     { equals: sameRunState },
   );
 
+  const clearHistory = () =>
+    batch(() => {
+      opts.log.clear();
+      setLastRecord(undefined);
+      setRate(undefined);
+    });
+
   const controller: RunController = {
     state,
     run() {
       setWorkerError(undefined);
       const s = train().status;
-      if (s === "paused") client.resume();
-      else if (s !== "running") {
+      // The command's time is the meter's first sample, so a run that ends within one batch of records (whose
+      // messages arrive together) still has a speed.
+      if (s === "paused") {
+        meter.add(now(), train().epoch);
+        client.resume();
+      } else if (s !== "running") {
+        // The trainer starts over from epoch 0 (after a finished run it resets): so do the plots, which may
+        // still show the last run (or one restored from before a reload).
+        clearHistory();
         meter.clear();
+        meter.add(now(), 0);
         client.run();
       }
     },
     pause: () => client.pause(),
     step() {
       setWorkerError(undefined);
+      // A step after a finished run starts a new one, as Run does; from a pause it continues the history.
+      // (After an error the trainer refuses steps until a reset: the plots stay.)
+      if (["idle", "done", "stopped"].includes(train().status)) clearHistory();
       client.step();
     },
     stop: () => client.stop(),
     reset() {
       setWorkerError(undefined);
-      batch(() => {
-        opts.log.clear();
-        setLastRecord(undefined);
-        setRate(undefined);
-      });
+      clearHistory();
       meter.clear();
       client.reset();
     },
@@ -203,6 +234,7 @@ export function createRunSession(opts: SessionOptions) {
     wantedBackend: wanted,
     setBackend(name: BackendRequest) {
       setWanted(name);
+      setDeciding(name !== train().backend);
       client.setBackend(name);
     },
     values,
@@ -211,6 +243,10 @@ export function createRunSession(opts: SessionOptions) {
     train,
     value(nodeId: string, port = "out"): TensorSnapshot | undefined {
       return values()[nodeId]?.outputs[port];
+    },
+    /** True when the node's value is from before an error upstream (shown dimmed). */
+    valueStale(nodeId: string): boolean {
+      return !!values()[nodeId]?.stale;
     },
     nodeError(nodeId: string): string | undefined {
       return values()[nodeId]?.error;
@@ -228,13 +264,17 @@ export function createRunSession(opts: SessionOptions) {
       const prefix = `${nodeId}.`;
       const g = grads().params;
       const rec = lastRecord();
+      // The node's own leaves as the scheduler holds them: the initial values before any training.
+      const owned = values()[nodeId]?.leaves ?? {};
       const names = new Set<string>();
+      for (const k of Object.keys(owned)) names.add(prefix + k);
       for (const k of Object.keys(g)) if (k.startsWith(prefix)) names.add(k);
       for (const k of Object.keys(rec?.params ?? {})) if (k.startsWith(prefix)) names.add(k);
       return [...names].map((k) => {
         const snap = g[k];
         const recorded = rec?.params[k];
         const recordedGrad = rec?.grads[k];
+        const current = owned[k.slice(prefix.length)];
         const like = (data: ArrayLike<number>): ValueLike => ({
           shape: snap && snap.numel === data.length ? snap.shape : [data.length],
           dtype: snap?.dtype ?? "float32",
@@ -242,7 +282,8 @@ export function createRunSession(opts: SessionOptions) {
         });
         return {
           leaf: k.slice(prefix.length),
-          value: recorded ? like(recorded) : undefined,
+          // The last epoch's record while training (fresher than the values, refreshed every 100 ms), else now.
+          value: recorded ? like(recorded) : current,
           grad: recordedGrad ? like(recordedGrad) : snap,
         };
       });

@@ -12,6 +12,8 @@ export interface BackendInfo {
   auto?: string;
   /** Auto is timing this graph on each backend. */
   measuring?: boolean;
+  /** True while the worker is still finding out whether the backend asked for can run (a GPU adapter...). */
+  deciding?: boolean;
 }
 
 export interface RunState {

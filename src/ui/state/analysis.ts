@@ -26,6 +26,12 @@ export interface Analysis {
   leaves(nodeId: string): { leaf: string; value?: ValueLike; grad?: ValueLike }[];
   /** True while training runs: node gradients are those of the last pause, refreshed when it stops. */
   gradsStale(): boolean;
+  /** True when the node's value is the last one computed before it (or a node upstream) failed. */
+  valueStale(nodeId: string): boolean;
+  /** The node training minimises, when the graph has one. */
+  objective(): string | undefined;
+  /** True once an epoch has run: the objective's value is then the loss after the last step. */
+  trained(): boolean;
   /** The node a training run stopped at (a NaN or infinite value started there), if it did. */
   runErrorNode(): string | undefined;
 }
@@ -49,6 +55,9 @@ export interface Values {
   grad(nodeId: string, port: string): ValueLike | undefined;
   leaves?(nodeId: string): { leaf: string; value?: ValueLike; grad?: ValueLike }[];
   gradsStale?(): boolean;
+  valueStale?(nodeId: string): boolean;
+  objective?(): string | undefined;
+  trained?(): boolean;
   /** Why the scheduler could not evaluate a node (upstream failures included). */
   nodeError?(nodeId: string): string | undefined;
   runErrorNode?(): string | undefined;
@@ -86,6 +95,9 @@ export function createAnalysis(doc: Accessor<GraphDoc>, registry: Registry, valu
     grad: (id, port = "out") => values?.grad(id, port),
     leaves: (id) => values?.leaves?.(id) ?? [],
     gradsStale: () => values?.gradsStale?.() ?? false,
+    valueStale: (id) => values?.valueStale?.(id) ?? false,
+    objective: () => values?.objective?.(),
+    trained: () => values?.trained?.() ?? false,
     runErrorNode: () => values?.runErrorNode?.(),
     requiresGrad(id) {
       const n = structure().nodes[id];

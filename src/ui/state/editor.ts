@@ -107,8 +107,19 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
       graph.setParam(nodeId, name, value);
     },
 
-    rename(nodeId: string, name: string): void {
-      graph.renameNode(nodeId, name.trim() || undefined);
+    /**
+     * Name a node (an empty name goes back to its id). A name another node already goes by (its id or its
+     * name) is refused, with the reason: two nodes with one name could not be told apart in messages and exports.
+     */
+    rename(nodeId: string, name: string): string | undefined {
+      const wanted = name.trim();
+      const taken = Object.values(doc().nodes).find(
+        (n) => n.id !== nodeId && (n.id === wanted || n.name === wanted),
+      );
+      if (wanted && taken)
+        return `'${wanted}' is already the ${taken.id === wanted ? "id" : "name"} of another node (${taken.type})`;
+      graph.renameNode(nodeId, wanted || undefined);
+      return undefined;
     },
 
     setEpochs(epochs: number): void {

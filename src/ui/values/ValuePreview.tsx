@@ -4,7 +4,7 @@
  */
 import { createMemo, Match, Show, Switch } from "solid-js";
 import { INLINE_NUMBERS, inlineNumbers, samples, shapeText, stats } from "./summary.ts";
-import { torchRepr, torchScalar, type ValueLike } from "./torchFormat.ts";
+import { numelOf, torchRepr, torchScalar, type ValueLike } from "./torchFormat.ts";
 
 export function Sparkline(props: { data: ArrayLike<number>; class?: string }) {
   const path = createMemo(() => {
@@ -83,23 +83,25 @@ export interface ValuePreviewProps {
   /** "value" or "grad": the gradient is shown with its own accent and a ∇ label. */
   kind: "value" | "grad";
   requiresGrad?: boolean;
-  /** Shown dimmed: a gradient from before the current run (refreshed when it pauses or ends). */
-  stale?: boolean;
+  /** Shown dimmed, with why: a gradient from before the current run, a value from before an error upstream. */
+  stale?: string;
+  /** Replaces "value" in the head (the loss node after training says which loss it shows). */
+  label?: string;
 }
 
 export function ValuePreview(props: ValuePreviewProps) {
-  const n = () => props.value.data.length;
+  const n = () => numelOf(props.value.shape);
   const s = createMemo(() => stats(props.value));
   const full = () => torchRepr(props.value, { requiresGrad: props.requiresGrad });
   return (
     <div
       class={`preview preview-${props.kind}`}
       classList={{ stale: !!props.stale }}
-      title={props.stale ? `${full()}\n(from before this run; updated when training pauses)` : full()}
+      title={props.stale ? `${full()}\n(${props.stale})` : full()}
       data-preview={props.kind}
     >
       <div class="preview-head">
-        <span class="preview-label">{props.kind === "grad" ? "∇ grad" : "value"}</span>
+        <span class="preview-label">{props.kind === "grad" ? "∇ grad" : (props.label ?? "value")}</span>
         <span class="preview-shape">{shapeText(props.value.shape)}</span>
         <span class="preview-dtype">{props.value.dtype}</span>
       </div>
@@ -111,6 +113,13 @@ export function ValuePreview(props: ValuePreviewProps) {
           <div class="preview-numbers" data-testid={props.kind === "grad" ? "grad-numbers" : "value-numbers"}>
             {inlineNumbers(props.value)}
           </div>
+        </Match>
+        <Match when={props.value.truncated}>
+          {/* Only the printed corners and the stats of a large tensor are here: no curve drawn from part of it. */}
+          <div class="preview-numbers" data-testid={props.kind === "grad" ? "grad-numbers" : "value-numbers"}>
+            {inlineNumbers(props.value)}
+          </div>
+          <Range min={s().min} max={s().max} mean={s().mean} dtype={props.value.dtype} />
         </Match>
         <Match when={props.value.shape.length >= 2}>
           <HeatStrip value={props.value} />
@@ -128,12 +137,16 @@ export function ValuePreview(props: ValuePreviewProps) {
   );
 }
 
-function Range(props: { min: number; max: number; dtype: ValueLike["dtype"] }) {
+function Range(props: { min: number; max: number; mean?: number; dtype: ValueLike["dtype"] }) {
+  const num = (x: number) => (Number.isFinite(x) ? torchScalar(x, props.dtype) : "–");
   return (
-    <div class="preview-range">
-      <span>{Number.isFinite(props.min) ? torchScalar(props.min, props.dtype) : "–"}</span>
+    <div class="preview-range" data-testid="preview-range">
+      <span>{num(props.min)}</span>
       <span>…</span>
-      <span>{Number.isFinite(props.max) ? torchScalar(props.max, props.dtype) : "–"}</span>
+      <span>{num(props.max)}</span>
+      <Show when={props.mean !== undefined}>
+        <span class="preview-mean">mean {num(props.mean ?? Number.NaN)}</span>
+      </Show>
     </div>
   );
 }

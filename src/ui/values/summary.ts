@@ -11,6 +11,8 @@ export interface Stats {
 }
 
 export function stats(v: ValueLike): Stats {
+  // A truncated tensor's data is only its corners: its stats came with it, computed over every element.
+  if (v.truncated && v.stats) return v.stats;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   let sum = 0;

@@ -3,12 +3,37 @@
  * _Formatter's int/fixed/scientific modes, precision 4, linewidth 80, summarising past 1000 elements with 3 edge
  * items), so every number the editor shows is the number a PyTorch user sees.
  */
+import { EDGE_ITEMS, type TensorStats } from "../../engine/worker-protocol.ts";
 import { type DType, stridesOf } from "../../runtime/index.ts";
 
 export interface ValueLike {
   shape: readonly number[];
   dtype: DType;
   data: ArrayLike<number>;
+  /**
+   * True when `data` holds only the corners PyTorch prints of a large tensor (each dimension longer than
+   * 2 × EDGE_ITEMS cut to its first and last EDGE_ITEMS), as the scheduler worker sends it.
+   */
+  truncated?: boolean;
+  /** Stats of the whole tensor, where `data` does not hold it all. */
+  stats?: TensorStats;
+}
+
+export function numelOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Where element `i` of a dimension of length `n` sits in `data`, and the strides to walk it: the tensor's own,
+ * or those of its corners when only they were sent.
+ */
+function layoutOf(v: ValueLike): { strides: number[]; at: (n: number, i: number) => number } {
+  if (!v.truncated) return { strides: stridesOf(v.shape), at: (_n, i) => i };
+  const kept = v.shape.map((n) => Math.min(n, 2 * EDGE_ITEMS));
+  return {
+    strides: stridesOf(kept),
+    at: (n, i) => (n > 2 * EDGE_ITEMS && i >= EDGE_ITEMS ? i - (n - 2 * EDGE_ITEMS) : i),
+  };
 }
 
 export interface PrintOptions {
@@ -89,7 +114,7 @@ function pyPlain(x: number, dtype: DType): string {
 
 /** The values that decide the format: all of them, or the summarised corners when the tensor is large. */
 function summarisedFlat(v: ValueLike, summarize: boolean, edge: number): number[] {
-  if (!summarize) return Array.from(v.data);
+  if (!summarize || v.truncated) return Array.from(v.data);
   const out: number[] = [];
   const strides = stridesOf(v.shape);
   const walk = (dim: number, offset: number) => {
@@ -176,22 +201,23 @@ export class Formatter {
 
 /** The inside of `tensor(...)`: the values with PyTorch's brackets, padding and line breaks. */
 export function tensorBody(v: ValueLike, indent: number, opts: PrintOptions = TORCH_PRINT): string {
-  const n = v.data.length;
+  const n = numelOf(v.shape);
   if (n === 0) return "[]";
-  const summarize = n > opts.threshold;
-  const fmt = new Formatter(summarisedFlat(v, summarize, opts.edgeitems), v.dtype, opts.precision);
+  // Only the corners of a truncated tensor are here: it is printed summarised, with PyTorch's edge items.
+  const summarize = n > opts.threshold || !!v.truncated;
+  const edge = v.truncated ? EDGE_ITEMS : opts.edgeitems;
+  const fmt = new Formatter(summarisedFlat(v, summarize, edge), v.dtype, opts.precision);
   if (v.shape.length === 0) return fmt.format(v.data[0]);
-  const strides = stridesOf(v.shape);
-  const edge = opts.edgeitems;
+  const { strides, at } = layoutOf(v);
   const vector = (offset: number, len: number, ind: number): string => {
     const elementLength = fmt.width() + 2;
     const perLine = Math.max(1, Math.floor((opts.linewidth - ind) / elementLength));
     let data: string[];
     if (summarize && len > 2 * edge) {
       data = [
-        ...range(0, edge).map((i) => fmt.format(v.data[offset + i])),
+        ...range(0, edge).map((i) => fmt.format(v.data[offset + at(len, i)])),
         " ...",
-        ...range(len - edge, len).map((i) => fmt.format(v.data[offset + i])),
+        ...range(len - edge, len).map((i) => fmt.format(v.data[offset + at(len, i)])),
       ];
     } else data = range(0, len).map((i) => fmt.format(v.data[offset + i]));
     const lines: string[] = [];
@@ -202,7 +228,7 @@ export function tensorBody(v: ValueLike, indent: number, opts: PrintOptions = TO
     const rank = v.shape.length - dim;
     const len = v.shape[dim];
     if (rank === 1) return vector(offset, len, ind);
-    const child = (i: number) => walk(dim + 1, offset + i * strides[dim], ind + 1);
+    const child = (i: number) => walk(dim + 1, offset + at(len, i) * strides[dim], ind + 1);
     const slices =
       summarize && len > 2 * edge
         ? [...range(0, edge).map(child), "...", ...range(len - edge, len).map(child)]
@@ -222,14 +248,26 @@ export interface ReprOptions {
 export function torchRepr(v: ValueLike, ro: ReprOptions = {}, opts: PrintOptions = TORCH_PRINT): string {
   const prefix = "tensor(";
   const suffixes: string[] = [];
-  const n = v.data.length;
+  const n = numelOf(v.shape);
   const body = tensorBody(v, prefix.length, opts);
   if (n === 0 && !(v.shape.length === 1 && v.shape[0] === 0)) suffixes.push(`size=(${v.shape.join(", ")})`);
   const defaultDtype = v.dtype === "float32" || v.dtype === "int64" || v.dtype === "bool";
   if (!defaultDtype) suffixes.push(`dtype=torch.${v.dtype}`);
   if (ro.gradFn) suffixes.push(`grad_fn=<${ro.gradFn}>`);
   else if (ro.requiresGrad) suffixes.push("requires_grad=True");
-  return `${prefix}${[body, ...suffixes].join(", ")})`;
+  // torch's _add_suffixes: a suffix that would pass the line width goes on its own line, under the values.
+  let out = prefix + body;
+  let lastLine = out.length - out.lastIndexOf("\n") + 1;
+  for (const suffix of suffixes) {
+    if (lastLine + suffix.length + 2 > opts.linewidth) {
+      out += `,\n${" ".repeat(prefix.length)}${suffix}`;
+      lastLine = prefix.length + suffix.length;
+    } else {
+      out += `, ${suffix}`;
+      lastLine += suffix.length + 2;
+    }
+  }
+  return `${out})`;
 }
 
 /** A single number as torch prints a 0-d tensor of that dtype (`0.2942`, `3.`, `1.2346e-05`). */
