@@ -6,6 +6,7 @@
 import { applyPatches, enablePatches } from "immer";
 import type { GraphDoc } from "../graph/types.ts";
 import type { Tensor } from "../runtime/tensor.ts";
+import { insightServer } from "./insight-serve.ts";
 import { Scheduler } from "./scheduler.ts";
 import { BACKEND_NAMES } from "./scheduler-backend.ts";
 import { Trainer } from "./train.ts";
@@ -34,6 +35,11 @@ function transfers(msg: FromWorker): Transferable[] {
   return out;
 }
 
+/** Transfers listed by the sender, else those `transfers` finds. */
+function transfersOf(msg: FromWorker, given?: Transferable[]): Transferable[] {
+  return given ?? transfers(msg);
+}
+
 export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): { dispose(): void } {
   const opts: Required<WorkerOptions> = {
     previewLimit: 4096,
@@ -50,7 +56,8 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
   let graphChanged = false;
   let lastValues = 0;
 
-  const post = (msg: FromWorker) => port.postMessage(msg, transfers(msg));
+  const post = (msg: FromWorker, given?: Transferable[]) => port.postMessage(msg, transfersOf(msg, given));
+  const insight = insightServer(scheduler, trainer, post);
 
   const postValues = (all = false) => {
     scheduler.evaluate();
@@ -137,6 +144,7 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
         setGraph(applyPatches(doc, msg.patches));
         return;
       case "run":
+        insight.beforeTraining();
         await trainer.run({ epochs: msg.epochs });
         return;
       case "pause":
@@ -146,6 +154,7 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
         await trainer.resume();
         return;
       case "step":
+        insight.beforeTraining();
         await trainer.step();
         return;
       case "stop":
@@ -165,6 +174,11 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
       case "options":
         Object.assign(opts, msg.options);
         trainer.recordLimit = opts.recordLimit;
+        return;
+      case "boundary":
+      case "landscape":
+      case "slices":
+        await insight.handle(msg);
         return;
     }
   };
