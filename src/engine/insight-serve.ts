@@ -73,7 +73,8 @@ export function insightServer(
     const reply = { type: "landscape" as const, id: msg.id, xs, ys };
     try {
       scheduler.evaluate();
-      if (!start && trainer.state.epoch === 0) captureStart();
+      // Before the first step, the start is wherever the parameters are now (edits included).
+      if (trainer.state.epoch === 0 && trainer.state.status !== "running") captureStart();
       const at = last?.params;
       const total = scheduler.trainables().reduce((n, t) => n + t.tensor.numel, 0);
       const others = total > (a.param === b.param && a.index === b.index ? 1 : 2);

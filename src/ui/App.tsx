@@ -13,6 +13,8 @@ import { FileMenu } from "./files/FileMenu.tsx";
 import { shareUrl } from "./files/share.ts";
 import { HelpOverlay } from "./HelpOverlay.tsx";
 import { Icon } from "./icons.tsx";
+import { InsightDock, savedTab } from "./insight/InsightDock.tsx";
+import { createInsight } from "./insight/store.ts";
 import { Inspector } from "./inspector/Inspector.tsx";
 import { installShortcuts } from "./keyboard.ts";
 import { dismissAll, Notices, notify } from "./notices.tsx";
@@ -60,6 +62,15 @@ export function App(props: { startup: Startup }) {
   const session = createRunSession({ graph: editor.graph, log, backend: savedBackend() });
   onCleanup(() => session.dispose());
   const run = session.controller;
+  const insight = createInsight({
+    client: session.client,
+    doc: editor.doc,
+    train: session.train,
+    grads: session.grads,
+    isOptimizer: (type) => registry.get(type)?.optimizer !== undefined,
+  });
+  insight.open(savedTab());
+  onCleanup(() => insight.dispose());
   const analysis = createAnalysis(editor.doc, registry, {
     value: (id, port) => session.value(id, port),
     grad: (id, port) => session.grad(id, port),
@@ -167,7 +178,7 @@ export function App(props: { startup: Startup }) {
 
   onMount(() => {
     // A handle for debugging in the browser console during development; not part of any build's API.
-    if (import.meta.env.DEV) Object.assign(window, { __gradwire: { editor, analysis, session } });
+    if (import.meta.env.DEV) Object.assign(window, { __gradwire: { editor, analysis, session, insight } });
     for (const p of props.startup.problems)
       notify({ kind: "warn", title: p.title, lines: p.lines, sticky: true });
     if (props.startup.source === "link") {
@@ -300,6 +311,7 @@ export function App(props: { startup: Startup }) {
               : "No optimizer, so nothing trains: values and gradients update as you edit. Add one (SGD, Adam…) fed by a loss to plot the loss per epoch."
           }
         />
+        <InsightDock insight={insight} />
       </main>
       <Inspector
         editor={editor}

@@ -37,6 +37,8 @@ export interface ChartProps {
   height?: number;
   /** Draw points only (a sweep's samples), not lines. */
   scatter?: boolean;
+  /** Charts with the same key share the cursor (uPlot's cursor sync), e.g. "epoch". */
+  sync?: string;
 }
 
 function cssVar(name: string): string {
@@ -100,7 +102,10 @@ export function Chart(props: ChartProps) {
     const buckets = d.n > DOWNSAMPLE_ABOVE || d.n > 4 * width ? width : Number.POSITIVE_INFINITY;
     const dec = decimate(d.x, d.ys, d.n, buckets);
     const ys = props.log?.() ? dec.ys.map((y) => y.map((v) => (v > 0 ? v : Number.NaN))) : dec.ys;
-    plot.setData([dec.x, ...ys] as unknown as uPlot.AlignedData);
+    // uPlot marks gaps with null; a NaN it would draw to (a run that ended before another, in the run overlay).
+    const gaps = (y: Float64Array) =>
+      y.some(Number.isNaN) ? Array.from(y, (v) => (Number.isNaN(v) ? null : v)) : y;
+    plot.setData([dec.x, ...ys.map(gaps)] as unknown as uPlot.AlignedData);
     drawn = d.n;
     host.dataset.points = String(d.n);
     host.dataset.drawnPoints = String(dec.x.length);
@@ -123,7 +128,11 @@ export function Chart(props: ChartProps) {
     const opts: uPlot.Options = {
       ...initial,
       legend: { live: true },
-      cursor: { drag: { x: true, y: false }, points: { size: 6 } },
+      cursor: {
+        drag: { x: true, y: false },
+        points: { size: 6 },
+        ...(props.sync ? { sync: { key: props.sync } } : {}),
+      },
       scales: {
         x: { time: false },
         y: log ? { distr: 3 } : { auto: true },

@@ -119,6 +119,7 @@ export function PlotsDock(props: PlotsDockProps) {
               version={log.version}
               log={logScale}
               xLabel="epoch"
+              sync="epoch"
             />
             <Show when={empty()}>
               <div class="plot-empty">Press Run to train; the loss of every epoch appears here.</div>
@@ -142,6 +143,7 @@ export function PlotsDock(props: PlotsDockProps) {
               data={paramData}
               version={log.version}
               xLabel="epoch"
+              sync="epoch"
             />
             <Show when={empty()}>
               <div class="plot-empty">Each trained tensor's values, and their gradients, per epoch.</div>
