@@ -5,7 +5,7 @@
  * double-click zooms back out; the cursor's coordinates and the field's value under it show in the readout.
  * Redraws come at most once per animation frame and at most `maxFps` times a second.
  */
-import { createEffect, createSignal, onCleanup, onMount } from "solid-js";
+import { createEffect, createSignal, type JSX, onCleanup, onMount } from "solid-js";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { tick } from "../plots/Chart.tsx";
@@ -35,6 +35,8 @@ export interface FieldPlotProps {
   /** Extra text for the readout at a point (the loss there, the class). */
   readout?: (x: number, y: number) => string | undefined;
   maxFps?: number;
+  /** Shown at the start of the readout line (a colour bar). */
+  aside?: () => JSX.Element;
 }
 
 function cssVar(name: string): string {
@@ -52,6 +54,12 @@ function toCanvas(img: Image, reuse?: HTMLCanvasElement): HTMLCanvasElement | un
   return c;
 }
 
+let drawable: boolean | undefined;
+function canDraw(): boolean {
+  drawable ??= document.createElement("canvas").getContext?.("2d") != null;
+  return drawable;
+}
+
 export function FieldPlot(props: FieldPlotProps) {
   let host!: HTMLDivElement;
   let plot: uPlot | null = null;
@@ -63,7 +71,7 @@ export function FieldPlot(props: FieldPlotProps) {
 
   const size = () => ({
     width: Math.max(120, host.clientWidth),
-    height: Math.max(80, host.clientHeight - 18),
+    height: Math.max(80, host.clientHeight),
   });
 
   const applyBounds = () => {
@@ -122,6 +130,12 @@ export function FieldPlot(props: FieldPlotProps) {
 
   const build = () => {
     plot?.destroy();
+    plot = null;
+    // Without a 2-D canvas (a DOM without one, a browser with canvas blocked) there is nothing to draw on.
+    if (!canDraw()) {
+      host.dataset.unsupported = "canvas";
+      return;
+    }
     const axisStroke = cssVar("--text-dim");
     const grid = cssVar("--grid");
     const b = props.bounds() ?? [0, 1, 0, 1];
@@ -226,7 +240,10 @@ export function FieldPlot(props: FieldPlotProps) {
     <div class="field-plot">
       <div class="chart" data-testid={props.testid} ref={host} />
       <div class="field-readout" aria-live="off">
-        {readout() || `${props.xLabel} →  ·  ${props.yLabel} ↑  ·  drag to zoom, double-click to reset`}
+        {props.aside?.()}
+        <span>
+          {readout() || `${props.xLabel} →  ·  ${props.yLabel} ↑  ·  drag to zoom, double-click to reset`}
+        </span>
       </div>
     </div>
   );

@@ -154,7 +154,13 @@ export function LandscapeCard(props: { insight: Insight }) {
     <div class="plot-card insight-card square wide">
       <header class="plot-head">
         <h3>Loss landscape</h3>
-        <span class="insight-meta">{l() ? `${l()!.xs.length}×${l()!.ys.length} grid` : "computing…"}</span>
+        <span
+          class="insight-meta mono current"
+          data-testid="landscape-current"
+          title={l() ? `${l()!.xs.length}×${l()!.ys.length} grid` : "computing…"}
+        >
+          {current()}
+        </span>
       </header>
       <div class="insight-tools">
         <Show when={ins.chosen()}>
@@ -238,16 +244,17 @@ export function LandscapeCard(props: { insight: Insight }) {
           xLabel={name(ins.chosen()?.a)}
           yLabel={name(ins.chosen()?.b)}
           readout={readout}
+          aside={() => (
+            <span class="insight-foot">
+              <span class="colorbar" style={{ background: bar() }} />
+              <span class="mono">
+                {range()
+                  ? `${torchScalar(range()![0], "float32")} – ${torchScalar(range()![1], "float32")}`
+                  : ""}
+              </span>
+            </span>
+          )}
         />
-        <div class="insight-foot">
-          <span class="colorbar" style={{ background: bar() }} />
-          <span class="mono">
-            {range() ? `${torchScalar(range()![0], "float32")} – ${torchScalar(range()![1], "float32")}` : ""}
-          </span>
-          <span class="insight-meta mono" data-testid="landscape-current">
-            {current()}
-          </span>
-        </div>
       </Show>
     </div>
   );
