@@ -35,6 +35,8 @@ export interface FieldPlotProps {
   /** Extra text for the readout at a point (the loss there, the class). */
   readout?: (x: number, y: number) => string | undefined;
   maxFps?: number;
+  /** Interpolate the image between cells (a smooth field), or show cells as blocks (histogram bins). */
+  smooth?: boolean;
   /** Shown at the start of the readout line (a colour bar). */
   aside?: () => JSX.Element;
 }
@@ -103,7 +105,7 @@ export function FieldPlot(props: FieldPlotProps) {
         const px1 = u.valToPos(x1, "x", true);
         const py1 = u.valToPos(y1, "y", true);
         const py0 = u.valToPos(y0, "y", true);
-        ctx.imageSmoothingEnabled = true;
+        ctx.imageSmoothingEnabled = props.smooth ?? true;
         ctx.drawImage(offscreen, px0, py1, px1 - px0, py0 - py1);
       }
     }

@@ -240,6 +240,7 @@ export function LayersCard(props: { insight: Insight }) {
             testid="plot-hist-weights"
             bounds={weights.bounds}
             image={weights.image}
+            smooth={false}
             version={ins.runs.version}
             xLabel="epoch"
             yLabel={tensor() ?? "value"}
@@ -259,6 +260,7 @@ export function LayersCard(props: { insight: Insight }) {
             testid="plot-hist-grads"
             bounds={grads.bounds}
             image={grads.image}
+            smooth={false}
             version={ins.runs.version}
             xLabel="epoch"
             yLabel={`∇${tensor() ?? ""}`}
