@@ -62,15 +62,6 @@ export function App(props: { startup: Startup }) {
   const session = createRunSession({ graph: editor.graph, log, backend: savedBackend() });
   onCleanup(() => session.dispose());
   const run = session.controller;
-  const insight = createInsight({
-    client: session.client,
-    doc: editor.doc,
-    train: session.train,
-    grads: session.grads,
-    isOptimizer: (type) => registry.get(type)?.optimizer !== undefined,
-  });
-  insight.open(savedTab());
-  onCleanup(() => insight.dispose());
   const analysis = createAnalysis(editor.doc, registry, {
     value: (id, port) => session.value(id, port),
     grad: (id, port) => session.grad(id, port),
@@ -89,6 +80,16 @@ export function App(props: { startup: Startup }) {
         return x && y ? [{ nodeId: n.id, label: n.name ?? n.id, x, y }] : [];
       }),
   );
+  const insight = createInsight({
+    client: session.client,
+    doc: editor.doc,
+    train: session.train,
+    grads: session.grads,
+    isOptimizer: (type) => registry.get(type)?.optimizer !== undefined,
+    sweeps: () => sweeps().map((x) => ({ ...x, x: x.x.data, y: x.y.data })),
+  });
+  insight.open(savedTab());
+  onCleanup(() => insight.dispose());
   const issueCount = (sev: "error" | "warning") =>
     analysis.validation().issues.filter((i) => i.severity === sev).length;
   /** Whether the graph can train at all: it has an optimizer. */

@@ -8,7 +8,7 @@ import { For, type JSX, Match, Show, Switch } from "solid-js";
 import "./insight.css";
 import { LandscapeCard, SlicesCard } from "./LandscapeCards.tsx";
 import { BoundaryCard, ConfusionCard } from "./ModelCards.tsx";
-import { LayersCard, RunsCard } from "./RunCards.tsx";
+import { LayersCard, RunsCard, SweepsCard } from "./RunCards.tsx";
 import type { Insight, InsightTab } from "./store.ts";
 
 const TABS: { id: InsightTab; label: string; title: string }[] = [
@@ -89,6 +89,7 @@ export function InsightDock(props: { insight: Insight }): JSX.Element {
             </Match>
             <Match when={ins.tab() === "runs"}>
               <RunsCard insight={ins} />
+              <SweepsCard insight={ins} />
             </Match>
             <Match when={ins.tab() === "layers"}>
               <LayersCard insight={ins} />

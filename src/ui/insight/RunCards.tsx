@@ -155,6 +155,43 @@ export function RunsCard(props: { insight: Insight }) {
   );
 }
 
+/** Every sweep node's curve in one plot (one curve per sweep, over the values it swept). */
+export function SweepsCard(props: { insight: Insight }) {
+  const sweeps = () => props.insight.sweeps();
+  const series = createMemo(() =>
+    sweeps().map((s, i) => ({ label: s.label, color: RUN_COLORS[i % RUN_COLORS.length] })),
+  );
+  const data = () => {
+    const list = sweeps();
+    const set = new Set<number>();
+    for (const s of list) for (let i = 0; i < s.x.length; i++) set.add(s.x[i]);
+    const x = [...set].sort((a, b) => a - b);
+    const ys = list.map((s) => {
+      const at = new Map<number, number>();
+      for (let i = 0; i < Math.min(s.x.length, s.y.length); i++) at.set(s.x[i], s.y[i]);
+      return Float64Array.from(x, (v) => at.get(v) ?? Number.NaN);
+    });
+    return { x, ys, n: x.length };
+  };
+  return (
+    <Show when={sweeps().length > 0}>
+      <div class="plot-card insight-card wide">
+        <header class="plot-head">
+          <h3>Sweeps</h3>
+          <span class="insight-meta">loss over each sweep's values</span>
+        </header>
+        <Chart
+          testid="plot-sweeps"
+          series={series}
+          data={data}
+          version={() => sweeps().reduce((n, s) => n + s.x.length, 0)}
+          xLabel="value"
+        />
+      </div>
+    </Show>
+  );
+}
+
 export function LayersCard(props: { insight: Insight }) {
   const ins = props.insight;
   const [chosen, setChosen] = createSignal<string | undefined>(undefined);

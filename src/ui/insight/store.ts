@@ -12,7 +12,12 @@ import type { GraphDoc } from "../../graph/types.ts";
 import { createRunStore, type RunStore, settingsOf } from "./runs.ts";
 
 /** Requests of one kind: at most one in flight, at most one per `minMs`; a request meanwhile is served after. */
-export function pacer(send: () => void, minMs: number, now: () => number = () => performance.now()) {
+export function pacer(
+  send: () => void,
+  minMs: number | (() => number),
+  now: () => number = () => performance.now(),
+) {
+  const gap = typeof minMs === "number" ? () => minMs : minMs;
   let inflight = false;
   let wanted = false;
   let last = Number.NEGATIVE_INFINITY;
@@ -20,7 +25,7 @@ export function pacer(send: () => void, minMs: number, now: () => number = () =>
   const fire = () => {
     timer = null;
     if (inflight || !wanted) return;
-    const wait = last + minMs - now();
+    const wait = last + gap() - now();
     if (wait > 0) {
       timer = setTimeout(fire, wait);
       return;
@@ -66,6 +71,8 @@ export interface InsightSource {
   grads: () => { params: Record<string, TensorSnapshot> };
   isOptimizer: (type: string) => boolean;
   runs?: RunStore;
+  /** The graph's sweep nodes' results (loss per swept value), when it has any. */
+  sweeps?: () => { nodeId: string; label: string; x: ArrayLike<number>; y: ArrayLike<number> }[];
 }
 
 /** Grid points per axis of the landscape: fine for a small model, coarser where each point costs a pass. */
@@ -109,16 +116,21 @@ export function createInsight(src: InsightSource) {
   const [start, setStart] = createSignal<Record<string, number[]> | undefined>(undefined);
   let landscapeId = 0;
   let pendingGrid: { a: ParamCoord; b: ParamCoord; xs: number[]; ys: number[] } | undefined;
-  const landscapePacer = pacer(() => {
-    const g = landscapeGrid();
-    if (!g) {
-      landscapePacer.done();
-      return;
-    }
-    landscapeId = nextId++;
-    pendingGrid = g;
-    client.landscape(landscapeId, g.a, g.b, g.xs, g.ys);
-  }, 400);
+  const landscapePacer = pacer(
+    () => {
+      const g = landscapeGrid();
+      if (!g) {
+        landscapePacer.done();
+        return;
+      }
+      landscapeId = nextId++;
+      pendingGrid = g;
+      client.landscape(landscapeId, g.a, g.b, g.xs, g.ys);
+      // A surface that moves with every other parameter costs the worker a pass per grid point: while training,
+      // it is refreshed every two seconds, so training keeps most of the worker.
+    },
+    () => (src.train().status === "running" && landscape()?.others ? 2000 : 400),
+  );
   client.on("landscape", (m) => {
     if (m.id !== landscapeId) return;
     batch(() => {
@@ -302,6 +314,7 @@ export function createInsight(src: InsightSource) {
       if (t) refresh("open");
     },
     runs,
+    sweeps: () => src.sweeps?.() ?? [],
     boundary,
     boundaryError,
     boundaryVersion,
