@@ -143,7 +143,12 @@ export interface BoundaryResult {
   targets?: Float32Array;
   /** The model's prediction per sample, as `grid`: `channels` numbers each. */
   predicted: Float32Array;
+  /** Samples in the data; `points` holds an even sample of at most `maxSamples` of them. */
+  samples: number;
 }
+
+/** Data rows drawn and scored at most (an even sample of a larger data set). */
+export const MAX_SAMPLES = 4096;
 
 /** Softmax, exp or sigmoid: the output read as probabilities, as the loss reads it. */
 function probabilities(task: ModelTask, out: Tensor): { data: Float32Array; channels: number } {
@@ -199,16 +204,23 @@ export function span(a: number, b: number, n: number): number[] {
 export function decisionBoundary(
   s: Scheduler,
   io: ModelIO,
-  opts: { n?: number; leaves?: Map<string, Record<string, Tensor>> } = {},
+  opts: { n?: number; leaves?: Map<string, Record<string, Tensor>>; maxSamples?: number } = {},
 ): BoundaryResult {
   const n = opts.n ?? (io.dims === 2 ? 96 : 200);
   const x = s.value(io.input.nodeId, io.input.port);
   if (!x) throw new SchedulerError(`the input '${s.label(io.input.nodeId)}' has no value`, io.input.nodeId);
-  const points = Float32Array.from(x.data);
+  // A large data set is drawn (and scored) by an even sample of its rows: enough to see, cheap to send.
+  const limit = opts.maxSamples ?? MAX_SAMPLES;
+  const step = Math.max(1, Math.ceil(io.samples / limit));
+  const rows = Array.from({ length: Math.ceil(io.samples / step) }, (_, k) => k * step);
+  const points = new Float32Array(rows.length * io.dims);
+  rows.forEach((r, k) => {
+    for (let d = 0; d < io.dims; d++) points[k * io.dims + d] = x.data[r * io.dims + d];
+  });
   const extent = extentOf(points, io.dims);
   const gx = span(extent[0], extent[1], n);
   const cells = io.dims === 2 ? n * n : n;
-  const batch = new Float64Array((cells + io.samples) * io.dims);
+  const batch = new Float64Array((cells + rows.length) * io.dims);
   if (io.dims === 2) {
     const gy = span(extent[2], extent[3], n);
     for (let j = 0; j < n; j++)
@@ -218,7 +230,7 @@ export function decisionBoundary(
       }
   } else batch.set(gx);
   batch.set(points, cells * io.dims);
-  const shape = x.ndim === 1 ? [cells + io.samples] : [cells + io.samples, io.dims];
+  const shape = x.ndim === 1 ? [cells + rows.length] : [cells + rows.length, io.dims];
   const grid = tensorOf(batch, shape, x.dtype);
   const [out] = noGrad(() =>
     s.evaluateWith(
@@ -226,7 +238,7 @@ export function decisionBoundary(
       [io.output],
     ),
   );
-  if (out.shape[0] !== cells + io.samples)
+  if (out.shape[0] !== cells + rows.length)
     throw new SchedulerError(
       `the model's output '${s.label(io.output.nodeId)}' does not keep one row per input row`,
       io.output.nodeId,
@@ -241,7 +253,8 @@ export function decisionBoundary(
     grid: data.slice(0, cells * channels),
     channels,
     points,
-    targets: t && t.numel === io.samples ? Float32Array.from(t.data) : undefined,
+    targets: t && t.numel === io.samples ? Float32Array.from(rows, (r) => t.data[r]) : undefined,
+    samples: io.samples,
     predicted: data.slice(cells * channels),
   };
 }

@@ -80,6 +80,19 @@ describe("the decision boundary", () => {
     expect(s.value("logits")!.shape).toEqual([256, 2]);
   });
 
+  it("draws and scores an even sample of a large data set's rows", () => {
+    const s = scheduler(example("51-mlp-two-class-adam.json"));
+    const b = decisionBoundary(s, modelIO(s)!, { n: 4, maxSamples: 100 });
+    // Every third row: 0, 3, ..., 255.
+    expect(b.samples).toBe(256);
+    expect(b.points).toHaveLength(86 * 2);
+    const x = s.value("x")!.data;
+    expect([b.points[2], b.points[3]]).toEqual([x[6], x[7]]);
+    const logits = s.value("logits")!.data;
+    expect(b.predicted[2 * 85 + 1]).toBeCloseTo(1 / (1 + Math.exp(logits[2 * 255] - logits[2 * 255 + 1])), 6);
+    expect(b.targets![85]).toBe(s.value("labels")!.data[255]);
+  });
+
   it("draws the thermometer's regression line at given parameter values", () => {
     const s = scheduler(example("13-thermometer-training.json"));
     const io = modelIO(s)!;

@@ -186,7 +186,11 @@ export function ConfusionCard(props: { insight: Insight }) {
           <header class="plot-head">
             <h3>Confusion matrix</h3>
             <span class="insight-meta">
-              accuracy {(cm().correct / Math.max(1, cm().total)).toFixed(4)} ({cm().correct} of {cm().total})
+              accuracy {(cm().correct / Math.max(1, cm().total)).toFixed(4)} ({cm().correct} of {cm().total}
+              {cm().total < (props.insight.boundary()?.samples ?? 0)
+                ? `, a sample of ${props.insight.boundary()?.samples}`
+                : ""}
+              )
             </span>
           </header>
           <table class="confusion">
