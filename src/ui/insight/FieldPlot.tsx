@@ -5,7 +5,7 @@
  * double-click zooms back out; the cursor's coordinates and the field's value under it show in the readout.
  * Redraws come at most once per animation frame and at most `maxFps` times a second.
  */
-import { createEffect, createSignal, type JSX, onCleanup, onMount } from "solid-js";
+import { createEffect, createSignal, type JSX, onCleanup, onMount, untrack } from "solid-js";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { tick } from "../plots/Chart.tsx";
@@ -221,9 +221,12 @@ export function FieldPlot(props: FieldPlotProps) {
     onCleanup(() => ro.disconnect());
   });
 
+  // Rebuilt for a theme's colours only: what build reads besides (the bounds) must not rebuild it per update.
   createEffect(() => {
     theme();
-    if (plot) build();
+    untrack(() => {
+      if (plot) build();
+    });
   });
 
   createEffect(() => {

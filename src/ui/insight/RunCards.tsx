@@ -14,19 +14,38 @@ import type { Insight } from "./store.ts";
 
 const RUN_COLORS = ["#4f5bd5", "#db2777", "#0e9f6e", "#d97706", "#0891b2", "#7c3aed", "#64748b", "#dc2626"];
 
-/** The loss of a run at an epoch it may not have kept (a saved, thinned run): interpolated between neighbours. */
-function lossAt(run: Run, epochs: readonly number[]): Float64Array {
+/** Points per run in the overlay: enough for the curve's shape at any card width, cheap at any run length. */
+const OVERLAY_POINTS = 1000;
+
+/** The loss of a run at epochs it may not have kept (a saved, thinned run): interpolated between neighbours. */
+export function lossAt(run: Run, epochs: readonly number[]): Float64Array {
   const e = run.history.epochs;
   const l = run.history.losses;
   const out = new Float64Array(epochs.length).fill(Number.NaN);
-  let k = 0;
+  if (e.length === 0) return out;
   epochs.forEach((x, i) => {
-    while (k + 1 < e.length && e[k + 1] <= x) k++;
-    if (e.length === 0 || x < e[0] || x > e[e.length - 1]) return;
-    if (e[k] === x || k + 1 >= e.length) out[i] = l[k];
-    else out[i] = l[k] + ((l[k + 1] - l[k]) * (x - e[k])) / (e[k + 1] - e[k]);
+    if (x < e[0] || x > e[e.length - 1]) return;
+    // The last kept epoch at or before x (epochs ascend).
+    let lo = 0;
+    let hi = e.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (e[mid] <= x) lo = mid;
+      else hi = mid - 1;
+    }
+    out[i] =
+      e[lo] === x || lo + 1 >= e.length
+        ? l[lo]
+        : l[lo] + ((l[lo + 1] - l[lo]) * (x - e[lo])) / (e[lo + 1] - e[lo]);
   });
   return out;
+}
+
+/** The epochs the overlay samples: every epoch up to OVERLAY_POINTS of them, else evenly spread ones. */
+export function overlayEpochs(last: number): number[] {
+  if (last < 0) return [];
+  if (last + 1 <= OVERLAY_POINTS) return Array.from({ length: last + 1 }, (_, i) => i);
+  return Array.from({ length: OVERLAY_POINTS }, (_, i) => Math.round((i * last) / (OVERLAY_POINTS - 1)));
 }
 
 const fileBase = (run: Run) =>
@@ -49,9 +68,7 @@ export function RunsCard(props: { insight: Insight }) {
   const data = () => {
     store.version();
     const runs = shown();
-    const set = new Set<number>();
-    for (const r of runs) for (const e of r.history.epochs) set.add(e);
-    const x = [...set].sort((a, b) => a - b);
+    const x = overlayEpochs(Math.max(-1, ...runs.map((r) => r.history.lastEpoch)));
     return { x, ys: runs.map((r) => lossAt(r, x)), n: x.length };
   };
   const toggle = (id: number, on: boolean) =>

@@ -3,7 +3,7 @@
  * landscape and its slices (src/engine/landscape.ts) while a view shows them, at most a few times a second
  * and one request in flight per kind, and keeps every run's history (runs.ts) from the streamed records.
  */
-import { batch, createSignal } from "solid-js";
+import { batch, createMemo, createSignal } from "solid-js";
 import type { BoundaryResult, LossSlice, ParamCoord } from "../../engine/landscape.ts";
 import type { EpochRecord, TrainState } from "../../engine/train.ts";
 import type { SchedulerClient } from "../../engine/worker-client.ts";
@@ -187,10 +187,11 @@ export function createInsight(src: InsightSource) {
     return v && c.index < v.length ? v[c.index] : undefined;
   };
   /** The optimizer's path in the chosen plane: the run's start, then one point per kept epoch, then now. */
-  const path = (): { x: number[]; y: number[] } => {
+  const path = createMemo((): { x: number[]; y: number[] } => {
     runs.version();
     const c = chosen();
-    if (!c) return { x: [], y: [] };
+    // Only the landscape draws the path: other views do not pay for it per batch of records.
+    if (!c || tab() !== "landscape") return { x: [], y: [] };
     const x: number[] = [];
     const y: number[] = [];
     const push = (values: Record<string, ArrayLike<number>> | undefined) => {
@@ -207,7 +208,7 @@ export function createInsight(src: InsightSource) {
     const last = lastRecord();
     if (last && run && run.history.last()?.epoch !== last.epoch) push(last.params);
     return { x, y };
-  };
+  });
   /** A range around the path: its bounding box, padded, never thinner than a tenth of the values' size. */
   const fitted = (): number[] | undefined => {
     const p = path();
