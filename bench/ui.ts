@@ -225,8 +225,8 @@ async function main() {
     await page.waitForFunction(
       () => !document.querySelector('[data-testid="run"]')?.hasAttribute("disabled"),
     );
-    for (const view of ["model", "landscape", "runs", "layers"]) {
-      await page.click(`[data-testid="insight-${view}"]`);
+    for (const view of ["none", "model", "landscape", "runs", "layers"]) {
+      if (view !== "none") await page.click(`[data-testid="insight-${view}"]`);
       await page.waitForTimeout(300);
       await watchMainThread(page);
       const e0 = Number(await page.locator('[data-testid="epoch"]').textContent());
@@ -241,7 +241,7 @@ async function main() {
       const watch = await stopWatching(page);
       const longest = watch.long.length ? Math.max(...watch.long) : 0;
       say(
-        `${name}, insight view "${view}" open, 4 s training on the CPU: ${e1 - e0} epochs; ` +
+        `${name}, ${view === "none" ? "no insight view" : `insight view "${view}"`} open, 4 s training on the CPU: ${e1 - e0} epochs; ` +
           `longest main-thread task ${watch.long.length ? ms(longest) : "under 50 ms (no long task reported)"}, ` +
           `${watch.long.length} long tasks; frames: median ${ms(pct(watch.gaps, 50))}, p95 ${ms(pct(watch.gaps, 95))}, longest ${ms(Math.max(...watch.gaps))}` +
           (draws ? `; view redraws ${draws}` : ""),

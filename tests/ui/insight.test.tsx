@@ -8,9 +8,10 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { render } from "@solidjs/testing-library";
-import { createRoot } from "solid-js";
+import { createRoot, createSignal } from "solid-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { SchedulerClient, type WorkerLike } from "../../src/engine/worker-client.ts";
+import type { TensorSnapshot } from "../../src/engine/worker-protocol.ts";
 import { serveScheduler, type WorkerPort } from "../../src/engine/worker-serve.ts";
 import { GraphDocument } from "../../src/graph/document.ts";
 import { parseGraphFile } from "../../src/graph/format.ts";
@@ -172,16 +173,15 @@ describe("the insight store and dock over the real scheduler", () => {
     const client = new SchedulerClient(channel.port1 as unknown as WorkerLike);
     const doc = new GraphDocument(example(file));
     client.connect(doc);
-    let grads: Record<string, { numel: number }> = {};
-    client.on("grads", (m) => {
-      grads = m.params;
-    });
+    // The gradients message, as the session keeps it: a signal.
+    const [grads, setGrads] = createSignal<Record<string, TensorSnapshot>>({});
+    client.on("grads", (m) => setGrads(m.params));
     const { insight, dispose } = createRoot((d) => ({
       insight: createInsight({
         client,
         doc: () => doc.state,
         train: () => ({ status: "idle", epoch: 0, epochs: 100, backend: "cpu" }),
-        grads: () => ({ params: grads as never }),
+        grads: () => ({ params: grads() }),
         isOptimizer,
         runs: createRunStore(undefined),
       }),

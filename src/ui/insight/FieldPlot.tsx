@@ -66,7 +66,7 @@ export function FieldPlot(props: FieldPlotProps) {
   let host!: HTMLDivElement;
   let plot: uPlot | null = null;
   let offscreen: HTMLCanvasElement | undefined;
-  let imageVersion = -1;
+  let uploaded: Image | undefined;
   const [readout, setReadout] = createSignal("");
   /** The scale ranges when the user has zoomed; undefined follows the bounds. */
   let zoomed = false;
@@ -95,9 +95,10 @@ export function FieldPlot(props: FieldPlotProps) {
     const im = props.image?.();
     host.dataset.image = im ? "yes" : "no";
     if (im) {
-      if (imageVersion !== props.version() || !offscreen) {
+      // Copied to the canvas once per new image, not per redraw (the overlay moves more often than the image).
+      if (uploaded !== im.image || !offscreen) {
         offscreen = toCanvas(im.image, offscreen);
-        imageVersion = props.version();
+        uploaded = im.image;
       }
       if (offscreen) {
         const [x0, x1, y0, y1] = im.rect;

@@ -80,7 +80,7 @@ export function LandscapeCard(props: { insight: Insight }) {
     if (!v || !r) return [];
     return contourLevels(r[0], r[1], 12, log()).map((level) => contourSegments(v.loss, v.xs, v.ys, level));
   });
-  const version = createMemo(() => ins.landscapeVersion() * 4 + (log() ? 1 : 0) + ins.runs.version() * 8);
+  const version = createMemo(() => ins.landscapeVersion() * 4 + (log() ? 1 : 0) + ins.historyVersion() * 8);
 
   const overlay = (o: Overlay) => {
     const { ctx, px } = o;

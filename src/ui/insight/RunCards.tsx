@@ -59,17 +59,26 @@ export function RunsCard(props: { insight: Insight }) {
   /** Runs unticked by the user; every other run is shown. */
   const [hidden, setHidden] = createSignal<ReadonlySet<number>>(new Set());
   const [logScale, setLogScale] = createSignal(true);
-  const shown = createMemo(() => store.runs().filter((r) => !hidden().has(r.id) && r.history.length > 0));
+  const shown = createMemo(() => {
+    props.insight.historyVersion();
+    return store.runs().filter((r) => !hidden().has(r.id) && r.history.length > 0);
+  });
   const labels = createMemo(() => legendLabels(shown()));
   const allLabels = createMemo(() => legendLabels(store.runs()));
   const series = createMemo(() =>
     shown().map((r, i) => ({ label: labels()[i], color: RUN_COLORS[(r.id - 1) % RUN_COLORS.length] })),
   );
   const data = () => {
-    store.version();
+    props.insight.historyVersion();
     const runs = shown();
     const x = overlayEpochs(Math.max(-1, ...runs.map((r) => r.history.lastEpoch)));
     return { x, ys: runs.map((r) => lossAt(r, x)), n: x.length };
+  };
+  /** "100 ep · 0.2351": epochs so far and the last loss (read again as the history grows). */
+  const summary = (r: Run) => {
+    props.insight.historyVersion();
+    const l = r.history.losses;
+    return `${r.history.length} ep · ${l.length ? l[l.length - 1].toPrecision(4) : "–"}`;
   };
   const toggle = (id: number, on: boolean) =>
     setHidden((h) => {
@@ -110,12 +119,7 @@ export function RunsCard(props: { insight: Insight }) {
                       {allLabels()[i()]}
                     </span>
                   </label>
-                  <span class="insight-meta mono">
-                    {r.history.length} ep ·{" "}
-                    {r.history.losses.length
-                      ? r.history.losses[r.history.losses.length - 1].toPrecision(4)
-                      : "–"}
-                  </span>
+                  <span class="insight-meta mono">{summary(r)}</span>
                   <button
                     type="button"
                     class="link"
@@ -162,7 +166,7 @@ export function RunsCard(props: { insight: Insight }) {
           testid="plot-runs"
           series={series}
           data={data}
-          version={store.version}
+          version={props.insight.historyVersion}
           log={logScale}
           xLabel="epoch"
           sync="epoch"
@@ -213,7 +217,7 @@ export function LayersCard(props: { insight: Insight }) {
   const ins = props.insight;
   const [chosen, setChosen] = createSignal<string | undefined>(undefined);
   const tensors = createMemo(() => {
-    ins.runs.version();
+    ins.historyVersion();
     const s = ins.runs.current()?.history.last() ?? ins.runs.runs().at(-1)?.history.last();
     return s ? Object.keys(s.params) : [];
   });
@@ -225,7 +229,7 @@ export function LayersCard(props: { insight: Insight }) {
 
   const view = (which: "params" | "grads") => {
     const grid = createMemo(() => {
-      ins.runs.version();
+      ins.historyVersion();
       const t = tensor();
       const r = run();
       if (!t || !r) return undefined;
@@ -295,7 +299,7 @@ export function LayersCard(props: { insight: Insight }) {
             bounds={weights.bounds}
             image={weights.image}
             smooth={false}
-            version={ins.runs.version}
+            version={ins.historyVersion}
             xLabel="epoch"
             yLabel={tensor() ?? "value"}
           />
@@ -315,7 +319,7 @@ export function LayersCard(props: { insight: Insight }) {
             bounds={grads.bounds}
             image={grads.image}
             smooth={false}
-            version={ins.runs.version}
+            version={ins.historyVersion}
             xLabel="epoch"
             yLabel={`∇${tensor() ?? ""}`}
           />

@@ -62,6 +62,9 @@ export interface LandscapeView {
   others: boolean;
 }
 
+/** How often views that read the run history catch up with it while training (ms). */
+const HISTORY_MS = 250;
+
 export type InsightTab = "model" | "landscape" | "runs" | "layers";
 
 export interface InsightSource {
@@ -85,6 +88,25 @@ export function createInsight(src: InsightSource) {
   const runs = src.runs ?? createRunStore();
   const [tab, setTab] = createSignal<InsightTab | null>(null);
 
+  /**
+   * Bumps when the current run's history grew, at most every HISTORY_MS: records arrive in dozens of batches
+   * a second, and what the views compute from the history (paths, histograms, the overlay) need not follow
+   * each one.
+   */
+  const [historyVersion, setHistoryVersion] = createSignal(0);
+  let historyTimer: ReturnType<typeof setTimeout> | null = null;
+  let historyAt = Number.NEGATIVE_INFINITY;
+  const historyGrew = () => {
+    if (historyTimer !== null) return;
+    historyTimer = setTimeout(
+      () => {
+        historyTimer = null;
+        historyAt = performance.now();
+        setHistoryVersion((v) => v + 1);
+      },
+      Math.max(0, historyAt + HISTORY_MS - performance.now()),
+    );
+  };
   // --- boundary ----------------------------------------------------------------------------------------
   const [boundary, setBoundary] = createSignal<BoundaryResult | undefined>(undefined);
   const [boundaryError, setBoundaryError] = createSignal<string | undefined>(undefined);
@@ -188,10 +210,11 @@ export function createInsight(src: InsightSource) {
   };
   /** The optimizer's path in the chosen plane: the run's start, then one point per kept epoch, then now. */
   const path = createMemo((): { x: number[]; y: number[] } => {
-    runs.version();
-    const c = chosen();
+    historyVersion();
     // Only the landscape draws the path: other views do not pay for it per batch of records.
-    if (!c || tab() !== "landscape") return { x: [], y: [] };
+    if (tab() !== "landscape") return { x: [], y: [] };
+    const c = chosen();
+    if (!c) return { x: [], y: [] };
     const x: number[] = [];
     const y: number[] = [];
     const push = (values: Record<string, ArrayLike<number>> | undefined) => {
@@ -288,6 +311,7 @@ export function createInsight(src: InsightSource) {
       runs.append(m.records);
       setLastRecord(m.records[m.records.length - 1]);
     });
+    historyGrew();
     refresh("records");
   });
   client.on("state", (m) => {
@@ -315,6 +339,8 @@ export function createInsight(src: InsightSource) {
       if (t) refresh("open");
     },
     runs,
+    /** `runs.version`, at most every HISTORY_MS. */
+    historyVersion,
     sweeps: () => src.sweeps?.() ?? [],
     boundary,
     boundaryError,
@@ -355,6 +381,7 @@ export function createInsight(src: InsightSource) {
       landscapePacer.request();
     },
     dispose() {
+      if (historyTimer !== null) clearTimeout(historyTimer);
       boundaryPacer.dispose();
       landscapePacer.dispose();
       slicesPacer.dispose();
