@@ -83,7 +83,10 @@ export function InsightDock(props: { insight: Insight }): JSX.Element {
             </Match>
             <Match when={ins.tab() === "landscape"}>
               <LandscapeCard insight={ins} />
-              <Show when={ins.trained().reduce((n, t) => n + t.numel, 0) > 2}>
+              <Show
+                when={ins.trained().reduce((n, t) => n + t.numel, 0) > 2}
+                fallback={<BoundaryCard insight={ins} />}
+              >
                 <SlicesCard insight={ins} />
               </Show>
             </Match>

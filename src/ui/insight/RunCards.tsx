@@ -65,8 +65,14 @@ export function RunsCard(props: { insight: Insight }) {
   });
   const labels = createMemo(() => legendLabels(shown()));
   const allLabels = createMemo(() => legendLabels(store.runs()));
-  const series = createMemo(() =>
-    shown().map((r, i) => ({ label: labels()[i], color: RUN_COLORS[(r.id - 1) % RUN_COLORS.length] })),
+  // The same series (labels and colours) as before keep the chart; only a changed list rebuilds it.
+  const series = createMemo(
+    () => shown().map((r, i) => ({ label: labels()[i], color: RUN_COLORS[(r.id - 1) % RUN_COLORS.length] })),
+    undefined,
+    {
+      equals: (a, b) =>
+        a.length === b.length && a.every((s, i) => s.label === b[i].label && s.color === b[i].color),
+    },
   );
   const data = () => {
     props.insight.historyVersion();

@@ -286,7 +286,8 @@ export function createInsight(src: InsightSource) {
   /** Ask again for what the open view shows, when it may have changed. */
   const refresh = (reason: "records" | "graph" | "open") => {
     const t = tab();
-    if (t === "model") boundaryPacer.request();
+    // A model of two numbers shows its line beside its landscape: what the valley's floor fits.
+    if (t === "model" || (t === "landscape" && trainedElements() <= 2)) boundaryPacer.request();
     if (t === "landscape") {
       const l = landscape();
       // A surface of only the two coordinates stays put while they train: ask again only for a new range.
