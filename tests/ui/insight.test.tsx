@@ -61,6 +61,9 @@ describe("runs", () => {
     const adam = { ...sgd, optimizer: "Adam", lr: "0.1" };
     expect(legendLabels([run(1, sgd, [1]), run(2, adam, [1])])).toEqual(["SGD lr 0.01", "Adam lr 0.1"]);
     expect(legendLabels([run(1, sgd, [1]), run(2, sgd, [1])])).toEqual(["run 1", "run 2"]);
+    expect(legendLabels([run(1, sgd, [1]), run(2, adam, [1], "A two-class MLP: inside or outside")])).toEqual(
+      ["SGD lr 0.01 · Thermometer", "Adam lr 0.1 · A two-class MLP: insi…"],
+    );
     expect(
       settingsOf(
         { ...doc, nodes: { ...doc.nodes, SGD: { ...doc.nodes.SGD, params: { lr: 1e-4 } } } },

@@ -60,11 +60,12 @@ export function legendLabels(runs: readonly Run[]): string[] {
   const titles = new Set(runs.map((r) => r.title)).size > 1;
   return runs.map((r) => {
     const parts: string[] = [];
-    if (titles) parts.push(r.title.length > 28 ? `${r.title.slice(0, 27)}…` : r.title);
     for (const k of differing) {
       const v = r.settings[k] ?? "–";
       parts.push(k.endsWith("optimizer") ? v : `${k} ${v}`);
     }
+    // The graph's title last and short: what differs reads first in a narrow legend.
+    if (titles) parts.push(`· ${r.title.length > 22 ? `${r.title.slice(0, 21)}…` : r.title}`);
     return parts.length ? parts.join(" ") : `run ${r.id}`;
   });
 }
