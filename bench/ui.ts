@@ -3,13 +3,15 @@
  *   1. a 300-node graph: time from importing the file to every node rendered and measured;
  *   2. dragging a node across that graph: frame times during the drag;
  *   3. training at full speed in the worker: the longest main-thread task and the longest gap between frames,
- *      with the plots streaming.
+ *      with the plots streaming;
+ *   4. the same with each insight view open (decision boundary, loss landscape, runs, layers), on the
+ *      regression above and on the two-class MLP example.
  * Run with `npm run bench:ui`; results are printed and written to bench/UI-RESULTS.md.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { serializeGraph } from "../src/graph/format.ts";
+import { parseGraphFile, serializeGraph } from "../src/graph/format.ts";
 import type { GraphDoc, GraphEdge, GraphNode } from "../src/graph/types.ts";
 import { app, closeApp, ROOT } from "../tests/e2e/harness.ts";
 
@@ -83,6 +85,32 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 };
 const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+/** Record long tasks and the gaps between animation frames from now on (see `stopWatching`). */
+async function watchMainThread(page: Page): Promise<void> {
+  // Scripts run in the page are strings: the bench runs through tsx, whose helpers do not exist in the page.
+  await page.evaluate(`(() => {
+    window.__long = [];
+    window.__gaps = [];
+    window.__stop = false;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__long.push(e.duration);
+    }).observe({ type: "longtask", buffered: false });
+    let last = performance.now();
+    const tick = (t) => {
+      window.__gaps.push(t - last);
+      last = t;
+      if (!window.__stop) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  })()`);
+}
+
+async function stopWatching(page: Page): Promise<{ long: number[]; gaps: number[] }> {
+  return (await page.evaluate(
+    "(() => { window.__stop = true; return { long: window.__long, gaps: window.__gaps.slice(1) }; })()",
+  )) as { long: number[]; gaps: number[] };
+}
 
 async function main() {
   const a = await app();
@@ -167,21 +195,7 @@ async function main() {
       await page.click('[data-testid="reset"]');
       await page.waitForFunction(() => document.querySelector('[data-testid="epoch"]')?.textContent === "0");
     }
-    await page.evaluate(`(() => {
-      window.__long = [];
-      window.__gaps = [];
-      window.__stop = false;
-      new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) window.__long.push(e.duration);
-      }).observe({ type: "longtask", buffered: false });
-      let last = performance.now();
-      const tick = (t) => {
-        window.__gaps.push(t - last);
-        last = t;
-        if (!window.__stop) requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
-    })()`);
+    await watchMainThread(page);
     await page.click('[data-testid="run"]');
     await page.waitForTimeout(6000);
     const speed = await page.locator('[data-testid="epochs-per-sec"]').textContent();
@@ -189,15 +203,51 @@ async function main() {
     const points = await page.locator('[data-testid="plot-loss"]').getAttribute("data-points");
     const backend = (await page.locator('[data-testid="backend"]').textContent())?.trim();
     await page.click('[data-testid="pause"]');
-    const watch = (await page.evaluate(
-      "(() => { window.__stop = true; return { long: window.__long, gaps: window.__gaps.slice(1) }; })()",
-    )) as { long: number[]; gaps: number[] };
+    const watch = await stopWatching(page);
     const longest = watch.long.length ? Math.max(...watch.long) : 0;
     say(
       `training 6 s at full speed on ${backend}: ${epoch} epochs (${speed} epochs/s), loss plot holding ${points} points; ` +
         `longest main-thread task ${watch.long.length ? ms(longest) : "under 50 ms (no long task reported)"}, ` +
         `${watch.long.length} long tasks; frames: median ${ms(pct(watch.gaps, 50))}, p95 ${ms(pct(watch.gaps, 95))}, longest ${ms(Math.max(...watch.gaps))}`,
     );
+  }
+
+  // 4. Each insight view open while training at full speed on the CPU: the regression (a line, a 128×128
+  // landscape of weight and bias) and the MLP example (a 96×96 boundary, a 48×48 landscape, slices).
+  const mlp = parseGraphFile(readFileSync(join(ROOT, "examples", "51-mlp-two-class-adam.json"), "utf8"));
+  if (!mlp.ok) throw new Error("the MLP example does not parse");
+  for (const [name, graph] of [
+    ["regression", { ...trainingGraph(), title: "training speed" }],
+    ["MLP", { ...mlp.doc, settings: { epochs: 1_000_000 } }],
+  ] as const) {
+    await importGraph(page, graph);
+    await page.waitForFunction(() => document.querySelector('[data-testid="epoch"]')?.textContent === "0");
+    await page.waitForFunction(
+      () => !document.querySelector('[data-testid="run"]')?.hasAttribute("disabled"),
+    );
+    for (const view of ["none", "model", "landscape", "runs", "layers"]) {
+      if (view !== "none") await page.click(`[data-testid="insight-${view}"]`);
+      await page.waitForTimeout(300);
+      await watchMainThread(page);
+      const e0 = Number(await page.locator('[data-testid="epoch"]').textContent());
+      await page.click('[data-testid="run"]');
+      await page.waitForTimeout(4000);
+      await page.click('[data-testid="pause"]');
+      await page.waitForTimeout(200);
+      const e1 = Number(await page.locator('[data-testid="epoch"]').textContent());
+      const draws = await page.evaluate(
+        `[...document.querySelectorAll(".insight .chart")].map((c) => c.dataset.draws ?? c.dataset.points ?? "").join("/")`,
+      );
+      const watch = await stopWatching(page);
+      const longest = watch.long.length ? Math.max(...watch.long) : 0;
+      say(
+        `${name}, ${view === "none" ? "no insight view" : `insight view "${view}"`} open, 4 s training on the CPU: ${e1 - e0} epochs; ` +
+          `longest main-thread task ${watch.long.length ? ms(longest) : "under 50 ms (no long task reported)"}, ` +
+          `${watch.long.length} long tasks; frames: median ${ms(pct(watch.gaps, 50))}, p95 ${ms(pct(watch.gaps, 95))}, longest ${ms(Math.max(...watch.gaps))}` +
+          (draws ? `; view redraws ${draws}` : ""),
+      );
+    }
+    await page.click('[data-testid="insight-layers"]');
   }
 
   await context.close();

@@ -260,6 +260,7 @@ export class Scheduler {
     kind: NodeKind,
     upstream: (src: string) => NodeOutputs,
     tapInputs = false,
+    leaves?: Record<string, Tensor>,
   ): NodeOutputs {
     const node = this.doc.nodes[id];
     const adj = this.v.adjacency;
@@ -279,7 +280,7 @@ export class Scheduler {
       inputs,
       arg: (port) => inputs[port] ?? scalars[port],
       params: readParams(kind, node.params),
-      leaves: this.leavesOf(id, kind),
+      leaves: leaves ?? this.leavesOf(id, kind),
       recompute: (port, fromPort, value) => this.recompute(id, port, fromPort, value, upstream),
     };
     const r = traceScope(ctx.label, () => kind.evaluate(ctx));
@@ -311,6 +312,92 @@ export class Scheduler {
     const out = lookup(target.source)[target.sourcePort];
     if (!out) throw new SchedulerError(`'${target.source}' has no output '${target.sourcePort}'`);
     return out;
+  }
+
+  /**
+   * The outputs reaching `targets` when some node outputs (`outputs`: node id → port → tensor) and some trained
+   * leaves (`leaves`: node id → leaf → tensor) are replaced: the nodes downstream of the replaced ones and
+   * upstream of the targets run again on the side, as `ctx.recompute` does for one input, and nothing cached
+   * changes. Barrier nodes (detach) keep their cached value. The decision boundary and the loss landscape
+   * (landscape.ts) evaluate the graph on a grid of inputs or parameters with this.
+   */
+  evaluateWith(
+    replace: {
+      outputs?: ReadonlyMap<string, NodeOutputs>;
+      leaves?: ReadonlyMap<string, Record<string, Tensor>>;
+    },
+    targets: readonly { nodeId: string; port: string }[],
+  ): Tensor[] {
+    const run = this.prepareWith(
+      { outputs: [...(replace.outputs?.keys() ?? [])], leaves: [...(replace.leaves?.keys() ?? [])] },
+      targets,
+    );
+    return run(replace);
+  }
+
+  /**
+   * `evaluateWith` planned once for many evaluations that replace the same nodes (a landscape's grid points):
+   * which nodes run is worked out here, and each call only runs them.
+   */
+  prepareWith(
+    ids: { outputs?: readonly string[]; leaves?: readonly string[] },
+    targets: readonly { nodeId: string; port: string }[],
+  ): (replace: {
+    outputs?: ReadonlyMap<string, NodeOutputs>;
+    leaves?: ReadonlyMap<string, Record<string, Tensor>>;
+  }) => Tensor[] {
+    const replacedOutputs = new Set(ids.outputs ?? []);
+    const replacedLeaves = ids.leaves ?? [];
+    const adj = this.v.adjacency;
+    const reached = new Set<string>(replacedLeaves);
+    const todo = [...replacedOutputs, ...replacedLeaves];
+    while (todo.length) {
+      const id = todo.pop()!;
+      for (const e of adj.out.get(id) ?? []) {
+        if (reached.has(e.target) || replacedOutputs.has(e.target)) continue;
+        if (this.kind(e.target)?.barrier) continue;
+        reached.add(e.target);
+        todo.push(e.target);
+      }
+    }
+    const upstream = ancestors(
+      adj,
+      targets.map((t) => t.nodeId),
+    );
+    for (const t of targets) upstream.add(t.nodeId);
+    const plan = this.v.order.filter((id) => reached.has(id) && upstream.has(id) && !replacedOutputs.has(id));
+    const kinds = plan.map((id) => {
+      const kind = this.kind(id);
+      if (!kind || this.v.blocked.has(id))
+        throw new SchedulerError(`node '${this.label(id)}' cannot run`, id);
+      return kind;
+    });
+    return (replace) => {
+      const local = new Map<string, NodeOutputs>();
+      for (const [id, out] of replace.outputs ?? [])
+        local.set(id, { ...(this.states.get(id)?.outputs ?? {}), ...out });
+      const lookup = (src: string): NodeOutputs => {
+        const l = local.get(src);
+        if (l) return l;
+        const st = this.states.get(src);
+        if (st?.error || !st?.outputs)
+          throw new SchedulerError(
+            `input from '${this.label(src)}' has no value${st?.error ? " (it failed)" : ""}`,
+            src,
+          );
+        return st.outputs;
+      };
+      plan.forEach((id, i) => {
+        const own = replace.leaves?.get(id);
+        const leaves = own ? { ...this.leavesOf(id, kinds[i]), ...own } : undefined;
+        local.set(id, this.compute(id, kinds[i], lookup, false, leaves));
+      });
+      return targets.map((t) => {
+        const out = lookup(t.nodeId)[t.port];
+        if (!out) throw new SchedulerError(`'${this.label(t.nodeId)}' has no output '${t.port}'`, t.nodeId);
+        return out;
+      });
+    };
   }
 
   // --- training support ----------------------------------------------------------------------------------

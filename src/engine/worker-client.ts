@@ -1,6 +1,7 @@
 /** The page's side of the scheduler worker: typed commands, typed subscriptions, and document syncing. */
 import type { GraphDocument } from "../graph/document.ts";
 import type { GraphDoc } from "../graph/types.ts";
+import type { ParamCoord } from "./landscape.ts";
 import type { BackendRequest } from "./scheduler-backend.ts";
 import type { FromWorker, ToWorker, WorkerOptions } from "./worker-protocol.ts";
 
@@ -77,5 +78,17 @@ export class SchedulerClient {
   }
   setOptions(options: WorkerOptions): void {
     this.send({ type: "options", options });
+  }
+  /** Ask for the decision boundary; the answer is a "boundary" message with the same id. */
+  boundary(id: number, n?: number): void {
+    this.send(n === undefined ? { type: "boundary", id } : { type: "boundary", id, n });
+  }
+  /** Ask for the loss over a grid of two parameter elements' values (a "landscape" message answers). */
+  landscape(id: number, a: ParamCoord, b: ParamCoord, xs: number[], ys: number[]): void {
+    this.send({ type: "landscape", id, a, b, xs, ys });
+  }
+  /** Ask for the loss along the gradient and random directions (a "slices" message answers). */
+  slices(id: number, alphas: number[], random?: number): void {
+    this.send(random === undefined ? { type: "slices", id, alphas } : { type: "slices", id, alphas, random });
   }
 }

@@ -10,6 +10,7 @@ import type { TensorMeta } from "../nodes/types.ts";
 import type { DType, Storage } from "../runtime/dtype.ts";
 import { stridesOf } from "../runtime/shape.ts";
 import type { Tensor } from "../runtime/tensor.ts";
+import type { BoundaryResult, LossSlice, ParamCoord } from "./landscape.ts";
 import type { BackendName, BackendRequest } from "./scheduler-backend.ts";
 import type { EpochRecord, TrainState } from "./train.ts";
 
@@ -39,7 +40,14 @@ export type ToWorker =
   | { type: "backend"; backend: BackendRequest }
   /** Send every node's value again (after the page lost its copy). */
   | { type: "refresh" }
-  | { type: "options"; options: WorkerOptions };
+  | { type: "options"; options: WorkerOptions }
+  /** The model's output over a grid of inputs and at the data (the decision boundary), at the last record's
+   * parameters. `id` comes back with the answer. */
+  | { type: "boundary"; id: number; n?: number }
+  /** The objective over a grid of values of two parameter elements (the loss landscape). */
+  | { type: "landscape"; id: number; a: ParamCoord; b: ParamCoord; xs: number[]; ys: number[] }
+  /** The objective along the negative gradient and random filter-normalised directions. */
+  | { type: "slices"; id: number; alphas: number[]; random?: number };
 
 export interface TensorStats {
   min: number;
@@ -102,7 +110,22 @@ export type FromWorker =
     }
   | { type: "records"; records: EpochRecord[] }
   | { type: "state"; state: TrainState }
-  | { type: "error"; message: string };
+  | { type: "error"; message: string }
+  | { type: "boundary"; id: number; result?: BoundaryResult; error?: string }
+  | {
+      type: "landscape";
+      id: number;
+      xs: number[];
+      ys: number[];
+      /** Row-major: ys.length rows of xs.length losses (NaN where not finite). */
+      loss?: Float64Array;
+      /** Whether the surface depends on trained values other than a and b (then it moves as they train). */
+      others: boolean;
+      /** The trained tensors at the start of the run (before its first step), by trainable id: the path's start. */
+      start?: Record<string, number[]>;
+      error?: string;
+    }
+  | { type: "slices"; id: number; alphas: number[]; slices?: LossSlice[]; error?: string };
 
 export function statsOf(data: ArrayLike<number>): TensorStats {
   let min = Number.POSITIVE_INFINITY;

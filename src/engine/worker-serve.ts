@@ -6,6 +6,7 @@
 import { applyPatches, enablePatches } from "immer";
 import type { GraphDoc } from "../graph/types.ts";
 import type { Tensor } from "../runtime/tensor.ts";
+import { insightServer } from "./insight-serve.ts";
 import { Scheduler } from "./scheduler.ts";
 import { BACKEND_NAMES, type BackendRequest } from "./scheduler-backend.ts";
 import { Trainer } from "./train.ts";
@@ -36,6 +37,11 @@ function transfers(msg: FromWorker): Transferable[] {
   return out;
 }
 
+/** Transfers listed by the sender, else those `transfers` finds. */
+function transfersOf(msg: FromWorker, given?: Transferable[]): Transferable[] {
+  return given ?? transfers(msg);
+}
+
 export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): { dispose(): void } {
   const opts: Required<WorkerOptions> = {
     previewLimit: 4096,
@@ -55,7 +61,8 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
   /** The backend the page asked for (the trainer may be running the CPU instead, with the reason). */
   let wanted: BackendRequest = "cpu";
 
-  const post = (msg: FromWorker) => port.postMessage(msg, transfers(msg));
+  const post = (msg: FromWorker, given?: Transferable[]) => port.postMessage(msg, transfersOf(msg, given));
+  const insight = insightServer(scheduler, trainer, post);
 
   const postValues = (all = false) => {
     scheduler.evaluate();
@@ -150,6 +157,7 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
         setGraph(applyPatches(doc, msg.patches));
         return;
       case "run":
+        insight.beforeTraining();
         await trainer.run({ epochs: msg.epochs });
         return;
       case "pause":
@@ -159,6 +167,7 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
         await trainer.resume();
         return;
       case "step":
+        insight.beforeTraining();
         await trainer.step();
         return;
       case "stop":
@@ -182,6 +191,11 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
       case "options":
         Object.assign(opts, msg.options);
         trainer.recordLimit = opts.recordLimit;
+        return;
+      case "boundary":
+      case "landscape":
+      case "slices":
+        await insight.handle(msg);
         return;
     }
   };

@@ -15,6 +15,8 @@ import { loadHistory, saveHistory } from "./files/history.ts";
 import { shareUrl } from "./files/share.ts";
 import { HelpOverlay } from "./HelpOverlay.tsx";
 import { Icon } from "./icons.tsx";
+import { InsightDock, savedTab } from "./insight/InsightDock.tsx";
+import { createInsight } from "./insight/store.ts";
 import { Inspector } from "./inspector/Inspector.tsx";
 import { installShortcuts } from "./keyboard.ts";
 import { dismissAll, Notices, notify } from "./notices.tsx";
@@ -147,6 +149,16 @@ export function App(props: { startup: Startup }) {
         return x && y && !x.truncated && !y.truncated ? [{ nodeId: n.id, label: n.name ?? n.id, x, y }] : [];
       }),
   );
+  const insight = createInsight({
+    client: session.client,
+    doc: editor.doc,
+    train: session.train,
+    grads: session.grads,
+    isOptimizer: (type) => registry.get(type)?.optimizer !== undefined,
+    sweeps: () => sweeps().map((x) => ({ ...x, x: x.x.data, y: x.y.data })),
+  });
+  insight.open(savedTab());
+  onCleanup(() => insight.dispose());
   const issueCount = (sev: "error" | "warning") =>
     analysis.validation().issues.filter((i) => i.severity === sev).length;
   /** Whether the graph can train at all: it has an optimizer. */
@@ -248,7 +260,7 @@ export function App(props: { startup: Startup }) {
 
   onMount(() => {
     // A handle for debugging in the browser console during development; not part of any build's API.
-    if (import.meta.env.DEV) Object.assign(window, { __gradwire: { editor, analysis, session } });
+    if (import.meta.env.DEV) Object.assign(window, { __gradwire: { editor, analysis, session, insight } });
     for (const p of props.startup.problems)
       notify({ kind: "warn", title: p.title, lines: p.lines, sticky: true });
     if (restored?.length)
@@ -390,6 +402,7 @@ export function App(props: { startup: Startup }) {
               : "No optimizer, so nothing trains: values and gradients update as you edit. Add one (SGD, Adam…) fed by a loss to plot the loss per epoch."
           }
         />
+        <InsightDock insight={insight} />
       </main>
       <Show when={inspector()}>
         <Inspector

@@ -43,6 +43,8 @@ export interface ChartProps {
   height?: number;
   /** Draw points only (a sweep's samples), not lines. */
   scatter?: boolean;
+  /** Charts with the same key share the cursor (uPlot's cursor sync), e.g. "epoch". */
+  sync?: string;
 }
 
 function cssVar(name: string): string {
@@ -136,7 +138,10 @@ export function Chart(props: ChartProps) {
         factor: plotFactor(dec.ys.filter((_, i) => scaleOf(i) === sc)),
       };
     const ys = dec.ys.map((y, i) => toPlotted(y, plotted[scaleOf(i)]));
-    plot.setData([dec.x, ...ys] as unknown as uPlot.AlignedData);
+    // uPlot marks gaps with null; a NaN it would draw to (a run that ended before another, in the run overlay).
+    const gaps = (y: Float64Array) =>
+      y.some(Number.isNaN) ? Array.from(y, (v) => (Number.isNaN(v) ? null : v)) : y;
+    plot.setData([dec.x, ...ys.map(gaps)] as unknown as uPlot.AlignedData);
     drawn = d.n;
     // An empty chart (after a reset) hides its axes and grid by CSS: the last run's scale would linger otherwise.
     host.dataset.points = String(d.n);
@@ -159,7 +164,11 @@ export function Chart(props: ChartProps) {
     const opts: uPlot.Options = {
       ...initial,
       legend: { live: true },
-      cursor: { drag: { x: true, y: false }, points: { size: 6 } },
+      cursor: {
+        drag: { x: true, y: false },
+        points: { size: 6 },
+        ...(props.sync ? { sync: { key: props.sync } } : {}),
+      },
       // A log scale plots log10 of the values on a linear scale (see axes.ts).
       scales: {
         x: { time: false },

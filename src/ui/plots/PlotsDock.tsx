@@ -121,6 +121,7 @@ export function PlotsDock(props: PlotsDockProps) {
               xLabel="epoch"
               yLabel={logScale() ? "loss (log)" : "loss"}
               integerX
+              sync="epoch"
             />
             <Show when={empty()}>
               <div class="plot-empty">Press Run to train; the loss of every epoch appears here.</div>
@@ -147,6 +148,7 @@ export function PlotsDock(props: PlotsDockProps) {
               yLabel="value"
               y2Label={showGrads() ? "gradient" : undefined}
               integerX
+              sync="epoch"
             />
             <Show when={empty()}>
               <div class="plot-empty">Each trained tensor's values, and their gradients, per epoch.</div>
