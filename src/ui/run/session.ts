@@ -135,7 +135,8 @@ export function createRunSession(opts: SessionOptions) {
       setTrain(
         !s.fallback && s.backend === "cpu" && opts.webgpuReason ? { ...s, fallback: opts.webgpuReason } : s,
       );
-      if (s.backend === wanted() || s.fallback) setDeciding(false);
+      if (s.backend === wanted() || s.fallback || (wanted() === "auto" && s.requested === "auto"))
+        setDeciding(false);
       // The last measured speed stays on show after a run ends; a new run measures afresh.
       if (s.status !== "running") meter.clear();
     });
@@ -234,7 +235,7 @@ export function createRunSession(opts: SessionOptions) {
     wantedBackend: wanted,
     setBackend(name: BackendRequest) {
       setWanted(name);
-      setDeciding(name !== train().backend);
+      setDeciding(name === "auto" ? train().requested !== "auto" : name !== train().backend);
       client.setBackend(name);
     },
     values,
