@@ -1,6 +1,7 @@
 // Every elementwise op of the runtime on WebGPU: values and gradients against PyTorch and the CPU runtime.
 import { describe, expect, it } from "vitest";
 import { type DType, ops as O } from "../../src/runtime/index.ts";
+import { ACTIVATION_CASES, runActivation } from "../helpers/activation-cases.ts";
 import { CaseList, Inputs } from "../helpers/torch.ts";
 import { describeGpuParity, useDevice } from "./harness.ts";
 
@@ -189,6 +190,23 @@ bi(
   (a, b) => O.add(a, b),
 );
 describeGpuParity("binary ops, comparisons and where on WebGPU match PyTorch and the CPU", binary, device);
+
+// The activations of torch.nn.functional, on their own inputs so the cases above keep theirs.
+const activations = new CaseList();
+const A = new Inputs(20261205);
+for (const c of ACTIVATION_CASES) {
+  covered.add(c.op);
+  activations.add(
+    c.name,
+    c.fn,
+    [A.t([c.values.length], dt, { values: c.values })],
+    (x) => runActivation(c, x),
+    {
+      kwargs: c.kwargs,
+    },
+  );
+}
+describeGpuParity("activations on WebGPU match PyTorch and the CPU", activations, device);
 
 describe("coverage", () => {
   it("every declared unary and binary op has a GPU parity case", () => {

@@ -41,6 +41,18 @@ export interface UnaryDecl {
    * correctly rounded operation, or a float32 breakdown (tanh).
    */
   simd?: "forward" | "both";
+  /**
+   * Declares the op as a node kind of the Activations family (nodes/activations.ts builds it): what it
+   * computes, and its torch arguments besides the input, with torch's defaults.
+   */
+  kind?: { description: string; args?: readonly UnaryArg[] };
+}
+
+/** A numeric torch argument of a unary op (alpha, lambd, min_val...). */
+export interface UnaryArg {
+  name: string;
+  default: number;
+  help: string;
 }
 
 export const UNARY: Record<string, UnaryDecl> = {};
@@ -221,6 +233,173 @@ unary({
     ),
   ints: "same",
   torch: (x, a) => `${x} ** ${a.exponent}`,
+});
+
+// ---- activations of torch.nn.functional, as torch 1.13's CPU kernels compute them ------------------------------
+/**
+ * elu's family (elu, selu, celu): x * scale above 0, else (exp(x * input_scale) - 1) * alpha * scale; the
+ * gradient below 0 is g * input_scale * (alpha * scale) * exp(x * input_scale), torch's elu_backward on x
+ * (celu's backward reads its input scale from alpha rounded to float32, as torch's derivatives.yaml does).
+ */
+function eluLike(alpha: F.F | number, scale: number, inputScale: F.F | number, gradInputScale = inputScale) {
+  const negcoef = mul(alpha, scale);
+  return {
+    forward: () => sel(F.le(x, 0), mul(sub(F.exp(mul(x, inputScale)), 1), negcoef), mul(x, scale)),
+    backward: () =>
+      sel(F.le(x, 0), prod(g, gradInputScale, negcoef, F.exp(mul(x, gradInputScale))), mul(g, scale)),
+  };
+}
+unary({
+  name: "elu",
+  gradName: "EluBackward0",
+  ...eluLike(attr("alpha"), 1, 1),
+  ints: "refuse",
+  torch: (x, a) => `F.elu(${x}, alpha=${a.alpha})`,
+  kind: {
+    description: "alpha * (exp(x) - 1) below 0, x above, like F.elu",
+    args: [{ name: "alpha", default: 1.0, help: "the value approached for large negative inputs is -alpha" }],
+  },
+});
+unary({
+  name: "selu",
+  gradName: "EluBackward0",
+  ...eluLike(1.6732632423543772, 1.0507009873554805, 1),
+  ints: "refuse",
+  torch: (x) => `F.selu(${x})`,
+  kind: { description: "Scaled elu with the self-normalising constants, like F.selu" },
+});
+unary({
+  name: "celu",
+  gradName: "CeluBackward0",
+  ...eluLike(attr("alpha"), 1, div(1, attr("alpha")), div(1, F.fround(attr("alpha")))),
+  ints: "refuse",
+  torch: (x, a) => `F.celu(${x}, alpha=${a.alpha})`,
+  kind: {
+    description: "alpha * (exp(x / alpha) - 1) below 0, x above, like F.celu",
+    args: [{ name: "alpha", default: 1.0, help: "the value approached for large negative inputs is -alpha" }],
+  },
+});
+unary({
+  name: "silu",
+  gradName: "SiluBackward0",
+  forward: () => div(x, add(1, F.exp(F.neg(x)))),
+  backward: () => bind(div(1, add(1, F.exp(F.neg(x)))), (s) => prod(g, s, add(1, mul(x, sub(1, s))))),
+  ints: "refuse",
+  torch: (x) => `F.silu(${x})`,
+  kind: { description: "x * sigmoid(x) (swish), like F.silu" },
+});
+unary({
+  name: "mish",
+  gradName: "MishBackward0",
+  forward: () => mul(x, F.tanh(F.log1p(F.exp(x)))),
+  backward: () =>
+    bind(F.tanh(F.log1p(F.exp(x))), (t) =>
+      mul(g, add(t, prod(x, div(1, add(1, F.exp(F.neg(x)))), F.dtanh(t)))),
+    ),
+  ints: "refuse",
+  torch: (x) => `F.mish(${x})`,
+  kind: { description: "x * tanh(softplus(x)), like F.mish" },
+});
+/** hardtanh's clamp: NaN stays NaN; the gradient is 0 at and beyond the bounds (torch's hardtanh_backward). */
+function hardtanhOf(lo: F.F | number, hi: F.F | number) {
+  return {
+    forward: () => min(max(x, lo), hi),
+    backward: () => sel(F.or(F.le(x, lo), F.ge(x, hi)), 0, g),
+  };
+}
+unary({
+  name: "hardtanh",
+  gradName: "HardtanhBackward0",
+  ...hardtanhOf(attr("min_val"), attr("max_val")),
+  ints: "same",
+  torch: (x, a) => `F.hardtanh(${x}, min_val=${a.min_val}, max_val=${a.max_val})`,
+  kind: {
+    description: "x clamped to [min_val, max_val], like F.hardtanh",
+    args: [
+      { name: "min_val", default: -1.0, help: "lower bound" },
+      { name: "max_val", default: 1.0, help: "upper bound" },
+    ],
+  },
+});
+unary({
+  name: "relu6",
+  gradName: "HardtanhBackward0",
+  ...hardtanhOf(0, 6),
+  ints: "same",
+  torch: (x) => `F.relu6(${x})`,
+  kind: { description: "min(max(x, 0), 6), like F.relu6" },
+});
+unary({
+  name: "hardsigmoid",
+  gradName: "HardsigmoidBackward0",
+  forward: () => div(min(max(add(x, 3), 0), 6), 6),
+  // torch multiplies by 1/6 as a float literal (1.0f / 6.0f), in float64 too.
+  backward: () => sel(F.and(F.gt(x, -3), F.lt(x, 3)), mul(g, Math.fround(1 / 6)), 0),
+  ints: "refuse",
+  torch: (x) => `F.hardsigmoid(${x})`,
+  kind: { description: "A piecewise linear sigmoid, min(max(x + 3, 0), 6) / 6, like F.hardsigmoid" },
+});
+unary({
+  name: "hardswish",
+  gradName: "HardswishBackward0",
+  forward: () => div(mul(x, min(max(add(x, 3), 0), 6)), 6),
+  backward: () => sel(F.lt(x, -3), 0, sel(F.le(x, 3), mul(g, add(div(x, 3), 0.5)), g)),
+  ints: "refuse",
+  torch: (x) => `F.hardswish(${x})`,
+  kind: { description: "x * hardsigmoid(x), like F.hardswish" },
+});
+unary({
+  name: "softsign",
+  gradName: "DivBackward0",
+  // torch composes it, x / (|x| + 1); the gradient is autograd's through div and abs.
+  forward: () => div(x, add(F.abs(x), 1)),
+  backward: () =>
+    bind(add(F.abs(x), 1), (d) => add(div(g, d), mul(div(mul(F.neg(g), x), mul(d, d)), F.sign(x)))),
+  ints: "float",
+  torch: (x) => `F.softsign(${x})`,
+  kind: { description: "x / (1 + |x|), like F.softsign" },
+});
+unary({
+  name: "tanhshrink",
+  gradName: "SubBackward0",
+  // torch composes it, x - tanh(x); the gradient is autograd's sum g + (-g) * (1 - tanh(x)^2).
+  forward: () => sub(x, F.tanh(x)),
+  backward: () => bind(F.tanh(x), (t) => add(g, mul(F.neg(g), F.dtanh(t)))),
+  ints: "float",
+  torch: (x) => `F.tanhshrink(${x})`,
+  kind: { description: "x - tanh(x), like F.tanhshrink" },
+});
+/** hardshrink's and softshrink's dead zone [-lambd, lambd]. */
+const inDeadZone = () => F.and(F.ge(x, F.neg(attr("lambd"))), F.le(x, attr("lambd")));
+unary({
+  name: "hardshrink",
+  gradName: "HardshrinkBackward0",
+  forward: () => sel(inDeadZone(), 0, x),
+  backward: () => sel(inDeadZone(), 0, g),
+  ints: "refuse",
+  torch: (x, a) => `F.hardshrink(${x}, lambd=${a.lambd})`,
+  kind: {
+    description: "0 on [-lambd, lambd], x elsewhere, like F.hardshrink",
+    args: [{ name: "lambd", default: 0.5, help: "half-width of the zeroed band" }],
+  },
+});
+unary({
+  name: "softshrink",
+  gradName: "SoftshrinkBackward0",
+  // x * 0 in the dead zone, as torch's kernel: NaN stays NaN.
+  forward: () =>
+    sel(
+      F.gt(x, attr("lambd")),
+      sub(x, attr("lambd")),
+      sel(F.lt(x, F.neg(attr("lambd"))), add(x, attr("lambd")), mul(x, 0)),
+    ),
+  backward: () => sel(inDeadZone(), 0, g),
+  ints: "refuse",
+  torch: (x, a) => `F.softshrink(${x}, lambd=${a.lambd})`,
+  kind: {
+    description: "0 on [-lambd, lambd], x shrunk towards 0 by lambd elsewhere, like F.softshrink",
+    args: [{ name: "lambd", default: 0.5, help: "half-width of the zeroed band, and the shrinkage" }],
+  },
 });
 
 function unaryOutDType(d: UnaryDecl, x: Tensor): DType {
