@@ -13,7 +13,7 @@ import {
 } from "../runtime/index.ts";
 import { asLeaf, dtypeKwarg, dtypeParam, requiresGradKwarg, requiresGradParam, sizeParam } from "./common.ts";
 import { linspaceHelper, pyDType, pyFloat, pyNum, pyValue } from "./python.ts";
-import { defineKind } from "./registry.ts";
+import { defineKind, withSamples } from "./registry.ts";
 import { meta } from "./shapes.ts";
 import { InferError, type NodeKind, type ParamReader } from "./types.ts";
 
@@ -213,12 +213,37 @@ function filledKind(type: "zeros" | "ones" | "full", value: number | null): Node
 }
 
 export const DATA_KINDS: readonly NodeKind[] = [
-  tensorKind,
-  randomKind("randn", randn, "from the standard normal distribution"),
-  randomKind("rand", rand, "uniform in [0, 1)"),
-  linspaceKind,
-  arangeKind,
-  filledKind("zeros", 0),
-  filledKind("ones", 1),
-  filledKind("full", null),
+  withSamples(tensorKind, [
+    {
+      inputs: {},
+      params: {
+        data: [
+          [0.5, -1.25],
+          [2.0, 3.0],
+        ],
+        requires_grad: true,
+      },
+    },
+    { name: "int64", inputs: {}, params: { data: [3, -1, 4] } },
+    { name: "float64 from ints", inputs: {}, params: { data: [1, 2], dtype: "float64" } },
+  ]),
+  withSamples(randomKind("randn", randn, "from the standard normal distribution"), [
+    { inputs: {}, params: { size: [2, 3], seed: 7, requires_grad: true } },
+  ]),
+  withSamples(randomKind("rand", rand, "uniform in [0, 1)"), [
+    { inputs: {}, params: { size: [4], seed: 3, dtype: "float64" } },
+  ]),
+  withSamples(linspaceKind, [
+    { inputs: {}, params: { start: -1, end: 2, steps: 7 } },
+    { name: "float64, one step", inputs: {}, params: { start: 0.5, end: 2, steps: 1, dtype: "float64" } },
+  ]),
+  withSamples(arangeKind, [
+    { inputs: {}, params: { start: 1, end: 10, step: 3 } },
+    { name: "fractional step", inputs: {}, params: { start: 0, end: 1, step: 0.25 } },
+  ]),
+  withSamples(filledKind("zeros", 0), [{ inputs: {}, params: { size: [2, 2] } }]),
+  withSamples(filledKind("ones", 1), [
+    { inputs: {}, params: { size: [3], dtype: "float64", requires_grad: true } },
+  ]),
+  withSamples(filledKind("full", null), [{ inputs: {}, params: { size: [2], fill_value: 0.5 } }]),
 ];

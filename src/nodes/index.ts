@@ -1,4 +1,5 @@
 /** Every node kind, registered by family; import the registry from here. */
+import { ACTIVATION_SAMPLES } from "./activation-samples.ts";
 import { ACTIVATION_KINDS } from "./activations.ts";
 import { DATA_KINDS } from "./data.ts";
 import { LOSS_KINDS } from "./losses.ts";
@@ -6,7 +7,7 @@ import { METRIC_KINDS } from "./metrics.ts";
 import { MODEL_KINDS } from "./model.ts";
 import { OPS_KINDS } from "./ops.ts";
 import { OPTIMIZER_KINDS } from "./optimizers.ts";
-import { Registry } from "./registry.ts";
+import { Registry, withSamples } from "./registry.ts";
 import { TOOL_KINDS } from "./tools.ts";
 
 export { EXPRESSION_FUNCTIONS, evalExpr, exprToPython, parseExpr } from "./expression.ts";
@@ -20,7 +21,7 @@ export const ALL_KINDS = [
   ...DATA_KINDS,
   ...MODEL_KINDS,
   ...OPS_KINDS,
-  ...ACTIVATION_KINDS,
+  ...ACTIVATION_KINDS.map((k) => (k.samples ? k : withSamples(k, ACTIVATION_SAMPLES[k.type] ?? []))),
   ...LOSS_KINDS,
   ...OPTIMIZER_KINDS,
   ...METRIC_KINDS,

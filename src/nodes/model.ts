@@ -1,7 +1,8 @@
 /** Models: w * x + b with its own parameters, and F.linear(input, weight, bias). */
 import { type DType, fmtShape, ops, type Tensor, tensor } from "../runtime/index.ts";
 import { dtypeParam, inputPort, requiresGradParam } from "./common.ts";
-import { defineKind } from "./registry.ts";
+import { defineKind, withSamples } from "./registry.ts";
+import { X } from "./sample-values.ts";
 import { broadcastPorts, matmulShape, meta, promoteMeta, req } from "./shapes.ts";
 import { InferError, type NodeKind, type ParamReader, type TensorMeta } from "./types.ts";
 
@@ -91,4 +92,35 @@ const linear = defineKind({
   ],
 });
 
-export const MODEL_KINDS: readonly NodeKind[] = [model, linear];
+export const MODEL_KINDS: readonly NodeKind[] = [
+  withSamples(model, [
+    { inputs: { input: X }, params: { weight: [0.5, -1, 2], bias: 0.25 } },
+    {
+      name: "scalar weight and bias",
+      inputs: { input: [0.5, 1.5, -2.0] },
+      params: { weight: 1.5, bias: -0.5 },
+    },
+  ]),
+  withSamples(linear, [
+    {
+      inputs: {
+        input: X,
+        weight: [
+          [0.1, 0.2, -0.3],
+          [0.5, -0.5, 0.25],
+        ],
+        bias: [0.5, -1.5],
+      },
+    },
+    {
+      name: "no bias",
+      inputs: {
+        input: [0.5, -1.5, 2.0],
+        weight: [
+          [0.1, 0.2, -0.3],
+          [0.5, -0.5, 0.25],
+        ],
+      },
+    },
+  ]),
+];

@@ -25,7 +25,8 @@ import {
   parseExpr,
 } from "./expression.ts";
 import { linspaceHelper, pyArgs, pyFloat } from "./python.ts";
-import { defineKind } from "./registry.ts";
+import { defineKind, withSamples } from "./registry.ts";
+import { X } from "./sample-values.ts";
 import { floatOf, meta, numelOf, req } from "./shapes.ts";
 import { type EvalContext, InferError, type NodeKind, type ParamReader, type TensorMeta } from "./types.ts";
 
@@ -368,4 +369,20 @@ const custom = defineKind({
   },
 });
 
-export const TOOL_KINDS: readonly NodeKind[] = [finiteDifference, sweep, grad, custom];
+export const TOOL_KINDS: readonly NodeKind[] = [
+  finiteDifference,
+  sweep,
+  grad,
+  withSamples(custom, [
+    { inputs: { input: X }, params: { name: "Square", forward: "x ** 2", backward: "2 * x * grad_output" } },
+    {
+      name: "branches",
+      inputs: { input: X },
+      params: {
+        name: "Odd",
+        forward: "where(x > 0, sigmoid(x) * 3, exp(x) - 1) / pi",
+        backward: "grad_output * where(x > 0, 3 * sigmoid(x) * (1 - sigmoid(x)), exp(x)) / pi",
+      },
+    },
+  ]),
+];

@@ -237,6 +237,22 @@ export interface NodeKind {
   torchSetup?(ctx: TorchContext): string[];
   /** Module-level definitions the node's code uses (a torch.autograd.Function subclass), after the imports. */
   torchDefinitions?(ctx: TorchContext): string[];
+  /** Parity samples checked against live PyTorch by the completeness test (every backend, gradients, export). */
+  samples?: KindSample[];
+}
+
+/** Nested arrays of numbers, like torch.tensor's first argument (a plain number is a 0-d tensor). */
+export type NestedNumbers = number | NestedNumbers[];
+
+/**
+ * A parity sample: tensor values for the kind's input ports and params. The completeness test
+ * (tests/nodes/completeness.test.ts) evaluates each sample on every backend and checks forward values and input
+ * gradients against live PyTorch.
+ */
+export interface KindSample {
+  name?: string;
+  inputs: Record<string, NestedNumbers>;
+  params?: ParamValues;
 }
 
 export const OUT = "out";
