@@ -9,13 +9,14 @@ import { inputPort } from "./common.ts";
 import { unaryDType, unaryKind } from "./ops.ts";
 import { pyFloat, pyKwargs } from "./python.ts";
 import { defineKind } from "./registry.ts";
+import { X, Y } from "./sample-values.ts";
 import { broadcastPorts, floatOf, meta, normDimOf, promoteMeta, req } from "./shapes.ts";
-import type { NodeKind, ParamDecl, ParamReader, PortDecl } from "./types.ts";
+import type { KindSample, NodeKind, ParamDecl, ParamReader, PortDecl } from "./types.ts";
 
 const { UNARY } = ops;
 
 /** A unary activation with attribute params (negative_slope, approximate, beta, threshold). */
-function withAttrs(name: string, description: string, params: ParamDecl[]): NodeKind {
+function withAttrs(name: string, description: string, params: ParamDecl[], samples?: KindSample[]): NodeKind {
   const decl = UNARY[name];
   const attrs = (p: ParamReader) =>
     Object.fromEntries(params.map((d) => [d.name, p.raw(d.name) as number | string]));
@@ -31,6 +32,7 @@ function withAttrs(name: string, description: string, params: ParamDecl[]): Node
     },
     evaluate: (c) => ops.unaryOp(name, c.inputs.input!, attrs(c.params)),
     torch: (c) => [`${c.out} = ${decl.torch(c.inputs.input!, attrs(c.params))}`],
+    samples,
   });
 }
 
@@ -105,6 +107,20 @@ const normalize = defineKind({
     const n = ops.norm(x, c.params.num("p"), [c.params.num("dim")], true);
     return ops.div(x, ops.clamp(n, c.params.num("eps")));
   },
+  samples: [
+    { inputs: { input: X } },
+    { name: "p 1, dim 0", inputs: { input: X }, params: { p: 1, dim: 0 } },
+    {
+      name: "eps above a norm",
+      inputs: {
+        input: [
+          [1e-3, -2e-3],
+          [0.5, 1.5],
+        ],
+      },
+      params: { eps: 0.01 },
+    },
+  ],
   torch: (c) => [
     `${c.out} = F.normalize(${c.inputs.input}, p=${pyFloat(c.params.num("p"))}, dim=${c.params.num("dim")}, eps=${pyFloat(c.params.num("eps"))})`,
   ],
@@ -154,6 +170,11 @@ const cosineSimilarity = defineKind({
     };
     return ops.sum(ops.mul(unit(a), unit(b)), [dim]);
   },
+  samples: [
+    { inputs: { x1: X, x2: Y } },
+    { name: "dim 0", inputs: { x1: X, x2: Y }, params: { dim: 0 } },
+    { name: "x2 broadcast", inputs: { x1: X, x2: [[1.5, 0.5, -2.0]] } },
+  ],
   torch: (c) => [
     `${c.out} = F.cosine_similarity(${c.inputs.x1}, ${c.inputs.x2}, dim=${c.params.num("dim")}, eps=${pyFloat(c.params.num("eps"))})`,
   ],
@@ -180,6 +201,15 @@ const pairwiseDistance = defineKind({
     const diff = ops.add(ops.sub(c.inputs.x1!, c.inputs.x2!), c.params.num("eps"));
     return ops.norm(diff, c.params.num("p"), [Math.max(diff.ndim, 1) - 1], c.params.bool("keepdim"));
   },
+  samples: [
+    { inputs: { x1: X, x2: Y } },
+    { name: "p 1, keepdim", inputs: { x1: X, x2: Y }, params: { p: 1, keepdim: true } },
+    {
+      name: "p 3, eps 0.1, x2 broadcast",
+      inputs: { x1: X, x2: [[1.5, 0.5, -2.0]] },
+      params: { p: 3, eps: 0.1 },
+    },
+  ],
   torch: (c) => [
     `${c.out} = F.pairwise_distance(${c.inputs.x1}, ${c.inputs.x2}, ${pyKwargs([
       ["p", c.params.num("p")],
@@ -202,6 +232,7 @@ const DECLARED_KINDS: NodeKind[] = Object.values(UNARY).flatMap((d) =>
             default: a.default,
             help: a.help,
           })),
+          d.kind.samples.map((x) => ({ name: x.name, inputs: { input: x.input }, params: x.args })),
         ),
       ]
     : [],

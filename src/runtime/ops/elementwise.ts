@@ -45,8 +45,32 @@ export interface UnaryDecl {
    * Declares the op as a node kind of the Activations family (nodes/activations.ts builds it): what it
    * computes, and its torch arguments besides the input, with torch's defaults.
    */
-  kind?: { description: string; args?: readonly UnaryArg[] };
+  kind?: { description: string; args?: readonly UnaryArg[]; samples: readonly UnarySample[] };
 }
+
+/** Nested arrays of numbers, like torch.tensor's first argument. */
+export type NestedValues = number | NestedValues[];
+
+/**
+ * A parity sample of an op declared as a kind: an input and argument values, which the registry's completeness
+ * test runs on every backend against live PyTorch (no ties, zeros or kinks a gradient check would straddle).
+ */
+export interface UnarySample {
+  name?: string;
+  input: NestedValues;
+  args?: Record<string, number>;
+}
+
+/** A (2, 3) input with both signs, no zeros and no kinks of the activations here. */
+const SAMPLE: NestedValues = [
+  [0.5, -1.25, 2.0],
+  [-0.75, 1.5, 0.25],
+];
+/** SAMPLE, away from the shrink functions' default band edges at +-0.5. */
+const SHRINK_SAMPLE: NestedValues = [
+  [0.3, -1.25, 2.0],
+  [-0.75, 1.5, 0.1],
+];
 
 /** A numeric torch argument of a unary op (alpha, lambd, min_val...). */
 export interface UnaryArg {
@@ -258,6 +282,7 @@ unary({
   kind: {
     description: "alpha * (exp(x) - 1) below 0, x above, like F.elu",
     args: [{ name: "alpha", default: 1.0, help: "the value approached for large negative inputs is -alpha" }],
+    samples: [{ input: SAMPLE }, { name: "alpha 0.5", input: SAMPLE, args: { alpha: 0.5 } }],
   },
 });
 unary({
@@ -266,7 +291,10 @@ unary({
   ...eluLike(1.6732632423543772, 1.0507009873554805, 1),
   ints: "refuse",
   torch: (x) => `F.selu(${x})`,
-  kind: { description: "Scaled elu with the self-normalising constants, like F.selu" },
+  kind: {
+    description: "Scaled elu with the self-normalising constants, like F.selu",
+    samples: [{ input: SAMPLE }],
+  },
 });
 unary({
   name: "celu",
@@ -277,6 +305,7 @@ unary({
   kind: {
     description: "alpha * (exp(x / alpha) - 1) below 0, x above, like F.celu",
     args: [{ name: "alpha", default: 1.0, help: "the value approached for large negative inputs is -alpha" }],
+    samples: [{ input: SAMPLE }, { name: "alpha 0.7", input: SAMPLE, args: { alpha: 0.7 } }],
   },
 });
 unary({
@@ -286,7 +315,7 @@ unary({
   backward: () => bind(div(1, add(1, F.exp(F.neg(x)))), (s) => prod(g, s, add(1, mul(x, sub(1, s))))),
   ints: "refuse",
   torch: (x) => `F.silu(${x})`,
-  kind: { description: "x * sigmoid(x) (swish), like F.silu" },
+  kind: { description: "x * sigmoid(x) (swish), like F.silu", samples: [{ input: SAMPLE }] },
 });
 unary({
   name: "mish",
@@ -298,7 +327,7 @@ unary({
     ),
   ints: "refuse",
   torch: (x) => `F.mish(${x})`,
-  kind: { description: "x * tanh(softplus(x)), like F.mish" },
+  kind: { description: "x * tanh(softplus(x)), like F.mish", samples: [{ input: SAMPLE }] },
 });
 /** hardtanh's clamp: NaN stays NaN; the gradient is 0 at and beyond the bounds (torch's hardtanh_backward). */
 function hardtanhOf(lo: F.F | number, hi: F.F | number) {
@@ -319,6 +348,10 @@ unary({
       { name: "min_val", default: -1.0, help: "lower bound" },
       { name: "max_val", default: 1.0, help: "upper bound" },
     ],
+    samples: [
+      { input: SAMPLE },
+      { name: "min_val -0.5, max_val 1.75", input: SAMPLE, args: { min_val: -0.5, max_val: 1.75 } },
+    ],
   },
 });
 unary({
@@ -327,7 +360,17 @@ unary({
   ...hardtanhOf(0, 6),
   ints: "same",
   torch: (x) => `F.relu6(${x})`,
-  kind: { description: "min(max(x, 0), 6), like F.relu6" },
+  kind: {
+    description: "min(max(x, 0), 6), like F.relu6",
+    samples: [
+      {
+        input: [
+          [0.5, -1.25, 7.0],
+          [-0.75, 5.5, 0.25],
+        ],
+      },
+    ],
+  },
 });
 unary({
   name: "hardsigmoid",
@@ -337,7 +380,17 @@ unary({
   backward: () => sel(F.and(F.gt(x, -3), F.lt(x, 3)), mul(g, Math.fround(1 / 6)), 0),
   ints: "refuse",
   torch: (x) => `F.hardsigmoid(${x})`,
-  kind: { description: "A piecewise linear sigmoid, min(max(x + 3, 0), 6) / 6, like F.hardsigmoid" },
+  kind: {
+    description: "A piecewise linear sigmoid, min(max(x + 3, 0), 6) / 6, like F.hardsigmoid",
+    samples: [
+      {
+        input: [
+          [0.5, -3.5, 2.0],
+          [-0.75, 4.0, 0.25],
+        ],
+      },
+    ],
+  },
 });
 unary({
   name: "hardswish",
@@ -346,7 +399,17 @@ unary({
   backward: () => sel(F.lt(x, -3), 0, sel(F.le(x, 3), mul(g, add(div(x, 3), 0.5)), g)),
   ints: "refuse",
   torch: (x) => `F.hardswish(${x})`,
-  kind: { description: "x * hardsigmoid(x), like F.hardswish" },
+  kind: {
+    description: "x * hardsigmoid(x), like F.hardswish",
+    samples: [
+      {
+        input: [
+          [0.5, -3.5, 2.0],
+          [-0.75, 4.0, 0.25],
+        ],
+      },
+    ],
+  },
 });
 unary({
   name: "softsign",
@@ -357,7 +420,7 @@ unary({
     bind(add(F.abs(x), 1), (d) => add(div(g, d), mul(div(mul(F.neg(g), x), mul(d, d)), F.sign(x)))),
   ints: "float",
   torch: (x) => `F.softsign(${x})`,
-  kind: { description: "x / (1 + |x|), like F.softsign" },
+  kind: { description: "x / (1 + |x|), like F.softsign", samples: [{ input: SAMPLE }] },
 });
 unary({
   name: "tanhshrink",
@@ -367,7 +430,7 @@ unary({
   backward: () => bind(F.tanh(x), (t) => add(g, mul(F.neg(g), F.dtanh(t)))),
   ints: "float",
   torch: (x) => `F.tanhshrink(${x})`,
-  kind: { description: "x - tanh(x), like F.tanhshrink" },
+  kind: { description: "x - tanh(x), like F.tanhshrink", samples: [{ input: SAMPLE }] },
 });
 /** hardshrink's and softshrink's dead zone [-lambd, lambd]. */
 const inDeadZone = () => F.and(F.ge(x, F.neg(attr("lambd"))), F.le(x, attr("lambd")));
@@ -381,6 +444,7 @@ unary({
   kind: {
     description: "0 on [-lambd, lambd], x elsewhere, like F.hardshrink",
     args: [{ name: "lambd", default: 0.5, help: "half-width of the zeroed band" }],
+    samples: [{ input: SHRINK_SAMPLE }, { name: "lambd 1", input: SAMPLE, args: { lambd: 1 } }],
   },
 });
 unary({
@@ -399,6 +463,7 @@ unary({
   kind: {
     description: "0 on [-lambd, lambd], x shrunk towards 0 by lambd elsewhere, like F.softshrink",
     args: [{ name: "lambd", default: 0.5, help: "half-width of the zeroed band, and the shrinkage" }],
+    samples: [{ input: SHRINK_SAMPLE }, { name: "lambd 1", input: SAMPLE, args: { lambd: 1 } }],
   },
 });
 
