@@ -1,10 +1,12 @@
 /**
- * Elementwise ops, one declaration each. A unary op is its forward and gradient written once as formulas
- * (ops/formula.ts), from which the CPU loops, the SIMD expressions and the WebGPU kernels are generated, and
- * the PyTorch code it stands for. Binary ops still carry their scalar functions and WGSL side by side.
+ * Elementwise ops, one declaration each: the forward and gradient written once as formulas (ops/formula.ts),
+ * from which the CPU loops, the SIMD expressions and the WebGPU kernels are generated, and the PyTorch code the
+ * op stands for. A unary op may also declare itself a node kind (UnaryDecl.kind: description, torch arguments,
+ * parity samples), which nodes/activations.ts builds: adding an activation is one declaration here.
  */
 import { record } from "../autograd.ts";
 import { type DType, isFloating, resultType, scalarDType } from "../dtype.ts";
+import { type RepeatedRowLoop, type RowLoop, registerBinaryLoops } from "../fused/binary.ts";
 import { binaryGrads } from "../fused/binary-grad.ts";
 import { runUnary, runUnaryGrad } from "../fused/unary.ts";
 import { broadcastShapes, sameShape } from "../shape.ts";
@@ -543,91 +545,103 @@ function lazyUnaryGrad(backward: F.F, attrs: Attrs, g: Tensor, x: Tensor, y: Ten
   return e && lazyTensor(e, g.shape);
 }
 
-export interface BinaryDecl {
+/** A binary op as declared: formulas over the operands a and b (derivatives may also read y, the output). */
+export interface BinarySpec {
   name: string;
   gradName: string;
+  forward: F.F;
+  /** d y / d a and d y / d b; omitted for comparisons (no gradient). */
+  gradA?: F.F;
+  gradB?: F.F;
+  /** "promote": torch's result type; "float": true division; "bool": comparisons. */
+  out: "promote" | "float" | "bool";
+  torch(a: string, b: string): string;
+}
+
+/** A declared binary op with what its formulas generate: scalar functions, WGSL, the SIMD instruction. */
+export interface BinaryDecl extends Omit<BinarySpec, "gradA" | "gradB"> {
   fn(a: number, b: number): number;
-  /** Partial derivatives from a, b and the output y; omitted for comparisons (no gradient). */
   da?(a: number, b: number, y: number): number;
   db?(a: number, b: number, y: number): number;
   wgsl: string;
   dawgsl?: string;
   dbwgsl?: string;
-  /** "promote": torch's result type; "float": true division; "bool": comparisons. */
-  out: "promote" | "float" | "bool";
-  torch(a: string, b: string): string;
-  /** The vector machine instruction for this op on the SIMD path (simd/expr.ts); its gradients are in fused/binary-grad.ts. */
+  /** The vector machine instruction on the SIMD path (simd/expr.ts); its gradients are in fused/binary-grad.ts. */
   simd?: BinaryOpName;
 }
 
 export const BINARY: Record<string, BinaryDecl> = {};
-function binary(d: BinaryDecl): void {
-  BINARY[d.name] = d;
+function binary(d: BinarySpec): void {
+  const grad = (f: F.F | undefined) =>
+    f && F.jsFunction<(a: number, b: number, y: number) => number>(f, ["a", "b", "y"]);
+  BINARY[d.name] = {
+    name: d.name,
+    gradName: d.gradName,
+    forward: d.forward,
+    out: d.out,
+    torch: d.torch,
+    fn: F.jsFunction(d.forward, ["a", "b"]),
+    da: grad(d.gradA),
+    db: grad(d.gradB),
+    wgsl: wgslOf(d.forward, {}),
+    dawgsl: d.gradA && wgslOf(d.gradA, {}),
+    dbwgsl: d.gradB && wgslOf(d.gradB, {}),
+    simd: F.simdBinaryOp(d.forward) ?? undefined,
+  };
+  const loops = F.binaryLoops(d.forward);
+  registerBinaryLoops(
+    d.name,
+    loops.row as RowLoop,
+    loops.repeated as RepeatedRowLoop,
+    d.gradA && (F.binaryLoops(mul(F.a, d.gradA)).row as RowLoop),
+  );
 }
 
+const { a: A_, b: B_ } = F;
 binary({
   name: "add",
   gradName: "AddBackward0",
-  fn: (a, b) => a + b,
-  da: () => 1,
-  db: () => 1,
-  wgsl: "a + b",
-  dawgsl: "1.0",
-  dbwgsl: "1.0",
+  forward: add(A_, B_),
+  gradA: F.num(1),
+  gradB: F.num(1),
   out: "promote",
   torch: (a, b) => `${a} + ${b}`,
-  simd: "add",
 });
 binary({
   name: "sub",
   gradName: "SubBackward0",
-  fn: (a, b) => a - b,
-  da: () => 1,
-  db: () => -1,
-  wgsl: "a - b",
-  dawgsl: "1.0",
-  dbwgsl: "-1.0",
+  forward: sub(A_, B_),
+  gradA: F.num(1),
+  gradB: F.num(-1),
   out: "promote",
   torch: (a, b) => `${a} - ${b}`,
-  simd: "sub",
 });
 binary({
   name: "mul",
   gradName: "MulBackward0",
-  fn: (a, b) => a * b,
-  da: (_a, b) => b,
-  db: (a) => a,
-  wgsl: "a * b",
-  dawgsl: "b",
-  dbwgsl: "a",
+  forward: mul(A_, B_),
+  gradA: B_,
+  gradB: A_,
   out: "promote",
   torch: (a, b) => `${a} * ${b}`,
-  simd: "mul",
 });
 binary({
   name: "div",
   gradName: "DivBackward0",
-  fn: (a, b) => a / b,
-  da: (_a, b) => 1 / b,
-  db: (a, b) => -a / (b * b),
-  wgsl: "a / b",
-  dawgsl: "1.0 / b",
-  dbwgsl: "-a / (b * b)",
+  forward: div(A_, B_),
+  gradA: div(1, B_),
+  gradB: div(F.neg(A_), mul(B_, B_)),
   out: "float",
   torch: (a, b) => `${a} / ${b}`,
-  simd: "div",
 });
 binary({
   name: "pow",
   gradName: "PowBackward1",
-  fn: (a, b) => a ** b,
+  forward: F.pow(A_, B_),
   // torch masks the exponent's gradient where it would be 0 * log(0).
-  da: (a, b) => (b === 0 ? 0 : b * a ** (b - 1)),
+  gradA: sel(F.eq(B_, 0), 0, mul(B_, F.pow(A_, sub(B_, 1)))),
   // torch masks the exponent's gradient only where a == 0 and b >= 0: 0 ** -1 keeps its -inf (or nan).
-  db: (a, b, y) => (a === 0 && b >= 0 ? 0 : y * Math.log(a)),
-  wgsl: "gw_pow(a, b)",
-  dawgsl: "select(b * gw_pow(a, b - 1.0), 0.0, b == 0.0)",
-  dbwgsl: "select(y * log(a), 0.0, a == 0.0 && b >= 0.0)",
+  gradB: sel(F.and(F.eq(A_, 0), F.ge(B_, 0)), 0, mul(y, F.log(A_))),
   out: "promote",
   torch: (a, b) => `torch.pow(${a}, ${b})`,
 });
@@ -635,55 +649,46 @@ binary({
   name: "xlogy",
   gradName: "XlogyBackward0",
   // torch.xlogy: 0 where x == 0 (unless y is nan), so 0 log 0 = 0 in kl_div and entropies.
-  fn: (a, b) => (Number.isNaN(b) ? b : a === 0 ? 0 : a * Math.log(b)),
+  forward: sel(F.isnan(B_), B_, sel(F.eq(A_, 0), 0, mul(A_, F.log(B_)))),
   // torch: xlogy(grad, y) masked to 0 only where x == 0 and y <= 0, so x == 0 still gets log(y) for y > 0.
-  da: (a, b) => (a === 0 && b <= 0 ? 0 : Math.log(b)),
-  db: (a, b) => a / b,
-  wgsl: "select(a * log(b), 0.0, a == 0.0)",
-  dawgsl: "select(log(b), 0.0, a == 0.0 && b <= 0.0)",
-  dbwgsl: "a / b",
+  gradA: sel(F.and(F.eq(A_, 0), F.le(B_, 0)), 0, F.log(B_)),
+  gradB: div(A_, B_),
   out: "float",
   torch: (a, b) => `torch.xlogy(${a}, ${b})`,
 });
+/** NaN when either operand is (torch.maximum and minimum propagate it). */
+const nanOr = (v: F.F) => sel(F.or(F.isnan(A_), F.isnan(B_)), Number.NaN, v);
 binary({
   name: "maximum",
   gradName: "MaximumBackward0",
-  fn: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : Math.max(a, b)),
+  forward: nanOr(max(A_, B_)),
   // Ties split the gradient in half, as torch does.
-  da: (a, b) => (a > b ? 1 : a === b ? 0.5 : 0),
-  db: (a, b) => (b > a ? 1 : a === b ? 0.5 : 0),
-  wgsl: "max(a, b)",
-  dawgsl: "select(select(0.0, 0.5, a == b), 1.0, a > b)",
-  dbwgsl: "select(select(0.0, 0.5, a == b), 1.0, b > a)",
+  gradA: sel(F.gt(A_, B_), 1, sel(F.eq(A_, B_), 0.5, 0)),
+  gradB: sel(F.gt(B_, A_), 1, sel(F.eq(A_, B_), 0.5, 0)),
   out: "promote",
   torch: (a, b) => `torch.maximum(${a}, ${b})`,
 });
 binary({
   name: "minimum",
   gradName: "MinimumBackward0",
-  fn: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : Math.min(a, b)),
-  da: (a, b) => (a < b ? 1 : a === b ? 0.5 : 0),
-  db: (a, b) => (b < a ? 1 : a === b ? 0.5 : 0),
-  wgsl: "min(a, b)",
-  dawgsl: "select(select(0.0, 0.5, a == b), 1.0, a < b)",
-  dbwgsl: "select(select(0.0, 0.5, a == b), 1.0, b < a)",
+  forward: nanOr(min(A_, B_)),
+  gradA: sel(F.lt(A_, B_), 1, sel(F.eq(A_, B_), 0.5, 0)),
+  gradB: sel(F.lt(B_, A_), 1, sel(F.eq(A_, B_), 0.5, 0)),
   out: "promote",
   torch: (a, b) => `torch.minimum(${a}, ${b})`,
 });
-const comparisons: [string, (a: number, b: number) => boolean, string, string][] = [
-  ["eq", (a, b) => a === b, "==", "eq"],
-  ["ne", (a, b) => a !== b, "!=", "ne"],
-  ["lt", (a, b) => a < b, "<", "lt"],
-  ["le", (a, b) => a <= b, "<=", "le"],
-  ["gt", (a, b) => a > b, ">", "gt"],
-  ["ge", (a, b) => a >= b, ">=", "ge"],
-];
-for (const [name, f, op] of comparisons)
+for (const [name, cmp, op] of [
+  ["eq", F.eq, "=="],
+  ["ne", F.ne, "!="],
+  ["lt", F.lt, "<"],
+  ["le", F.le, "<="],
+  ["gt", F.gt, ">"],
+  ["ge", F.ge, ">="],
+] as const)
   binary({
     name,
     gradName: "",
-    fn: (a, b) => (f(a, b) ? 1 : 0),
-    wgsl: `select(0.0, 1.0, a ${op} b)`,
+    forward: sel(cmp(A_, B_), 1, 0),
     out: "bool",
     torch: (a, b) => `(${a} ${op} ${b})`,
   });

@@ -3,7 +3,8 @@
  * (ops/elementwise.ts). From one formula come: the CPU loops (JavaScript generated and compiled at load), the
  * WGSL expression the WebGPU kernels fuse, and the SIMD path's lazy expression (simd/expr.ts).
  *
- * Formulas read `x` (the input), `y` (the output, in gradients) and `g` (the incoming gradient). Attributes are
+ * Unary formulas read `x` (the input), `y` (the output, in gradients) and `g` (the incoming gradient); binary
+ * ones read `a` and `b` (and `y` in derivatives). Attributes are
  * `attr` nodes: the generated JavaScript reads them from an array when the loop is made, so no attribute value
  * (which may come from a graph file) is ever part of generated source.
  *
@@ -58,6 +59,9 @@ const lift = (a: Arg): F => (typeof a === "number" ? { k: "num", v: a } : a);
 
 // ---- builders ---------------------------------------------------------------------------------------------
 export const x: F = { k: "var", name: "x" };
+/** A binary op's operands. */
+export const a: F = { k: "var", name: "a" };
+export const b: F = { k: "var", name: "b" };
 export const y: F = { k: "var", name: "y" };
 export const g: F = { k: "var", name: "g" };
 export const num = (v: number): F => ({ k: "num", v });
@@ -346,6 +350,28 @@ export class JsKernels {
   }
 }
 
+/**
+ * A formula without attributes as a JavaScript function of the named variables (a binary op's (a, b) or
+ * (a, b, y)), compiled once per text.
+ */
+export function jsFunction<T extends (...args: number[]) => number>(f: F, params: readonly string[]): T {
+  return compile<T>(`(${params.join(", ")}) => ${jsOf(f, "f64", new Map())}`, 0, []);
+}
+
+/**
+ * The loops of a binary op's formula over a and b: `row` reads A from ia with stride sa and B from ib with
+ * stride sb (stride 0 broadcasts) into n outputs from o; `repeated` reads A in full and R, a repeated row of m
+ * elements, as b (or as a, `rowLeft`). Monomorphic, so no per-element call.
+ */
+export function binaryLoops(f: F): { row: unknown; repeated: unknown } {
+  const e = jsOf(f, "f64", new Map());
+  const row = `(A, ia, sa, B, ib, sb, out, o, n) => { for (let k = 0; k < n; k++, ia += sa, ib += sb) { const a = A[ia]; const b = B[ib]; out[o + k] = ${e}; } }`;
+  const each = (a: string, b: string) =>
+    `for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) { const a = ${a}; const b = ${b}; out[i] = ${e}; }`;
+  const repeated = `(A, R, m, out, rowLeft) => { if (rowLeft) { ${each("R[j]", "A[i]")} } else { ${each("A[i]", "R[j]")} } }`;
+  return { row: compile(row, 0, []), repeated: compile(repeated, 0, []) };
+}
+
 // ---- WGSL ---------------------------------------------------------------------------------------------------
 /** A float literal WGSL accepts (always with a decimal point or exponent). */
 export function wgslFloat(v: number): string {
@@ -493,6 +519,12 @@ export function simdOf(f: F, leaves: Record<string, SimdExpr>, attrs: Attrs): Si
     default:
       return null;
   }
+}
+
+/** The vector machine instruction a binary formula `a op b` is, or null. */
+export function simdBinaryOp(f: F): E.BinaryOpName | null {
+  const isVar = (v: F, name: string) => v.k === "var" && v.name === name;
+  return f.k === "p2" && isVar(f.a, "a") && isVar(f.b, "b") ? (SIMD2[f.op] ?? null) : null;
 }
 
 /** The vector machine instruction a formula `op(x)` is, or null. */
