@@ -10,11 +10,11 @@
  *
  * Primitives whose value depends on the backend are the transcendentals, each implemented once per backend:
  * float64 JavaScript uses Math (and special.ts for erf and sigmoid); float32 storage uses the float32 breakdown
- * of tanh (fused/tanh.ts, the same operations as the SIMD kernels, so the two agree bit for bit) and tanh's
+ * of tanh (simd/breakdown.ts, the same operations as the SIMD kernels, so the two agree bit for bit) and tanh's
  * derivative 1 - y * y rounded once as torch's kernel computes it; WGSL uses the prelude's gw_* functions
  * (gpu/wgsl.ts), which give C's answers where WGSL's builtins are loose.
  */
-import { tanhF32 } from "../fused/tanh.ts";
+import { tanhF32 } from "../simd/breakdown.ts";
 import type { Expr as SimdExpr } from "../simd/expr.ts";
 import * as E from "../simd/expr.ts";
 import { erf, sigmoid } from "./special.ts";

@@ -158,6 +158,12 @@ export function scalarOf(b: Breakdown): (x: number) => number {
   return new Function("POW2", `"use strict"; return function ${b.name}F32(x) { ${lines.join("\n")} };`)(POW2);
 }
 
+/**
+ * tanh for float32 results in float32 arithmetic, for the plain loops: Math.tanh is a call into C++ that costs
+ * about 20 ns; this inlines into the calling loop. Float64 results keep Math.tanh.
+ */
+export const tanhF32: (x: number) => number = scalarOf(TANH);
+
 // ---- WGSL ---------------------------------------------------------------------------------------------------
 const wgslOperand = (o: Operand): string => {
   if (typeof o !== "number") return o;
