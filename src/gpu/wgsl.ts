@@ -4,7 +4,6 @@
  * that have no runtime declaration). Each mirrors the CPU runtime's formula for the same value.
  */
 import { wgslFloat } from "../runtime/ops/elementwise.ts";
-import { TANH, wgslOfBreakdown } from "../runtime/simd/breakdown.ts";
 import type { ExprName } from "./ir.ts";
 
 /** Whether a declaration's WGSL expression reads the identifier `name` (x, y, a, b, or a helper's name). */
@@ -86,9 +85,20 @@ fn gw_log(x: f32) -> f32 {
   }
   return log(x);
 }
-// tanh from its float32 breakdown (runtime/simd/breakdown.ts), the CPU's very operations (builtins may lose
-// 1e-4 relative, and everything near 0).
-${wgslOfBreakdown(TANH)}
+// tanh to float32 accuracy (builtins may lose 1e-4 relative, and everything near 0): Cephes' tanhf, an odd
+// polynomial below 0.625 and 1 - 2 / (exp(2|x|) + 1) above.
+fn gw_tanh(x: f32) -> f32 {
+  if (gw_isnan(x)) { return x; }
+  let z = abs(x);
+  if (z >= 9.0) { return sign(x); }
+  if (z < 0.625) {
+    let s = x * x;
+    return ((((-5.70498872745e-3 * s + 2.06390887954e-2) * s - 5.37397155531e-2) * s + 1.33314422036e-1) * s
+      - 3.33332819422e-1) * s * x + x;
+  }
+  let r = 1.0 - 2.0 / (exp(2.0 * z) + 1.0);
+  return select(r, -r, x < 0.0);
+}
 fn gw_sqrt(x: f32) -> f32 {
   if (x < 0.0 || gw_isnan(x)) { return gw_nan(); }
   if (!gw_finite(x)) { return x; }

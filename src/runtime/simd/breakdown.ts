@@ -164,57 +164,6 @@ export function scalarOf(b: Breakdown): (x: number) => number {
  */
 export const tanhF32: (x: number) => number = scalarOf(TANH);
 
-// ---- WGSL ---------------------------------------------------------------------------------------------------
-const wgslOperand = (o: Operand): string => {
-  if (typeof o !== "number") return o;
-  const v = String(f(o));
-  const lit = /[.eE]/.test(v) ? v : `${v}.0`;
-  return v.startsWith("-") ? `(${lit})` : lit;
-};
-
-function wgslStep([name, s]: readonly [string, Step]): string {
-  const a = wgslOperand(s.a);
-  switch (s.k) {
-    case "abs":
-      return `let ${name} = abs(${a});`;
-    case "pmin":
-      return `let ${name} = select(${a}, ${wgslOperand(s.b)}, ${wgslOperand(s.b)} < ${a});`;
-    // WGSL's round is ties-to-even, the rint here.
-    case "rint":
-      return `let ${name} = round(${a});`;
-    case "scale2":
-      return `let ${name} = ldexp(${a}, i32(${wgslOperand(s.n)}));`;
-    default:
-      return `let ${name} = ${a} ${{ add: "+", sub: "-", mul: "*", div: "/" }[s.k]} ${wgslOperand(s.b)};`;
-  }
-}
-
-/**
- * The breakdown as a WGSL function `gw_<name>(x: f32) -> f32` for the WebGPU prelude (which defines gw_isnan):
- * the same float32 operations, which a GPU may round differently only where its hardware does (division,
- * contracted multiply-adds).
- */
-export function wgslOfBreakdown(b: Breakdown): string {
-  const lines = [`  ${wgslStep(PRELUDE)}`];
-  for (const p of b.pieces) {
-    const r = wgslOperand(p.result);
-    const body = [
-      ...p.steps.map(wgslStep),
-      p.signOfX ? `return select(-${r}, ${r}, x > 0.0);` : `return ${r};`,
-    ];
-    if (!p.when) lines.push(...body.map((l) => `  ${l}`));
-    else {
-      const c = p.when;
-      const cond =
-        c.k === "nanOrZero"
-          ? `gw_isnan(${c.a}) || ${c.a} == 0.0`
-          : `${wgslOperand(c.a)} ${c.k === "lt" ? "<" : ">="} ${wgslOperand(c.b)}`;
-      lines.push(`  if (${cond}) {`, ...body.map((l) => `    ${l}`), "  }");
-    }
-  }
-  return `fn gw_${b.name}(x: f32) -> f32 {\n${lines.join("\n")}\n}`;
-}
-
 // ---- vectors ------------------------------------------------------------------------------------------------
 /**
  * The vector form as a list of instructions over named v128 registers, for the JIT (bytes) and AssemblyScript
