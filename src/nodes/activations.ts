@@ -231,6 +231,7 @@ const DECLARED_KINDS: NodeKind[] = Object.values(UNARY).flatMap((d) =>
             type: "number",
             default: a.default,
             help: a.help,
+            min: a.min,
           })),
           d.kind.samples.map((x) => ({ name: x.name, inputs: { input: x.input }, params: x.args })),
         ),

@@ -395,4 +395,19 @@ activations.add(
   (x) => O.unaryOp("elu", x, { alpha: 1 }),
   { error: /not implemented for int64/ },
 );
+// Arguments torch refuses: both refuse, with torch's message.
+activations.add(
+  "celu alpha 0 is refused",
+  "F.celu",
+  [A.t([3], "float32", { lo: -2, hi: 2 })],
+  (x) => O.unaryOp("celu", x, { alpha: 0 }),
+  { kwargs: { alpha: 0 }, error: /alpha cannot be 0 for CELU/ },
+);
+activations.add(
+  "softshrink with a negative lambd is refused",
+  "F.softshrink",
+  [A.t([3], "float32", { lo: -2, hi: 2 })],
+  (x) => O.unaryOp("softshrink", x, { lambd: -1 }),
+  { kwargs: { lambd: -1 }, error: /lambda must be greater or equal to 0, but found to be -1\./ },
+);
 describeParity("activations match PyTorch", activations);

@@ -48,6 +48,8 @@ export interface UnaryDecl {
    * computes, and its torch arguments besides the input, with torch's defaults.
    */
   kind?: { description: string; args?: readonly UnaryArg[]; samples: readonly UnarySample[] };
+  /** Why torch refuses these attributes (its message), or null. */
+  check?(a: Attrs): string | null;
 }
 
 /** Nested arrays of numbers, like torch.tensor's first argument. */
@@ -79,6 +81,8 @@ export interface UnaryArg {
   name: string;
   default: number;
   help: string;
+  /** The smallest value torch accepts. */
+  min?: number;
 }
 
 export const UNARY: Record<string, UnaryDecl> = {};
@@ -304,6 +308,7 @@ unary({
   ...eluLike(attr("alpha"), 1, div(1, attr("alpha")), div(1, F.fround(attr("alpha")))),
   ints: "refuse",
   torch: (x, a) => `F.celu(${x}, alpha=${a.alpha})`,
+  check: (a) => (a.alpha === 0 ? "ZeroDivisionError: alpha cannot be 0 for CELU" : null),
   kind: {
     description: "alpha * (exp(x / alpha) - 1) below 0, x above, like F.celu",
     args: [{ name: "alpha", default: 1.0, help: "the value approached for large negative inputs is -alpha" }],
@@ -462,9 +467,11 @@ unary({
   backward: () => sel(inDeadZone(), 0, g),
   ints: "refuse",
   torch: (x, a) => `F.softshrink(${x}, lambd=${a.lambd})`,
+  check: (a) =>
+    (a.lambd as number) < 0 ? `lambda must be greater or equal to 0, but found to be ${a.lambd}.` : null,
   kind: {
     description: "0 on [-lambd, lambd], x shrunk towards 0 by lambd elsewhere, like F.softshrink",
-    args: [{ name: "lambd", default: 0.5, help: "half-width of the zeroed band, and the shrinkage" }],
+    args: [{ name: "lambd", default: 0.5, min: 0, help: "half-width of the zeroed band, and the shrinkage" }],
     samples: [{ input: SHRINK_SAMPLE }, { name: "lambd 1", input: SAMPLE, args: { lambd: 1 } }],
   },
 });
@@ -521,6 +528,8 @@ export function unaryWgsl(name: string, attrs: Attrs): { forward: string; backwa
 export function applyUnary(name: string, x: Tensor, attrs: Attrs = {}): Tensor {
   const k = unaryKernels(name, attrs);
   const d = k.decl;
+  const refused = d.check?.(attrs);
+  if (refused) throw new RangeError(`${name}: ${refused}`);
   const dtype = unaryOutDType(d, x);
   const simdOp = d.simd ? simdUnaryOp(k.forward) : null;
   const out = (simdOp && lazyUnary(simdOp, x, dtype)) ?? runUnary(k.js, x, dtype);
