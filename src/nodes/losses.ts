@@ -700,7 +700,7 @@ const hingeEmbedding = lossKind({
     return applyReduction(loss, c.params);
   },
   samples: [
-    { inputs: { input: [0.5, 1.2, 2.0, 0.3], target: [1, -1, -1, 1] } },
+    { inputs: { input: [0.5, 0.7, 2.0, 0.3], target: [1, -1, -1, 1] } },
     {
       name: "margin, sum",
       inputs: {

@@ -283,6 +283,12 @@ describe("samples match PyTorch on the CPU, with a gradient check", () => {
           dtype: want.dtype,
         });
         expectClose(got.data, want.data.map(num), tolerance(got.dtype), `${o.name} vs torch`);
+        // Shape inference predicted the shape and dtype before anything ran.
+        const predicted = s.validation.metas[KIND]?.[o.name];
+        expect({ shape: predicted?.shape, dtype: predicted?.dtype }, `${o.name} inferred`).toEqual({
+          shape: want.shape,
+          dtype: want.dtype,
+        });
       }
       if (!s.objective()) return;
       const grads = s.gradients().params;
