@@ -7,12 +7,19 @@
  * calls it, and anything else could.
  */
 
-import { Scheduler } from "../engine/scheduler.ts";
-import type { TrainingGroup } from "../engine/scheduler-backend.ts";
 import { recomputePlan } from "../graph/recompute.ts";
 import { ancestors, descendants } from "../graph/topo.ts";
+import {
+  freshLeaves,
+  nodeLeaves,
+  objectiveOf,
+  type TrainingGroup,
+  type TrainingView,
+  trainables,
+  trainingGroups,
+} from "../graph/training.ts";
 import { describeNode, type GraphDoc, nodeLabel } from "../graph/types.ts";
-import { inputEdge, type ValidationResult } from "../graph/validate.ts";
+import { inputEdge, type ValidationResult, validateGraph } from "../graph/validate.ts";
 import { registry as builtinRegistry } from "../nodes/index.ts";
 import { readParams } from "../nodes/params.ts";
 import { pyDType, pyStr, pyTuple } from "../nodes/python.ts";
@@ -40,9 +47,9 @@ export type TorchScriptResult =
 
 /** Export a graph document as a PyTorch script (see the module comment); never throws for a bad graph. */
 export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): TorchScriptResult {
-  const scheduler = new Scheduler({ registry: opts.registry ?? builtinRegistry });
-  scheduler.setGraph(doc);
-  const v = scheduler.validation;
+  const registry = opts.registry ?? builtinRegistry;
+  const v = validateGraph(doc, registry);
+  const graph: TrainingView = { doc, registry, v, leaves: freshLeaves(doc) };
   const errors = v.issues.filter((i) => i.severity === "error");
   if (errors.length > 0)
     return {
@@ -50,7 +57,7 @@ export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): Torch
       message: `the graph has errors, so it cannot be exported:\n${errors.map((e) => `  ${e.message}`).join("\n")}`,
       nodeId: errors[0].nodeId,
     };
-  const groups = scheduler.groups();
+  const groups = trainingGroups(graph);
   const mode = opts.mode ?? (groups.length > 0 ? "train" : "eval");
   if (mode === "train" && groups.length === 0)
     return {
@@ -59,7 +66,7 @@ export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): Torch
         "there is nothing to train: connect a loss to an optimizer (SGD, Adam...), or export the eval script instead",
     };
   try {
-    const code = new ScriptBuilder(doc, scheduler, v, groups, opts.inlineLimit ?? 64).build(mode);
+    const code = new ScriptBuilder(graph, groups, opts.inlineLimit ?? 64).build(mode);
     return { ok: true, code, mode, filename: `${scriptStem(doc)}.py` };
   } catch (e) {
     if (e instanceof ExportError) return { ok: false, message: e.message, nodeId: e.nodeId };
@@ -148,15 +155,20 @@ class ScriptBuilder {
   private readonly helpers = new Map<string, { name: string; lines: string[] }>();
 
   constructor(
-    private readonly doc: GraphDoc,
-    private readonly scheduler: Scheduler,
-    private readonly v: ValidationResult,
+    private readonly graph: TrainingView,
     private readonly groups: TrainingGroup[],
     private readonly inlineLimit: number,
   ) {}
 
+  private get doc(): GraphDoc {
+    return this.graph.doc;
+  }
+  private get v(): ValidationResult {
+    return this.graph.v;
+  }
+
   private kind(id: string): NodeKind {
-    return this.scheduler.registry.get(this.doc.nodes[id].type)!;
+    return this.graph.registry.get(this.doc.nodes[id].type)!;
   }
 
   /** Names for every included node: its outputs and leaves, in evaluation order so the first comers keep theirs. */
@@ -171,7 +183,7 @@ class ScriptBuilder {
       for (const o of outputsOf(kind))
         outputs[o.name] = o.name === OUT ? own : this.names.take(`${own}_${o.name}`);
       const leaves: Record<string, string> = {};
-      for (const leaf of Object.keys(this.scheduler.leaves(id)))
+      for (const leaf of Object.keys(nodeLeaves(this.graph, id)))
         leaves[leaf] = leaf === "" ? own : this.names.take(`${own}_${leaf}`);
       this.vars.set(id, { own, outputs, leaves });
     }
@@ -243,7 +255,7 @@ class ScriptBuilder {
 
   /** The expression creating a leaf: a nested list when small, base64 of its bytes when large. */
   private leafTensor(id: string, leaf: string): string {
-    const t = this.scheduler.leaves(id)[leaf];
+    const t = nodeLeaves(this.graph, id)[leaf];
     if (!t) throw new ExportError(`node ${describeNode(this.doc.nodes[id])} has no leaf '${leaf}'`, id);
     const grad = t.requiresGrad;
     if (t.numel > this.inlineLimit) {
@@ -267,7 +279,7 @@ class ScriptBuilder {
 
   /** A module-level function recomputing what reaches `port` of node `id` from a new value for `fromPort`. */
   private recompute(id: string, port: string, fromPort: string): string {
-    const plan = recomputePlan(this.doc, this.scheduler.registry, this.v, id, port, fromPort);
+    const plan = recomputePlan(this.doc, this.graph.registry, this.v, id, port, fromPort);
     if (!plan)
       throw new ExportError(
         `node ${describeNode(this.doc.nodes[id])}: '${port}' and '${fromPort}' must both be connected`,
@@ -299,7 +311,7 @@ class ScriptBuilder {
 
   build(mode: "train" | "eval"): string {
     const order = this.v.order;
-    const objective = this.scheduler.objective();
+    const objective = objectiveOf(this.graph);
     let included: string[];
     if (mode === "train") {
       // What training runs: the losses, the reported objective and what they depend on (as the scheduler).
@@ -475,8 +487,8 @@ class ScriptBuilder {
       entries.length === 0
         ? [`    "${key}": {},`]
         : [`    "${key}": {`, ...indent(entries, "        "), "    },"];
-    const trainables = objective ? this.scheduler.trainables() : [];
-    if (!objective || trainables.length === 0)
+    const trained = objective ? trainables(this.graph) : [];
+    if (!objective || trained.length === 0)
       return ["print(json.dumps({", ...dict("nodes", nodes), ...dict("grads", []), "}))"];
     // As gradwire eval, which refuses a backward pass from more than one number.
     const meta = this.v.metas[objective.nodeId]?.[objective.port];
@@ -487,7 +499,7 @@ class ScriptBuilder {
         objective.nodeId,
       );
     const root = this.outputVar(objective.nodeId, objective.port);
-    const tensors = trainables.map((t) => `${pyStr(t.id)}: ${this.leafVar(t.nodeId, t.leaf)}`);
+    const tensors = trained.map((t) => `${pyStr(t.id)}: ${this.leafVar(t.nodeId, t.leaf)}`);
     const leaves = this.names.take("parameters");
     const t = this.names.take("t");
     return [

@@ -6,5 +6,6 @@ export * from "./format.ts";
 export * from "./recompute.ts";
 export * from "./schema.ts";
 export * from "./topo.ts";
+export * from "./training.ts";
 export * from "./types.ts";
 export * from "./validate.ts";

@@ -2,20 +2,10 @@
  * Reverse-mode autodiff with PyTorch's semantics: gradients accumulate into leaves' `.grad`, a graph is freed
  * after backward unless retained, no-grad scopes record nothing, and user functions bring their own backward.
  */
-import { Tensor } from "./tensor.ts";
+import { type GradFn, installTensorHooks, Tensor } from "./tensor.ts";
 import { traceOp } from "./trace.ts";
 
-/** One recorded op: the tensors it read that need gradients, and how to map the output's gradient to theirs. */
-export interface GradFn {
-  /** torch's grad_fn name, e.g. "MulBackward0", shown in messages and node previews. */
-  readonly name: string;
-  readonly inputs: readonly (Tensor | null)[];
-  /** Gradients for each input (null where none flows), given the gradient of the output. */
-  backward(grad: Tensor): (Tensor | null)[];
-  freed: boolean;
-  /** Whether the op keeps tensors for its backward; only those refuse a second pass once freed, as in torch. */
-  savesTensors: boolean;
-}
+export type { GradFn };
 
 /**
  * grad_fns that keep only sizes, dims or nothing: torch lets backward run through these again after the graph
@@ -178,6 +168,7 @@ export function runBackward(root: Tensor, gradient: Tensor | number | undefined,
     if (!retainGraph) for (const fn of order) fn.freed = true;
   }
 }
+installTensorHooks({ backward: runBackward });
 
 function accumulate(leaf: Tensor, g: Tensor, m: GradMath): void {
   if (!leaf.requiresGrad) return;

@@ -3,12 +3,37 @@
  * the function that made it). Ops live in ./ops; this file only holds the data structure and its creation.
  */
 
-import type { GradFn } from "./autograd.ts";
-import { runBackward } from "./autograd.ts";
 import { allocate, coerce, type DType, isFloating, type Storage, scalarDType } from "./dtype.ts";
 import { fmtShape, numel, type Shape, ShapeError } from "./shape.ts";
-import { type Deferred, evaluate, settle } from "./simd/deferred.ts";
-import type { Expr } from "./simd/expr.ts";
+import type { Deferred, Expr } from "./simd/expr.ts";
+
+/** The backward function of the op that produced a tensor (autograd.ts builds and runs them). */
+export interface GradFn {
+  /** torch's grad_fn name, e.g. "MulBackward0", shown in messages and node previews. */
+  readonly name: string;
+  readonly inputs: readonly (Tensor | null)[];
+  /** Gradients for each input (null where none flows), given the gradient of the output. */
+  backward(grad: Tensor): (Tensor | null)[];
+  freed: boolean;
+  /** Whether the op keeps tensors for its backward; only those refuse a second pass once freed, as in torch. */
+  savesTensors: boolean;
+}
+
+/**
+ * What the Tensor calls on modules above it, installed by them when they load: so this file, which nearly
+ * every other imports, imports none of them back (no import circle). autograd.ts installs `backward`;
+ * simd/deferred.ts installs `evaluate` and `settle`, and every producer of a pending tensor imports it first.
+ */
+interface Hooks {
+  backward(root: Tensor, gradient: Tensor | number | undefined, retainGraph: boolean): void;
+  evaluate(n: number, expr: Expr): Float32Array;
+  settle(d: Deferred): Float32Array;
+}
+const hooks: Partial<Hooks> = {};
+
+export function installTensorHooks(h: Partial<Hooks>): void {
+  Object.assign(hooks, h);
+}
 
 export type NestedArray = number | boolean | NestedArray[];
 
@@ -83,8 +108,8 @@ export class Tensor {
 
   private materialize(): Storage {
     if (this.viewOf) this.stored = this.viewOf.data;
-    else if (this.deferred) this.stored = settle(this.deferred);
-    else this.stored = evaluate(this.numel, this.lazy!);
+    else if (this.deferred) this.stored = hooks.settle!(this.deferred);
+    else this.stored = hooks.evaluate!(this.numel, this.lazy!);
     this.viewOf = null;
     this.lazy = null;
     this.deferred = null;
@@ -156,7 +181,9 @@ export class Tensor {
    * Gradients accumulate into every leaf's `.grad` that requires grad.
    */
   backward(gradient?: Tensor | number, opts: { retainGraph?: boolean } = {}): void {
-    runBackward(this, gradient, opts.retainGraph ?? false);
+    if (!hooks.backward)
+      throw new Error("autograd is not loaded: import the runtime through src/runtime/index.ts");
+    hooks.backward(this, gradient, opts.retainGraph ?? false);
   }
 
   toString(): string {

@@ -67,6 +67,11 @@ const OPTIMIZERS: [string, Params][] = [
   ["Adagrad", { lr: 0.5, lr_decay: 0.01, initial_accumulator_value: 0.1 }],
   ["SGD", { lr: 0.001, maximize: false, weight_decay: 0.5 }],
   ["Adam", { lr: 0.02, weight_decay: 0.01, maximize: false }],
+  ["NAdam", { lr: 0.05, betas: [0.8, 0.99], momentum_decay: 0.01 }],
+  ["RAdam", { lr: 0.05, weight_decay: 0.01 }],
+  ["Adamax", { lr: 0.05, eps: 1e-6, maximize: false }],
+  ["Adadelta", { lr: 0.5, rho: 0.8 }],
+  ["ASGD", { lr: 0.01, lambd: 0.001, t0: 20 }],
 ];
 
 /** The thermometer regression with each optimizer, the losses taken in turn. */

@@ -65,7 +65,7 @@ function addCase(name: string, file: string, doc: GraphDoc, mode: "train" | "eva
 }
 
 const hasOptimizer = (doc: GraphDoc) =>
-  Object.values(doc.nodes).some((n) => ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"].includes(n.type));
+  Object.values(doc.nodes).some((n) => registry.get(n.type)?.optimizer !== undefined);
 
 function collect(): void {
   const examples = join(ROOT, "examples");

@@ -35,6 +35,12 @@ const EXEMPT: Record<string, string> = {
   AdamW: "optimizer: checked over training trajectories against torch.optim (kinds-vs-torch, parity-optim)",
   RMSprop: "optimizer: checked over training trajectories against torch.optim (kinds-vs-torch, parity-optim)",
   Adagrad: "optimizer: checked over training trajectories against torch.optim (kinds-vs-torch, parity-optim)",
+  NAdam: "optimizer: checked over training trajectories against torch.optim (kinds-vs-torch, parity-optim)",
+  RAdam: "optimizer: checked over training trajectories against torch.optim (kinds-vs-torch, parity-optim)",
+  Adamax: "optimizer: checked over training trajectories against torch.optim (kinds-vs-torch, parity-optim)",
+  Adadelta:
+    "optimizer: checked over training trajectories against torch.optim (kinds-vs-torch, parity-optim)",
+  ASGD: "optimizer: checked over training trajectories against torch.optim (kinds-vs-torch, parity-optim)",
   finite_difference:
     "tool: differentiates a loss with respect to an upstream input, so it needs the graph between",
   sweep: "tool: recomputes a loss over an upstream input's values, so it needs the graph between",
