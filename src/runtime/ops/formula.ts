@@ -14,7 +14,7 @@
  * derivative 1 - y * y rounded once as torch's kernel computes it; WGSL uses the prelude's gw_* functions
  * (gpu/wgsl.ts), which give C's answers where WGSL's builtins are loose.
  */
-import { tanhF32 } from "../simd/breakdown.ts";
+import { dtanhF32, tanhF32 } from "../simd/breakdown.ts";
 import type { Expr as SimdExpr } from "../simd/expr.ts";
 import * as E from "../simd/expr.ts";
 import { erf, sigmoid } from "./special.ts";
@@ -251,7 +251,7 @@ function condText(n: B, r: (c: Node) => string, cmp: Record<CmpOp, string>, isna
 /** What generated code may call: the primitives' implementations, bound as the factory's parameters. */
 const HELPERS = {
   tanhF32,
-  dtanhF32: (v: number) => Math.fround(1 - v * v),
+  dtanhF32,
   dtanh64: (v: number) => 1 - v * v,
   sigmoid,
   erf,

@@ -19,7 +19,9 @@ export type Step =
   /** a rounded to an integer, ties to even, by adding and removing 1.5 * 2^23 (|a| < 2^22). */
   | { readonly k: "rint"; readonly a: Operand }
   /** a * 2^n for an integral n in [0, 127]: exact. */
-  | { readonly k: "scale2"; readonly a: Operand; readonly n: Operand };
+  | { readonly k: "scale2"; readonly a: Operand; readonly n: Operand }
+  /** 1 - a * a in float64 (exact for a float32 a), rounded once: what a fused multiply-add gives. */
+  | { readonly k: "oneMinusSquare"; readonly a: Operand };
 
 export type Cond =
   | { readonly k: "lt" | "ge"; readonly a: Operand; readonly b: Operand }
@@ -109,8 +111,20 @@ export const TANH: Breakdown = {
   ],
 };
 
-/** Registers every piece may read: `a` = |x| is computed first, for the conditions. */
+/** tanh's derivative from its output y (here x): 1 - y * y rounded once, as torch's tanh_backward computes it. */
+export const DTANH: Breakdown = {
+  name: "dtanh",
+  pieces: [{ steps: [["d", { k: "oneMinusSquare", a: "x" }]], result: "d" }],
+};
+
+/** Registers every piece may read: `a` = |x| is computed first, for the conditions (where any reads it). */
 const PRELUDE: [string, Step] = ["a", { k: "abs", a: "x" }];
+function readsA(b: Breakdown): boolean {
+  const cond = (c: Cond | undefined) => !!c && (c.a === "a" || ("b" in c && c.b === "a"));
+  return b.pieces.some(
+    (p) => p.result === "a" || cond(p.when) || p.steps.some(([, st]) => Object.values(st).includes("a")),
+  );
+}
 
 // ---- scalar JavaScript ---------------------------------------------------------------------------------------
 const jsOperand = (o: Operand) => (typeof o === "number" ? String(f(o)) : o);
@@ -135,6 +149,8 @@ function jsStep([name, s]: readonly [string, Step]): string {
       return `const ${name} = Math.fround(${a} + ${ROUNDER}) - ${ROUNDER};`;
     case "scale2":
       return `const ${name} = Math.fround(${a} * POW2[${jsOperand(s.n)}]);`;
+    case "oneMinusSquare":
+      return `const ${name} = Math.fround(1 - ${a} * ${a});`;
   }
 }
 
@@ -148,7 +164,7 @@ const POW2 = Float64Array.from({ length: 128 }, (_, k) => 2 ** k);
 
 /** The scalar function: float32 in, float32 out, branching to the one piece that applies. */
 export function scalarOf(b: Breakdown): (x: number) => number {
-  const lines = [jsStep(PRELUDE)];
+  const lines = readsA(b) ? [jsStep(PRELUDE)] : [];
   for (const p of b.pieces) {
     const body = [...p.steps.map(jsStep)];
     const r = jsOperand(p.result);
@@ -163,6 +179,8 @@ export function scalarOf(b: Breakdown): (x: number) => number {
  * about 20 ns; this inlines into the calling loop. Float64 results keep Math.tanh.
  */
 export const tanhF32: (x: number) => number = scalarOf(TANH);
+/** tanh's derivative from its output, for float32 results. */
+export const dtanhF32: (y: number) => number = scalarOf(DTANH);
 
 // ---- vectors ------------------------------------------------------------------------------------------------
 /**
@@ -192,6 +210,8 @@ export type VInstr =
     }
   /** (a as int32 lanes) << 23 */
   | { readonly op: "i32x4.shl23"; readonly out: string; readonly a: Operand }
+  /** 1 - a * a per lane in float64 (two lanes at a time), rounded once to float32. */
+  | { readonly op: "oneMinusSquare64"; readonly out: string; readonly a: Operand }
   /** mask ? a : b, bit by bit */
   | {
       readonly op: "v128.bitselect";
@@ -209,6 +229,9 @@ function vStep([name, s]: readonly [string, Step], out: VInstr[]): void {
   switch (s.k) {
     case "abs":
       out.push({ op: "f32x4.abs", out: name, a: s.a });
+      return;
+    case "oneMinusSquare":
+      out.push({ op: "oneMinusSquare64", out: name, a: s.a });
       return;
     case "rint":
       out.push({ op: "f32x4.add", out: `${name}_shifted`, a: s.a, b: ROUNDER });
@@ -232,8 +255,8 @@ function vStep([name, s]: readonly [string, Step], out: VInstr[]): void {
 /** The breakdown's vector instructions, reading `x` and leaving the value in the returned register. */
 export function vectorOf(b: Breakdown): { instrs: VInstr[]; result: string } {
   const out: VInstr[] = [];
-  vStep(PRELUDE, out);
-  out.push({ op: "v128.and", out: "signbit", a: "x", b: -0 });
+  if (readsA(b)) vStep(PRELUDE, out);
+  if (b.pieces.some((p) => p.signOfX)) out.push({ op: "v128.and", out: "signbit", a: "x", b: -0 });
   const value = (p: Piece, i: number): string => {
     for (const s of p.steps) vStep(s, out);
     if (typeof p.result === "string" && !p.signOfX) return p.result;
@@ -279,6 +302,16 @@ export function assemblyScriptOf(b: Breakdown): string {
         return `  const ${i.out} = f32x4.abs(${lit(i.a)});`;
       case "i32x4.shl23":
         return `  const ${i.out} = i32x4.shl(${lit(i.a)}, 23);`;
+      case "oneMinusSquare64": {
+        const [a, o] = [lit(i.a), i.out];
+        return [
+          `  const ${o}_lo = f64x2.promote_low_f32x4(${a});`,
+          `  const ${o}_hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(${a}, ${a}, 2, 3, 0, 1));`,
+          `  const ${o}_dl = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.splat(1), f64x2.mul(${o}_lo, ${o}_lo)));`,
+          `  const ${o}_dh = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.splat(1), f64x2.mul(${o}_hi, ${o}_hi)));`,
+          `  const ${o} = v128.shuffle<f32>(${o}_dl, ${o}_dh, 0, 1, 4, 5);`,
+        ].join("\n");
+      }
       case "v128.bitselect":
         return `  const ${i.out} = v128.bitselect(${lit(i.a)}, ${lit(i.b)}, ${i.mask});`;
       case "i32x4.sub":
@@ -296,5 +329,6 @@ export function breakdownsModule(): string {
   return `// Generated by scripts/build-simd.mjs from src/runtime/simd/breakdown.ts: do not edit.
 // The float32 breakdowns of the transcendentals, as the vector machine computes them four lanes at a time.
 
-${assemblyScriptOf(TANH)}`;
+${assemblyScriptOf(TANH)}
+${assemblyScriptOf(DTANH)}`;
 }

@@ -10,7 +10,7 @@
  * thread refuses to compile synchronously above 4 KB, or the module is refused), the caller runs the same
  * program on the vector machine, which computes the same values.
  */
-import { isInt, type Operand, TANH, type VInstr, vectorOf } from "./breakdown.ts";
+import { DTANH, isInt, type Operand, TANH, type VInstr, vectorOf } from "./breakdown.ts";
 import type { BinaryOpName, UnaryOpName } from "./expr.ts";
 import type { KernelExports } from "./module.ts";
 
@@ -153,9 +153,11 @@ class Code {
 
 /** tanh's float32 breakdown (breakdown.ts) as vector instructions: the same ones the vector machine runs. */
 const TANH_VECTOR = vectorOf(TANH);
-const TANH_SCRATCH = TANH_VECTOR.instrs.length;
+const DTANH_VECTOR = vectorOf(DTANH);
+/** Scratch locals per group: one per instruction of the longest breakdown, and two float64 halves. */
+const SCRATCH = Math.max(TANH_VECTOR.instrs.length, DTANH_VECTOR.instrs.length) + 2;
 
-const VOPS: Record<Exclude<VInstr["op"], "i32x4.shl23" | "v128.bitselect">, number> = {
+const VOPS: Record<Exclude<VInstr["op"], "i32x4.shl23" | "v128.bitselect" | "oneMinusSquare64">, number> = {
   "f32x4.abs": S.abs,
   "f32x4.add": S.add,
   "f32x4.sub": S.sub,
@@ -195,6 +197,9 @@ function emitBreakdown(c: Code, v: ReturnType<typeof vectorOf>, x: number, out: 
         push(instr.b);
         c.get(locals.get(instr.mask)!).simd(S.bitselect);
         break;
+      case "oneMinusSquare64":
+        oneMinusSquare64(c, s[s.length - 2], s[s.length - 1]);
+        break;
       default:
         push(instr.b);
         c.simd(VOPS[instr.op]);
@@ -204,15 +209,18 @@ function emitBreakdown(c: Code, v: ReturnType<typeof vectorOf>, x: number, out: 
   c.get(locals.get(v.result)!).set(out);
 }
 
-/** 1 - y * y in float64, rounded once: vm.ts's dtanhVec, operation for operation. */
-function emitDtanh(c: Code, y: number, out: number, s: number[]): void {
-  const [lo, hi] = s;
+/**
+ * 1 - y * y per lane in float64, rounded once, for the y on the stack (its value left on the stack): each half
+ * promoted to two float64 lanes, squared and subtracted exactly, demoted, and the halves joined.
+ */
+function oneMinusSquare64(c: Code, lo: number, hi: number): void {
   const shuffle = (lanes: number[]) => {
     c.simd(S.shuffle);
     for (const l of lanes) for (let b = 0; b < 4; b++) c.bytes.push(l * 4 + b);
   };
-  c.get(y).simd(S.promoteLowF32x4).set(lo);
-  c.get(y).get(y);
+  c.set(hi);
+  c.get(hi).simd(S.promoteLowF32x4).set(lo);
+  c.get(hi).get(hi);
   shuffle([2, 3, 0, 1]);
   c.simd(S.promoteLowF32x4).set(hi);
   const oneMinusSquare = (v: number) => {
@@ -226,7 +234,6 @@ function emitDtanh(c: Code, y: number, out: number, s: number[]): void {
   oneMinusSquare(lo);
   oneMinusSquare(hi);
   shuffle([0, 1, 4, 5]);
-  c.set(out);
 }
 
 /** The module's bytes for these nodes; `stores` are the registers written back. */
@@ -240,8 +247,7 @@ export function jitBytes(
   const END_PTR = 4;
   const local = (i: number, g: number) => 5 + i * GROUPS + g;
   const scratchBase = 5 + nodes.length * GROUPS;
-  const scratch = (g: number) =>
-    Array.from({ length: TANH_SCRATCH }, (_, k) => scratchBase + g * TANH_SCRATCH + k);
+  const scratch = (g: number) => Array.from({ length: SCRATCH }, (_, k) => scratchBase + g * SCRATCH + k);
   const c = new Code();
   // end = regs + vlen * 4; p = regs
   c.get(0).get(2);
@@ -273,7 +279,7 @@ export function jitBytes(
           break;
         case "unary":
           if (n.op === "tanh") emitBreakdown(c, TANH_VECTOR, of(n.a, g), local(i, g), scratch(g));
-          else if (n.op === "dtanh") emitDtanh(c, of(n.a, g), local(i, g), scratch(g));
+          else if (n.op === "dtanh") emitBreakdown(c, DTANH_VECTOR, of(n.a, g), local(i, g), scratch(g));
           else c.get(of(n.a, g)).simd(S[n.op]).set(local(i, g));
           break;
         case "binary":
@@ -297,7 +303,7 @@ export function jitBytes(
   const body: number[] = [];
   // Local declarations: 2 x i32, then the v128s.
   body.push(2, 2, I32);
-  uleb(nodes.length * GROUPS + GROUPS * TANH_SCRATCH, body);
+  uleb(nodes.length * GROUPS + GROUPS * SCRATCH, body);
   body.push(V128, ...c.bytes);
   const func: number[] = [];
   uleb(body.length, func);

@@ -69,3 +69,12 @@
   const sel0 = v128.bitselect(x, sel1, mask0);
   return sel0;
 }
+
+@inline export function dtanhVec(x: v128): v128 {
+  const d_lo = f64x2.promote_low_f32x4(x);
+  const d_hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(x, x, 2, 3, 0, 1));
+  const d_dl = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.splat(1), f64x2.mul(d_lo, d_lo)));
+  const d_dh = f32x4.demote_f64x2_zero(f64x2.sub(f64x2.splat(1), f64x2.mul(d_hi, d_hi)));
+  const d = v128.shuffle<f32>(d_dl, d_dh, 0, 1, 4, 5);
+  return d;
+}

@@ -12,7 +12,7 @@
 // matrix product's result) are read a chunk at a time by LOAD_FULL, and STORE_FULL puts a chunk of a result
 // into the module-memory array that is copied out once at the end.
 
-import { tanhVec } from "./breakdowns.generated";
+import { dtanhVec, tanhVec } from "./breakdowns.generated";
 
 export const CHUNK: i32 = 2048;
 
@@ -146,16 +146,6 @@ function unary(op: i32, D: usize, A: usize, vlen: i32): void {
       const o = <usize>i << 2;
       v128.store(D + o, tanhVec(v128.load(A + o)));
     }
-}
-
-/** 1 - y * y in float64 (exact for float32 y), rounded once to float32. */
-@inline function dtanhVec(y: v128): v128 {
-  const lo = f64x2.promote_low_f32x4(y);
-  const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(y, y, 2, 3, 0, 1));
-  const one = f64x2.splat(1);
-  const dl = f32x4.demote_f64x2_zero(f64x2.sub(one, f64x2.mul(lo, lo)));
-  const dh = f32x4.demote_f64x2_zero(f64x2.sub(one, f64x2.mul(hi, hi)));
-  return v128.shuffle<f32>(dl, dh, 0, 1, 4, 5);
 }
 
 // Eight float64 partial sums (four accumulators of two lanes), so consecutive additions do not wait on each
