@@ -2,15 +2,20 @@
 // Compiles the AssemblyScript kernels (src/runtime/simd/assembly) to WebAssembly and writes them as a base64
 // TypeScript module (src/runtime/simd/kernels.wasm.ts), so Node, Web Workers and Vite all load them as plain
 // code with no file fetching. The generated module is committed; tests/runtime/simd-build.test.ts fails when
-// it is out of date with its sources. Run: npm run build:simd
+// it is out of date with its sources. The transcendentals' vector code is generated first from their float32
+// breakdowns (src/runtime/simd/breakdown.ts) into assembly/breakdowns.generated.ts. Run: npm run build:simd
+// (under tsx, which loads the TypeScript breakdowns).
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
+import { breakdownsModule } from "../src/runtime/simd/breakdown.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const ENTRY = "src/runtime/simd/assembly/index.ts";
 export const OUTPUT = "src/runtime/simd/kernels.wasm.ts";
+export const GENERATED = "src/runtime/simd/assembly/breakdowns.generated.ts";
+export { breakdownsModule };
 
 /** The wasm bytes, compiled fresh from the sources. */
 export async function compileKernels() {
@@ -43,6 +48,7 @@ ${lines.map((l) => `  "${l}"`).join(" +\n")};
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  writeFileSync(join(root, GENERATED), breakdownsModule());
   const bytes = await compileKernels();
   writeFileSync(join(root, OUTPUT), moduleText(bytes));
   console.log(`wrote ${OUTPUT} (${bytes.length} bytes of WebAssembly)`);

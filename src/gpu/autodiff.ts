@@ -71,7 +71,7 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
   switch (op.k) {
     case "unary": {
       const d = UNARY[op.name];
-      if (!d?.dwgsl) return [null];
+      if (!d?.backward) return [null];
       return [b.map({ k: "unary_grad", name: op.name, attrs: op.attrs }, [g, I[0]], n.shape)];
     }
     case "binary": {

@@ -3,7 +3,7 @@
  * constants; every tensor lives in one f32 arena (binding 0) at an element offset, so a kernel binds one
  * buffer whatever it reads. Elementwise expressions come from the runtime's op declarations.
  */
-import { BINARY, UNARY, wgslFloat } from "../runtime/ops/elementwise.ts";
+import { type Attrs, BINARY, UNARY, unaryWgsl, wgslFloat } from "../runtime/ops/elementwise.ts";
 import { type FormulaOperand, formulaReads, POINTWISE_LOSSES } from "../runtime/pointwise-loss.ts";
 import { numel, sameShape, stridesOf } from "../runtime/shape.ts";
 import { GpuError, nodeRef } from "./errors.ts";
@@ -57,7 +57,7 @@ function operand(v: string): string {
  * nor fold constants, so a call per element costs more than the arithmetic).
  */
 function bind(expr: string, names: Record<string, string>): string {
-  return `(${expr.replace(/\b([xyab])\b/g, (m) => (names[m] === undefined ? m : operand(names[m])))})`;
+  return `(${expr.replace(/\b([xyabg])\b/g, (m) => (names[m] === undefined ? m : operand(names[m])))})`;
 }
 
 /**
@@ -89,10 +89,11 @@ function declExpr(expr: string, names: Record<string, string>): string {
   return specializePow(withSafeBuiltins(bind(expr, names)));
 }
 
-function unaryDecl(n: Node, name: string) {
-  const d = UNARY[name];
-  if (!d) throw new GpuError("unsupported", `${nodeRef(n.scope)}: unknown unary op '${name}'`, n.scope);
-  return d;
+/** A declared unary op's WGSL, generated from its formulas (forward reads x; gradient reads g, x and y). */
+function unaryCode(n: Node, name: string, attrs: Attrs) {
+  if (!UNARY[name])
+    throw new GpuError("unsupported", `${nodeRef(n.scope)}: unknown unary op '${name}'`, n.scope);
+  return unaryWgsl(name, attrs);
 }
 
 function binaryDecl(n: Node, name: string) {
@@ -294,13 +295,14 @@ class Emitter {
     const op = n.op;
     switch (op.k) {
       case "unary":
-        return declExpr(unaryDecl(n, op.name).wgsl(op.attrs as never), { x: this.named(a[0], out, n, "x") });
+        return declExpr(unaryCode(n, op.name, op.attrs).forward, { x: this.named(a[0], out, n, "x") });
       case "unary_grad": {
-        const d = unaryDecl(n, op.name);
-        const dx = d.dwgsl?.(op.attrs as never) ?? "0.0";
+        const code = unaryCode(n, op.name, op.attrs);
+        const dx = code.backward ?? "0.0";
         const x = this.named(a[1], out, n, "x");
-        const y = reads(dx, "y") ? this.named(declExpr(d.wgsl(op.attrs as never), { x }), out, n, "y") : "";
-        return scaled(a[0], declExpr(dx, { x, y }));
+        const y = reads(dx, "y") ? this.named(declExpr(code.forward, { x }), out, n, "y") : "";
+        const g = reads(dx, "g") ? this.named(a[0], out, n, "g") : "";
+        return declExpr(dx, { g, x, y });
       }
       case "binary":
         return declExpr(binaryDecl(n, op.name).wgsl, {

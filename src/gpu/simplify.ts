@@ -4,7 +4,7 @@
  * cannot be expressed as one.
  */
 import { coerce } from "../runtime/dtype.ts";
-import { BINARY, UNARY } from "../runtime/ops/elementwise.ts";
+import { BINARY, UNARY, unaryKernels } from "../runtime/ops/elementwise.ts";
 import type { Builder } from "./builder.ts";
 import { accessOf, type Node, topoOrder } from "./ir.ts";
 
@@ -21,7 +21,7 @@ function foldValue(n: Node, vals: number[]): number | null {
   const op = n.op;
   switch (op.k) {
     case "unary":
-      return UNARY[op.name] ? UNARY[op.name].fn(op.attrs)(vals[0]) : null;
+      return UNARY[op.name] ? unaryKernels(op.name, op.attrs).js.fn()(vals[0]) : null;
     case "binary":
       return BINARY[op.name] ? BINARY[op.name].fn(vals[0], vals[1]) : null;
     case "where":
@@ -33,9 +33,9 @@ function foldValue(n: Node, vals: number[]): number | null {
     case "custom":
       return vals[0];
     case "unary_grad": {
-      const d = UNARY[op.name];
-      if (!d?.df) return null;
-      return vals[0] * d.df(op.attrs)(vals[1], d.fn(op.attrs)(vals[1]));
+      if (!UNARY[op.name]?.backward) return null;
+      const { js } = unaryKernels(op.name, op.attrs);
+      return js.gradFn()(vals[0], vals[1], js.fn()(vals[1]));
     }
     case "binary_grad": {
       const d = BINARY[op.name];

@@ -1,7 +1,7 @@
 /**
- * WGSL text shared by every kernel: the prelude of helper functions the op declarations call (gw_erf, gw_pow,
- * gw_gelu_tanh_grad), the expressions of the backend's own elementwise functions (logsumexp's and norms' pieces
- * and gradients that have no runtime declaration), each mirroring the CPU runtime's formula for the same value,
+ * WGSL text shared by every kernel: the prelude of helper functions the op formulas call (gw_erf, gw_pow,
+ * gw_sigmoid), the expressions of the backend's own elementwise functions (logsumexp's and norms' pieces and
+ * gradients that have no runtime declaration), each mirroring the CPU runtime's formula for the same value,
  * and the rendering of pointwise losses' declared formulas (runtime/pointwise-loss.ts), which the CPU evaluates.
  */
 import { wgslFloat } from "../runtime/ops/elementwise.ts";
@@ -107,7 +107,7 @@ fn gw_max(a: f32, b: f32) -> f32 { if (gw_isnan(a) || gw_isnan(b)) { return gw_n
 fn gw_min(a: f32, b: f32) -> f32 { if (gw_isnan(a) || gw_isnan(b)) { return gw_nan(); } return min(a, b); }
 fn gw_log1p(x: f32) -> f32 {
   let u = 1.0 + x;
-  if (u == 1.0) { return x; }
+  if (u == 1.0 || !gw_finite(u)) { return select(gw_log(u), x, u == 1.0); }
   return gw_log(u) * x / (u - 1.0);
 }
 // C's pow: exact repeated products for small integer exponents, the sign of odd powers of negatives, NaN
@@ -160,11 +160,11 @@ fn gw_erf(x: f32) -> f32 {
   let r = 1.0 - erfc;
   return select(r, -r, x < 0.0);
 }
-fn gw_gelu_tanh_grad(x: f32) -> f32 {
-  let k = 0.7978845608028654;
-  let inner = k * (x + 0.044715 * x * x * x);
-  let t = gw_tanh(inner);
-  return 0.5 * (1.0 + t) + 0.5 * x * ((1.0 - t) * (1.0 + t)) * k * (1.0 + 3.0 * 0.044715 * x * x);
+// Both branches avoid exp overflow, so sigmoid(+-1000) is exactly 1 or 0 rather than NaN.
+fn gw_sigmoid(x: f32) -> f32 {
+  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
+  let e = exp(x);
+  return e / (1.0 + e);
 }
 `;
 

@@ -11,6 +11,7 @@ import { evaluateOnGpu } from "../../src/gpu/evaluate.ts";
 import { GpuTrainingSession } from "../../src/gpu/session.ts";
 import { readParams, registry } from "../../src/nodes/index.ts";
 import { Adam, fromFlat, mseLoss, ops as O, randn, type Tensor, tensor } from "../../src/runtime/index.ts";
+import { mul, x } from "../../src/runtime/ops/formula.ts";
 import { traceScope } from "../../src/runtime/trace.ts";
 
 /** A one-group program: Adam on `params`, the loss from `loss()`, as the scheduler would build it. */
@@ -132,7 +133,8 @@ describe("GPU faults", () => {
 
   it("a kernel that fails WGSL validation names its node", async () => {
     const dev = await acquireDevice();
-    O.UNARY.broken_for_test = { ...O.UNARY.exp, name: "broken_for_test", wgsl: () => "x +* 2.0" };
+    // 1e39 is no f32: the generated kernel multiplies by a literal WGSL must refuse.
+    O.UNARY.broken_for_test = { ...O.UNARY.exp, name: "broken_for_test", forward: () => mul(x, 1e39) };
     try {
       const x = randn([4], 3).requiresGrad_();
       const err = await evaluateOnGpu(

@@ -5,8 +5,6 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { mmStrided } from "../../src/runtime/fused/matmul.ts";
 import { sumProductTo, sumTo } from "../../src/runtime/fused/reduce.ts";
-import { tanhF32 } from "../../src/runtime/fused/tanh.ts";
-import { unaryLoops } from "../../src/runtime/fused/unary.ts";
 import {
   allocate,
   type DType,
@@ -20,6 +18,8 @@ import {
   stridesOf,
   type Tensor,
 } from "../../src/runtime/index.ts";
+import { unaryKernels } from "../../src/runtime/ops/elementwise.ts";
+import { tanhF32 } from "../../src/runtime/simd/breakdown.ts";
 
 const SPECIALS = [0, -0, 1, -1, 0.5, -0.5, 2, -3, 1e-30, -1e-30, 40, -40, 1e30, Infinity, -Infinity, NaN];
 
@@ -67,7 +67,7 @@ function referenceSumTo(src: ArrayLike<number>, shape: Shape, target: Shape, dty
   return out;
 }
 
-describe("unary loops equal the declared scalar functions", () => {
+describe("generated unary loops equal the generated scalar functions", () => {
   const values = [...SPECIALS, ...randomValues(200, 1)];
   for (const [name, attrs] of [
     ["neg", {}],
@@ -78,16 +78,15 @@ describe("unary loops equal the declared scalar functions", () => {
     ["relu", {}],
     ["pow_scalar", { exponent: 2 }],
     ["tanh", {}],
+    ["softplus", { beta: 2, threshold: 5 }],
+    ["gelu", { approximate: "tanh" }],
   ] as const) {
-    it(`${name}: forward and g * df(x, y) in float64`, () => {
-      const d = O.UNARY[name];
-      const loops = unaryLoops(name, attrs);
-      expect(loops).toBeDefined();
-      if (!loops) return;
+    it(`${name}: forward and gradient in float64`, () => {
+      const { js } = unaryKernels(name, attrs);
       const X = Float64Array.from(values);
       const Y = new Float64Array(X.length);
-      loops.fwd(X, Y, X.length);
-      const f = d.fn(attrs);
+      js.fwdLoop("f64")(X, Y, X.length);
+      const f = js.fn();
       expectSame(
         Y,
         Array.from(X, (x) => f(x)),
@@ -95,18 +94,22 @@ describe("unary loops equal the declared scalar functions", () => {
       );
       const G = Float64Array.from(randomValues(X.length, 2));
       const gx = new Float64Array(X.length);
-      loops.grad(G, X, Y, gx, X.length);
-      const df = d.df?.(attrs);
-      if (!df) throw new Error(`${name} has no derivative`);
+      js.gradLoop("f64")(G, X, Y, gx, X.length);
+      const df = js.gradFn();
       expectSame(
         gx,
-        // relu's loop is torch's threshold_backward, a select rather than a product: x <= 0 gives +0 even for
-        // a negative or infinite gradient, where g * df would give -0 or NaN.
-        Array.from(X, (x, i) => (name === "relu" ? (x <= 0 ? 0 : G[i]) : G[i] * df(x, Y[i]))),
+        Array.from(X, (x, i) => df(G[i], x, Y[i])),
         `${name} gradient`,
       );
     });
   }
+
+  it("relu's gradient is torch's threshold_backward: x <= 0 gives +0 even for an infinite gradient", () => {
+    const df = unaryKernels("relu").js.gradFn();
+    expect([df(Number.POSITIVE_INFINITY, -1, 0), df(-2, 0, 0), df(3, Number.NaN, Number.NaN)]).toEqual([
+      0, 0, 3,
+    ]);
+  });
 
   it("ops route through the loops with autograd intact (tanh, exp, square in float32)", () => {
     const x = fromFlat(randomValues(64, 3, 2), [8, 8], "float32", { requiresGrad: true });

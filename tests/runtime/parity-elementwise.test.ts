@@ -1,5 +1,6 @@
 // Elementwise ops, broadcasting, 0-d scalars and type promotion against PyTorch: outputs and gradients.
 import { type DType, ops as O } from "../../src/runtime/index.ts";
+import { ACTIVATION_CASES, runActivation } from "../helpers/activation-cases.ts";
 import { CaseList, describeParity, Inputs } from "../helpers/torch.ts";
 
 const FLOATS: DType[] = ["float32", "float64"];
@@ -368,3 +369,45 @@ ints.add(
 );
 ints.add("matmul of int64", "torch.matmul", [iv(), iv()], (a, b) => O.matmul(a, b));
 describeParity("integer inputs follow PyTorch", ints);
+
+// ---- activations of torch.nn.functional (their own inputs, so the cases above keep theirs) ---------------
+const activations = new CaseList();
+const A = new Inputs(20261205);
+for (const dt of FLOATS)
+  for (const c of ACTIVATION_CASES)
+    activations.add(
+      `${c.name} ${dt}`,
+      c.fn,
+      [A.t([c.values.length], dt, { values: c.values })],
+      (x) => runActivation(c, x),
+      { kwargs: c.kwargs },
+    );
+// Integer inputs where torch keeps them (hardtanh is a clamp) or divides in float (softsign).
+for (const op of ["hardtanh", "relu6", "softsign", "tanhshrink"])
+  activations.add(`${op} int64`, `F.${op}`, [A.t([5], "int64", { lo: -9, hi: 9 })], (x) =>
+    O.unaryOp(op, x, { min_val: -1, max_val: 1 }),
+  );
+// torch has no integer kernel for the rest: both refuse.
+activations.add(
+  "elu int64 is refused",
+  "F.elu",
+  [A.t([3], "int64", { lo: -3, hi: 3 })],
+  (x) => O.unaryOp("elu", x, { alpha: 1 }),
+  { error: /not implemented for int64/ },
+);
+// Arguments torch refuses: both refuse, with torch's message.
+activations.add(
+  "celu alpha 0 is refused",
+  "F.celu",
+  [A.t([3], "float32", { lo: -2, hi: 2 })],
+  (x) => O.unaryOp("celu", x, { alpha: 0 }),
+  { kwargs: { alpha: 0 }, error: /alpha cannot be 0 for CELU/ },
+);
+activations.add(
+  "softshrink with a negative lambd is refused",
+  "F.softshrink",
+  [A.t([3], "float32", { lo: -2, hi: 2 })],
+  (x) => O.unaryOp("softshrink", x, { lambd: -1 }),
+  { kwargs: { lambd: -1 }, error: /lambda must be greater or equal to 0, but found to be -1\./ },
+);
+describeParity("activations match PyTorch", activations);

@@ -5,7 +5,6 @@
  * formulas the two paths share (tanh's and relu's backward).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { unaryLoops } from "../../src/runtime/fused/unary.ts";
 import {
   Adam,
   crossEntropy,
@@ -15,6 +14,7 @@ import {
   SGD,
   type Tensor,
 } from "../../src/runtime/index.ts";
+import { unaryKernels } from "../../src/runtime/ops/elementwise.ts";
 import * as E from "../../src/runtime/simd/expr.ts";
 import { setSimdEnabled } from "../../src/runtime/simd/module.ts";
 import { runOutputs } from "../../src/runtime/simd/program.ts";
@@ -252,7 +252,7 @@ describe("backward formulas match PyTorch bit for bit", () => {
     const Y = Float32Array.from(answer.outputs[0].data.map(decodeNum));
     const expected = answer.grads[0]?.data.map(decodeNum);
     const plain = new Float32Array(N);
-    unaryLoops("tanh", {})?.grad(G, X, Y, plain, N);
+    unaryKernels("tanh").js.gradLoop("f32")(G, X, Y, plain, N);
     expect(Array.from(plain)).toEqual(expected);
     const [simd] = runOutputs(N, [
       { kind: "values", expr: E.binary("mul", E.full(G), E.unary("dtanh", E.full(Y))) },

@@ -5,8 +5,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { tanhF32 } from "../../src/runtime/fused/tanh.ts";
 import { torchOrderSum } from "../../src/runtime/ops/cascade.ts";
+import { tanhF32 } from "../../src/runtime/simd/breakdown.ts";
 import * as E from "../../src/runtime/simd/expr.ts";
 import { type JitNode, jitBody, jitBytes, setJitEnabled } from "../../src/runtime/simd/jit.ts";
 import { simdKernels } from "../../src/runtime/simd/module.ts";

@@ -8,7 +8,7 @@ import { allocate, finishStorage } from "../dtype.ts";
 import { numel, type Shape } from "../shape.ts";
 import { E, exprOf, fusable, fusedSumTo, lazyTensor, operandExpr } from "../simd/lazy.ts";
 import { Tensor } from "../tensor.ts";
-import { BINARY_LOOPS, gradTimesReciprocal, type RowLoop, runBinary } from "./binary.ts";
+import { BINARY_LOOPS, GRAD_A_LOOPS, type RowLoop, runBinary } from "./binary.ts";
 import { canFuseProduct, sumProductTo } from "./reduce.ts";
 
 function negated(g: Tensor): Tensor {
@@ -69,7 +69,7 @@ export function binaryGrads(
       ];
     case "div":
       if (gb) return null;
-      return [ga ? gradOf(gradTimesReciprocal, g, B, shape, A) : null, null];
+      return [ga ? gradOf(GRAD_A_LOOPS.div, g, B, shape, A) : null, null];
     default:
       return null;
   }

@@ -1,7 +1,8 @@
 /**
- * Monomorphic loops for the hottest binary ops. A generic loop calling `f(a, b)` per element cannot be inlined
- * once several ops share it (the call site goes megamorphic), which costs more than the arithmetic; these loops
- * compute exactly the declared scalar function, so results are bit-for-bit those of the generic path.
+ * Monomorphic loops for the binary ops, generated from each op's formula (ops/formula.ts). A generic loop
+ * calling `f(a, b)` per element cannot be inlined once several ops share it (the call site goes megamorphic),
+ * which costs more than the arithmetic; these compute exactly the declared scalar function, so results are
+ * bit-for-bit those of the generic path.
  *
  * A loop reads A from ia with stride sa and B from ib with stride sb (stride 0 broadcasts), writing n outputs
  * from o. Values are computed in float64 and rounded by the store, as everywhere in the runtime.
@@ -22,50 +23,27 @@ export type RowLoop = (
   n: number,
 ) => void;
 
-const add: RowLoop = (A, ia, sa, B, ib, sb, out, o, n) => {
-  for (let k = 0; k < n; k++, ia += sa, ib += sb) out[o + k] = A[ia] + B[ib];
-};
-const sub: RowLoop = (A, ia, sa, B, ib, sb, out, o, n) => {
-  for (let k = 0; k < n; k++, ia += sa, ib += sb) out[o + k] = A[ia] - B[ib];
-};
-const mul: RowLoop = (A, ia, sa, B, ib, sb, out, o, n) => {
-  for (let k = 0; k < n; k++, ia += sa, ib += sb) out[o + k] = A[ia] * B[ib];
-};
-const div: RowLoop = (A, ia, sa, B, ib, sb, out, o, n) => {
-  for (let k = 0; k < n; k++, ia += sa, ib += sb) out[o + k] = A[ia] / B[ib];
-};
-
-/** Loops for ops whose declared function is exactly `a OP b`. */
-export const BINARY_LOOPS: Readonly<Record<string, RowLoop>> = { add, sub, mul, div };
-
 /** out[i] = A[i] op R[i % m] (rowLeft: R[i % m] op A[i]) for a repeated-row operand R of m elements. */
-type RepeatedRowLoop = (A: Storage, R: Storage, m: number, out: Storage, rowLeft: boolean) => void;
+export type RepeatedRowLoop = (A: Storage, R: Storage, m: number, out: Storage, rowLeft: boolean) => void;
 
-const REPEATED_ROW_LOOPS: Readonly<Record<string, RepeatedRowLoop>> = {
-  add: (A, R, m, out) => {
-    for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) out[i] = A[i] + R[j];
-  },
-  mul: (A, R, m, out) => {
-    for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) out[i] = A[i] * R[j];
-  },
-  sub: (A, R, m, out, rowLeft) => {
-    if (rowLeft)
-      for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) out[i] = R[j] - A[i];
-    else for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) out[i] = A[i] - R[j];
-  },
-  div: (A, R, m, out, rowLeft) => {
-    if (rowLeft)
-      for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) out[i] = R[j] / A[i];
-    else for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) out[i] = A[i] / R[j];
-  },
-};
+/** Every declared binary op's loops, generated from its formula (ops/elementwise.ts registers them). */
+export const BINARY_LOOPS: Record<string, RowLoop> = {};
+const REPEATED_ROW_LOOPS: Record<string, RepeatedRowLoop> = {};
+/** g * d(a op b)/da over (g, b), for ops whose first operand's gradient reads only b (div: g * (1 / b)). */
+export const GRAD_A_LOOPS: Record<string, RowLoop> = {};
+const LOOP_NAMES = new Map<RowLoop, string>();
 
-const LOOP_NAMES = new Map<RowLoop, string>(Object.entries(BINARY_LOOPS).map(([k, v]) => [v, k]));
-
-/** g * (1 / b): the dividend's gradient exactly as DivBackward's declared derivative computes it. */
-export const gradTimesReciprocal: RowLoop = (G, ig, sg, B, ib, sb, out, o, n) => {
-  for (let k = 0; k < n; k++, ig += sg, ib += sb) out[o + k] = G[ig] * (1 / B[ib]);
-};
+export function registerBinaryLoops(
+  name: string,
+  row: RowLoop,
+  repeated: RepeatedRowLoop,
+  gradA: RowLoop | undefined,
+): void {
+  BINARY_LOOPS[name] = row;
+  REPEATED_ROW_LOOPS[name] = repeated;
+  LOOP_NAMES.set(row, name);
+  if (gradA) GRAD_A_LOOPS[name] = gradA;
+}
 
 /**
  * out = A op B over `shape` with broadcasting, one strided loop per innermost row. Same-shape and scalar

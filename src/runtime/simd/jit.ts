@@ -10,6 +10,7 @@
  * thread refuses to compile synchronously above 4 KB, or the module is refused), the caller runs the same
  * program on the vector machine, which computes the same values.
  */
+import { DTANH, isInt, type Operand, TANH, type VInstr, vectorOf } from "./breakdown.ts";
 import type { BinaryOpName, UnaryOpName } from "./expr.ts";
 import type { KernelExports } from "./module.ts";
 
@@ -39,6 +40,7 @@ const S = {
   f32x4Eq: 0x41,
   f32x4Ne: 0x42,
   f32x4Lt: 0x43,
+  f32x4Ge: 0x46,
   and: 0x4e,
   or: 0x50,
   bitselect: 0x52,
@@ -149,65 +151,76 @@ class Code {
   }
 }
 
-// tanh's constants, as assembly/vm.ts (tanhVec) and fused/tanh.ts spell them.
-const P = [
-  -0.3333333333333364, 0.13333333333305902, -0.05396825393915064, 0.021869487346023404, -0.00886321085753791,
-  0.0035918340216260026, -0.001453693253040107, 0.0005802865584754968, -0.00021175224002058633,
-  5.1732235707851626e-5,
-];
-const EXP = [1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1];
-const ROUNDER = 12582912;
+/** tanh's float32 breakdown (breakdown.ts) as vector instructions: the same ones the vector machine runs. */
+const TANH_VECTOR = vectorOf(TANH);
+const DTANH_VECTOR = vectorOf(DTANH);
+/** Scratch locals per group: one per instruction of the longest breakdown, and two float64 halves. */
+const SCRATCH = Math.max(TANH_VECTOR.instrs.length, DTANH_VECTOR.instrs.length) + 2;
 
-/**
- * tanh of local x into local out, the very operations of vm.ts's tanhVec in the same order (so the values are
- * the same bit for bit); s0..s9 are scratch locals.
- */
-function emitTanh(c: Code, x: number, out: number, s: number[]): void {
-  const [a, z, p, small, tt, shifted, r, e, sign, large] = s;
-  c.get(x).simd(S.abs).set(a);
-  c.get(x).get(x).simd(S.mul).set(z);
-  c.splat(P[9]).get(z).simd(S.mul).splat(P[8]).simd(S.add).set(p);
-  for (let i = 7; i >= 0; i--) c.get(p).get(z).simd(S.mul).splat(P[i]).simd(S.add).set(p);
-  c.get(x).get(x).get(z).get(p).simd(S.mul).simd(S.mul).simd(S.add).set(small);
-  c.splat(2).get(a).splat(10).simd(S.pmin).simd(S.mul).set(tt);
-  c.get(tt).splat(Math.LOG2E).simd(S.mul).splat(ROUNDER).simd(S.add).set(shifted);
-  // r = (t - kf * LN2_HI) - kf * LN2_LO with kf = shifted - ROUNDER (held in `e` for the moment)
-  c.get(shifted).splat(ROUNDER).simd(S.sub).set(e);
-  c.get(tt).get(e).splat(0.693145751953125).simd(S.mul).simd(S.sub);
-  c.get(e).splat(1.428606765330187e-6).simd(S.mul).simd(S.sub).set(r);
-  c.splat(EXP[0]).get(r).simd(S.mul).splat(EXP[1]).simd(S.add).set(e);
-  for (let i = 2; i < EXP.length; i++) c.get(e).get(r).simd(S.mul).splat(EXP[i]).simd(S.add).set(e);
-  // e * 2^k, 2^k built from k's bits: ((shifted - ROUNDER as ints) + 127) << 23
-  c.get(e).get(shifted).splat(ROUNDER).simd(S.i32x4Sub).splat(127, true).simd(S.i32x4Add);
-  c.bytes.push(I32_CONST, 23);
-  c.simd(S.i32x4Shl).simd(S.mul).set(e);
-  c.splat(1).splat(2).get(e).splat(1).simd(S.add).simd(S.div).simd(S.sub).set(large);
-  c.get(x).splat(-0).simd(S.and).set(sign);
-  // res = a < 0.55 ? small : large | sign; then a < 10 ? res : 1 | sign; then NaN or zero ? x : res
-  c.get(small).get(large).get(sign).simd(S.or).get(a).splat(0.55).simd(S.f32x4Lt).simd(S.bitselect);
-  c.splat(1).get(sign).simd(S.or).get(a).splat(10).simd(S.f32x4Lt).simd(S.bitselect).set(out);
-  c.get(x)
-    .get(out)
-    .get(x)
-    .get(x)
-    .simd(S.f32x4Ne)
-    .get(a)
-    .splat(0)
-    .simd(S.f32x4Eq)
-    .simd(S.or)
-    .simd(S.bitselect);
-  c.set(out);
+const VOPS: Record<Exclude<VInstr["op"], "i32x4.shl23" | "v128.bitselect" | "oneMinusSquare64">, number> = {
+  "f32x4.abs": S.abs,
+  "f32x4.add": S.add,
+  "f32x4.sub": S.sub,
+  "f32x4.mul": S.mul,
+  "f32x4.div": S.div,
+  "f32x4.pmin": S.pmin,
+  "f32x4.lt": S.f32x4Lt,
+  "f32x4.ge": S.f32x4Ge,
+  "f32x4.eq": S.f32x4Eq,
+  "f32x4.ne": S.f32x4Ne,
+  "v128.and": S.and,
+  "v128.or": S.or,
+  "i32x4.sub": S.i32x4Sub,
+  "i32x4.add": S.i32x4Add,
+};
+
+/** A breakdown's vector instructions, x read from local `x`, the value left in local `out`; `s` are scratch. */
+function emitBreakdown(c: Code, v: ReturnType<typeof vectorOf>, x: number, out: number, s: number[]): void {
+  const locals = new Map<string, number>([["x", x]]);
+  for (const [i, instr] of v.instrs.entries()) locals.set(instr.out, s[i]);
+  const push = (o: Operand) => {
+    if (typeof o === "number") c.splat(o);
+    else if (isInt(o)) c.splat(Number(o.slice(1)), true);
+    else c.get(locals.get(o)!);
+  };
+  for (const instr of v.instrs) {
+    push(instr.a);
+    switch (instr.op) {
+      case "f32x4.abs":
+        c.simd(S.abs);
+        break;
+      case "i32x4.shl23":
+        c.bytes.push(I32_CONST, 23);
+        c.simd(S.i32x4Shl);
+        break;
+      case "v128.bitselect":
+        push(instr.b);
+        c.get(locals.get(instr.mask)!).simd(S.bitselect);
+        break;
+      case "oneMinusSquare64":
+        oneMinusSquare64(c, s[s.length - 2], s[s.length - 1]);
+        break;
+      default:
+        push(instr.b);
+        c.simd(VOPS[instr.op]);
+    }
+    c.set(locals.get(instr.out)!);
+  }
+  c.get(locals.get(v.result)!).set(out);
 }
 
-/** 1 - y * y in float64, rounded once: vm.ts's dtanhVec, operation for operation. */
-function emitDtanh(c: Code, y: number, out: number, s: number[]): void {
-  const [lo, hi] = s;
+/**
+ * 1 - y * y per lane in float64, rounded once, for the y on the stack (its value left on the stack): each half
+ * promoted to two float64 lanes, squared and subtracted exactly, demoted, and the halves joined.
+ */
+function oneMinusSquare64(c: Code, lo: number, hi: number): void {
   const shuffle = (lanes: number[]) => {
     c.simd(S.shuffle);
     for (const l of lanes) for (let b = 0; b < 4; b++) c.bytes.push(l * 4 + b);
   };
-  c.get(y).simd(S.promoteLowF32x4).set(lo);
-  c.get(y).get(y);
+  c.set(hi);
+  c.get(hi).simd(S.promoteLowF32x4).set(lo);
+  c.get(hi).get(hi);
   shuffle([2, 3, 0, 1]);
   c.simd(S.promoteLowF32x4).set(hi);
   const oneMinusSquare = (v: number) => {
@@ -221,10 +234,7 @@ function emitDtanh(c: Code, y: number, out: number, s: number[]): void {
   oneMinusSquare(lo);
   oneMinusSquare(hi);
   shuffle([0, 1, 4, 5]);
-  c.set(out);
 }
-
-const TANH_SCRATCH = 10;
 
 /** The module's bytes for these nodes; `stores` are the registers written back. */
 export function jitBytes(
@@ -237,8 +247,7 @@ export function jitBytes(
   const END_PTR = 4;
   const local = (i: number, g: number) => 5 + i * GROUPS + g;
   const scratchBase = 5 + nodes.length * GROUPS;
-  const scratch = (g: number) =>
-    Array.from({ length: TANH_SCRATCH }, (_, k) => scratchBase + g * TANH_SCRATCH + k);
+  const scratch = (g: number) => Array.from({ length: SCRATCH }, (_, k) => scratchBase + g * SCRATCH + k);
   const c = new Code();
   // end = regs + vlen * 4; p = regs
   c.get(0).get(2);
@@ -269,8 +278,8 @@ export function jitBytes(
             .set(local(i, g));
           break;
         case "unary":
-          if (n.op === "tanh") emitTanh(c, of(n.a, g), local(i, g), scratch(g));
-          else if (n.op === "dtanh") emitDtanh(c, of(n.a, g), local(i, g), scratch(g));
+          if (n.op === "tanh") emitBreakdown(c, TANH_VECTOR, of(n.a, g), local(i, g), scratch(g));
+          else if (n.op === "dtanh") emitBreakdown(c, DTANH_VECTOR, of(n.a, g), local(i, g), scratch(g));
           else c.get(of(n.a, g)).simd(S[n.op]).set(local(i, g));
           break;
         case "binary":
@@ -294,7 +303,7 @@ export function jitBytes(
   const body: number[] = [];
   // Local declarations: 2 x i32, then the v128s.
   body.push(2, 2, I32);
-  uleb(nodes.length * GROUPS + GROUPS * TANH_SCRATCH, body);
+  uleb(nodes.length * GROUPS + GROUPS * SCRATCH, body);
   body.push(V128, ...c.bytes);
   const func: number[] = [];
   uleb(body.length, func);

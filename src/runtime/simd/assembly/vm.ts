@@ -12,6 +12,8 @@
 // matrix product's result) are read a chunk at a time by LOAD_FULL, and STORE_FULL puts a chunk of a result
 // into the module-memory array that is copied out once at the end.
 
+import { dtanhVec, tanhVec } from "./breakdowns.generated";
+
 export const CHUNK: i32 = 2048;
 
 // Opcodes, mirrored in program.ts.
@@ -144,80 +146,6 @@ function unary(op: i32, D: usize, A: usize, vlen: i32): void {
       const o = <usize>i << 2;
       v128.store(D + o, tanhVec(v128.load(A + o)));
     }
-}
-
-// tanh in float32, the same operations as src/runtime/fused/tanh.ts (tanhF32) so the two agree bit for bit:
-// below |x| = 0.55 x + x^3 P(x^2), above 1 - 2 / (exp(2|x|) + 1), +-1 from |x| = 10 on.
-const P0: f32 = -0.3333333333333364;
-const P1: f32 = 0.13333333333305902;
-const P2: f32 = -0.05396825393915064;
-const P3: f32 = 0.021869487346023404;
-const P4: f32 = -0.00886321085753791;
-const P5: f32 = 0.0035918340216260026;
-const P6: f32 = -0.001453693253040107;
-const P7: f32 = 0.0005802865584754968;
-const P8: f32 = -0.00021175224002058633;
-const P9: f32 = 5.1732235707851626e-5;
-const LOG2E: f32 = 1.4426950408889634;
-const LN2_HI: f32 = 0.693145751953125;
-const LN2_LO: f32 = 1.428606765330187e-6;
-const ROUNDER: f32 = 12582912; // 1.5 * 2^23
-
-@inline function sp(v: f32): v128 {
-  return f32x4.splat(v);
-}
-
-/** a * b + c, two roundings (WebAssembly SIMD has no fused multiply-add). */
-@inline function mad(a: v128, b: v128, c: v128): v128 {
-  return f32x4.add(f32x4.mul(a, b), c);
-}
-
-/** 1 - y * y in float64 (exact for float32 y), rounded once to float32. */
-@inline function dtanhVec(y: v128): v128 {
-  const lo = f64x2.promote_low_f32x4(y);
-  const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(y, y, 2, 3, 0, 1));
-  const one = f64x2.splat(1);
-  const dl = f32x4.demote_f64x2_zero(f64x2.sub(one, f64x2.mul(lo, lo)));
-  const dh = f32x4.demote_f64x2_zero(f64x2.sub(one, f64x2.mul(hi, hi)));
-  return v128.shuffle<f32>(dl, dh, 0, 1, 4, 5);
-}
-
-// simd/jit.ts emits these two functions' operations into its compiled loops, in the same order: change both.
-@inline function tanhVec(x: v128): v128 {
-  const a = f32x4.abs(x);
-  const z = f32x4.mul(x, x);
-  let p = mad(sp(P9), z, sp(P8));
-  p = mad(p, z, sp(P7));
-  p = mad(p, z, sp(P6));
-  p = mad(p, z, sp(P5));
-  p = mad(p, z, sp(P4));
-  p = mad(p, z, sp(P3));
-  p = mad(p, z, sp(P2));
-  p = mad(p, z, sp(P1));
-  p = mad(p, z, sp(P0));
-  const small = f32x4.add(x, f32x4.mul(x, f32x4.mul(z, p)));
-  // Lanes at or past 10 (and NaN) are replaced below; clamping keeps 2^k in range meanwhile (pmin is one
-  // instruction where min is several: it only differs from min for NaN lanes, which are replaced anyway).
-  const t = f32x4.mul(sp(2), f32x4.pmin(a, sp(10)));
-  // k = round(t / ln2), ties to even, by adding and removing 1.5 * 2^23 (its low bits then hold k).
-  const shifted = f32x4.add(f32x4.mul(t, sp(LOG2E)), sp(ROUNDER));
-  const kf = f32x4.sub(shifted, sp(ROUNDER));
-  const k = i32x4.sub(shifted, f32x4.splat(ROUNDER));
-  const r = f32x4.sub(f32x4.sub(t, f32x4.mul(kf, sp(LN2_HI))), f32x4.mul(kf, sp(LN2_LO)));
-  let e = mad(sp(<f32>(1.0 / 5040)), r, sp(<f32>(1.0 / 720)));
-  e = mad(e, r, sp(<f32>(1.0 / 120)));
-  e = mad(e, r, sp(<f32>(1.0 / 24)));
-  e = mad(e, r, sp(<f32>(1.0 / 6)));
-  e = mad(e, r, sp(0.5));
-  e = mad(e, r, sp(1));
-  e = mad(e, r, sp(1));
-  e = f32x4.mul(e, i32x4.shl(i32x4.add(k, i32x4.splat(127)), 23));
-  const large = f32x4.sub(sp(1), f32x4.div(sp(2), f32x4.add(e, sp(1))));
-  const signBit = v128.and(x, sp(-0.0));
-  let res = v128.bitselect(small, v128.or(large, signBit), f32x4.lt(a, sp(0.55)));
-  res = v128.bitselect(res, v128.or(sp(1), signBit), f32x4.lt(a, sp(10)));
-  // NaN stays NaN; +-0 stays itself.
-  return v128.bitselect(x, res, v128.or(f32x4.ne(x, x), f32x4.eq(a, sp(0))));
 }
 
 // Eight float64 partial sums (four accumulators of two lanes), so consecutive additions do not wait on each
