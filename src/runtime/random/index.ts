@@ -1,0 +1,3 @@
+/** PyTorch's CPU random number generator and its transforms (randn, rand, randint, randperm, nn.Linear init). */
+export * from "./generator.ts";
+export { MT19937 } from "./mt19937.ts";
