@@ -1,6 +1,7 @@
 /** Every node kind, registered by family; import the registry from here. */
 import { ACTIVATION_KINDS } from "./activations.ts";
 import { DATA_KINDS } from "./data.ts";
+import { DATASET_KINDS } from "./datasets.ts";
 import { LOSS_KINDS } from "./losses.ts";
 import { METRIC_KINDS } from "./metrics.ts";
 import { MODEL_KINDS } from "./model.ts";
@@ -18,6 +19,7 @@ export * from "./types.ts";
 
 export const ALL_KINDS = [
   ...DATA_KINDS,
+  ...DATASET_KINDS,
   ...MODEL_KINDS,
   ...OPS_KINDS,
   ...ACTIVATION_KINDS,

@@ -29,7 +29,7 @@ export const seedParam: ParamDecl = {
   help: "torch.manual_seed(seed) before the call: the same seed gives PyTorch's values",
 };
 
-const floatDType: ParamDecl = {
+export const floatDType: ParamDecl = {
   name: "dtype",
   type: "enum",
   options: ["float32", "float64"],

@@ -680,7 +680,49 @@ function evalGraphs(): Generated[] {
     ],
     [["r", "s", "input"]],
   );
-  return [ops, tools, data, gradThenObjective, empty];
+  const datasets = graph(
+    "Data sets: toy sets from torch's generator, the bundled ones, random_split",
+    [
+      ["moons", "make_moons", { n_samples: 30, noise: 0.1, seed: 1 }],
+      ["circles", "make_circles", { n_samples: 21, noise: 0.05, factor: 0.4, seed: 2, dtype: "float64" }],
+      ["blobs", "make_blobs", { n_samples: 12, centers: 3, n_features: 3, cluster_std: 0.5, seed: 3 }],
+      ["reg", "make_regression", { n_samples: 10, n_features: 2, noise: 0.2, bias: 1, seed: 4 }],
+      ["spiral", "spirals", { n_samples: 17, classes: 3, noise: 0.2, seed: 5 }],
+      ["xr", "xor", { n_samples: 16, noise: 0.05, seed: 6 }],
+      ["iris", "iris"],
+      ["digits", "digits", { dtype: "float64" }],
+      ["split", "random_split", { lengths: [0.6, 0.25, 0.15], seed: 7 }],
+      ["split2", "random_split", { lengths: [1000, 797], seed: 8 }],
+    ],
+    [
+      ["iris", "split", "X", "X"],
+      ["iris", "split", "y", "y"],
+      ["digits", "split2", "X", "X"],
+      ["digits", "split2", "y", "y"],
+    ],
+  );
+  const moonsTraining = graph(
+    "Training on a random_split of make_moons",
+    [
+      ["moons", "make_moons", { n_samples: 64, noise: 0.2, seed: 0 }],
+      ["split", "random_split", { lengths: [0.75, 0.25], seed: 0 }],
+      ["W", "randn", { size: [2, 2], seed: 1, requires_grad: true }],
+      ["logits", "linear"],
+      ["loss", "cross_entropy"],
+      ["opt", "SGD", { lr: 0.5 }],
+    ],
+    [
+      ["moons", "split", "X", "X"],
+      ["moons", "split", "y", "y"],
+      ["split", "logits", "input", "train_X"],
+      ["W", "logits", "weight"],
+      ["logits", "loss", "input"],
+      ["split", "loss", "target", "train_y"],
+      ["loss", "opt", "loss"],
+    ],
+    { objective: "loss" },
+  );
+  return [ops, tools, data, gradThenObjective, empty, datasets, moonsTraining];
 }
 
 export function trainGraphs(): Generated[] {
