@@ -364,7 +364,7 @@ class ScriptBuilder {
 
   /** The imports `code` (the script after its docstring and imports) uses. */
   private imports(code: string): string[] {
-    const std = ["argparse", "base64", "json", "math", "sys"].filter((m) =>
+    const std = ["argparse", "base64", "csv", "io", "json", "math", "re", "sys"].filter((m) =>
       m === "argparse" || m === "json" ? true : new RegExp(`\\b${m}\\.`).test(code),
     );
     const third = ["import torch", ...(/\bF\./.test(code) ? ["import torch.nn.functional as F"] : [])];

@@ -1,5 +1,6 @@
 /** Every node kind, registered by family; import the registry from here. */
 import { ACTIVATION_KINDS } from "./activations.ts";
+import { csvKind } from "./csv.ts";
 import { DATA_KINDS } from "./data.ts";
 import { DATASET_KINDS } from "./datasets.ts";
 import { LOSS_KINDS } from "./losses.ts";
@@ -10,6 +11,7 @@ import { OPTIMIZER_KINDS } from "./optimizers.ts";
 import { Registry } from "./registry.ts";
 import { TOOL_KINDS } from "./tools.ts";
 
+export { csvData, MAX_EMBEDDED_CHARS, provideCsv } from "./csv.ts";
 export { EXPRESSION_FUNCTIONS, evalExpr, exprToPython, parseExpr } from "./expression.ts";
 export { defaultParams, paramSchema, paramsSchema, readParams } from "./params.ts";
 export * from "./python.ts";
@@ -20,6 +22,7 @@ export * from "./types.ts";
 export const ALL_KINDS = [
   ...DATA_KINDS,
   ...DATASET_KINDS,
+  csvKind,
   ...MODEL_KINDS,
   ...OPS_KINDS,
   ...ACTIVATION_KINDS,

@@ -693,6 +693,18 @@ function evalGraphs(): Generated[] {
       ["digits", "digits", { dtype: "float64" }],
       ["split", "random_split", { lengths: [0.6, 0.25, 0.15], seed: 7 }],
       ["split2", "random_split", { lengths: [1000, 797], seed: 8 }],
+      [
+        "table",
+        "csv",
+        {
+          content: "a,kind,b,label\n1.5,x,-2,cat\n2.5,y,0.25,dog\n\n-1,x,3e2,cat\n0.1,z,4,bird\n",
+          categorical: [1],
+          target_type: "class_index",
+          standardize: true,
+          dtype: "float64",
+        },
+      ],
+      ["numbers", "csv", { content: "1,2,3\n4,5,6\n7,8,9.5\n", features: [2, 0], target: 1 }],
     ],
     [
       ["iris", "split", "X", "X"],
