@@ -23,7 +23,7 @@ const CSV = [
 function graphWith(params: Record<string, unknown>, sha?: string) {
   return JSON.stringify({
     format: "gradwire.graph",
-    version: 1,
+    version: 2,
     title: "csv",
     nodes: [
       {
