@@ -734,7 +734,30 @@ function evalGraphs(): Generated[] {
     ],
     { objective: "loss" },
   );
-  return [ops, tools, data, gradThenObjective, empty, datasets, moonsTraining];
+  const linearLayers = graph(
+    "nn.Linear layers initialised from seeds, trained with Adam on make_blobs",
+    [
+      ["blobs", "make_blobs", { n_samples: 60, centers: 3, n_features: 2, seed: 2 }],
+      ["l1", "Linear", { in_features: 2, out_features: 8, seed: 0 }],
+      ["act", "tanh"],
+      ["l2", "Linear", { in_features: 8, out_features: 3, seed: 1, bias: false }],
+      ["blobs64", "make_blobs", { n_samples: 5, centers: 2, n_features: 2, seed: 4, dtype: "float64" }],
+      ["l3", "Linear", { in_features: 2, out_features: 1, seed: 3, dtype: "float64" }],
+      ["loss", "cross_entropy"],
+      ["opt", "Adam", { lr: 0.05 }],
+    ],
+    [
+      ["blobs", "l1", "input", "X"],
+      ["l1", "act", "input"],
+      ["act", "l2", "input"],
+      ["l2", "loss", "input"],
+      ["blobs", "loss", "target", "y"],
+      ["loss", "opt", "loss"],
+      ["blobs64", "l3", "input", "X"],
+    ],
+    { objective: "loss" },
+  );
+  return [ops, tools, data, gradThenObjective, empty, datasets, moonsTraining, linearLayers];
 }
 
 export function trainGraphs(): Generated[] {
