@@ -4,7 +4,7 @@
  * the CLI and the editor (src/nodes/csv/store.ts), so loading a graph never reads or runs anything by itself.
  */
 import { type DType, fromFlat } from "../runtime/index.ts";
-import { csvDataset, csvText, provideCsv } from "./csv/store.ts";
+import { type Built, csvDataset, csvText, provideCsv, rememberCsv } from "./csv/store.ts";
 import { CsvError, type CsvOptions, csvPython } from "./csv/table.ts";
 import { pyStr, pyValue } from "./python.ts";
 import { floatDType } from "./random.ts";
@@ -30,6 +30,11 @@ function options(p: ParamReader): CsvOptions {
 }
 
 const fileName = (p: ParamReader) => (p.str("path") !== "" ? p.str("path") : "the embedded CSV");
+
+/** Hand a data set parsed elsewhere (the editor's worker) to this thread's cache, for the node's params. */
+export function rememberCsvData(p: ParamReader, text: string, built: Built): void {
+  rememberCsv(text, fileName(p), p.str("header") as "auto" | "yes" | "no", options(p), built);
+}
 
 /** The node's data set, or an InferError saying what is wrong (not loaded, a bad cell...). */
 export function csvData(p: ParamReader) {

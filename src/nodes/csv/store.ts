@@ -26,17 +26,33 @@ export function csvText(s: CsvSource): string | undefined {
 }
 
 const MAX_CACHED_TEXTS = 4;
-type Built = { data: CsvDataset; header: boolean };
+export type Built = { data: CsvDataset; header: boolean };
 const cache = new Map<string, Map<string, Built | CsvError>>();
 
-/** Parse and build, once per text and options; a CsvError is cached and thrown again. */
-export function csvDataset(text: string, file: string, header: "auto" | "yes" | "no", o: CsvOptions): Built {
+function entriesFor(text: string): Map<string, Built | CsvError> {
   let byOptions = cache.get(text);
   if (!byOptions) {
     if (cache.size >= MAX_CACHED_TEXTS) cache.delete(cache.keys().next().value as string);
     byOptions = new Map();
     cache.set(text, byOptions);
   }
+  return byOptions;
+}
+
+/** Keep a data set built elsewhere (a Web Worker parsed the file), so this thread does not parse it again. */
+export function rememberCsv(
+  text: string,
+  file: string,
+  header: "auto" | "yes" | "no",
+  o: CsvOptions,
+  built: Built,
+): void {
+  entriesFor(text).set(JSON.stringify([file, header, o]), built);
+}
+
+/** Parse and build, once per text and options; a CsvError is cached and thrown again. */
+export function csvDataset(text: string, file: string, header: "auto" | "yes" | "no", o: CsvOptions): Built {
+  const byOptions = entriesFor(text);
   const key = JSON.stringify([file, header, o]);
   let r = byOptions.get(key);
   if (r === undefined) {
