@@ -35,7 +35,9 @@ export type ToWorker =
   | { type: "backend"; backend: BackendName }
   /** Send every node's value again (after the page lost its copy). */
   | { type: "refresh" }
-  | { type: "options"; options: WorkerOptions };
+  | { type: "options"; options: WorkerOptions }
+  /** A CSV file's text for csv nodes naming it by one of `keys` (sha256, path): see src/nodes/csv/store.ts. */
+  | { type: "csv"; keys: string[]; text: string };
 
 export interface TensorStats {
   min: number;

@@ -4,7 +4,7 @@
  * the CLI and the editor (src/nodes/csv/store.ts), so loading a graph never reads or runs anything by itself.
  */
 import { type DType, fromFlat } from "../runtime/index.ts";
-import { type Built, csvDataset, csvText, provideCsv, rememberCsv } from "./csv/store.ts";
+import { type Built, csvDataset, csvText, followProvidedCsv, provideCsv, rememberCsv } from "./csv/store.ts";
 import { CsvError, type CsvOptions, csvPython } from "./csv/table.ts";
 import { pyStr, pyValue } from "./python.ts";
 import { floatDType } from "./random.ts";
@@ -12,7 +12,7 @@ import { defineKind } from "./registry.ts";
 import { meta } from "./shapes.ts";
 import { InferError, type NodeKind, type ParamReader } from "./types.ts";
 
-export { provideCsv };
+export { followProvidedCsv, provideCsv };
 
 /** Files up to this many characters may be embedded in the graph (and are embedded in exported scripts). */
 export const MAX_EMBEDDED_CHARS = 4_000_000;

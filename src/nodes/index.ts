@@ -11,7 +11,7 @@ import { OPTIMIZER_KINDS } from "./optimizers.ts";
 import { Registry } from "./registry.ts";
 import { TOOL_KINDS } from "./tools.ts";
 
-export { csvData, MAX_EMBEDDED_CHARS, provideCsv, rememberCsvData } from "./csv.ts";
+export { csvData, followProvidedCsv, MAX_EMBEDDED_CHARS, provideCsv, rememberCsvData } from "./csv.ts";
 export { EXPRESSION_FUNCTIONS, evalExpr, exprToPython, parseExpr } from "./expression.ts";
 export { defaultParams, paramSchema, paramsSchema, readParams } from "./params.ts";
 export * from "./python.ts";

@@ -7,10 +7,25 @@
 import { buildDataset, type CsvDataset, CsvError, type CsvOptions, parseCsv } from "./table.ts";
 
 const provided = new Map<string, string>();
+type ProvideListener = (keys: readonly string[], text: string) => void;
+const listeners = new Set<ProvideListener>();
 
 /** Make a file's text available to csv nodes naming it by any of `keys` (its sha256, its path). */
 export function provideCsv(keys: readonly string[], text: string): void {
   for (const k of keys) if (k !== "") provided.set(k, text);
+  for (const l of listeners) l(keys, text);
+}
+
+/**
+ * Follow provided files: `listener` gets every text provided so far, then each new one (the scheduler's Web
+ * Worker has its own copy of this module, and the page forwards files to it this way). Returns the unsubscribe.
+ */
+export function followProvidedCsv(listener: ProvideListener): () => void {
+  const byText = new Map<string, string[]>();
+  for (const [k, t] of provided) byText.set(t, [...(byText.get(t) ?? []), k]);
+  for (const [t, keys] of byText) listener(keys, t);
+  listeners.add(listener);
+  return () => listeners.delete(listener);
 }
 
 export interface CsvSource {
