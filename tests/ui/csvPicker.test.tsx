@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { fireEvent, render, waitFor } from "@solidjs/testing-library";
 import { describe, expect, it } from "vitest";
 import { registry } from "../../src/nodes/index.ts";
+import { dropCsv } from "../../src/ui/data/dropCsv.ts";
 import { Inspector } from "../../src/ui/inspector/Inspector.tsx";
 import { createAnalysis } from "../../src/ui/state/analysis.ts";
 import { createEditor } from "../../src/ui/state/editor.ts";
@@ -67,5 +68,17 @@ describe("csv file picker", () => {
       expect(r.getByTestId("csv-error").textContent).toMatch(/ragged\.csv: row 2 has 2 fields, expected 3/),
     );
     expect(editor.doc().nodes[id].params).toEqual(loaded);
+  });
+});
+
+describe("a CSV file dropped on the canvas", () => {
+  it("makes a csv node loaded with it; a bad file leaves the graph as it was", async () => {
+    const editor = createEditor(registry);
+    const add = (type: string) => editor.addNode(type, { x: 0, y: 0 });
+    await dropCsv(editor, registry, new File([GOOD], "good.csv"), add);
+    const nodes = Object.values(editor.doc().nodes);
+    expect(nodes.map((n) => [n.type, n.params.path])).toEqual([["csv", "good.csv"]]);
+    await dropCsv(editor, registry, new File(["a,b\n1\n"], "bad.csv"), add);
+    expect(Object.values(editor.doc().nodes)).toEqual(nodes);
   });
 });

@@ -15,6 +15,9 @@ export class CsvError extends Error {
 const NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 const INDEX = /^\s*\d+\s*$/;
 
+/** Whether a cell is a number gradwire (and the exported script) reads. */
+export const isNumberCell = (cell: string): boolean => NUMBER.test(cell);
+
 export interface CsvTable {
   /** For messages: the file's path or name. */
   file: string;
