@@ -5,7 +5,7 @@
  * bench/GPU-RESULTS.md.
  *
  * Options: --only ID[,ID] (thermometer, linreg1m, mlp, mlp-large, linreg10m; all by default),
- * --peers NAME[,NAME] (gradwire-webgpu, gradwire-cpu, tfjs-webgpu), --seconds S (timed seconds per run,
+ * --peers NAME[,NAME] (gradwire-webgpu, gradwire-cpu, gradwire-auto, tfjs-webgpu), --seconds S (timed seconds per run,
  * default 3), --no-write (print only).
  */
 import { writeFileSync } from "node:fs";
@@ -16,7 +16,7 @@ import { list, option } from "./args.ts";
 import type { Peer, PeerResult, WorkloadId } from "./gpu/page.ts";
 
 const WORKLOADS: WorkloadId[] = ["thermometer", "linreg1m", "mlp", "mlp-large", "linreg10m"];
-const PEERS: Peer[] = ["gradwire-webgpu", "gradwire-cpu", "tfjs-webgpu"];
+const PEERS: Peer[] = ["gradwire-webgpu", "gradwire-cpu", "gradwire-auto", "tfjs-webgpu"];
 const TITLES: Record<WorkloadId, string> = {
   thermometer: "thermometer, 12 points, SGD lr 1e-2",
   linreg1m: "w*x+b, 1,000,000 points, MSE, Adam lr 0.1",
@@ -58,7 +58,9 @@ async function main(): Promise<void> {
           seconds,
           minEpochs,
         ] as [Peer, WorkloadId, number, number]);
-        process.stderr.write(`${fmt(r.epochsPerSecond)} epochs/s\n`);
+        process.stderr.write(
+          `${fmt(r.epochsPerSecond)} epochs/s${r.choice ? ` (auto chose ${r.choice.backend} in ${r.choice.seconds.toFixed(2)} s: ${r.choice.reason})` : ""}\n`,
+        );
         results.push(r);
       }
   } finally {
@@ -107,6 +109,7 @@ function render(results: PeerResult[], only: WorkloadId[], peers: Peer[], adapte
     ]);
   }
   lines.push(...markdownTable(head, rows));
+  lines.push(...autoTable(results, only));
   const big = rate("linreg10m", "gradwire-webgpu");
   if (big)
     lines.push(
@@ -127,6 +130,44 @@ function render(results: PeerResult[], only: WorkloadId[], peers: Peer[], adapte
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * What auto chose on each workload, its rate beside the faster of the two backends measured in this run (the
+ * target: within 10%), and what its measurement cost.
+ */
+function autoTable(results: PeerResult[], only: WorkloadId[]): string[] {
+  const rows: string[][] = [];
+  for (const w of only) {
+    const auto = results.find((r) => r.workload === w && r.peer === "gradwire-auto");
+    const both = results.filter(
+      (r) => r.workload === w && (r.peer === "gradwire-cpu" || r.peer === "gradwire-webgpu"),
+    );
+    if (!auto?.choice || both.length < 2) continue;
+    const faster = both.reduce((a, b) => (b.epochsPerSecond > a.epochsPerSecond ? b : a));
+    const ratio = auto.epochsPerSecond / faster.epochsPerSecond;
+    rows.push([
+      w,
+      auto.choice.backend,
+      fmt(auto.epochsPerSecond),
+      faster.peer.replace("gradwire-", ""),
+      `${ratio.toFixed(2)}×`,
+      ratio >= 0.9 ? "yes" : "no",
+      auto.choice.seconds.toFixed(2),
+      auto.choice.reason,
+    ]);
+  }
+  if (rows.length === 0) return [];
+  return [
+    "",
+    "The auto backend (the default): its choice on each workload after timing both on probe copies of it (the",
+    "measurement, in seconds, is not in its rate), its rate, and the faster of the two backends above.",
+    "",
+    ...markdownTable(
+      ["workload", "auto chose", "auto", "faster", "auto ÷ faster", "within 10%", "measuring (s)", "why"],
+      rows,
+    ),
+  ];
 }
 
 main().catch((e) => {

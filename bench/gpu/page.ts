@@ -5,7 +5,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
+import { chooseBackend } from "../../src/engine/auto-backend.ts";
 import type { TrainingProgram } from "../../src/engine/scheduler-backend.ts";
+import { cpuBackend } from "../../src/engine/scheduler-backend.ts";
+import { webgpuBackend } from "../../src/gpu/backend.ts";
 import { acquireDevice, type GpuDevice } from "../../src/gpu/device.ts";
 import { GpuTrainingSession } from "../../src/gpu/session.ts";
 import { readParams, registry } from "../../src/nodes/index.ts";
@@ -23,7 +26,7 @@ import {
 import { ADAM, type LinearWorkload, linreg1m, mlp, thermometer } from "../cpu/workloads.ts";
 import { type DeepMlpWorkload, deepMlp } from "./workloads.ts";
 
-export type Peer = "gradwire-webgpu" | "gradwire-cpu" | "tfjs-webgpu";
+export type Peer = "gradwire-webgpu" | "gradwire-cpu" | "gradwire-auto" | "tfjs-webgpu";
 export type WorkloadId = "thermometer" | "linreg1m" | "mlp" | "mlp-large" | "linreg10m";
 type AnyWorkload = LinearWorkload | ReturnType<typeof mlp> | DeepMlpWorkload;
 
@@ -40,6 +43,8 @@ export interface PeerResult {
   warmEpochs: number;
   warmLoss: number;
   finalLoss: number;
+  /** gradwire-auto: the backend it chose, why, and how long its measurement took (in setupSeconds too). */
+  choice?: { backend: string; reason: string; seconds: number };
 }
 
 function workload(id: WorkloadId): AnyWorkload {
@@ -61,6 +66,7 @@ function workload(id: WorkloadId): AnyWorkload {
 interface Loop {
   epochs(n: number): Promise<number>;
   dispose(): void;
+  choice?: PeerResult["choice"];
 }
 
 function param(values: ArrayLike<number>, shape: number[]): Tensor {
@@ -109,13 +115,13 @@ function hyper(w: AnyWorkload): { kind: string; values: Record<string, ParamValu
 
 let device: GpuDevice | null = null;
 
-async function gradwireWebGpu(w: AnyWorkload): Promise<Loop> {
-  device ??= await acquireDevice();
+/** The workload as the trainer hands it to a backend (fresh parameters each call). */
+function programOf(w: AnyWorkload): TrainingProgram {
   const { params, loss } = gradwireModel(w);
   const h = hyper(w);
   const kind = registry.get(h.kind);
   if (!kind) throw new Error(`no optimizer ${h.kind}`);
-  const program: TrainingProgram = {
+  return {
     groups: [
       {
         nodeId: "opt",
@@ -132,7 +138,11 @@ async function gradwireWebGpu(w: AnyWorkload): Promise<Loop> {
     },
     labelOf: (id) => id,
   };
-  const session = await GpuTrainingSession.start(device, program);
+}
+
+async function gradwireWebGpu(w: AnyWorkload): Promise<Loop> {
+  device ??= await acquireDevice();
+  const session = await GpuTrainingSession.start(device, programOf(w));
   return {
     async epochs(n) {
       let last = Number.NaN;
@@ -225,9 +235,32 @@ async function tfjsWebGpu(w: AnyWorkload): Promise<Loop> {
   };
 }
 
+/**
+ * gradwire's auto backend: its measurement (on probe copies of the workload, for the workload's epochs), then
+ * the chosen backend's loop. The measurement counts as set-up.
+ */
+async function gradwireAuto(w: AnyWorkload): Promise<Loop> {
+  const t0 = performance.now();
+  const decision = await chooseBackend(
+    {
+      probe: () => programOf(w),
+      cpu: cpuBackend,
+      gpu: async () => {
+        device ??= await acquireDevice();
+        return webgpuBackend(device);
+      },
+    },
+    { epochs: w.epochs },
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const loop = decision.backend === "webgpu" ? await gradwireWebGpu(w) : await gradwireCpu(w);
+  return { ...loop, choice: { backend: decision.backend, reason: decision.reason, seconds } };
+}
+
 const PEERS: Record<Peer, (w: AnyWorkload) => Promise<Loop>> = {
   "gradwire-webgpu": gradwireWebGpu,
   "gradwire-cpu": gradwireCpu,
+  "gradwire-auto": gradwireAuto,
   "tfjs-webgpu": tfjsWebGpu,
 };
 
@@ -267,6 +300,7 @@ async function bench(
       warmEpochs: warm,
       warmLoss,
       finalLoss,
+      ...(loop.choice ? { choice: loop.choice } : {}),
     };
   } finally {
     loop.dispose();

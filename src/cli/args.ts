@@ -36,8 +36,8 @@ export function parseArgs(argv: readonly string[], known: Record<string, FlagSpe
     if (a.startsWith("-") && a !== "-") {
       const eq = a.indexOf("=");
       const given = (eq >= 0 ? a.slice(0, eq) : a).replace(/^-+/, "");
-      const name = ALIASES[given] ?? given;
-      const spec = known[name];
+      const name = Object.hasOwn(ALIASES, given) ? ALIASES[given] : given;
+      const spec = Object.hasOwn(known, name) ? known[name] : undefined;
       if (!spec) throw new UsageError(`unknown option '${a}'`);
       if (spec.value) {
         const v = eq >= 0 ? a.slice(eq + 1) : argv[++i];
@@ -55,12 +55,14 @@ export function parseArgs(argv: readonly string[], known: Record<string, FlagSpe
   return { command: positional.shift(), positional, flags };
 }
 
-export function intFlag(p: Parsed, name: string, min: number): number | undefined {
+export function intFlag(p: Parsed, name: string, min: number, max: number): number | undefined {
   const v = p.flags.get(name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== "string" || !Number.isInteger(n) || n < min)
-    throw new UsageError(`--${name} must be a whole number ≥ ${min}, got '${v}'`);
+  if (typeof v !== "string" || !Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(
+      `--${name} must be a whole number from ${min} to ${max.toLocaleString("en")}, got '${String(v)}'`,
+    );
   return n;
 }
 

@@ -1,17 +1,17 @@
 /** `gradwire eval FILE`: every node's output and, for each requires_grad tensor, its gradient of the objective. */
 
 import { Scheduler } from "../engine/scheduler.ts";
-import type { BackendName } from "../engine/scheduler-backend.ts";
+import type { BackendRequest } from "../engine/scheduler-backend.ts";
 import { describeNode, nodeLabel } from "../graph/types.ts";
 import type { Tensor } from "../runtime/index.ts";
 import { noteEvalBackend } from "./backend.ts";
 import { CliFailure, type Io } from "./io.ts";
 import { loadGraphFile } from "./load.ts";
-import { describeTensor, flatData, preview } from "./output.ts";
+import { describeTensor, preview, writeJsonArray, writeJsonObject } from "./output.ts";
 
 export interface EvalOptions {
   json: boolean;
-  backend: BackendName;
+  backend: BackendRequest;
 }
 
 export async function evalCommand(file: string, opts: EvalOptions, io: Io): Promise<void> {
@@ -41,13 +41,24 @@ export async function evalCommand(file: string, opts: EvalOptions, io: Io): Prom
   }
 
   if (opts.json) {
-    const out = {
-      nodes: Object.fromEntries(
-        values.map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype, data: flatData(t) }]),
-      ),
-      grads: Object.fromEntries([...grads].map(([k, t]) => [k, { shape: t.shape, data: flatData(t) }])),
+    // Streamed node by node and in pieces of each tensor: no single string holds the whole output.
+    const out = io.stdout;
+    const tensorJson = (t: Tensor, withDType: boolean) => {
+      out.write(
+        `{"shape":${JSON.stringify(t.shape)},${withDType ? `"dtype":${JSON.stringify(t.dtype)},` : ""}"data":`,
+      );
+      writeJsonArray(out, t.data, t.dtype === "bool");
+      out.write("}");
     };
-    io.stdout.write(`${JSON.stringify(out)}\n`);
+    try {
+      out.write('{"nodes":');
+      writeJsonObject(out, values, (t) => tensorJson(t, true));
+      out.write(',"grads":');
+      writeJsonObject(out, grads, (t) => tensorJson(t, false));
+      out.write("}\n");
+    } catch (e) {
+      throw new CliFailure(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+    }
     return;
   }
   const width = Math.max(4, ...values.map(([k]) => k.length), ...[...grads.keys()].map((k) => k.length));

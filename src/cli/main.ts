@@ -1,7 +1,7 @@
 /** The `gradwire` command line: eval, train, validate and schema. Exit codes: 0 ok, 1 invalid or failed, 2 usage. */
 
-import { BACKEND_NAMES } from "../engine/scheduler-backend.ts";
-import { graphJsonSchema } from "../graph/schema.ts";
+import { BACKEND_REQUESTS } from "../engine/scheduler-backend.ts";
+import { graphJsonSchema, MAX_EPOCHS } from "../graph/schema.ts";
 import { registry } from "../nodes/index.ts";
 import {
   choiceFlag,
@@ -21,16 +21,19 @@ import { validateCommand } from "./validate.ts";
 export const USAGE = `usage: gradwire <command> [options]
 
 commands:
-  eval FILE [--backend cpu|webgpu] [--json]
+  eval FILE [--backend auto|cpu|webgpu] [--json]
       every node's output, and each requires_grad tensor's gradient of the objective
-  train FILE [--epochs N] [--backend cpu|webgpu] [--jsonl]
-      train; with --jsonl, one line per epoch: {"epoch", "loss" (before the step), "params" (after it)}
+  train FILE [--epochs N] [--backend auto|cpu|webgpu] [--jsonl]
+      train; with --jsonl, a first line {"backend", "requested", "reason"} (auto, the default, times the
+      graph on the CPU and WebGPU and takes the faster), then one line per epoch: {"epoch", "loss" (before
+      the step), "params" (after it)}
   validate FILE
       check a graph file; every problem is listed with its JSON path or node
   schema
       print the graph file's JSON Schema
-  export-torch FILE [-o script.py] [--mode train|eval]
-      the graph as a runnable PyTorch script (a training loop printing train --jsonl's lines, or eval --json's)
+  export-torch FILE [-o script.py] [--mode train|eval] [--distributed]
+      the graph as a runnable PyTorch script (a training loop printing train --jsonl's epoch lines, or eval
+      --json's); --distributed: a data-parallel training script (--nproc N local processes, or torchrun)
 
 exit codes: 0 ok, 1 invalid graph or runtime error, 2 usage error
 `;
@@ -43,6 +46,7 @@ const FLAGS: Record<string, FlagSpec> = {
   backend: { value: true },
   output: { value: true },
   mode: { value: true },
+  distributed: {},
 };
 
 /** Which flags each command accepts. */
@@ -51,7 +55,7 @@ const ALLOWED: Record<string, string[]> = {
   train: ["jsonl", "epochs", "backend"],
   validate: [],
   schema: [],
-  "export-torch": ["output", "mode"],
+  "export-torch": ["output", "mode", "distributed"],
 };
 
 function oneFile(p: Parsed): string {
@@ -69,11 +73,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return EXIT.ok;
     }
     if (!p.command) throw new UsageError("no command given");
-    const allowed = ALLOWED[p.command];
+    // An own property only: `gradwire constructor` is an unknown command, not Object's constructor.
+    const allowed = Object.hasOwn(ALLOWED, p.command) ? ALLOWED[p.command] : undefined;
     if (!allowed) throw new UsageError(`unknown command '${p.command}'`);
     for (const f of p.flags.keys())
       if (!allowed.includes(f)) throw new UsageError(`${p.command} does not take ${optionName(f)}`);
-    const backend = choiceFlag(p, "backend", BACKEND_NAMES, "cpu");
+    const backend = choiceFlag(p, "backend", BACKEND_REQUESTS, "auto");
     switch (p.command) {
       case "eval":
         await evalCommand(oneFile(p), { json: p.flags.has("json"), backend }, io);
@@ -81,7 +86,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       case "train":
         await trainCommand(
           oneFile(p),
-          { jsonl: p.flags.has("jsonl"), epochs: intFlag(p, "epochs", 0), backend },
+          { jsonl: p.flags.has("jsonl"), epochs: intFlag(p, "epochs", 0, MAX_EPOCHS), backend },
           io,
         );
         break;
@@ -93,6 +98,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
           oneFile(p),
           {
             output: p.flags.get("output") as string | undefined,
+            distributed: p.flags.has("distributed"),
             mode: p.flags.has("mode")
               ? choiceFlag(p, "mode", ["train", "eval"] as const, "train")
               : undefined,

@@ -1,16 +1,16 @@
 /** `gradwire train FILE`: the training loop, one JSON line per epoch with --jsonl, else a readable summary. */
 import { Scheduler } from "../engine/scheduler.ts";
-import type { BackendName } from "../engine/scheduler-backend.ts";
-import { type EpochRecord, Trainer } from "../engine/train.ts";
-import { prepareBackend } from "./backend.ts";
+import type { BackendName, BackendRequest } from "../engine/scheduler-backend.ts";
+import { type EpochRecord, Trainer, type TrainState } from "../engine/train.ts";
+import { prepareAuto, prepareBackend } from "./backend.ts";
 import { CliFailure, type Io } from "./io.ts";
 import { loadGraphFile } from "./load.ts";
-import { fmtNum, jsonNumber, progressLine } from "./output.ts";
+import { fmtNum, jsonNumber, progressLine, writeJsonArray, writeJsonObject } from "./output.ts";
 
 export interface TrainOptions {
   jsonl: boolean;
   epochs?: number;
-  backend: BackendName;
+  backend: BackendRequest;
 }
 
 export async function trainCommand(file: string, opts: TrainOptions, io: Io): Promise<void> {
@@ -18,10 +18,18 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
   const s = new Scheduler();
   s.setGraph(doc);
   const trainer = new Trainer(s, { backend: opts.backend, recordLimit: Number.POSITIVE_INFINITY });
-  if (opts.backend !== "cpu") {
+  if (opts.backend === "auto") await prepareAuto(io);
+  else if (opts.backend === "webgpu") {
     await prepareBackend(opts.backend, io);
     await trainer.setBackend(opts.backend);
   }
+  // --jsonl's first line: which backend trains and why (auto's measurement, a fallback, or the flag).
+  let header = opts.jsonl;
+  const writeHeader = () => {
+    if (!header) return;
+    header = false;
+    io.stdout.write(`${JSON.stringify(backendLine(trainer.state))}\n`);
+  };
   const total = opts.epochs ?? doc.settings.epochs;
   const tty = !opts.jsonl && io.stderr.isTTY === true;
   const every = Math.max(1, Math.round(total / 10));
@@ -32,14 +40,14 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
   trainer.onRecords((records) => {
     first ??= records[0];
     last = records[records.length - 1];
+    writeHeader();
     if (opts.jsonl) {
-      io.stdout.write(
-        records
-          .map(
-            (r) => `${JSON.stringify({ epoch: r.epoch, loss: jsonNumber(r.loss), params: jsonParams(r) })}\n`,
-          )
-          .join(""),
-      );
+      // Each line streamed in pieces: a trained tensor of millions of elements is more than one string holds.
+      for (const r of records) {
+        io.stdout.write(`{"epoch":${r.epoch},"loss":${JSON.stringify(jsonNumber(r.loss))},"params":`);
+        writeJsonObject(io.stdout, Object.entries(r.params), (v) => writeJsonArray(io.stdout, v));
+        io.stdout.write("}\n");
+      }
       return;
     }
     if (tty) {
@@ -55,6 +63,7 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
   });
 
   await trainer.run({ epochs: total });
+  writeHeader();
   if (tty) io.stderr.write("\n");
   const st = trainer.state;
   if (st.status === "error") throw new CliFailure(`${file}: ${st.message}`);
@@ -63,7 +72,8 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
   io.stdout.write(
     `\ntrained ${st.epoch} epoch${st.epoch === 1 ? "" : "s"} on ${st.backend === "cpu" ? "the CPU" : "WebGPU"} in ${secs.toFixed(2)} s` +
       (first && last ? `: loss ${fmtNum(first.loss)} → ${fmtNum(last.loss)}` : "") +
-      "\n",
+      "\n" +
+      (st.requested === "auto" && st.reason ? `  backend: auto, ${st.reason}\n` : ""),
   );
   if (last)
     for (const [id, v] of Object.entries(last.params))
@@ -72,6 +82,15 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
       );
 }
 
-function jsonParams(r: EpochRecord): Record<string, (number | string)[]> {
-  return Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, v.map(jsonNumber)]));
+/** The first line of `train --jsonl`: the backend that trained, what was asked for, and why. */
+export function backendLine(st: TrainState): {
+  backend: BackendName;
+  requested: BackendRequest;
+  reason: string;
+} {
+  const reason =
+    st.fallback ??
+    st.reason ??
+    (st.requested === "auto" ? "auto" : `asked for with --backend ${st.requested}`);
+  return { backend: st.backend, requested: st.requested, reason };
 }

@@ -5,31 +5,25 @@
  * A backend that cannot run a program throws `BackendUnavailable` with the reason (naming the node), and the
  * scheduler falls back to the CPU without losing the graph or the training history.
  */
-import type { NodeKind, ParamReader, ParamValue } from "../nodes/types.ts";
+import type { TrainingGroup } from "../graph/training.ts";
+import type { ParamValue } from "../nodes/types.ts";
 import type { Optimizer } from "../runtime/optim.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 
+// The groups are graph queries (src/graph/training.ts); re-exported for the backends that receive them.
+export type { Trainable, TrainingGroup } from "../graph/training.ts";
+
 export type BackendName = "cpu" | "webgpu";
 export const BACKEND_NAMES: readonly BackendName[] = ["cpu", "webgpu"];
+/** What a user asks for: a backend, or `auto` (the faster one on this graph, measured: src/engine/auto-backend.ts). */
+export type BackendRequest = BackendName | "auto";
+export const BACKEND_REQUESTS: readonly BackendRequest[] = ["auto", "cpu", "webgpu"];
 
-/** A trained leaf tensor: a requires_grad tensor node's output, or a model node's weight or bias. */
-export interface Trainable {
-  /** The node id for a node's own output, `<node>.<leaf>` otherwise (`model.weight`). */
-  id: string;
-  nodeId: string;
-  leaf: string;
-  tensor: Tensor;
-}
-
-/** One optimizer node and what it trains. */
-export interface TrainingGroup {
-  nodeId: string;
-  kind: NodeKind;
-  params: Trainable[];
-  hyper: ParamReader;
-  zeroGrad: boolean;
-  /** The node (and output port) feeding the optimizer's `loss` port. */
-  loss: { nodeId: string; port: string };
+/** The adapter a GPU backend runs on, for choosing and for saying where training runs. */
+export interface AdapterInfo {
+  description: string;
+  /** A software renderer (SwiftShader, llvmpipe, WARP): it computes on the same CPU cores as the CPU backend. */
+  software: boolean;
 }
 
 export interface ForwardResult {
@@ -80,6 +74,8 @@ export interface TrainingSession {
 
 export interface Backend {
   readonly name: BackendName;
+  /** The GPU adapter, for a GPU backend whose device is known. */
+  readonly adapter?: AdapterInfo;
   /**
    * Prepare to train; throw BackendUnavailable when this backend cannot run the program. `carried`: optimizers
    * (by group node id) whose state the run continues, from a session of another backend on the same program.

@@ -6,8 +6,17 @@
  */
 import { recomputePlan } from "../graph/recompute.ts";
 import { type Adjacency, ancestors, descendants } from "../graph/topo.ts";
+import {
+  nodeLeaves,
+  objectiveOf,
+  type Trainable,
+  type TrainingGroup,
+  type TrainingView,
+  trainables,
+  trainingGroups,
+} from "../graph/training.ts";
 import { describeNode, type GraphDoc, nodeLabel } from "../graph/types.ts";
-import { inputEdge, portSource, type ValidationResult, validateGraph } from "../graph/validate.ts";
+import { portSource, type ValidationResult, validateGraph } from "../graph/validate.ts";
 import { registry as builtinRegistry } from "../nodes/index.ts";
 import { readParams } from "../nodes/params.ts";
 import type { Registry } from "../nodes/registry.ts";
@@ -16,7 +25,7 @@ import { applyFunction, noGrad } from "../runtime/autograd.ts";
 import { nonFiniteIn } from "../runtime/finite.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { traceScope } from "../runtime/trace.ts";
-import type { ForwardResult, Trainable, TrainingGroup, TrainingProgram } from "./scheduler-backend.ts";
+import type { ForwardResult, TrainingProgram } from "./scheduler-backend.ts";
 
 export interface NodeError {
   nodeId: string;
@@ -196,8 +205,7 @@ export class Scheduler {
 
   /** The leaf tensors a node owns (created from its params on first use), or {} for kinds without leaves. */
   leaves(id: string): Record<string, Tensor> {
-    const kind = this.kind(id);
-    return kind && !this.v.blocked.has(id) ? this.leavesOf(id, kind) : {};
+    return nodeLeaves(this.view, id);
   }
 
   private leavesOf(id: string, kind: NodeKind): Record<string, Tensor> {
@@ -307,49 +315,29 @@ export class Scheduler {
 
   // --- training support ----------------------------------------------------------------------------------
 
+  /** The document as the graph's training queries see it, with this scheduler's live leaf tensors. */
+  private get view(): TrainingView {
+    return {
+      doc: this.doc,
+      registry: this.registry,
+      v: this.v,
+      leaves: (id, kind) => this.leavesOf(id, kind),
+    };
+  }
+
   /** Every trainable leaf of the runnable nodes, in evaluation order. */
   trainables(among?: ReadonlySet<string>): Trainable[] {
-    const out: Trainable[] = [];
-    for (const id of this.v.order) {
-      if (this.v.blocked.has(id) || (among && !among.has(id))) continue;
-      const kind = this.kind(id);
-      if (!kind?.leaves) continue;
-      for (const [leaf, tensor] of Object.entries(this.leavesOf(id, kind)))
-        if (tensor.requiresGrad)
-          out.push({ id: leaf === "" ? id : `${id}.${leaf}`, nodeId: id, leaf, tensor });
-    }
-    return out;
+    return trainables(this.view, among);
   }
 
   /** The optimizer nodes that can run, each with its loss source and the leaves upstream of it. */
   groups(): TrainingGroup[] {
-    const adj = this.v.adjacency;
-    const out: TrainingGroup[] = [];
-    for (const id of this.v.order) {
-      const kind = this.kind(id);
-      if (!kind?.optimizer || this.v.blocked.has(id)) continue;
-      const e = inputEdge(adj, id, "loss");
-      if (!e) continue;
-      const up = ancestors(adj, [e.source]);
-      up.add(e.source);
-      const hyper = readParams(kind, this.doc.nodes[id].params);
-      out.push({
-        nodeId: id,
-        kind,
-        params: this.trainables(up),
-        hyper,
-        zeroGrad: hyper.bool("zero_grad"),
-        loss: { nodeId: e.source, port: e.sourcePort },
-      });
-    }
-    return out;
+    return trainingGroups(this.view);
   }
 
   /** The node eval backpropagates from: the file's objective, else the first optimizer's loss. */
   objective(): { nodeId: string; port: string } | undefined {
-    if (this.doc.objective !== undefined && this.doc.objective in this.doc.nodes)
-      return { nodeId: this.doc.objective, port: OUT };
-    return this.groups()[0]?.loss;
+    return objectiveOf(this.view);
   }
 
   /** Mark everything downstream of a trained leaf out of date (its values changed in place). */

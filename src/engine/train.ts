@@ -8,11 +8,13 @@ import type { ParamValue } from "../nodes/types.ts";
 import { nonFiniteIn } from "../runtime/finite.ts";
 import type { Optimizer } from "../runtime/optim.ts";
 import type { Tensor } from "../runtime/tensor.ts";
-import type { Scheduler } from "./scheduler.ts";
-import { type GradientFault, SchedulerError } from "./scheduler.ts";
+import { autoCache, chooseBackend, type Measured, shapeClass } from "./auto-backend.ts";
+import { type GradientFault, Scheduler, SchedulerError } from "./scheduler.ts";
 import {
+  type Backend,
   type BackendChoice,
   type BackendName,
+  type BackendRequest,
   BackendUnavailable,
   cpuBackend,
   type EpochOutcome,
@@ -42,6 +44,12 @@ export interface TrainState {
   /** Epochs a run takes (the graph's settings, or the run's override). */
   epochs: number;
   backend: BackendName;
+  /** What the user asked for: a backend, or auto (the faster one on this graph, measured). */
+  requested: BackendRequest;
+  /** Why auto runs this backend ("CPU: 5.1x faster than this software GPU on this graph"). */
+  reason?: string;
+  /** Auto is timing the backends on this graph before the run starts. */
+  measuring?: boolean;
   /** Why the asked-for backend is not the one running. */
   fallback?: string;
   /** Why training stopped with an error. */
@@ -50,7 +58,8 @@ export interface TrainState {
 }
 
 export interface TrainerOptions {
-  backend?: BackendName;
+  /** Default "cpu"; the editor and the CLI ask for "auto". */
+  backend?: BackendRequest;
   /** Record values and gradients only of tensors with at most this many elements (default 4096). */
   recordLimit?: number;
   /** How long one batch of epochs runs before yielding to the event loop (ms, default 16). */
@@ -91,7 +100,10 @@ export class Trainer {
   private seen = -1;
   private applied = new Map<string, Record<string, ParamValue>>();
   private choice: BackendChoice = { backend: cpuBackend };
-  private wanted: BackendName;
+  private wanted: BackendRequest;
+  /** Auto: the shape class (and run length) the current choice was made for, and what was measured of it. */
+  private autoFor: string | null = null;
+  private autoMeasured: Measured | null = null;
   /** Record values and gradients only of tensors up to this many elements. */
   recordLimit: number;
   private readonly sliceMs: number;
@@ -116,7 +128,13 @@ export class Trainer {
     this.sliceMs = opts.sliceMs ?? 16;
     this.now = opts.now ?? (() => performance.now());
     this.yieldFn = opts.yieldFn ?? macrotask;
-    this.st = { status: "idle", epoch: 0, epochs: scheduler.graph.settings.epochs, backend: "cpu" };
+    this.st = {
+      status: "idle",
+      epoch: 0,
+      epochs: scheduler.graph.settings.epochs,
+      backend: "cpu",
+      requested: this.wanted,
+    };
   }
 
   get state(): TrainState {
@@ -136,19 +154,82 @@ export class Trainer {
 
   private setState(patch: Partial<TrainState>): void {
     const next = { ...this.st, ...patch };
-    for (const k of ["message", "nodeId", "fallback"] as const)
+    for (const k of ["message", "nodeId", "fallback", "reason", "measuring"] as const)
       if (k in patch && patch[k] === undefined) delete next[k];
     this.st = next;
     for (const l of this.stateListeners) l(this.st);
   }
 
   /** Choose the backend (takes effect from the next epoch; the CPU with a reason when it is unavailable). */
-  async setBackend(name: BackendName): Promise<void> {
+  async setBackend(name: BackendRequest): Promise<void> {
     this.wanted = name;
+    if (name === "auto") {
+      // Decided when the next session is built, by measuring this graph (decideAuto).
+      this.autoFor = null;
+      this.setState({ requested: name, fallback: undefined });
+      return;
+    }
     this.choice = await resolveBackend(name);
     // The session is swapped at the next epoch boundary, never under an epoch in flight.
     this.backendChanged = true;
-    this.setState({ backend: this.choice.backend.name, fallback: this.choice.fallback });
+    this.setState({
+      backend: this.choice.backend.name,
+      requested: name,
+      fallback: this.choice.fallback,
+      reason: undefined,
+    });
+  }
+
+  /**
+   * Auto: choose the backend for the current graph, by measuring it on probe copies of its parameters (once
+   * per shape class and run length; src/engine/auto-backend.ts). A different verdict swaps the session.
+   */
+  private async decideAuto(): Promise<void> {
+    const graph = this.scheduler.graph;
+    const types = Object.fromEntries(Object.entries(graph.nodes).map(([id, n]) => [id, n.type]));
+    const key = shapeClass(this.scheduler.validation, types);
+    const epochs = this.targetEpochs();
+    if (`${key}|${epochs}` === this.autoFor) return;
+    if (this.scheduler.groups().length === 0) return;
+    this.setState({ measuring: true });
+    let decision: Awaited<ReturnType<typeof chooseBackend>>;
+    let gpu: Backend | undefined;
+    try {
+      this.autoMeasured = autoCache.of(key);
+      decision = await chooseBackend(
+        {
+          probe: () => {
+            const probe = new Scheduler({ registry: this.scheduler.registry });
+            probe.setGraph(graph);
+            return probe.program();
+          },
+          cpu: cpuBackend,
+          gpu: async () => {
+            const r = await resolveBackend("webgpu");
+            if (r.fallback) return { unavailable: r.fallback };
+            gpu = r.backend;
+            return gpu;
+          },
+        },
+        { epochs, now: this.now },
+        this.autoMeasured,
+      );
+    } finally {
+      this.setState({ measuring: undefined });
+    }
+    this.autoFor = `${key}|${epochs}`;
+    const chosen = decision.backend === "webgpu" && gpu ? gpu : cpuBackend;
+    if (chosen !== this.choice.backend) {
+      this.choice = { backend: chosen };
+      this.backendChanged = true;
+    }
+    this.setState({ backend: decision.backend, reason: decision.reason, fallback: undefined });
+  }
+
+  /** Auto: WebGPU failed on this graph after it was chosen; remember it, so it is not measured again. */
+  private autoGpuFailed(message: string): void {
+    if (this.wanted !== "auto" || !this.autoMeasured) return;
+    this.autoMeasured.gpu = { failed: message };
   }
 
   private async dropSession(): Promise<void> {
@@ -165,6 +246,8 @@ export class Trainer {
 
   /** Build the session for the current graph, or bring the existing one up to date (hyperparameters). */
   private async prepare(): Promise<TrainingProgram> {
+    if (this.wanted === "auto" && (!this.session || this.seen !== this.scheduler.revision || !this.autoFor))
+      await this.decideAuto();
     if (this.backendChanged) {
       this.backendChanged = false;
       await this.dropSession();
@@ -204,6 +287,7 @@ export class Trainer {
       this.session = await this.choice.backend.startTraining(program, carried);
     } catch (e) {
       if (!(e instanceof BackendUnavailable) || this.choice.backend === cpuBackend) throw e;
+      this.autoGpuFailed(e.message);
       this.choice = { backend: cpuBackend, fallback: `${e.message}; running on the CPU` };
       this.setState({ backend: "cpu", fallback: this.choice.fallback });
       this.session = cpuBackend.startTraining(program, carried) as TrainingSession;
@@ -237,6 +321,7 @@ export class Trainer {
     } catch (e) {
       if (e instanceof BackendUnavailable && this.choice.backend !== cpuBackend) {
         // The device failed mid-run: keep the parameters and the history, and carry on on the CPU.
+        this.autoGpuFailed(e.message);
         this.choice = { backend: cpuBackend, fallback: `${e.message}; continuing on the CPU` };
         try {
           await this.dropSession();
@@ -399,7 +484,8 @@ export class Trainer {
 
   /** Single steps and runs both train on the backend the user chose (resolved once, falling back with a reason). */
   private async resolveWanted(): Promise<void> {
-    if (this.choice.backend.name !== this.wanted && !this.choice.fallback) await this.setBackend(this.wanted);
+    if (this.wanted !== "auto" && this.choice.backend.name !== this.wanted && !this.choice.fallback)
+      await this.setBackend(this.wanted);
   }
 
   private async syncLeaves(): Promise<void> {

@@ -2,7 +2,7 @@
 import type { GraphDocument } from "../graph/document.ts";
 import type { GraphDoc } from "../graph/types.ts";
 import { followProvidedCsv } from "../nodes/index.ts";
-import type { BackendName } from "./scheduler-backend.ts";
+import type { BackendRequest } from "./scheduler-backend.ts";
 import type { FromWorker, ToWorker, WorkerOptions } from "./worker-protocol.ts";
 
 /** A Worker, a MessagePort, or anything with the same two members. */
@@ -80,7 +80,7 @@ export class SchedulerClient {
   reset(): void {
     this.send({ type: "reset" });
   }
-  setBackend(backend: BackendName): void {
+  setBackend(backend: BackendRequest): void {
     this.send({ type: "backend", backend });
   }
   refresh(): void {

@@ -9,7 +9,7 @@ import type { Issue } from "../graph/validate.ts";
 import type { TensorMeta } from "../nodes/types.ts";
 import type { DType, Storage } from "../runtime/dtype.ts";
 import type { Tensor } from "../runtime/tensor.ts";
-import type { BackendName } from "./scheduler-backend.ts";
+import type { BackendName, BackendRequest } from "./scheduler-backend.ts";
 import type { EpochRecord, TrainState } from "./train.ts";
 
 export interface WorkerOptions {
@@ -32,7 +32,7 @@ export type ToWorker =
   | { type: "step" }
   | { type: "stop" }
   | { type: "reset" }
-  | { type: "backend"; backend: BackendName }
+  | { type: "backend"; backend: BackendRequest }
   /** Send every node's value again (after the page lost its copy). */
   | { type: "refresh" }
   | { type: "options"; options: WorkerOptions }

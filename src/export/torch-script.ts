@@ -7,17 +7,32 @@
  * calls it, and anything else could.
  */
 
-import { Scheduler } from "../engine/scheduler.ts";
-import type { TrainingGroup } from "../engine/scheduler-backend.ts";
 import { recomputePlan } from "../graph/recompute.ts";
 import { ancestors, descendants } from "../graph/topo.ts";
+import {
+  freshLeaves,
+  nodeLeaves,
+  objectiveOf,
+  type TrainingGroup,
+  type TrainingView,
+  trainables,
+  trainingGroups,
+} from "../graph/training.ts";
 import { describeNode, type GraphDoc, nodeLabel } from "../graph/types.ts";
-import { inputEdge, type ValidationResult } from "../graph/validate.ts";
+import { inputEdge, type ValidationResult, validateGraph } from "../graph/validate.ts";
 import { registry as builtinRegistry } from "../nodes/index.ts";
 import { readParams } from "../nodes/params.ts";
 import { pyDType, pyStr, pyTuple } from "../nodes/python.ts";
 import type { Registry } from "../nodes/registry.ts";
 import { type NodeKind, OUT, outputsOf, type TorchContext } from "../nodes/types.ts";
+import {
+  DISTRIBUTED_NAMES,
+  type DistributedParts,
+  distributedFlags,
+  distributedHelpers,
+  distributedMain,
+  distributedUsage,
+} from "./distributed.ts";
 import { PythonNames } from "./python-names.ts";
 import { base64, nestedList, tensorBytes } from "./tensor-literals.ts";
 
@@ -32,6 +47,11 @@ export interface TorchScriptOptions {
   registry?: Registry;
   /** Tensors with more elements than this are written as base64 of their bytes (default 64). */
   inlineLimit?: number;
+  /**
+   * A data-parallel training script (DistributedDataParallel; one process, `--nproc N` local ones, or under
+   * torchrun): src/export/distributed.ts.
+   */
+  distributed?: boolean;
 }
 
 export type TorchScriptResult =
@@ -40,9 +60,9 @@ export type TorchScriptResult =
 
 /** Export a graph document as a PyTorch script (see the module comment); never throws for a bad graph. */
 export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): TorchScriptResult {
-  const scheduler = new Scheduler({ registry: opts.registry ?? builtinRegistry });
-  scheduler.setGraph(doc);
-  const v = scheduler.validation;
+  const registry = opts.registry ?? builtinRegistry;
+  const v = validateGraph(doc, registry);
+  const graph: TrainingView = { doc, registry, v, leaves: freshLeaves(doc) };
   const errors = v.issues.filter((i) => i.severity === "error");
   if (errors.length > 0)
     return {
@@ -50,7 +70,7 @@ export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): Torch
       message: `the graph has errors, so it cannot be exported:\n${errors.map((e) => `  ${e.message}`).join("\n")}`,
       nodeId: errors[0].nodeId,
     };
-  const groups = scheduler.groups();
+  const groups = trainingGroups(graph);
   const mode = opts.mode ?? (groups.length > 0 ? "train" : "eval");
   if (mode === "train" && groups.length === 0)
     return {
@@ -58,8 +78,21 @@ export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): Torch
       message:
         "there is nothing to train: connect a loss to an optimizer (SGD, Adam...), or export the eval script instead",
     };
+  if (opts.distributed && mode !== "train")
+    return {
+      ok: false,
+      message: "a distributed script trains: the graph needs an optimizer (eval runs in one process)",
+    };
+  if (opts.distributed && groups.length > 1)
+    return {
+      ok: false,
+      message: `a distributed script trains one optimizer, and this graph has ${groups.length} (${groups.map((g) => nodeLabel(doc.nodes[g.nodeId])).join(", ")})`,
+      nodeId: groups[1].nodeId,
+    };
   try {
-    const code = new ScriptBuilder(doc, scheduler, v, groups, opts.inlineLimit ?? 64).build(mode);
+    const code = new ScriptBuilder(graph, groups, opts.inlineLimit ?? 64, opts.distributed ?? false).build(
+      mode,
+    );
     return { ok: true, code, mode, filename: `${scriptStem(doc)}.py` };
   } catch (e) {
     if (e instanceof ExportError) return { ok: false, message: e.message, nodeId: e.nodeId };
@@ -146,17 +179,28 @@ class ScriptBuilder {
   private readonly recomputeFns = new Map<string, RecomputeFn>();
   private readonly definitions = new Map<string, string[]>();
   private readonly helpers = new Map<string, { name: string; lines: string[] }>();
+  /** The distributed form: which values it shards and their rows, for the docstring. */
+  private shardedForDocs?: Pick<DistributedParts, "sharded" | "rows">;
 
   constructor(
-    private readonly doc: GraphDoc,
-    private readonly scheduler: Scheduler,
-    private readonly v: ValidationResult,
+    private readonly graph: TrainingView,
     private readonly groups: TrainingGroup[],
     private readonly inlineLimit: number,
-  ) {}
+    private readonly distributed = false,
+  ) {
+    // The distributed script's own names come first, so no node's name takes them.
+    if (distributed) for (const n of DISTRIBUTED_NAMES) this.names.take(n);
+  }
+
+  private get doc(): GraphDoc {
+    return this.graph.doc;
+  }
+  private get v(): ValidationResult {
+    return this.graph.v;
+  }
 
   private kind(id: string): NodeKind {
-    return this.scheduler.registry.get(this.doc.nodes[id].type)!;
+    return this.graph.registry.get(this.doc.nodes[id].type)!;
   }
 
   /** Names for every included node: its outputs and leaves, in evaluation order so the first comers keep theirs. */
@@ -171,7 +215,7 @@ class ScriptBuilder {
       for (const o of outputsOf(kind))
         outputs[o.name] = o.name === OUT ? own : this.names.take(`${own}_${o.name}`);
       const leaves: Record<string, string> = {};
-      for (const leaf of Object.keys(this.scheduler.leaves(id)))
+      for (const leaf of Object.keys(nodeLeaves(this.graph, id)))
         leaves[leaf] = leaf === "" ? own : this.names.take(`${own}_${leaf}`);
       this.vars.set(id, { own, outputs, leaves });
     }
@@ -243,7 +287,7 @@ class ScriptBuilder {
 
   /** The expression creating a leaf: a nested list when small, base64 of its bytes when large. */
   private leafTensor(id: string, leaf: string): string {
-    const t = this.scheduler.leaves(id)[leaf];
+    const t = nodeLeaves(this.graph, id)[leaf];
     if (!t) throw new ExportError(`node ${describeNode(this.doc.nodes[id])} has no leaf '${leaf}'`, id);
     const grad = t.requiresGrad;
     if (t.numel > this.inlineLimit) {
@@ -267,7 +311,7 @@ class ScriptBuilder {
 
   /** A module-level function recomputing what reaches `port` of node `id` from a new value for `fromPort`. */
   private recompute(id: string, port: string, fromPort: string): string {
-    const plan = recomputePlan(this.doc, this.scheduler.registry, this.v, id, port, fromPort);
+    const plan = recomputePlan(this.doc, this.graph.registry, this.v, id, port, fromPort);
     if (!plan)
       throw new ExportError(
         `node ${describeNode(this.doc.nodes[id])}: '${port}' and '${fromPort}' must both be connected`,
@@ -299,7 +343,7 @@ class ScriptBuilder {
 
   build(mode: "train" | "eval"): string {
     const order = this.v.order;
-    const objective = this.scheduler.objective();
+    const objective = objectiveOf(this.graph);
     let included: string[];
     if (mode === "train") {
       // What training runs: the losses, the reported objective and what they depend on (as the scheduler).
@@ -321,7 +365,7 @@ class ScriptBuilder {
     const perEpoch =
       mode === "train"
         ? new Set([...trainedNodes, ...descendants(this.v.adjacency, trainedNodes)])
-        : new Set();
+        : new Set<string>();
     const once: string[] = [];
     const loop: string[] = [];
     for (const id of included) {
@@ -330,11 +374,16 @@ class ScriptBuilder {
       (perEpoch.has(id) ? loop : once).push(...lines);
     }
 
-    const sections =
-      mode === "train"
+    const sections = this.distributed
+      ? distributedMain(this.distributedParts(setup, once, optimizers, loop, objective, perEpoch))
+      : mode === "train"
         ? [setup, ...this.functions(), once, optimizers, this.trainingLoop(loop, objective)]
         : [setup, ...this.functions(), once, this.evalReport(included, objective)];
-    const code = [...this.helperDefinitions(), this.flags(mode), ...sections]
+    const code = [
+      ...this.helperDefinitions(),
+      ...(this.distributed ? [distributedHelpers()] : [this.flags(mode, this.header(mode).join("\n"))]),
+      ...sections,
+    ]
       .filter((b) => b.length > 0)
       .map((b) => b.join("\n"));
     // The imports are what the code uses: found in the code alone, never in the docstring's prose.
@@ -348,6 +397,56 @@ class ScriptBuilder {
     return `${text}\n`;
   }
 
+  /** What the distributed form needs of the plain script (see src/export/distributed.ts). */
+  private distributedParts(
+    setup: string[],
+    once: string[],
+    optimizers: string[],
+    forward: string[],
+    objective: { nodeId: string; port: string } | undefined,
+    perEpoch: ReadonlySet<string>,
+  ): DistributedParts {
+    const g = this.groups[0];
+    const loss = this.outputVar(g.loss.nodeId, g.loss.port);
+    // The rows: the first dimension of what the loss compares (its input).
+    const lossKind = this.kind(g.loss.nodeId);
+    const lossIn = lossKind.inputs
+      .map((p) => inputEdge(this.v.adjacency, g.loss.nodeId, p.name))
+      .find((e) => e);
+    const rowsMeta = lossIn ? this.v.metas[lossIn.source]?.[lossIn.sourcePort] : undefined;
+    const rows = rowsMeta && rowsMeta.shape.length > 0 ? rowsMeta.shape[0] : undefined;
+    // Every value the per-epoch code reads from outside it that has those rows is cut to this process's share.
+    const sharded = new Set<string>();
+    if (rows !== undefined)
+      for (const id of perEpoch)
+        for (const e of this.v.adjacency.into.get(id) ?? []) {
+          if (perEpoch.has(e.source)) continue;
+          const meta = this.v.metas[e.source]?.[e.sourcePort];
+          if (meta && meta.shape.length > 0 && meta.shape[0] === rows)
+            sharded.add(this.outputVar(e.source, e.sourcePort));
+        }
+    const trained = g.params.map((p) => ({ variable: this.leafVar(p.nodeId, p.leaf), id: p.id }));
+    const parser = this.flags("train", this.header("train").join("\n")).filter(
+      (l) => !/^args = |^device = /.test(l),
+    );
+    this.shardedForDocs = { sharded: [...sharded], rows };
+    return {
+      parser: [...parser, ...distributedFlags()],
+      setup,
+      functions: this.functions(),
+      once,
+      optimizers,
+      forward,
+      trained,
+      sharded: [...sharded],
+      rows,
+      optimizerVars: [{ variable: this.vars.get(g.nodeId)!.own, zeroGrad: g.zeroGrad }],
+      loss,
+      objective: objective ? this.outputVar(objective.nodeId, objective.port) : loss,
+      printedParams: trained.map((t) => `${pyStr(t.id)}: ${t.variable}.flatten().tolist()`),
+    };
+  }
+
   private functions(): string[][] {
     return [...this.recomputeFns.values()].map((f) => f.lines);
   }
@@ -359,15 +458,23 @@ class ScriptBuilder {
         ? 'Trains like `gradwire train --jsonl`, printing one JSON line per epoch:\n{"epoch": k, "loss": L, "params": {id: [values after the step]}}.'
         : "Prints node values and gradients like `gradwire eval --json`.";
     const description = this.doc.description ? `\n${wrap(docText(this.doc.description))}\n` : "";
-    return [`"""${docText(title)}\n${description}\n${wrap(`Exported from gradwire. ${what}`)}\n"""`];
+    const usage = this.distributed
+      ? `\n\n${wrap(distributedUsage(this.shardedForDocs ?? { sharded: [], rows: undefined }))}`
+      : "";
+    return [`"""${docText(title)}\n${description}\n${wrap(`Exported from gradwire. ${what}`)}${usage}\n"""`];
   }
 
   /** The imports `code` (the script after its docstring and imports) uses. */
   private imports(code: string): string[] {
-    const std = ["argparse", "base64", "csv", "io", "json", "math", "re", "sys"].filter((m) =>
-      m === "argparse" || m === "json" ? true : new RegExp(`\\b${m}\\.`).test(code),
+    const std = ["argparse", "base64", "csv", "io", "json", "math", "os", "re", "socket", "sys"].filter(
+      (m) => (m === "argparse" || m === "json" ? true : new RegExp(`\\b${m}\\.`).test(code)),
     );
-    const third = ["import torch", ...(/\bF\./.test(code) ? ["import torch.nn.functional as F"] : [])];
+    const third = [
+      "import torch",
+      ...(this.distributed ? ["import torch.distributed as dist", "import torch.multiprocessing as mp"] : []),
+      ...(/\bF\./.test(code) ? ["import torch.nn.functional as F"] : []),
+      ...(this.distributed ? ["from torch.nn.parallel import DistributedDataParallel"] : []),
+    ];
     return [...std.map((m) => `import ${m}`), "", ...third];
   }
 
@@ -375,9 +482,12 @@ class ScriptBuilder {
     return [...[...this.helpers.values()].map((h) => h.lines), ...this.definitions.values()];
   }
 
-  private flags(mode: "train" | "eval"): string[] {
+  private flags(mode: "train" | "eval", docstring: string): string[] {
+    // argparse %-formats a description that contains "%(prog)" (and then fails on any other %): doubling every
+    // % makes it print the title and description exactly as written.
+    const description = docstring.includes("%(prog)") ? '__doc__.replace("%", "%%")' : "__doc__";
     return [
-      "parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)",
+      `parser = argparse.ArgumentParser(description=${description}, formatter_class=argparse.RawDescriptionHelpFormatter)`,
       'parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the tensors live")',
       ...(mode === "train"
         ? [
@@ -475,8 +585,8 @@ class ScriptBuilder {
       entries.length === 0
         ? [`    "${key}": {},`]
         : [`    "${key}": {`, ...indent(entries, "        "), "    },"];
-    const trainables = objective ? this.scheduler.trainables() : [];
-    if (!objective || trainables.length === 0)
+    const trained = objective ? trainables(this.graph) : [];
+    if (!objective || trained.length === 0)
       return ["print(json.dumps({", ...dict("nodes", nodes), ...dict("grads", []), "}))"];
     // As gradwire eval, which refuses a backward pass from more than one number.
     const meta = this.v.metas[objective.nodeId]?.[objective.port];
@@ -487,7 +597,7 @@ class ScriptBuilder {
         objective.nodeId,
       );
     const root = this.outputVar(objective.nodeId, objective.port);
-    const tensors = trainables.map((t) => `${pyStr(t.id)}: ${this.leafVar(t.nodeId, t.leaf)}`);
+    const tensors = trained.map((t) => `${pyStr(t.id)}: ${this.leafVar(t.nodeId, t.leaf)}`);
     const leaves = this.names.take("parameters");
     const t = this.names.take("t");
     return [

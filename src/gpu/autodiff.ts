@@ -105,14 +105,14 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
     case "detach":
     case "fill":
       return I.map(() => null);
+    case "pointwise_loss": {
+      // The loss's declared gradients, the same formulas the CPU backward evaluates.
+      if (op.part !== "loss") return unsupported(n);
+      const part = (p: "dInput" | "dTarget") => b.map({ ...op, part: p }, [g, I[0], I[1], I[2]], n.shape);
+      return [part("dInput"), part("dTarget"), null];
+    }
     case "expr":
       switch (op.name) {
-        case "bce":
-          return [
-            b.expr("bce_grad", [g, I[0], I[1], I[2]], n.shape),
-            b.expr("bce_target_grad", [g, I[0], I[2]], n.shape),
-            null,
-          ];
         case "lse_shift":
           return [b.binary("mul", g, n, n.shape), null];
         case "lse_finish":

@@ -2,7 +2,12 @@
  * The WebGPU backend as the scheduler sees it. Importing this module registers it under "webgpu"; the factory
  * acquires the device (once, shared), so a missing adapter shows up as the reason the CPU runs instead.
  */
-import { type Backend, BackendUnavailable, registerBackend } from "../engine/scheduler-backend.ts";
+import {
+  type AdapterInfo,
+  type Backend,
+  BackendUnavailable,
+  registerBackend,
+} from "../engine/scheduler-backend.ts";
 import { acquireDevice, type DeviceOptions, type GpuDevice } from "./device.ts";
 import { isGpuError } from "./errors.ts";
 import { type GpuTrainingOptions, GpuTrainingSession } from "./session.ts";
@@ -23,9 +28,14 @@ export async function sharedDevice(opts: DeviceOptions = {}): Promise<GpuDevice>
 }
 
 /** A backend on a given device (tests pass their own), or on the shared one. */
-export function webgpuBackend(device?: GpuDevice, opts: GpuTrainingOptions = {}): Backend {
+export function webgpuBackend(
+  device?: GpuDevice,
+  opts: GpuTrainingOptions = {},
+  adapter?: AdapterInfo,
+): Backend {
   return {
     name: "webgpu",
+    adapter: adapter ?? (device ? { description: device.description, software: device.software } : undefined),
     async startTraining(program, carried) {
       try {
         const dev = device ?? (await sharedDevice());
@@ -41,7 +51,7 @@ export function webgpuBackend(device?: GpuDevice, opts: GpuTrainingOptions = {})
 /** Register the backend with the scheduler; the factory fails (so the CPU runs) when there is no device. */
 export function registerWebGpuBackend(opts: GpuTrainingOptions = {}): void {
   registerBackend("webgpu", async () => {
-    await sharedDevice();
-    return webgpuBackend(undefined, opts);
+    const dev = await sharedDevice();
+    return webgpuBackend(undefined, opts, { description: dev.description, software: dev.software });
   });
 }

@@ -8,7 +8,9 @@
 
 import { type CustomFunction, type FunctionContext, noGrad } from "../runtime/autograd.ts";
 import { type DType, isFloating } from "../runtime/dtype.ts";
+import { nllPicks } from "../runtime/losses.ts";
 import type { Attrs } from "../runtime/ops/elementwise.ts";
+import type { PointwiseLossName } from "../runtime/pointwise-loss.ts";
 import { numel, stridesOf } from "../runtime/shape.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { type TraceEvent, withTracer } from "../runtime/trace.ts";
@@ -299,18 +301,16 @@ function lowerEvent(b: Builder, e: TraceEvent, ins: (Node | null)[], host: HostD
       return [b.node({ k: "lane", fn: e.op, dim: a.dim as number }, [x], out.shape, out.dtype)];
     case "matmul":
       return [matmul(b, x, ins[1] as Node, out)];
-    case "binary_cross_entropy": {
+    case "pointwise_loss": {
       const w = ins[2] ?? b.fill(1);
-      return [b.expr("bce", [x, ins[1] as Node, w], out.shape)];
+      const loss = a.loss as PointwiseLossName;
+      const op = { k: "pointwise_loss", loss, part: "loss", p: a.p as number } as const;
+      return [b.map(op, [x, ins[1] as Node, w], out.shape, out.dtype)];
     }
     case "nll_loss":
       return [nllLoss(b, e, x, host)];
-    default:
-      throw new GpuError(
-        "unsupported",
-        `${nodeRef(e.scope)}: the op '${e.op}' has no WebGPU kernel; use the CPU backend`,
-        e.scope,
-      );
+    case "custom_function":
+      throw new Error("internal: custom functions are lowered by Capture.customFunction");
   }
 }
 
@@ -408,28 +408,12 @@ function nllLoss(b: Builder, e: TraceEvent, x: Node, host: HostData): Node {
   const [input, target, weight] = e.inputs as [Tensor, Tensor, Tensor | null];
   const ignore = e.attrs.ignore_index as number;
   const reduction = e.attrs.reduction as string;
-  const t = host(target);
-  const w = weight ? host(weight) : null;
-  const cd = input.shape.length === 1 ? 0 : 1;
-  const C = input.shape[cd];
-  const inner = numel(input.shape.slice(cd + 1));
-  const N = input.shape.length === 1 ? 1 : input.shape[0];
-  const picks = new Int32Array(t.length);
-  const negW = new Float32Array(t.length);
+  const { picks, weights } = nllPicks(input.shape, host(target), weight ? host(weight) : undefined, ignore);
+  const negW = Float32Array.from(weights, (wk, k) => (picks[k] < 0 ? 0 : -wk));
   let total = 0;
-  for (let n = 0; n < N; n++)
-    for (let i = 0; i < inner; i++) {
-      const k = n * inner + i;
-      const c = t[k];
-      if (c === ignore) {
-        picks[k] = -1;
-        continue;
-      }
-      picks[k] = (n * C + c) * inner + i;
-      const wk = w ? w[c] : 1;
-      negW[k] = -wk;
-      total += wk;
-    }
+  picks.forEach((p, k) => {
+    if (p >= 0) total += weights[k];
+  });
   const picked = b.map({ k: "take" }, [x, b.iconst(picks, target.shape)], target.shape, input.dtype);
   const losses = b.binary("mul", picked, b.constant(negW, target.shape), target.shape, input.dtype);
   if (reduction === "none") return losses;

@@ -11,13 +11,14 @@ import type { Builder } from "./builder.ts";
 import { generateKernel, gridFor, type Pass, scratchSize } from "./codegen.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 import { type Node, topoOrder } from "./ir.ts";
-import { type OptimKernelSpec, type OptimKind, optimizerWgsl } from "./optim.ts";
+import { type OptimKernelSpec, optimizerWgsl } from "./optim.ts";
 import { isFree, type Kernel, kernelReads, planKernels } from "./plan.ts";
 import { simplify } from "./simplify.ts";
 import { preludeFor } from "./wgsl.ts";
 
 export interface GroupSpec {
-  kind: OptimKind;
+  /** The optimizer's name (its spec's, torch.optim's). */
+  kind: string;
   /** The leaf slots it trains (contiguous, in slot order). */
   slots: number[];
   states: { name: string; init: number }[];
@@ -268,7 +269,6 @@ export function compileProgram(b: Builder, spec: ProgramSpec): CompiledProgram {
         }) ?? [];
     const kspec: OptimKernelSpec = {
       kind: g.kind,
-      states: g.states.map((s) => s.name),
       count,
       paramOffset: params[first].offset,
       gradOffset: grads[first].offset,

@@ -24,6 +24,8 @@ export class GpuDevice {
   constructor(
     readonly device: GPUDevice,
     readonly description: string,
+    /** A software adapter (SwiftShader, llvmpipe, WARP...): WebGPU computed on the CPU's own cores. */
+    readonly software = false,
   ) {
     device.lost.then((info) => {
       this.lostReason = info.message || info.reason || "unknown reason";
@@ -94,8 +96,39 @@ async function loadNodeGpu(): Promise<GPU> {
   for (const [k, v] of Object.entries(mod.globals))
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   nodeModule = mod;
+  // With no Vulkan driver installed at all, the first instance would only print the loader's warnings: go
+  // straight to the software one.
+  if (!(await hasVulkanDriver())) await useSwiftShader();
   nodeGpu = mod.create([]);
   return nodeGpu;
+}
+
+const ICD_DIRS = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"];
+
+/** Whether the Vulkan loader has a driver to find: one named by the environment or installed in its folders. */
+async function hasVulkanDriver(): Promise<boolean> {
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
+  if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES || env.VK_ADD_DRIVER_FILES) return true;
+  const fsName = "node:fs";
+  const fs = (await import(/* @vite-ignore */ fsName)) as { readdirSync(p: string): string[] };
+  return ICD_DIRS.some((d) => {
+    try {
+      return fs.readdirSync(d).some((f) => f.endsWith(".json"));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Point the Vulkan loader at SwiftShader's driver when Debian's chromium provides it; false when it does not. */
+async function useSwiftShader(): Promise<boolean> {
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+  if (!env) return false;
+  const fsName = "node:fs";
+  const fs = (await import(/* @vite-ignore */ fsName)) as { existsSync(p: string): boolean };
+  if (!fs.existsSync(SWIFTSHADER_ICD)) return false;
+  env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  return true;
 }
 
 /**
@@ -105,10 +138,7 @@ async function loadNodeGpu(): Promise<GPU> {
 async function softwareGpu(): Promise<GPU | null> {
   const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
   if (!isNode() || !nodeModule || !env || env.VK_ICD_FILENAMES) return null;
-  const fsName = "node:fs";
-  const fs = (await import(/* @vite-ignore */ fsName)) as { existsSync(p: string): boolean };
-  if (!fs.existsSync(SWIFTSHADER_ICD)) return null;
-  env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  if (!(await useSwiftShader())) return null;
   nodeGpu = nodeModule.create([]);
   return nodeGpu;
 }
@@ -168,5 +198,13 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuDevice
   const description =
     [info?.vendor, info?.architecture, info?.description].filter((s) => s && s.length > 0).join(" ") ||
     "WebGPU adapter";
-  return new GpuDevice(device, description);
+  return new GpuDevice(device, description, isSoftwareAdapter(info, description));
+}
+
+/** Software renderers by the adapter's own flag or, where a browser does not set it, by their names. */
+export function isSoftwareAdapter(info: Partial<GPUAdapterInfo> | undefined, description: string): boolean {
+  if (info?.isFallbackAdapter) return true;
+  return /swiftshader|llvmpipe|lavapipe|softpipe|\bwarp\b|basic render driver|microsoft basic/i.test(
+    description,
+  );
 }

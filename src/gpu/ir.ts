@@ -8,13 +8,12 @@
  */
 import type { DType } from "../runtime/dtype.ts";
 import type { Attrs } from "../runtime/ops/elementwise.ts";
+import type { LossPart, PointwiseLossName } from "../runtime/pointwise-loss.ts";
 import { numel, stridesOf } from "../runtime/shape.ts";
 import type { Builder } from "./builder.ts";
 
 /** Internal elementwise functions that have no runtime declaration of their own (see exprs.ts). */
 export type ExprName =
-  | "bce"
-  | "bce_grad"
   | "lse_shift"
   | "lse_finish"
   | "norm2_grad"
@@ -24,7 +23,6 @@ export type ExprName =
   | "eq_mask"
   | "mul_div"
   | "lse_finish_grad"
-  | "bce_target_grad"
   | "norminf_grad";
 
 /** Ops computed independently per output element: they fuse with one another. */
@@ -40,6 +38,11 @@ export type MapOp =
   | { k: "cast"; to: DType }
   | { k: "fill"; value: number }
   | { k: "expr"; name: ExprName; p?: number }
+  /**
+   * A pointwise loss's declared formula (runtime/pointwise-loss.ts) with its number param p: the loss from
+   * inputs [x, t, w], or g times a derivative from inputs [g, x, t, w].
+   */
+  | { k: "pointwise_loss"; loss: PointwiseLossName; part: LossPart; p: number }
   /** out[o] = x[idx[o]] (x read in its logical row-major order), 0 where idx[o] < 0; inputs [x, idx]. */
   | { k: "take" }
   /** The input placed at `start` along `dim` of a larger zero tensor (narrow's gradient). */
@@ -103,6 +106,7 @@ const MAP_KINDS = new Set([
   "cast",
   "fill",
   "expr",
+  "pointwise_loss",
   "take",
   "pad",
   "cat",
@@ -125,7 +129,7 @@ export class Node {
     readonly dtype: DType,
     /** The graph node whose evaluation made this value, for messages. */
     readonly scope: string | null,
-    /** The runtime op it came from (mse_loss's parts say "sub", "pow", "mean"), for messages. */
+    /** The runtime op it came from (l1_loss's parts say "sub", "abs", "mean"), for messages. */
     readonly what: string,
   ) {}
 

@@ -31,15 +31,7 @@ import { type CompiledProgram, compileProgram, type GroupSpec } from "./compile.
 import type { GpuDevice } from "./device.ts";
 import { GpuError, isGpuError } from "./errors.ts";
 import type { Node } from "./ir.ts";
-import {
-  hyperOf,
-  inUse,
-  type OptimKind,
-  optimKindOf,
-  RECORD_SLOT_INDEX,
-  stateNames,
-  stepUniforms,
-} from "./optim.ts";
+import { copyStepState, RECORD_SLOT_INDEX, type StepState, stateNames, stepUniforms } from "./optim.ts";
 import { GpuProgram } from "./runner.ts";
 
 export interface GpuTrainingOptions {
@@ -58,18 +50,15 @@ interface HostState {
   grads: Float32Array[];
   /** Per stepping group, per state buffer. */
   states: Float32Array[][];
-  /** Per group: steps taken. */
-  steps: number[];
-  /** Per group: whether SGD's momentum buffer was started. */
-  momentum: boolean[];
+  /** Per group: steps taken, the optimizer's scalars, the buffers started. */
+  groups: StepState[];
 }
 
 interface Batch {
   start: number;
   count: number;
-  /** Steps per group, and SGD momentum started, after the batch. */
-  steps: number[];
-  momentum: boolean[];
+  /** Per group: the step state after the batch. */
+  groups: StepState[];
   done: Promise<{ records: Float32Array; regions: Float32Array[] }>;
   t0: number;
 }
@@ -84,11 +73,6 @@ interface Slot {
 
 function nowMs(): number {
   return typeof performance !== "undefined" ? performance.now() : Date.now();
-}
-
-/** The runtime optimizer's per-tensor state, which a CPU session continues from after sync. */
-function optimizerState(opt: Optimizer): Map<Tensor, Record<string, Float64Array | number>> {
-  return (opt as unknown as { state: Map<Tensor, Record<string, Float64Array | number>> }).state;
 }
 
 /** What one compilation of the training program produced. */
@@ -114,12 +98,10 @@ export class GpuTrainingSession implements TrainingSession {
   private readonly badGradients = new WeakSet<EpochOutcome>();
   /** Host copies of the full state at batch boundaries, oldest first. */
   private snapshots: HostState[] = [];
-  /** Uniform slots of each submitted epoch still replayable. */
-  private uniformLog = new Map<number, Float32Array[]>();
-  /** Steps per group after the last submitted epoch. */
-  private steps: number[] = [];
-  /** Per group: whether SGD's momentum buffer has been started (torch's first step copies the gradient). */
-  private momentumStarted: boolean[] = [];
+  /** Uniform slots of each submitted epoch still replayable, and the step state after it. */
+  private uniformLog = new Map<number, { uniforms: Float32Array[]; after: StepState[] }>();
+  /** Per group: the step state after the last submitted epoch. */
+  private stepStates: StepState[] = [];
   private batchSize = 8;
   private dirty = false;
   private failure: GpuError | null = null;
@@ -131,7 +113,6 @@ export class GpuTrainingSession implements TrainingSession {
     private readonly program: TrainingProgram,
     private readonly opts: GpuTrainingOptions,
     private readonly cpuOptimizers: Optimizer[],
-    private readonly kinds: OptimKind[],
   ) {}
 
   private get groups(): TrainingGroup[] {
@@ -171,7 +152,7 @@ export class GpuTrainingSession implements TrainingSession {
           g.hyper,
         ),
     );
-    const session = new GpuTrainingSession(dev, program, opts, optimizers, optimizers.map(optimKindOf));
+    const session = new GpuTrainingSession(dev, program, opts, optimizers);
     session.c = await session.compile();
     session.restart();
     return session;
@@ -179,7 +160,7 @@ export class GpuTrainingSession implements TrainingSession {
 
   /** Trace the program's forward pass, differentiate it and compile it. */
   private async compile(): Promise<Compiled> {
-    const { program, opts, kinds } = this;
+    const { program, opts } = this;
     const optimizers = this.cpuOptimizers;
     const groups = program.groups;
     const tensors: Tensor[] = [];
@@ -240,9 +221,9 @@ export class GpuTrainingSession implements TrainingSession {
       throw new GpuError("unsupported", "no trained tensor gets a gradient from the loss", null);
     const stepping = groups.flatMap((_, gi) => (slots.some((s) => s.group === gi && s.trained) ? [gi] : []));
     const groupSpecs: GroupSpec[] = stepping.map((gi) => ({
-      kind: kinds[gi],
+      kind: optimizers[gi].spec.name,
       slots: slots.flatMap((s, k) => (s.group === gi && s.trained ? [k] : [])),
-      states: stateNames(kinds[gi], hyperOf(optimizers[gi])),
+      states: stateNames(optimizers[gi].spec.name, optimizers[gi].hyper),
       guards: [...losses, objective],
     }));
     const recordLimit = opts.recordLimit ?? program.recordLimit ?? 4096;
@@ -273,25 +254,27 @@ export class GpuTrainingSession implements TrainingSession {
   }
 
   private stateFromCpu(): HostState {
-    const steps = this.groups.map(() => 0);
-    const momentum = this.groups.map(() => false);
+    const groups = this.cpuOptimizers.map((opt): StepState => {
+      const h = opt.hyper;
+      return { steps: 0, scalars: opt.spec.scalars?.(h) ?? {}, started: {} };
+    });
     const states = this.stepping.map((gi) => {
-      const names = stateNames(this.kinds[gi], hyperOf(this.cpuOptimizers[gi]));
-      const cpu = optimizerState(this.cpuOptimizers[gi]);
+      const opt = this.cpuOptimizers[gi];
+      const names = stateNames(opt.spec.name, opt.hyper);
       const mine = this.slots.filter((s) => s.group === gi && s.trained);
       const count = mine.reduce((n, s) => n + s.tensor.numel, 0);
       const bufs = names.map((st) => new Float32Array(count).fill(st.init));
       let at = 0;
       for (const s of mine) {
-        const rec = cpu.get(s.tensor);
-        if (rec) {
-          names.forEach((st, i) => {
-            const v = rec[st.name];
-            if (v instanceof Float64Array) bufs[i].set(v, at);
-          });
-          if (typeof rec.step === "number") steps[gi] = rec.step;
-          if (rec.momentum_buffer !== undefined) momentum[gi] = true;
-        }
+        const rec = opt.stateOf(s.tensor);
+        if (rec)
+          for (const [key, v] of Object.entries(rec)) {
+            const i = names.findIndex((st) => st.name === key);
+            if (v instanceof Float64Array) {
+              if (i >= 0) bufs[i].set(v, at);
+              groups[gi].started[key] = true;
+            } else groups[gi].scalars[key] = v;
+          }
         at += s.tensor.numel;
       }
       return bufs;
@@ -303,8 +286,7 @@ export class GpuTrainingSession implements TrainingSession {
         s.tensor.grad ? Float32Array.from(s.tensor.grad.data) : new Float32Array(s.tensor.numel),
       ),
       states,
-      steps,
-      momentum,
+      groups,
     };
   }
 
@@ -320,8 +302,7 @@ export class GpuTrainingSession implements TrainingSession {
         this.gp.write(r.offset, s.states[j][i]);
       });
     });
-    this.steps = [...s.steps];
-    this.momentumStarted = [...s.momentum];
+    this.stepStates = s.groups.map(copyStepState);
   }
 
   /** zero_grad changed since compiling: hand the state to the CPU objects and compile again from them. */
@@ -338,42 +319,33 @@ export class GpuTrainingSession implements TrainingSession {
     return [...this.prog.params, ...this.prog.grads, ...this.prog.states.flat()];
   }
 
-  private toHostState(
-    epoch: number,
-    steps: number[],
-    momentum: boolean[],
-    regions: Float32Array[],
-  ): HostState {
+  private toHostState(epoch: number, groups: StepState[], regions: Float32Array[]): HostState {
     const n = this.slots.length;
     let at = 2 * n;
     return {
       epoch,
-      momentum: [...momentum],
       params: regions.slice(0, n).map((r) => r.slice()),
       grads: regions.slice(n, 2 * n).map((r) => r.slice()),
       states: this.prog.states.map((rs) => rs.map(() => regions[at++].slice())),
-      steps: [...steps],
+      groups: groups.map(copyStepState),
     };
   }
 
-  /** The uniform slots of the next epoch (one per stepping group), advancing the step counters. */
+  /** The uniform slots of the next epoch (one per stepping group), advancing the step states. */
   private nextUniforms(slot: number): Float32Array[] {
-    const out = this.stepping.map((gi) => {
-      const o = hyperOf(this.cpuOptimizers[gi]);
-      const u = stepUniforms(this.kinds[gi], o, this.steps[gi] + 1, !this.momentumStarted[gi]);
-      if (this.kinds[gi] === "SGD" && (o.momentum as number) !== 0) this.momentumStarted[gi] = true;
+    return this.stepping.map((gi) => {
+      const opt = this.cpuOptimizers[gi];
+      const u = stepUniforms(opt.spec, opt.hyper, this.stepStates[gi]);
       u[RECORD_SLOT_INDEX] = slot;
       return u;
     });
-    for (const gi of this.stepping) this.steps[gi]++;
-    return out;
   }
 
   private submit(count: number): void {
     const start = this.submitted;
     const uniforms = Array.from({ length: count }, (_, k) => {
       const u = this.nextUniforms(k);
-      this.uniformLog.set(start + k, u);
+      this.uniformLog.set(start + k, { uniforms: u, after: this.stepStates.map(copyStepState) });
       return u;
     });
     const done = this.gp.run(uniforms, this.stateRegions());
@@ -381,8 +353,7 @@ export class GpuTrainingSession implements TrainingSession {
     this.inflight.push({
       start,
       count,
-      steps: [...this.steps],
-      momentum: [...this.momentumStarted],
+      groups: this.stepStates.map(copyStepState),
       done,
       t0: nowMs(),
     });
@@ -410,7 +381,7 @@ export class GpuTrainingSession implements TrainingSession {
       this.ready.push(outcome);
     }
     const end = batch.start + batch.count;
-    this.snapshots.push(this.toHostState(end, batch.steps, batch.momentum, regions));
+    this.snapshots.push(this.toHostState(end, batch.groups, regions));
     // Batches grow while a round trip stays short (its fixed cost is mostly the readback's latency) and
     // shrink when one would keep a pause waiting.
     const ms = nowMs() - batch.t0;
@@ -482,35 +453,26 @@ export class GpuTrainingSession implements TrainingSession {
     const snap = [...this.snapshots].reverse().find((s) => s.epoch <= this.delivered);
     if (!snap) throw new Error("internal: no snapshot to roll back to");
     this.upload(snap);
-    const replay: Float32Array[][] = [];
-    const stepsOf = (n: number) => snap.steps.map((s, gi) => (this.stepping.includes(gi) ? s + n : s));
+    const replay: { uniforms: Float32Array[]; after: StepState[] }[] = [];
     for (let e = snap.epoch; e < this.delivered; e++) {
-      const u = this.uniformLog.get(e);
-      if (!u) throw new Error(`internal: no uniforms to replay epoch ${e}`);
-      replay.push(u);
+      const logged = this.uniformLog.get(e);
+      if (!logged) throw new Error(`internal: no uniforms to replay epoch ${e}`);
+      replay.push(logged);
     }
     for (let i = 0; i < replay.length; i += this.maxBatch) {
       const chunk = replay.slice(i, i + this.maxBatch);
-      const { regions } = await this.gp.run(chunk, this.stateRegions());
-      const end = snap.epoch + i + chunk.length;
-      const momentum = snap.momentum.map(
-        (m, gi) => m || (this.kinds[gi] === "SGD" && this.sgdMomentumIn(chunk, gi)),
+      const { regions } = await this.gp.run(
+        chunk.map((c) => c.uniforms),
+        this.stateRegions(),
       );
-      this.snapshots.push(this.toHostState(end, stepsOf(i + chunk.length), momentum, regions));
+      const end = snap.epoch + i + chunk.length;
+      this.snapshots.push(this.toHostState(end, chunk[chunk.length - 1].after, regions));
     }
-    const last = this.snapshots[this.snapshots.length - 1];
-    this.steps = stepsOf(replay.length);
-    this.momentumStarted = [...(last?.epoch === this.delivered ? last.momentum : snap.momentum)];
+    this.stepStates = (replay.at(-1)?.after ?? snap.groups).map(copyStepState);
     this.ready = [];
     this.submitted = this.delivered;
     this.snapshots = this.snapshots.filter((s) => s.epoch <= this.delivered);
     for (const e of this.uniformLog.keys()) if (e >= this.delivered) this.uniformLog.delete(e);
-  }
-
-  /** Whether any replayed epoch stepped group `gi` with momentum (uniform index 7 is SGD's momentum flag). */
-  private sgdMomentumIn(epochs: Float32Array[][], gi: number): boolean {
-    const j = this.stepping.indexOf(gi);
-    return j >= 0 && epochs.some((e) => e[j][7] !== 0);
   }
 
   setHyper(groupNodeId: string, name: string, value: ParamValue): void {
@@ -549,23 +511,22 @@ export class GpuTrainingSession implements TrainingSession {
       if (slot.trained) t.grad = new Tensor(s.grads[k].slice(), t.shape, t.dtype);
     });
     this.stepping.forEach((gi, j) => {
-      const o = hyperOf(this.cpuOptimizers[gi]);
-      const names = stateNames(this.kinds[gi], o);
-      const map = optimizerState(this.cpuOptimizers[gi]);
-      // Epochs with a non-finite loss took no step.
-      const steps = s.steps[gi] - Math.min(this.skipped, s.steps[gi]);
+      const opt = this.cpuOptimizers[gi];
+      const names = stateNames(opt.spec.name, opt.hyper);
+      const g = s.groups[gi];
+      if (g.steps - Math.min(this.skipped, g.steps) <= 0) return;
+      // Epochs with a non-finite loss took no step; their uniforms still counted one.
+      const scalars = { ...g.scalars };
+      if (scalars.step !== undefined) scalars.step -= Math.min(this.skipped, scalars.step);
       let at = 0;
       for (const slot of this.slots) {
         if (slot.group !== gi || !slot.trained) continue;
         const n = slot.tensor.numel;
-        const rec: Record<string, Float64Array | number> = {};
+        const rec: Record<string, Float64Array | number> = { ...scalars };
         names.forEach((st, i) => {
-          const started = st.name !== "momentum_buffer" || this.kinds[gi] !== "SGD" || s.momentum[gi];
-          if (inUse(this.kinds[gi], st.name, o) && started)
-            rec[st.name] = Float64Array.from(s.states[j][i].subarray(at, at + n));
+          if (g.started[st.name]) rec[st.name] = Float64Array.from(s.states[j][i].subarray(at, at + n));
         });
-        if (this.kinds[gi] !== "SGD" && this.kinds[gi] !== "RMSprop") rec.step = steps;
-        if (steps > 0) map.set(slot.tensor, rec);
+        opt.setStateOf(slot.tensor, rec);
         at += n;
       }
     });

@@ -1,9 +1,11 @@
 /**
  * WGSL text shared by every kernel: the prelude of helper functions the op declarations call (gw_erf, gw_pow,
- * gw_gelu_tanh_grad) and the expressions of the backend's own elementwise functions (loss pieces and gradients
- * that have no runtime declaration). Each mirrors the CPU runtime's formula for the same value.
+ * gw_gelu_tanh_grad), the expressions of the backend's own elementwise functions (logsumexp's and norms' pieces
+ * and gradients that have no runtime declaration), each mirroring the CPU runtime's formula for the same value,
+ * and the rendering of pointwise losses' declared formulas (runtime/pointwise-loss.ts), which the CPU evaluates.
  */
 import { wgslFloat } from "../runtime/ops/elementwise.ts";
+import type { Formula, FormulaOperand } from "../runtime/pointwise-loss.ts";
 import type { ExprName } from "./ir.ts";
 
 /** Whether a declaration's WGSL expression reads the identifier `name` (x, y, a, b, or a helper's name). */
@@ -56,9 +58,6 @@ function preludeChunks(): Chunk[] {
   cachedChunks = out;
   return out;
 }
-
-/** binary_cross_entropy's gradient clamp: torch's 1e-12 as a float32. */
-const BCE_EPSILON = wgslFloat(Math.fround(1e-12));
 
 const PRELUDE_TEXT = /* wgsl */ `
 // Infinity and NaN from variables: as constant expressions they would be compile errors.
@@ -177,6 +176,74 @@ export function withSafeBuiltins(expr: string): string {
   return expr.replace(/(?<![\w.])(log|sqrt|tanh)\(/g, "gw_$1(");
 }
 
+/**
+ * A pointwise loss's declared formula as WGSL, its operands bound to value names. A node the formula uses
+ * more than once is computed once: `bind` gives it a name (a `let`), since SwiftShader's JIT does not
+ * eliminate common subexpressions.
+ */
+export function formulaWgsl(
+  f: Formula,
+  names: Partial<Record<FormulaOperand, string>>,
+  bind: (expr: string, k: number) => string,
+): string {
+  const uses = new Map<Formula, number>();
+  const count = (n: Formula): void => {
+    uses.set(n, (uses.get(n) ?? 0) + 1);
+    if ((uses.get(n) ?? 0) > 1) return;
+    if ("a" in n) count(n.a);
+    if ("b" in n) count(n.b);
+    if (n.k === "cond") {
+      count(n.yes);
+      count(n.no);
+    }
+  };
+  count(f);
+  const bound = new Map<Formula, string>();
+  const go = (n: Formula): string => {
+    const known = bound.get(n);
+    if (known) return known;
+    const text = render(n);
+    if ((uses.get(n) ?? 0) < 2 || !("a" in n)) return text;
+    const name = bind(text, bound.size);
+    bound.set(n, name);
+    return name;
+  };
+  const render = (n: Formula): string => {
+    switch (n.k) {
+      case "x":
+      case "t":
+      case "w":
+      case "g":
+      case "p": {
+        const v = names[n.k];
+        if (v === undefined) throw new Error(`internal: formula operand ${n.k} is not bound`);
+        return v;
+      }
+      case "num":
+        return n.v < 0 ? `(${wgslFloat(n.v)})` : wgslFloat(n.v);
+      case "neg":
+        return `(-(${go(n.a)}))`;
+      case "abs":
+        return `abs(${go(n.a)})`;
+      case "cond":
+        return `select(${go(n.no)}, ${go(n.yes)}, ${go(n.a)} ${n.cmp === "lt" ? "<" : "<="} ${go(n.b)})`;
+      case "log":
+        return `gw_log(${go(n.a)})`;
+      case "max":
+        return `max(${go(n.a)}, ${go(n.b)})`;
+      case "add":
+        return `(${go(n.a)} + ${go(n.b)})`;
+      case "sub":
+        return `(${go(n.a)} - ${go(n.b)})`;
+      case "mul":
+        return `(${go(n.a)} * ${go(n.b)})`;
+      case "div":
+        return `(${go(n.a)} / ${go(n.b)})`;
+    }
+  };
+  return go(f);
+}
+
 /** The WGSL expression of an internal elementwise function, from its argument expressions. */
 export function exprWgsl(name: ExprName, a: string[], p?: number): string {
   return withSafeBuiltins(rawExpr(name, a, p));
@@ -184,18 +251,6 @@ export function exprWgsl(name: ExprName, a: string[], p?: number): string {
 
 function rawExpr(name: ExprName, a: string[], p?: number): string {
   switch (name) {
-    case "bce": {
-      const [x, t, w] = a;
-      return `(-(${t} * max(log(${x}), -100.0) + (1.0 - ${t}) * max(gw_log1p(-(${x})), -100.0)) * ${w})`;
-    }
-    case "bce_grad": {
-      const [g, x, t, w] = a;
-      return `(((${g} * (${x} - ${t})) / max(${x} * (1.0 - ${x}), ${BCE_EPSILON})) * ${w})`;
-    }
-    case "bce_target_grad": {
-      const [g, x, w] = a;
-      return `(-log(${x} / (1.0 - ${x})) * ${g} * ${w})`;
-    }
     case "lse_shift": {
       const [x, m] = a;
       return `select(select(0.0, 1.0, ${x} == ${m}), exp(${x} - ${m}), gw_finite(${m}))`;

@@ -11,7 +11,9 @@ import {
   type GraphDoc,
   type GraphEdge,
   type GraphNode,
+  isReservedId,
   type Position,
+  RESERVED_ID_MESSAGE,
   type RunSettings,
 } from "./types.ts";
 
@@ -61,7 +63,7 @@ export function freshId(doc: GraphDoc, prefix: string): string {
   const base = prefix.replace(/[^A-Za-z0-9_]/g, "_").replace(/^(?=[0-9-])/, "n");
   for (let n = 1; ; n++) {
     const id = `${base}_${n}`;
-    if (!(id in doc.nodes) && !(id in doc.edges)) return id;
+    if (!Object.hasOwn(doc.nodes, id) && !Object.hasOwn(doc.edges, id)) return id;
   }
 }
 
@@ -198,7 +200,8 @@ export class GraphDocument {
 
   addNode(n: NewNode): string {
     const id = n.id ?? freshId(this.doc, n.type);
-    if (id in this.doc.nodes) throw new Error(`a node with id '${id}' already exists`);
+    if (isReservedId(id)) throw new Error(`node id '${id}' ${RESERVED_ID_MESSAGE}`);
+    if (Object.hasOwn(this.doc.nodes, id)) throw new Error(`a node with id '${id}' already exists`);
     checkDepth(n.params ?? {});
     const node: GraphNode = {
       id,
@@ -266,6 +269,7 @@ export class GraphDocument {
   /** Connect an output to an input; an edge already into that input is replaced (in the same step). */
   connect(e: NewEdge): string {
     const id = e.id ?? freshId(this.doc, "e");
+    if (isReservedId(id)) throw new Error(`edge id '${id}' ${RESERVED_ID_MESSAGE}`);
     const edge: GraphEdge = {
       id,
       source: e.source,

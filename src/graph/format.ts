@@ -6,11 +6,14 @@ import type { z } from "zod";
 import { registry as builtinRegistry } from "../nodes/index.ts";
 import type { Registry } from "../nodes/registry.ts";
 import { outputsOf } from "../nodes/types.ts";
-import { MAX_DEPTH, tooDeep } from "./depth.ts";
+import { MAX_DEPTH, protoKey, tooDeep } from "./depth.ts";
 import { type Json, MigrationError, migrate } from "./migrations.ts";
 import { CURRENT_VERSION, FORMAT, type GraphFile, graphFileShape, kindNodeSchema } from "./schema.ts";
 import { DEFAULT_SETTINGS, type GraphDoc, type GraphEdge, type GraphNode } from "./types.ts";
 import { type Issue, validateGraph } from "./validate.ts";
+
+/** The largest graph file gradwire opens, in bytes: imported files and unpacked share links alike. */
+export const MAX_FILE_BYTES = 20_000_000;
 
 export interface LoadProblem {
   /** Where in the file: `nodes[3].params.lr`, `edges[0].target`, or `(file)` for the whole text. */
@@ -81,7 +84,8 @@ function syntaxProblem(text: string, e: unknown): LoadProblem {
 export function parseGraphFile(text: string, registry: Registry = builtinRegistry): LoadResult {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // A byte-order mark is how some editors on Windows start a UTF-8 file; it is not part of the JSON.
+    json = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
   } catch (e) {
     return { ok: false, errors: [syntaxProblem(text, e)] };
   }
@@ -100,6 +104,8 @@ export function loadGraph(json: unknown, registry: Registry = builtinRegistry): 
       jsonPath(deep.slice(0, 8)),
       `nested more than ${MAX_DEPTH} levels deep (a tensor has at most a few dimensions)`,
     );
+  const proto = protoKey(json);
+  if (proto) return fail(jsonPath(proto), "the key '__proto__' is not allowed in a graph file");
   if (!isObject(json)) return fail("(top level)", 'expected a JSON object with "format": "gradwire.graph"');
   if (json.format !== FORMAT)
     return fail(
@@ -137,12 +143,13 @@ export function loadGraph(json: unknown, registry: Registry = builtinRegistry): 
   const doc = fromFile(data);
   const validation = validateGraph(doc, registry);
   const index = new Map(data.nodes.map((n, i) => [n.id, i]));
-  const tooLarge = validation.issues.filter((i) => i.code === "too-large");
+  // Too large to hold, a tensor or the whole graph: the file is refused before anything is allocated.
+  const tooLarge = validation.issues.filter((i) => i.code === "too-large" || i.code === "memory");
   if (tooLarge.length)
     return {
       ok: false,
       errors: tooLarge.map((i) => ({
-        path: `nodes[${index.get(i.nodeId ?? "")}].params`,
+        path: i.code === "memory" ? "nodes" : `nodes[${index.get(i.nodeId ?? "")}].params`,
         message: i.message,
       })),
     };

@@ -28,12 +28,27 @@ function splitEnd(v: Json, path: string): [string, string] {
 }
 
 const RANDOM_KINDS = new Set(["randn", "rand"]);
+function typeName(v: Json): string {
+  return v === null
+    ? "null"
+    : Array.isArray(v)
+      ? "a list"
+      : typeof v === "object"
+        ? "an object"
+        : `a ${typeof v}`;
+}
 
 const MIGRATIONS: Record<number, (file: JsonObject) => JsonObject> = {
   0: (file) => {
     const { epochs, edges, ...rest } = file;
-    const list = Array.isArray(edges) ? edges : [];
-    const migrated = list.map((e, i) => {
+    if (!Array.isArray(edges))
+      throw new MigrationError(
+        "edges",
+        edges === undefined
+          ? "missing (expected a list of edges)"
+          : `expected a list of edges, got ${typeName(edges)}`,
+      );
+    const migrated = edges.map((e, i) => {
       if (e === null || typeof e !== "object" || Array.isArray(e))
         throw new MigrationError(`edges[${i}]`, "expected an object");
       const [source, sourcePort] = splitEnd(e.from, `edges[${i}].from`);

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { paramsSchema } from "../nodes/params.ts";
 import type { Registry } from "../nodes/registry.ts";
 import type { NodeKind } from "../nodes/types.ts";
-import { ID_PATTERN } from "./types.ts";
+import { ID_PATTERN, isReservedId, RESERVED_ID_MESSAGE } from "./types.ts";
 
 export const FORMAT = "gradwire.graph";
 export const CURRENT_VERSION = 2;
@@ -17,6 +17,7 @@ const id = (what: string) =>
     .regex(ID_PATTERN, {
       error: "must start with a letter or _ and hold only letters, digits, _ and - (at most 64)",
     })
+    .refine((s) => !isReservedId(s), { error: (issue) => `'${String(issue.input)}' ${RESERVED_ID_MESSAGE}` })
     .describe(what);
 
 export const positionSchema = z
@@ -33,9 +34,12 @@ export const edgeSchema = z
   })
   .describe("data flows from source.sourcePort to target.targetPort");
 
+/** The most epochs one run may take (settings.epochs and the CLI's --epochs alike). */
+export const MAX_EPOCHS = 10_000_000;
+
 export const settingsSchema = z
   .strictObject({
-    epochs: z.number().int().min(0).max(10_000_000).describe("how many epochs a training run takes"),
+    epochs: z.number().int().min(0).max(MAX_EPOCHS).describe("how many epochs a training run takes"),
   })
   .describe("run settings");
 
@@ -50,15 +54,22 @@ const nodeFields = {
   position: positionSchema.optional(),
 };
 
-/** A node of one kind, with that kind's params. */
+const kindSchemas = new WeakMap<NodeKind, z.ZodObject>();
+
+/** A node of one kind, with that kind's params; built once per kind (loading checks every node with it). */
 export function kindNodeSchema(kind: NodeKind): z.ZodObject {
-  return z
-    .strictObject({
-      ...nodeFields,
-      type: z.literal(kind.type),
-      params: paramsSchema(kind).optional().describe("params that differ from the defaults"),
-    })
-    .describe(kind.description);
+  let schema = kindSchemas.get(kind);
+  if (!schema) {
+    schema = z
+      .strictObject({
+        ...nodeFields,
+        type: z.literal(kind.type),
+        params: paramsSchema(kind).optional().describe("params that differ from the defaults"),
+      })
+      .describe(kind.description);
+    kindSchemas.set(kind, schema);
+  }
+  return schema;
 }
 
 /** A node before its kind is known: what every node has. */
@@ -85,7 +96,7 @@ export type GraphFile = z.infer<typeof graphFileShape>;
 
 /** The full schema, each node type with its own params: what docs/graph.schema.json is generated from. */
 export function graphFileSchema(registry: Registry): z.ZodObject {
-  const kinds = registry.list().map(kindNodeSchema) as unknown as [
+  const kinds = registry.list().map((k) => kindNodeSchema(k)) as unknown as [
     z.ZodObject,
     z.ZodObject,
     ...z.ZodObject[],

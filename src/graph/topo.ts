@@ -17,7 +17,7 @@ export function adjacency(doc: GraphDoc): Adjacency {
     out.set(id, []);
   }
   for (const e of Object.values(doc.edges)) {
-    if (!(e.source in doc.nodes) || !(e.target in doc.nodes)) continue;
+    if (!Object.hasOwn(doc.nodes, e.source) || !Object.hasOwn(doc.nodes, e.target)) continue;
     into.get(e.target)!.push(e);
     out.get(e.source)!.push(e);
   }
@@ -63,6 +63,15 @@ export function topoSort(doc: GraphDoc, adj: Adjacency = adjacency(doc)): TopoRe
 /** Strongly connected components (Tarjan) of more than one node, or a node feeding itself, each as a cycle. */
 function findCycles(ids: string[], adj: Adjacency): string[][] {
   const inSet = new Set(ids);
+  const next = (v: string) => adj.out.get(v)!.flatMap((e) => (inSet.has(e.target) ? [e.target] : []));
+  return strongComponents(ids, next).map((comp) => orderCycle(comp, adj));
+}
+
+/**
+ * The strongly connected components (Tarjan) of the graph `next` describes that are cycles: more than one
+ * node, or one node that is its own successor. Also used on the source's import graph (tests/architecture).
+ */
+export function strongComponents(ids: Iterable<string>, next: (v: string) => readonly string[]): string[][] {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const stack: string[] = [];
@@ -74,9 +83,7 @@ function findCycles(ids: string[], adj: Adjacency): string[][] {
     low.set(v, counter++);
     stack.push(v);
     onStack.add(v);
-    for (const e of adj.out.get(v)!) {
-      const w = e.target;
-      if (!inSet.has(w)) continue;
+    for (const w of next(v)) {
       if (!index.has(w)) {
         strong(w);
         low.set(v, Math.min(low.get(v)!, low.get(w)!));
@@ -90,8 +97,7 @@ function findCycles(ids: string[], adj: Adjacency): string[][] {
         onStack.delete(w);
         comp.push(w);
       } while (w !== v);
-      const selfLoop = adj.out.get(v)!.some((e) => e.target === v);
-      if (comp.length > 1 || selfLoop) out.push(orderCycle(comp, adj));
+      if (comp.length > 1 || next(v).includes(v)) out.push(comp);
     }
   };
   for (const v of ids) if (!index.has(v)) strong(v);

@@ -46,6 +46,22 @@ export const DEFAULT_SETTINGS: RunSettings = { epochs: 100 };
 
 export const ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 
+/**
+ * An id that names a property every JavaScript object has (`__proto__`, `constructor`, `toString`...). Nodes and
+ * edges are records keyed by id, where such a key would read or replace that property, so these ids are refused.
+ */
+export function isReservedId(id: string): boolean {
+  return id in Object.prototype;
+}
+
+/** The node with this id, if there is one (an own property only, whatever text the id is). */
+export function nodeById(doc: GraphDoc, id: string): GraphNode | undefined {
+  return Object.hasOwn(doc.nodes, id) ? doc.nodes[id] : undefined;
+}
+
+export const RESERVED_ID_MESSAGE =
+  "is reserved (names such as __proto__, constructor and toString belong to every object); choose another id";
+
 export function emptyGraph(): GraphDoc {
   return { nodes: {}, edges: {}, settings: { ...DEFAULT_SETTINGS } };
 }

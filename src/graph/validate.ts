@@ -7,8 +7,10 @@ import type { Registry } from "../nodes/registry.ts";
 import { MAX_ELEMENTS, numelOf } from "../nodes/shapes.ts";
 import { InferError, type NodeKind, outputsOf, type PortDecl, type TensorMeta } from "../nodes/types.ts";
 import { fmtShape, isFloating, isIntegral, scalarDType } from "../runtime/index.ts";
+import { budgetErrors } from "./budget.ts";
+import { literalDataErrors } from "./literal-check.ts";
 import { type Adjacency, adjacency, ancestors, topoSort } from "./topo.ts";
-import { describeNode, type GraphDoc, type GraphEdge, type GraphNode } from "./types.ts";
+import { describeNode, type GraphDoc, type GraphEdge, type GraphNode, nodeById } from "./types.ts";
 
 export type Severity = "error" | "warning";
 
@@ -23,6 +25,9 @@ export type IssueCode =
   | "dtype"
   | "shape"
   | "too-large"
+  | "memory"
+  | "work"
+  | "data"
   | "not-upstream"
   | "objective"
   | "nothing-to-train"
@@ -79,6 +84,13 @@ export function portSource(
   return {};
 }
 
+/** Where a wire starts, for messages: `'b' (tensor)`, or `'m' (max), output 'indices'` past the first output. */
+function wireSource(doc: GraphDoc, e: GraphEdge): string {
+  const src = doc.nodes[e.source];
+  if (!src) return `'${e.source}'`;
+  return `${describeNode(src)}${e.sourcePort === "out" ? "" : `, output '${e.sourcePort}'`}`;
+}
+
 export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResult {
   const issues: Issue[] = [];
   const adj = adjacency(doc);
@@ -127,8 +139,8 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
   // Edges: both ends exist, ports exist, one edge per input.
   const seenInputs = new Map<string, GraphEdge>();
   for (const e of Object.values(doc.edges)) {
-    const src = doc.nodes[e.source];
-    const dst = doc.nodes[e.target];
+    const src = nodeById(doc, e.source);
+    const dst = nodeById(doc, e.target);
     if (!src || !dst) {
       const missing = !src ? e.source : e.target;
       err(
@@ -258,7 +270,14 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
         : /dtype|floating|integer|bool/.test(msg)
           ? "dtype"
           : "shape";
-      err(code, `node ${describeNode(node)}${port ? `, input '${port}'` : ""}: ${msg}`, { nodeId: id, port });
+      // A port's error names both ends of its wire: the node it enters and the node (and output) it comes from.
+      const wire = port ? inputEdge(adj, id, port) : undefined;
+      const from = wire ? `, wired from ${wireSource(doc, wire)}` : "";
+      err(code, `node ${describeNode(node)}${port ? `, input '${port}'${from}` : ""}: ${msg}`, {
+        nodeId: id,
+        port,
+        ...(wire ? { edgeId: wire.id } : {}),
+      });
       blocked.add(id);
       continue;
     }
@@ -267,7 +286,7 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
       inputs,
       sourceType: (p) => {
         const e = inputEdge(adj, id, p);
-        return e ? doc.nodes[e.source]?.type : undefined;
+        return e ? nodeById(doc, e.source)?.type : undefined;
       },
     }) ?? [])
       warn("lint", `node ${describeNode(node)}${w.port ? `, input '${w.port}'` : ""}: ${w.message}`, {
@@ -286,10 +305,19 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
         );
     }
   }
+  for (const e of literalDataErrors(doc, kinds, adj, metas, blocked)) {
+    err("data", e.message, { nodeId: e.nodeId });
+    blocked.add(e.nodeId);
+  }
   // What is downstream of a blocked node cannot run either (it was skipped above without messages).
   checkTraining(doc, kinds, adj, metas, err, warn);
-  const ok = !issues.some((i) => i.severity === "error");
-  return { issues, ok, metas, order: topo.order, blocked, adjacency: adj };
+  const result: ValidationResult = { issues, ok: false, metas, order: topo.order, blocked, adjacency: adj };
+  // The whole graph's memory and work, from the metas (nothing is allocated): over budget, nothing runs.
+  const overBudget = budgetErrors(doc, registry, result);
+  for (const e of overBudget) err(e.code, e.message, { nodeId: e.nodeId });
+  if (overBudget.length) for (const id of Object.keys(doc.nodes)) blocked.add(id);
+  result.ok = !issues.some((i) => i.severity === "error");
+  return result;
 }
 
 /** Nodes with leaves whose requires_grad param is on: what optimizers train. */
@@ -343,7 +371,7 @@ function checkTraining(
     }
   }
   if (doc.objective !== undefined) {
-    const node = doc.nodes[doc.objective];
+    const node = nodeById(doc, doc.objective);
     if (!node) err("objective", `the objective '${doc.objective}' is not a node in the graph`);
     else {
       const m = metas[node.id]?.out;

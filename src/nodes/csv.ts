@@ -8,7 +8,7 @@ import { type Built, csvDataset, csvText, followProvidedCsv, provideCsv, remembe
 import { CsvError, type CsvOptions, csvPython } from "./csv/table.ts";
 import { pyStr, pyValue } from "./python.ts";
 import { floatDType } from "./random.ts";
-import { defineKind } from "./registry.ts";
+import { defineKind, withSamples } from "./registry.ts";
 import { meta } from "./shapes.ts";
 import { InferError, type NodeKind, type ParamReader } from "./types.ts";
 
@@ -66,7 +66,7 @@ const columnList = (name: string, help: string) => ({
   help,
 });
 
-export const csvKind: NodeKind = defineKind({
+const csv: NodeKind = defineKind({
   type: "csv",
   family: "Data",
   description: "A CSV file as a data set: feature columns as X, a target column as y",
@@ -181,3 +181,14 @@ export const csvKind: NodeKind = defineKind({
     ];
   },
 });
+
+export const csvKind: NodeKind = withSamples(csv, [
+  {
+    inputs: {},
+    params: {
+      content: "a,kind,b,label\n1.5,x,-2,0\n2.5,y,0.25,1\n-1,x,3,1\n",
+      categorical: [1],
+      target_type: "class_index",
+    },
+  },
+]);

@@ -12,7 +12,7 @@ import {
 import { asLeaf, dtypeKwarg, dtypeParam, requiresGradKwarg, requiresGradParam, sizeParam } from "./common.ts";
 import { linspaceHelper, pyDType, pyFloat, pyNum, pyValue } from "./python.ts";
 import { RANDOM_KINDS } from "./random.ts";
-import { defineKind } from "./registry.ts";
+import { defineKind, withSamples } from "./registry.ts";
 import { meta } from "./shapes.ts";
 import { InferError, type NodeKind, type ParamReader } from "./types.ts";
 
@@ -189,11 +189,32 @@ function filledKind(type: "zeros" | "ones" | "full", value: number | null): Node
 }
 
 export const DATA_KINDS: readonly NodeKind[] = [
-  tensorKind,
+  withSamples(tensorKind, [
+    {
+      inputs: {},
+      params: {
+        data: [
+          [0.5, -1.25],
+          [2.0, 3.0],
+        ],
+        requires_grad: true,
+      },
+    },
+    { name: "int64", inputs: {}, params: { data: [3, -1, 4] } },
+    { name: "float64 from ints", inputs: {}, params: { data: [1, 2], dtype: "float64" } },
+  ]),
   ...RANDOM_KINDS,
-  linspaceKind,
-  arangeKind,
-  filledKind("zeros", 0),
-  filledKind("ones", 1),
-  filledKind("full", null),
+  withSamples(linspaceKind, [
+    { inputs: {}, params: { start: -1, end: 2, steps: 7 } },
+    { name: "float64, one step", inputs: {}, params: { start: 0.5, end: 2, steps: 1, dtype: "float64" } },
+  ]),
+  withSamples(arangeKind, [
+    { inputs: {}, params: { start: 1, end: 10, step: 3 } },
+    { name: "fractional step", inputs: {}, params: { start: 0, end: 1, step: 0.25 } },
+  ]),
+  withSamples(filledKind("zeros", 0), [{ inputs: {}, params: { size: [2, 2] } }]),
+  withSamples(filledKind("ones", 1), [
+    { inputs: {}, params: { size: [3], dtype: "float64", requires_grad: true } },
+  ]),
+  withSamples(filledKind("full", null), [{ inputs: {}, params: { size: [2], fill_value: 0.5 } }]),
 ];

@@ -20,7 +20,7 @@ import {
 } from "./data/toy.ts";
 import { pyDType, pyFloat, pyNum, pyValue } from "./python.ts";
 import { floatDType as randomFloatDType, seedParam } from "./random.ts";
-import { defineKind } from "./registry.ts";
+import { defineKind, withSamples } from "./registry.ts";
 import { meta, req } from "./shapes.ts";
 import { InferError, type NodeKind, type ParamDecl, type ParamReader, type TorchContext } from "./types.ts";
 
@@ -137,68 +137,87 @@ function toyKind(spec: ToyKind): NodeKind {
 }
 
 const TOY_KINDS = [
-  toyKind({
-    type: "make_moons",
-    description: "Two interleaved half circles, two classes (like sklearn's make_moons), from a seed",
-    params: [nSamples(100), noiseParam(0.1)],
-    make: makeMoons,
-  }),
-  toyKind({
-    type: "make_circles",
-    description: "A circle inside another, two classes (like sklearn's make_circles), from a seed",
-    params: [
-      nSamples(100),
-      noiseParam(0.05),
-      { name: "factor", type: "number", min: 0, max: 1, default: 0.5, help: "the inner circle's radius" },
-    ],
-    make: makeCircles,
-  }),
-  toyKind({
-    type: "make_blobs",
-    description: "Gaussian blobs around random centers, one class each (like sklearn's make_blobs)",
-    params: [
-      nSamples(100),
-      {
-        name: "centers",
-        type: "number",
-        integer: true,
-        min: 1,
-        default: 3,
-        help: "how many blobs (classes)",
-      },
-      nFeatures,
-      { name: "cluster_std", type: "number", min: 0, default: 1, help: "each blob's standard deviation" },
-    ],
-    make: makeBlobs,
-  }),
-  toyKind({
-    type: "make_regression",
-    description: "A linear regression problem: y = X @ coef + bias + noise (like sklearn's make_regression)",
-    params: [
-      nSamples(100),
-      nFeatures,
-      noiseParam(0.1),
-      { name: "bias", type: "number", default: 0, help: "added to every target" },
-    ],
-    make: makeRegression,
-    regression: true,
-  }),
-  toyKind({
-    type: "spirals",
-    description: "Interleaved spiral arms, one class per arm (the CS231n spiral data), from a seed",
-    params: [
-      nSamples(300),
-      { name: "classes", type: "number", integer: true, min: 1, default: 3, help: "how many arms" },
-      noiseParam(0.2),
-    ],
-    make: spirals,
-  }),
-  toyKind({
-    type: "xor",
-    description: "Points in the square [-1, 1)^2, class 1 where x and y differ in sign (the XOR problem)",
-    params: [nSamples(200), noiseParam(0)],
-    make: xor,
-  }),
+  withSamples(
+    toyKind({
+      type: "make_moons",
+      description: "Two interleaved half circles, two classes (like sklearn's make_moons), from a seed",
+      params: [nSamples(100), noiseParam(0.1)],
+      make: makeMoons,
+    }),
+    [{ inputs: {}, params: { n_samples: 12, noise: 0.1, seed: 1 } }],
+  ),
+  withSamples(
+    toyKind({
+      type: "make_circles",
+      description: "A circle inside another, two classes (like sklearn's make_circles), from a seed",
+      params: [
+        nSamples(100),
+        noiseParam(0.05),
+        { name: "factor", type: "number", min: 0, max: 1, default: 0.5, help: "the inner circle's radius" },
+      ],
+      make: makeCircles,
+    }),
+    [{ inputs: {}, params: { n_samples: 10, noise: 0.05, factor: 0.4, seed: 2 } }],
+  ),
+  withSamples(
+    toyKind({
+      type: "make_blobs",
+      description: "Gaussian blobs around random centers, one class each (like sklearn's make_blobs)",
+      params: [
+        nSamples(100),
+        {
+          name: "centers",
+          type: "number",
+          integer: true,
+          min: 1,
+          default: 3,
+          help: "how many blobs (classes)",
+        },
+        nFeatures,
+        { name: "cluster_std", type: "number", min: 0, default: 1, help: "each blob's standard deviation" },
+      ],
+      make: makeBlobs,
+    }),
+    [{ inputs: {}, params: { n_samples: 9, centers: 3, n_features: 2, seed: 2 } }],
+  ),
+  withSamples(
+    toyKind({
+      type: "make_regression",
+      description:
+        "A linear regression problem: y = X @ coef + bias + noise (like sklearn's make_regression)",
+      params: [
+        nSamples(100),
+        nFeatures,
+        noiseParam(0.1),
+        { name: "bias", type: "number", default: 0, help: "added to every target" },
+      ],
+      make: makeRegression,
+      regression: true,
+    }),
+    [{ inputs: {}, params: { n_samples: 6, n_features: 2, noise: 0.1, bias: 1, seed: 3 } }],
+  ),
+  withSamples(
+    toyKind({
+      type: "spirals",
+      description: "Interleaved spiral arms, one class per arm (the CS231n spiral data), from a seed",
+      params: [
+        nSamples(300),
+        { name: "classes", type: "number", integer: true, min: 1, default: 3, help: "how many arms" },
+        noiseParam(0.2),
+      ],
+      make: spirals,
+    }),
+    [{ inputs: {}, params: { n_samples: 9, classes: 3, seed: 4 } }],
+  ),
+  withSamples(
+    toyKind({
+      type: "xor",
+      description: "Points in the square [-1, 1)^2, class 1 where x and y differ in sign (the XOR problem)",
+      params: [nSamples(200), noiseParam(0)],
+      make: xor,
+    }),
+    [{ inputs: {}, params: { n_samples: 8, noise: 0.1, seed: 5 } }],
+  ),
 ];
 
 interface Bundled {
@@ -373,4 +392,22 @@ const randomSplit = defineKind({
   },
 });
 
-export const DATASET_KINDS: readonly NodeKind[] = [...TOY_KINDS, ...BUNDLED.map(bundledKind), randomSplit];
+export const DATASET_KINDS: readonly NodeKind[] = [
+  ...TOY_KINDS,
+  ...BUNDLED.map((b) => withSamples(bundledKind(b), [{ inputs: {}, params: {} }])),
+  withSamples(randomSplit, [
+    {
+      inputs: {
+        X: [
+          [0.5, -1],
+          [1.5, 2],
+          [-0.25, 0.75],
+          [3, -2],
+          [0.125, 1],
+        ],
+        y: [1, 0, 1, 1, 0],
+      },
+      params: { lengths: [0.6, 0.2, 0.2], seed: 1 },
+    },
+  ]),
+];

@@ -87,7 +87,17 @@ export class ExprError extends Error {
   override name = "ExprError";
 }
 
-function convert(node: jsep.Expression, vars: readonly string[]): Expr {
+/** Deeper than this an expression is refused: evaluating and printing it recurse once per level. */
+export const MAX_EXPR_DEPTH = 200;
+
+const tooDeep = () =>
+  new ExprError(
+    `the expression is nested more than ${MAX_EXPR_DEPTH} levels deep (split it over several nodes)`,
+  );
+
+function convert(node: jsep.Expression, vars: readonly string[], depth = 0): Expr {
+  if (depth > MAX_EXPR_DEPTH) throw tooDeep();
+  const sub = (n: jsep.Expression) => convert(n, vars, depth + 1);
   switch (node.type) {
     case "Literal": {
       const v = (node as jsep.Literal).value;
@@ -98,12 +108,12 @@ function convert(node: jsep.Expression, vars: readonly string[]): Expr {
     case "Identifier": {
       const name = (node as jsep.Identifier).name;
       if (vars.includes(name)) return { kind: "var", name };
-      if (name in CONSTANTS) return { kind: "num", value: CONSTANTS[name] };
+      if (Object.hasOwn(CONSTANTS, name)) return { kind: "num", value: CONSTANTS[name] };
       throw new ExprError(`unknown name '${name}' (use ${vars.map((v) => `'${v}'`).join(", ")}, pi or e)`);
     }
     case "UnaryExpression": {
       const u = node as jsep.UnaryExpression;
-      const arg = convert(u.argument, vars);
+      const arg = sub(u.argument);
       // -2 is a number (clamp's bounds must be numbers), not the negation of one.
       if (u.operator === "-")
         return arg.kind === "num" ? { kind: "num", value: -arg.value } : { kind: "neg", arg };
@@ -113,21 +123,22 @@ function convert(node: jsep.Expression, vars: readonly string[]): Expr {
     case "BinaryExpression": {
       const b = node as jsep.BinaryExpression;
       const op = b.operator === "^" ? "**" : b.operator;
-      if (!(op in BIN))
+      if (!Object.hasOwn(BIN, op))
         throw new ExprError(`operator '${b.operator}' is not supported (use + - * / ** < > <= >= == !=)`);
-      return { kind: "bin", op: op as BinOp, left: convert(b.left, vars), right: convert(b.right, vars) };
+      return { kind: "bin", op: op as BinOp, left: sub(b.left), right: sub(b.right) };
     }
     case "CallExpression": {
       const c = node as jsep.CallExpression;
       const callee = c.callee.type === "Identifier" ? (c.callee as jsep.Identifier).name : "";
-      const fn = FNS[callee];
+      // Own names only: `constructor` or `valueOf` must not find Object.prototype's.
+      const fn = Object.hasOwn(FNS, callee) ? FNS[callee] : undefined;
       if (!fn)
         throw new ExprError(`unknown function '${callee || "?"}' (known: ${Object.keys(FNS).join(", ")})`);
       if (c.arguments.length !== fn.arity)
         throw new ExprError(
           `${callee} takes ${fn.arity} argument${fn.arity > 1 ? "s" : ""}, got ${c.arguments.length}`,
         );
-      const args = c.arguments.map((a) => convert(a, vars));
+      const args = c.arguments.map(sub);
       if (callee === "clamp" && (args[1].kind !== "num" || args[2].kind !== "num"))
         throw new ExprError("clamp's bounds must be numbers");
       return { kind: "call", fn: callee, args };
@@ -137,7 +148,7 @@ function convert(node: jsep.Expression, vars: readonly string[]): Expr {
       return {
         kind: "call",
         fn: "where",
-        args: [convert(c.test, vars), convert(c.consequent, vars), convert(c.alternate, vars)],
+        args: [sub(c.test), sub(c.consequent), sub(c.alternate)],
       };
     }
     default:
@@ -152,6 +163,8 @@ export function parseExpr(source: string, vars: readonly string[]): Expr {
   try {
     tree = jsep(source);
   } catch (e) {
+    // jsep recurses once per nesting level: only absurd nesting runs it out of stack.
+    if (e instanceof RangeError) throw tooDeep();
     throw new ExprError(e instanceof Error ? e.message : String(e));
   }
   return convert(tree, vars);
@@ -232,7 +245,7 @@ function printPython(e: Expr, names: Record<string, string>): { code: string; pr
       if (e.value === Math.E) return { code: "math.e", prec: ATOM };
       return { code: pyFloat(e.value), prec: e.value < 0 || Object.is(e.value, -0) ? UNARY_PREC : ATOM };
     case "var":
-      return { code: names[e.name] ?? e.name, prec: ATOM };
+      return { code: Object.hasOwn(names, e.name) ? names[e.name] : e.name, prec: ATOM };
     case "neg":
       return { code: `-${wrap(e.arg, (p) => p < UNARY_PREC)}`, prec: UNARY_PREC };
     case "bin": {

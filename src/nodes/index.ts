@@ -1,4 +1,5 @@
 /** Every node kind, registered by family; import the registry from here. */
+import { ACTIVATION_SAMPLES } from "./activation-samples.ts";
 import { ACTIVATION_KINDS } from "./activations.ts";
 import { csvKind } from "./csv.ts";
 import { DATA_KINDS } from "./data.ts";
@@ -8,7 +9,7 @@ import { METRIC_KINDS } from "./metrics.ts";
 import { MODEL_KINDS } from "./model.ts";
 import { OPS_KINDS } from "./ops.ts";
 import { OPTIMIZER_KINDS } from "./optimizers.ts";
-import { Registry } from "./registry.ts";
+import { Registry, withSamples } from "./registry.ts";
 import { TOOL_KINDS } from "./tools.ts";
 
 export { csvData, followProvidedCsv, MAX_EMBEDDED_CHARS, provideCsv, rememberCsvData } from "./csv.ts";
@@ -25,7 +26,7 @@ export const ALL_KINDS = [
   csvKind,
   ...MODEL_KINDS,
   ...OPS_KINDS,
-  ...ACTIVATION_KINDS,
+  ...ACTIVATION_KINDS.map((k) => (k.samples ? k : withSamples(k, ACTIVATION_SAMPLES[k.type] ?? []))),
   ...LOSS_KINDS,
   ...OPTIMIZER_KINDS,
   ...METRIC_KINDS,

@@ -1,7 +1,8 @@
 /** Metrics: argmax/argmin (predicted classes) and accuracy against class indices. */
 import { fmtShape, isIntegral, ops, type Tensor } from "../runtime/index.ts";
 import { dimParam, inputPort, keepdimParam } from "./common.ts";
-import { defineKind } from "./registry.ts";
+import { defineKind, withSamples } from "./registry.ts";
+import { CLASSES, X } from "./sample-values.ts";
 import { meta, normDimOf, reducedShape, req } from "./shapes.ts";
 import { InferError, type NodeKind } from "./types.ts";
 
@@ -83,4 +84,16 @@ const accuracy = defineKind({
   },
 });
 
-export const METRIC_KINDS: readonly NodeKind[] = [argKind("argmax"), argKind("argmin"), accuracy];
+export const METRIC_KINDS: readonly NodeKind[] = [
+  ...(["argmax", "argmin"] as const).map((t) =>
+    withSamples(argKind(t), [
+      { inputs: { input: X } },
+      { name: "dim 1", inputs: { input: X }, params: { dim: 1 } },
+      { name: "dim 0, keepdim", inputs: { input: X }, params: { dim: 0, keepdim: true } },
+    ]),
+  ),
+  withSamples(accuracy, [
+    { inputs: { input: X, target: CLASSES } },
+    { name: "dim 0", inputs: { input: X, target: [1, 0, 1] }, params: { dim: 0 } },
+  ]),
+];

@@ -11,7 +11,8 @@ import {
 } from "../runtime/index.ts";
 import { dtypeParam, inputPort, requiresGradParam } from "./common.ts";
 import { floatDType, seedParam } from "./random.ts";
-import { defineKind } from "./registry.ts";
+import { defineKind, withSamples } from "./registry.ts";
+import { X } from "./sample-values.ts";
 import { broadcastPorts, matmulShape, meta, promoteMeta, req } from "./shapes.ts";
 import { InferError, type NodeKind, type ParamReader, type TensorMeta } from "./types.ts";
 
@@ -144,7 +145,14 @@ const linearLayer = defineKind({
     const p = ctx.params;
     const d = p.str("dtype") as DType;
     const [i, o] = [p.num("in_features"), p.num("out_features")];
-    return linearShape(req(ctx, "input"), meta([o, i], d), p.bool("bias") ? meta([o], d) : undefined);
+    const x = req(ctx, "input");
+    // nn.Linear refuses an input of another dtype than its parameters (mat1 and mat2 must have the same dtype).
+    if (x.dtype !== d)
+      throw new InferError(
+        `input is ${x.dtype} but the layer's weight is ${d}: set the layer's dtype to ${x.dtype}`,
+        "input",
+      );
+    return linearShape(x, meta([o, i], d), p.bool("bias") ? meta([o], d) : undefined);
   },
   leaves: linearLeaves,
   evaluate: (c) => ops.linear(c.inputs.input!, c.leaves.weight, c.leaves.bias ?? null),
@@ -166,4 +174,44 @@ const linearLayer = defineKind({
   },
 });
 
-export const MODEL_KINDS: readonly NodeKind[] = [model, linear, linearLayer];
+export const MODEL_KINDS: readonly NodeKind[] = [
+  withSamples(model, [
+    { inputs: { input: X }, params: { weight: [0.5, -1, 2], bias: 0.25 } },
+    {
+      name: "scalar weight and bias",
+      inputs: { input: [0.5, 1.5, -2.0] },
+      params: { weight: 1.5, bias: -0.5 },
+    },
+  ]),
+  withSamples(linear, [
+    {
+      inputs: {
+        input: X,
+        weight: [
+          [0.1, 0.2, -0.3],
+          [0.5, -0.5, 0.25],
+        ],
+        bias: [0.5, -1.5],
+      },
+    },
+    {
+      name: "no bias",
+      inputs: {
+        input: [0.5, -1.5, 2.0],
+        weight: [
+          [0.1, 0.2, -0.3],
+          [0.5, -0.5, 0.25],
+        ],
+      },
+    },
+  ]),
+  withSamples(linearLayer, [
+    { inputs: { input: X }, params: { in_features: 3, out_features: 2, seed: 1 }, precision: "float32" },
+    {
+      name: "float64, no bias",
+      inputs: { input: [[0.5, -1.5]] },
+      params: { in_features: 2, out_features: 3, bias: false, seed: 4, dtype: "float64" },
+      precision: "float64",
+    },
+  ]),
+];

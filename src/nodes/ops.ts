@@ -2,7 +2,8 @@
 import { type DType, fmtShape, inferShape, isFloating, ops, type Tensor } from "../runtime/index.ts";
 import { dimParam, dtypeParam, inputPort, keepdimParam } from "./common.ts";
 import { pyDType, pyNum, pyTuple } from "./python.ts";
-import { defineKind } from "./registry.ts";
+import { defineKind, withSamples } from "./registry.ts";
+import { LABELS, POSITIVE, X, Y } from "./sample-values.ts";
 import {
   broadcastPorts,
   floatOf,
@@ -14,7 +15,15 @@ import {
   req,
   requireFloat,
 } from "./shapes.ts";
-import { type EvalContext, InferError, type NodeKind, type ParamDecl, type PortDecl } from "./types.ts";
+import {
+  type EvalContext,
+  InferError,
+  type KindSample,
+  type NestedNumbers,
+  type NodeKind,
+  type ParamDecl,
+  type PortDecl,
+} from "./types.ts";
 
 const { BINARY, UNARY } = ops;
 const x = (c: EvalContext): Tensor => c.inputs.input!;
@@ -540,39 +549,168 @@ const to = defineKind({
   torch: (c) => [`${c.out} = ${c.inputs.input}.to(${pyDType(c.params.str("dtype") as DType)})`],
 });
 
+const S = (inputs: KindSample["inputs"], params?: KindSample["params"], name?: string): KindSample => ({
+  name,
+  inputs,
+  ...(params ? { params } : {}),
+});
+/** A tensor other, a broadcast row, and (where allowed) the number param standing in for the port. */
+const binarySamples = (
+  other: NestedNumbers,
+  scalar: number | null,
+  input: NestedNumbers = X,
+): KindSample[] => [
+  S({ input, other }),
+  S({ input, other: [0.5, -2.0, 1.5] }, undefined, "broadcast row"),
+  ...(scalar === null ? [] : [S({ input }, { other: scalar }, "number other")]),
+];
+const ABS_Y: NestedNumbers = [
+  [1.5, 0.5, 2.0],
+  [0.25, 1.0, 3.0],
+];
+/** Y with two elements equal to X's, so comparisons see ties. */
+const Y_TIES: NestedNumbers = [
+  [0.5, 0.5, -2.0],
+  [0.25, 1.5, 3.0],
+];
+const X3: NestedNumbers = [
+  [
+    [0.5, -1.25],
+    [2.0, 0.75],
+  ],
+  [
+    [-0.75, 1.5],
+    [0.25, -2.5],
+  ],
+];
+
+const LAYOUT_SAMPLES: Record<string, KindSample[]> = {
+  reshape: [S({ input: X }, { shape: [3, -1] })],
+  flatten: [S({ input: X3 }), S({ input: X3 }, { start_dim: 1 }, "start_dim 1")],
+  squeeze: [S({ input: [[[0.5, -1.25, 2.0]], [[-0.75, 1.5, 0.25]]] }, { dim: 1 })],
+  unsqueeze: [S({ input: X }, { dim: 1 })],
+  transpose: [S({ input: X }), S({ input: X3 }, { dim0: 0, dim1: 2 }, "dims 0, 2")],
+  permute: [S({ input: X3 }, { dims: [2, 0, 1] })],
+  narrow: [S({ input: X }, { dim: 1, start: 1, length: 2 })],
+};
+
 export const OPS_KINDS: readonly NodeKind[] = [
-  binaryKind("add", "other", "input + other, like torch.add"),
-  binaryKind("sub", "other", "input - other, like torch.sub"),
-  binaryKind("mul", "other", "input * other, like torch.mul"),
-  binaryKind("div", "other", "input / other (true division), like torch.div"),
-  binaryKind("pow", "exponent", "input ** exponent, like torch.pow"),
-  binaryKind("xlogy", "other", "input * log(other), 0 where input is 0, like torch.xlogy"),
-  binaryKind("maximum", "other", "Elementwise larger of two tensors, like torch.maximum", { scalar: false }),
-  binaryKind("minimum", "other", "Elementwise smaller of two tensors, like torch.minimum", { scalar: false }),
-  ...["eq", "ne", "lt", "le", "gt", "ge"].map((n) =>
-    binaryKind(n, "other", `Elementwise comparison (bool), like torch.${n}`),
+  withSamples(binaryKind("add", "other", "input + other, like torch.add"), binarySamples(Y, 2.5)),
+  withSamples(binaryKind("sub", "other", "input - other, like torch.sub"), binarySamples(Y, -1.5)),
+  withSamples(binaryKind("mul", "other", "input * other, like torch.mul"), binarySamples(Y, -3)),
+  withSamples(
+    binaryKind("div", "other", "input / other (true division), like torch.div"),
+    binarySamples(Y, 4),
   ),
-  unaryKind("neg", "neg", "-input, like torch.neg", "Ops"),
-  unaryKind("abs", "abs", "|input|, like torch.abs", "Ops"),
-  unaryKind("sign", "sign", "-1, 0 or 1 by sign, like torch.sign", "Ops"),
-  unaryKind("exp", "exp", "e ** input, like torch.exp", "Ops"),
-  unaryKind("log", "log", "Natural logarithm, like torch.log", "Ops"),
-  unaryKind("log1p", "log1p", "log(1 + input), accurate near 0, like torch.log1p", "Ops"),
-  unaryKind("sqrt", "sqrt", "Square root, like torch.sqrt", "Ops"),
-  clamp,
-  matmul,
-  reductionKind("sum", "Sum of all elements or along dim, like torch.sum"),
-  reductionKind("mean", "Mean of all elements or along dim, like torch.mean"),
-  extremeKind("max"),
-  extremeKind("min"),
-  norm,
-  logsumexp,
-  ...layoutKinds,
-  gather,
-  indexSelect,
-  where,
-  detach,
-  to,
+  withSamples(binaryKind("pow", "exponent", "input ** exponent, like torch.pow"), [
+    S({ input: POSITIVE, exponent: Y }),
+    S({ input: X }, { exponent: 3 }, "integer exponent of negatives"),
+    S({ input: POSITIVE }, { exponent: 2.5 }, "number exponent"),
+  ]),
+  withSamples(
+    binaryKind("xlogy", "other", "input * log(other), 0 where input is 0, like torch.xlogy"),
+    binarySamples(ABS_Y, 2, [
+      [0.5, -1.25, 2.0],
+      [0.0, 1.5, 0.25],
+    ]).slice(0, 1),
+  ),
+  withSamples(
+    binaryKind("maximum", "other", "Elementwise larger of two tensors, like torch.maximum", {
+      scalar: false,
+    }),
+    binarySamples(Y, null),
+  ),
+  withSamples(
+    binaryKind("minimum", "other", "Elementwise smaller of two tensors, like torch.minimum", {
+      scalar: false,
+    }),
+    binarySamples(Y, null),
+  ),
+  ...["eq", "ne", "lt", "le", "gt", "ge"].map((n) =>
+    withSamples(
+      binaryKind(n, "other", `Elementwise comparison (bool), like torch.${n}`),
+      binarySamples(Y_TIES, 0.5),
+    ),
+  ),
+  withSamples(unaryKind("neg", "neg", "-input, like torch.neg", "Ops"), [S({ input: X })]),
+  withSamples(unaryKind("abs", "abs", "|input|, like torch.abs", "Ops"), [S({ input: X })]),
+  withSamples(unaryKind("sign", "sign", "-1, 0 or 1 by sign, like torch.sign", "Ops"), [S({ input: X })]),
+  withSamples(unaryKind("exp", "exp", "e ** input, like torch.exp", "Ops"), [S({ input: X })]),
+  withSamples(unaryKind("log", "log", "Natural logarithm, like torch.log", "Ops"), [S({ input: POSITIVE })]),
+  withSamples(unaryKind("log1p", "log1p", "log(1 + input), accurate near 0, like torch.log1p", "Ops"), [
+    S({ input: [0.5, 1e-5, -0.25, 3.0] }),
+  ]),
+  withSamples(unaryKind("sqrt", "sqrt", "Square root, like torch.sqrt", "Ops"), [S({ input: POSITIVE })]),
+  withSamples(clamp, [S({ input: X }, { min: -0.5, max: 1 }), S({ input: X }, { min: 0 }, "min only")]),
+  withSamples(matmul, [
+    S({
+      input: X,
+      other: [
+        [0.5, -1.0],
+        [1.5, 0.25],
+        [-2.0, 1.0],
+      ],
+    }),
+    S({ input: X, other: [1.0, -0.5, 2.0] }, undefined, "matrix-vector"),
+    S({ input: [0.5, -1.5, 2.0], other: [1.0, -0.5, 2.0] }, undefined, "dot"),
+    S(
+      {
+        input: X3,
+        other: [
+          [1.0, -0.5],
+          [0.25, 2.0],
+        ],
+      },
+      undefined,
+      "batched",
+    ),
+  ]),
+  ...(["sum", "mean"] as const).map((t) =>
+    withSamples(
+      reductionKind(t, `${t === "sum" ? "Sum" : "Mean"} of all elements or along dim, like torch.${t}`),
+      [
+        S({ input: X }),
+        S({ input: X }, { dim: 1, keepdim: true }, "dim 1, keepdim"),
+        S({ input: X3 }, { dim: [0, 2] }, "dims"),
+      ],
+    ),
+  ),
+  ...(["max", "min"] as const).map((t) =>
+    withSamples(extremeKind(t), [
+      S({ input: X }),
+      S({ input: X }, { dim: 1 }, "dim 1"),
+      S({ input: X }, { dim: 0, keepdim: true }, "dim 0, keepdim"),
+    ]),
+  ),
+  withSamples(norm, [
+    S({ input: X }),
+    S({ input: X }, { p: 1, dim: 1 }, "p 1, dim 1"),
+    S({ input: X }, { p: 3, dim: 0, keepdim: true }, "p 3, dim 0"),
+  ]),
+  withSamples(logsumexp, [
+    S({ input: X }),
+    S({ input: X3 }, { dim: [1, 2], keepdim: true }, "dims, keepdim"),
+  ]),
+  ...layoutKinds.map((k) => withSamples(k, LAYOUT_SAMPLES[k.type])),
+  withSamples(gather, [
+    S(
+      {
+        input: X,
+        index: [
+          [2, 0],
+          [1, 1],
+        ],
+      },
+      { dim: 1 },
+    ),
+  ]),
+  withSamples(indexSelect, [S({ input: X, index: [2, 0, 2] }, { dim: 1 })]),
+  withSamples(where, [
+    S({ condition: LABELS, input: X, other: Y }),
+    S({ condition: LABELS, input: X }, { other: 0 }, "number other"),
+  ]),
+  withSamples(detach, [S({ input: X })]),
+  withSamples(to, [S({ input: X }, { dtype: "float64" }), S({ input: X }, { dtype: "int64" }, "to int64")]),
 ];
 
 export { unaryKind };

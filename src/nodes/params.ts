@@ -2,15 +2,44 @@
 import { z } from "zod";
 import type { NodeKind, ParamDecl, ParamReader, ParamValue, ParamValues } from "./types.ts";
 
+/** Why a number is not one: JSON's 1e400 parses as Infinity, which no param or tensor literal takes. */
+function notFinite(x: unknown): string | undefined {
+  return typeof x === "number" && !Number.isFinite(x)
+    ? `a number beyond float64's range (${x > 0 ? "" : "-"}1e400 and the like read as infinity); write a finite number`
+    : undefined;
+}
+
+/** What is wrong with tensor data, where: the first element that is not a number or true/false. */
+export function badData(v: unknown, at = "data"): string | undefined {
+  const stack: [unknown, string][] = [[v, at]];
+  while (stack.length) {
+    const [x, path] = stack.pop()!;
+    if (Array.isArray(x)) {
+      for (let i = x.length - 1; i >= 0; i--) stack.push([x[i], `${path}[${i}]`]);
+      continue;
+    }
+    if (typeof x === "boolean" || (typeof x === "number" && Number.isFinite(x))) continue;
+    const what =
+      typeof x === "number"
+        ? `is ${notFinite(x)}`
+        : `is ${x === null ? "null" : typeof x === "string" ? `a string (${JSON.stringify(x).slice(0, 40)})` : `${typeof x === "object" ? "an object" : `a ${typeof x}`}`}; tensor data holds numbers and true/false, in nested lists`;
+    return `${path} ${what}`;
+  }
+  return undefined;
+}
+
 /** Nested arrays of numbers or booleans, as torch.tensor takes them. */
 export const nestedData: z.ZodType<ParamValue> = z.lazy(() =>
-  z.union([z.number(), z.boolean(), z.array(nestedData)]),
+  z.union([z.number(), z.boolean(), z.array(nestedData)], { error: (issue) => badData(issue.input) }),
 );
+
+/** A number, with a message for JSON's 1e400 (Infinity) rather than zod's. */
+const number = () => z.number({ error: (issue) => notFinite(issue.input) });
 
 const fmt = (v: number) => String(v);
 
 function numberSchema(d: Extract<ParamDecl, { type: "number" }>): z.ZodType {
-  let s = d.integer ? z.number().int() : z.number();
+  let s = d.integer ? number().int() : number();
   if (d.min !== undefined)
     s = d.exclusiveMin
       ? s.gt(d.min, { error: `must be > ${fmt(d.min)}` })
@@ -36,7 +65,7 @@ export function paramSchema(d: ParamDecl): z.ZodType {
       s = z.string().max(d.maxLength ?? 10_000);
       break;
     case "numbers": {
-      let item = d.integer ? z.number().int() : z.number();
+      let item = d.integer ? number().int() : number();
       if (d.min !== undefined) item = item.gte(d.min, { error: `must be ≥ ${d.min}` });
       if (d.max !== undefined) item = item.lte(d.max, { error: `must be ≤ ${d.max}` });
       const arr = z.array(item);
@@ -54,11 +83,21 @@ export function paramSchema(d: ParamDecl): z.ZodType {
   return d.nullable || d.default === null ? s.nullable() : s;
 }
 
-/** The zod schema of a node's params object: known names only, each optional (defaults fill the rest). */
+const paramsSchemas = new WeakMap<NodeKind, z.ZodObject>();
+
+/**
+ * The zod schema of a node's params object: known names only, each optional (defaults fill the rest). Built
+ * once per kind: building one costs far more than checking a node with it, and a graph has thousands of nodes.
+ */
 export function paramsSchema(kind: NodeKind): z.ZodObject {
-  const shape: Record<string, z.ZodType> = {};
-  for (const d of kind.params) shape[d.name] = paramSchema(d).optional();
-  return z.strictObject(shape);
+  let schema = paramsSchemas.get(kind);
+  if (!schema) {
+    const shape: Record<string, z.ZodType> = {};
+    for (const d of kind.params) shape[d.name] = paramSchema(d).optional();
+    schema = z.strictObject(shape);
+    paramsSchemas.set(kind, schema);
+  }
+  return schema;
 }
 
 export function defaultParams(kind: NodeKind): ParamValues {

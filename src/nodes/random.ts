@@ -16,7 +16,7 @@ import {
 } from "../runtime/index.ts";
 import { asLeaf, dtypeKwarg, requiresGradParam, sizeParam } from "./common.ts";
 import { pyFloat, pyNum, pyTuple } from "./python.ts";
-import { defineKind } from "./registry.ts";
+import { defineKind, withSamples } from "./registry.ts";
 import { meta, numelOf } from "./shapes.ts";
 import { InferError, type NodeKind, type ParamDecl, type ParamReader, type TorchContext } from "./types.ts";
 
@@ -201,4 +201,11 @@ const randperm = defineKind({
 });
 
 /** In the palette's order: after torch.tensor, before the ranges. */
-export const RANDOM_KINDS: readonly NodeKind[] = [randn, rand, normal, uniform, randint, randperm];
+export const RANDOM_KINDS: readonly NodeKind[] = [
+  withSamples(randn, [{ inputs: {}, params: { size: [2, 3], seed: 7, requires_grad: true } }]),
+  withSamples(rand, [{ inputs: {}, params: { size: [4], seed: 3, dtype: "float64" } }]),
+  withSamples(normal, [{ inputs: {}, params: { size: [20], mean: 1, std: 2, seed: 1 } }]),
+  withSamples(uniform, [{ inputs: {}, params: { size: [5], a: -1, b: 2, seed: 2, dtype: "float64" } }]),
+  withSamples(randint, [{ inputs: {}, params: { low: -2, high: 5, size: [6], seed: 3 } }]),
+  withSamples(randperm, [{ inputs: {}, params: { n: 8, seed: 4 } }]),
+];

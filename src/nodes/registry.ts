@@ -1,9 +1,14 @@
 /** The node kind registry: every kind by its PyTorch name, grouped by family for the palette. */
-import { FAMILIES, type Family, type NodeKind } from "./types.ts";
+import { FAMILIES, type Family, type KindSample, type NodeKind } from "./types.ts";
 
 /** Identity, for type checking a declaration where it is written. */
 export function defineKind(kind: NodeKind): NodeKind {
   return kind;
+}
+
+/** A kind made by a family's helper (binaryKind("add")...), with its parity samples. */
+export function withSamples(kind: NodeKind, samples: KindSample[]): NodeKind {
+  return { ...kind, samples };
 }
 
 export class Registry {

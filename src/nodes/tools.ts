@@ -25,7 +25,8 @@ import {
   parseExpr,
 } from "./expression.ts";
 import { linspaceHelper, pyArgs, pyFloat } from "./python.ts";
-import { defineKind } from "./registry.ts";
+import { defineKind, withSamples } from "./registry.ts";
+import { X } from "./sample-values.ts";
 import { floatOf, meta, numelOf, req } from "./shapes.ts";
 import { type EvalContext, InferError, type NodeKind, type ParamReader, type TensorMeta } from "./types.ts";
 
@@ -71,6 +72,7 @@ const finiteDifference = defineKind({
     },
   ],
   recomputes: [["loss", "input"]],
+  recomputeRuns: (p, inputs) => numelOf(inputs.input?.shape ?? []) * (p.str("scheme") === "central" ? 2 : 1),
   infer(ctx) {
     const l = req(ctx, "loss");
     const x = req(ctx, "input");
@@ -163,6 +165,7 @@ const sweep = defineKind({
     },
   ],
   recomputes: [["loss", "input"]],
+  recomputeRuns: (p) => p.num("steps"),
   infer(ctx) {
     const l = req(ctx, "loss");
     const x = req(ctx, "input");
@@ -221,6 +224,8 @@ const grad = defineKind({
     },
   ],
   recomputes: [["outputs", "inputs"]],
+  // One forward re-run, then each backward pass costs about two more.
+  recomputeRuns: (p) => 1 + 2 * p.num("repeat"),
   infer(ctx) {
     const y = req(ctx, "outputs");
     const x = req(ctx, "inputs");
@@ -368,4 +373,20 @@ const custom = defineKind({
   },
 });
 
-export const TOOL_KINDS: readonly NodeKind[] = [finiteDifference, sweep, grad, custom];
+export const TOOL_KINDS: readonly NodeKind[] = [
+  finiteDifference,
+  sweep,
+  grad,
+  withSamples(custom, [
+    { inputs: { input: X }, params: { name: "Square", forward: "x ** 2", backward: "2 * x * grad_output" } },
+    {
+      name: "branches",
+      inputs: { input: X },
+      params: {
+        name: "Odd",
+        forward: "where(x > 0, sigmoid(x) * 3, exp(x) - 1) / pi",
+        backward: "grad_output * where(x > 0, 3 * sigmoid(x) * (1 - sigmoid(x)), exp(x)) / pi",
+      },
+    },
+  ]),
+];

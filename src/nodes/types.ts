@@ -229,6 +229,11 @@ export interface NodeKind {
   /** Ports whose value is recomputed with the value of another port replaced: [port, fromPort]. */
   recomputes?: readonly [string, string][];
   /**
+   * How many times one evaluation re-runs what `recomputes` names (finite differences: once or twice per element
+   * nudged), from the input metas: validation's work estimate multiplies the re-run part of the graph by it.
+   */
+  recomputeRuns?(params: ParamReader, inputs: Record<string, TensorMeta | undefined>): number;
+  /**
    * The PyTorch code the node stands for, run where the node sits in the forward pass (inside the training
    * loop for nodes downstream of a trained tensor).
    */
@@ -237,6 +242,24 @@ export interface NodeKind {
   torchSetup?(ctx: TorchContext): string[];
   /** Module-level definitions the node's code uses (a torch.autograd.Function subclass), after the imports. */
   torchDefinitions?(ctx: TorchContext): string[];
+  /** Parity samples checked against live PyTorch by the completeness test (every backend, gradients, export). */
+  samples?: KindSample[];
+}
+
+/** Nested arrays of numbers, like torch.tensor's first argument (a plain number is a 0-d tensor). */
+export type NestedNumbers = number | NestedNumbers[];
+
+/**
+ * A parity sample: tensor values for the kind's input ports and params. The completeness test
+ * (tests/nodes/completeness.test.ts) evaluates each sample on every backend and checks forward values and input
+ * gradients against live PyTorch.
+ */
+export interface KindSample {
+  name?: string;
+  inputs: Record<string, NestedNumbers>;
+  params?: ParamValues;
+  /** Run in this precision only (a layer whose own dtype must match its input's, as nn.Linear's). */
+  precision?: "float32" | "float64";
 }
 
 export const OUT = "out";

@@ -2,20 +2,10 @@
  * Reverse-mode autodiff with PyTorch's semantics: gradients accumulate into leaves' `.grad`, a graph is freed
  * after backward unless retained, no-grad scopes record nothing, and user functions bring their own backward.
  */
-import { Tensor } from "./tensor.ts";
+import { type GradFn, installTensorHooks, Tensor } from "./tensor.ts";
 import { traceOp } from "./trace.ts";
 
-/** One recorded op: the tensors it read that need gradients, and how to map the output's gradient to theirs. */
-export interface GradFn {
-  /** torch's grad_fn name, e.g. "MulBackward0", shown in messages and node previews. */
-  readonly name: string;
-  readonly inputs: readonly (Tensor | null)[];
-  /** Gradients for each input (null where none flows), given the gradient of the output. */
-  backward(grad: Tensor): (Tensor | null)[];
-  freed: boolean;
-  /** Whether the op keeps tensors for its backward; only those refuse a second pass once freed, as in torch. */
-  savesTensors: boolean;
-}
+export type { GradFn };
 
 /**
  * grad_fns that keep only sizes, dims or nothing: torch lets backward run through these again after the graph
@@ -178,6 +168,7 @@ export function runBackward(root: Tensor, gradient: Tensor | number | undefined,
     if (!retainGraph) for (const fn of order) fn.freed = true;
   }
 }
+installTensorHooks({ backward: runBackward });
 
 function accumulate(leaf: Tensor, g: Tensor, m: GradMath): void {
   if (!leaf.requiresGrad) return;
@@ -208,7 +199,9 @@ export interface CustomFunction {
 export function applyFunction(fn: CustomFunction, ...inputs: Tensor[]): Tensor {
   const ctx = new FunctionContext();
   const out = noGrad(() => fn.forward(ctx, ...inputs));
-  const result = out.gradFn === null ? out : out.detach();
+  // A forward returning an input as it is (`return x`) gets a new tensor, as torch returns a view: recording
+  // the backward on the input itself would take away its place as a leaf.
+  const result = out.gradFn === null && !inputs.includes(out) ? out : out.detach();
   const recorded = record(result, `${fn.name}Backward`, inputs, (g) => {
     const r = fn.backward(ctx, g);
     return Array.isArray(r) ? r : [r];

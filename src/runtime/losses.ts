@@ -1,13 +1,15 @@
 /**
  * Loss functions with torch.nn.functional's names, arguments, defaults and numerics. Most are compositions
- * of primitive ops (so their gradients and GPU kernels come for free); binary_cross_entropy and nll_loss are
- * primitives of their own because torch's gradients there are not those of the naive composition.
+ * of primitive ops (so their gradients and GPU kernels come for free); binary_cross_entropy and mse_loss are
+ * declared once as pointwise losses (pointwise-loss.ts) and nll_loss is a primitive of its own, because torch's
+ * gradients there are not those of the naive composition.
  */
 import { record } from "./autograd.ts";
-import { allocate, type DType, isFloating, roundHalf } from "./dtype.ts";
+import { allocate, isFloating } from "./dtype.ts";
 import { fusedMseLoss } from "./fused/mse.ts";
 import * as O from "./ops/index.ts";
-import { fmtShape, numel, ShapeError } from "./shape.ts";
+import { POINTWISE_LOSSES, pointwiseLoss, storeRounding } from "./pointwise-loss.ts";
+import { broadcastShapes, fmtShape, numel, ShapeError } from "./shape.ts";
 import { fromFlat, Tensor } from "./tensor.ts";
 import { traceOp } from "./trace.ts";
 
@@ -57,10 +59,18 @@ export function smoothL1Loss(
 ): Tensor {
   const beta = opts.beta ?? 1;
   if (beta < 0) throw new LossError(`smooth_l1_loss does not support negative values for beta (got ${beta})`);
-  const d = O.abs(O.sub(input, target));
-  if (beta === 0) return reduce(d, opts.reduction ?? "mean");
-  const loss = O.where(O.lt(d, beta), O.div(O.mul(O.pow(d, 2), 0.5), beta), O.sub(d, 0.5 * beta));
-  return reduce(loss, opts.reduction ?? "mean");
+  // torch: beta = 0 is l1_loss.
+  if (beta === 0) return l1Loss(input, target, opts);
+  const [x, t] = floatPair("smooth_l1_loss", input, target);
+  return reduce(pointwiseLoss(POINTWISE_LOSSES.smooth_l1_loss, x, t, null, beta), opts.reduction ?? "mean");
+}
+
+/** Input and target broadcast to one shape in their common floating dtype, as torch's loss kernels read them. */
+function floatPair(what: string, input: Tensor, target: Tensor): [Tensor, Tensor] {
+  const dtype = O.promote(input, target);
+  if (!isFloating(dtype)) throw new LossError(`${what}: not implemented for integer tensors (${dtype})`);
+  const shape = broadcastShapes(what, input.shape, target.shape);
+  return [O.expand(O.cast(input, dtype), shape), O.expand(O.cast(target, dtype), shape)];
 }
 
 /** `F.huber_loss(delta=1.0)`: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta). */
@@ -72,21 +82,17 @@ export function huberLoss(
   const delta = opts.delta ?? 1;
   if (!(delta > 0))
     throw new LossError(`huber_loss does not support non-positive values for delta (got ${delta})`);
-  const d = O.abs(O.sub(input, target));
-  const loss = O.where(O.lt(d, delta), O.mul(O.pow(d, 2), 0.5), O.mul(O.sub(d, 0.5 * delta), delta));
-  return reduce(loss, opts.reduction ?? "mean");
+  const [x, t] = floatPair("huber_loss", input, target);
+  return reduce(pointwiseLoss(POINTWISE_LOSSES.huber_loss, x, t, null, delta), opts.reduction ?? "mean");
 }
 
 export interface WeightOpts extends ReductionOpts {
   weight?: Tensor | null;
 }
 
-/** torch's EPSILON in the binary_cross_entropy gradient is 1e-12 as a float32 (9.99999996e-13), in every dtype. */
-const BCE_EPSILON = Math.fround(1e-12);
-
 /**
  * `F.binary_cross_entropy`: -w (t log x + (1 - t) log(1 - x)), each log clamped at -100 as torch does, so
- * x = 0 or 1 gives a finite loss. The gradient is torch's w (x - t) / max(x (1 - x), 1e-12).
+ * x = 0 or 1 gives a finite loss; the gradient is torch's (declared in pointwise-loss.ts).
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: WeightOpts = {}): Tensor {
   checkFloatInput("binary_cross_entropy", input);
@@ -102,35 +108,12 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: WeightOp
       );
   }
   const w = opts.weight ? O.expand(O.cast(opts.weight, input.dtype), input.shape) : null;
-  const t = O.cast(target, input.dtype);
-  const out = allocate(input.dtype, input.numel);
-  // torch's kernel op for op in the input's dtype: (t - 1) max(log(1 - x), -100) - t max(log(x), -100), then
-  // times the weight. log(1 - x), not log1p(-x): for x below float32's epsilon torch's loss is exactly 0.
-  const R = storeRounding(input.dtype);
-  for (let i = 0; i < input.numel; i++) {
-    const x = input.data[i];
-    const y = t.data[i];
-    const l1 = Math.max(R(Math.log(R(1 - x))), -100);
-    const l2 = Math.max(R(Math.log(x)), -100);
-    const l = R(R(R(y - 1) * l1) - R(y * l2));
-    out[i] = w ? R(l * w.data[i]) : l;
-  }
-  const raw = new Tensor(out, input.shape, input.dtype);
-  // The target's gradient is torch's -logit(x) w, unclamped (infinite at x = 0 or 1, as in torch).
-  const elementwise = record(raw, "BinaryCrossEntropyBackward0", [input, t], (g) => {
-    const gx = allocate(g.dtype, input.numel);
-    const gt = t.requiresGrad ? allocate(g.dtype, input.numel) : null;
-    const Rg = storeRounding(g.dtype);
-    for (let i = 0; i < input.numel; i++) {
-      const x = input.data[i];
-      const wi = w ? w.data[i] : 1;
-      const r = Rg(Rg(g.data[i] * Rg(x - t.data[i])) / Math.max(Rg(Rg(1 - x) * x), BCE_EPSILON));
-      gx[i] = w ? Rg(r * wi) : r;
-      if (gt) gt[i] = -Math.log(x / (1 - x)) * g.data[i] * wi;
-    }
-    return [new Tensor(gx, input.shape, g.dtype), gt ? new Tensor(gt, input.shape, g.dtype) : null];
-  });
-  traceOp("binary_cross_entropy", [input, t, w], {}, elementwise);
+  const elementwise = pointwiseLoss(
+    POINTWISE_LOSSES.binary_cross_entropy,
+    input,
+    O.cast(target, input.dtype),
+    w,
+  );
   return reduce(elementwise, opts.reduction ?? "mean");
 }
 
@@ -197,22 +180,7 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NllOpts = {}): Tens
       `nll_loss: weight should be a 1-D tensor of ${C} elements (one per class), got ${fmtShape(opts.weight.shape)}`,
     );
   const w = opts.weight?.data;
-  const cd = classDimOf(input);
-  const inner = numel(input.shape.slice(cd + 1));
-  const N = input.ndim === 1 ? 1 : input.shape[0];
-  const picks = new Float64Array(target.numel); // flat input offset for each target element, -1 if ignored
-  const weights = new Float64Array(target.numel);
-  for (let n = 0; n < N; n++)
-    for (let i = 0; i < inner; i++) {
-      const k = n * inner + i;
-      const c = target.data[k];
-      if (c === ignore) {
-        picks[k] = -1;
-        continue;
-      }
-      picks[k] = (n * C + c) * inner + i;
-      weights[k] = w ? w[c] : 1;
-    }
+  const { picks, weights } = nllPicks(input.shape, target.data, w, ignore);
   const R = storeRounding(input.dtype);
   let value: Tensor;
   let totalWeight = 1;
@@ -243,10 +211,34 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NllOpts = {}): Tens
   });
 }
 
-function storeRounding(dtype: DType): (x: number) => number {
-  if (dtype === "float32") return Math.fround;
-  if (dtype === "float16") return roundHalf;
-  return (x) => x;
+/**
+ * nll_loss's selection, shared by the CPU and the WebGPU lowering: for each target element (class indices of
+ * (N, C, d1...) scores), the flat input offset it picks (-1 where ignored) and its class weight.
+ */
+export function nllPicks(
+  inputShape: readonly number[],
+  target: ArrayLike<number>,
+  weight: ArrayLike<number> | undefined,
+  ignore: number,
+): { picks: Int32Array; weights: Float64Array } {
+  const cd = inputShape.length === 1 ? 0 : 1;
+  const C = inputShape[cd];
+  const inner = numel(inputShape.slice(cd + 1));
+  const N = inputShape.length === 1 ? 1 : inputShape[0];
+  const picks = new Int32Array(target.length);
+  const weights = new Float64Array(target.length);
+  for (let n = 0; n < N; n++)
+    for (let i = 0; i < inner; i++) {
+      const k = n * inner + i;
+      const c = target[k];
+      if (c === ignore) {
+        picks[k] = -1;
+        continue;
+      }
+      picks[k] = (n * C + c) * inner + i;
+      weights[k] = weight ? weight[c] : 1;
+    }
+  return { picks, weights };
 }
 
 /**
@@ -255,7 +247,7 @@ function storeRounding(dtype: DType): (x: number) => number {
  * come out bit-identical. Ignored targets add nothing and skip the cascade step.
  */
 function nllCascade(
-  picks: Float64Array,
+  picks: Int32Array,
   weights: Float64Array,
   x: ArrayLike<number>,
   weighted: boolean,

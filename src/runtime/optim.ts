@@ -1,67 +1,33 @@
 /**
- * Optimizers with torch.optim's update rules, argument names and defaults. `zeroGrad` is explicit: skipping it
- * accumulates, as in PyTorch.
+ * Optimizers with torch.optim's update rules, argument names and defaults, each made from its spec
+ * (optim/*.ts; see optim/spec.ts for what a spec declares and optim/loop.ts for the loop made from it).
+ * `zeroGrad` is explicit: skipping it accumulates, as in PyTorch.
  *
  * Each update follows torch 1.13's single-tensor code op for op: state lives in the parameter's dtype, every
  * tensor op rounds to it, Python-number hyperparameters are cast to it, and `add_(x, alpha)` / `addcmul_` are
  * fused multiply-adds as torch's CPU kernels compute them. So float32 trajectories stay with PyTorch's over
  * hundreds of steps instead of drifting by rounding.
  */
-import { type DType, roundHalf, type Storage } from "./dtype.ts";
-import { fma, powInt } from "./exact.ts";
-import { markWrittenInPlace } from "./simd/lazy.ts";
+import { type DType, roundHalf } from "./dtype.ts";
+import { OPTIMIZER_SPECS } from "./optim/index.ts";
+import { updateLoop } from "./optim/loop.ts";
+import type { Hyper, HyperValue, OptimizerSpec } from "./optim/spec.ts";
+import { markWrittenInPlace } from "./simd/fusable.ts";
 import type { Tensor } from "./tensor.ts";
 
-export abstract class Optimizer {
-  protected state = new Map<Tensor, Record<string, Float64Array | number>>();
-  constructor(readonly params: Tensor[]) {
-    for (const p of params)
-      if (!p.isLeaf || !p.requiresGrad)
-        throw new Error(
-          `optimizer: can only optimize leaf tensors that require grad (${p.name ?? "a parameter"} does not)`,
-        );
-    for (const p of params) markWrittenInPlace(p.data);
-  }
+export type { Hyper, HyperDecl, HyperValue, OptimizerSpec } from "./optim/spec.ts";
+export { OPTIMIZER_SPECS };
 
-  /** `optimizer.zero_grad(set_to_none=True)`. */
-  zeroGrad(): void {
-    for (const p of this.params) p.grad = null;
-  }
+/**
+ * One parameter's state, as torch's `optimizer.state[p]`: its buffers (one value per element, in double
+ * holding values of the parameter's dtype) and its scalars (`step`...).
+ */
+export type ParamState = Record<string, Float64Array | number>;
 
-  step(): void {
-    for (const p of this.params) {
-      if (!p.grad) continue;
-      let s = this.state.get(p);
-      if (!s) {
-        s = {};
-        this.state.set(p, s);
-      }
-      // Pending expressions that read this array (views of p included) must copy it from now on.
-      markWrittenInPlace(p.data);
-      this.update(p.data, Float64Array.from(p.grad.data), s, p);
-      p.version++;
-    }
-  }
-
-  /** Update one parameter in place from its gradient (a float64 copy the rule may modify). */
-  protected abstract update(
-    p: Storage,
-    g: Float64Array,
-    s: Record<string, Float64Array | number>,
-    t: Tensor,
-  ): void;
-
-  /** Hyperparameters can change between steps (the UI's learning-rate slider), as param_groups allow. */
-  abstract setHyper(name: string, value: number | boolean | number[]): void;
-}
-
-function buf(s: Record<string, Float64Array | number>, key: string, n: number, init = 0): Float64Array {
-  let b = s[key] as Float64Array | undefined;
-  if (!b) {
-    b = new Float64Array(n).fill(init);
-    s[key] = b;
-  }
-  return b;
+/** Everything an optimizer holds, as torch's `state_dict()`: hyperparameters, and state by parameter index. */
+export interface OptimizerStateDict {
+  hyper: Hyper;
+  state: (ParamState | undefined)[];
 }
 
 /** Rounding to the parameter's dtype: what storing a tensor op's result does in torch. */
@@ -71,250 +37,159 @@ function rounder(dtype: DType): (x: number) => number {
   return (x) => x;
 }
 
-function checkNonNeg(name: string, v: number): void {
-  if (!(v >= 0)) throw new RangeError(`Invalid ${name}: ${v}`);
+function copyState(s: ParamState): ParamState {
+  return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === "number" ? v : v.slice()]));
 }
 
-export interface SGDOptions {
-  lr?: number;
-  momentum?: number;
-  dampening?: number;
-  weight_decay?: number;
-  nesterov?: boolean;
-  maximize?: boolean;
-}
+export class Optimizer {
+  private readonly h: Hyper;
+  /** Per parameter: its scalars and its buffers, kept apart so the spec's `values` sees numbers only. */
+  private readonly state = new Map<
+    Tensor,
+    { scalars: Record<string, number>; buffers: Record<string, Float64Array> }
+  >();
 
-/** `torch.optim.SGD`. */
-export class SGD extends Optimizer {
-  o: Required<SGDOptions>;
-  constructor(params: Tensor[], opts: SGDOptions = {}) {
-    super(params);
-    this.o = {
-      lr: 1e-3,
-      momentum: 0,
-      dampening: 0,
-      weight_decay: 0,
-      nesterov: false,
-      maximize: false,
-      ...opts,
-    };
-    checkNonNeg("learning rate", this.o.lr);
-    checkNonNeg("momentum value", this.o.momentum);
-    checkNonNeg("weight_decay value", this.o.weight_decay);
-    if (this.o.nesterov && (this.o.momentum <= 0 || this.o.dampening !== 0))
-      throw new RangeError("Nesterov momentum requires a momentum and zero dampening");
+  constructor(
+    readonly spec: OptimizerSpec,
+    readonly params: Tensor[],
+    opts: Partial<Hyper> = {},
+  ) {
+    for (const p of params)
+      if (!p.isLeaf || !p.requiresGrad)
+        throw new Error(
+          `optimizer: can only optimize leaf tensors that require grad (${p.name ?? "a parameter"} does not)`,
+        );
+    const h = defaultHyper(spec);
+    for (const [k, v] of Object.entries(opts)) if (v !== undefined) h[k] = v;
+    spec.check?.(h);
+    this.h = h;
+    for (const p of params) markWrittenInPlace(p.data);
   }
-  setHyper(name: string, value: number | boolean): void {
-    (this.o as unknown as Record<string, unknown>)[name] = value;
+
+  /** The current hyperparameters (a copy). */
+  get hyper(): Hyper {
+    return { ...this.h };
   }
-  protected update(p: Storage, g: Float64Array, s: Record<string, Float64Array | number>, t: Tensor): void {
-    const { lr, momentum, dampening, weight_decay, nesterov, maximize } = this.o;
-    const R = rounder(t.dtype);
-    const first = s.momentum_buffer === undefined;
-    const b = momentum !== 0 ? buf(s, "momentum_buffer", p.length) : null;
-    const [wd, mom, damp, negLr] = [weight_decay, momentum, 1 - dampening, -lr].map(R);
-    for (let i = 0; i < p.length; i++) {
-      let d = maximize ? -g[i] : g[i];
-      if (weight_decay !== 0) d = R(fma(wd, p[i], d)); // d_p.add(param, alpha=weight_decay)
-      if (b) {
-        b[i] = first ? d : R(fma(damp, d, R(b[i] * mom))); // buf.mul_(momentum).add_(d_p, alpha=1-dampening)
-        d = nesterov ? R(fma(mom, b[i], d)) : b[i];
+
+  /** Hyperparameters can change between steps (the UI's learning-rate slider), as param_groups allow. */
+  setHyper(name: string, value: HyperValue): void {
+    this.h[name] = value;
+  }
+
+  /** `optimizer.zero_grad(set_to_none=True)`. */
+  zeroGrad(): void {
+    for (const p of this.params) p.grad = null;
+  }
+
+  step(): void {
+    const { spec, h } = this;
+    for (const p of this.params) {
+      if (!p.grad) continue;
+      let s = this.state.get(p);
+      if (!s) {
+        s = { scalars: spec.scalars?.(h) ?? {}, buffers: {} };
+        this.state.set(p, s);
       }
-      p[i] = R(fma(negLr, d, p[i])); // param.add_(d_p, alpha=-lr)
-    }
-  }
-}
-
-export interface AdamOptions {
-  lr?: number;
-  betas?: [number, number];
-  eps?: number;
-  weight_decay?: number;
-  amsgrad?: boolean;
-  maximize?: boolean;
-}
-
-/** `torch.optim.Adam`; `decoupled` gives AdamW's weight decay. */
-export class Adam extends Optimizer {
-  o: Required<AdamOptions>;
-  protected decoupled = false;
-  constructor(params: Tensor[], opts: AdamOptions = {}, defaults: Partial<AdamOptions> = {}) {
-    super(params);
-    this.o = {
-      lr: 1e-3,
-      betas: [0.9, 0.999],
-      eps: 1e-8,
-      weight_decay: 0,
-      amsgrad: false,
-      maximize: false,
-      ...defaults,
-      ...opts,
-    };
-    checkNonNeg("learning rate", this.o.lr);
-    checkNonNeg("epsilon value", this.o.eps);
-    for (const [k, b] of this.o.betas.entries())
-      if (!(b >= 0 && b < 1)) throw new RangeError(`Invalid beta parameter at index ${k}: ${b}`);
-    checkNonNeg("weight_decay value", this.o.weight_decay);
-  }
-  setHyper(name: string, value: number | boolean | number[]): void {
-    (this.o as unknown as Record<string, unknown>)[name] = value;
-  }
-  protected update(p: Storage, g: Float64Array, s: Record<string, Float64Array | number>, t: Tensor): void {
-    const { lr, betas, eps, weight_decay, amsgrad, maximize } = this.o;
-    const R = rounder(t.dtype);
-    const [b1, b2] = betas;
-    const step = ((s.step as number | undefined) ?? 0) + 1;
-    s.step = step;
-    const m = buf(s, "exp_avg", p.length);
-    const v = buf(s, "exp_avg_sq", p.length);
-    const vmax = amsgrad ? buf(s, "max_exp_avg_sq", p.length) : null;
-    // Python-side scalars, computed in double as torch.optim does, then cast when they meet a tensor.
-    const bc1 = 1 - powInt(b1, step);
-    const bc2Sqrt = Math.sqrt(1 - powInt(b2, step));
-    const [beta1, beta2, oneMinusB1, oneMinusB2, wd, e, bc2S, negStep] = [
-      b1,
-      b2,
-      1 - b1,
-      1 - b2,
-      weight_decay,
-      eps,
-      bc2Sqrt,
-      -(lr / bc1),
-    ].map(R);
-    const decay = R(1 - lr * weight_decay);
-    for (let i = 0; i < p.length; i++) {
-      let gi = maximize ? -g[i] : g[i];
-      let pi = p[i];
-      if (weight_decay !== 0) {
-        if (this.decoupled)
-          pi = R(pi * decay); // param.mul_(1 - lr * weight_decay)
-        else gi = R(fma(wd, pi, gi)); // grad.add(param, alpha=weight_decay)
+      const { scalars, buffers } = s;
+      const flags = spec.flagsOf(h, (name) => name in buffers, scalars);
+      const R = rounder(p.dtype);
+      const n = p.numel;
+      const bufs: (Float64Array | null)[] = [];
+      for (const b of spec.buffers) {
+        if (b.usedIf !== undefined && !flags[b.usedIf]) {
+          bufs.push(null);
+          continue;
+        }
+        buffers[b.name] ??= new Float64Array(n).fill(R(b.init?.(h) ?? 0));
+        bufs.push(buffers[b.name]);
       }
-      m[i] = R(fma(oneMinusB1, gi, R(m[i] * beta1))); // exp_avg.mul_(beta1).add_(grad, alpha=1-beta1)
-      v[i] = R(fma(R(oneMinusB2 * gi), gi, R(v[i] * beta2))); // exp_avg_sq.mul_(beta2).addcmul_(g, g, 1-beta2)
-      let vv = v[i];
-      if (vmax) {
-        vmax[i] = Math.max(vmax[i], v[i]);
-        vv = vmax[i];
+      const values = spec.values(h, scalars);
+      const names = spec.uniforms;
+      const u = new Float64Array(names.length);
+      for (let k = 0; k < names.length; k++) u[k] = R(values[names[k]]);
+      // Pending expressions that read this array (views of p included) must copy it from now on.
+      markWrittenInPlace(p.data);
+      updateLoop(spec, flags, p.dtype)(p.data, Float64Array.from(p.grad.data), bufs, u);
+      p.version++;
+    }
+  }
+
+  /** One parameter's state (its buffers live: copy what you keep), or undefined before its first step. */
+  stateOf(p: Tensor): Readonly<ParamState> | undefined {
+    const s = this.state.get(p);
+    return s && { ...s.scalars, ...s.buffers };
+  }
+
+  /** Replace one parameter's state (a copy of `s` is kept); undefined forgets it, as before a first step. */
+  setStateOf(p: Tensor, s: ParamState | undefined): void {
+    if (!this.params.includes(p)) throw new Error("optimizer: that tensor is not one of its parameters");
+    if (!s) {
+      this.state.delete(p);
+      return;
+    }
+    const mine = { scalars: {} as Record<string, number>, buffers: {} as Record<string, Float64Array> };
+    for (const [k, v] of Object.entries(s))
+      if (typeof v === "number") mine.scalars[k] = v;
+      else mine.buffers[k] = v.slice();
+    this.state.set(p, mine);
+  }
+
+  /** A copy of everything the optimizer holds, by parameter index (torch's `state_dict()`). */
+  stateDict(): OptimizerStateDict {
+    return {
+      hyper: structuredClone(this.h),
+      state: this.params.map((p) => {
+        const s = this.stateOf(p);
+        return s && copyState(s);
+      }),
+    };
+  }
+
+  /** Continue from a `stateDict()` of an optimizer of the same kind over as many parameters. */
+  loadStateDict(d: OptimizerStateDict): void {
+    if (d.state.length !== this.params.length)
+      throw new Error(
+        `optimizer: the state has ${d.state.length} parameters, this optimizer ${this.params.length}`,
+      );
+    this.spec.check?.(d.hyper);
+    for (const [k, v] of Object.entries(d.hyper)) this.h[k] = structuredClone(v);
+    this.params.forEach((p, i) => {
+      this.setStateOf(p, d.state[i]);
+    });
+  }
+}
+
+/** torch's defaults of a spec's arguments. */
+export function defaultHyper(spec: OptimizerSpec): Hyper {
+  return Object.fromEntries(spec.hyper.map((d) => [d.name, structuredClone(d.default)]));
+}
+
+/** The spec of an optimizer by name (torch.optim's class name). */
+export function optimizerSpec(name: string): OptimizerSpec {
+  const spec = OPTIMIZER_SPECS.find((s) => s.name === name);
+  if (!spec) throw new Error(`no optimizer named '${name}'`);
+  return spec;
+}
+
+type Name = (typeof OPTIMIZER_SPECS)[number]["name"];
+/** A torch.optim-style constructor: `new OPTIMIZERS.Adam(params, { lr: 0.01 })`. */
+export type OptimizerClass = new (params: Tensor[], opts?: Partial<Hyper>) => Optimizer;
+
+export const OPTIMIZERS = Object.fromEntries(
+  OPTIMIZER_SPECS.map((spec) => [
+    spec.name,
+    class extends Optimizer {
+      constructor(params: Tensor[], opts: Partial<Hyper> = {}) {
+        super(spec, params, opts);
       }
-      const denom = R(R(R(Math.sqrt(vv)) / bc2S) + e);
-      p[i] = R(pi + R(R(negStep * m[i]) / denom)); // param.addcdiv_(exp_avg, denom, value=-step_size)
-    }
-  }
-}
+    },
+  ]),
+) as Record<Name, OptimizerClass>;
+export type OptimizerName = Name;
 
-/** `torch.optim.AdamW`: weight decay applied to the parameter directly (default 0.01). */
-export class AdamW extends Adam {
-  constructor(params: Tensor[], opts: AdamOptions = {}) {
-    super(params, opts, { weight_decay: 1e-2 });
-    this.decoupled = true;
-  }
-}
-
-export interface RMSpropOptions {
-  lr?: number;
-  alpha?: number;
-  eps?: number;
-  weight_decay?: number;
-  momentum?: number;
-  centered?: boolean;
-  maximize?: boolean;
-}
-
-/** `torch.optim.RMSprop`. */
-export class RMSprop extends Optimizer {
-  o: Required<RMSpropOptions>;
-  constructor(params: Tensor[], opts: RMSpropOptions = {}) {
-    super(params);
-    this.o = {
-      lr: 1e-2,
-      alpha: 0.99,
-      eps: 1e-8,
-      weight_decay: 0,
-      momentum: 0,
-      centered: false,
-      maximize: false,
-      ...opts,
-    };
-    checkNonNeg("learning rate", this.o.lr);
-    checkNonNeg("epsilon value", this.o.eps);
-    checkNonNeg("momentum value", this.o.momentum);
-    checkNonNeg("alpha value", this.o.alpha);
-  }
-  setHyper(name: string, value: number | boolean): void {
-    (this.o as unknown as Record<string, unknown>)[name] = value;
-  }
-  protected update(p: Storage, g: Float64Array, s: Record<string, Float64Array | number>, t: Tensor): void {
-    const { lr, alpha, eps, weight_decay, momentum, centered, maximize } = this.o;
-    const R = rounder(t.dtype);
-    const sq = buf(s, "square_avg", p.length);
-    const ga = centered ? buf(s, "grad_avg", p.length) : null;
-    const mb = momentum > 0 ? buf(s, "momentum_buffer", p.length) : null;
-    const [a, oneMinusA, e, wd, mom, negLr] = [alpha, 1 - alpha, eps, weight_decay, momentum, -lr].map(R);
-    for (let i = 0; i < p.length; i++) {
-      let gi = maximize ? -g[i] : g[i];
-      if (weight_decay !== 0) gi = R(fma(wd, p[i], gi));
-      sq[i] = R(fma(R(oneMinusA * gi), gi, R(sq[i] * a))); // square_avg.mul_(alpha).addcmul_(g, g, 1-alpha)
-      let avg: number;
-      if (ga) {
-        ga[i] = R(fma(oneMinusA, gi, R(ga[i] * a))); // grad_avg.mul_(alpha).add_(grad, alpha=1-alpha)
-        avg = R(Math.sqrt(R(fma(-ga[i], ga[i], sq[i])))); // square_avg.addcmul(ga, ga, value=-1).sqrt_()
-      } else avg = R(Math.sqrt(sq[i]));
-      avg = R(avg + e);
-      if (mb) {
-        mb[i] = R(R(mb[i] * mom) + R(gi / avg)); // buf.mul_(momentum).addcdiv_(grad, avg)
-        p[i] = R(fma(negLr, mb[i], p[i])); // param.add_(buf, alpha=-lr)
-      } else p[i] = R(p[i] + R(R(negLr * gi) / avg)); // param.addcdiv_(grad, avg, value=-lr)
-    }
-  }
-}
-
-export interface AdagradOptions {
-  lr?: number;
-  lr_decay?: number;
-  weight_decay?: number;
-  initial_accumulator_value?: number;
-  eps?: number;
-  maximize?: boolean;
-}
-
-/** `torch.optim.Adagrad`. */
-export class Adagrad extends Optimizer {
-  o: Required<AdagradOptions>;
-  constructor(params: Tensor[], opts: AdagradOptions = {}) {
-    super(params);
-    this.o = {
-      lr: 1e-2,
-      lr_decay: 0,
-      weight_decay: 0,
-      initial_accumulator_value: 0,
-      eps: 1e-10,
-      maximize: false,
-      ...opts,
-    };
-    checkNonNeg("learning rate", this.o.lr);
-    checkNonNeg("lr_decay value", this.o.lr_decay);
-    checkNonNeg("initial_accumulator_value", this.o.initial_accumulator_value);
-  }
-  setHyper(name: string, value: number | boolean): void {
-    (this.o as unknown as Record<string, unknown>)[name] = value;
-  }
-  protected update(p: Storage, g: Float64Array, s: Record<string, Float64Array | number>, t: Tensor): void {
-    const { lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize } = this.o;
-    const R = rounder(t.dtype);
-    const step = ((s.step as number | undefined) ?? 0) + 1;
-    s.step = step;
-    const sum = buf(s, "sum", p.length, R(initial_accumulator_value));
-    const [wd, e, negClr] = [weight_decay, eps, -(lr / (1 + (step - 1) * lr_decay))].map(R);
-    for (let i = 0; i < p.length; i++) {
-      let gi = maximize ? -g[i] : g[i];
-      if (weight_decay !== 0) gi = R(fma(wd, p[i], gi));
-      sum[i] = R(fma(gi, gi, sum[i])); // state_sum.addcmul_(grad, grad, value=1)
-      const std = R(R(Math.sqrt(sum[i])) + e);
-      p[i] = R(p[i] + R(R(negClr * gi) / std)); // param.addcdiv_(grad, std, value=-clr)
-    }
-  }
-}
-
-export const OPTIMIZERS = { SGD, Adam, AdamW, RMSprop, Adagrad } as const;
-export type OptimizerName = keyof typeof OPTIMIZERS;
+export const { SGD, Adam, AdamW, RMSprop, Adagrad } = OPTIMIZERS;
+export type SGD = Optimizer;
+export type Adam = Optimizer;
+export type AdamW = Optimizer;
+export type RMSprop = Optimizer;
+export type Adagrad = Optimizer;

@@ -3,13 +3,38 @@
  * the function that made it). Ops live in ./ops; this file only holds the data structure and its creation.
  */
 
-import type { GradFn } from "./autograd.ts";
-import { runBackward } from "./autograd.ts";
 import { allocate, coerce, type DType, isFloating, type Storage, scalarDType } from "./dtype.ts";
 import { normalValues, type RandomFloat, TorchGenerator, uniformValues } from "./random/index.ts";
 import { fmtShape, numel, type Shape, ShapeError } from "./shape.ts";
-import { type Deferred, evaluate, settle } from "./simd/deferred.ts";
-import type { Expr } from "./simd/expr.ts";
+import type { Deferred, Expr } from "./simd/expr.ts";
+
+/** The backward function of the op that produced a tensor (autograd.ts builds and runs them). */
+export interface GradFn {
+  /** torch's grad_fn name, e.g. "MulBackward0", shown in messages and node previews. */
+  readonly name: string;
+  readonly inputs: readonly (Tensor | null)[];
+  /** Gradients for each input (null where none flows), given the gradient of the output. */
+  backward(grad: Tensor): (Tensor | null)[];
+  freed: boolean;
+  /** Whether the op keeps tensors for its backward; only those refuse a second pass once freed, as in torch. */
+  savesTensors: boolean;
+}
+
+/**
+ * What the Tensor calls on modules above it, installed by them when they load: so this file, which nearly
+ * every other imports, imports none of them back (no import circle). autograd.ts installs `backward`;
+ * simd/deferred.ts installs `evaluate` and `settle`, and every producer of a pending tensor imports it first.
+ */
+interface Hooks {
+  backward(root: Tensor, gradient: Tensor | number | undefined, retainGraph: boolean): void;
+  evaluate(n: number, expr: Expr): Float32Array;
+  settle(d: Deferred): Float32Array;
+}
+const hooks: Partial<Hooks> = {};
+
+export function installTensorHooks(h: Partial<Hooks>): void {
+  Object.assign(hooks, h);
+}
 
 export type NestedArray = number | boolean | NestedArray[];
 
@@ -84,8 +109,8 @@ export class Tensor {
 
   private materialize(): Storage {
     if (this.viewOf) this.stored = this.viewOf.data;
-    else if (this.deferred) this.stored = settle(this.deferred);
-    else this.stored = evaluate(this.numel, this.lazy!);
+    else if (this.deferred) this.stored = hooks.settle!(this.deferred);
+    else this.stored = hooks.evaluate!(this.numel, this.lazy!);
     this.viewOf = null;
     this.lazy = null;
     this.deferred = null;
@@ -157,7 +182,9 @@ export class Tensor {
    * Gradients accumulate into every leaf's `.grad` that requires grad.
    */
   backward(gradient?: Tensor | number, opts: { retainGraph?: boolean } = {}): void {
-    runBackward(this, gradient, opts.retainGraph ?? false);
+    if (!hooks.backward)
+      throw new Error("autograd is not loaded: import the runtime through src/runtime/index.ts");
+    hooks.backward(this, gradient, opts.retainGraph ?? false);
   }
 
   toString(): string {
@@ -220,7 +247,28 @@ export function tensor(data: NestedArray | Storage, opts: TensorOptions = {}): T
         ? "float64"
         : "float32"
       : defaultDTypeOf(data));
+  if (dtype === "int32" || dtype === "int64") checkIntegerRange(flat, shape, dtype);
   return fromFlat(flat, shape, dtype, opts);
+}
+
+/** The integers each integer dtype holds: [min, max + 1). */
+const INTEGER_RANGE = { int32: [-(2 ** 31), 2 ** 31], int64: [-(2 ** 63), 2 ** 63] } as const;
+
+/** Like torch.tensor: a value an integer dtype cannot hold is refused (naming where it is), never wrapped. */
+function checkIntegerRange(flat: ArrayLike<number>, shape: Shape, dtype: "int32" | "int64"): void {
+  const [lo, end] = INTEGER_RANGE[dtype];
+  for (let i = 0; i < flat.length; i++) {
+    const v = Math.trunc(flat[i]);
+    if (v >= lo && v < end) continue;
+    let index = "";
+    for (let d = shape.length - 1, rest = i; d >= 0; d--) {
+      index = `[${rest % shape[d]}]${index}`;
+      rest = Math.floor(rest / shape[d]);
+    }
+    throw new RangeError(
+      `data${index} = ${flat[i]} cannot be converted to ${dtype} without overflow (${dtype} holds ${BigInt(lo)} to ${BigInt(end) - 1n})`,
+    );
+  }
 }
 
 /** A tensor from flat row-major values and a shape. */

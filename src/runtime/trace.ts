@@ -9,9 +9,39 @@
  */
 import type { Tensor } from "./tensor.ts";
 
+/**
+ * Every op the runtime reports. The WebGPU backend lowers each of them (src/gpu/capture.ts switches over this
+ * union with no default), so an op without a GPU kernel is a type error, not a run-time one.
+ */
+export type TraceOpName =
+  | "unary"
+  | "binary"
+  | "where"
+  | "cast"
+  | "reshape"
+  | "permute"
+  | "expand"
+  | "sum_to_shape"
+  | "narrow"
+  | "cat"
+  | "gather"
+  | "index_select"
+  | "sum"
+  | "mean"
+  | "extreme_all"
+  | "extreme_dim"
+  | "norm"
+  | "logsumexp"
+  | "softmax"
+  | "log_softmax"
+  | "matmul"
+  | "pointwise_loss"
+  | "nll_loss"
+  | "custom_function";
+
 export interface TraceEvent {
-  /** The op's runtime name: "unary", "binary", "sum", "matmul", "nll_loss"... */
-  op: string;
+  /** The op's runtime name. */
+  op: TraceOpName;
   /** Tensor inputs in the op's own order (null where an optional input is absent). */
   inputs: readonly (Tensor | null)[];
   attrs: Readonly<Record<string, unknown>>;
@@ -54,7 +84,7 @@ export function traceScope<T>(label: string, fn: () => T): T {
 
 /** Report an op's result to the tracer (if any) and return it unchanged. */
 export function traceOp<T extends Tensor | { values: Tensor; indices: Tensor }>(
-  op: string,
+  op: TraceOpName,
   inputs: readonly (Tensor | null | undefined)[],
   attrs: Record<string, unknown>,
   out: T,

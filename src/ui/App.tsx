@@ -3,6 +3,7 @@
  * it, the inspector on the right, and the status line at the bottom. This file wires the parts together.
  */
 import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show } from "solid-js";
+import type { BackendRequest } from "../engine/scheduler-backend.ts";
 import { formatProblems, parseGraphFile, serializeGraph } from "../graph/format.ts";
 import { registry } from "../nodes/index.ts";
 import { Canvas, type CanvasApi } from "./canvas/Canvas.tsx";
@@ -31,16 +32,17 @@ import { theme, toggleTheme } from "./theme.ts";
 
 const BACKEND_KEY = "gradwire.backend";
 
-/** The backend asked for last time; WebGPU by default (the CPU answers, with the reason, where it is missing). */
-function savedBackend(): "cpu" | "webgpu" {
+/** The backend asked for last time; auto by default (the faster one on each graph, measured). */
+function savedBackend(): BackendRequest {
   try {
-    return localStorage.getItem(BACKEND_KEY) === "cpu" ? "cpu" : "webgpu";
+    const b = localStorage.getItem(BACKEND_KEY);
+    return b === "cpu" || b === "webgpu" ? b : "auto";
   } catch {
-    return "webgpu";
+    return "auto";
   }
 }
 
-function saveBackend(b: "cpu" | "webgpu"): void {
+function saveBackend(b: BackendRequest): void {
   try {
     localStorage.setItem(BACKEND_KEY, b);
   } catch {

@@ -203,6 +203,43 @@ print(json.dumps({"lines": "\\n".join(lines)}))`).lines,
     );
   });
 
+  it("train --jsonl's first line says which backend trained and why: auto by default, or the flag", () => {
+    const first = (...flags: string[]) =>
+      JSON.parse(
+        gradwire(
+          "train",
+          fixturePath("thermometer.graph.json"),
+          "--jsonl",
+          "--epochs",
+          "3",
+          ...flags,
+        ).stdout.split("\n")[0],
+      ) as { backend: string; requested: string; reason: string };
+    const auto = first();
+    expect(auto).toMatchObject({ backend: "cpu", requested: "auto" });
+    expect(auto.reason).toMatch(/^CPU: the whole run takes about [\d.]+ s on the CPU/);
+    const asked = first("--backend", "auto");
+    expect(asked).toMatchObject({ backend: "cpu", requested: "auto" });
+    expect(asked.reason).toMatch(/^CPU: the whole run takes about [\d.]+ s on the CPU/);
+    expect(first("--backend", "cpu")).toEqual({
+      backend: "cpu",
+      requested: "cpu",
+      reason: "asked for with --backend cpu",
+    });
+    const gpu = first("--backend", "webgpu");
+    expect(gpu.requested).toBe("webgpu");
+    expect(gpu.reason).toMatch(
+      gpu.backend === "webgpu" ? /^asked for with --backend webgpu$/ : /running on the CPU/,
+    );
+  });
+
+  it("a readable run ends saying where auto trained and why", () => {
+    const r = gradwire("train", fixturePath("thermometer.graph.json"), "--epochs", "3");
+    expect(r.stdout).toMatch(
+      /trained 3 epochs on the CPU in [\d.]+ s: loss .*\n {2}backend: auto, CPU: the whole run takes/,
+    );
+  });
+
   it("--backend webgpu trains along the same trajectory (on WebGPU where there is an adapter, else the CPU, saying why)", () => {
     const r = gradwire(
       "train",

@@ -39,10 +39,22 @@ export function torchJson<T>(script: string): T {
   return JSON.parse(r.stdout) as T;
 }
 
-/** The JSON lines of `train --jsonl`, or of a Python script printing the same. */
+/** `train --jsonl`'s output without its first line (which backend trained, and why). */
+export function epochOutput(stdout: string): string {
+  const nl = stdout.indexOf("\n");
+  if (nl < 0) return stdout;
+  const first = JSON.parse(stdout.slice(0, nl)) as Record<string, unknown>;
+  return "requested" in first && !("epoch" in first) ? stdout.slice(nl + 1) : stdout;
+}
+
+/**
+ * The epoch lines of `train --jsonl`, or of a Python script printing the same (train's first line, which says
+ * which backend trained and why, is left out: see `backendLine`).
+ */
 export function jsonLines<T>(text: string): T[] {
   return text
     .split("\n")
     .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as T);
+    .map((l) => JSON.parse(l) as T & { requested?: unknown })
+    .filter((o) => !(o && typeof o === "object" && "requested" in o && !("epoch" in o)));
 }

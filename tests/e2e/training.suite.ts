@@ -126,11 +126,25 @@ describe("training from the canvas", () => {
     await expect.poll(() => points("plot-loss")).toBe(0);
   });
 
-  it("shows the backend in use, CPU with the reason when WebGPU is not used", async () => {
-    const chip = s.page.locator('[data-testid="backend"]');
-    const label = (await chip.textContent()) ?? "";
-    expect(label).toMatch(/CPU|WebGPU/);
-    if (label.includes("CPU")) expect(await chip.getAttribute("title")).toMatch(/CPU: .+/);
+  it("trains on the backend auto chose (the default), says why, and can be forced either way", async () => {
+    const { page } = s;
+    const chip = page.locator('[data-testid="backend"]');
+    // The runs above were auto's: the chip names the backend it chose, marked auto, with its reason.
+    expect(await chip.textContent()).toMatch(/^(CPU|WebGPU)auto$/);
+    expect(await chip.getAttribute("title")).toMatch(/^Auto chose (CPU|WebGPU): .+/);
+    await chip.click();
+    expect(await page.locator('[data-testid="backend-auto"]').getAttribute("aria-checked")).toBe("true");
+    expect(await page.locator('[data-testid="backend-auto-reason"]').textContent()).toMatch(
+      /^(CPU|WebGPU): /,
+    );
+    await page.click('[data-testid="backend-cpu"]');
+    await page.click('[data-testid="step"]');
+    await expect.poll(() => chip.getAttribute("title")).toBe("Training on the CPU");
+    expect(await chip.textContent()).toBe("CPU");
+    await chip.click();
+    await page.click('[data-testid="backend-auto"]');
+    await page.click('[data-testid="step"]');
+    await expect.poll(() => chip.getAttribute("title")).toMatch(/^Auto chose /);
   });
 
   it("shares the graph in a link that opens the same graph", async () => {

@@ -60,11 +60,13 @@ export interface TrainLine {
   params: Record<string, (number | string)[]>;
 }
 
+/** The epoch lines of `train --jsonl` (its first line says which backend trained: left out). */
 export function trainLines(stdout: string): TrainLine[] {
   return stdout
     .split("\n")
     .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as TrainLine);
+    .map((l) => JSON.parse(l) as TrainLine)
+    .filter((l) => "epoch" in l);
 }
 
 // ---- PyTorch --------------------------------------------------------------------------------------------

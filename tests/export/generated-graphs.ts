@@ -67,6 +67,11 @@ const OPTIMIZERS: [string, Params][] = [
   ["Adagrad", { lr: 0.5, lr_decay: 0.01, initial_accumulator_value: 0.1 }],
   ["SGD", { lr: 0.001, maximize: false, weight_decay: 0.5 }],
   ["Adam", { lr: 0.02, weight_decay: 0.01, maximize: false }],
+  ["NAdam", { lr: 0.05, betas: [0.8, 0.99], momentum_decay: 0.01 }],
+  ["RAdam", { lr: 0.05, weight_decay: 0.01 }],
+  ["Adamax", { lr: 0.05, eps: 1e-6, maximize: false }],
+  ["Adadelta", { lr: 0.5, rho: 0.8 }],
+  ["ASGD", { lr: 0.01, lambd: 0.001, t0: 20 }],
 ];
 
 /** The thermometer regression with each optimizer, the losses taken in turn. */
@@ -757,7 +762,121 @@ function evalGraphs(): Generated[] {
     ],
     { objective: "loss" },
   );
-  return [ops, tools, data, gradThenObjective, empty, datasets, moonsTraining, linearLayers];
+  const X = [
+    [0.5, -1.25, 2],
+    [-0.75, 1.5, 0.25],
+  ];
+  const moreLosses = graph(
+    "The rest of torch.nn.functional's losses",
+    [
+      ["x", "tensor", { data: X, requires_grad: true }],
+      [
+        "y",
+        "tensor",
+        {
+          data: [
+            [0.4, -1.0, 1.5],
+            [0.2, 0.6, 0.3],
+          ],
+          requires_grad: true,
+        },
+      ],
+      [
+        "z",
+        "tensor",
+        {
+          data: [
+            [1.5, 0.2, 0.5],
+            [0.3, 0.4, -0.1],
+          ],
+        },
+      ],
+      [
+        "counts",
+        "tensor",
+        {
+          data: [
+            [1, 0, 3],
+            [2, 5, 0],
+          ],
+          dtype: "float32",
+        },
+      ],
+      ["var", "tensor", { data: [0.5, 2], requires_grad: true }],
+      [
+        "pm",
+        "tensor",
+        {
+          data: [
+            [1, -1, 1],
+            [-1, -1, 1],
+          ],
+          dtype: "float32",
+        },
+      ],
+      [
+        "labels",
+        "tensor",
+        {
+          data: [
+            [1, 0, 1],
+            [0, 0, 1],
+          ],
+          dtype: "float32",
+        },
+      ],
+      [
+        "multi",
+        "tensor",
+        {
+          data: [
+            [2, 0, -1],
+            [1, -1, 0],
+          ],
+        },
+      ],
+      ["cls", "tensor", { data: [2, 0] }],
+      ["pair", "tensor", { data: [1, -1], dtype: "float32" }],
+      ["poisson", "poisson_nll_loss", { full: true }],
+      ["gauss", "gaussian_nll_loss", { reduction: "sum" }],
+      ["ranking", "margin_ranking_loss", { margin: 0.5 }],
+      ["hinge", "hinge_embedding_loss", { margin: 2 }],
+      ["soft", "soft_margin_loss", { reduction: "none" }],
+      ["mlsoft", "multilabel_soft_margin_loss"],
+      ["mlmargin", "multilabel_margin_loss"],
+      ["mmargin", "multi_margin_loss", { p: 2, margin: 0.5 }],
+      ["cosine", "cosine_embedding_loss", { margin: 0.1 }],
+      ["triplet", "triplet_margin_loss", { swap: true }],
+    ],
+    [
+      ["x", "poisson", "input"],
+      ["counts", "poisson", "target"],
+      ["x", "gauss", "input"],
+      ["y", "gauss", "target"],
+      ["var", "gauss", "var"],
+      ["x", "ranking", "input1"],
+      ["y", "ranking", "input2"],
+      ["pm", "ranking", "target"],
+      ["x", "hinge", "input"],
+      ["pm", "hinge", "target"],
+      ["x", "soft", "input"],
+      ["pm", "soft", "target"],
+      ["x", "mlsoft", "input"],
+      ["labels", "mlsoft", "target"],
+      ["x", "mlmargin", "input"],
+      ["multi", "mlmargin", "target"],
+      ["x", "mmargin", "input"],
+      ["cls", "mmargin", "target"],
+      ["x", "cosine", "input1"],
+      ["y", "cosine", "input2"],
+      ["pair", "cosine", "target"],
+      ["x", "triplet", "anchor"],
+      ["y", "triplet", "positive"],
+      ["z", "triplet", "negative"],
+    ],
+    { objective: "triplet" },
+  );
+  return [ops, tools, data, gradThenObjective, empty, moreLosses, datasets, moonsTraining, linearLayers];
 }
 
 export function trainGraphs(): Generated[] {

@@ -99,6 +99,22 @@ traj("Adam", { lr: 0.01 }, "mlp", { zero_grad: false });
 traj("SGD", { lr: 0.05, momentum: 0.9 }, "regression", { lr_schedule: [[100, 0.01]] });
 traj("Adam", { lr: 0.02 }, "mlp", { lr_schedule: [[150, 0.005]] });
 traj("Adagrad", { lr: 0.1, lr_decay: 0.01 }, "quartic", { lr_schedule: [[50, 0.3]] });
+// The optimizers added as specs, each with every argument set once (their data drawn after the cases above).
+traj("NAdam", { lr: 0.005 }, "mlp");
+traj(
+  "NAdam",
+  { lr: 0.002, betas: [0.8, 0.99], eps: 1e-6, weight_decay: 0.05, momentum_decay: 0.01 },
+  "quartic",
+);
+traj("RAdam", { lr: 0.01 }, "mlp");
+traj("RAdam", { lr: 0.005, betas: [0.8, 0.99], eps: 1e-6, weight_decay: 0.05 }, "regression");
+traj("Adamax", { lr: 0.01 }, "mlp");
+traj("Adamax", { lr: 0.005, betas: [0.8, 0.99], eps: 1e-6, weight_decay: 0.05, maximize: true }, "quartic");
+traj("Adadelta", { lr: 1 }, "mlp");
+traj("Adadelta", { lr: 0.2, rho: 0.8, eps: 1e-4, weight_decay: 0.05 }, "regression");
+traj("ASGD", { lr: 0.01 }, "mlp");
+traj("ASGD", { lr: 0.02, lambd: 0.01, alpha: 0.5, t0: 100, weight_decay: 0.05 }, "quartic");
+traj("ASGD", { lr: 0.02, t0: 50 }, "regression", { lr_schedule: [[100, 0.005]] });
 
 const TOL = { rtol: 1e-4, atol: 1e-6 };
 /** GPU and CPU are each within TOL of torch, so within twice that of each other. */

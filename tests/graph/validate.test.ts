@@ -191,9 +191,40 @@ describe("validateGraph", () => {
       ],
     );
     expect(messages(doc)).toEqual([
-      "node 'loss' (mse_loss), input 'target': expected a shape that broadcasts with input's [3], got [4]",
-      "node 'mm' (matmul), input 'other': shapes [2, 3] and [2, 3] cannot be multiplied (3 vs 2 in the inner dimension)",
+      "node 'loss' (mse_loss), input 'target', wired from 't' (tensor): expected a shape that broadcasts with input's [3], got [4]",
+      "node 'mm' (matmul), input 'other', wired from 'A' (randn): shapes [2, 3] and [2, 3] cannot be multiplied (3 vs 2 in the inner dimension)",
     ]);
+  });
+
+  it("points a port's shape error at its wire, naming the output it comes from", () => {
+    const doc = graph(
+      [
+        [
+          "x",
+          "tensor",
+          {
+            data: [
+              [1.5, 2, 3],
+              [4, 5, 6],
+            ],
+          },
+        ],
+        ["m", "max", { dim: 1 }],
+        ["t", "tensor", { data: [1.5, 2, 3] }],
+        ["loss", "mse_loss"],
+      ],
+      [
+        ["x", "m", "input"],
+        ["t", "loss", "input"],
+        ["m", "loss", "target", "indices"],
+      ],
+    );
+    const [issue] = errors(doc);
+    expect(issue).toMatchObject({ nodeId: "loss", port: "target" });
+    expect(issue.edgeId).toBe(Object.values(doc.edges).find((e) => e.targetPort === "target")!.id);
+    expect(issue.message).toMatch(
+      /^node 'loss' \(mse_loss\), input 'target', wired from 'm' \(max\), output 'indices': /,
+    );
   });
 
   it("warns when nll_loss is not fed by a log_softmax (the source's -0.4325)", () => {
@@ -335,7 +366,7 @@ describe("validateGraph", () => {
       ],
     );
     expect(messages(doc)).toEqual([
-      "node 'opt' (SGD), input 'loss': the loss must be a single number, got shape [2] (set the loss's reduction to 'mean' or 'sum')",
+      "node 'opt' (SGD), input 'loss', wired from 'l' (l1_loss): the loss must be a single number, got shape [2] (set the loss's reduction to 'mean' or 'sum')",
     ]);
   });
 
@@ -406,7 +437,7 @@ describe("canConnect", () => {
     ).toEqual({
       ok: false,
       reason:
-        "node 'loss' (mse_loss), input 'target': expected a shape that broadcasts with input's [2], got [3]",
+        "node 'loss' (mse_loss), input 'target', wired from 't' (tensor): expected a shape that broadcasts with input's [2], got [3]",
     });
     expect(
       canConnect(doc, registry, { source: "p", sourcePort: "out", target: "nll", targetPort: "target" }),

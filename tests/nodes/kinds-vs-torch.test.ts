@@ -425,6 +425,11 @@ describe("optimizers match torch.optim over a trajectory", () => {
     ["AdamW", { lr: 0.05, weight_decay: 0.1 }],
     ["RMSprop", { lr: 0.01, momentum: 0.5, centered: true }],
     ["Adagrad", { lr: 0.2, lr_decay: 0.01, initial_accumulator_value: 0.1 }],
+    ["NAdam", { lr: 0.05, betas: [0.8, 0.95], weight_decay: 0.01, momentum_decay: 0.01 }],
+    ["RAdam", { lr: 0.05, eps: 1e-6, weight_decay: 0.01 }],
+    ["Adamax", { lr: 0.05, betas: [0.8, 0.95], maximize: false }],
+    ["Adadelta", { lr: 0.5, rho: 0.8, weight_decay: 0.01 }],
+    ["ASGD", { lr: 0.05, lambd: 0.01, alpha: 0.5, t0: 10, weight_decay: 0.01 }],
   ];
   for (const [type, params] of cases)
     it(`${type} ${JSON.stringify(params)}`, async () => {

@@ -1,7 +1,7 @@
 // The node registry: one declaration per kind, named as in PyTorch, covering every runtime op and loss.
 import { describe, expect, it } from "vitest";
 import { defaultParams, paramSchema, registry } from "../../src/nodes/index.ts";
-import { ops } from "../../src/runtime/index.ts";
+import { OPTIMIZER_SPECS, ops } from "../../src/runtime/index.ts";
 
 describe("node registry", () => {
   it("has the kinds the product needs, with PyTorch names", () => {
@@ -46,6 +46,11 @@ describe("node registry", () => {
       "AdamW",
       "RMSprop",
       "Adagrad",
+      "NAdam",
+      "RAdam",
+      "Adamax",
+      "Adadelta",
+      "ASGD",
       "finite_difference",
       "custom_function",
       "argmax",
@@ -99,7 +104,8 @@ describe("node registry", () => {
   it("groups kinds by family for the palette", () => {
     const fam = registry.byFamily();
     expect(fam.get("Losses")?.map((k) => k.type)).toContain("cross_entropy");
-    expect(fam.get("Optimizers")?.map((k) => k.type)).toEqual(["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]);
+    // One kind per optimizer spec, in the specs' order.
+    expect(fam.get("Optimizers")?.map((k) => k.type)).toEqual(OPTIMIZER_SPECS.map((s) => s.name));
     const total = [...fam.values()].reduce((n, ks) => n + ks.length, 0);
     expect(total).toBe(registry.list().length);
   });

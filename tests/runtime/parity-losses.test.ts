@@ -49,9 +49,8 @@ for (const dt of FLOATS)
         "F.smooth_l1_loss",
         pair(),
         (x, y) => smoothL1Loss(x, y, kwargs),
-        {
-          kwargs,
-        },
+        // torch's own kernel, op for op (pointwise-loss.ts): every unreduced loss is bit-identical.
+        { kwargs, exact: reduction === "none" },
       );
     }
     reg.add(
@@ -65,6 +64,7 @@ for (const dt of FLOATS)
       const kwargs = { reduction, delta };
       reg.add(`huber_loss delta=${delta} ${tag}`, "F.huber_loss", pair(), (x, y) => huberLoss(x, y, kwargs), {
         kwargs,
+        exact: reduction === "none",
       });
     }
     reg.add(

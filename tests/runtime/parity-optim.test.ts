@@ -160,6 +160,68 @@ for (const dt of ["float32", "float64"] as const)
         },
       });
 
+// The optimizers added as specs (NAdam, RAdam, Adamax, Adadelta, ASGD): every argument exercised, both dtypes.
+// (Their random data are drawn after the cases above, which keep theirs.) Their update rules match torch's to
+// the bit given the same gradients (below), but a last-bit difference in a float64 gradient can grow past the
+// 1e-8 bar over a few hundred steps under their max and rectification switches: they run 150 steps, and the
+// variants with every argument set run on the two smooth objectives.
+for (const objective of ["regression", "mlp", "quartic"])
+  for (const dt of ["float64", "float32"] as const) {
+    const all = objective !== "mlp";
+    const short = { steps: 150 };
+    traj("NAdam", { lr: 0.005 }, objective, dt, short);
+    traj("RAdam", { lr: 0.01 }, objective, dt, short);
+    traj("Adamax", { lr: 0.01 }, objective, dt, short);
+    traj("Adadelta", { lr: 1 }, objective, dt, short);
+    traj("ASGD", { lr: 0.01 }, objective, dt, short);
+    if (!all) continue;
+    traj(
+      "NAdam",
+      { lr: 0.002, betas: [0.8, 0.99], eps: 1e-6, weight_decay: 0.05, momentum_decay: 0.01 },
+      objective,
+      dt,
+      short,
+    );
+    traj("RAdam", { lr: 0.005, betas: [0.8, 0.99], eps: 1e-6, weight_decay: 0.05 }, objective, dt, short);
+    traj("Adamax", { lr: 0.005, betas: [0.8, 0.99], eps: 1e-6, weight_decay: 0.05 }, objective, dt, short);
+    traj("Adadelta", { lr: 0.2, rho: 0.8, eps: 1e-4, weight_decay: 0.05 }, objective, dt, short);
+    traj("ASGD", { lr: 0.02, lambd: 0.01, alpha: 0.5, t0: 100, weight_decay: 0.05 }, objective, dt, short);
+  }
+traj("NAdam", { lr: 0.005 }, "mlp", "float64", { zero_grad: false, lr_schedule: [[150, 0.002]] });
+traj("ASGD", { lr: 0.02, t0: 50 }, "quartic", "float64", { lr_schedule: [[100, 0.005]] });
+
+const givenGradients = (optimizer: OptimizerName, kwargs: OptimCase["kwargs"], dt: DType): Trajectory => ({
+  name: `${optimizer} ${JSON.stringify(kwargs)} ${dt}`,
+  c: {
+    kind: "optim",
+    optimizer,
+    kwargs,
+    steps: 200,
+    objective: "given",
+    data: { G: spec([200, 7], dt, { lo: -1, hi: 1 }) },
+    params: [spec([7], dt)],
+  },
+});
+for (const dt of ["float32", "float64"] as const)
+  for (const [optimizer, kwargs] of [
+    ["RAdam", { lr: 0.01 }],
+    ["RAdam", { lr: 0.01, betas: [0.5, 0.9], eps: 1e-3, weight_decay: 0.1 }],
+    ["Adamax", { lr: 0.01 }],
+    ["Adamax", { lr: 0.01, betas: [0.8, 0.95], eps: 1e-3, weight_decay: 0.1, maximize: true }],
+    ["Adadelta", { lr: 1 }],
+    ["Adadelta", { lr: 0.5, rho: 0.8, eps: 1e-3, weight_decay: 0.1, maximize: true }],
+    ["ASGD", { lr: 0.05 }],
+    ["ASGD", { lr: 0.05, lambd: 0.01, alpha: 0.5, t0: 50, weight_decay: 0.1, maximize: true }],
+  ] as [OptimizerName, OptimCase["kwargs"]][])
+    updates.push(givenGradients(optimizer, kwargs, dt));
+// NAdam's momentum schedule is 0.96 ** (step * momentum_decay), a power exact.ts rounds as Python does.
+for (const dt of ["float32", "float64"] as const)
+  for (const kwargs of [
+    { lr: 0.01 },
+    { lr: 0.01, betas: [0.8, 0.95], eps: 1e-3, weight_decay: 0.1, momentum_decay: 0.01 },
+  ] as OptimCase["kwargs"][])
+    updates.push(givenGradients("NAdam", kwargs, dt));
+
 function runGradwire(c: OptimCase): { losses: number[]; params: Tensor[] } {
   const params = c.params.map((p) => toTensor({ ...p, requires_grad: true }));
   const data = Object.fromEntries(Object.entries(c.data).map(([k, v]) => [k, toTensor(v)]));

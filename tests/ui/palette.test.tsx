@@ -3,6 +3,7 @@
 import { fireEvent, render } from "@solidjs/testing-library";
 import { describe, expect, it } from "vitest";
 import { registry } from "../../src/nodes/index.ts";
+import { OPTIMIZER_SPECS } from "../../src/runtime/index.ts";
 import { Palette } from "../../src/ui/palette/Palette.tsx";
 import { bestMatch, entriesOf, filterGroups, PALETTE_GROUPS } from "../../src/ui/palette/search.ts";
 
@@ -32,13 +33,7 @@ describe("palette", () => {
       "Tools",
     ]);
     expect(groups.get("Losses")?.map((e) => e.type)).toContain("mse_loss");
-    expect(groups.get("Optimizers")?.map((e) => e.type)).toEqual([
-      "SGD",
-      "Adam",
-      "AdamW",
-      "RMSprop",
-      "Adagrad",
-    ]);
+    expect(groups.get("Optimizers")?.map((e) => e.type)).toEqual(OPTIMIZER_SPECS.map((s) => s.name));
     expect(groups.get("Tools")?.map((e) => e.type)).toContain("argmax");
   });
 

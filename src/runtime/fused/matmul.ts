@@ -11,7 +11,7 @@
  */
 import type { Storage } from "../dtype.ts";
 import type { ProductExpr } from "../simd/expr.ts";
-import { captureArray, fusable } from "../simd/lazy.ts";
+import { captureArray, fusable } from "../simd/fusable.ts";
 import { type Arena, type KernelExports, sharedArena, simdKernels } from "../simd/module.ts";
 
 export interface Operand {

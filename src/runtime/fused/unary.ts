@@ -4,10 +4,12 @@
  * path while skipping its per-element closure calls.
  */
 import { allocate, type DType, finishStorage, type Storage } from "../dtype.ts";
-import type { Attrs } from "../ops/elementwise.ts";
 import { sigmoid } from "../ops/special.ts";
 import { Tensor } from "../tensor.ts";
 import { tanhF32 } from "./tanh.ts";
+
+/** An op's attributes, as ops/elementwise.ts declares them (not imported from there: it imports this file). */
+type Attrs = Record<string, number | string | null | undefined>;
 
 export type UnaryLoop = (X: Storage, out: Storage, n: number) => void;
 export type UnaryGradLoop = (G: Storage, X: Storage, Y: Storage, out: Storage, n: number) => void;

@@ -8,16 +8,9 @@
  * Reading any deferred tensor's data settles every one pending, grouped by element count into shared
  * passes; the queue is bounded, so values nobody reads cannot pile up.
  */
-import type { Expr } from "./expr.ts";
-import { type Output, type Result, runOutputs } from "./program.ts";
-
-export interface Deferred {
-  readonly n: number;
-  readonly output: Output;
-  /** The tensor's values from the pass's result; called once per tensor that reads them (fresh arrays). */
-  readonly finish: (result: Float32Array | Float64Array | number) => Float32Array;
-  result: Float32Array | Float64Array | number | null;
-}
+import { installTensorHooks } from "../tensor.ts";
+import type { Deferred, Expr, Output, Result } from "./expr.ts";
+import { runOutputs } from "./program.ts";
 
 const MAX_PENDING = 32;
 let pending: Deferred[] = [];
@@ -72,3 +65,5 @@ export function settle(d: Deferred): Float32Array {
   if (d.result === null) throw new Error("a deferred reduction was lost before it was computed");
   return d.finish(d.result);
 }
+
+installTensorHooks({ evaluate, settle });

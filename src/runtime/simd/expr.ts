@@ -17,6 +17,28 @@
  * written in place by the runtime, so it is referenced.
  */
 
+/** What to compute from an expression over all n elements. */
+export type Output =
+  | { readonly kind: "values"; readonly expr: Expr }
+  | { readonly kind: "sum64"; readonly expr: Expr }
+  | { readonly kind: "torchSum"; readonly expr: Expr }
+  | { readonly kind: "colSum64"; readonly expr: Expr; readonly len: number };
+
+/** values: the n float32 values; sum64: a number; torchSum: the float32 sum; colSum64: `len` float64 sums. */
+export type Result = Float32Array | Float64Array | number;
+
+/**
+ * A reduction waiting to be computed with the others pending (deferred.ts). Declared here, with the other
+ * types, so the Tensor can hold one without importing the code that computes it.
+ */
+export interface Deferred {
+  readonly n: number;
+  readonly output: Output;
+  /** The tensor's values from the pass's result; called once per tensor that reads them (fresh arrays). */
+  readonly finish: (result: Float32Array | Float64Array | number) => Float32Array;
+  result: Float32Array | Float64Array | number | null;
+}
+
 /** A matrix operand read through strides (fused/matmul.ts's Operand, float32). */
 export interface MatOperand {
   readonly data: Float32Array;

@@ -7,29 +7,12 @@
 import type { DType } from "../dtype.ts";
 import { numel, type Shape, sameShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
-import { isTracing } from "../trace.ts";
 import { defer } from "./deferred.ts";
+import type { Output } from "./expr.ts";
 import * as E from "./expr.ts";
+import { captureArray, fusable } from "./fusable.ts";
 import { simdKernels } from "./module.ts";
-import { type Output, runOutputs } from "./program.ts";
-
-/** Whether an op producing n elements of `dtype` takes the fused path. */
-export function fusable(dtype: DType, n: number): boolean {
-  return dtype === "float32" && n >= E.lazyMinElements() && n >= 8 && !isTracing() && simdKernels() !== null;
-}
-
-/** Arrays that optimizers update in place (parameters' storage, shared by every view of a parameter). */
-const writtenInPlace = new WeakSet<Float32Array>();
-
-/** Optimizers register the arrays they will write in place, so pending expressions copy them. */
-export function markWrittenInPlace(data: unknown): void {
-  if (data instanceof Float32Array) writtenInPlace.add(data);
-}
-
-/** An array an expression may keep referring to: a copy where an optimizer could update it in place later. */
-export function captureArray(d: Float32Array): Float32Array {
-  return writtenInPlace.has(d) ? d.slice() : d;
-}
+import { runOutputs } from "./program.ts";
 
 /** A tensor's data for an expression: copied for parameters (leaves that require grad) and their views. */
 function captured(t: Tensor): Float32Array {
@@ -138,4 +121,6 @@ export function fusedTorchSum(x: Tensor): number | null {
   return s as number;
 }
 
+// Where ops ask whether to fuse (a leaf module, so fused/matmul.ts can ask without importing this one).
+export { captureArray, fusable, markWrittenInPlace } from "./fusable.ts";
 export { E };

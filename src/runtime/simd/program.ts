@@ -5,7 +5,7 @@
  * is computed once per chunk.
  */
 import { jsForm, productInto } from "../fused/matmul.ts";
-import type { Expr, ProductExpr } from "./expr.ts";
+import type { Expr, Output, ProductExpr, Result } from "./expr.ts";
 import { JIT_LANES, type JitNode, jitBody } from "./jit.ts";
 import { loadedKernels, sharedArena } from "./module.ts";
 
@@ -29,16 +29,6 @@ const OP = {
   COLSUM64: 43,
   STORE_FULL: 44,
 } as const;
-
-/** What to compute from an expression over all n elements. */
-export type Output =
-  | { readonly kind: "values"; readonly expr: Expr }
-  | { readonly kind: "sum64"; readonly expr: Expr }
-  | { readonly kind: "torchSum"; readonly expr: Expr }
-  | { readonly kind: "colSum64"; readonly expr: Expr; readonly len: number };
-
-/** values: the n float32 values; sum64: a number; torchSum: the float32 sum; colSum64: `len` float64 sums. */
-export type Result = Float32Array | Float64Array | number;
 
 /** Evaluate `outputs` over n elements in one pass. Throws when the SIMD kernels are unavailable. */
 export function runOutputs(n: number, outputs: readonly Output[]): Result[] {

@@ -4,6 +4,8 @@
  * browser has no CompressionStream.
  */
 
+import { MAX_FILE_BYTES } from "../../graph/format.ts";
+
 const PREFIX_DEFLATE = "d.";
 const PREFIX_PLAIN = "p.";
 
@@ -35,15 +37,56 @@ export async function encodeGraph(text: string): Promise<string> {
   return PREFIX_PLAIN + toBase64Url(bytes);
 }
 
-/** The file text a share fragment carries; throws with a readable message when the link is damaged. */
+class TooLarge extends Error {}
+
+const tooLarge = () =>
+  new Error(
+    `the shared graph is larger than ${MAX_FILE_BYTES / 1e6} MB once unpacked, the most a graph file may be`,
+  );
+
+/** Inflate, stopping as soon as the output passes `limit` bytes (a small link can unpack to gigabytes). */
+async function inflateAtMost(bytes: Uint8Array, limit: number): Promise<Uint8Array> {
+  const reader = new Blob([bytes as BlobPart])
+    .stream()
+    .pipeThrough(new DecompressionStream("deflate-raw"))
+    .getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      throw new TooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/**
+ * The file text a share fragment carries; throws with a readable message when the link is damaged or unpacks
+ * to more than a graph file may hold (the same cap as importing a file).
+ */
 export async function decodeGraph(fragment: string): Promise<string> {
   try {
     if (fragment.startsWith(PREFIX_DEFLATE)) {
-      const bytes = await pipe(fromBase64Url(fragment.slice(2)), new DecompressionStream("deflate-raw"));
+      const bytes = await inflateAtMost(fromBase64Url(fragment.slice(2)), MAX_FILE_BYTES);
       return new TextDecoder().decode(bytes);
     }
-    if (fragment.startsWith(PREFIX_PLAIN)) return new TextDecoder().decode(fromBase64Url(fragment.slice(2)));
-  } catch {
+    if (fragment.startsWith(PREFIX_PLAIN)) {
+      if ((fragment.length - 2) * 0.75 > MAX_FILE_BYTES) throw new TooLarge();
+      return new TextDecoder().decode(fromBase64Url(fragment.slice(2)));
+    }
+  } catch (e) {
+    if (e instanceof TooLarge) throw tooLarge();
     throw new Error("the shared link is damaged (it was probably cut short when copied)");
   }
   throw new Error("the shared link is not one gradwire made");

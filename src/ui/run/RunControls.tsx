@@ -3,14 +3,23 @@
  * backend trains (WebGPU or CPU, with the reason for falling back).
  */
 import { createEffect, createSignal, For, onCleanup, onMount, Show } from "solid-js";
+import type { BackendRequest } from "../../engine/scheduler-backend.ts";
 import { Icon, IconButton } from "../icons.tsx";
-import type { RunController } from "./types.ts";
+import type { BackendInfo, RunController } from "./types.ts";
+
+/** The chip's words: what runs, and why (auto's verdict, or why WebGPU was not had). */
+export function backendTitle(b: BackendInfo): string {
+  if (b.measuring) return "Auto: timing a few epochs of this graph on the CPU and on WebGPU";
+  if (b.reason) return `CPU: ${b.reason}`;
+  if (b.auto) return `Auto chose ${b.auto}`;
+  return b.name === "webgpu" ? "Training on the GPU with WebGPU" : "Training on the CPU";
+}
 
 export interface RunControlsProps {
   run: RunController;
   /** The backend the user asks for; the state says which one runs. */
-  wantedBackend: () => "cpu" | "webgpu";
-  setBackend: (b: "cpu" | "webgpu") => void;
+  wantedBackend: () => BackendRequest;
+  setBackend: (b: BackendRequest) => void;
   epochs: () => number;
   setEpochs: (n: number) => void;
   /** Why the graph cannot train (a validation error), or null. */
@@ -18,6 +27,11 @@ export interface RunControlsProps {
 }
 
 const BACKENDS = [
+  {
+    name: "auto",
+    label: "Auto",
+    help: "the faster of the two on this graph, timed on it before the run (the default)",
+  },
   {
     name: "webgpu",
     label: "WebGPU",
@@ -118,19 +132,16 @@ export function RunControls(props: RunControlsProps) {
           data-testid="backend"
           aria-haspopup="menu"
           aria-expanded={backendOpen()}
-          title={
-            s().backend.reason
-              ? `CPU: ${s().backend.reason}`
-              : s().backend.name === "webgpu"
-                ? "Training on the GPU with WebGPU"
-                : "Training on the CPU"
-          }
+          title={backendTitle(s().backend)}
           onClick={() => setBackendOpen((o) => !o)}
         >
           <Icon name={s().backend.name === "webgpu" ? "gpu" : "cpu"} />
-          {s().backend.name === "webgpu" ? "WebGPU" : "CPU"}
+          {s().backend.measuring ? "Measuring…" : s().backend.name === "webgpu" ? "WebGPU" : "CPU"}
           <Show when={s().backend.reason}>
             <span class="backend-why">fallback</span>
+          </Show>
+          <Show when={!s().backend.reason && props.wantedBackend() === "auto"}>
+            <span class="backend-auto">auto</span>
           </Show>
         </button>
         <Show when={backendOpen()}>
@@ -159,6 +170,11 @@ export function RunControls(props: RunControlsProps) {
             </For>
             <Show when={s().backend.reason}>
               <div class="menu-note">Running on the CPU: {s().backend.reason}</div>
+            </Show>
+            <Show when={!s().backend.reason && s().backend.auto}>
+              <div class="menu-note" data-testid="backend-auto-reason">
+                {s().backend.auto}
+              </div>
             </Show>
           </div>
         </Show>

@@ -5,7 +5,7 @@
  * messages and land in signals the canvas, plots and status line read.
  */
 import { batch, createMemo, createSignal } from "solid-js";
-import type { BackendName } from "../../engine/scheduler-backend.ts";
+import type { BackendRequest } from "../../engine/scheduler-backend.ts";
 import type { EpochRecord, TrainState } from "../../engine/train.ts";
 import { SchedulerClient, type WorkerLike } from "../../engine/worker-client.ts";
 import type { NodeValue, TensorSnapshot } from "../../engine/worker-protocol.ts";
@@ -54,8 +54,8 @@ export interface SessionOptions {
   log: TrainingLog;
   /** Defaults to the real scheduler worker. */
   worker?: WorkerLike & { terminate?(): void };
-  /** The backend to ask for; the CPU answers with the reason when it is not available. */
-  backend?: BackendName;
+  /** The backend to ask for (auto: the faster one, measured); the CPU answers with the reason when WebGPU is missing. */
+  backend?: BackendRequest;
   /** Why WebGPU is not offered at all (shown on the backend indicator). */
   webgpuReason?: string;
   now?: () => number;
@@ -70,6 +70,8 @@ function sameRunState(a: RunState, b: RunState): boolean {
     Object.is(a.epochsPerSec, b.epochsPerSec) &&
     a.backend.name === b.backend.name &&
     a.backend.reason === b.backend.reason &&
+    a.backend.auto === b.backend.auto &&
+    a.backend.measuring === b.backend.measuring &&
     a.message === b.message &&
     a.nodeId === b.nodeId
   );
@@ -89,6 +91,7 @@ export function createRunSession(opts: SessionOptions) {
     epoch: 0,
     epochs: opts.graph.state.settings.epochs,
     backend: "cpu",
+    requested: opts.backend ?? "cpu",
     ...(opts.webgpuReason ? { fallback: opts.webgpuReason } : {}),
   });
   const [rate, setRate] = createSignal<number | undefined>(undefined);
@@ -133,7 +136,7 @@ export function createRunSession(opts: SessionOptions) {
     });
 
   const disconnect = client.connect(opts.graph);
-  const [wanted, setWanted] = createSignal<BackendName>(opts.backend ?? "cpu");
+  const [wanted, setWanted] = createSignal<BackendRequest>(opts.backend ?? "cpu");
   if (wanted() !== "cpu") client.setBackend(wanted());
 
   // One RunState per change, shared by every reader (the run controls and status line read it often); an
@@ -150,7 +153,12 @@ export function createRunSession(opts: SessionOptions) {
         loss: rec?.loss,
         lossDtype,
         epochsPerSec: rate(),
-        backend: { name: t.backend, reason: t.backend === "cpu" ? t.fallback : undefined },
+        backend: {
+          name: t.backend,
+          reason: t.backend === "cpu" ? t.fallback : undefined,
+          auto: t.requested === "auto" ? t.reason : undefined,
+          measuring: t.measuring,
+        },
         message: t.message ?? workerError(),
         nodeId: t.nodeId,
       };
@@ -193,7 +201,7 @@ export function createRunSession(opts: SessionOptions) {
     client,
     /** The backend the user asked for (the state says which one runs, and why not the other). */
     wantedBackend: wanted,
-    setBackend(name: BackendName) {
+    setBackend(name: BackendRequest) {
       setWanted(name);
       client.setBackend(name);
     },

@@ -8,6 +8,10 @@ export interface BackendInfo {
   name: "cpu" | "webgpu";
   /** Why the CPU is used when WebGPU was wanted (no adapter, an op it cannot run...). */
   reason?: string;
+  /** Auto's verdict, when auto chose the backend ("CPU: 5.1x faster than this software GPU on this graph"). */
+  auto?: string;
+  /** Auto is timing this graph on each backend. */
+  measuring?: boolean;
 }
 
 export interface RunState {
