@@ -26,7 +26,7 @@ function graphFile(w: LinearWorkload, epochs: number): unknown {
   });
   return {
     format: "gradwire.graph",
-    version: 1,
+    version: 2,
     title: w.title,
     settings: { epochs },
     nodes: [

@@ -1,5 +1,5 @@
 # loss-functions-maths, In [10] (commented out in the notebook), with integer class indices as the target;
-# input is gradwire's randn (seed 0)
+# input is gradwire's randn (seed 0: torch.manual_seed(0); torch.randn(2, 3))
 cce_loss = torch.nn.CrossEntropyLoss()
 input = input.clone().requires_grad_(True)
 target = torch.tensor([2, 0])  # torch.long class indices, not torch.empty(2).random_(3)'s floats

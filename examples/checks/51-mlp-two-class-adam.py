@@ -1,4 +1,4 @@
-# The same graph in PyTorch: x, W1 and W2 are gradwire's randn values (torch's generator differs)
+# The same graph in PyTorch: x, W1 and W2 are gradwire's randn values (equal to torch's for their seeds)
 labels = (x.norm(dim=1) > 1.1774).to(torch.int64)
 W1 = W1.clone().requires_grad_(True)
 b1 = torch.zeros(16, requires_grad=True)

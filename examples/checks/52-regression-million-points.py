@@ -1,4 +1,4 @@
-# The same graph in PyTorch; noise is gradwire's randn (torch's generator differs)
+# The same graph in PyTorch; noise is gradwire's randn (equal to torch.manual_seed(0); torch.randn(1000000))
 torch_x = torch.linspace(-1, 1, 1000000)
 y = (x * 3 + 2) + noise * 0.1
 w = torch.tensor(0., requires_grad=True)

@@ -1,6 +1,7 @@
 /** The page's side of the scheduler worker: typed commands, typed subscriptions, and document syncing. */
 import type { GraphDocument } from "../graph/document.ts";
 import type { GraphDoc } from "../graph/types.ts";
+import { followProvidedCsv } from "../nodes/index.ts";
 import type { ParamCoord } from "./landscape.ts";
 import type { BackendRequest } from "./scheduler-backend.ts";
 import type { FromWorker, ToWorker, WorkerOptions } from "./worker-protocol.ts";
@@ -46,10 +47,20 @@ export class SchedulerClient {
     this.send({ type: "load", doc });
   }
 
-  /** Load the document now and forward every later edit (undo and redo included) as patches. */
+  /**
+   * Load the document now and forward every later edit (undo and redo included) as patches, and every CSV file
+   * the page is given (before the edit that uses it, since files are provided first).
+   */
   connect(document: GraphDocument): () => void {
+    const stopFiles = followProvidedCsv((keys, text) => this.send({ type: "csv", keys: [...keys], text }));
     this.load(document.state);
-    return document.subscribe((_state, change) => this.send({ type: "patches", patches: change.patches }));
+    const stopEdits = document.subscribe((_state, change) =>
+      this.send({ type: "patches", patches: change.patches }),
+    );
+    return () => {
+      stopFiles();
+      stopEdits();
+    };
   }
 
   run(epochs?: number): void {

@@ -47,7 +47,9 @@ export type ToWorker =
   /** The objective over a grid of values of two parameter elements (the loss landscape). */
   | { type: "landscape"; id: number; a: ParamCoord; b: ParamCoord; xs: number[]; ys: number[] }
   /** The objective along the negative gradient and random filter-normalised directions. */
-  | { type: "slices"; id: number; alphas: number[]; random?: number };
+  | { type: "slices"; id: number; alphas: number[]; random?: number }
+  /** A CSV file's text for csv nodes naming it by one of `keys` (sha256, path): see src/nodes/csv/store.ts. */
+  | { type: "csv"; keys: string[]; text: string };
 
 export interface TensorStats {
   min: number;

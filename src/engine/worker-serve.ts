@@ -5,6 +5,7 @@
  */
 import { applyPatches, enablePatches } from "immer";
 import type { GraphDoc } from "../graph/types.ts";
+import { provideCsv } from "../nodes/index.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import { insightServer } from "./insight-serve.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -187,6 +188,11 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
         graphChanged = true;
         posted.clear();
         refresh();
+        return;
+      case "csv":
+        provideCsv(msg.keys, msg.text);
+        // Validate again: a node that named this file could not be inferred without it.
+        if (doc) setGraph({ ...doc });
         return;
       case "options":
         Object.assign(opts, msg.options);

@@ -466,8 +466,8 @@ class ScriptBuilder {
 
   /** The imports `code` (the script after its docstring and imports) uses. */
   private imports(code: string): string[] {
-    const std = ["argparse", "base64", "json", "math", "os", "socket", "sys"].filter((m) =>
-      m === "argparse" || m === "json" ? true : new RegExp(`\\b${m}\\.`).test(code),
+    const std = ["argparse", "base64", "csv", "io", "json", "math", "os", "re", "socket", "sys"].filter(
+      (m) => (m === "argparse" || m === "json" ? true : new RegExp(`\\b${m}\\.`).test(code)),
     );
     const third = [
       "import torch",

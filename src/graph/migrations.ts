@@ -1,7 +1,9 @@
 /**
  * Older file versions migrate one version at a time: migration N turns a version N file into version N + 1.
  * Version 0 is the draft format used before 1.0: edges written as {"from": "node.port", "to": "node.port"}
- * and the epoch count at the top level.
+ * and the epoch count at the top level. Version 1 drew `randn`/`rand` from gradwire's own generator, in any
+ * float dtype; version 2 draws them from PyTorch's generator (the same seed gives torch's values) in float32 or
+ * float64, and adds the data nodes (data sets, csv files).
  */
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -25,6 +27,7 @@ function splitEnd(v: Json, path: string): [string, string] {
   return [v.slice(0, i), v.slice(i + 1)];
 }
 
+const RANDOM_KINDS = new Set(["randn", "rand"]);
 function typeName(v: Json): string {
   return v === null
     ? "null"
@@ -57,6 +60,28 @@ const MIGRATIONS: Record<number, (file: JsonObject) => JsonObject> = {
       version: 1,
       ...(epochs !== undefined ? { settings: { epochs } } : {}),
       edges: migrated,
+    };
+  },
+  // Torch's generator has no float16 path gradwire reproduces: float16 random tensors become float32 ones
+  // (their values change anyway, from gradwire's old generator to torch's).
+  1: (file) => {
+    const nodes = Array.isArray(file.nodes) ? file.nodes : [];
+    return {
+      ...file,
+      version: 2,
+      nodes: nodes.map((n) => {
+        if (n === null || typeof n !== "object" || Array.isArray(n) || !RANDOM_KINDS.has(n.type as string))
+          return n;
+        const params = n.params;
+        if (
+          params === null ||
+          typeof params !== "object" ||
+          Array.isArray(params) ||
+          params.dtype !== "float16"
+        )
+          return n;
+        return { ...n, params: { ...params, dtype: "float32" } };
+      }),
     };
   },
 };

@@ -9,7 +9,7 @@ import type { NodeKind } from "../nodes/types.ts";
 import { ID_PATTERN, isReservedId, RESERVED_ID_MESSAGE } from "./types.ts";
 
 export const FORMAT = "gradwire.graph";
-export const CURRENT_VERSION = 1;
+export const CURRENT_VERSION = 2;
 
 const id = (what: string) =>
   z

@@ -1,4 +1,4 @@
-/** Data: tensors written out (torch.tensor), random (randn/rand with a seed), ranges and filled tensors. */
+/** Data: tensors written out (torch.tensor), random (src/nodes/random.ts), ranges and filled tensors. */
 import {
   arange,
   type DType,
@@ -6,13 +6,12 @@ import {
   isFloating,
   linspace,
   type NestedArray,
-  rand,
-  randn,
   type Tensor,
   tensor,
 } from "../runtime/index.ts";
 import { asLeaf, dtypeKwarg, dtypeParam, requiresGradKwarg, requiresGradParam, sizeParam } from "./common.ts";
 import { linspaceHelper, pyDType, pyFloat, pyNum, pyValue } from "./python.ts";
+import { RANDOM_KINDS } from "./random.ts";
 import { defineKind, withSamples } from "./registry.ts";
 import { meta } from "./shapes.ts";
 import { InferError, type NodeKind, type ParamReader } from "./types.ts";
@@ -61,29 +60,6 @@ const tensorKind = defineKind({
   torch: () => [],
   torchSetup: (c) => [`${c.leaf("")} = ${c.leafTensor("")}`],
 });
-
-function randomKind(type: "randn" | "rand", gen: typeof randn, what: string): NodeKind {
-  return defineKind({
-    type,
-    family: "Data",
-    description: `Random values ${what}, from a seed (the same on every run)`,
-    inputs: [],
-    params: [
-      sizeParam([3]),
-      { name: "seed", type: "number", integer: true, min: 0, default: 0, help: "the random seed" },
-      dtypeParam("float32", { floatOnly: true }),
-      requiresGradParam(),
-    ],
-    infer: ({ params }) => meta(params.nums("size"), params.str("dtype") as DType),
-    leaves: (p, label) => ({
-      "": asLeaf(gen(p.nums("size"), p.num("seed"), p.str("dtype") as DType), p, label),
-    }),
-    evaluate: leafOutput,
-    torch: () => [],
-    // gradwire's generator is not torch's, so the script carries the values themselves.
-    torchSetup: (c) => [`${c.leaf("")} = ${c.leafTensor("")}`],
-  });
-}
 
 const linspaceKind = defineKind({
   type: "linspace",
@@ -227,12 +203,7 @@ export const DATA_KINDS: readonly NodeKind[] = [
     { name: "int64", inputs: {}, params: { data: [3, -1, 4] } },
     { name: "float64 from ints", inputs: {}, params: { data: [1, 2], dtype: "float64" } },
   ]),
-  withSamples(randomKind("randn", randn, "from the standard normal distribution"), [
-    { inputs: {}, params: { size: [2, 3], seed: 7, requires_grad: true } },
-  ]),
-  withSamples(randomKind("rand", rand, "uniform in [0, 1)"), [
-    { inputs: {}, params: { size: [4], seed: 3, dtype: "float64" } },
-  ]),
+  ...RANDOM_KINDS,
   withSamples(linspaceKind, [
     { inputs: {}, params: { start: -1, end: 2, steps: 7 } },
     { name: "float64, one step", inputs: {}, params: { start: 0.5, end: 2, steps: 1, dtype: "float64" } },

@@ -1,7 +1,9 @@
 /** Every node kind, registered by family; import the registry from here. */
 import { ACTIVATION_SAMPLES } from "./activation-samples.ts";
 import { ACTIVATION_KINDS } from "./activations.ts";
+import { csvKind } from "./csv.ts";
 import { DATA_KINDS } from "./data.ts";
+import { DATASET_KINDS } from "./datasets.ts";
 import { LOSS_KINDS } from "./losses.ts";
 import { METRIC_KINDS } from "./metrics.ts";
 import { MODEL_KINDS } from "./model.ts";
@@ -10,6 +12,7 @@ import { OPTIMIZER_KINDS } from "./optimizers.ts";
 import { Registry, withSamples } from "./registry.ts";
 import { TOOL_KINDS } from "./tools.ts";
 
+export { csvData, followProvidedCsv, MAX_EMBEDDED_CHARS, provideCsv, rememberCsvData } from "./csv.ts";
 export { EXPRESSION_FUNCTIONS, evalExpr, exprToPython, parseExpr } from "./expression.ts";
 export { defaultParams, paramSchema, paramsSchema, readParams } from "./params.ts";
 export * from "./python.ts";
@@ -19,6 +22,8 @@ export * from "./types.ts";
 
 export const ALL_KINDS = [
   ...DATA_KINDS,
+  ...DATASET_KINDS,
+  csvKind,
   ...MODEL_KINDS,
   ...OPS_KINDS,
   ...ACTIVATION_KINDS.map((k) => (k.samples ? k : withSamples(k, ACTIVATION_SAMPLES[k.type] ?? []))),

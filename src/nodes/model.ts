@@ -1,6 +1,16 @@
 /** Models: w * x + b with its own parameters, and F.linear(input, weight, bias). */
-import { type DType, fmtShape, ops, type Tensor, tensor } from "../runtime/index.ts";
+import {
+  type DType,
+  fmtShape,
+  fromFlat,
+  linearInit,
+  ops,
+  type RandomFloat,
+  type Tensor,
+  tensor,
+} from "../runtime/index.ts";
 import { dtypeParam, inputPort, requiresGradParam } from "./common.ts";
+import { floatDType, seedParam } from "./random.ts";
 import { defineKind, withSamples } from "./registry.ts";
 import { X } from "./sample-values.ts";
 import { broadcastPorts, matmulShape, meta, promoteMeta, req } from "./shapes.ts";
@@ -92,6 +102,78 @@ const linear = defineKind({
   ],
 });
 
+const features = (name: string, help: string) => ({
+  name,
+  type: "number" as const,
+  integer: true,
+  min: 1,
+  default: 2,
+  help,
+});
+
+/** nn.Linear's parameters as `torch.manual_seed(seed); nn.Linear(in, out)` makes them (kaiming_uniform_, a=sqrt(5)). */
+function linearLeaves(p: ParamReader, label: string): Record<string, Tensor> {
+  const [i, o] = [p.num("in_features"), p.num("out_features")];
+  const d = p.str("dtype") as RandomFloat;
+  const init = linearInit(p.num("seed"), i, o, d);
+  const out: Record<string, Tensor> = { weight: fromFlat(init.weight, [o, i], d) };
+  if (p.bool("bias")) out.bias = fromFlat(init.bias, [o], d);
+  for (const [name, t] of Object.entries(out)) {
+    t.name = `${label}.${name}`;
+    t.requiresGrad_(true);
+  }
+  return out;
+}
+
+const linearLayer = defineKind({
+  type: "Linear",
+  family: "Model",
+  description:
+    "nn.Linear: input @ weight.T + bias with its own weight and bias, initialised as PyTorch does from a seed",
+  inputs: [inputPort("(*, in_features)", "float")],
+  params: [
+    features("in_features", "size of each input sample"),
+    features("out_features", "size of each output sample"),
+    { name: "bias", type: "boolean", default: true, help: "learn an additive bias" },
+    {
+      ...seedParam,
+      help: "torch.manual_seed(seed) before nn.Linear(...): the same seed gives PyTorch's initial values",
+    },
+    { ...floatDType, help: "element type of the weight and bias" },
+  ],
+  infer(ctx) {
+    const p = ctx.params;
+    const d = p.str("dtype") as DType;
+    const [i, o] = [p.num("in_features"), p.num("out_features")];
+    const x = req(ctx, "input");
+    // nn.Linear refuses an input of another dtype than its parameters (mat1 and mat2 must have the same dtype).
+    if (x.dtype !== d)
+      throw new InferError(
+        `input is ${x.dtype} but the layer's weight is ${d}: set the layer's dtype to ${x.dtype}`,
+        "input",
+      );
+    return linearShape(x, meta([o, i], d), p.bool("bias") ? meta([o], d) : undefined);
+  },
+  leaves: linearLeaves,
+  evaluate: (c) => ops.linear(c.inputs.input!, c.leaves.weight, c.leaves.bias ?? null),
+  torch: (c) => [
+    `${c.out} = F.linear(${c.inputs.input}, ${c.leaf("weight")}${c.params.bool("bias") ? `, ${c.leaf("bias")}` : ""})`,
+  ],
+  torchSetup(c) {
+    const p = c.params;
+    const layer = c.name("layer");
+    const dtype = p.str("dtype") === "float32" ? "" : `, dtype=torch.${p.str("dtype")}`;
+    const bias = p.bool("bias") ? "" : ", bias=False";
+    return [
+      `torch.manual_seed(${p.num("seed")})`,
+      `${layer} = torch.nn.Linear(${p.num("in_features")}, ${p.num("out_features")}${bias}${dtype})`,
+      ...(p.bool("bias") ? ["weight", "bias"] : ["weight"]).map(
+        (n) => `${c.leaf(n)} = ${layer}.${n}.detach().to(${c.device}).requires_grad_()`,
+      ),
+    ];
+  },
+});
+
 export const MODEL_KINDS: readonly NodeKind[] = [
   withSamples(model, [
     { inputs: { input: X }, params: { weight: [0.5, -1, 2], bias: 0.25 } },
@@ -121,6 +203,15 @@ export const MODEL_KINDS: readonly NodeKind[] = [
           [0.5, -0.5, 0.25],
         ],
       },
+    },
+  ]),
+  withSamples(linearLayer, [
+    { inputs: { input: X }, params: { in_features: 3, out_features: 2, seed: 1 }, precision: "float32" },
+    {
+      name: "float64, no bias",
+      inputs: { input: [[0.5, -1.5]] },
+      params: { in_features: 2, out_features: 3, bias: false, seed: 4, dtype: "float64" },
+      precision: "float64",
     },
   ]),
 ];

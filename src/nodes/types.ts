@@ -258,6 +258,8 @@ export interface KindSample {
   name?: string;
   inputs: Record<string, NestedNumbers>;
   params?: ParamValues;
+  /** Run in this precision only (a layer whose own dtype must match its input's, as nn.Linear's). */
+  precision?: "float32" | "float64";
 }
 
 export const OUT = "out";

@@ -6,5 +6,6 @@ export * from "./dtype.ts";
 export * from "./losses.ts";
 export * as ops from "./ops/index.ts";
 export * from "./optim.ts";
+export * from "./random/index.ts";
 export * from "./shape.ts";
 export * from "./tensor.ts";

@@ -4,6 +4,7 @@
  */
 
 import { allocate, coerce, type DType, isFloating, type Storage, scalarDType } from "./dtype.ts";
+import { normalValues, type RandomFloat, TorchGenerator, uniformValues } from "./random/index.ts";
 import { fmtShape, numel, type Shape, ShapeError } from "./shape.ts";
 import type { Deferred, Expr } from "./simd/expr.ts";
 
@@ -335,7 +336,7 @@ export function linspace(start: number, end: number, steps: number, dtype: DType
 
 /**
  * A small seeded generator (xoshiro128**), so a graph's random tensors are the same on every run and machine.
- * It does not reproduce torch.manual_seed's stream; exported scripts carry the values themselves.
+ * It does not reproduce torch.manual_seed's stream (TorchGenerator does): tests and benchmarks use it for inputs.
  */
 export class Rng {
   private s: Uint32Array;
@@ -371,20 +372,18 @@ export class Rng {
   }
 }
 
+/** `torch.manual_seed(seed); torch.rand(shape, dtype=dtype)` (float32 or float64), bit for bit. */
 export function rand(shape: Shape, seed: number, dtype: DType = "float32"): Tensor {
-  const rng = new Rng(seed);
-  return fromFlat(
-    Array.from({ length: numel(shape) }, () => rng.next()),
-    shape,
-    dtype,
-  );
+  return fromFlat(uniformValues(new TorchGenerator(seed), numel(shape), randomFloat(dtype)), shape, dtype);
 }
 
+/** `torch.manual_seed(seed); torch.randn(shape, dtype=dtype)` (float32 or float64), bit for bit. */
 export function randn(shape: Shape, seed: number, dtype: DType = "float32"): Tensor {
-  const rng = new Rng(seed);
-  return fromFlat(
-    Array.from({ length: numel(shape) }, () => rng.normal()),
-    shape,
-    dtype,
-  );
+  return fromFlat(normalValues(new TorchGenerator(seed), numel(shape), randomFloat(dtype)), shape, dtype);
+}
+
+function randomFloat(dtype: DType): RandomFloat {
+  if (dtype !== "float32" && dtype !== "float64")
+    throw new Error(`random tensors are float32 or float64 (torch's generator), not ${dtype}`);
+  return dtype;
 }

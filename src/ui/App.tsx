@@ -7,6 +7,7 @@ import type { BackendRequest } from "../engine/scheduler-backend.ts";
 import { formatProblems, parseGraphFile, serializeGraph } from "../graph/format.ts";
 import { registry } from "../nodes/index.ts";
 import { Canvas, type CanvasApi } from "./canvas/Canvas.tsx";
+import { dropCsv } from "./data/dropCsv.ts";
 import { debounce, saveLocal } from "./files/autosave.ts";
 import { downloadText, fileNameFor } from "./files/download.ts";
 import { EXAMPLES, type Example } from "./files/examples.ts";
@@ -182,6 +183,7 @@ export function App(props: { startup: Startup }) {
     const c = canvas?.centre() ?? { x: 0, y: 0 };
     const id = editor.addNode(type, freeSpot(editor.doc(), { x: c.x - 100, y: c.y - 60 }));
     if (id) canvas?.reveal(id);
+    return id;
   };
 
   const openText = (text: string, what: string): boolean => {
@@ -219,6 +221,10 @@ export function App(props: { startup: Startup }) {
   };
 
   const importFile = async (file: File) => {
+    if (/\.csv$/i.test(file.name)) {
+      await dropCsv(editor, registry, file, (type) => addAtCentre(type));
+      return;
+    }
     if (file.size > 20_000_000) {
       notify({
         kind: "error",

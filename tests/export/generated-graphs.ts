@@ -645,9 +645,15 @@ function evalGraphs(): Generated[] {
     "Data kinds: every generator and dtype, small and large",
     [
       ["r64", "randn", { size: [2, 3], seed: 3, dtype: "float64" }],
-      ["r16", "randn", { size: [5], seed: 4, dtype: "float16" }],
-      ["big16", "randn", { size: [70], seed: 5, dtype: "float16" }],
+      ["r32", "randn", { size: [5], seed: 4 }],
+      ["bigr64", "randn", { size: [70], seed: 5, dtype: "float64" }],
       ["u", "rand", { size: [4], seed: 6 }],
+      ["u64", "rand", { size: [40], seed: 6, dtype: "float64" }],
+      ["nrm", "normal", { size: [3, 7], mean: 2, std: 0.5, seed: 7 }],
+      ["nrm64", "normal", { size: [3], mean: -1, std: 3, seed: 8, dtype: "float64" }],
+      ["uni", "uniform", { size: [30], a: -2, b: 0.5, seed: 9 }],
+      ["ri", "randint", { low: -3, high: 9, size: [2, 5], seed: 10 }],
+      ["rp", "randperm", { n: 12, seed: 11 }],
       ["ls64", "linspace", { start: 0, end: 1, steps: 7, dtype: "float64" }],
       ["ls", "linspace", { start: -3, end: 0.7, steps: 101 }],
       ["ar", "arange", { start: 0, end: 10, step: 3 }],
@@ -704,6 +710,83 @@ function evalGraphs(): Generated[] {
       ["b", "tensor", { data: [[], []], dtype: "bool" }],
     ],
     [["r", "s", "input"]],
+  );
+  const datasets = graph(
+    "Data sets: toy sets from torch's generator, the bundled ones, random_split",
+    [
+      ["moons", "make_moons", { n_samples: 30, noise: 0.1, seed: 1 }],
+      ["circles", "make_circles", { n_samples: 21, noise: 0.05, factor: 0.4, seed: 2, dtype: "float64" }],
+      ["blobs", "make_blobs", { n_samples: 12, centers: 3, n_features: 3, cluster_std: 0.5, seed: 3 }],
+      ["reg", "make_regression", { n_samples: 10, n_features: 2, noise: 0.2, bias: 1, seed: 4 }],
+      ["spiral", "spirals", { n_samples: 17, classes: 3, noise: 0.2, seed: 5 }],
+      ["xr", "xor", { n_samples: 16, noise: 0.05, seed: 6 }],
+      ["iris", "iris"],
+      ["digits", "digits", { dtype: "float64" }],
+      ["split", "random_split", { lengths: [0.6, 0.25, 0.15], seed: 7 }],
+      ["split2", "random_split", { lengths: [1000, 797], seed: 8 }],
+      [
+        "table",
+        "csv",
+        {
+          content: "a,kind,b,label\n1.5,x,-2,cat\n2.5,y,0.25,dog\n\n-1,x,3e2,cat\n0.1,z,4,bird\n",
+          categorical: [1],
+          target_type: "class_index",
+          standardize: true,
+          dtype: "float64",
+        },
+      ],
+      ["numbers", "csv", { content: "1,2,3\n4,5,6\n7,8,9.5\n", features: [2, 0], target: 1 }],
+    ],
+    [
+      ["iris", "split", "X", "X"],
+      ["iris", "split", "y", "y"],
+      ["digits", "split2", "X", "X"],
+      ["digits", "split2", "y", "y"],
+    ],
+  );
+  const moonsTraining = graph(
+    "Training on a random_split of make_moons",
+    [
+      ["moons", "make_moons", { n_samples: 64, noise: 0.2, seed: 0 }],
+      ["split", "random_split", { lengths: [0.75, 0.25], seed: 0 }],
+      ["W", "randn", { size: [2, 2], seed: 1, requires_grad: true }],
+      ["logits", "linear"],
+      ["loss", "cross_entropy"],
+      ["opt", "SGD", { lr: 0.5 }],
+    ],
+    [
+      ["moons", "split", "X", "X"],
+      ["moons", "split", "y", "y"],
+      ["split", "logits", "input", "train_X"],
+      ["W", "logits", "weight"],
+      ["logits", "loss", "input"],
+      ["split", "loss", "target", "train_y"],
+      ["loss", "opt", "loss"],
+    ],
+    { objective: "loss" },
+  );
+  const linearLayers = graph(
+    "nn.Linear layers initialised from seeds, trained with Adam on make_blobs",
+    [
+      ["blobs", "make_blobs", { n_samples: 60, centers: 3, n_features: 2, seed: 2 }],
+      ["l1", "Linear", { in_features: 2, out_features: 8, seed: 0 }],
+      ["act", "tanh"],
+      ["l2", "Linear", { in_features: 8, out_features: 3, seed: 1, bias: false }],
+      ["blobs64", "make_blobs", { n_samples: 5, centers: 2, n_features: 2, seed: 4, dtype: "float64" }],
+      ["l3", "Linear", { in_features: 2, out_features: 1, seed: 3, dtype: "float64" }],
+      ["loss", "cross_entropy"],
+      ["opt", "Adam", { lr: 0.05 }],
+    ],
+    [
+      ["blobs", "l1", "input", "X"],
+      ["l1", "act", "input"],
+      ["act", "l2", "input"],
+      ["l2", "loss", "input"],
+      ["blobs", "loss", "target", "y"],
+      ["loss", "opt", "loss"],
+      ["blobs64", "l3", "input", "X"],
+    ],
+    { objective: "loss" },
   );
   const X = [
     [0.5, -1.25, 2],
@@ -819,7 +902,7 @@ function evalGraphs(): Generated[] {
     ],
     { objective: "triplet" },
   );
-  return [ops, tools, data, gradThenObjective, empty, moreLosses];
+  return [ops, tools, data, gradThenObjective, empty, moreLosses, datasets, moonsTraining, linearLayers];
 }
 
 export function trainGraphs(): Generated[] {

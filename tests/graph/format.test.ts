@@ -24,7 +24,7 @@ function problems(text: string): string[] {
 const minimal = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({
     format: "gradwire.graph",
-    version: 1,
+    version: 2,
     nodes: [
       { id: "a", type: "tensor", params: { data: [1.5, 2] } },
       { id: "r", type: "relu" },
@@ -81,6 +81,26 @@ describe("graph file round trips", () => {
     expect(text.split("\n")[1]).toBe('  "format": "gradwire.graph",');
   });
 
+  it("migrates version 1: float16 random tensors become float32 (torch's generator has no float16 path here)", () => {
+    const v1 = JSON.stringify({
+      format: "gradwire.graph",
+      version: 1,
+      nodes: [
+        { id: "r", type: "randn", params: { size: [3], seed: 2, dtype: "float16" } },
+        { id: "u", type: "rand", params: { size: [2], dtype: "float64" } },
+        { id: "t", type: "tensor", params: { data: [1], dtype: "float16" } },
+      ],
+      edges: [],
+    });
+    const r = parseGraphFile(v1);
+    expect(r.ok && r.migratedFrom).toBe(1);
+    const doc = loaded(r);
+    expect(doc.nodes.r.params).toEqual({ size: [3], seed: 2, dtype: "float32" });
+    expect(doc.nodes.u.params.dtype).toBe("float64");
+    expect(doc.nodes.t.params.dtype).toBe("float16");
+    expect(JSON.parse(serializeGraph(doc)).version).toBe(2);
+  });
+
   it("migrates a version 0 file step by step", () => {
     const v0 = JSON.stringify({
       format: "gradwire.graph",
@@ -114,7 +134,7 @@ describe("graph file round trips", () => {
   it("keeps graph-level problems (a cycle) loadable, reported as issues", () => {
     const text = JSON.stringify({
       format: "gradwire.graph",
-      version: 1,
+      version: 2,
       nodes: [
         { id: "a", type: "relu" },
         { id: "b", type: "relu" },
@@ -138,7 +158,7 @@ describe("malformed graph files", () => {
   });
 
   it("a JSON syntax error gives the line and column", () => {
-    expect(problems('{\n  "format": "gradwire.graph",\n  "version": 1,,\n}')[0]).toMatch(/line 3, column 16/);
+    expect(problems('{\n  "format": "gradwire.graph",\n  "version": 2,,\n}')[0]).toMatch(/line 3, column 16/);
   });
 
   it("not a graph file at all", () => {
@@ -152,14 +172,14 @@ describe("malformed graph files", () => {
 
   it("a newer version is refused with a message", () => {
     expect(problems(minimal({ version: 7 }))).toEqual([
-      "version: this file is version 7 of the gradwire graph format, newer than this gradwire reads (up to 1): update gradwire to open it",
+      "version: this file is version 7 of the gradwire graph format, newer than this gradwire reads (up to 2): update gradwire to open it",
     ]);
   });
 
   it("wrong types, each with its JSON path, all at once", () => {
     const text = JSON.stringify({
       format: "gradwire.graph",
-      version: 1,
+      version: 2,
       settings: { epochs: "100" },
       nodes: [
         { id: "a", type: "tensor", position: { x: "left", y: 0 } },
@@ -246,7 +266,7 @@ describe("malformed graph files", () => {
 
   it("absurdly deep nesting", () => {
     const data = `${"[".repeat(5000)}1${"]".repeat(5000)}`;
-    const text = `{"format":"gradwire.graph","version":1,"nodes":[{"id":"t","type":"tensor","params":{"data":${data}}}],"edges":[]}`;
+    const text = `{"format":"gradwire.graph","version":2,"nodes":[{"id":"t","type":"tensor","params":{"data":${data}}}],"edges":[]}`;
     expect(problems(text)).toEqual([
       "nodes[0].params.data[0][0][0][0]: nested more than 64 levels deep (a tensor has at most a few dimensions)",
     ]);
@@ -278,7 +298,7 @@ describe("JSON Schema", () => {
       expect(validate(JSON.parse(serializeGraph(loaded(parseGraphFile(fixture(name))))))).toBe(true);
     }
     const bad = [
-      minimal({ version: 2 }),
+      minimal({ version: 3 }),
       minimal({ nodes: [{ id: "l", type: "msel_loss" }], edges: [] }),
       minimal({ nodes: [{ id: "opt", type: "SGD", params: { lr: "fast" } }], edges: [] }),
       minimal({ nodes: [{ id: "opt", type: "SGD", params: { gamma: 1 } }], edges: [] }),

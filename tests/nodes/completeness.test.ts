@@ -146,6 +146,7 @@ const cases: Case[] = [];
 for (const kind of kinds.filter((k) => !only || only.includes(k.type)))
   for (const [i, sample] of (kind.samples ?? []).entries())
     for (const precision of ["float64", "float32"] as const) {
+      if (sample.precision && sample.precision !== precision) continue;
       const doc = graphOf(kind, sample, precision);
       cases.push({
         name: `${kind.type} ${sample.name ?? `#${i + 1}`} ${precision}`,

@@ -5,6 +5,7 @@ import { SchedulerClient, type WorkerLike } from "../../src/engine/worker-client
 import type { FromWorker } from "../../src/engine/worker-protocol.ts";
 import { serveScheduler, type WorkerPort } from "../../src/engine/worker-serve.ts";
 import { GraphDocument } from "../../src/graph/document.ts";
+import { provideCsv } from "../../src/nodes/index.ts";
 import { fixture } from "./helpers.ts";
 
 let cleanup: (() => void)[] = [];
@@ -139,5 +140,19 @@ describe("scheduler worker protocol", () => {
     expect(g.objective).toBeNull();
     expect(g.nodes).toEqual({});
     expect(g.params).toEqual({});
+  });
+});
+
+describe("CSV files and the worker", () => {
+  it("a file provided on the page after the graph is loaded reaches the worker, which validates again", async () => {
+    const { client } = connect();
+    const doc = new GraphDocument();
+    doc.addNode({ id: "data", type: "csv", params: { path: "late-worker-test.csv" } });
+    const first = next(client, "validation");
+    client.connect(doc);
+    expect((await first).ok).toBe(false);
+    const again = next(client, "validation", (m) => m.ok);
+    provideCsv(["late-worker-test.csv"], "a,b\n1,2\n3,4\n");
+    expect((await again).metas.data.X).toEqual({ shape: [2, 1], dtype: "float32" });
   });
 });

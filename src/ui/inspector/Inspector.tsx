@@ -7,6 +7,7 @@ import { createMemo, createSignal, For, Show } from "solid-js";
 import type { GraphNode } from "../../graph/types.ts";
 import { outputsOf } from "../../nodes/types.ts";
 import { shortMessage } from "../canvas/GwNode.tsx";
+import { CsvPicker } from "../data/CsvPicker.tsx";
 import { Icon } from "../icons.tsx";
 import { groupOf } from "../palette/search.ts";
 import type { LiveAnalysis } from "../state/analysis.ts";
@@ -122,6 +123,9 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
             </For>
           </ul>
         </section>
+      </Show>
+      <Show when={props.node.type === "csv"}>
+        <CsvPicker editor={editor} registry={editor.registry} node={props.node} />
       </Show>
       <Show when={kind()}>
         {(k) => (

@@ -3,9 +3,10 @@
  * predicts, and the values and gradients the last evaluation produced. Validation reruns only when the graph's
  * structure or params change, not when a node is merely moved.
  */
-import { type Accessor, createMemo } from "solid-js";
+import { type Accessor, createMemo, createSignal, getOwner, onCleanup } from "solid-js";
 import type { GraphDoc } from "../../graph/types.ts";
 import { type Issue as GraphIssue, type ValidationResult, validateGraph } from "../../graph/validate.ts";
+import { followProvidedCsv } from "../../nodes/csv.ts";
 import { readParams } from "../../nodes/params.ts";
 import type { Registry } from "../../nodes/registry.ts";
 import type { TensorMeta } from "../../nodes/types.ts";
@@ -65,7 +66,14 @@ export interface Values {
 
 export function createAnalysis(doc: Accessor<GraphDoc>, registry: Registry, values?: Values) {
   const structure = createMemo(doc, undefined, { equals: sameStructure });
-  const validation = createMemo<ValidationResult>(() => validateGraph(structure(), registry));
+  // A CSV file given to the page (picked again after a reload, say) changes what csv nodes infer.
+  const [files, setFiles] = createSignal(0);
+  const stopFiles = followProvidedCsv(() => setFiles((n) => n + 1));
+  if (getOwner()) onCleanup(stopFiles);
+  const validation = createMemo<ValidationResult>(() => {
+    files();
+    return validateGraph(structure(), registry);
+  });
   const byNode = createMemo(() => {
     const m = new Map<string, Issue[]>();
     for (const i of validation().issues) {

@@ -1,0 +1,103 @@
+/**
+ * Loading a CSV file into a csv node from the editor: read the file, hash it, parse and check it with the node's
+ * column choices (off the main thread for large files), and only then change the graph — a bad file leaves the
+ * node and what it had loaded as they were.
+ */
+
+import type { Built } from "../../nodes/csv/store.ts";
+import {
+  csvData,
+  MAX_EMBEDDED_CHARS,
+  type NodeKind,
+  type ParamValues,
+  provideCsv,
+  type Registry,
+  readParams,
+  rememberCsvData,
+} from "../../nodes/index.ts";
+import type { Editor } from "../state/editor.ts";
+import { parseInWorker } from "./csvWorkerClient.ts";
+
+/** Files above this size are parsed in a Web Worker, so the page stays responsive. */
+export const WORKER_THRESHOLD_BYTES = 1_000_000;
+
+/** Larger files are refused before they are read (as the CLI does). */
+export const MAX_CSV_BYTES = 1 << 30;
+
+export async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export type CsvLoad =
+  | { ok: true; rows: number; features: number; mean: number[]; std: number[]; built: Built }
+  | { ok: false; error: string };
+
+/**
+ * Load `file` into csv node `nodeId` as one undoable step: path (the file's name), sha256, the text embedded
+ * when it is small enough, and fresh standardisation statistics when the node standardises.
+ */
+export async function loadCsvInto(
+  editor: Editor,
+  registry: Registry,
+  nodeId: string,
+  file: File,
+  onProgress?: (message: string) => void,
+): Promise<CsvLoad> {
+  const node = editor.doc().nodes[nodeId];
+  const kind = registry.get("csv");
+  if (node?.type !== "csv" || !kind) return { ok: false, error: "that node is not a csv node" };
+  if (file.size > MAX_CSV_BYTES)
+    return {
+      ok: false,
+      error: `${file.name} is ${file.size.toLocaleString("en")} bytes, over gradwire's limit of ${MAX_CSV_BYTES.toLocaleString("en")}`,
+    };
+  onProgress?.(`Reading ${file.name}…`);
+  const bytes = await file.arrayBuffer();
+  const text = new TextDecoder().decode(bytes);
+  const sha = await sha256Hex(bytes);
+  const embed = text.length <= MAX_EMBEDDED_CHARS;
+  // The node as it would be, with the new file and no saved statistics (they belong to the old file).
+  const params: ParamValues = {
+    ...node.params,
+    path: file.name,
+    sha256: sha,
+    content: embed ? text : "",
+    mean: null,
+    std: null,
+  };
+  onProgress?.(`Parsing ${file.name} (${file.size.toLocaleString("en")} bytes)…`);
+  const checked =
+    file.size > WORKER_THRESHOLD_BYTES && typeof Worker !== "undefined"
+      ? await parseInWorker(text, params)
+      : checkCsv(kind, text, params);
+  if (!checked.ok) return checked;
+  provideCsv([sha, file.name], text);
+  // What the worker built serves validation and training here too: a large file is parsed once, off this thread.
+  rememberCsvData(readParams(kind, params), text, checked.built);
+  editor.graph.gestureOf(`Load ${file.name}`, () => {
+    for (const [name, value] of Object.entries(params)) editor.setParam(nodeId, name, value);
+    if (params.standardize === true) {
+      editor.setParam(nodeId, "mean", checked.mean);
+      editor.setParam(nodeId, "std", checked.std);
+    }
+  });
+  return checked;
+}
+
+/** Parse and build with the node's params and this text: the shape and statistics, or the error. */
+export function checkCsv(kind: NodeKind, text: string, params: ParamValues): CsvLoad {
+  try {
+    const { data, header } = csvData(readParams(kind, { ...params, content: text }));
+    return {
+      ok: true,
+      rows: data.y.length,
+      features: data.features,
+      mean: data.mean,
+      std: data.std,
+      built: { data, header },
+    };
+  } catch (e) {
+    return { ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+}
