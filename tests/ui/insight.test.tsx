@@ -238,7 +238,7 @@ describe("the insight store and dock over the real scheduler", () => {
     await until(() => mlp.insight.boundary() !== undefined);
     expect(r.getByTestId("plot-boundary")).toBeTruthy();
     await until(() => r.queryByTestId("plot-confusion") !== null);
-    expect(r.getByTestId("plot-confusion").textContent).toMatch(/accuracy 0\.5391 \(138 of 256\)/);
+    expect(r.getByTestId("plot-confusion").textContent).toMatch(/accuracy 0\.4766 \(122 of 256\)/);
     r.getByTestId("insight-model").click();
     expect(mlp.insight.tab()).toBeNull();
     expect(r.queryByTestId("plot-boundary")).toBeNull();
