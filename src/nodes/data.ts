@@ -3,6 +3,7 @@ import {
   arange,
   type DType,
   full,
+  integerOverflow,
   isFloating,
   linspace,
   type NestedArray,
@@ -173,6 +174,9 @@ function filledKind(type: "zeros" | "ones" | "full", value: number | null): Node
     infer({ params }) {
       const d = params.str("dtype") as DType;
       checkRequiresGrad(params, d);
+      // As torch.full: a fill value the integer dtype cannot hold is refused, never wrapped.
+      const overflow = integerOverflow(fill(params), d);
+      if (overflow) throw new InferError(`fill_value = ${overflow}`);
       return meta(params.nums("size"), d);
     },
     leaves: (p, label) => ({ "": asLeaf(full(p.nums("size"), fill(p), p.str("dtype") as DType), p, label) }),

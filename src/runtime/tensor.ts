@@ -254,6 +254,15 @@ export function tensor(data: NestedArray | Storage, opts: TensorOptions = {}): T
 /** The integers each integer dtype holds: [min, max + 1). */
 const INTEGER_RANGE = { int32: [-(2 ** 31), 2 ** 31], int64: [-(2 ** 63), 2 ** 63] } as const;
 
+/** Why an integer dtype cannot hold `v` (torch refuses such a value, never wraps it), or undefined when it can. */
+export function integerOverflow(v: number, dtype: DType): string | undefined {
+  if (dtype !== "int32" && dtype !== "int64") return undefined;
+  const [lo, end] = INTEGER_RANGE[dtype];
+  const t = Math.trunc(v);
+  if (t >= lo && t < end) return undefined;
+  return `${v} cannot be converted to ${dtype} without overflow (${dtype} holds ${BigInt(lo)} to ${BigInt(end) - 1n})`;
+}
+
 /** Like torch.tensor: a value an integer dtype cannot hold is refused (naming where it is), never wrapped. */
 function checkIntegerRange(flat: ArrayLike<number>, shape: Shape, dtype: "int32" | "int64"): void {
   const [lo, end] = INTEGER_RANGE[dtype];
@@ -297,6 +306,8 @@ export function full(
   dtype: DType = "float32",
   opts: TensorOptions = {},
 ): Tensor {
+  const overflow = integerOverflow(value, dtype);
+  if (overflow) throw new RangeError(`fill value ${overflow}`);
   const store = allocate(dtype, numel(shape));
   store.fill(coerce(dtype, value));
   const t = new Tensor(store, shape, dtype);

@@ -122,7 +122,9 @@ export function App(props: { startup: Startup }) {
     runErrorNode: () => (run.state().status === "error" ? run.state().nodeId : undefined),
   });
   // Run and Step ask first when the run would be very long (the estimate reads validation's shapes).
-  const guard = createRunGuard((epochs) => estimateWork(editor.doc(), analysis.validation().metas, epochs));
+  const guard = createRunGuard((epochs) =>
+    estimateWork(editor.doc(), registry, analysis.validation(), epochs),
+  );
   const epochsLeft = () => {
     const st = run.state();
     return st.status === "paused"

@@ -146,6 +146,24 @@ describe("literal data", () => {
     expect(tensorErrors({ data: [2147483647, -2147483648], dtype: "int32" })).toEqual([]);
   });
 
+  it("refuses a full() fill value its integer dtype cannot hold, as torch.full does", () => {
+    const torch = spawnSync(
+      "/usr/bin/python3",
+      ["-c", "import torch; torch.full([2], 3e10, dtype=torch.int32)"],
+      { encoding: "utf8" },
+    );
+    expect(torch.stderr).toContain("cannot be converted to type int without overflow");
+    const errors = (params: Record<string, unknown>) => {
+      const r = parseGraphFile(graph([{ id: "f", type: "full", params: { size: [2], ...params } }]));
+      return r.ok ? r.issues.filter((i) => i.severity === "error").map((i) => i.message) : ["not loaded"];
+    };
+    expect(errors({ fill_value: 3e10, dtype: "int32" })).toEqual([
+      "node 'f' (full): fill_value = 30000000000 cannot be converted to int32 without overflow (int32 holds -2147483648 to 2147483647)",
+    ]);
+    expect(errors({ fill_value: 3e10, dtype: "int64" })).toEqual([]);
+    expect(errors({ fill_value: -2147483648, dtype: "int32" })).toEqual([]);
+  });
+
   it("says which element of the data is not a number, and why 1e400 is not one, not 'Invalid input'", () => {
     const why = "tensor data holds numbers and true/false, in nested lists";
     expect(

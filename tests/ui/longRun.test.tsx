@@ -25,13 +25,16 @@ function graph(size: number[], epochs: number, dtype = "float32") {
 
 const estimate = (size: number[], epochs: number, dtype?: string) => {
   const doc = graph(size, epochs, dtype);
-  return estimateWork(doc, validateGraph(doc, registry).metas, epochs);
+  return estimateWork(doc, registry, validateGraph(doc, registry), epochs);
 };
 
 describe("long runs", () => {
   it("counts the elements each epoch computes and the memory they hold, naming the largest node", () => {
     const small = estimate([100], 100);
-    expect(small.perEpoch).toBe(3 * (100 + 1));
+    // Validation's estimate (src/graph/budget.ts): 'big' makes 100 elements, the sum reads them and makes one
+    // (201 per evaluation); training counts forward and backward as three evaluations.
+    expect(small.perEpoch).toBe(3 * 201);
+    expect(small.total).toBe(100 * 3 * 201);
     expect(isLong(small)).toBe(false);
     const many = estimate([10000, 10000], 100);
     expect(many.largest[0]).toEqual({ nodeId: "big", elements: 1e8 });
@@ -48,7 +51,7 @@ describe("long runs", () => {
     for (const f of readdirSync(dir).filter((x) => x.endsWith(".json"))) {
       const r = parseGraphFile(readFileSync(resolve(dir, f), "utf8"));
       if (!r.ok) throw new Error(`${f} does not load`);
-      const e = estimateWork(r.doc, validateGraph(r.doc, registry).metas, r.doc.settings.epochs);
+      const e = estimateWork(r.doc, registry, validateGraph(r.doc, registry), r.doc.settings.epochs);
       expect(isLong(e), `${f}: ${e.total} elements, ${e.bytes} bytes`).toBe(false);
     }
   });

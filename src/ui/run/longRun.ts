@@ -1,15 +1,13 @@
 /**
  * Asking before a run that would take very long or need a great deal of memory (issue 18 item 1, the editor's
- * side). The estimate counts, from the shapes validation infers, the elements every node produces per epoch
- * (forward and backward about three passes over them) and the memory its values and gradients hold.
- *
- * The graph's own work estimate and memory budget belong to validation in src/graph (being added on another
- * branch); when it lands, `estimateWork` should read it instead of counting here.
+ * side). The estimate is validation's own (src/graph/budget.ts: the elements every node produces per evaluation,
+ * a tool's re-runs included, and the bytes its values hold), read for the epochs the run asks for.
  */
 import { createSignal } from "solid-js";
+import { estimateCost, runWork, VERY_LONG_WORK } from "../../graph/budget.ts";
 import type { GraphDoc } from "../../graph/types.ts";
-import type { TensorMeta } from "../../nodes/types.ts";
-import type { DType } from "../../runtime/index.ts";
+import type { ValidationResult } from "../../graph/validate.ts";
+import type { Registry } from "../../nodes/registry.ts";
 
 export interface WorkEstimate {
   /** Elements computed per epoch, forward and backward. */
@@ -23,41 +21,24 @@ export interface WorkEstimate {
   largest: { nodeId: string; elements: number }[];
 }
 
-/** Past either, the editor asks first: tens of seconds of CPU work, or memory a browser tab may not get. */
-export const LONG_RUN = { elements: 1e10, bytes: 1e9 };
-
-const BYTES: Record<DType, number> = {
-  float16: 2,
-  float32: 4,
-  float64: 8,
-  int32: 4,
-  int64: 8,
-  bool: 1,
-};
-
-const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+/** Past either, the editor asks first: the graph's very-long-run work, or memory a browser tab may not get. */
+export const LONG_RUN = { elements: VERY_LONG_WORK, bytes: 1e9 };
 
 export function estimateWork(
   doc: GraphDoc,
-  metas: Record<string, Record<string, TensorMeta>>,
+  registry: Registry,
+  validation: ValidationResult,
   epochs: number,
 ): WorkEstimate {
-  let elements = 0;
-  let bytes = 0;
-  const per: { nodeId: string; elements: number }[] = [];
-  for (const id of Object.keys(doc.nodes)) {
-    let n = 0;
-    for (const m of Object.values(metas[id] ?? {})) {
-      const k = numel(m.shape);
-      n += k;
-      bytes += 2 * k * (BYTES[m.dtype] ?? 8);
-    }
-    elements += n;
-    if (n > 0) per.push({ nodeId: id, elements: n });
-  }
-  per.sort((a, b) => b.elements - a.elements);
-  const perEpoch = 3 * elements;
-  return { perEpoch, epochs, total: perEpoch * epochs, bytes, largest: per.slice(0, 3) };
+  const cost = estimateCost(doc, registry, validation);
+  return {
+    perEpoch: runWork(cost, "train", 1),
+    epochs,
+    total: runWork(cost, "train", epochs),
+    // Gradients during training take about as much again as the values.
+    bytes: 2 * cost.bytes,
+    largest: cost.workByNode.slice(0, 3).map(([nodeId, elements]) => ({ nodeId, elements })),
+  };
 }
 
 export function isLong(e: WorkEstimate): boolean {
