@@ -10,7 +10,7 @@
  */
 import { type DType, roundHalf } from "./dtype.ts";
 import { OPTIMIZER_SPECS } from "./optim/index.ts";
-import { updateLoop } from "./optim/loop.ts";
+import { flagKey, type UpdateLoop, updateLoop } from "./optim/loop.ts";
 import type { Hyper, HyperValue, OptimizerSpec } from "./optim/spec.ts";
 import { markWrittenInPlace } from "./simd/fusable.ts";
 import type { Tensor } from "./tensor.ts";
@@ -41,13 +41,20 @@ function copyState(s: ParamState): ParamState {
   return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === "number" ? v : v.slice()]));
 }
 
+/**
+ * A parameter's state, and what its steps reuse while the flags stay the same: the generated loop, the list of
+ * buffers it takes and the uniforms' array (a tiny graph's step is mostly this bookkeeping).
+ */
+interface StepState {
+  scalars: Record<string, number>;
+  buffers: Record<string, Float64Array>;
+  prepared?: { key: number; dtype: DType; loop: UpdateLoop; bufs: (Float64Array | null)[]; u: Float64Array };
+}
+
 export class Optimizer {
   private readonly h: Hyper;
   /** Per parameter: its scalars and its buffers, kept apart so the spec's `values` sees numbers only. */
-  private readonly state = new Map<
-    Tensor,
-    { scalars: Record<string, number>; buffers: Record<string, Float64Array> }
-  >();
+  private readonly state = new Map<Tensor, StepState>();
 
   constructor(
     readonly spec: OptimizerSpec,
@@ -93,23 +100,29 @@ export class Optimizer {
       const { scalars, buffers } = s;
       const flags = spec.flagsOf(h, (name) => name in buffers, scalars);
       const R = rounder(p.dtype);
-      const n = p.numel;
-      const bufs: (Float64Array | null)[] = [];
-      for (const b of spec.buffers) {
-        if (b.usedIf !== undefined && !flags[b.usedIf]) {
-          bufs.push(null);
-          continue;
+      const key = flagKey(spec, flags);
+      let prep = s.prepared;
+      if (!prep || prep.key !== key || prep.dtype !== p.dtype) {
+        const n = p.numel;
+        const bufs: (Float64Array | null)[] = [];
+        for (const b of spec.buffers) {
+          if (b.usedIf !== undefined && !flags[b.usedIf]) {
+            bufs.push(null);
+            continue;
+          }
+          buffers[b.name] ??= new Float64Array(n).fill(R(b.init?.(h) ?? 0));
+          bufs.push(buffers[b.name]);
         }
-        buffers[b.name] ??= new Float64Array(n).fill(R(b.init?.(h) ?? 0));
-        bufs.push(buffers[b.name]);
+        const loop = updateLoop(spec, flags, p.dtype);
+        prep = { key, dtype: p.dtype, loop, bufs, u: new Float64Array(spec.uniforms.length) };
+        s.prepared = prep;
       }
       const values = spec.values(h, scalars);
       const names = spec.uniforms;
-      const u = new Float64Array(names.length);
-      for (let k = 0; k < names.length; k++) u[k] = R(values[names[k]]);
+      for (let k = 0; k < names.length; k++) prep.u[k] = R(values[names[k]]);
       // Pending expressions that read this array (views of p included) must copy it from now on.
       markWrittenInPlace(p.data);
-      updateLoop(spec, flags, p.dtype)(p.data, Float64Array.from(p.grad.data), bufs, u);
+      prep.loop(p.data, p.grad.data, prep.bufs, prep.u);
       p.version++;
     }
   }

@@ -14,7 +14,7 @@ import type { OptExpr, OptimizerSpec, OptStmt } from "./spec.ts";
  */
 export type UpdateLoop = (
   p: Storage,
-  g: Float64Array,
+  g: Storage,
   bufs: readonly (Float64Array | null)[],
   u: Float64Array,
 ) => void;
