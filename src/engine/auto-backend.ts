@@ -81,13 +81,22 @@ async function within<T>(work: T | Promise<T>, ms: number): Promise<T | "late"> 
     timer = setTimeout(() => resolve("late"), Math.max(0, ms));
   });
   // An epoch given up on may still fail later: that is no longer anyone's concern.
-  if (work instanceof Promise) work.catch(() => {});
+  if (work instanceof Promise) {
+    work.catch(() => {});
+    inFlight = work;
+  }
   try {
     return await Promise.race([work, late]);
   } finally {
     clearTimeout(timer);
   }
 }
+
+/**
+ * The last epoch handed to `within`: one given up on is still running on the device (a software GPU's on the
+ * CPU's own cores), and is waited for before the next measurement or the run starts.
+ */
+let inFlight: Promise<unknown> | null = null;
 
 /**
  * Run epochs for `ms` milliseconds (at least one), or until the `left` epochs of the planned run are done. `ahead(el)`
@@ -129,7 +138,14 @@ async function phase(
 export async function measure(
   backend: Backend,
   program: TrainingProgram,
-  opts: { budgetMs: number; giveUpMs?: number; now: () => number; epochs?: number },
+  opts: {
+    budgetMs: number;
+    giveUpMs?: number;
+    now: () => number;
+    epochs?: number;
+    /** How long to wait, at most, for an epoch given up on to finish before disposing (default 60 s). */
+    drainMs?: number;
+  },
 ): Promise<Measurement> {
   const { now, budgetMs } = opts;
   const giveUp = opts.giveUpMs ?? Number.POSITIVE_INFINITY;
@@ -152,7 +168,9 @@ export async function measure(
     return p;
   };
   try {
-    const warm = await counted(budgetMs / 2, () => left());
+    // The first epoch is announced alone: a GPU would otherwise queue a whole batch, which runs on (on a
+    // software GPU, on the CPU's cores) after a measurement that gives up on it.
+    const warm = await counted(budgetMs / 2, (_el, n) => (n === 0 ? 1 : left()));
     if (warm.late) return result(warm, true);
     if (warm.ms >= budgetMs || left() <= 0) return result(warm);
     await session.sync();
@@ -165,6 +183,14 @@ export async function measure(
     const best = second.epochs / second.ms > first.epochs / first.ms ? second : first;
     return result(best, second.late || undefined);
   } finally {
+    // An epoch given up on is waited for (at most one announced epoch), so it does not compete with what runs next.
+    const pending = inFlight;
+    inFlight = null;
+    if (pending)
+      await within(
+        pending.catch(() => {}),
+        opts.drainMs ?? 60_000,
+      );
     session.dispose();
   }
 }

@@ -77,6 +77,8 @@ export interface TensorSnapshot {
   truncated: boolean;
   /** Of the whole tensor, not of what `data` holds. */
   stats: TensorStats;
+  /** A tensor that requires grad: a parameter, counted as torch counts `sum(p.numel() for p in params)`. */
+  requiresGrad?: boolean;
 }
 
 export interface NodeValue {
@@ -183,6 +185,7 @@ export function snapshot(t: Tensor, limit = 4096): TensorSnapshot {
     data: truncated ? storageLike(data, corners(data, t.shape)) : data.slice(),
     truncated,
     stats: statsOf(data),
+    ...(t.requiresGrad ? { requiresGrad: true } : {}),
   };
 }
 

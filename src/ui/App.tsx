@@ -114,6 +114,7 @@ export function App(props: { startup: Startup }) {
     value: (id, port) => session.value(id, port),
     grad: (id, port) => session.grad(id, port),
     leaves: (id) => session.leaves(id),
+    paramCount: (id) => session.paramCount(id),
     gradsStale: () => run.state().status === "running",
     valueStale: (id) => session.valueStale(id),
     objective: () => session.grads().objective ?? undefined,
@@ -428,6 +429,7 @@ export function App(props: { startup: Startup }) {
         errors={() => issueCount("error")}
         warnings={() => issueCount("warning")}
         lastEdit={() => editor.history().label}
+        paramTotal={() => session.paramTotal()}
         onFocusNode={(id) => {
           editor.setSelection([id]);
           canvas?.reveal(id);

@@ -149,6 +149,7 @@ describe("measure", () => {
     const r = await measure(v.backend, noProgram, {
       budgetMs: 10,
       giveUpMs: 30,
+      drainMs: 10,
       now: () => performance.now(),
     });
     expect(r.cutShort).toBe(true);

@@ -7,7 +7,7 @@ import { Handle, type NodeProps } from "@dschz/solid-flow";
 import { createMemo, For, Index, Show } from "solid-js";
 import { outputsOf, type ParamDecl, type ParamValue } from "../../nodes/types.ts";
 import { groupOf } from "../palette/search.ts";
-import { inlineNumbers } from "../values/summary.ts";
+import { formatCount, inlineNumbers } from "../values/summary.ts";
 import type { ValueLike } from "../values/torchFormat.ts";
 import { ValuePreview } from "../values/ValuePreview.tsx";
 import { useCanvas } from "./context.ts";
@@ -109,6 +109,12 @@ export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
           <span class="gw-node-name">{node()?.name}</span>
         </Show>
         <span class="gw-node-id">{props.id}</span>
+        <Show when={analysis.paramCount(props.id) > 0}>
+          <span class="gw-node-params" data-testid="param-count" title="parameters this node owns and trains">
+            {formatCount(analysis.paramCount(props.id))}{" "}
+            {analysis.paramCount(props.id) === 1 ? "param" : "params"}
+          </span>
+        </Show>
         <Show when={errors().length > 0}>
           <span
             class="gw-badge error"

@@ -1,5 +1,6 @@
 /** The status line: run state, epoch, loss (as PyTorch prints it), epochs per second, and what the graph needs. */
 import { Show } from "solid-js";
+import { formatCount } from "../values/summary.ts";
 import { torchScalar } from "../values/torchFormat.ts";
 import type { RunController } from "./types.ts";
 
@@ -9,6 +10,8 @@ export interface StatusLineProps {
   errors: () => number;
   warnings: () => number;
   lastEdit: () => string;
+  /** The graph's parameters, as torch counts them (0 when none, or before the values arrive). */
+  paramTotal?: () => number;
   /** Show the node a message names. */
   onFocusNode?: (id: string) => void;
 }
@@ -51,6 +54,14 @@ export function StatusLine(props: StatusLineProps) {
           </span>
         </Show>
       </span>
+      <Show when={(props.paramTotal?.() ?? 0) > 0}>
+        <span
+          class="stat"
+          title="Elements of every tensor that requires grad: sum(p.numel() for p in parameters)"
+        >
+          <b data-testid="param-total">{formatCount(props.paramTotal?.() ?? 0)}</b> parameters
+        </span>
+      </Show>
       <span class="stat">
         <b data-testid="epochs-per-sec">
           {s().epochsPerSec === undefined ? "–" : formatRate(s().epochsPerSec ?? 0)}

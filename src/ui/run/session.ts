@@ -81,6 +81,13 @@ function sameRunState(a: RunState, b: RunState): boolean {
   );
 }
 
+/** The elements of a node's leaves that require grad (none before its value arrives). */
+function paramsOf(v: NodeValue | undefined): number {
+  let n = 0;
+  for (const t of Object.values(v?.leaves ?? {})) if (t.requiresGrad) n += t.numel;
+  return n;
+}
+
 export function createRunSession(opts: SessionOptions) {
   const worker = opts.worker ?? createEditorWorker();
   const client = new SchedulerClient(worker);
@@ -261,6 +268,19 @@ export function createRunSession(opts: SessionOptions) {
      * A node's trained leaves other than its own output (a model's weight and bias): their values after the
      * last step and their gradients, for the node's face.
      */
+    /**
+     * The parameters a node owns (its leaves that require grad: a tensor with requires_grad, a model's or a
+     * Linear's weight and bias), counted as torch counts them: the sum of their numel.
+     */
+    paramCount(nodeId: string): number {
+      return paramsOf(values()[nodeId]);
+    },
+    /** Every node's parameters together (the graph's total). */
+    paramTotal(): number {
+      let n = 0;
+      for (const v of Object.values(values())) n += paramsOf(v);
+      return n;
+    },
     leaves(nodeId: string): { leaf: string; value?: ValueLike; grad?: ValueLike }[] {
       const prefix = `${nodeId}.`;
       const g = grads().params;

@@ -25,6 +25,8 @@ export interface Analysis {
   requiresGrad(nodeId: string): boolean;
   /** Trained tensors a node owns besides its output (a model's weight and bias). */
   leaves(nodeId: string): { leaf: string; value?: ValueLike; grad?: ValueLike }[];
+  /** The parameters a node owns (elements of its requires_grad leaves), 0 when none or not known yet. */
+  paramCount(nodeId: string): number;
   /** True while training runs: node gradients are those of the last pause, refreshed when it stops. */
   gradsStale(): boolean;
   /** True when the node's value is the last one computed before it (or a node upstream) failed. */
@@ -55,6 +57,7 @@ export interface Values {
   value(nodeId: string, port: string): ValueLike | undefined;
   grad(nodeId: string, port: string): ValueLike | undefined;
   leaves?(nodeId: string): { leaf: string; value?: ValueLike; grad?: ValueLike }[];
+  paramCount?(nodeId: string): number;
   gradsStale?(): boolean;
   valueStale?(nodeId: string): boolean;
   objective?(): string | undefined;
@@ -102,6 +105,7 @@ export function createAnalysis(doc: Accessor<GraphDoc>, registry: Registry, valu
     value: (id, port = "out") => values?.value(id, port),
     grad: (id, port = "out") => values?.grad(id, port),
     leaves: (id) => values?.leaves?.(id) ?? [],
+    paramCount: (id) => values?.paramCount?.(id) ?? 0,
     gradsStale: () => values?.gradsStale?.() ?? false,
     valueStale: (id) => values?.valueStale?.(id) ?? false,
     objective: () => values?.objective?.(),

@@ -63,3 +63,8 @@ export function inlineNumbers(v: ValueLike): string {
     " ",
   );
 }
+
+/** A count as people read it: 1,234,567 (parameters, elements). */
+export function formatCount(n: number): string {
+  return n.toLocaleString("en");
+}
