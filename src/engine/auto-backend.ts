@@ -81,22 +81,13 @@ async function within<T>(work: T | Promise<T>, ms: number): Promise<T | "late"> 
     timer = setTimeout(() => resolve("late"), Math.max(0, ms));
   });
   // An epoch given up on may still fail later: that is no longer anyone's concern.
-  if (work instanceof Promise) {
-    work.catch(() => {});
-    inFlight = work;
-  }
+  if (work instanceof Promise) work.catch(() => {});
   try {
     return await Promise.race([work, late]);
   } finally {
     clearTimeout(timer);
   }
 }
-
-/**
- * The last epoch handed to `within`: one given up on is still running on the device (a software GPU's on the
- * CPU's own cores), and is waited for before the next measurement or the run starts.
- */
-let inFlight: Promise<unknown> | null = null;
 
 /**
  * Run epochs for `ms` milliseconds (at least one), or until the `left` epochs of the planned run are done. `ahead(el)`
@@ -110,16 +101,15 @@ async function phase(
   now: () => number,
   ahead: (elapsedMs: number, epochs: number) => number,
   left: number,
-): Promise<{ epochs: number; ms: number; late: boolean }> {
+): Promise<{ epochs: number; ms: number; late: boolean; pending?: Promise<unknown> }> {
   const t = now();
   let epochs = 0;
   for (;;) {
     const el = now() - t;
-    const r = await within(
-      session.epoch(Math.max(1, Math.min(left - epochs, ahead(el, epochs)))),
-      giveUpMs - el,
-    );
-    if (r === "late") return { epochs, ms: now() - t, late: true };
+    const work = session.epoch(Math.max(1, Math.min(left - epochs, ahead(el, epochs))));
+    const r = await within(work, giveUpMs - el);
+    // The epoch given up on is still running on the device (a software GPU's, on the CPU's own cores).
+    if (r === "late") return { epochs, ms: now() - t, late: true, pending: Promise.resolve(work) };
     epochs++;
     const done = now() - t;
     if (done >= ms || epochs >= left) return { epochs, ms: done, late: false };
@@ -162,9 +152,11 @@ export async function measure(
     epochs: Math.max(p.epochs, 1),
     ...(cutShort ? { cutShort } : {}),
   });
+  let pending: Promise<unknown> | undefined;
   const counted = async (ms: number, ahead: (el: number, n: number) => number) => {
     const p = await phase(session, ms, giveUp, now, ahead, left());
     ran += p.epochs;
+    pending = p.pending;
     return p;
   };
   try {
@@ -184,8 +176,6 @@ export async function measure(
     return result(best, second.late || undefined);
   } finally {
     // An epoch given up on is waited for (at most one announced epoch), so it does not compete with what runs next.
-    const pending = inFlight;
-    inFlight = null;
     if (pending)
       await within(
         pending.catch(() => {}),
