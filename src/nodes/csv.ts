@@ -5,7 +5,7 @@
  */
 import { type DType, fromFlat } from "../runtime/index.ts";
 import { type Built, csvDataset, csvText, followProvidedCsv, provideCsv, rememberCsv } from "./csv/store.ts";
-import { CsvError, type CsvOptions, csvPython } from "./csv/table.ts";
+import { CsvError, type CsvOptions, csvPython, type ParseProgress } from "./csv/table.ts";
 import { pyStr, pyValue } from "./python.ts";
 import { floatDType } from "./random.ts";
 import { defineKind, withSamples } from "./registry.ts";
@@ -37,7 +37,7 @@ export function rememberCsvData(p: ParamReader, text: string, built: Built): voi
 }
 
 /** The node's data set, or an InferError saying what is wrong (not loaded, a bad cell...). */
-export function csvData(p: ParamReader) {
+export function csvData(p: ParamReader, onProgress?: ParseProgress) {
   const text = csvText({ content: p.str("content"), path: p.str("path"), sha256: p.str("sha256") });
   if (text === undefined)
     throw new InferError(
@@ -46,7 +46,10 @@ export function csvData(p: ParamReader) {
         : `the CSV file '${p.str("path")}' is not loaded (the CLI reads it relative to the graph file; the editor asks for it)`,
     );
   try {
-    return { text, ...csvDataset(text, fileName(p), p.str("header") as "auto" | "yes" | "no", options(p)) };
+    return {
+      text,
+      ...csvDataset(text, fileName(p), p.str("header") as "auto" | "yes" | "no", options(p), onProgress),
+    };
   } catch (e) {
     if (e instanceof CsvError) throw new InferError(e.message);
     throw e;

@@ -4,7 +4,14 @@
  * keyed by its SHA-256 and by its path. Parsed data sets are cached per text and options, so validation and
  * evaluation parse a file once.
  */
-import { buildDataset, type CsvDataset, CsvError, type CsvOptions, parseCsv } from "./table.ts";
+import {
+  buildDataset,
+  type CsvDataset,
+  CsvError,
+  type CsvOptions,
+  type ParseProgress,
+  parseCsv,
+} from "./table.ts";
 
 const provided = new Map<string, string>();
 type ProvideListener = (keys: readonly string[], text: string) => void;
@@ -66,13 +73,19 @@ export function rememberCsv(
 }
 
 /** Parse and build, once per text and options; a CsvError is cached and thrown again. */
-export function csvDataset(text: string, file: string, header: "auto" | "yes" | "no", o: CsvOptions): Built {
+export function csvDataset(
+  text: string,
+  file: string,
+  header: "auto" | "yes" | "no",
+  o: CsvOptions,
+  onProgress?: ParseProgress,
+): Built {
   const byOptions = entriesFor(text);
   const key = JSON.stringify([file, header, o]);
   let r = byOptions.get(key);
   if (r === undefined) {
     try {
-      const table = parseCsv(text, file, header);
+      const table = parseCsv(text, file, header, onProgress);
       r = { data: buildDataset(table, o), header: table.header };
     } catch (e) {
       if (!(e instanceof CsvError)) throw e;
