@@ -77,6 +77,13 @@ describe("a large CSV file", () => {
     expect(node.params.path).toBe("big.csv");
     expect(node.params.sha256).toBe(createHash("sha256").update(big.text).digest("hex"));
     expect(node.params.content ?? "").toBe("");
+    // The training worker has the file too (its bytes were moved there): it evaluates the node, whose preview
+    // shows the first row (0, -6, 0, 0) and no issue.
+    const face = s.page.locator(`.gw-node[data-node-id="${id}"]`);
+    await expect
+      .poll(() => face.textContent(), { timeout: 30_000 })
+      .toContain("[ 0.0000, -6.0000,  0.0000,  0.0000]");
+    expect(await face.locator('[data-testid="node-issue"]').count()).toBe(0);
     expect(s.errors).toEqual([]);
   });
 

@@ -16,7 +16,7 @@ import {
   rememberCsvData,
 } from "../../nodes/index.ts";
 import type { Editor } from "../state/editor.ts";
-import { readInWorker } from "./csvWorkerClient.ts";
+import { readInWorker, type WorkerRead } from "./csvWorkerClient.ts";
 
 /** Files above this size are read, hashed and parsed in a Web Worker, so the page stays responsive. */
 export const WORKER_THRESHOLD_BYTES = 1_000_000;
@@ -62,16 +62,14 @@ export async function loadCsvInto(
     mean: null,
     std: null,
   };
-  const {
-    load: checked,
-    text,
-    sha256,
-  } = file.size > WORKER_THRESHOLD_BYTES && typeof Worker !== "undefined"
-    ? await readInWorker(file, base, onProgress)
-    : await readHere(kind, file, base, onProgress);
+  const read =
+    file.size > WORKER_THRESHOLD_BYTES && typeof Worker !== "undefined"
+      ? await readInWorker(file, base, onProgress)
+      : await readHere(kind, file, base, onProgress);
+  const { load: checked, text, sha256, bytes } = read;
   if (!checked.ok) return checked;
   const params: ParamValues = { ...base, sha256, content: text.length <= MAX_EMBEDDED_CHARS ? text : "" };
-  provideCsv([sha256, file.name], text);
+  provideCsv([sha256, file.name], text, bytes);
   // What the worker built serves validation and training here too: a large file is parsed once, off this thread.
   rememberCsvData(readParams(kind, params), text, checked.built);
   editor.graph.gestureOf(`Load ${file.name}`, () => {
@@ -90,7 +88,7 @@ async function readHere(
   file: File,
   params: ParamValues,
   onProgress?: (message: string) => void,
-): Promise<{ load: CsvLoad; text: string; sha256: string }> {
+): Promise<WorkerRead> {
   onProgress?.(`Reading ${file.name}…`);
   const bytes = await file.arrayBuffer();
   const text = new TextDecoder().decode(bytes);

@@ -21,9 +21,10 @@ self.onmessage = async (e: MessageEvent<{ file: File; params: ParamValues }>) =>
     const load = checkCsv(registry.get("csv")!, text, params, (f) =>
       post({ type: "progress", message: `Parsing ${file.name}: ${Math.floor(100 * f)}%`, fraction: f }),
     );
+    // The bytes go on to the training worker, which decodes them itself (see provideCsv).
     post(
-      { type: "done", load, text, sha256 },
-      load.ok ? [load.built.data.X.buffer, load.built.data.y.buffer] : [],
+      { type: "done", load, text, sha256, bytes },
+      load.ok ? [load.built.data.X.buffer, load.built.data.y.buffer, bytes] : [],
     );
   } catch (err) {
     post({

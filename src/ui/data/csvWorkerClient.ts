@@ -4,12 +4,14 @@ import type { CsvLoad } from "./csvFile.ts";
 
 export type WorkerReply =
   | { type: "progress"; message: string; fraction: number }
-  | { type: "done"; load: CsvLoad; text?: string; sha256?: string };
+  | { type: "done"; load: CsvLoad; text?: string; sha256?: string; bytes?: ArrayBuffer };
 
 export interface WorkerRead {
   load: CsvLoad;
   text: string;
   sha256: string;
+  /** The file's bytes, for the training worker (moved there, not copied). */
+  bytes?: ArrayBuffer;
 }
 
 export function readInWorker(
@@ -25,7 +27,7 @@ export function readInWorker(
         onProgress?.(m.message, m.fraction);
         return;
       }
-      resolve({ load: m.load, text: m.text ?? "", sha256: m.sha256 ?? "" });
+      resolve({ load: m.load, text: m.text ?? "", sha256: m.sha256 ?? "", bytes: m.bytes });
       worker.terminate();
     };
     worker.onerror = (e) => {
