@@ -101,6 +101,11 @@ export class Scheduler {
   /** While set, node inputs that carry autograd history likewise record the gradient each node hands back to them. */
   private inputTaps: Map<string, Tensor> | null = null;
   private rev = 0;
+  /**
+   * Train mode for the nodes' EvalContext (nn.Module.training): true for training steps; validation switches it
+   * off while it evaluates.
+   */
+  training = true;
 
   /** Bumps whenever the graph or the leaves change, so a trainer knows when to look at them again. */
   get revision(): number {
@@ -281,6 +286,7 @@ export class Scheduler {
       arg: (port) => inputs[port] ?? scalars[port],
       params: readParams(kind, node.params),
       leaves: leaves ?? this.leavesOf(id, kind),
+      training: this.training,
       recompute: (port, fromPort, value) => this.recompute(id, port, fromPort, value, upstream),
     };
     const r = traceScope(ctx.label, () => kind.evaluate(ctx));

@@ -311,6 +311,10 @@ function lowerEvent(b: Builder, e: TraceEvent, ins: (Node | null)[], host: HostD
       return [nllLoss(b, e, x, host)];
     case "custom_function":
       throw new Error("internal: custom functions are lowered by Capture.customFunction");
+    case "state_update":
+      throw new Error(
+        "internal: a state update has no value to lower (GpuTrainingSession refuses programs that write state)",
+      );
   }
 }
 

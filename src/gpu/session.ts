@@ -29,7 +29,7 @@ import { backward } from "./autodiff.ts";
 import { Capture, traceForward } from "./capture.ts";
 import { type CompiledProgram, compileProgram, type GroupSpec } from "./compile.ts";
 import type { GpuDevice } from "./device.ts";
-import { GpuError, isGpuError } from "./errors.ts";
+import { GpuError, isGpuError, nodeRef } from "./errors.ts";
 import type { Node } from "./ir.ts";
 import { copyStepState, RECORD_SLOT_INDEX, type StepState, stateNames, stepUniforms } from "./optim.ts";
 import { GpuProgram } from "./runner.ts";
@@ -180,6 +180,15 @@ export class GpuTrainingSession implements TrainingSession {
       }
     });
     const { result, events } = traceForward(() => program.forward());
+    // The compiled epoch replays traced values only: state written in place each step (batch_norm's running
+    // statistics, embedding's max_norm) would be written once, here, and never again.
+    const write = events.find((e) => e.op === "state_update");
+    if (write)
+      throw new GpuError(
+        "unsupported",
+        `${nodeRef(write.scope)} updates ${String(write.attrs.what)} in place at every step, which the WebGPU backend does not replay; use the CPU backend (or evaluation mode)`,
+        write.scope,
+      );
     const cap = new Capture(events, { leaves: tensors, fold: opts.fold });
     const b = cap.builder;
     const losses = result.losses.map((t) => cap.valueOf(t));
