@@ -9,6 +9,7 @@ import {
   fmtShape,
   fromFlat,
   full,
+  noGrad,
   normalValues,
   ops,
   type RandomFloat,
@@ -462,13 +463,17 @@ function batchNormLeaves(p: ParamReader, label: string): Record<string, Tensor> 
 function batchNormModule(c: EvalContext): Tensor {
   const p = c.params;
   const { weight, bias, running_mean, running_var, num_batches_tracked: count } = c.leaves;
-  let factor = p.numOrNull("momentum") ?? 0;
+  const x = c.inputs.input!;
+  let factor: number | Tensor = p.numOrNull("momentum") ?? 0;
   if (c.training && count) {
-    ops.writeState(count, [count.data[0] + 1], "num_batches_tracked");
-    if (p.numOrNull("momentum") === null) factor = 1 / count.data[0];
+    const next = noGrad(() => ops.add(count, 1));
+    ops.writeState(count, next, "num_batches_tracked");
+    // torch: 1.0 / float(num_batches_tracked), a Python float, rounded to the parameters' dtype. (From `next`,
+    // not `count`: a backend replaying the trace sees `count` as it was before the write.)
+    if (p.numOrNull("momentum") === null) factor = noGrad(() => ops.div(1, ops.cast(next, x.dtype)));
   }
   const tracking = running_mean !== undefined;
-  return ops.batchNorm(c.inputs.input!, {
+  return ops.batchNorm(x, {
     runningMean: !c.training || tracking ? running_mean : null,
     runningVar: !c.training || tracking ? running_var : null,
     weight,

@@ -4,9 +4,11 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { Scheduler } from "../../src/engine/scheduler.ts";
-import { cpuBackend } from "../../src/engine/scheduler-backend.ts";
+import { type Backend, cpuBackend } from "../../src/engine/scheduler-backend.ts";
+import { webgpuBackend } from "../../src/gpu/backend.ts";
 import { type EvalContext, type ParamValues, readParams, registry } from "../../src/nodes/index.ts";
 import { type DType, fromFlat, ops, type Tensor } from "../../src/runtime/index.ts";
+import { useDevice } from "../gpu/harness.ts";
 import { exactIn, makeRandom, mismatch, PYTHON, tolerance } from "../helpers/torch.ts";
 import { build } from "../scheduler/helpers.ts";
 
@@ -83,7 +85,7 @@ for c in req["embinit"]:
     out["embinit"].append(L(m.weight))
 for c in req["train"]:
     x = T(c["x"], "float32"); target = T(c["target"], "float32")
-    m = torch.nn.BatchNorm1d(c["C"]); opt = torch.optim.SGD(m.parameters(), lr=c["lr"])
+    m = torch.nn.BatchNorm1d(c["C"], momentum=c["momentum"]); opt = torch.optim.SGD(m.parameters(), lr=c["lr"])
     losses = []
     for _ in range(c["epochs"]):
         opt.zero_grad(); loss = F.mse_loss(m(x), target); losses.append(loss.item()); loss.backward(); opt.step()
@@ -164,9 +166,14 @@ const embInitCases = [
   { seed: 9, n: 9, d: 3, pad: -1, dtype: "float64" },
 ];
 
-const trainCases = [
-  { C: 3, lr: 0.5, epochs: 4, x: data([8, 3], "float32", -3, 3), target: data([8, 3], "float32") },
-];
+const trainCases = [0.1, null].map((momentum) => ({
+  C: 3,
+  lr: 0.5,
+  epochs: 4,
+  momentum,
+  x: data([8, 3], "float32", -3, 3),
+  target: data([8, 3], "float32"),
+}));
 
 interface Answers {
   bn: { steps: Record<string, number[]>[]; eval: Record<string, number[]> }[];
@@ -388,38 +395,82 @@ describe("module nodes against torch.nn", () => {
   });
 });
 
-describe("BatchNorm1d trained through the scheduler (CPU backend)", () => {
+/** x -> BatchNorm1d -> mse_loss(target) -> SGD, as a scheduler with the graph set (nothing evaluated yet). */
+function bnTraining(c: (typeof trainCases)[number]): Scheduler {
+  const nest = (d: Data) =>
+    Array.from({ length: d.shape[0] }, (_, i) => d.data.slice(i * c.C, (i + 1) * c.C));
+  const doc = build(
+    [
+      ["x", "tensor", { data: nest(c.x), dtype: "float32" }],
+      ["target", "tensor", { data: nest(c.target), dtype: "float32" }],
+      ["bn", "BatchNorm1d", { num_features: c.C, momentum: c.momentum }],
+      ["loss", "mse_loss"],
+      ["opt", "SGD", { lr: c.lr }],
+    ],
+    [
+      ["x", "bn", "input"],
+      ["bn", "loss", "input"],
+      ["target", "loss", "target"],
+      ["loss", "opt", "loss"],
+    ],
+  );
+  const s = new Scheduler();
+  s.setGraph(doc.state);
+  return s;
+}
+
+async function trainAndCompare(
+  backend: Backend,
+  c: (typeof trainCases)[number],
+  want: Answers["train"][number],
+) {
+  const s = bnTraining(c);
+  const session = await backend.startTraining(s.program());
+  const losses: number[] = [];
+  for (let e = 0; e < c.epochs; e++) losses.push((await session.epoch()).loss);
+  await session.sync();
+  session.dispose();
+  close(losses, want.losses, "float32", "losses");
+  const leaves = s.leaves("bn");
+  close(flat(leaves.weight), want.w, "float32", "weight");
+  close(flat(leaves.bias), want.b, "float32", "bias");
+  close(flat(leaves.running_mean), want.rm, "float32", "running_mean");
+  close(flat(leaves.running_var), want.rv, "float32", "running_var");
+  expect(leaves.num_batches_tracked.item()).toBe(c.epochs);
+}
+
+describe("BatchNorm1d trained through the scheduler: running statistics persist across steps", () => {
   for (const [k, c] of trainCases.entries())
-    it("losses, weights and running statistics follow torch's loop epoch by epoch", async () => {
-      const want = torch().train[k];
-      const nest = (d: Data) =>
-        Array.from({ length: d.shape[0] }, (_, i) => d.data.slice(i * c.C, (i + 1) * c.C));
-      const doc = build(
-        [
-          ["x", "tensor", { data: nest(c.x), dtype: "float32" }],
-          ["target", "tensor", { data: nest(c.target), dtype: "float32" }],
-          ["bn", "BatchNorm1d", { num_features: c.C }],
-          ["loss", "mse_loss"],
-          ["opt", "SGD", { lr: c.lr }],
-        ],
-        [
-          ["x", "bn", "input"],
-          ["bn", "loss", "input"],
-          ["target", "loss", "target"],
-          ["loss", "opt", "loss"],
-        ],
-      );
-      const s = new Scheduler();
-      s.setGraph(doc.state);
-      const session = await cpuBackend.startTraining(s.program());
-      const losses: number[] = [];
-      for (let e = 0; e < c.epochs; e++) losses.push((await session.epoch()).loss);
-      close(losses, want.losses, "float32", "losses");
-      const leaves = s.leaves("bn");
-      close(flat(leaves.weight), want.w, "float32", "weight");
-      close(flat(leaves.bias), want.b, "float32", "bias");
-      close(flat(leaves.running_mean), want.rm, "float32", "running_mean");
-      close(flat(leaves.running_var), want.rv, "float32", "running_var");
-      expect(leaves.num_batches_tracked.item()).toBe(c.epochs);
-    });
+    it(`CPU backend, momentum ${c.momentum}: losses, weights and running statistics follow torch's loop`, () =>
+      trainAndCompare(cpuBackend, c, torch().train[k]));
+});
+
+describe("BatchNorm1d trained on WebGPU: the running statistics update on the GPU each epoch", () => {
+  const device = useDevice();
+  for (const [k, c] of trainCases.entries())
+    it(`momentum ${c.momentum}: losses, weights and running statistics follow torch's loop`, () =>
+      trainAndCompare(webgpuBackend(device()), c, torch().train[k]));
+
+  it("refuses state it cannot replay (max_norm renormalising a trained weight) and leaves the CPU state as it was", async () => {
+    const doc = build(
+      [
+        ["idx", "tensor", { data: [0, 2, 2], dtype: "int64" }],
+        ["emb", "Embedding", { num_embeddings: 4, embedding_dim: 3, max_norm: 0.5, seed: 1 }],
+        ["loss", "sum"],
+        ["opt", "SGD", { lr: 0.1 }],
+      ],
+      [
+        ["idx", "emb", "input"],
+        ["emb", "loss", "input"],
+        ["loss", "opt", "loss"],
+      ],
+    );
+    const s = new Scheduler();
+    s.setGraph(doc.state);
+    const before = flat(s.leaves("emb").weight);
+    await expect(webgpuBackend(device()).startTraining(s.program())).rejects.toThrow(
+      /node 'emb' updates embedding's max_norm renormalisation in place, a tensor an optimizer trains/,
+    );
+    expect(flat(s.leaves("emb").weight)).toEqual(before);
+  });
 });

@@ -54,12 +54,16 @@ function checkVector(t: Tensor | null | undefined, size: number, what: string, p
     throw new ShapeError(`${what}: ${port} must have shape [${size}], got ${fmtShape(t.shape)}`);
 }
 
-/** The in-place write of state torch updates during the forward (no autograd), reported to the tracer. */
-export function writeState(target: Tensor, values: ArrayLike<number>, what: string): void {
-  const data = target.data;
-  for (let i = 0; i < values.length; i++) data[i] = values[i];
+/**
+ * The in-place write of state torch updates during the forward (no autograd): `target` takes `value`'s data.
+ * Reported to the tracer with the value's producer (a backend that replays the trace computes the new state
+ * itself) and the data before the write (so a trace-only forward can be undone).
+ */
+export function writeState(target: Tensor, value: Tensor, what: string): void {
+  const previous = target.data.slice();
+  target.data.set(value.data);
   target.version++;
-  traceOp("state_update", [target], { what }, target.detach());
+  traceOp("state_update", [target, value], { what, previous }, target.detach());
 }
 
 export interface BatchNormOptions {
@@ -68,7 +72,8 @@ export interface BatchNormOptions {
   weight?: Tensor | null;
   bias?: Tensor | null;
   training?: boolean;
-  momentum?: number;
+  /** A number, or a 0-d tensor (nn.BatchNorm's cumulative average: 1 / num_batches_tracked). */
+  momentum?: number | Tensor;
   eps?: number;
 }
 
@@ -134,8 +139,10 @@ export function batchNorm(x: Tensor, o: BatchNormOptions = {}): Tensor {
 }
 
 /**
- * running = momentum * batch + (1 - momentum) * running, in the parameters' dtype; the variance unbiased,
- * var_sum / (n - 1), divided in that dtype and then mixed in double, as torch 1.13 writes it.
+ * running = momentum * batch + (1 - momentum) * running, in the parameters' dtype, the variance unbiased
+ * (var_sum / (n - 1)), composed of runtime ops so every backend replays it. torch 1.13 mixes the variance in
+ * double (momentum * unbiased_var is not rounded to float32 first): float32's running_var can differ by one
+ * rounding.
  */
 function updateRunningStats(
   batchMean: Tensor,
@@ -143,30 +150,26 @@ function updateRunningStats(
   n: number,
   runningMean: Tensor | null,
   runningVar: Tensor | null,
-  momentum: number,
+  momentum: number | Tensor,
 ): void {
   noGrad(() => {
-    const r = rounder(batchMean.dtype);
-    const mo = r(momentum);
-    const keep = r(1 - mo);
-    if (runningMean) {
-      const rm = runningMean.data;
-      const bm = batchMean.data;
+    const flat = (t: Tensor) => reshape(t, [t.numel]);
+    const keep =
+      typeof momentum === "number"
+        ? rounder(batchMean.dtype)(1 - rounder(batchMean.dtype)(momentum))
+        : sub(1, momentum);
+    if (runningMean)
       writeState(
         runningMean,
-        Array.from(rm, (v, i) => r(r(mo * bm[i]) + r(keep * v))),
+        add(mul(flat(batchMean), momentum), mul(runningMean, keep)),
         "batch_norm's running_mean",
       );
-    }
-    if (runningVar) {
-      const rv = runningVar.data;
-      const vs = varSum.data;
+    if (runningVar)
       writeState(
         runningVar,
-        Array.from(rv, (v, i) => r(mo * r(vs[i] / (n - 1)) + r(keep * v))),
+        add(mul(div(flat(varSum), n - 1), momentum), mul(runningVar, keep)),
         "batch_norm's running_var",
       );
-    }
   });
 }
 
@@ -308,7 +311,8 @@ function renorm(weight: Tensor, idx: number[], maxNorm: number, normType: number
         changed = true;
       }
     }
-    if (changed) writeState(weight, data, "embedding's max_norm renormalisation");
+    if (changed)
+      writeState(weight, fromFlat(data, weight.shape, weight.dtype), "embedding's max_norm renormalisation");
   });
 }
 
