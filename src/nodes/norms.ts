@@ -514,6 +514,7 @@ function batchNormLayer(type: "BatchNorm1d" | "BatchNorm2d", dims: [number, numb
       return meta(x.shape, x.dtype);
     },
     leaves: batchNormLeaves,
+    trainsLeaves: (p) => p.bool("affine"),
     evaluate: batchNormModule,
     torch: (c) => [`${c.out} = ${moduleVar(c)}(${c.inputs.input})`],
     torchSetup(c) {
@@ -551,6 +552,7 @@ const layerNormLayer = defineKind({
     layerNormShape(x, ctx.params.nums("normalized_shape"));
     return meta(x.shape, x.dtype);
   },
+  trainsLeaves: (p) => p.bool("elementwise_affine"),
   leaves(p, label) {
     if (!p.bool("elementwise_affine")) return {};
     const shape = p.nums("normalized_shape");
@@ -619,6 +621,7 @@ const embeddingLayer = defineKind({
     return embeddingShape(req(ctx, "input"), w, p);
   },
   leaves: embeddingLeaves,
+  trainsLeaves: () => true,
   evaluate: (c) => ops.embedding(c.inputs.input!, c.leaves.weight, embeddingOptions(c.params)),
   torch: (c) => [`${c.out} = ${moduleVar(c)}(${c.inputs.input})`],
   torchSetup(c) {

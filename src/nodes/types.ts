@@ -223,6 +223,11 @@ export interface NodeKind {
    */
   leaves?(params: ParamReader, label: string): Record<string, Tensor>;
   evaluate(ctx: EvalContext): Tensor | NodeOutputs;
+  /**
+   * Whether the leaves made from these params include tensors optimizers train, told without making them:
+   * module nodes (nn.Linear, nn.BatchNorm1d...), which own their parameters and have no requires_grad param.
+   */
+  trainsLeaves?(params: ParamReader): boolean;
   /** Present on optimizer kinds. */
   optimizer?: OptimizerDecl;
   /**

@@ -474,3 +474,42 @@ describe("BatchNorm1d trained on WebGPU: the running statistics update on the GP
     expect(flat(s.leaves("emb").weight)).toEqual(before);
   });
 });
+
+describe("validation knows that module nodes own trained parameters", () => {
+  const warnings = (type: string, params: ParamValues) => {
+    const doc = build(
+      [
+        [
+          "x",
+          "tensor",
+          {
+            data: [
+              [0.5, -1, 2],
+              [1, 0.25, -0.75],
+            ],
+          },
+        ],
+        ["m", type, params],
+        ["loss", "sum"],
+        ["opt", "SGD", { lr: 0.1 }],
+      ],
+      [
+        ["x", "m", "input"],
+        ["m", "loss", "input"],
+        ["loss", "opt", "loss"],
+      ],
+    );
+    const s = new Scheduler();
+    s.setGraph(doc.state);
+    return s.validation.issues.filter((i) => i.code === "nothing-to-train").length;
+  };
+  it("a Linear, BatchNorm1d or LayerNorm feeding the loss leaves nothing to warn about", () => {
+    expect(warnings("Linear", { in_features: 3, out_features: 2 })).toBe(0);
+    expect(warnings("BatchNorm1d", { num_features: 3 })).toBe(0);
+    expect(warnings("LayerNorm", { normalized_shape: [3] })).toBe(0);
+  });
+  it("without affine parameters there is nothing to train, and validation says so", () => {
+    expect(warnings("BatchNorm1d", { num_features: 3, affine: false })).toBe(1);
+    expect(warnings("LayerNorm", { normalized_shape: [3], elementwise_affine: false })).toBe(1);
+  });
+});
