@@ -362,7 +362,7 @@ const pParam: ParamDecl = {
 
 const dropoutSeed: ParamDecl = {
   ...seedParam,
-  help: "the mask is torch.manual_seed(seed)'s: the same seed gives PyTorch's mask (drawn again at each evaluation)",
+  help: "torch.manual_seed(seed) before each call: PyTorch's mask, bit for bit, and the same mask at every step",
 };
 
 /** The mask comes from torch's generator seeded afresh, without disturbing the script's other random draws. */
