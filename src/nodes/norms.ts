@@ -80,16 +80,13 @@ function checkPort(ctx: InferContext, port: string, shape: number[], x: TensorMe
 }
 
 /** The input of a (N, C, *) layer, with at least `min` and at most `max` dims. */
-function channelInput(ctx: InferContext, what: string, min = 2, max = 64) {
+/** The input of a (N, C, *) layer: `dims` lists the ranks it takes (any from 2 when absent), `form` names them. */
+function channelInput(ctx: InferContext, what: string, dims?: readonly number[], form = "(N, C, *)") {
   const x = req(ctx, "input");
   requireFloat(x, "input", what);
-  if (x.shape.length < min || x.shape.length > max)
-    throw new InferError(
-      min === max || max < 64
-        ? `${what} expects ${min === max ? `${min}-D` : `${min}-D or ${max}-D`} input (N, C${min > 2 ? ", ..." : ""}), got ${fmtShape(x.shape)}`
-        : `${what} expects input (N, C, *) with at least ${min} dims, got ${fmtShape(x.shape)}`,
-      "input",
-    );
+  const rank = x.shape.length;
+  if (dims ? !dims.includes(rank) : rank < 2)
+    throw new InferError(`${what} expects input ${form}, got ${rank}-D input ${fmtShape(x.shape)}`, "input");
   return x;
 }
 
@@ -484,12 +481,12 @@ function batchNormModule(c: EvalContext): Tensor {
   });
 }
 
-function batchNormLayer(type: "BatchNorm1d" | "BatchNorm2d", dims: [number, number]): NodeKind {
+function batchNormLayer(type: "BatchNorm1d" | "BatchNorm2d", dims: number[], form: string): NodeKind {
   return defineKind({
     type,
     family: "Model",
     description: `nn.${type}: batch normalisation with its own weight, bias and running statistics (updated while training)`,
-    inputs: [inputPort(dims[0] === dims[1] ? "(N, C, H, W)" : "(N, C) or (N, C, L)", "float")],
+    inputs: [inputPort(form, "float")],
     params: [
       numFeatures,
       epsParam,
@@ -504,7 +501,7 @@ function batchNormLayer(type: "BatchNorm1d" | "BatchNorm2d", dims: [number, numb
       { ...floatDType, help: "element type of the parameters and buffers" },
     ],
     infer(ctx) {
-      const x = channelInput(ctx, type, dims[0], dims[1]);
+      const x = channelInput(ctx, type, dims, form);
       sameDType(x, ctx.params);
       if (x.shape[1] !== ctx.params.num("num_features"))
         throw new InferError(
@@ -749,7 +746,7 @@ export const NORM_KINDS: readonly NodeKind[] = [
     { inputs: { input: X }, params: { p: 0.4, seed: 3 } },
     { name: "not training", inputs: { input: X }, params: { p: 0.4, training: false } },
   ]),
-  withSamples(batchNormLayer("BatchNorm1d", [2, 3]), [
+  withSamples(batchNormLayer("BatchNorm1d", [2, 3], "(N, C) or (N, C, L)"), [
     { inputs: { input: BN_X }, params: { num_features: 3 }, precision: "float32" },
     {
       name: "float64, cumulative average",
@@ -769,7 +766,7 @@ export const NORM_KINDS: readonly NodeKind[] = [
       precision: "float64",
     },
   ]),
-  withSamples(batchNormLayer("BatchNorm2d", [4, 4]), [
+  withSamples(batchNormLayer("BatchNorm2d", [4], "(N, C, H, W)"), [
     { inputs: { input: IMG }, params: { num_features: 2, affine: false }, precision: "float32" },
   ]),
   withSamples(layerNormLayer, [

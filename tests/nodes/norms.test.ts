@@ -6,11 +6,17 @@ import { describe, expect, it } from "vitest";
 import { Scheduler } from "../../src/engine/scheduler.ts";
 import { type Backend, cpuBackend } from "../../src/engine/scheduler-backend.ts";
 import { webgpuBackend } from "../../src/gpu/backend.ts";
-import { type EvalContext, type ParamValues, readParams, registry } from "../../src/nodes/index.ts";
+import {
+  type EvalContext,
+  type NestedNumbers,
+  type ParamValues,
+  readParams,
+  registry,
+} from "../../src/nodes/index.ts";
 import { type DType, fromFlat, ops, type Tensor } from "../../src/runtime/index.ts";
 import { useDevice } from "../gpu/harness.ts";
 import { exactIn, makeRandom, mismatch, PYTHON, tolerance } from "../helpers/torch.ts";
-import { build } from "../scheduler/helpers.ts";
+import { build, type E, type N } from "../scheduler/helpers.ts";
 
 type Floats = "float32" | "float64";
 interface Data {
@@ -511,5 +517,138 @@ describe("validation knows that module nodes own trained parameters", () => {
   it("without affine parameters there is nothing to train, and validation says so", () => {
     expect(warnings("BatchNorm1d", { num_features: 3, affine: false })).toBe(1);
     expect(warnings("LayerNorm", { normalized_shape: [3], elementwise_affine: false })).toBe(1);
+  });
+});
+
+describe("shape and dtype problems are found before anything runs, naming the node and port", () => {
+  const cases: [string, Record<string, NestedNumbers>, ParamValues, RegExp][] = [
+    [
+      "batch_norm",
+      {
+        input: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        weight: [1, 2],
+      },
+      { training: true },
+      /node 'k' \(batch_norm\), input 'weight'.*weight must have shape \[3\], got \[2\]/,
+    ],
+    [
+      "batch_norm",
+      {
+        input: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      },
+      {},
+      /input 'running_mean'.*must be connected in evaluation mode/,
+    ],
+    ["batch_norm", { input: [[1, 2, 3]] }, { training: true }, /more than 1 value per channel when training/],
+    [
+      "BatchNorm1d",
+      { input: [[[[1, 2, 3]]]] },
+      { num_features: 1 },
+      /node 'k' \(BatchNorm1d\), input 'input'.*expects input \(N, C\) or \(N, C, L\), got 4-D input/,
+    ],
+    [
+      "BatchNorm2d",
+      {
+        input: [
+          [1, 2],
+          [3, 4],
+        ],
+      },
+      { num_features: 2 },
+      /expects input \(N, C, H, W\), got 2-D/,
+    ],
+    [
+      "BatchNorm1d",
+      {
+        input: [
+          [1, 2],
+          [3, 4],
+        ],
+      },
+      { num_features: 3 },
+      /2 channels \(dim 1\) but num_features is 3/,
+    ],
+    [
+      "layer_norm",
+      { input: [[1, 2, 3]] },
+      { normalized_shape: [2] },
+      /given normalized_shape=\[2\], expected input with shape \[\*, 2\], but got input of size \[1, 3\]/,
+    ],
+    [
+      "group_norm",
+      { input: [[1, 2, 3]] },
+      { num_groups: 2 },
+      /channels \(3\) to be divisible by num_groups \(2\)/,
+    ],
+    [
+      "embedding",
+      { input: [0, 1], weight: [1, 2] },
+      {},
+      /input 'weight'.*must be 2-D \(num_embeddings, embedding_dim\)/,
+    ],
+    [
+      "Embedding",
+      { input: [0, 1] },
+      { padding_idx: 20 },
+      /node 'k' \(Embedding\).*padding_idx \(20\) must be within/,
+    ],
+    [
+      "LayerNorm",
+      { input: [[1, 2, 3]] },
+      { normalized_shape: [3], dtype: "float64" },
+      /input is float32 but the layer's parameters are float64/,
+    ],
+  ];
+  for (const [type, inputs, params, message] of cases)
+    it(`${type}: ${message.source.slice(0, 60)}`, () => {
+      const nodes: N[] = [];
+      const edges: E[] = [];
+      for (const [port, value] of Object.entries(inputs)) {
+        const index = port === "input" && type.toLowerCase() === "embedding";
+        nodes.push([port, "tensor", { data: value, dtype: index ? "int64" : "float32" }]);
+        edges.push([port, "k", port]);
+      }
+      nodes.push(["k", type, params]);
+      const s = new Scheduler();
+      s.setGraph(build(nodes, edges).state);
+      const errors = s.validation.issues.filter((i) => i.severity === "error").map((i) => i.message);
+      expect(errors.join("\n")).toMatch(message);
+    });
+
+  it("an index out of range fails at run time, naming the node", () => {
+    const s = new Scheduler();
+    s.setGraph(
+      build(
+        [
+          ["idx", "tensor", { data: [0, 5], dtype: "int64" }],
+          [
+            "w",
+            "tensor",
+            {
+              data: [
+                [1, 2],
+                [3, 4],
+              ],
+              dtype: "float32",
+            },
+          ],
+          ["k", "embedding"],
+        ],
+        [
+          ["idx", "k", "input"],
+          ["w", "k", "weight"],
+        ],
+      ).state,
+    );
+    s.evaluate();
+    expect(s.errors().map((e) => e.message)).toEqual([
+      "node 'k' (embedding): embedding: index 5 is out of range for a weight with 2 rows",
+    ]);
   });
 });
