@@ -23,6 +23,7 @@ import type { Registry } from "../nodes/registry.ts";
 import { type EvalContext, type NodeKind, type NodeOutputs, OUT, outputsOf } from "../nodes/types.ts";
 import { applyFunction, noGrad } from "../runtime/autograd.ts";
 import { nonFiniteIn } from "../runtime/finite.ts";
+import { holdState } from "../runtime/ops/normalization.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { traceScope } from "../runtime/trace.ts";
 import type { ForwardResult, TrainingProgram } from "./scheduler-backend.ts";
@@ -310,11 +311,14 @@ export class Scheduler {
     const local = new Map<string, NodeOutputs>();
     local.set(from.source, { ...upstream(from.source), [from.sourcePort]: value });
     const lookup = (src: string) => local.get(src) ?? upstream(src);
-    for (const n of plan.nodes) {
-      const kind = this.kind(n);
-      if (!kind) throw new SchedulerError(`node '${n}' cannot run`);
-      local.set(n, this.compute(n, kind, lookup));
-    }
+    // On the side: state the nodes write in place (running statistics) stays as it is.
+    holdState(() => {
+      for (const n of plan.nodes) {
+        const kind = this.kind(n);
+        if (!kind) throw new SchedulerError(`node '${n}' cannot run`);
+        local.set(n, this.compute(n, kind, lookup));
+      }
+    });
     const out = lookup(target.source)[target.sourcePort];
     if (!out) throw new SchedulerError(`'${target.source}' has no output '${target.sourcePort}'`);
     return out;
@@ -393,11 +397,14 @@ export class Scheduler {
           );
         return st.outputs;
       };
-      plan.forEach((id, i) => {
-        const own = replace.leaves?.get(id);
-        const leaves = own ? { ...this.leavesOf(id, kinds[i]), ...own } : undefined;
-        local.set(id, this.compute(id, kinds[i], lookup, false, leaves));
-      });
+      // On the side: state the nodes write in place (running statistics) stays as it is.
+      holdState(() =>
+        plan.forEach((id, i) => {
+          const own = replace.leaves?.get(id);
+          const leaves = own ? { ...this.leavesOf(id, kinds[i]), ...own } : undefined;
+          local.set(id, this.compute(id, kinds[i], lookup, false, leaves));
+        }),
+      );
       return targets.map((t) => {
         const out = lookup(t.nodeId)[t.port];
         if (!out) throw new SchedulerError(`'${this.label(t.nodeId)}' has no output '${t.port}'`, t.nodeId);

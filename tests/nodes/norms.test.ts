@@ -652,3 +652,28 @@ describe("shape and dtype problems are found before anything runs, naming the no
     ]);
   });
 });
+
+describe("evaluations on the side leave the running statistics as they are", () => {
+  it("evaluateWith (a decision boundary's grid) runs BatchNorm1d without updating its buffers", () => {
+    const c = trainCases[0];
+    const s = bnTraining(c);
+    s.evaluate();
+    const before = ["running_mean", "running_var", "num_batches_tracked"].map((n) => flat(s.leaves("bn")[n]));
+    const grid = fromFlat(
+      Array.from({ length: 12 }, (_, i) => i / 4),
+      [4, 3],
+      "float32",
+    );
+    const [out] = s.evaluateWith({ outputs: new Map([["x", { out: grid }]]) }, [
+      { nodeId: "bn", port: "out" },
+    ]);
+    expect(out.shape).toEqual([4, 3]);
+    expect(
+      ["running_mean", "running_var", "num_batches_tracked"].map((n) => flat(s.leaves("bn")[n])),
+    ).toEqual(before);
+    // An ordinary evaluation of the node is a forward pass: it counts the batch, as torch does.
+    s.paramsChanged(["bn"]);
+    s.evaluate();
+    expect(s.leaves("bn").num_batches_tracked.item()).toBe(before[2][0] + 1);
+  });
+});

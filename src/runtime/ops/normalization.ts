@@ -54,12 +54,29 @@ function checkVector(t: Tensor | null | undefined, size: number, what: string, p
     throw new ShapeError(`${what}: ${port} must have shape [${size}], got ${fmtShape(t.shape)}`);
 }
 
+let stateHeld = 0;
+
+/**
+ * Run `fn` with in-place state writes skipped (running statistics and counters stay as they are): for
+ * evaluations on the side (finite differences, a loss landscape's grid, a decision boundary), which promise to
+ * change nothing cached.
+ */
+export function holdState<T>(fn: () => T): T {
+  stateHeld++;
+  try {
+    return fn();
+  } finally {
+    stateHeld--;
+  }
+}
+
 /**
  * The in-place write of state torch updates during the forward (no autograd): `target` takes `value`'s data.
  * Reported to the tracer with the value's producer (a backend that replays the trace computes the new state
  * itself) and the data before the write (so a trace-only forward can be undone).
  */
 export function writeState(target: Tensor, value: Tensor, what: string): void {
+  if (stateHeld > 0) return;
   const previous = target.data.slice();
   target.data.set(value.data);
   target.version++;
