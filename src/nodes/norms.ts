@@ -79,7 +79,6 @@ function checkPort(ctx: InferContext, port: string, shape: number[], x: TensorMe
     throw new InferError(`${port} is ${m.dtype} but input is ${x.dtype}; they must match`, port);
 }
 
-/** The input of a (N, C, *) layer, with at least `min` and at most `max` dims. */
 /** The input of a (N, C, *) layer: `dims` lists the ranks it takes (any from 2 when absent), `form` names them. */
 function channelInput(ctx: InferContext, what: string, dims?: readonly number[], form = "(N, C, *)") {
   const x = req(ctx, "input");
