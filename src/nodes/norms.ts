@@ -767,6 +767,12 @@ export const NORM_KINDS: readonly NodeKind[] = [
   ]),
   withSamples(batchNormLayer("BatchNorm2d", [4], "(N, C, H, W)"), [
     { inputs: { input: IMG }, params: { num_features: 2, affine: false }, precision: "float32" },
+    {
+      name: "float64",
+      inputs: { input: IMG },
+      params: { num_features: 2, eps: 0.01, dtype: "float64" },
+      precision: "float64",
+    },
   ]),
   withSamples(layerNormLayer, [
     { inputs: { input: X }, params: { normalized_shape: [3] }, precision: "float32" },
@@ -788,6 +794,17 @@ export const NORM_KINDS: readonly NodeKind[] = [
       params: { num_embeddings: 5, embedding_dim: 3, padding_idx: 4, seed: 2 },
       precision: "float32",
     },
+    {
+      name: "float64",
+      inputs: {
+        input: [
+          [0, 3],
+          [1, 0],
+        ],
+      },
+      params: { num_embeddings: 4, embedding_dim: 2, seed: 3, dtype: "float64" },
+      precision: "float64",
+    },
   ]),
-  withSamples(dropoutLayer, [{ inputs: { input: X }, params: { p: 0.3, seed: 7 }, precision: "float32" }]),
+  withSamples(dropoutLayer, [{ inputs: { input: X }, params: { p: 0.3, seed: 7 } }]),
 ];
