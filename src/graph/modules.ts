@@ -592,3 +592,21 @@ export function planUngroup(doc: GraphDoc, id: string, taken: (id: string) => bo
   }
   return { ids: Object.fromEntries(map), nodes, edges, removedEdges };
 }
+
+/** Where a top-level instance's ports lead in the flat graph (`block1/fc`): for the exporter's module calls. */
+export function instancePorts(
+  doc: GraphDoc,
+  id: string,
+): { inputs: { name: string; targets: PortTarget[] }[]; outputs: ModuleOutput[] } {
+  const node = doc.nodes[id];
+  const modules = doc.modules ?? {};
+  const def = defOf(modules, node, []);
+  const flat = (t: PortTarget) => ({ node: `${id}${PATH_SEP}${t.node}`, port: t.port });
+  return {
+    inputs: def.inputs.map((p) => ({
+      name: p.name,
+      targets: resolveInput(modules, def, p.name, []).map(flat),
+    })),
+    outputs: def.outputs.map((p) => ({ name: p.name, ...flat(resolveOutput(modules, def, p.name, [])) })),
+  };
+}

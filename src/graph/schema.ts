@@ -6,7 +6,7 @@ import { z } from "zod";
 import { paramsSchema } from "../nodes/params.ts";
 import type { Registry } from "../nodes/registry.ts";
 import type { NodeKind } from "../nodes/types.ts";
-import { MODULE_TYPE } from "./modules.ts";
+import { MODULE_TYPE, PATH_SEP } from "./modules.ts";
 import { ID_PATTERN, isReservedId, RESERVED_ID_MESSAGE } from "./types.ts";
 
 export const FORMAT = "gradwire.graph";
@@ -142,8 +142,19 @@ const header = {
   settings: settingsSchema.optional(),
   objective: z
     .string()
-    .min(1)
-    .max(300)
+    .superRefine((path, ctx) => {
+      // A node id, or inside a module the instance path to one (block1/loss): every part is an id.
+      for (const part of path.split(PATH_SEP)) {
+        if (isReservedId(part)) ctx.addIssue({ code: "custom", message: `'${part}' ${RESERVED_ID_MESSAGE}` });
+        else if (!ID_PATTERN.test(part))
+          ctx.addIssue({
+            code: "custom",
+            message: "must start with a letter or _ and hold only letters, digits, _ and - (at most 64)",
+          });
+        else continue;
+        return;
+      }
+    })
     .describe(
       "the node eval backpropagates from (default: the optimizer's loss); inside a module, its path: block1/loss",
     )
