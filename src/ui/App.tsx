@@ -184,7 +184,7 @@ export function App(props: { startup: Startup }) {
 
   const addAtCentre = (type: string) => {
     const c = canvas?.centre() ?? { x: 0, y: 0 };
-    const id = editor.addNode(type, freeSpot(editor.doc(), { x: c.x - 100, y: c.y - 60 }));
+    const id = editor.addNode(type, freeSpot(editor.view(), { x: c.x - 100, y: c.y - 60 }));
     if (id) canvas?.reveal(id);
     return id;
   };
@@ -371,7 +371,11 @@ export function App(props: { startup: Startup }) {
         </div>
       </header>
       <Show when={palette()}>
-        <Palette entries={entries} onAdd={addAtCentre} />
+        <Palette
+          entries={entries}
+          onAdd={addAtCentre}
+          modules={() => Object.values(editor.doc().modules ?? {})}
+        />
       </Show>
       <main class="workspace">
         <Canvas

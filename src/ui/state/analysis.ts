@@ -4,6 +4,7 @@
  * structure or params change, not when a node is merely moved.
  */
 import { type Accessor, createMemo, createSignal, getOwner, onCleanup } from "solid-js";
+import { expandModules, instancePorts, isInstance, topLevelId } from "../../graph/modules.ts";
 import type { GraphDoc } from "../../graph/types.ts";
 import { type Issue as GraphIssue, type ValidationResult, validateGraph } from "../../graph/validate.ts";
 import { followProvidedCsv } from "../../nodes/csv.ts";
@@ -42,7 +43,7 @@ export interface Analysis {
 /** Same graph apart from positions? immer keeps unchanged objects identical, so this is cheap. */
 export function sameStructure(a: GraphDoc, b: GraphDoc): boolean {
   if (a === b) return true;
-  if (a.edges !== b.edges || a.objective !== b.objective) return false;
+  if (a.edges !== b.edges || a.objective !== b.objective || a.modules !== b.modules) return false;
   const ka = Object.keys(a.nodes);
   if (ka.length !== Object.keys(b.nodes).length) return false;
   for (const id of ka) {
@@ -73,20 +74,36 @@ export function createAnalysis(doc: Accessor<GraphDoc>, registry: Registry, valu
   const [files, setFiles] = createSignal(0);
   const stopFiles = followProvidedCsv(() => setFiles((n) => n + 1));
   if (getOwner()) onCleanup(stopFiles);
+  // Module instances are validated as the flat graph they stand for (block1/fc): what runs.
+  const flat = createMemo(() => expandModules(structure()));
   const validation = createMemo<ValidationResult>(() => {
     files();
-    return validateGraph(structure(), registry);
+    return validateGraph(flat(), registry);
   });
+  // An issue inside an instance shows on the instance (its message names the inner node's path).
   const byNode = createMemo(() => {
     const m = new Map<string, Issue[]>();
     for (const i of validation().issues) {
       if (!i.nodeId) continue;
-      const l = m.get(i.nodeId);
+      const at = topLevelId(i.nodeId);
+      const l = m.get(at);
       if (l) l.push(i);
-      else m.set(i.nodeId, [i]);
+      else m.set(at, [i]);
     }
     return m;
   });
+  /** Where an instance's output port comes from in the flat graph; any other node's port is itself. */
+  const flatOutput = (id: string, port: string): [string, string] => {
+    const d = structure();
+    const n = Object.hasOwn(d.nodes, id) ? d.nodes[id] : undefined;
+    if (!n || !isInstance(n)) return [id, port];
+    try {
+      const o = instancePorts(d, id).outputs.find((p) => p.name === port);
+      return o ? [o.node, o.port] : [id, port];
+    } catch {
+      return [id, port];
+    }
+  };
 
   const analysis: Analysis & { validation: Accessor<ValidationResult> } = {
     validation,
@@ -101,11 +118,22 @@ export function createAnalysis(doc: Accessor<GraphDoc>, registry: Registry, valu
       return runtime ? [{ severity: "error", code: "runtime", message: runtime, nodeId: id }] : found;
     },
     graphIssues: () => validation().issues.filter((i) => !i.nodeId),
-    outMeta: (id, port) => validation().metas[id]?.[port],
-    value: (id, port = "out") => values?.value(id, port),
-    grad: (id, port = "out") => values?.grad(id, port),
+    outMeta: (id, port) => {
+      const [n, p] = flatOutput(id, port);
+      return validation().metas[n]?.[p];
+    },
+    value: (id, port = "out") => values?.value(...flatOutput(id, port)),
+    grad: (id, port = "out") => values?.grad(...flatOutput(id, port)),
     leaves: (id) => values?.leaves?.(id) ?? [],
-    paramCount: (id) => values?.paramCount?.(id) ?? 0,
+    // A module instance owns what its inner nodes own (block1/W, block1/b).
+    paramCount: (id) => {
+      const count = values?.paramCount;
+      if (!count) return 0;
+      const n = structure().nodes[id];
+      if (!n || !isInstance(n)) return count(id);
+      const inner = Object.keys(flat().nodes).filter((f) => f.startsWith(`${id}/`));
+      return inner.reduce((sum, f) => sum + count(f), 0);
+    },
     gradsStale: () => values?.gradsStale?.() ?? false,
     valueStale: (id) => values?.valueStale?.(id) ?? false,
     objective: () => values?.objective?.(),
