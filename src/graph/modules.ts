@@ -466,12 +466,17 @@ export function planGroup(
 ): GroupPlan {
   const sel = new Set(ids.filter((id) => Object.hasOwn(doc.nodes, id)));
   if (sel.size === 0) throw new ModuleError("select the nodes to group first");
+  // The instance sits where the selection's middle was (on the 20 px grid), beside what it is wired to; the
+  // inner nodes keep their places relative to it, so ungrouping puts them back where they were.
+  const mid = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length / 20) * 20;
+  const at = {
+    x: mid([...sel].map((id) => doc.nodes[id].position.x)),
+    y: mid([...sel].map((id) => doc.nodes[id].position.y)),
+  };
   const nodes: Record<string, GraphNode> = {};
-  const minX = Math.min(...[...sel].map((id) => doc.nodes[id].position.x));
-  const minY = Math.min(...[...sel].map((id) => doc.nodes[id].position.y));
   for (const id of sel) {
     const n = doc.nodes[id];
-    nodes[id] = structuredClone({ ...n, position: { x: n.position.x - minX, y: n.position.y - minY } });
+    nodes[id] = structuredClone({ ...n, position: { x: n.position.x - at.x, y: n.position.y - at.y } });
   }
   const inner: Record<string, GraphEdge> = {};
   const inputs = new Map<string, ModuleInput>();
@@ -526,7 +531,7 @@ export function planGroup(
   const instance: GraphNode = {
     id: instanceId,
     type: MODULE_TYPE,
-    position: { x: minX, y: minY },
+    position: at,
     params: { module: defId },
   };
   return { def, instance, edges, removedEdges: removed };

@@ -5,6 +5,7 @@
 import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show } from "solid-js";
 import type { BackendRequest } from "../engine/scheduler-backend.ts";
 import { formatProblems, parseGraphFile, serializeGraph } from "../graph/format.ts";
+import { expandModules } from "../graph/modules.ts";
 import { registry } from "../nodes/index.ts";
 import { Canvas, type CanvasApi } from "./canvas/Canvas.tsx";
 import { dropCsv } from "./data/dropCsv.ts";
@@ -124,7 +125,8 @@ export function App(props: { startup: Startup }) {
   });
   // Run and Step ask first when the run would be very long (the estimate reads validation's shapes).
   const guard = createRunGuard((epochs) =>
-    estimateWork(editor.doc(), registry, analysis.validation(), epochs),
+    // The work of the graph as it runs: module instances expanded, as validation sees them.
+    estimateWork(expandModules(editor.doc()), registry, analysis.validation(), epochs),
   );
   const epochsLeft = () => {
     const st = run.state();
