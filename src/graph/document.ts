@@ -12,6 +12,7 @@ import {
   MODULE_TYPE,
   type ModuleDef,
   ModuleError,
+  PATH_SEP,
   planGroup,
   planUngroup,
 } from "./modules.ts";
@@ -441,7 +442,35 @@ export class GraphDocument {
         `'${module}' cannot name a module: use letters, digits and _, starting with a letter`,
       );
     const instance = opts.instance ?? freshId(this.view, module);
-    const plan = planGroup({ ...this.doc, ...this.view }, ids, module, instance);
+    // Inside an open module, its own ports are wires crossing the selection too: stand-in edges from `@in/<port>`
+    // and to `@out/<port>` become the new module's ports, and the open module's ports then lead to the instance.
+    const scope = this.scopeId !== undefined ? this.doc.modules?.[this.scopeId] : undefined;
+    const chosen = new Set(ids);
+    const standIns: Record<string, GraphEdge> = {};
+    for (const p of scope?.inputs ?? [])
+      p.targets.forEach((t, k) => {
+        const id = `${IN}${p.name}${PATH_SEP}${k}`;
+        if (chosen.has(t.node))
+          standIns[id] = {
+            id,
+            source: `${IN}${p.name}`,
+            sourcePort: "out",
+            target: t.node,
+            targetPort: t.port,
+          };
+      });
+    for (const o of scope?.outputs ?? []) {
+      const id = `${OUT_PORT}${o.name}`;
+      if (chosen.has(o.node))
+        standIns[id] = { id, source: o.node, sourcePort: o.port, target: id, targetPort: "in" };
+    }
+    const view = this.view;
+    const plan = planGroup(
+      { ...this.doc, nodes: view.nodes, edges: { ...view.edges, ...standIns } },
+      ids,
+      module,
+      instance,
+    );
     this.change(
       `Group ${plan.def.nodes ? Object.keys(plan.def.nodes).length : 0} nodes as ${module}`,
       (d) => {
@@ -449,7 +478,20 @@ export class GraphDocument {
         for (const id of Object.keys(plan.def.nodes)) delete g.nodes[id];
         for (const id of plan.removedEdges) delete g.edges[id];
         g.nodes[instance] = plan.instance;
-        for (const e of plan.edges) g.edges[e.id] = e;
+        const open = this.scopeId !== undefined ? d.modules?.[this.scopeId] : undefined;
+        for (const e of plan.edges) {
+          if (open && e.source.startsWith(IN)) {
+            const port = open.inputs.find((p) => p.name === e.source.slice(IN.length))!;
+            port.targets = [
+              ...port.targets.filter((t) => !chosen.has(t.node)),
+              { node: instance, port: e.targetPort },
+            ];
+          } else if (open && e.target.startsWith(OUT_PORT)) {
+            const port = open.outputs.find((p) => p.name === e.target.slice(OUT_PORT.length))!;
+            port.node = instance;
+            port.port = e.sourcePort;
+          } else g.edges[e.id] = e;
+        }
         d.modules ??= {};
         d.modules[module] = plan.def;
         // The objective inside the group is now inside the instance.
@@ -475,6 +517,27 @@ export class GraphDocument {
       for (const e of plan.removedEdges) delete g.edges[e];
       for (const n of plan.nodes) g.nodes[n.id] = n;
       for (const e of plan.edges) g.edges[e.id] = e;
+      // Inside an open module, its ports that led to the instance now lead to the nodes it stood for.
+      const open = this.scopeId !== undefined ? d.modules?.[this.scopeId] : undefined;
+      const def = d.modules?.[module];
+      if (open && def) {
+        for (const p of open.inputs)
+          p.targets = p.targets.flatMap((t) =>
+            t.node !== id
+              ? [t]
+              : (def.inputs.find((i) => i.name === t.port)?.targets ?? []).map((x) => ({
+                  node: plan.ids[x.node],
+                  port: x.port,
+                })),
+          );
+        for (const o of open.outputs) {
+          const inner = o.node === id ? def.outputs.find((x) => x.name === o.port) : undefined;
+          if (inner) {
+            o.node = plan.ids[inner.node];
+            o.port = inner.port;
+          }
+        }
+      }
       if (this.scopeId === undefined && d.objective?.startsWith(`${id}/`)) {
         const now = plan.ids[d.objective.slice(id.length + 1)];
         if (now) d.objective = now;
@@ -535,6 +598,10 @@ export class GraphDocument {
     if (this.scopeId === module) this.scopeId = to;
   }
 }
+
+/** The stand-in ends of an open module's own ports while grouping inside it (never valid ids, so never taken). */
+const IN = "@in/";
+const OUT_PORT = "@out/";
 
 /** `Module`, `Module_2`...: the first module id not taken. */
 export function freshModuleId(doc: GraphDoc, base = "Module"): string {

@@ -556,9 +556,15 @@ export function planUngroup(doc: GraphDoc, id: string, taken: (id: string) => bo
   const def = moduleById(doc, instanceModule(inst) ?? "");
   if (!def) throw new ModuleError(`module instance '${nodeLabel(inst)}' names no module definition`);
   const used = new Set<string>();
+  // The wires at the instance go, so their ids are free again (a group then ungroup gives back the same ids).
+  const freed = new Set(
+    Object.values(doc.edges)
+      .filter((e) => e.source === id || e.target === id)
+      .map((e) => e.id),
+  );
   const fresh = (base: string) => {
     let name = base;
-    for (let n = 2; taken(name) || used.has(name); n++) name = `${base}_${n}`;
+    for (let n = 2; (taken(name) && !freed.has(name)) || used.has(name); n++) name = `${base}_${n}`;
     used.add(name);
     return name;
   };

@@ -156,6 +156,35 @@ describe("instances", () => {
     expect(load(serializeGraph(graph.state))).toEqual(graph.state);
   });
 
+  it("a group made inside an open module nests: instance paths grow, training does not change", async () => {
+    const before = load(example("53-mlp-reusable-block.json"));
+    const graph = new GraphDocument(before);
+    graph.setScope("Block");
+    graph.groupAsModule(["fc", "act"], { module: "Core", instance: "core" });
+    expect(graph.state.modules?.Block.nodes.core).toMatchObject({
+      type: "module",
+      params: { module: "Core" },
+    });
+    expect(graph.state.modules?.Block.outputs).toEqual([{ name: "out", node: "core", port: "out" }]);
+    expect(graph.state.modules?.Core.inputs.map((p) => p.name)).toEqual(["weight", "bias", "input"]);
+    const flat = expandModules(graph.state);
+    expect(flat.nodes["block2/core/fc"]?.type).toBe("linear");
+    expect(
+      Object.values(flat.edges).find((e) => e.target === "block2/core/fc" && e.targetPort === "weight"),
+    ).toMatchObject({ source: "block2/W" });
+    expect(await losses(graph.state, 5)).toEqual(await losses(before, 5));
+    // Core inside Block may not hold a Block: that would be recursive.
+    graph.setScope("Core");
+    expect(() => graph.addNode({ type: "module", params: { module: "Block" } })).toThrow(/contain itself/);
+    // The nested file saves and loads again.
+    expect(load(serializeGraph(graph.state))).toEqual(graph.state);
+    // Ungrouping inside Block puts fc and act back, and Block's ports lead to them again.
+    graph.setScope("Block");
+    graph.ungroup("core");
+    expect(graph.state.modules?.Block).toEqual(before.modules?.Block);
+    expect(graph.state.modules?.Core).toBeUndefined();
+  });
+
   it("a module cannot be placed inside itself", () => {
     const graph = new GraphDocument(load(example("53-mlp-reusable-block.json")));
     graph.setScope("Block");
