@@ -5,7 +5,7 @@
 import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show } from "solid-js";
 import type { BackendRequest } from "../engine/scheduler-backend.ts";
 import { formatProblems, parseGraphFile, serializeGraph } from "../graph/format.ts";
-import { expandModules } from "../graph/modules.ts";
+import { expandModules, topLevelId } from "../graph/modules.ts";
 import { registry } from "../nodes/index.ts";
 import { Canvas, type CanvasApi } from "./canvas/Canvas.tsx";
 import { dropCsv } from "./data/dropCsv.ts";
@@ -183,6 +183,14 @@ export function App(props: { startup: Startup }) {
   const [inspector, setInspector] = createSignal(savedPanel("inspector"));
   const [ready, setReady] = createSignal(false);
   let canvas: CanvasApi | undefined;
+
+  /** Show a node a message names: a node inside a module instance (block1/fc) is shown by its instance. */
+  const focusNode = (flatId: string) => {
+    const id = topLevelId(flatId);
+    if (editor.scope() !== undefined) editor.openModule(undefined);
+    editor.setSelection([id]);
+    canvas?.reveal(id);
+  };
 
   const addAtCentre = (type: string) => {
     const c = canvas?.centre() ?? { x: 0, y: 0 };
@@ -420,14 +428,7 @@ export function App(props: { startup: Startup }) {
         <InsightDock insight={insight} />
       </main>
       <Show when={inspector()}>
-        <Inspector
-          editor={editor}
-          analysis={analysis}
-          onFocusNode={(id) => {
-            editor.setSelection([id]);
-            canvas?.reveal(id);
-          }}
-        />
+        <Inspector editor={editor} analysis={analysis} onFocusNode={focusNode} />
       </Show>
       <StatusLine
         run={run}
@@ -436,10 +437,7 @@ export function App(props: { startup: Startup }) {
         warnings={() => issueCount("warning")}
         lastEdit={() => editor.history().label}
         paramTotal={() => session.paramTotal()}
-        onFocusNode={(id) => {
-          editor.setSelection([id]);
-          canvas?.reveal(id);
-        }}
+        onFocusNode={focusNode}
       />
       <Notices />
       <LongRunDialog guard={guard} />

@@ -2,10 +2,10 @@
  * Modules end to end in real Chromium: in the MLP example, select the hidden layer's four nodes, group them as a
  * module (one node with ports `input` and `out` takes their place and trains as before), open it by
  * double-click and come back by the breadcrumb, undo and redo the grouping, place a second instance from the
- * palette, and export the graph with its modules section. Screenshots go to test-results/e2e/ (modules-*.png).
+ * palette, export the graph with its modules section, and refuse a file whose module is malformed. Screenshots go to test-results/e2e/ (modules-*.png).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { edgeCount, exportJson, nodeIds, text } from "./actions.ts";
+import { edgeCount, exportJson, importText, nodeIds, text } from "./actions.ts";
 import { app, closeApp, openPage, type Session, shot } from "./harness.ts";
 
 afterAll(async () => {
@@ -91,6 +91,18 @@ describe("modules in the editor", () => {
     expect(saved.modules.map((m: { id: string }) => m.id)).toEqual(["Module"]);
     expect(saved.nodes.filter((n: { type: string }) => n.type === "module")).toHaveLength(2);
     await shot(page, "modules-two-instances");
+  });
+
+  it("refuses a file with a malformed module, naming the JSON path, and keeps the graph as it was", async () => {
+    const { page } = s;
+    const before = (await nodeIds(page)).sort();
+    const saved = JSON.parse(await exportJson(page));
+    saved.modules[0].inputs[0].targets = [];
+    await importText(page, "broken-module.json", JSON.stringify(saved));
+    await expect
+      .poll(() => text(page, "import-errors"))
+      .toContain("modules[0].inputs[0].targets: input 'input' of module 'Module' is wired to nothing inside");
+    expect((await nodeIds(page)).sort()).toEqual(before);
     expect(s.errors, s.errors.join("\n")).toEqual([]);
   });
 });

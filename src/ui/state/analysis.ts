@@ -138,7 +138,10 @@ export function createAnalysis(doc: Accessor<GraphDoc>, registry: Registry, valu
     valueStale: (id) => values?.valueStale?.(id) ?? false,
     objective: () => values?.objective?.(),
     trained: () => values?.trained?.() ?? false,
-    runErrorNode: () => values?.runErrorNode?.(),
+    runErrorNode: () => {
+      const id = values?.runErrorNode?.();
+      return id === undefined ? undefined : topLevelId(id);
+    },
     requiresGrad(id) {
       const n = structure().nodes[id];
       const kind = n && registry.get(n.type);
