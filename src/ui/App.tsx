@@ -111,18 +111,23 @@ export function App(props: { startup: Startup }) {
   const session = createRunSession({ graph: editor.graph, log, backend: savedBackend() });
   onCleanup(() => session.dispose());
   const run = session.controller;
-  const analysis = createAnalysis(editor.doc, registry, {
-    value: (id, port) => session.value(id, port),
-    grad: (id, port) => session.grad(id, port),
-    leaves: (id) => session.leaves(id),
-    paramCount: (id) => session.paramCount(id),
-    gradsStale: () => run.state().status === "running",
-    valueStale: (id) => session.valueStale(id),
-    objective: () => session.grads().objective ?? undefined,
-    trained: () => run.state().epoch > 0,
-    nodeError: (id) => session.nodeError(id),
-    runErrorNode: () => (run.state().status === "error" ? run.state().nodeId : undefined),
-  });
+  const analysis = createAnalysis(
+    editor.doc,
+    registry,
+    {
+      value: (id, port) => session.value(id, port),
+      grad: (id, port) => session.grad(id, port),
+      leaves: (id) => session.leaves(id),
+      paramCount: (id) => session.paramCount(id),
+      gradsStale: () => run.state().status === "running",
+      valueStale: (id) => session.valueStale(id),
+      objective: () => session.grads().objective ?? undefined,
+      trained: () => run.state().epoch > 0,
+      nodeError: (id) => session.nodeError(id),
+      runErrorNode: () => (run.state().status === "error" ? run.state().nodeId : undefined),
+    },
+    editor.scope,
+  );
   // Run and Step ask first when the run would be very long (the estimate reads validation's shapes).
   const guard = createRunGuard((epochs) =>
     // The work of the graph as it runs: module instances expanded, as validation sees them.

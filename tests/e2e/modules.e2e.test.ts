@@ -54,6 +54,9 @@ describe("modules in the editor", () => {
     await page.dblclick(`${node("Module_1")} .gw-node-head`);
     expect(await text(page, "breadcrumb-module")).toBe("Module");
     await expect.poll(async () => (await nodeIds(page)).sort()).toEqual([...HIDDEN].sort());
+    // Inside, the nodes show the instance's shapes and values.
+    await expect.poll(() => page.locator(`${node("hidden")} .gw-port-shape`).textContent()).toBe("[256, 16]");
+    await page.locator(`${node("h")} [data-preview="value"]`).waitFor();
     await shot(page, "modules-inside");
     await page.click('[data-testid="breadcrumb-graph"]');
     await expect.poll(() => nodeIds(page)).toContain("Module_1");

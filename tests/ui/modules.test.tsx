@@ -25,7 +25,7 @@ function setup() {
   const r = parseGraphFile(text);
   if (!r.ok) throw new Error("example 51 does not load");
   const editor = createEditor(registry, r.doc);
-  const analysis = createAnalysis(editor.doc, registry);
+  const analysis = createAnalysis(editor.doc, registry, undefined, editor.scope);
   const ui = render(() => (
     <div>
       <ModuleBar editor={editor} />
@@ -57,6 +57,9 @@ describe("modules in the editor", () => {
     expect(editor.scope()).toBe("Module");
     expect(ui.getByTestId("breadcrumb-module").textContent).toBe("Module");
     expect(Object.keys(editor.view().nodes).sort()).toEqual(["W1", "b1", "h", "hidden"]);
+    // Inside, each node shows what it computes in the instance (hidden is Module_1/hidden).
+    expect(analysis.outMeta("hidden", "out")?.shape).toEqual([256, 16]);
+    expect(analysis.issuesOf("hidden")).toEqual([]);
     fireEvent.click(ui.getByTestId("breadcrumb-graph"));
     expect(editor.scope()).toBeUndefined();
     expect(ui.queryByTestId("breadcrumb-module")).toBeNull();
