@@ -8,6 +8,7 @@ import { formatProblems, parseGraphFile, serializeGraph } from "../graph/format.
 import { expandModules, topLevelId } from "../graph/modules.ts";
 import { registry } from "../nodes/index.ts";
 import { Canvas, type CanvasApi } from "./canvas/Canvas.tsx";
+import { ModuleBar } from "./canvas/ModuleBar.tsx";
 import { dropCsv } from "./data/dropCsv.ts";
 import { debounce, saveLocal } from "./files/autosave.ts";
 import { downloadText, fileNameFor } from "./files/download.ts";
@@ -362,6 +363,7 @@ export function App(props: { startup: Startup }) {
           setEpochs={editor.setEpochs}
           blocked={blocked}
         />
+        <ModuleBar editor={editor} />
         <div class="toolbar-spacer" />
         <div class="toolbar-group">
           <button

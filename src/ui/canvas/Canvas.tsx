@@ -24,7 +24,6 @@ import { CanvasContext } from "./context.ts";
 import { EDGE_TYPE, type FlowEdge, type FlowNode, NODE_TYPE, syncEdges, syncNodes } from "./flowSync.ts";
 import { GwEdge } from "./GwEdge.tsx";
 import { GwNode, shortMessage } from "./GwNode.tsx";
-import { ModuleBar } from "./ModuleBar.tsx";
 
 export interface CanvasApi {
   /** The flow coordinates at the centre of the visible canvas. */
@@ -352,7 +351,6 @@ export function Canvas(props: CanvasProps) {
             }}
           />
         </SolidFlow>
-        <ModuleBar editor={editor} />
         <Show when={editor.view() && Object.keys(editor.view().nodes).length === 0}>
           <div class="canvas-empty">
             <h2>Wire a training loop</h2>

@@ -1,6 +1,7 @@
 /**
- * Modules on the canvas: "Group as module" for the selection, Open and Ungroup for a selected instance, and,
- * while a module is open, the breadcrumb back to the graph. Every action is one undoable edit of the editor.
+ * Modules in the toolbar: "Group" for the selection, Open and Ungroup for a selected instance, and, while a
+ * module is open, the breadcrumb back to the graph. It sits in the toolbar, not over the canvas, so it never
+ * covers a node; it shows only what applies now. Every action is one undoable edit of the editor.
  */
 import { Show } from "solid-js";
 import { instanceModule, isInstance } from "../../graph/modules.ts";
@@ -13,11 +14,11 @@ export function ModuleBar(props: { editor: Editor }) {
     return n && isInstance(n) ? n : undefined;
   };
   return (
-    <div class="module-bar" data-testid="module-bar">
-      <nav class="module-crumbs" aria-label="Where the canvas is">
-        <Show when={editor.scope()} fallback={<span class="module-crumb current">Graph</span>}>
+    <Show when={editor.scope() !== undefined || editor.selection().length > 0}>
+      <div class="toolbar-group module-bar" data-testid="module-bar">
+        <Show when={editor.scope()}>
           {(scope) => (
-            <>
+            <nav class="module-crumbs" aria-label="Where the canvas is">
               <button
                 type="button"
                 class="module-crumb"
@@ -33,45 +34,45 @@ export function ModuleBar(props: { editor: Editor }) {
               <span class="module-crumb current" data-testid="breadcrumb-module">
                 {scope()}
               </span>
+            </nav>
+          )}
+        </Show>
+        <Show when={editor.selection().length > 0}>
+          <button
+            type="button"
+            class="btn"
+            data-testid="group-module"
+            title="Group the selected nodes as a reusable module (Ctrl/⌘ G)"
+            onClick={() => editor.groupSelection()}
+          >
+            Group
+          </button>
+        </Show>
+        <Show when={instance()}>
+          {(n) => (
+            <>
+              <button
+                type="button"
+                class="btn"
+                data-testid="open-module"
+                title={`Edit inside ${instanceModule(n())} (every instance changes)`}
+                onClick={() => editor.openModule(instanceModule(n()))}
+              >
+                Open
+              </button>
+              <button
+                type="button"
+                class="btn"
+                data-testid="ungroup-module"
+                title="Put this instance's nodes back on the canvas"
+                onClick={() => editor.ungroup(n().id)}
+              >
+                Ungroup
+              </button>
             </>
           )}
         </Show>
-      </nav>
-      <Show when={editor.selection().length > 0}>
-        <button
-          type="button"
-          class="btn"
-          data-testid="group-module"
-          title="Group the selected nodes as a reusable module (Ctrl/⌘ G)"
-          onClick={() => editor.groupSelection()}
-        >
-          Group as module
-        </button>
-      </Show>
-      <Show when={instance()}>
-        {(n) => (
-          <>
-            <button
-              type="button"
-              class="btn"
-              data-testid="open-module"
-              title="Edit inside this module (every instance changes)"
-              onClick={() => editor.openModule(instanceModule(n()))}
-            >
-              Open {instanceModule(n())}
-            </button>
-            <button
-              type="button"
-              class="btn"
-              data-testid="ungroup-module"
-              title="Put this instance's nodes back on the canvas"
-              onClick={() => editor.ungroup(n().id)}
-            >
-              Ungroup
-            </button>
-          </>
-        )}
-      </Show>
-    </div>
+      </div>
+    </Show>
   );
 }
