@@ -64,6 +64,13 @@ describe("modules in the editor", () => {
     expect(editor.scope()).toBeUndefined();
     expect(ui.queryByTestId("breadcrumb-module")).toBeNull();
 
+    // Pasting an instance into its own module is refused (nothing pasted), not an error.
+    editor.setSelection([inst]);
+    const clip = editor.copy();
+    editor.openModule("Module");
+    expect(editor.paste(clip)).toEqual([]);
+    editor.openModule(undefined);
+
     editor.undo();
     expect(editor.doc()).toEqual(before);
   });

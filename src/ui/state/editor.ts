@@ -244,12 +244,19 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
             !(n.type === MODULE_TYPE && moduleById(doc(), String(n.params.module)))
           )
             continue;
-          const id = graph.addNode({
-            type: n.type,
-            name: n.name,
-            params: n.params,
-            position: { x: n.position.x + offset.x, y: n.position.y + offset.y },
-          });
+          let id: string;
+          try {
+            id = graph.addNode({
+              type: n.type,
+              name: n.name,
+              params: n.params,
+              position: { x: n.position.x + offset.x, y: n.position.y + offset.y },
+            });
+          } catch (e) {
+            // An instance of the module open on the canvas cannot go inside it (a module cannot contain itself).
+            if (e instanceof ModuleError) continue;
+            throw e;
+          }
           map.set(n.id, id);
           created.push(id);
         }
