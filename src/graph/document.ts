@@ -12,6 +12,7 @@ import {
   MODULE_TYPE,
   type ModuleDef,
   ModuleError,
+  moduleById,
   PATH_SEP,
   planGroup,
   planUngroup,
@@ -123,13 +124,13 @@ export class GraphDocument {
 
   /** Edit inside module `id` (or the top level with undefined). */
   setScope(id: string | undefined): void {
-    if (id !== undefined && !this.doc.modules?.[id]) throw new ModuleError(`no module '${id}'`);
+    if (id !== undefined && !moduleById(this.doc, id)) throw new ModuleError(`no module '${id}'`);
     this.scopeId = id;
   }
 
   /** The graph edits apply to (see `scope`); the top level when the scoped module is gone (undone). */
   get view(): Graph {
-    return (this.scopeId !== undefined && this.doc.modules?.[this.scopeId]) || this.doc;
+    return (this.scopeId !== undefined && moduleById(this.doc, this.scopeId)) || this.doc;
   }
 
   private target(d: Draft<GraphDoc>): Draft<Graph> {
@@ -257,7 +258,7 @@ export class GraphDocument {
 
   /** An instance of `module` may go in the graph being edited: the module exists and does not contain it. */
   private checkInstance(module: string): void {
-    if (!this.doc.modules?.[module]) throw new ModuleError(`no module '${module}'`);
+    if (!moduleById(this.doc, module)) throw new ModuleError(`no module '${module}'`);
     if (this.scopeId !== undefined && this.uses(module, this.scopeId))
       throw new ModuleError(
         `module '${module}' cannot go inside '${this.scopeId}': a module cannot contain itself`,
@@ -269,7 +270,7 @@ export class GraphDocument {
     if (outer === inner) return true;
     if (seen.has(outer)) return false;
     seen.add(outer);
-    const def = this.doc.modules?.[outer];
+    const def = moduleById(this.doc, outer);
     return Object.values(def?.nodes ?? {}).some(
       (n) => isInstance(n) && this.uses(instanceModule(n) ?? "", inner, seen),
     );
@@ -436,15 +437,15 @@ export class GraphDocument {
     instance: string;
   } {
     const module = opts.module ?? freshModuleId(this.doc);
-    if (this.doc.modules?.[module]) throw new ModuleError(`a module '${module}' already exists`);
     if (isReservedId(module) || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(module))
       throw new ModuleError(
         `'${module}' cannot name a module: use letters, digits and _, starting with a letter`,
       );
+    if (moduleById(this.doc, module)) throw new ModuleError(`a module '${module}' already exists`);
     const instance = opts.instance ?? freshId(this.view, module);
     // Inside an open module, its own ports are wires crossing the selection too: stand-in edges from `@in/<port>`
     // and to `@out/<port>` become the new module's ports, and the open module's ports then lead to the instance.
-    const scope = this.scopeId !== undefined ? this.doc.modules?.[this.scopeId] : undefined;
+    const scope = this.scopeId !== undefined ? moduleById(this.doc, this.scopeId) : undefined;
     const chosen = new Set(ids);
     const standIns: Record<string, GraphEdge> = {};
     for (const p of scope?.inputs ?? [])
@@ -553,7 +554,7 @@ export class GraphDocument {
 
   /** Rename a module's input or output port; the wires at every instance follow (one step). */
   renamePort(module: string, side: "inputs" | "outputs", from: string, to: string): void {
-    const def = this.doc.modules?.[module];
+    const def = moduleById(this.doc, module);
     if (!def) throw new ModuleError(`no module '${module}'`);
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(to))
       throw new ModuleError(`'${to}' cannot name a port: use letters, digits and _, starting with a letter`);
@@ -579,13 +580,15 @@ export class GraphDocument {
 
   /** Rename a module (its instances follow); the new name must be free. */
   renameModule(module: string, to: string): void {
-    if (!this.doc.modules?.[module]) throw new ModuleError(`no module '${module}'`);
+    if (!moduleById(this.doc, module)) throw new ModuleError(`no module '${module}'`);
     if (module === to) return;
-    if (this.doc.modules[to]) throw new ModuleError(`a module '${to}' already exists`);
     if (isReservedId(to) || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(to))
       throw new ModuleError(
         `'${to}' cannot name a module: use letters, digits and _, starting with a letter`,
       );
+    if (moduleById(this.doc, to)) throw new ModuleError(`a module '${to}' already exists`);
+    // The open module stays open under its new name (set first: listeners read the scope when the edit lands).
+    if (this.scopeId === module) this.scopeId = to;
     this.change(`Rename module ${module}`, (d) => {
       const m = d.modules![module];
       delete d.modules![module];
@@ -595,7 +598,6 @@ export class GraphDocument {
         for (const n of Object.values(g.nodes))
           if (isInstance(n) && n.params.module === module) n.params.module = to;
     });
-    if (this.scopeId === module) this.scopeId = to;
   }
 }
 
@@ -606,7 +608,7 @@ const OUT_PORT = "@out/";
 /** `Module`, `Module_2`...: the first module id not taken. */
 export function freshModuleId(doc: GraphDoc, base = "Module"): string {
   let id = base;
-  for (let n = 2; doc.modules?.[id]; n++) id = `${base}_${n}`;
+  for (let n = 2; moduleById(doc, id); n++) id = `${base}_${n}`;
   return id;
 }
 

@@ -185,6 +185,19 @@ describe("instances", () => {
     expect(graph.state.modules?.Core).toBeUndefined();
   });
 
+  it("renaming the open module keeps it open; instances follow", () => {
+    const graph = new GraphDocument(load(example("53-mlp-reusable-block.json")));
+    graph.setScope("Block");
+    graph.renameModule("Block", "Layer");
+    expect(graph.scope).toBe("Layer");
+    expect(Object.keys(graph.view.nodes).sort()).toEqual(["W", "act", "b", "fc"]);
+    expect([graph.state.nodes.block1.params.module, graph.state.nodes.block2.params.module]).toEqual([
+      "Layer",
+      "Layer",
+    ]);
+    expect(() => graph.renameModule("Layer", "constructor")).toThrow(/cannot name a module/);
+  });
+
   it("a module cannot be placed inside itself", () => {
     const graph = new GraphDocument(load(example("53-mlp-reusable-block.json")));
     graph.setScope("Block");

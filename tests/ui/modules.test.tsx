@@ -105,6 +105,15 @@ describe("modules in the editor", () => {
     expect(into?.targetPort).toBe("features");
     fireEvent.change(ui.getByTestId("port-name-outputs-out"), { target: { value: "not a name" } });
     expect(ui.getByTestId("module-error").textContent).toMatch(/cannot name a port/);
+    // Renaming the module renames every instance's definition and the palette entry; a taken or bad name is refused.
+    fireEvent.change(ui.getByTestId("module-name"), { target: { value: "Hidden" } });
+    expect(Object.keys(editor.doc().modules ?? {})).toEqual(["Hidden"]);
+    expect(editor.doc().nodes[inst].params.module).toBe("Hidden");
+    expect(ui.getByTestId("palette-module-Hidden")).toBeTruthy();
+    fireEvent.change(ui.getByTestId("module-name"), { target: { value: "2nd" } });
+    expect(ui.getByTestId("module-error").textContent).toMatch(/cannot name a module/);
+    editor.undo();
+    expect(editor.doc().modules?.Module).toBeDefined();
     fireEvent.click(ui.getByText("Ungroup", { selector: "[data-testid=module-panel] button" }));
     expect(editor.doc().modules).toBeUndefined();
     expect(Object.keys(editor.doc().nodes)).toContain("hidden");

@@ -58,6 +58,23 @@ export function ModulePanel(props: { node: GraphNode; editor: Editor }) {
             {m().description ?? "A group of nodes used as one."} Editing inside it changes every instance; its
             trained tensors are this instance's own.
           </p>
+          <div class="field">
+            <div class="field-label">
+              <label for="module-name">module name</label>
+              <span class="field-hint">every instance follows</span>
+            </div>
+            <input
+              id="module-name"
+              type="text"
+              data-testid="module-name"
+              value={m().id}
+              onChange={(e) => {
+                const refused = editor.renameModule(m().id, e.currentTarget.value);
+                setError(refused);
+                if (refused) e.currentTarget.value = m().id;
+              }}
+            />
+          </div>
           <div class="insp-actions">
             <button type="button" class="btn" onClick={() => editor.openModule(m().id)}>
               Open module

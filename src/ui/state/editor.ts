@@ -166,6 +166,17 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
       }
     },
 
+    /** Rename a module (its instances and the palette follow); the reason when the name is refused. */
+    renameModule(module: string, to: string): string | undefined {
+      try {
+        graph.renameModule(module, to.trim());
+        return undefined;
+      } catch (e) {
+        if (e instanceof ModuleError) return e.message;
+        throw e;
+      }
+    },
+
     moveNodes(moves: Record<string, XY>): void {
       const d = view();
       const changed = Object.entries(moves).filter(([id, p]) => {
