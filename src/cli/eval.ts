@@ -25,8 +25,10 @@ export async function evalCommand(file: string, opts: EvalOptions, io: Io): Prom
     for (const e of errors) io.stderr.write(`${file}: error: ${e.message}\n`);
     throw new CliFailure(`${file}: evaluation failed`);
   }
+  // The graph as it runs: module instances expanded, their nodes named by path (block1/fc).
+  const flat = s.graph;
   const values: [string, Tensor][] = [];
-  for (const id of Object.keys(doc.nodes))
+  for (const id of Object.keys(flat.nodes))
     for (const [port, t] of Object.entries(s.outputs(id) ?? {}))
       values.push([port === "out" ? id : `${id}.${port}`, t]);
 
@@ -65,14 +67,14 @@ export async function evalCommand(file: string, opts: EvalOptions, io: Io): Prom
   if (doc.title) io.stdout.write(`${doc.title}\n\n`);
   for (const [k, t] of values) {
     const id = k.split(".")[0];
-    const node = doc.nodes[id];
+    const node = flat.nodes[id];
     const name = node.name && node.name !== id ? ` "${nodeLabel(node)}"` : "";
     io.stdout.write(
       `${k.padEnd(width)}  ${describeTensor(t).padEnd(18)} ${preview(t)}   (${node.type}${name})\n`,
     );
   }
   if (grads.size) {
-    const obj = doc.nodes[objective!.nodeId];
+    const obj = flat.nodes[objective!.nodeId];
     io.stdout.write(`\ngradients of ${describeNode(obj)}:\n`);
     for (const [k, g] of grads)
       io.stdout.write(`${k.padEnd(width)}  ${describeTensor(g).padEnd(18)} ${preview(g)}\n`);

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseGraphFile } from "../graph/format.ts";
+import { expandModules } from "../graph/modules.ts";
 import { describeNode, type GraphDoc } from "../graph/types.ts";
 import { type Issue, validateGraph } from "../graph/validate.ts";
 import { provideCsv, registry } from "../nodes/index.ts";
@@ -45,7 +46,7 @@ export function loadGraphFile(file: string, io: Io, opts: { quietWarnings?: bool
       `${file}: ${dataProblems.length} data file${dataProblems.length === 1 ? "" : "s"} could not be used`,
     );
   // Validation again, now that the data files are there to infer from.
-  r.issues = validateGraph(r.doc, registry).issues;
+  r.issues = validateGraph(expandModules(r.doc), registry).issues;
   if (r.migratedFrom !== undefined)
     io.stderr.write(`${file}: note: migrated from format version ${r.migratedFrom}\n`);
   const errors = r.issues.filter((i) => i.severity === "error");

@@ -4,6 +4,7 @@
  * they change) until then. Leaf tensors (tensor literals, a model's parameters) persist across evaluations so
  * optimizers can train them; training itself is in train.ts.
  */
+import { expandModules } from "../graph/modules.ts";
 import { recomputePlan } from "../graph/recompute.ts";
 import { type Adjacency, ancestors, descendants } from "../graph/topo.ts";
 import {
@@ -126,8 +127,12 @@ export class Scheduler {
     return this.v;
   }
 
-  /** Take a new version of the document; returns what changed. Values are recomputed on `evaluate()`. */
-  setGraph(doc: GraphDoc): GraphDelta {
+  /**
+   * Take a new version of the document; returns what changed. Values are recomputed on `evaluate()`. Module
+   * instances run as the flat graph they stand for (src/graph/modules.ts): their nodes are `block1/fc`.
+   */
+  setGraph(document: GraphDoc): GraphDelta {
+    const doc = expandModules(document);
     const v = validateGraph(doc, this.registry);
     const changed: string[] = [];
     for (const id of this.states.keys()) if (!(id in doc.nodes)) this.states.delete(id);

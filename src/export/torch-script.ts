@@ -7,6 +7,14 @@
  * calls it, and anything else could.
  */
 
+import {
+  expandModules,
+  instancePorts,
+  isInstance,
+  ModuleError,
+  moduleById,
+  PATH_SEP,
+} from "../graph/modules.ts";
 import { recomputePlan } from "../graph/recompute.ts";
 import { ancestors, descendants } from "../graph/topo.ts";
 import {
@@ -18,7 +26,7 @@ import {
   trainables,
   trainingGroups,
 } from "../graph/training.ts";
-import { describeNode, type GraphDoc, nodeLabel } from "../graph/types.ts";
+import { describeNode, type GraphDoc, type GraphEdge, nodeLabel } from "../graph/types.ts";
 import { inputEdge, type ValidationResult, validateGraph } from "../graph/validate.ts";
 import { registry as builtinRegistry } from "../nodes/index.ts";
 import { readParams } from "../nodes/params.ts";
@@ -61,8 +69,15 @@ export type TorchScriptResult =
 /** Export a graph document as a PyTorch script (see the module comment); never throws for a bad graph. */
 export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): TorchScriptResult {
   const registry = opts.registry ?? builtinRegistry;
-  const v = validateGraph(doc, registry);
-  const graph: TrainingView = { doc, registry, v, leaves: freshLeaves(doc) };
+  let flat: GraphDoc;
+  try {
+    flat = expandModules(doc);
+  } catch (e) {
+    if (e instanceof ModuleError) return { ok: false, message: e.message, nodeId: e.nodeId };
+    throw e;
+  }
+  const v = validateGraph(flat, registry);
+  const graph: TrainingView = { doc: flat, registry, v, leaves: freshLeaves(flat) };
   const errors = v.issues.filter((i) => i.severity === "error");
   if (errors.length > 0)
     return {
@@ -89,10 +104,19 @@ export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): Torch
       message: `a distributed script trains one optimizer, and this graph has ${groups.length} (${groups.map((g) => nodeLabel(doc.nodes[g.nodeId])).join(", ")})`,
       nodeId: groups[1].nodeId,
     };
+  const inline = opts.inlineLimit ?? 64;
+  // A training script writes each module as an nn.Module class and its instances as objects of it; the eval
+  // and distributed scripts (and a graph a class cannot express: see ModulesDoNotFit) stay flat.
+  const instances = Object.values(doc.nodes).filter(isInstance);
   try {
-    const code = new ScriptBuilder(graph, groups, opts.inlineLimit ?? 64, opts.distributed ?? false).build(
-      mode,
-    );
+    let code: string | undefined;
+    if (instances.length > 0 && mode === "train" && !opts.distributed)
+      try {
+        code = new ScriptBuilder(graph, groups, inline, false, doc).build(mode);
+      } catch (e) {
+        if (!(e instanceof ModulesDoNotFit)) throw e;
+      }
+    code ??= new ScriptBuilder(graph, groups, inline, opts.distributed ?? false).build(mode);
     return { ok: true, code, mode, filename: `${scriptStem(doc)}.py` };
   } catch (e) {
     if (e instanceof ExportError) return { ok: false, message: e.message, nodeId: e.nodeId };
@@ -108,6 +132,34 @@ export class ExportError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The graph cannot be written with module classes (a module's value read from inside it...): write it flat. */
+class ModulesDoNotFit extends Error {
+  override name = "ModulesDoNotFit";
+}
+
+function notInModule(): never {
+  throw new ModulesDoNotFit();
+}
+
+/** Where a module's forward finds its values: its own names, its arguments and its `self.` parameters. */
+interface InnerScope {
+  vars: ReadonlyMap<string, NodeVars>;
+  names: PythonNames;
+  input(e: GraphEdge): string;
+  leaf(id: string, name: string): string;
+}
+
+/** A module instance as the script writes it: its class, the object, and the call in the forward pass. */
+interface InstanceCode {
+  /** The flat ids of its nodes the script includes, in evaluation order. */
+  inner: string[];
+  className: string;
+  /** `block1 = Block(block1_W, block1_b)`. */
+  construct: string;
+  /** `block1_out = block1(x)`. */
+  call: string;
 }
 
 function scriptStem(doc: GraphDoc): string {
@@ -187,6 +239,8 @@ class ScriptBuilder {
     private readonly groups: TrainingGroup[],
     private readonly inlineLimit: number,
     private readonly distributed = false,
+    /** The document with its modules (the graph is its flat expansion): write each module as a class. */
+    private readonly modular?: GraphDoc,
   ) {
     // The distributed script's own names come first, so no node's name takes them.
     if (distributed) for (const n of DISTRIBUTED_NAMES) this.names.take(n);
@@ -228,16 +282,17 @@ class ScriptBuilder {
     return name;
   }
 
-  private context(id: string): TorchContext {
+  /** What a kind's torch code sees: the script's names, or (with `inner`) those of a module's forward. */
+  private context(id: string, inner?: InnerScope): TorchContext {
     const node = this.doc.nodes[id];
     const kind = this.kind(id);
-    const vars = this.vars.get(id)!;
+    const vars = (inner?.vars ?? this.vars).get(id)!;
     const inputs: TorchContext["inputs"] = {};
     const inputMetas: TorchContext["inputMetas"] = {};
     for (const port of kind.inputs) {
       const e = inputEdge(this.v.adjacency, id, port.name);
       if (!e) continue;
-      inputs[port.name] = this.outputVar(e.source, e.sourcePort);
+      inputs[port.name] = inner ? inner.input(e) : this.outputVar(e.source, e.sourcePort);
       inputMetas[port.name] = this.v.metas[e.source]?.[e.sourcePort];
     }
     const group = this.groups.find((g) => g.nodeId === id);
@@ -249,11 +304,13 @@ class ScriptBuilder {
       params: readParams(kind, node.params),
       nodeId: id,
       label: nodeLabel(node),
-      trainables: group ? group.params.map((p) => this.leafVar(p.nodeId, p.leaf)) : [],
+      trainables: group && !inner ? group.params.map((p) => this.leafVar(p.nodeId, p.leaf)) : [],
       device: "device",
-      leaf: (name) => this.leafVar(id, name),
-      leafTensor: (name) => this.leafTensor(id, name),
+      leaf: (name) => (inner ? inner.leaf(id, name) : this.leafVar(id, name)),
+      // A forward pass creates no leaves and recomputes nothing: such a node keeps its instance inline.
+      leafTensor: (name) => (inner ? notInModule() : this.leafTensor(id, name)),
       name: (base) => {
+        if (inner) return inner.names.take(base);
         const key = `${id}\u0000${base}`;
         let name = this.localNames.get(key);
         if (name === undefined) {
@@ -262,7 +319,7 @@ class ScriptBuilder {
         }
         return name;
       },
-      recompute: (port, fromPort) => this.recompute(id, port, fromPort),
+      recompute: (port, fromPort) => (inner ? notInModule() : this.recompute(id, port, fromPort)),
       helper: (base, define) => this.helper(base, define),
     };
   }
@@ -352,15 +409,25 @@ class ScriptBuilder {
       const needed = new Set([...roots, ...ancestors(this.v.adjacency, roots)]);
       included = order.filter((id) => needed.has(id) || this.groups.some((g) => g.nodeId === id));
     } else included = order.filter((id) => !this.kind(id).optimizer);
+    const instances = this.modular ? this.instanceOrder(included, objective) : undefined;
+    if (instances) included = instances.order;
     this.allocate(included);
 
     this.definitionsOf(included);
     const setup: string[] = [];
-    const optimizers: string[] = [];
-    for (const id of included) {
-      const lines = this.kind(id).torchSetup?.(this.context(id)) ?? [];
-      (this.kind(id).optimizer ? optimizers : setup).push(...lines);
+    for (const id of included)
+      if (!this.kind(id).optimizer) setup.push(...(this.kind(id).torchSetup?.(this.context(id)) ?? []));
+    // Each instance becomes an object of its module's class, made from the leaves just created; from then on
+    // the script (the optimizers, the training loop) reads its parameters from the object: block1.W.
+    const calls = new Map<string, InstanceCode>();
+    for (const [id, inner] of instances?.members ?? []) {
+      const code = this.instanceCode(id, inner);
+      calls.set(id, code);
+      setup.push(code.construct);
     }
+    const optimizers: string[] = [];
+    for (const id of included)
+      if (this.kind(id).optimizer) optimizers.push(...(this.kind(id).torchSetup?.(this.context(id)) ?? []));
     const trainedNodes = new Set(this.groups.flatMap((g) => g.params.map((p) => p.nodeId)));
     const perEpoch =
       mode === "train"
@@ -370,6 +437,12 @@ class ScriptBuilder {
     const loop: string[] = [];
     for (const id of included) {
       if (this.kind(id).optimizer) continue;
+      const owner = instances?.ownerOf(id);
+      if (owner !== undefined) {
+        const code = calls.get(owner)!;
+        if (code.inner[0] === id) (code.inner.some((n) => perEpoch.has(n)) ? loop : once).push(code.call);
+        continue;
+      }
       const lines = this.kind(id).torch(this.context(id));
       (perEpoch.has(id) ? loop : once).push(...lines);
     }
@@ -472,6 +545,7 @@ class ScriptBuilder {
     const third = [
       "import torch",
       ...(this.distributed ? ["import torch.distributed as dist", "import torch.multiprocessing as mp"] : []),
+      ...(/(^|[^.\w])nn\./m.test(code) ? ["from torch import nn"] : []),
       ...(/\bF\./.test(code) ? ["import torch.nn.functional as F"] : []),
       ...(this.distributed ? ["from torch.nn.parallel import DistributedDataParallel"] : []),
     ];
@@ -479,7 +553,171 @@ class ScriptBuilder {
   }
 
   private helperDefinitions(): string[][] {
-    return [...[...this.helpers.values()].map((h) => h.lines), ...this.definitions.values()];
+    return [
+      ...[...this.helpers.values()].map((h) => h.lines),
+      ...this.definitions.values(),
+      ...[...this.classes.values()].map((c) => c.lines),
+    ];
+  }
+
+  // --- modules as nn.Module classes -----------------------------------------------------------------------
+
+  /** The module classes written so far, by definition and body (instances that differ get a class each). */
+  private readonly classes = new Map<string, { name: string; lines: string[] }>();
+
+  /**
+   * The included nodes reordered so each top-level instance's nodes come together (one call computes them),
+   * with which instance owns which node. Throws ModulesDoNotFit when no such order exists (a module's output
+   * feeds, through the outside, one of its own inputs) or the outside needs a value from inside an instance
+   * that is not one of its outputs (a loss or objective inside the module, an optimizer inside it).
+   */
+  private instanceOrder(
+    included: readonly string[],
+    objective: { nodeId: string; port: string } | undefined,
+  ): { order: string[]; members: Map<string, string[]>; ownerOf: (id: string) => string | undefined } {
+    const doc = this.modular!;
+    const topOf = (id: string): string | undefined => {
+      const top = id.slice(0, id.indexOf(PATH_SEP));
+      return id.includes(PATH_SEP) && doc.nodes[top] && isInstance(doc.nodes[top]) ? top : undefined;
+    };
+    // An instance the outside needs an inner value of (a loss or objective that is not one of its outputs, an
+    // optimizer inside it) cannot be one call: its nodes are written inline, as in a flat graph.
+    const outside = [
+      ...this.groups.flatMap((g) => [g.loss, { nodeId: g.nodeId, port: "" }]),
+      ...(objective ? [objective] : []),
+    ];
+    const inline = new Set<string>();
+    for (const r of outside) {
+      const top = topOf(r.nodeId);
+      if (top === undefined) continue;
+      const exposed = instancePorts(doc, top).outputs.some((p) => p.node === r.nodeId && p.port === r.port);
+      if (!exposed) inline.add(top);
+    }
+    const ownerOf = (id: string): string | undefined => {
+      const top = topOf(id);
+      return top !== undefined && !inline.has(top) ? top : undefined;
+    };
+    const members = new Map<string, string[]>();
+    for (const id of included) {
+      const o = ownerOf(id);
+      if (o !== undefined) members.set(o, [...(members.get(o) ?? []), id]);
+    }
+    // Topological order of the units (an instance or an outer node), stable in the graph's evaluation order.
+    const unit = (id: string) => ownerOf(id) ?? id;
+    const units = [...new Set(included.map(unit))];
+    const inUnits = new Set(included);
+    const deps = new Map(units.map((u) => [u, new Set<string>()]));
+    for (const id of included)
+      for (const e of this.v.adjacency.into.get(id) ?? [])
+        if (inUnits.has(e.source) && unit(e.source) !== unit(id)) deps.get(unit(id))!.add(unit(e.source));
+    const done = new Set<string>();
+    const sorted: string[] = [];
+    while (sorted.length < units.length) {
+      const next = units.find((u) => !done.has(u) && [...deps.get(u)!].every((d) => done.has(d)));
+      if (next === undefined) throw new ModulesDoNotFit();
+      done.add(next);
+      sorted.push(next);
+    }
+    const order = sorted.flatMap((u) => members.get(u) ?? [u]);
+    return { order, members, ownerOf };
+  }
+
+  /** The class for instance `id` (written once per module and body), its construction and its call. */
+  private instanceCode(id: string, inner: readonly string[]): InstanceCode {
+    const doc = this.modular!;
+    const node = doc.nodes[id];
+    const def = moduleById(doc, String(node.params.module))!;
+    const prefix = `${id}${PATH_SEP}`;
+    const mine = new Set(inner);
+    const local = new PythonNames();
+    // The forward pass's arguments: one per input port the outside feeds (in the module's order).
+    const args: { name: string; value: string }[] = [];
+    const argOf = new Map<string, string>();
+    for (const p of instancePorts(doc, id).inputs) {
+      const fed = p.targets
+        .filter((t) => mine.has(t.node))
+        .map((t) => ({ t, e: inputEdge(this.v.adjacency, t.node, t.port) }))
+        .filter((x) => x.e && !mine.has(x.e.source));
+      if (fed.length === 0) continue;
+      const arg = local.take(p.name);
+      args.push({ name: arg, value: this.outputVar(fed[0].e!.source, fed[0].e!.sourcePort) });
+      for (const { t } of fed) argOf.set(`${t.node}.${t.port}`, arg);
+    }
+    // The leaves of its nodes become the object's parameters (or buffers, when nothing trains them).
+    const attrs: { leafVar: string; attr: string; nodeId: string; leaf: string; trained: boolean }[] = [];
+    const attrOf = new Map<string, string>();
+    for (const n of inner)
+      for (const [leaf, t] of Object.entries(nodeLeaves(this.graph, n))) {
+        const attr = local.take(leaf === "" ? n.slice(prefix.length) : `${n.slice(prefix.length)}_${leaf}`);
+        attrOf.set(`${n}\u0000${leaf}`, attr);
+        attrs.push({ leafVar: this.leafVar(n, leaf), attr, nodeId: n, leaf, trained: t.requiresGrad });
+      }
+    // Local names for the inner nodes' values, then the forward pass from the kinds' own code.
+    const vars = new Map<string, NodeVars>();
+    for (const n of inner) {
+      const own = local.take(n.slice(prefix.length));
+      const outputs: Record<string, string> = {};
+      for (const o of outputsOf(this.kind(n)))
+        outputs[o.name] = o.name === OUT ? own : local.take(`${own}_${o.name}`);
+      // A leaf node's value is its leaf: the object's parameter.
+      const self = attrOf.get(`${n}\u0000`);
+      if (self !== undefined) outputs[OUT] = `self.${self}`;
+      vars.set(n, { own, outputs, leaves: {} });
+    }
+    const body: string[] = [];
+    const scope: InnerScope = {
+      vars,
+      names: local,
+      input: (e) =>
+        mine.has(e.source)
+          ? vars.get(e.source)!.outputs[e.sourcePort]
+          : argOf.get(`${e.target}.${e.targetPort}`)!,
+      leaf: (n, name) => {
+        const attr = attrOf.get(`${n}\u0000${name}`);
+        return attr === undefined ? notInModule() : `self.${attr}`;
+      },
+    };
+    for (const n of inner) body.push(...this.kind(n).torch(this.context(n, scope)));
+    const outs = instancePorts(doc, id).outputs.filter((p) => mine.has(p.node));
+    const returned = outs.map((p) => vars.get(p.node)!.outputs[p.port]);
+    const lines = [
+      `    """${docText(def.description ?? `The module ${def.id}, exported from gradwire.`)}"""`,
+      "",
+      `    def __init__(self${attrs.map((a) => `, ${a.attr}`).join("")}):`,
+      "        super().__init__()",
+      ...attrs.map((a) =>
+        a.trained
+          ? `        self.${a.attr} = nn.Parameter(${a.attr})`
+          : `        self.register_buffer(${pyStr(a.attr)}, ${a.attr})`,
+      ),
+      "",
+      `    def forward(self${args.map((a) => `, ${a.name}`).join("")}):`,
+      ...indent(body, "        "),
+      `        return ${returned.join(", ") || "None"}`,
+    ];
+    const key = `${def.id}\u0000${lines.join("\n")}`;
+    let cls = this.classes.get(key);
+    if (!cls) {
+      const name = this.names.take(def.id);
+      cls = { name, lines: [`class ${name}(nn.Module):`, ...lines] };
+      this.classes.set(key, cls);
+    }
+    const object = this.names.take(nodeLabel(node));
+    // From here on, the script reads the instance's parameters from the object, and its outputs from the call.
+    for (const a of attrs) this.vars.get(a.nodeId)!.leaves[a.leaf] = `${object}.${a.attr}`;
+    // The call's results: `block1_out` for a lone `out`, else the names the inner values already have.
+    const results = outs.map((p) => {
+      const vars = this.vars.get(p.node)!;
+      if (outs.length === 1 && p.name === OUT) vars.outputs[p.port] = this.names.take(`${object}_out`);
+      return vars.outputs[p.port];
+    });
+    const call = `${object}(${args.map((a) => a.value).join(", ")})`;
+    return {
+      inner: [...inner],
+      className: cls.name,
+      construct: `${object} = ${cls.name}(${attrs.map((a) => a.leafVar).join(", ")})`,
+      call: results.length > 0 ? `${results.join(", ")} = ${call}` : call,
+    };
   }
 
   private flags(mode: "train" | "eval", docstring: string): string[] {

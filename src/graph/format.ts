@@ -8,7 +8,22 @@ import type { Registry } from "../nodes/registry.ts";
 import { outputsOf } from "../nodes/types.ts";
 import { MAX_DEPTH, protoKey, tooDeep } from "./depth.ts";
 import { type Json, MigrationError, migrate } from "./migrations.ts";
-import { CURRENT_VERSION, FORMAT, type GraphFile, graphFileShape, kindNodeSchema } from "./schema.ts";
+import {
+  checkModules,
+  expandModules,
+  MODULE_TYPE,
+  type ModuleDef,
+  type Modules,
+  topLevelId,
+} from "./modules.ts";
+import {
+  CURRENT_VERSION,
+  FORMAT,
+  type GraphFile,
+  graphFileShape,
+  kindNodeSchema,
+  moduleNodeSchema,
+} from "./schema.ts";
 import { DEFAULT_SETTINGS, type GraphDoc, type GraphEdge, type GraphNode } from "./types.ts";
 import { type Issue, validateGraph } from "./validate.ts";
 
@@ -134,14 +149,35 @@ export function loadGraph(json: unknown, registry: Registry = builtinRegistry): 
   if (!shape.success) return { ok: false, errors: zodProblems(shape.error, file) };
   const data = shape.data;
   const errors: LoadProblem[] = [];
-  checkNodes(data, registry, errors);
-  checkEdges(data, registry, errors);
-  if (data.objective !== undefined && !data.nodes.some((n) => n.id === data.objective))
-    errors.push({ path: "objective", message: `no node has id '${data.objective}'` });
+  const moduleIds = new Map<string, number>();
+  (data.modules ?? []).forEach((m, i) => {
+    const first = moduleIds.get(m.id);
+    if (first !== undefined)
+      errors.push({
+        path: `modules[${i}].id`,
+        message: `duplicate module '${m.id}' (also modules[${first}])`,
+      });
+    else moduleIds.set(m.id, i);
+    checkNodes(m.nodes, registry, errors, `modules[${i}].`);
+    checkEdges(m.nodes, m.edges, registry, errors, `modules[${i}].`);
+  });
+  checkNodes(data.nodes, registry, errors);
+  checkEdges(data.nodes, data.edges, registry, errors);
+  // An objective inside a module is a path (block1/loss), checked once the modules are expanded.
+  const objective = data.objective;
+  if (objective !== undefined && !objective.includes("/") && !data.nodes.some((n) => n.id === objective))
+    errors.push({ path: "objective", message: `no node has id '${objective}'` });
   if (errors.length) return { ok: false, errors };
 
   const doc = fromFile(data);
-  const validation = validateGraph(doc, registry);
+  // Instances, ports and recursion; then the flat graph the modules stand for is what is validated.
+  const moduleProblems = checkModules(doc, registry);
+  if (moduleProblems.length)
+    return { ok: false, errors: moduleProblems.map(({ path, message }) => ({ path, message })) };
+  const flat = expandModules(doc);
+  if (objective !== undefined && !Object.hasOwn(flat.nodes, objective))
+    return fail("objective", `no node inside the modules has the path '${objective}'`);
+  const validation = validateGraph(flat, registry);
   const index = new Map(data.nodes.map((n, i) => [n.id, i]));
   // Too large to hold, a tensor or the whole graph: the file is refused before anything is allocated.
   const tooLarge = validation.issues.filter((i) => i.code === "too-large" || i.code === "memory");
@@ -149,7 +185,7 @@ export function loadGraph(json: unknown, registry: Registry = builtinRegistry): 
     return {
       ok: false,
       errors: tooLarge.map((i) => ({
-        path: i.code === "memory" ? "nodes" : `nodes[${index.get(i.nodeId ?? "")}].params`,
+        path: i.code === "memory" ? "nodes" : `nodes[${index.get(topLevelId(i.nodeId ?? ""))}].params`,
         message: i.message,
       })),
     };
@@ -165,60 +201,94 @@ function fail(path: string, message: string): LoadResult {
   return { ok: false, errors: [{ path, message }] };
 }
 
-function checkNodes(data: GraphFile, registry: Registry, errors: LoadProblem[]): void {
+type FileNode = GraphFile["nodes"][number];
+type FileEdge = GraphFile["edges"][number];
+type FileModule = NonNullable<GraphFile["modules"]>[number];
+
+/** The nodes of the top level or (with `prefix` `modules[i].`) of a module definition. */
+function checkNodes(nodes: FileNode[], registry: Registry, errors: LoadProblem[], prefix = ""): void {
   const seen = new Map<string, number>();
-  data.nodes.forEach((node, i) => {
+  nodes.forEach((node, i) => {
     const first = seen.get(node.id);
     if (first !== undefined)
-      errors.push({ path: `nodes[${i}].id`, message: `duplicate id '${node.id}' (also nodes[${first}])` });
+      errors.push({
+        path: `${prefix}nodes[${i}].id`,
+        message: `duplicate id '${node.id}' (also ${prefix}nodes[${first}])`,
+      });
     else seen.set(node.id, i);
+    if (node.type === MODULE_TYPE) {
+      const r = moduleNodeSchema.safeParse(node);
+      if (!r.success) errors.push(...zodProblems(r.error, node, [...pathOf(prefix), "nodes", i]));
+      return;
+    }
     const kind = registry.get(node.type);
     if (!kind) {
       const hint = registry.suggest(node.type);
       errors.push({
-        path: `nodes[${i}].type`,
+        path: `${prefix}nodes[${i}].type`,
         message: `unknown node type '${node.type}'${hint ? ` (did you mean '${hint}'?)` : ""}`,
       });
       return;
     }
     const r = kindNodeSchema(kind).safeParse(node);
-    if (!r.success) errors.push(...zodProblems(r.error, node, ["nodes", i]));
+    if (!r.success) errors.push(...zodProblems(r.error, node, [...pathOf(prefix), "nodes", i]));
   });
 }
 
-function checkEdges(data: GraphFile, registry: Registry, errors: LoadProblem[]): void {
-  const nodes = new Map(data.nodes.map((n) => [n.id, n]));
+/** `modules[2].` as path parts. */
+function pathOf(prefix: string): PropertyKey[] {
+  const m = /^modules\[(\d+)\]\.$/.exec(prefix);
+  return m ? ["modules", Number(m[1])] : [];
+}
+
+function checkEdges(
+  nodeList: FileNode[],
+  edges: FileEdge[],
+  registry: Registry,
+  errors: LoadProblem[],
+  prefix = "",
+): void {
+  const nodes = new Map(nodeList.map((n) => [n.id, n]));
   const ids = new Map<string, number>();
-  data.edges.forEach((e, i) => {
+  edges.forEach((e, i) => {
     const first = ids.get(e.id);
     if (first !== undefined)
-      errors.push({ path: `edges[${i}].id`, message: `duplicate id '${e.id}' (also edges[${first}])` });
+      errors.push({
+        path: `${prefix}edges[${i}].id`,
+        message: `duplicate id '${e.id}' (also ${prefix}edges[${first}])`,
+      });
     else ids.set(e.id, i);
-    if (nodes.has(e.id)) errors.push({ path: `edges[${i}].id`, message: `'${e.id}' is already a node's id` });
+    if (nodes.has(e.id))
+      errors.push({ path: `${prefix}edges[${i}].id`, message: `'${e.id}' is already a node's id` });
     for (const [end, portKey, isOut] of [
       ["source", "sourcePort", true],
       ["target", "targetPort", false],
     ] as const) {
       const node = nodes.get(e[end]);
       if (!node) {
-        errors.push({ path: `edges[${i}].${end}`, message: `no node has id '${e[end]}' (a dangling edge)` });
+        errors.push({
+          path: `${prefix}edges[${i}].${end}`,
+          message: `no node has id '${e[end]}' (a dangling edge)`,
+        });
         continue;
       }
+      // An instance's ports are its definition's: checked with the modules (checkModules).
+      if (node.type === MODULE_TYPE) continue;
       const kind = registry.get(node.type);
       if (!kind) continue;
       const ports = isOut ? outputsOf(kind).map((o) => o.name) : kind.inputs.map((p) => p.name);
       if (!ports.includes(e[portKey]))
         errors.push({
-          path: `edges[${i}].${portKey}`,
+          path: `${prefix}edges[${i}].${portKey}`,
           message: `node '${node.id}' (${node.type}) has no ${isOut ? "output" : "input"} '${e[portKey]}' (${isOut ? "outputs" : "inputs"}: ${ports.join(", ") || "none"})`,
         });
     }
   });
 }
 
-function fromFile(data: GraphFile): GraphDoc {
+function nodesFromFile(list: FileNode[]): Record<string, GraphNode> {
   const nodes: Record<string, GraphNode> = {};
-  for (const n of data.nodes)
+  for (const n of list)
     nodes[n.id] = {
       id: n.id,
       type: n.type,
@@ -226,8 +296,31 @@ function fromFile(data: GraphFile): GraphDoc {
       position: n.position ?? { x: 0, y: 0 },
       params: (n.params ?? {}) as GraphNode["params"],
     };
+  return nodes;
+}
+
+function edgesFromFile(list: FileEdge[]): Record<string, GraphEdge> {
   const edges: Record<string, GraphEdge> = {};
-  for (const e of data.edges) edges[e.id] = { ...e };
+  for (const e of list) edges[e.id] = { ...e };
+  return edges;
+}
+
+function fromFile(data: GraphFile): GraphDoc {
+  const nodes = nodesFromFile(data.nodes);
+  const edges = edgesFromFile(data.edges);
+  let modules: Modules | undefined;
+  if (data.modules && data.modules.length > 0) {
+    modules = {};
+    for (const m of data.modules)
+      modules[m.id] = {
+        id: m.id,
+        ...(m.description !== undefined ? { description: m.description } : {}),
+        inputs: m.inputs.map((p) => ({ name: p.name, targets: p.targets.map((t) => ({ ...t })) })),
+        outputs: m.outputs.map((p) => ({ ...p })),
+        nodes: nodesFromFile(m.nodes),
+        edges: edgesFromFile(m.edges),
+      };
+  }
   return {
     ...(data.title !== undefined ? { title: data.title } : {}),
     ...(data.description !== undefined ? { description: data.description } : {}),
@@ -235,6 +328,7 @@ function fromFile(data: GraphFile): GraphDoc {
     edges,
     settings: { ...DEFAULT_SETTINGS, ...data.settings },
     ...(data.objective !== undefined ? { objective: data.objective } : {}),
+    ...(modules ? { modules } : {}),
   };
 }
 
@@ -247,21 +341,46 @@ export function toGraphFile(doc: GraphDoc): GraphFile {
     ...(doc.description !== undefined ? { description: doc.description } : {}),
     settings: { epochs: doc.settings.epochs },
     ...(doc.objective !== undefined ? { objective: doc.objective } : {}),
-    nodes: Object.values(doc.nodes).map((n) => ({
-      id: n.id,
-      type: n.type,
-      ...(n.name !== undefined ? { name: n.name } : {}),
-      position: { x: n.position.x, y: n.position.y },
-      params: n.params,
-    })),
-    edges: Object.values(doc.edges).map((e) => ({
-      id: e.id,
-      source: e.source,
-      sourcePort: e.sourcePort,
-      target: e.target,
-      targetPort: e.targetPort,
-    })),
+    ...(doc.modules && Object.keys(doc.modules).length > 0
+      ? { modules: Object.values(doc.modules).map(moduleToFile) }
+      : {}),
+    nodes: nodesToFile(doc.nodes),
+    edges: edgesToFile(doc.edges),
   } as GraphFile;
+}
+
+function nodesToFile(nodes: Record<string, GraphNode>): GraphFile["nodes"] {
+  return Object.values(nodes).map((n) => ({
+    id: n.id,
+    type: n.type,
+    ...(n.name !== undefined ? { name: n.name } : {}),
+    position: { x: n.position.x, y: n.position.y },
+    params: n.params,
+  }));
+}
+
+function edgesToFile(edges: Record<string, GraphEdge>): GraphFile["edges"] {
+  return Object.values(edges).map((e) => ({
+    id: e.id,
+    source: e.source,
+    sourcePort: e.sourcePort,
+    target: e.target,
+    targetPort: e.targetPort,
+  }));
+}
+
+function moduleToFile(m: ModuleDef): FileModule {
+  return {
+    id: m.id,
+    ...(m.description !== undefined ? { description: m.description } : {}),
+    inputs: m.inputs.map((p) => ({
+      name: p.name,
+      targets: p.targets.map((t) => ({ node: t.node, port: t.port })),
+    })),
+    outputs: m.outputs.map((p) => ({ name: p.name, node: p.node, port: p.port })),
+    nodes: nodesToFile(m.nodes),
+    edges: edgesToFile(m.edges),
+  };
 }
 
 /** The file text: two-space JSON, with arrays of numbers and small flat objects kept on one line. */

@@ -5,6 +5,7 @@ export * from "./depth.ts";
 export * from "./document.ts";
 export * from "./format.ts";
 export * from "./literal-check.ts";
+export * from "./modules.ts";
 export * from "./recompute.ts";
 export * from "./schema.ts";
 export * from "./topo.ts";

@@ -3,7 +3,9 @@
  * Version 0 is the draft format used before 1.0: edges written as {"from": "node.port", "to": "node.port"}
  * and the epoch count at the top level. Version 1 drew `randn`/`rand` from gradwire's own generator, in any
  * float dtype; version 2 draws them from PyTorch's generator (the same seed gives torch's values) in float32 or
- * float64, and adds the data nodes (data sets, csv files).
+ * float64, and adds the data nodes (data sets, csv files). Version 3 adds reusable modules: a `modules` section of
+ * definitions and nodes of type `module` that are their instances (src/graph/modules.ts); no older file has
+ * either, so the step only raises the version.
  */
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -36,6 +38,11 @@ function typeName(v: Json): string {
       : typeof v === "object"
         ? "an object"
         : `a ${typeof v}`;
+}
+
+/** 2 → 3: the modules section is new and optional, so a version 2 file is a version 3 file without modules. */
+function addModulesSection(file: JsonObject): JsonObject {
+  return { ...file, version: 3 };
 }
 
 const MIGRATIONS: Record<number, (file: JsonObject) => JsonObject> = {
@@ -84,6 +91,7 @@ const MIGRATIONS: Record<number, (file: JsonObject) => JsonObject> = {
       }),
     };
   },
+  2: addModulesSection,
 };
 
 /** Migrate a parsed file from `from` up to `to`, step by step. */

@@ -6,10 +6,11 @@ import { z } from "zod";
 import { paramsSchema } from "../nodes/params.ts";
 import type { Registry } from "../nodes/registry.ts";
 import type { NodeKind } from "../nodes/types.ts";
+import { MODULE_TYPE, PATH_SEP } from "./modules.ts";
 import { ID_PATTERN, isReservedId, RESERVED_ID_MESSAGE } from "./types.ts";
 
 export const FORMAT = "gradwire.graph";
-export const CURRENT_VERSION = 2;
+export const CURRENT_VERSION = 3;
 
 const id = (what: string) =>
   z
@@ -79,13 +80,86 @@ export const anyNodeSchema = z.strictObject({
   params: z.record(z.string(), z.unknown()).optional(),
 });
 
+const portName = (what: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, {
+      error: "must start with a letter or _ and hold only letters, digits and _ (at most 64)",
+    })
+    .describe(what);
+
+/** A module instance: a node of type `module` naming its definition, with overrides of inner nodes' params. */
+export const moduleNodeSchema = z
+  .strictObject({
+    ...nodeFields,
+    type: z.literal(MODULE_TYPE),
+    params: z
+      .looseObject({ module: id("the module definition this node is an instance of") })
+      .describe(
+        "'module': the definition's id; any other key '<inner node id>.<param>' sets that param of the inner node in this instance only",
+      ),
+  })
+  .describe("An instance of a module definition: its ports are the definition's inputs and outputs");
+
+export const moduleSchema = z
+  .strictObject({
+    id: id("the module's name, unique among modules (also the exported nn.Module class)"),
+    description: z.string().max(20_000).optional(),
+    inputs: z
+      .array(
+        z.strictObject({
+          name: portName("the input port's name"),
+          targets: z
+            .array(
+              z.strictObject({
+                node: id("an inner node"),
+                port: z.string().min(1).describe("that node's input port"),
+              }),
+            )
+            .describe("the inner inputs this port feeds"),
+        }),
+      )
+      .describe("the module's input ports"),
+    outputs: z
+      .array(
+        z.strictObject({
+          name: portName("the output port's name"),
+          node: id("the inner node the value comes from"),
+          port: z.string().min(1).describe("that node's output port"),
+        }),
+      )
+      .describe("the module's output ports"),
+    nodes: z.array(anyNodeSchema),
+    edges: z.array(edgeSchema),
+  })
+  .describe("a reusable module: a graph of its own with named input and output ports");
+
 const header = {
   format: z.literal(FORMAT).describe("always 'gradwire.graph'"),
   version: z.literal(CURRENT_VERSION).describe("the format version"),
   title: z.string().max(200).optional(),
   description: z.string().max(20_000).optional(),
   settings: settingsSchema.optional(),
-  objective: id("the node eval backpropagates from (default: the optimizer's loss)").optional(),
+  objective: z
+    .string()
+    .superRefine((path, ctx) => {
+      // A node id, or inside a module the instance path to one (block1/loss): every part is an id.
+      for (const part of path.split(PATH_SEP)) {
+        if (isReservedId(part)) ctx.addIssue({ code: "custom", message: `'${part}' ${RESERVED_ID_MESSAGE}` });
+        else if (!ID_PATTERN.test(part))
+          ctx.addIssue({
+            code: "custom",
+            message: "must start with a letter or _ and hold only letters, digits, _ and - (at most 64)",
+          });
+        else continue;
+        return;
+      }
+    })
+    .describe(
+      "the node eval backpropagates from (default: the optimizer's loss); inside a module, its path: block1/loss",
+    )
+    .optional(),
+  modules: z.array(moduleSchema).optional().describe("module definitions, used by nodes of type 'module'"),
   edges: z.array(edgeSchema),
 };
 
@@ -96,7 +170,7 @@ export type GraphFile = z.infer<typeof graphFileShape>;
 
 /** The full schema, each node type with its own params: what docs/graph.schema.json is generated from. */
 export function graphFileSchema(registry: Registry): z.ZodObject {
-  const kinds = registry.list().map((k) => kindNodeSchema(k)) as unknown as [
+  const kinds = [...registry.list().map((k) => kindNodeSchema(k)), moduleNodeSchema] as unknown as [
     z.ZodObject,
     z.ZodObject,
     ...z.ZodObject[],

@@ -1,5 +1,6 @@
 /** The graph document: nodes and edges kept as records keyed by id, plus run settings and metadata. */
 import type { ParamValues } from "../nodes/types.ts";
+import type { Modules } from "./modules.ts";
 
 export interface Position {
   x: number;
@@ -40,6 +41,8 @@ export interface GraphDoc {
   settings: RunSettings;
   /** The node whose output `eval` backpropagates from and training reports; defaults to the optimizer's loss. */
   objective?: string;
+  /** Module definitions, by id: what `module` nodes (instances) stand for (src/graph/modules.ts). */
+  modules?: Modules;
 }
 
 export const DEFAULT_SETTINGS: RunSettings = { epochs: 100 };

@@ -5,8 +5,10 @@
 import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show } from "solid-js";
 import type { BackendRequest } from "../engine/scheduler-backend.ts";
 import { formatProblems, parseGraphFile, serializeGraph } from "../graph/format.ts";
+import { expandModules, topLevelId } from "../graph/modules.ts";
 import { registry } from "../nodes/index.ts";
 import { Canvas, type CanvasApi } from "./canvas/Canvas.tsx";
+import { ModuleBar } from "./canvas/ModuleBar.tsx";
 import { dropCsv } from "./data/dropCsv.ts";
 import { debounce, saveLocal } from "./files/autosave.ts";
 import { downloadText, fileNameFor } from "./files/download.ts";
@@ -110,21 +112,27 @@ export function App(props: { startup: Startup }) {
   const session = createRunSession({ graph: editor.graph, log, backend: savedBackend() });
   onCleanup(() => session.dispose());
   const run = session.controller;
-  const analysis = createAnalysis(editor.doc, registry, {
-    value: (id, port) => session.value(id, port),
-    grad: (id, port) => session.grad(id, port),
-    leaves: (id) => session.leaves(id),
-    paramCount: (id) => session.paramCount(id),
-    gradsStale: () => run.state().status === "running",
-    valueStale: (id) => session.valueStale(id),
-    objective: () => session.grads().objective ?? undefined,
-    trained: () => run.state().epoch > 0,
-    nodeError: (id) => session.nodeError(id),
-    runErrorNode: () => (run.state().status === "error" ? run.state().nodeId : undefined),
-  });
+  const analysis = createAnalysis(
+    editor.doc,
+    registry,
+    {
+      value: (id, port) => session.value(id, port),
+      grad: (id, port) => session.grad(id, port),
+      leaves: (id) => session.leaves(id),
+      paramCount: (id) => session.paramCount(id),
+      gradsStale: () => run.state().status === "running",
+      valueStale: (id) => session.valueStale(id),
+      objective: () => session.grads().objective ?? undefined,
+      trained: () => run.state().epoch > 0,
+      nodeError: (id) => session.nodeError(id),
+      runErrorNode: () => (run.state().status === "error" ? run.state().nodeId : undefined),
+    },
+    editor.scope,
+  );
   // Run and Step ask first when the run would be very long (the estimate reads validation's shapes).
   const guard = createRunGuard((epochs) =>
-    estimateWork(editor.doc(), registry, analysis.validation(), epochs),
+    // The work of the graph as it runs: module instances expanded, as validation sees them.
+    estimateWork(expandModules(editor.doc()), registry, analysis.validation(), epochs),
   );
   const epochsLeft = () => {
     const st = run.state();
@@ -182,9 +190,17 @@ export function App(props: { startup: Startup }) {
   const [ready, setReady] = createSignal(false);
   let canvas: CanvasApi | undefined;
 
+  /** Show a node a message names: a node inside a module instance (block1/fc) is shown by its instance. */
+  const focusNode = (flatId: string) => {
+    const id = topLevelId(flatId);
+    if (editor.scope() !== undefined) editor.openModule(undefined);
+    editor.setSelection([id]);
+    canvas?.reveal(id);
+  };
+
   const addAtCentre = (type: string) => {
     const c = canvas?.centre() ?? { x: 0, y: 0 };
-    const id = editor.addNode(type, freeSpot(editor.doc(), { x: c.x - 100, y: c.y - 60 }));
+    const id = editor.addNode(type, freeSpot(editor.view(), { x: c.x - 100, y: c.y - 60 }));
     if (id) canvas?.reveal(id);
     return id;
   };
@@ -347,6 +363,7 @@ export function App(props: { startup: Startup }) {
           setEpochs={editor.setEpochs}
           blocked={blocked}
         />
+        <ModuleBar editor={editor} />
         <div class="toolbar-spacer" />
         <div class="toolbar-group">
           <button
@@ -371,7 +388,11 @@ export function App(props: { startup: Startup }) {
         </div>
       </header>
       <Show when={palette()}>
-        <Palette entries={entries} onAdd={addAtCentre} />
+        <Palette
+          entries={entries}
+          onAdd={addAtCentre}
+          modules={() => Object.values(editor.doc().modules ?? {})}
+        />
       </Show>
       <main class="workspace">
         <Canvas
@@ -414,14 +435,7 @@ export function App(props: { startup: Startup }) {
         <InsightDock insight={insight} />
       </main>
       <Show when={inspector()}>
-        <Inspector
-          editor={editor}
-          analysis={analysis}
-          onFocusNode={(id) => {
-            editor.setSelection([id]);
-            canvas?.reveal(id);
-          }}
-        />
+        <Inspector editor={editor} analysis={analysis} onFocusNode={focusNode} />
       </Show>
       <StatusLine
         run={run}
@@ -430,10 +444,7 @@ export function App(props: { startup: Startup }) {
         warnings={() => issueCount("warning")}
         lastEdit={() => editor.history().label}
         paramTotal={() => session.paramTotal()}
-        onFocusNode={(id) => {
-          editor.setSelection([id]);
-          canvas?.reveal(id);
-        }}
+        onFocusNode={focusNode}
       />
       <Notices />
       <LongRunDialog guard={guard} />

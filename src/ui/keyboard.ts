@@ -60,10 +60,16 @@ export const SHORTCUTS: Shortcut[] = [
     run: (t) => t.editor.duplicate(),
   },
   {
+    keys: "Ctrl/⌘ G",
+    what: "Group the selection as a reusable module",
+    match: (e) => mod(e) && !e.shiftKey && key(e, "g"),
+    run: (t) => t.editor.groupSelection(),
+  },
+  {
     keys: "Ctrl/⌘ A",
     what: "Select every node",
     match: (e) => mod(e) && key(e, "a"),
-    run: (t) => t.editor.setSelection(Object.keys(t.editor.doc().nodes)),
+    run: (t) => t.editor.setSelection(Object.keys(t.editor.view().nodes)),
   },
   {
     keys: "Ctrl/⌘ Enter",
@@ -104,6 +110,7 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: "Shift+drag", what: "Box-select", gesture: true },
   { keys: "Ctrl/⌘ click", what: "Add to the selection", gesture: true },
   { keys: "Drop a .json file", what: "Import a graph", gesture: true },
+  { keys: "Double-click a module", what: "Edit inside it (the breadcrumb leads back)", gesture: true },
 ];
 
 function dismiss(t: ShortcutTargets): void {

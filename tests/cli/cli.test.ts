@@ -92,7 +92,7 @@ print(json.dumps({"logits": flat(logits), "loss": flat(loss), "acc": flat(acc), 
   it("a runtime error exits 1 naming the node", () => {
     const text = JSON.stringify({
       format: "gradwire.graph",
-      version: 2,
+      version: 3,
       nodes: [
         {
           id: "scores",
@@ -280,7 +280,7 @@ print(json.dumps({"lines": "\\n".join(lines)}))`).lines,
   it("a diverging run (the guessing game at lr 10) exits 1 naming the node", () => {
     const text = JSON.stringify({
       format: "gradwire.graph",
-      version: 2,
+      version: 3,
       settings: { epochs: 1000 },
       nodes: [
         {
@@ -310,7 +310,7 @@ print(json.dumps({"lines": "\\n".join(lines)}))`).lines,
     // sum(sqrt(w ** 2)) from w = 2 at lr 1: w reaches 0 at epoch 2, where sqrt's backward gives inf.
     const text = JSON.stringify({
       format: "gradwire.graph",
-      version: 2,
+      version: 3,
       settings: { epochs: 10 },
       nodes: [
         { id: "w", type: "tensor", params: { data: [2], dtype: "float32", requires_grad: true } },
@@ -359,7 +359,7 @@ describe("gradwire validate, usage and exit codes", () => {
     expect(ok.stdout).toMatch(/valid graph, 8 nodes, 8 edges/);
     const cyc = JSON.stringify({
       format: "gradwire.graph",
-      version: 2,
+      version: 3,
       nodes: [
         { id: "a", type: "relu" },
         { id: "b", type: "tanh" },
@@ -381,7 +381,7 @@ describe("gradwire validate, usage and exit codes", () => {
 
   it("a malformed file exits 1 with JSON paths", () => {
     const path = tempFile(
-      '{"format": "gradwire.graph", "version": 2, "nodes": [{"id": "x", "type": "msel_loss"}], "edges": [{"id": "e1", "source": "x", "sourcePort": "out", "target": "y", "targetPort": "input"}]}',
+      '{"format": "gradwire.graph", "version": 3, "nodes": [{"id": "x", "type": "msel_loss"}], "edges": [{"id": "e1", "source": "x", "sourcePort": "out", "target": "y", "targetPort": "input"}]}',
     );
     const r = gradwire("validate", path);
     expect(r.code).toBe(1);
@@ -391,7 +391,7 @@ describe("gradwire validate, usage and exit codes", () => {
     expect(r.stderr).toContain(`${path}: edges[0].target: no node has id 'y' (a dangling edge)`);
     const truncated = gradwire(
       "eval",
-      tempFile('{"format": "gradwire.graph", "version": 2, "nodes": [{"id"'),
+      tempFile('{"format": "gradwire.graph", "version": 3, "nodes": [{"id"'),
       "--json",
     );
     expect(truncated.code).toBe(1);

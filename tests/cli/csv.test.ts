@@ -23,7 +23,7 @@ const CSV = [
 function graphWith(params: Record<string, unknown>, sha?: string) {
   return JSON.stringify({
     format: "gradwire.graph",
-    version: 2,
+    version: 3,
     title: "csv",
     nodes: [
       {

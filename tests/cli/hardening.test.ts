@@ -53,7 +53,7 @@ describe("export-torch", () => {
 describe("a custom function whose forward is just x", () => {
   const graph = JSON.stringify({
     format: "gradwire.graph",
-    version: 2,
+    version: 3,
     settings: { epochs: 3 },
     nodes: [
       { id: "w", type: "tensor", params: { data: [1.5, 2.5], requires_grad: true } },
@@ -142,7 +142,7 @@ describe("printing costs what is printed", () => {
 
   const million = JSON.stringify({
     format: "gradwire.graph",
-    version: 2,
+    version: 3,
     settings: { epochs: 2 },
     nodes: [
       { id: "w", type: "randn", params: { size: [1_000_000], requires_grad: true } },

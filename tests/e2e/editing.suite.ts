@@ -230,7 +230,7 @@ describe("editing a graph", () => {
   it("refuses a malformed file with the reason and leaves the graph untouched", async () => {
     const { page } = s;
     const before = await exportJson(page);
-    await importText(page, "broken.json", '{"format": "gradwire.graph", "version": 2, "nodes": [');
+    await importText(page, "broken.json", '{"format": "gradwire.graph", "version": 3, "nodes": [');
     const errors = page.locator('[data-testid="import-errors"]');
     await errors.waitFor();
     expect(await errors.textContent()).toMatch(/not valid JSON|truncated|ends early/i);
@@ -240,7 +240,7 @@ describe("editing a graph", () => {
       "bad-node.json",
       JSON.stringify({
         format: "gradwire.graph",
-        version: 2,
+        version: 3,
         nodes: [{ id: "a", type: "no_such_op" }],
         edges: [],
       }),

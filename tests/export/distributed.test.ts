@@ -167,7 +167,7 @@ describe("one process, checkpoints and refusals", () => {
     const doc = parseGraphFile(
       JSON.stringify({
         format: "gradwire.graph",
-        version: 2,
+        version: 3,
         settings: { epochs: 2 },
         nodes: [
           { id: "w", type: "tensor", position: { x: 0, y: 0 }, params: { data: [1.5], requires_grad: true } },

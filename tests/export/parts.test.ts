@@ -29,7 +29,7 @@ const dir = mkdtempSync(join(tmpdir(), "gradwire-export-parts-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function parsed(json: object): GraphDoc {
-  const r = parseGraphFile(JSON.stringify({ format: "gradwire.graph", version: 2, ...json }));
+  const r = parseGraphFile(JSON.stringify({ format: "gradwire.graph", version: 3, ...json }));
   if (!r.ok) throw new Error(r.errors.map((e) => `${e.path}: ${e.message}`).join("; "));
   return r.doc;
 }
@@ -344,7 +344,7 @@ describe("gradwire export-torch (the real CLI)", () => {
       file,
       JSON.stringify({
         format: "gradwire.graph",
-        version: 2,
+        version: 3,
         title: "inf grad",
         settings: { epochs: 3 },
         nodes: [

@@ -244,3 +244,36 @@ describe("training through the Trainer on WebGPU", () => {
     expectSameRecords(gpu.records, cpu.records);
   });
 });
+
+// Module instances expand into the flat graph before scheduling (src/graph/modules.ts), so they train on
+// WebGPU as a graph drawn flat does: each instance with its own parameters, named by its path.
+describe("module instances on WebGPU", () => {
+  it("example 53 (one Block used twice): the same trajectory as the CPU", async () => {
+    const gpu = trainer(example("53-mlp-reusable-block.json"), "webgpu");
+    const cpu = trainer(example("53-mlp-reusable-block.json"), "cpu");
+    await gpu.t.run();
+    await cpu.t.run();
+    expect(gpu.t.state).toMatchObject({ status: "done", backend: "webgpu" });
+    expect(Object.keys(gpu.records[0].params)).toEqual([
+      "block1/W",
+      "block1/b",
+      "block2/W",
+      "block2/b",
+      "W3",
+      "b3",
+    ]);
+    expect(gpu.records[0].params["block2/W"]).toHaveLength(256);
+    expectSameRecords(gpu.records, cpu.records);
+  });
+
+  it("example 51 with its hidden layer grouped as a module: the flat graph's trajectory", async () => {
+    const grouped = new GraphDocument(example("51-mlp-two-class-adam.json"));
+    grouped.groupAsModule(["W1", "b1", "hidden", "h"], { module: "Hidden", instance: "layer" });
+    const gpu = trainer(grouped, "webgpu");
+    const flat = trainer(example("51-mlp-two-class-adam.json"), "webgpu");
+    await gpu.t.run();
+    await flat.t.run();
+    expect(gpu.t.state).toMatchObject({ status: "done", backend: "webgpu" });
+    expect(gpu.records.map((r) => r.loss)).toEqual(flat.records.map((r) => r.loss));
+  });
+});

@@ -9,7 +9,7 @@ import { validateGraph } from "../../src/graph/validate.ts";
 import { registry } from "../../src/nodes/index.ts";
 
 const file = (nodes: unknown[], edges: unknown[] = []) =>
-  JSON.stringify({ format: "gradwire.graph", version: 2, nodes, edges });
+  JSON.stringify({ format: "gradwire.graph", version: 3, nodes, edges });
 const edge = (id: string, source: string, target: string, targetPort: string) => ({
   id,
   source,

@@ -24,7 +24,7 @@ function problems(text: string): string[] {
 const minimal = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({
     format: "gradwire.graph",
-    version: 2,
+    version: 3,
     nodes: [
       { id: "a", type: "tensor", params: { data: [1.5, 2] } },
       { id: "r", type: "relu" },
@@ -98,7 +98,7 @@ describe("graph file round trips", () => {
     expect(doc.nodes.r.params).toEqual({ size: [3], seed: 2, dtype: "float32" });
     expect(doc.nodes.u.params.dtype).toBe("float64");
     expect(doc.nodes.t.params.dtype).toBe("float16");
-    expect(JSON.parse(serializeGraph(doc)).version).toBe(2);
+    expect(JSON.parse(serializeGraph(doc)).version).toBe(3);
   });
 
   it("migrates a version 0 file step by step", () => {
@@ -172,7 +172,7 @@ describe("malformed graph files", () => {
 
   it("a newer version is refused with a message", () => {
     expect(problems(minimal({ version: 7 }))).toEqual([
-      "version: this file is version 7 of the gradwire graph format, newer than this gradwire reads (up to 2): update gradwire to open it",
+      "version: this file is version 7 of the gradwire graph format, newer than this gradwire reads (up to 3): update gradwire to open it",
     ]);
   });
 
@@ -298,7 +298,7 @@ describe("JSON Schema", () => {
       expect(validate(JSON.parse(serializeGraph(loaded(parseGraphFile(fixture(name))))))).toBe(true);
     }
     const bad = [
-      minimal({ version: 3 }),
+      minimal({ version: 4 }),
       minimal({ nodes: [{ id: "l", type: "msel_loss" }], edges: [] }),
       minimal({ nodes: [{ id: "opt", type: "SGD", params: { lr: "fast" } }], edges: [] }),
       minimal({ nodes: [{ id: "opt", type: "SGD", params: { gamma: 1 } }], edges: [] }),

@@ -14,7 +14,7 @@ function problems(r: LoadResult): string[] {
 }
 
 const graph = (nodes: unknown[], edges: unknown[] = [], extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ format: "gradwire.graph", version: 2, nodes, edges, ...extra });
+  JSON.stringify({ format: "gradwire.graph", version: 3, nodes, edges, ...extra });
 
 describe("file text", () => {
   it("accepts a UTF-8 byte-order mark before the JSON", () => {
@@ -84,7 +84,7 @@ describe("ids and keys that are names every object has", () => {
 
   it("refuses a __proto__ key anywhere instead of dropping its value", () => {
     const withProto = (params: string) =>
-      `{"format": "gradwire.graph", "version": 2, "nodes": [{"id": "a", "type": "tensor", "params": ${params}}], "edges": []}`;
+      `{"format": "gradwire.graph", "version": 3, "nodes": [{"id": "a", "type": "tensor", "params": ${params}}], "edges": []}`;
     expect(problems(parseGraphFile(withProto('{"__proto__": {"data": [5]}}')))).toEqual([
       "nodes[0].params.__proto__: the key '__proto__' is not allowed in a graph file",
     ]);

@@ -11,7 +11,7 @@ function messages(forward: string): string[] {
   const r = parseGraphFile(
     JSON.stringify({
       format: "gradwire.graph",
-      version: 2,
+      version: 3,
       nodes: [
         { id: "x", type: "tensor", params: { data: [1, 2] } },
         { id: "f", type: "custom_function", params: { forward, backward: "grad_output" } },

@@ -154,7 +154,7 @@ describe("share links", () => {
   it("carries a graph file through the URL fragment and back", async () => {
     const text = JSON.stringify({
       format: "gradwire.graph",
-      version: 2,
+      version: 3,
       nodes: [],
       edges: [],
       note: "ü ∇ 🙂",

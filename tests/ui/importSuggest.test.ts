@@ -7,7 +7,7 @@ function typeErrors(types: string[]): string[] {
   const r = parseGraphFile(
     JSON.stringify({
       format: "gradwire.graph",
-      version: 2,
+      version: 3,
       nodes: types.map((type, i) => ({ id: `n${i}`, type })),
       edges: [],
     }),

@@ -13,7 +13,7 @@ import {
   useConnection,
   useSolidFlow,
 } from "@dschz/solid-flow";
-import { createEffect, createSignal, type JSX, onMount, Show, untrack } from "solid-js";
+import { createEffect, createSignal, type JSX, on, onMount, Show, untrack } from "solid-js";
 import { createStore } from "solid-js/store";
 import { type Connection, canConnect } from "../../graph/connect.ts";
 import { DRAG_MIME, groupOf } from "../palette/search.ts";
@@ -170,11 +170,13 @@ export function Canvas(props: CanvasProps) {
   let api: CanvasApi | undefined;
 
   const resync = () => {
-    const doc = editor.doc();
+    const doc = editor.view();
     syncNodes(setNodes, doc, new Set(editor.selection()));
     syncEdges(setEdges, doc, new Set(editor.edgeSelection()));
   };
   createEffect(resync);
+  // Opening a module (or going back) shows another graph: fit it in view.
+  createEffect(on(editor.scope, () => api?.fitView(), { defer: true }));
 
   // solid-flow 0.1.4 declares onSelectionChange but never calls it: selection is read from its stores, where
   // clicks, Ctrl/Cmd-clicks and box selection write it.
@@ -190,7 +192,7 @@ export function Canvas(props: CanvasProps) {
   });
 
   const problem = (w: Connection): string | null => {
-    const r = canConnect(editor.doc(), editor.registry, w);
+    const r = canConnect(editor.view(), editor.registry, w);
     return r.ok ? null : r.reason;
   };
 
@@ -281,7 +283,7 @@ export function Canvas(props: CanvasProps) {
           minZoom={0.1}
           maxZoom={2.5}
           // Fit once on opening a graph; an empty canvas stays put so the first drop lands where it was dropped.
-          fitView={Object.keys(editor.doc().nodes).length > 0}
+          fitView={Object.keys(editor.view().nodes).length > 0}
           fitViewOptions={{ padding: 0.2, maxZoom: fitMaxZoom() }}
           deleteKey={null}
           selectionKey="Shift"
@@ -341,7 +343,7 @@ export function Canvas(props: CanvasProps) {
           <RefusalTip reason={refusal} pointer={pointer} />
           <FlowBridge
             host={() => host}
-            position={(id) => editor.doc().nodes[id]?.position}
+            position={(id) => editor.view().nodes[id]?.position}
             userMoved={userMoved}
             onReady={(a) => {
               api = a;
@@ -349,7 +351,7 @@ export function Canvas(props: CanvasProps) {
             }}
           />
         </SolidFlow>
-        <Show when={editor.doc() && Object.keys(editor.doc().nodes).length === 0}>
+        <Show when={editor.view() && Object.keys(editor.view().nodes).length === 0}>
           <div class="canvas-empty">
             <h2>Wire a training loop</h2>
             <p>

@@ -5,7 +5,14 @@
  */
 import { Handle, type NodeProps } from "@dschz/solid-flow";
 import { createMemo, For, Index, Show } from "solid-js";
-import { outputsOf, type ParamDecl, type ParamValue } from "../../nodes/types.ts";
+import { instanceModule, isInstance, moduleById } from "../../graph/modules.ts";
+import {
+  type OutputDecl,
+  outputsOf,
+  type ParamDecl,
+  type ParamValue,
+  type PortDecl,
+} from "../../nodes/types.ts";
 import { groupOf } from "../palette/search.ts";
 import { formatCount, inlineNumbers } from "../values/summary.ts";
 import type { ValueLike } from "../values/torchFormat.ts";
@@ -53,18 +60,36 @@ function inlineParams(decls: readonly ParamDecl[], standIns: ReadonlySet<string>
 
 export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
   const { editor, analysis } = useCanvas();
-  const node = () => editor.doc().nodes[props.id];
+  const node = () => editor.view().nodes[props.id];
   const kind = createMemo(() => editor.registry.get(props.data.kind));
+  /** For a module instance, its definition: its ports are the node's. */
+  const module = createMemo(() => {
+    const n = node();
+    return n && isInstance(n) ? moduleById(editor.doc(), instanceModule(n) ?? "") : undefined;
+  });
+  const ports = createMemo(
+    (): { inputs: readonly PortDecl[]; outputs: readonly OutputDecl[] } | undefined => {
+      const k = kind();
+      if (k) return { inputs: k.inputs, outputs: outputsOf(k) };
+      const m = module();
+      return m
+        ? {
+            inputs: m.inputs.map((p) => ({ name: p.name, help: `input of module ${m.id}` })),
+            outputs: m.outputs.map((p) => ({ name: p.name, help: `output of module ${m.id}` })),
+          }
+        : undefined;
+    },
+  );
   const group = () => {
     const k = kind();
-    return k ? groupOf(k.family).toLowerCase() : "unknown";
+    return k ? groupOf(k.family).toLowerCase() : module() ? "module" : "unknown";
   };
   const issues = () => analysis.issuesOf(props.id);
   const errors = () => issues().filter((i) => i.severity === "error");
   const warnings = () => issues().filter((i) => i.severity === "warning");
   const connected = createMemo(() => {
     const set = new Set<string>();
-    for (const e of Object.values(editor.doc().edges)) if (e.target === props.id) set.add(e.targetPort);
+    for (const e of Object.values(editor.view().edges)) if (e.target === props.id) set.add(e.targetPort);
     return set;
   });
   const standIns = createMemo(
@@ -92,6 +117,7 @@ export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
   const listed = () => issues().filter((i) => i.code !== "missing-input");
 
   return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: double-click opens a module; Open in the module bar is the keyboard way
     <div
       class={`gw-node g-${group()}`}
       classList={{
@@ -102,9 +128,14 @@ export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
       }}
       data-node-id={props.id}
       data-node-type={props.data.kind}
+      onDblClick={() => {
+        const m = module();
+        if (m) editor.openModule(m.id);
+      }}
+      title={module() ? `module ${module()!.id}: double-click to edit inside it` : undefined}
     >
       <header class="gw-node-head">
-        <span class="gw-node-type">{props.data.kind}</span>
+        <span class="gw-node-type">{module()?.id ?? props.data.kind}</span>
         <Show when={node()?.name}>
           <span class="gw-node-name">{node()?.name}</span>
         </Show>
@@ -136,7 +167,7 @@ export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
           </span>
         </Show>
       </header>
-      <Show when={kind()} fallback={<div class="gw-node-unknown">unknown node type</div>}>
+      <Show when={ports()} fallback={<div class="gw-node-unknown">unknown node type</div>}>
         {(k) => (
           <div class="gw-ports">
             <div class="gw-inputs">
@@ -163,7 +194,7 @@ export function GwNode(props: NodeProps<{ kind: string }, "gw">) {
               </For>
             </div>
             <div class="gw-outputs">
-              <For each={outputsOf(k())}>
+              <For each={k().outputs}>
                 {(o) => {
                   const meta = () => analysis.outMeta(props.id, o.name);
                   return (

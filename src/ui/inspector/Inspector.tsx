@@ -4,6 +4,7 @@
  * the validator's messages; with nothing selected, the graph's own settings and every problem in it.
  */
 import { createMemo, createSignal, For, Show } from "solid-js";
+import { isInstance } from "../../graph/modules.ts";
 import type { GraphNode } from "../../graph/types.ts";
 import { outputsOf } from "../../nodes/types.ts";
 import { shortMessage } from "../canvas/GwNode.tsx";
@@ -14,6 +15,7 @@ import type { LiveAnalysis } from "../state/analysis.ts";
 import type { Editor } from "../state/editor.ts";
 import { stats } from "../values/summary.ts";
 import { numelOf, torchRepr, torchScalar, type ValueLike } from "../values/torchFormat.ts";
+import { ModulePanel } from "./ModulePanel.tsx";
 import { ParamField } from "./ParamField.tsx";
 
 export interface InspectorProps {
@@ -64,7 +66,7 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
   const issues = () => props.analysis.issuesOf(id());
   const feeds = createMemo(() => {
     const m = new Map<string, string>();
-    for (const e of Object.values(editor.doc().edges))
+    for (const e of Object.values(editor.view().edges))
       if (e.target === id())
         m.set(e.targetPort, `${e.source}${e.sourcePort === "out" ? "" : `.${e.sourcePort}`}`);
     return m;
@@ -77,9 +79,13 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
       <section class="insp-section insp-head">
         <div class={`insp-kind g-${kind() ? groupOf(kind()!.family).toLowerCase() : "unknown"}`}>
           <h2 class="insp-type">{props.node.type}</h2>
-          <span class="insp-family">{kind() ? groupOf(kind()!.family) : "unknown"}</span>
+          <span class="insp-family">
+            {kind() ? groupOf(kind()!.family) : isInstance(props.node) ? "Module" : "unknown"}
+          </span>
         </div>
-        <p class="insp-desc">{kind()?.description ?? "This node type is not known to gradwire."}</p>
+        <Show when={!isInstance(props.node)}>
+          <p class="insp-desc">{kind()?.description ?? "This node type is not known to gradwire."}</p>
+        </Show>
         <div class="field">
           <div class="field-label">
             <label for="node-name">name</label>
@@ -126,6 +132,9 @@ function NodePanel(props: { node: GraphNode; editor: Editor; analysis: LiveAnaly
       </Show>
       <Show when={props.node.type === "csv"}>
         <CsvPicker editor={editor} registry={editor.registry} node={props.node} />
+      </Show>
+      <Show when={isInstance(props.node)}>
+        <ModulePanel node={props.node} editor={editor} />
       </Show>
       <Show when={kind()}>
         {(k) => (

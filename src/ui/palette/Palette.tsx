@@ -1,19 +1,26 @@
 /**
  * The palette: node kinds by group, searchable, one line each. Drag a kind onto the canvas to place it where it
  * is dropped; double-click it, or press Enter on it (or in the search box for the best match), to add it at the
- * centre of the view.
+ * centre of the view. The graph's own modules are listed first, under "Modules": each places another instance.
  */
 import { createMemo, createSignal, For, Show } from "solid-js";
 import { bestMatch, DRAG_MIME, filterGroups, type PaletteEntry } from "./search.ts";
 
 export interface PaletteProps {
   entries: readonly PaletteEntry[];
+  /** `type` is a kind, or `module:<id>` for an instance of one of the graph's modules. */
   onAdd: (type: string) => void;
+  /** The graph's module definitions. */
+  modules?: () => readonly { id: string; description?: string }[];
 }
 
 export function Palette(props: PaletteProps) {
   const [query, setQuery] = createSignal("");
   const groups = createMemo(() => filterGroups(props.entries, query()));
+  const modules = createMemo(() => {
+    const q = query().trim().toLowerCase();
+    return (props.modules?.() ?? []).filter((m) => q === "" || m.id.toLowerCase().includes(q));
+  });
   let list!: HTMLDivElement;
 
   const items = () => Array.from(list.querySelectorAll<HTMLButtonElement>(".palette-item"));
@@ -47,6 +54,41 @@ export function Palette(props: PaletteProps) {
         />
       </div>
       <div class="palette-list" ref={list}>
+        <Show when={modules().length > 0}>
+          <section class="palette-group" data-group="Modules">
+            <h2 class="palette-group-title g-module">Modules</h2>
+            <For each={modules()}>
+              {(m) => {
+                const type = `module:${m.id}`;
+                const what = m.description ?? "a module of this graph";
+                return (
+                  <button
+                    type="button"
+                    class="palette-item g-module"
+                    data-testid={`palette-module-${m.id}`}
+                    draggable="true"
+                    title={`${m.id}: ${what}\nDrag onto the canvas, or double-click / Enter, for another instance (its own parameters)`}
+                    onDragStart={(ev) => {
+                      ev.dataTransfer?.setData(DRAG_MIME, type);
+                      ev.dataTransfer?.setData("text/plain", type);
+                      if (ev.dataTransfer) ev.dataTransfer.effectAllowed = "copy";
+                    }}
+                    onDblClick={() => props.onAdd(type)}
+                    onKeyDown={(ev) => {
+                      if (ev.key === "Enter") {
+                        ev.preventDefault();
+                        props.onAdd(type);
+                      }
+                    }}
+                  >
+                    <span class="palette-item-name">{m.id}</span>
+                    <span class="palette-item-desc">{what}</span>
+                  </button>
+                );
+              }}
+            </For>
+          </section>
+        </Show>
         <For each={groups()}>
           {([group, entries]) => (
             <section class="palette-group" data-group={group}>

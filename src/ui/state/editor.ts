@@ -5,6 +5,7 @@
  */
 import { batch, createMemo, createSignal } from "solid-js";
 import { GraphDocument } from "../../graph/document.ts";
+import { MODULE_TYPE, ModuleError, moduleById } from "../../graph/modules.ts";
 import { emptyGraph, type GraphDoc, type GraphEdge, type GraphNode } from "../../graph/types.ts";
 import type { Registry } from "../../nodes/registry.ts";
 import type { ParamValue } from "../../nodes/types.ts";
@@ -47,26 +48,51 @@ export interface Clip {
   edges: GraphEdge[];
 }
 
+/** What a palette entry for a module places: `module:Block`. */
+export const MODULE_ENTRY = `${MODULE_TYPE}:`;
+
 export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph()) {
   const graph = new GraphDocument(initial);
   const [doc, setDoc] = createSignal<GraphDoc>(graph.state);
+  /** The module opened on the canvas (its definition is edited), or undefined for the top level. */
+  const [scope, setScopeSignal] = createSignal<string | undefined>(undefined);
+  /**
+   * The graph the canvas shows and node edits apply to: the document, or the inside of the opened module (as a
+   * document of its own nodes and edges). `doc` stays the whole document (what runs, saves and validates).
+   */
+  const view = createMemo<GraphDoc>(() => {
+    const d = doc();
+    const id = scope();
+    const def = id === undefined ? undefined : moduleById(d, id);
+    return def ? { ...d, nodes: def.nodes, edges: def.edges } : d;
+  });
   const [selection, setSelection] = createSignal<readonly string[]>([]);
   const [edgeSelection, setEdgeSelection] = createSignal<readonly string[]>([]);
   const [historyState, setHistoryState] = createSignal({ canUndo: false, canRedo: false, label: "" });
   let clipboard: Clip | null = null;
 
+  const setScope = (id: string | undefined) => {
+    graph.setScope(id);
+    setScopeSignal(id);
+  };
+
   graph.subscribe((d, change) => {
     batch(() => {
+      // An undo that removed the opened module (its grouping, say) takes the canvas back to the top level.
+      if (scope() !== undefined && !moduleById(d, scope()!)) setScope(undefined);
+      // A renamed module stays open under its new name.
+      if (graph.scope !== scope()) setScopeSignal(graph.scope);
       setDoc(d);
       setHistoryState({ canUndo: graph.canUndo, canRedo: graph.canRedo, label: change.label });
-      setSelection((s) => s.filter((id) => id in d.nodes));
-      setEdgeSelection((s) => s.filter((id) => id in d.edges));
+      const v = graph.view;
+      setSelection((s) => s.filter((id) => id in v.nodes));
+      setEdgeSelection((s) => s.filter((id) => id in v.edges));
     });
   });
 
   const selectedNode = createMemo(() => {
     const s = selection();
-    return s.length === 1 ? doc().nodes[s[0]] : undefined;
+    return s.length === 1 ? view().nodes[s[0]] : undefined;
   });
 
   const editor = {
@@ -74,6 +100,8 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
     /** The underlying document (for the worker: its change stream carries patches). */
     graph,
     doc,
+    view,
+    scope,
     selection,
     setSelection,
     edgeSelection,
@@ -81,15 +109,76 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
     selectedNode,
     history: historyState,
 
+    /** Add a node of a kind, or (`module:Block`) an instance of a module of the graph. */
     addNode(type: string, at: XY): string | undefined {
-      if (!registry.has(type)) return undefined;
-      const id = graph.addNode({ type, position: { x: snap(at.x), y: snap(at.y) } });
+      const position = { x: snap(at.x), y: snap(at.y) };
+      let id: string;
+      if (type.startsWith(MODULE_ENTRY)) {
+        const module = type.slice(MODULE_ENTRY.length);
+        if (!moduleById(doc(), module)) return undefined;
+        try {
+          id = graph.addNode({ type: MODULE_TYPE, params: { module }, position });
+        } catch (e) {
+          if (e instanceof ModuleError) return undefined;
+          throw e;
+        }
+      } else {
+        if (!registry.has(type)) return undefined;
+        id = graph.addNode({ type, position });
+      }
       setSelection([id]);
       return id;
     },
 
+    /** Group the selected nodes as a new module; the instance that takes their place is selected. */
+    groupSelection(): { module: string; instance: string } | undefined {
+      const ids = selection().filter((id) => id in view().nodes);
+      if (ids.length === 0) return undefined;
+      const made = graph.groupAsModule(ids);
+      setSelection([made.instance]);
+      return made;
+    },
+
+    /** Put an instance's nodes back in its place; they are selected. */
+    ungroup(id: string): string[] {
+      const made = graph.ungroup(id);
+      setSelection(made);
+      return made;
+    },
+
+    /** Edit inside a module (the canvas shows its nodes), or the top level with undefined. */
+    openModule(id: string | undefined): void {
+      batch(() => {
+        setSelection([]);
+        setEdgeSelection([]);
+        setScope(id);
+      });
+    },
+
+    /** Rename a module's port; the reason when the name is refused. */
+    renamePort(module: string, side: "inputs" | "outputs", from: string, to: string): string | undefined {
+      try {
+        graph.renamePort(module, side, from, to.trim());
+        return undefined;
+      } catch (e) {
+        if (e instanceof ModuleError) return e.message;
+        throw e;
+      }
+    },
+
+    /** Rename a module (its instances and the palette follow); the reason when the name is refused. */
+    renameModule(module: string, to: string): string | undefined {
+      try {
+        graph.renameModule(module, to.trim());
+        return undefined;
+      } catch (e) {
+        if (e instanceof ModuleError) return e.message;
+        throw e;
+      }
+    },
+
     moveNodes(moves: Record<string, XY>): void {
-      const d = doc();
+      const d = view();
       const changed = Object.entries(moves).filter(([id, p]) => {
         const n = d.nodes[id];
         return n && (n.position.x !== p.x || n.position.y !== p.y);
@@ -103,7 +192,7 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
 
     /** Set a param; undefined goes back to the kind's default. */
     setParam(nodeId: string, name: string, value: ParamValue | undefined): void {
-      if (!(nodeId in doc().nodes)) return;
+      if (!(nodeId in view().nodes)) return;
       graph.setParam(nodeId, name, value);
     },
 
@@ -113,7 +202,7 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
      */
     rename(nodeId: string, name: string): string | undefined {
       const wanted = name.trim();
-      const taken = Object.values(doc().nodes).find(
+      const taken = Object.values(view().nodes).find(
         (n) => n.id !== nodeId && (n.id === wanted || n.name === wanted),
       );
       if (wanted && taken)
@@ -127,8 +216,8 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
     },
 
     deleteSelection(): void {
-      const nodes = selection().filter((id) => id in doc().nodes);
-      const edges = edgeSelection().filter((id) => id in doc().edges);
+      const nodes = selection().filter((id) => id in view().nodes);
+      const edges = edgeSelection().filter((id) => id in view().edges);
       if (nodes.length === 0 && edges.length === 0) return;
       graph.gestureOf(`Delete ${nodes.length + edges.length}`, () => {
         if (edges.length) graph.disconnect(edges);
@@ -143,7 +232,7 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
     copy(): Clip | null {
       const ids = new Set(selection());
       if (ids.size === 0) return null;
-      const d = doc();
+      const d = view();
       clipboard = {
         format: "gradwire.clipboard",
         nodes: [...ids].filter((id) => id in d.nodes).map((id) => structuredClone(d.nodes[id])),
@@ -161,13 +250,24 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
       graph.gestureOf(`Paste ${clip.nodes.length}`, () => {
         const map = new Map<string, string>();
         for (const n of clip.nodes) {
-          if (!registry.has(n.type)) continue;
-          const id = graph.addNode({
-            type: n.type,
-            name: n.name,
-            params: n.params,
-            position: { x: n.position.x + offset.x, y: n.position.y + offset.y },
-          });
+          if (
+            !registry.has(n.type) &&
+            !(n.type === MODULE_TYPE && moduleById(doc(), String(n.params.module)))
+          )
+            continue;
+          let id: string;
+          try {
+            id = graph.addNode({
+              type: n.type,
+              name: n.name,
+              params: n.params,
+              position: { x: n.position.x + offset.x, y: n.position.y + offset.y },
+            });
+          } catch (e) {
+            // An instance of the module open on the canvas cannot go inside it (a module cannot contain itself).
+            if (e instanceof ModuleError) continue;
+            throw e;
+          }
           map.set(n.id, id);
           created.push(id);
         }
@@ -183,7 +283,7 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
     },
 
     duplicate(): string[] {
-      const ids = selection().filter((id) => id in doc().nodes);
+      const ids = selection().filter((id) => id in view().nodes);
       if (ids.length === 0) return [];
       const made = graph.duplicate(ids, { x: 2 * GRID, y: 2 * GRID });
       setSelection(made);
@@ -194,6 +294,7 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
     load(next: GraphDoc, label = "Open graph"): void {
       setSelection([]);
       setEdgeSelection([]);
+      setScope(undefined);
       graph.replace(next, label);
     },
 
