@@ -11,6 +11,7 @@ import { matmul } from "./matmul.ts";
 
 export type { Attrs, BinaryDecl, Operand, UnaryDecl } from "./elementwise.ts";
 export { BINARY, cast, promote, UNARY, wgslFloat, where } from "./elementwise.ts";
+export * from "./conv.ts";
 export * from "./layout.ts";
 export { matmul } from "./matmul.ts";
 export * from "./reduce.ts";
