@@ -95,12 +95,15 @@ function windows(x: Tensor, t: { index: Tensor; padded: boolean }, K: number, L:
   return reshape(indexSelect(plane, 2, t.index), [n, c, K, L]);
 }
 
-/** Run `fn` on a batched (N, C, *spatial) tensor, adding and removing the batch dim of an unbatched input. */
-function batched(x: Tensor, spatial: number, what: string, fn: (x: Tensor) => Tensor): Tensor {
-  if (x.ndim !== spatial + 1 && x.ndim !== spatial + 2)
+function checkRank(shape: readonly number[], spatial: number, what: string): void {
+  if (shape.length !== spatial + 1 && shape.length !== spatial + 2)
     throw new ShapeError(
-      `${what}: expected ${spatial + 1}D (unbatched) or ${spatial + 2}D (batched) input, but got input of size: ${fmtShape(x.shape)}`,
+      `${what}: expected ${spatial + 1}D (unbatched) or ${spatial + 2}D (batched) input, but got input of size: ${fmtShape(shape)}`,
     );
+}
+
+/** Run `fn` on a batched (N, C, *spatial) tensor, adding and removing the batch dim of an unbatched input. */
+function batched(x: Tensor, spatial: number, fn: (x: Tensor) => Tensor): Tensor {
   if (x.ndim === spatial + 2) return fn(x);
   return squeeze(fn(unsqueeze(x, 0)), 0);
 }
@@ -137,21 +140,37 @@ function convPadding(
   return [both, both];
 }
 
-function convNd(input: Tensor, weight: Tensor, bias: Tensor | null, o: ConvOptions, dims: 1 | 2): Tensor {
+interface ConvGeometry {
+  k: number[];
+  s: number[];
+  d: number[];
+  /** Padding before each spatial dim (after it, the rest of 'same''s total). */
+  left: number[];
+  /** The output's spatial sizes. */
+  out: number[];
+  /** The output's full shape (unbatched when the input is). */
+  shape: number[];
+}
+
+/** Checks conv's arguments as torch does and works out its output, from shapes alone (shape inference uses it). */
+export function convGeometry(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  biasShape: readonly number[] | null,
+  o: ConvOptions,
+  dims: 1 | 2,
+): ConvGeometry {
   const what = `conv${dims}d`;
   const groups = o.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1)
     throw new ShapeError(`${what}: non-positive groups is not supported`);
-  if (weight.ndim !== dims + 2)
+  checkRank(xShape, dims, what);
+  if (wShape.length !== dims + 2)
     throw new ShapeError(
-      `${what}: expected weight to be ${dims + 2}-dimensional (out_channels, in_channels / groups, ${dims === 2 ? "kH, kW" : "kW"}), but got weight of size ${fmtShape(weight.shape)}`,
+      `${what}: expected weight to be ${dims + 2}-dimensional (out_channels, in_channels / groups, ${dims === 2 ? "kH, kW" : "kW"}), but got weight of size ${fmtShape(wShape)}`,
     );
-  if (input.dtype !== weight.dtype || (bias && bias.dtype !== input.dtype))
-    throw new TypeError(
-      `${what}: input (${input.dtype}), weight (${weight.dtype})${bias ? ` and bias (${bias.dtype})` : ""} must have the same dtype`,
-    );
-  const [outC, inPerGroup] = weight.shape;
-  const k = weight.shape.slice(2);
+  const [outC, inPerGroup] = wShape;
+  const k = wShape.slice(2);
   const s = expandArg(o.stride ?? 1, dims, "stride", what);
   const d = expandArg(o.dilation ?? 1, dims, "dilation", what);
   if (s.some((x) => x < 1)) throw new ShapeError(`${what}: non-positive stride is not supported`);
@@ -159,24 +178,37 @@ function convNd(input: Tensor, weight: Tensor, bias: Tensor | null, o: ConvOptio
   const [left, right] = convPadding(o, k, d, s, what);
   if (outC % groups !== 0)
     throw new ShapeError(`${what}: out_channels (${outC}) must be divisible by groups (${groups})`);
-  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outC))
+  if (biasShape && (biasShape.length !== 1 || biasShape[0] !== outC))
     throw new ShapeError(
-      `${what}: expected bias to be 1-dimensional with ${outC} elements, but got bias of size ${fmtShape(bias.shape)}`,
+      `${what}: expected bias to be 1-dimensional with ${outC} elements, but got bias of size ${fmtShape(biasShape)}`,
     );
-  return batched(input, dims, what, (x) => {
-    const inC = x.shape[1];
-    if (inC !== inPerGroup * groups)
-      throw new ShapeError(
-        `${what}: Given groups=${groups}, weight of size ${fmtShape(weight.shape)}, expected input${fmtShape(x.shape)} to have ${inPerGroup * groups} channels, but got ${inC} channels instead`,
-      );
+  const inC = xShape[xShape.length - dims - 1];
+  if (inC !== inPerGroup * groups)
+    throw new ShapeError(
+      `${what}: Given groups=${groups}, weight of size ${fmtShape(wShape)}, expected input${fmtShape(xShape)} to have ${inPerGroup * groups} channels, but got ${inC} channels instead`,
+    );
+  const sizes = xShape.slice(-dims);
+  const padded = sizes.map((n, i) => n + left[i] + right[i]);
+  const span = k.map((kk, i) => d[i] * (kk - 1) + 1);
+  if (padded.some((p, i) => p < span[i]))
+    throw new ShapeError(
+      `${what}: Calculated padded input size per channel: (${padded.join(" x ")}). Kernel size: (${span.join(" x ")}). Kernel size can't be greater than actual input size`,
+    );
+  const out = padded.map((p, i) => Math.floor((p - span[i]) / s[i]) + 1);
+  return { k, s, d, left, out, shape: [...xShape.slice(0, -dims - 1), outC, ...out] };
+}
+
+function convNd(input: Tensor, weight: Tensor, bias: Tensor | null, o: ConvOptions, dims: 1 | 2): Tensor {
+  const what = `conv${dims}d`;
+  if (input.dtype !== weight.dtype || (bias && bias.dtype !== input.dtype))
+    throw new TypeError(
+      `${what}: input (${input.dtype}), weight (${weight.dtype})${bias ? ` and bias (${bias.dtype})` : ""} must have the same dtype`,
+    );
+  const { k, s, d, left, out } = convGeometry(input.shape, weight.shape, bias?.shape ?? null, o, dims);
+  const groups = o.groups ?? 1;
+  const [outC, inPerGroup] = weight.shape;
+  return batched(input, dims, (x) => {
     const sizes = x.shape.slice(2);
-    const padded = sizes.map((n, i) => n + left[i] + right[i]);
-    const span = k.map((kk, i) => d[i] * (kk - 1) + 1);
-    if (padded.some((p, i) => p < span[i]))
-      throw new ShapeError(
-        `${what}: Calculated padded input size per channel: (${padded.join(" x ")}). Kernel size: (${span.join(" x ")}). Kernel size can't be greater than actual input size`,
-      );
-    const out = padded.map((p, i) => Math.floor((p - span[i]) / s[i]) + 1);
     // conv1d is conv2d over a plane of height 1.
     const axes =
       dims === 2
@@ -220,10 +252,11 @@ interface PoolGeometry {
   p: number[];
   d: number[];
   out: number[];
+  shape: number[];
 }
 
 function poolGeometry(
-  x: Tensor,
+  shape: readonly number[],
   kernel: Pair,
   stride: Pair | null | undefined,
   padding: Pair,
@@ -231,6 +264,7 @@ function poolGeometry(
   ceil: boolean,
   what: string,
 ): PoolGeometry {
+  checkRank(shape, 2, what);
   const k = expandArg(kernel, 2, "kernel_size", what);
   const s =
     stride === null || stride === undefined || (Array.isArray(stride) && stride.length === 0)
@@ -245,14 +279,31 @@ function poolGeometry(
     throw new ShapeError(
       `${what}: pad should be at most half of kernel size, but got pad=${p[p[0] > k[0] / 2 ? 0 : 1]} and kernel_size=${k[p[0] > k[0] / 2 ? 0 : 1]}`,
     );
-  const sizes = x.shape.slice(-2);
+  const sizes = shape.slice(-2);
   const out = sizes.map((n, i) => poolOut(n, k[i], p[i], s[i], d[i], ceil));
   if (out.some((o) => o < 1))
     throw new ShapeError(
-      `${what}: Given input size: (${x.shape.slice(-3).join("x")}). Calculated output size: (${x.shape.at(-3)}x${out.join("x")}). Output size is too small`,
+      `${what}: Given input size: (${shape.slice(-3).join("x")}). Calculated output size: (${shape.at(-3)}x${out.join("x")}). Output size is too small`,
     );
-  return { k, s, p, d, out };
+  return { k, s, p, d, out, shape: [...shape.slice(0, -2), ...out] };
 }
+
+const maxGeometry = (shape: readonly number[], kernel: Pair, o: MaxPoolOptions) =>
+  poolGeometry(shape, kernel, o.stride, o.padding ?? 0, o.dilation ?? 1, o.ceilMode ?? false, "max_pool2d");
+
+function avgGeometry(shape: readonly number[], kernel: Pair, o: AvgPoolOptions): PoolGeometry {
+  const g = poolGeometry(shape, kernel, o.stride, o.padding ?? 0, 1, o.ceilMode ?? false, "avg_pool2d");
+  if (o.divisorOverride === 0) throw new ShapeError("avg_pool2d: divisor must be not zero");
+  return g;
+}
+
+/** max_pool2d's output shape (its indices have the same), checked as torch checks its arguments. */
+export const maxPool2dShape = (shape: readonly number[], kernel: Pair, o: MaxPoolOptions = {}) =>
+  maxGeometry(shape, kernel, o).shape;
+
+/** avg_pool2d's output shape, checked as torch checks its arguments. */
+export const avgPool2dShape = (shape: readonly number[], kernel: Pair, o: AvgPoolOptions = {}) =>
+  avgGeometry(shape, kernel, o).shape;
 
 /**
  * Max over dim 2 of (N, C, K, L) window taps as torch's max_pool2d kernel takes it: the first of equal maxima, but
@@ -290,17 +341,9 @@ export function maxPool2d(
   kernel: Pair,
   o: MaxPoolOptions = {},
 ): { values: Tensor; indices: Tensor } {
+  const g = maxGeometry(x.shape, kernel, o);
   let indices: Tensor | null = null;
-  const values = batched(x, 2, "max_pool2d", (x4) => {
-    const g = poolGeometry(
-      x4,
-      kernel,
-      o.stride,
-      o.padding ?? 0,
-      o.dilation ?? 1,
-      o.ceilMode ?? false,
-      "max_pool2d",
-    );
+  const values = batched(x, 2, (x4) => {
     const [hh, ww] = x4.shape.slice(2);
     const h = strided(hh, g.out[0], g.k[0], g.s[0], g.p[0], g.d[0]);
     const w = strided(ww, g.out[1], g.k[1], g.s[1], g.p[1], g.d[1]);
@@ -342,10 +385,8 @@ function windowMean(x4: Tensor, h: Axis, w: Axis, divisors: ArrayLike<number>): 
 
 /** `F.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)`. */
 export function avgPool2d(x: Tensor, kernel: Pair, o: AvgPoolOptions = {}): Tensor {
-  return batched(x, 2, "avg_pool2d", (x4) => {
-    const g = poolGeometry(x4, kernel, o.stride, o.padding ?? 0, 1, o.ceilMode ?? false, "avg_pool2d");
-    if (o.divisorOverride !== null && o.divisorOverride !== undefined && o.divisorOverride === 0)
-      throw new ShapeError("avg_pool2d: divisor must be not zero");
+  const g = avgGeometry(x.shape, kernel, o);
+  return batched(x, 2, (x4) => {
     const sizes = x4.shape.slice(2);
     const [h, w] = [0, 1].map((i) => strided(sizes[i], g.out[i], g.k[i], g.s[i], g.p[i], 1));
     // torch's divide_factor: the window clipped to the padded input (count_include_pad) or to the input.
@@ -376,23 +417,34 @@ export function avgPool2d(x: Tensor, kernel: Pair, o: AvgPoolOptions = {}): Tens
   });
 }
 
+/** adaptive_avg_pool2d's output sizes (a null entry keeps that input size), checked as torch checks them. */
+function adaptiveOut(shape: readonly number[], outputSize: number | readonly (number | null)[]): number[] {
+  const what = "adaptive_avg_pool2d";
+  checkRank(shape, 2, what);
+  const sizes = shape.slice(-2);
+  const list = typeof outputSize === "number" ? [outputSize, outputSize] : [...outputSize];
+  if (list.length === 1) list.push(list[0]);
+  if (list.length !== 2) throw new ShapeError(`${what}: output_size must be 2, got ${list.length} sizes`);
+  const out = list.map((v, i) => v ?? sizes[i]);
+  if (out.some((v) => !Number.isInteger(v) || v < 0))
+    throw new ShapeError(`${what}: output_size must be non-negative integers, got ${fmtShape(out)}`);
+  if (sizes.some((v) => v === 0))
+    throw new ShapeError(
+      `${what}: expected input to have non-zero size for non-batch dimensions, but input has sizes ${fmtShape(shape)}`,
+    );
+  return out;
+}
+
+export const adaptiveAvgPool2dShape = (
+  shape: readonly number[],
+  outputSize: number | readonly (number | null)[],
+) => [...shape.slice(0, -2), ...adaptiveOut(shape, outputSize)];
+
 /** `F.adaptive_avg_pool2d(input, output_size)`; a null entry keeps that input size. */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly (number | null)[]): Tensor {
-  return batched(x, 2, "adaptive_avg_pool2d", (x4) => {
+  const out = adaptiveOut(x.shape, outputSize);
+  return batched(x, 2, (x4) => {
     const sizes = x4.shape.slice(2);
-    const list = typeof outputSize === "number" ? [outputSize, outputSize] : [...outputSize];
-    if (list.length === 1) list.push(list[0]);
-    if (list.length !== 2)
-      throw new ShapeError(`adaptive_avg_pool2d: output_size must be 2, got ${list.length} sizes`);
-    const out = list.map((v, i) => v ?? sizes[i]);
-    if (out.some((v) => !Number.isInteger(v) || v < 0))
-      throw new ShapeError(
-        `adaptive_avg_pool2d: output_size must be non-negative integers, got ${fmtShape(out)}`,
-      );
-    if (sizes.some((v) => v === 0))
-      throw new ShapeError(
-        `adaptive_avg_pool2d: expected input to have non-zero size for non-batch dimensions, but input has sizes ${fmtShape(x4.shape)}`,
-      );
     const [h, w] = [0, 1].map((i) => adaptive(sizes[i], out[i]));
     const count = (a: Axis, o2: number) => {
       let n = 0;
@@ -406,24 +458,28 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly (numb
   });
 }
 
-/** `torch.unflatten(input, dim, sizes)`: one dimension split into several (one size may be -1). */
-export function unflatten(x: Tensor, dim: number, sizes: readonly number[]): Tensor {
-  if (x.ndim === 0) throw new ShapeError("unflatten: Dimension specified as 0 but tensor has no dimensions");
-  const d = dim < 0 ? dim + x.ndim : dim;
-  if (d < 0 || d >= x.ndim)
+/** `torch.unflatten`'s output shape, checked as torch checks its arguments. */
+export function unflattenShape(shape: readonly number[], dim: number, sizes: readonly number[]): number[] {
+  const n = shape.length;
+  if (n === 0) throw new ShapeError("unflatten: Dimension specified as 0 but tensor has no dimensions");
+  const d = dim < 0 ? dim + n : dim;
+  if (d < 0 || d >= n)
     throw new ShapeError(
-      `unflatten: Dimension out of range (expected to be in range of [${-x.ndim}, ${x.ndim - 1}], but got ${dim})`,
+      `unflatten: Dimension out of range (expected to be in range of [${-n}, ${n - 1}], but got ${dim})`,
     );
   if (sizes.length === 0) throw new ShapeError("unflatten: sizes must be non-empty");
   const free = sizes.filter((s) => s === -1).length;
   if (free > 1) throw new ShapeError("unflatten: only one dimension can be inferred");
   const known = sizes.reduce((p, s) => (s === -1 ? p : p * s), 1);
-  const n = x.shape[d];
-  const fill = free ? n / known : null;
-  if ((free && (known === 0 || !Number.isInteger(fill))) || (!free && known !== n))
+  const fill = free ? shape[d] / known : null;
+  if ((free && (known === 0 || !Number.isInteger(fill))) || (!free && known !== shape[d]))
     throw new ShapeError(
-      `unflatten: Provided sizes ${fmtShape(sizes)} don't multiply up to the size of dim ${dim} (${n}) in the input tensor`,
+      `unflatten: Provided sizes ${fmtShape(sizes)} don't multiply up to the size of dim ${dim} (${shape[d]}) in the input tensor`,
     );
   const full = sizes.map((s) => (s === -1 ? (fill as number) : s));
-  return reshape(x, [...x.shape.slice(0, d), ...full, ...x.shape.slice(d + 1)]);
+  return [...shape.slice(0, d), ...full, ...shape.slice(d + 1)];
 }
+
+/** `torch.unflatten(input, dim, sizes)`: one dimension split into several (one size may be -1). */
+export const unflatten = (x: Tensor, dim: number, sizes: readonly number[]) =>
+  reshape(x, unflattenShape(x.shape, dim, sizes));
