@@ -1,6 +1,7 @@
 // conv1d, conv2d, max_pool2d, avg_pool2d, adaptive_avg_pool2d and unflatten against PyTorch, argument by argument:
 // forward values and the gradients of every tensor argument, in float64 and float32.
 import { type DType, ops as O } from "../../src/runtime/index.ts";
+import { withTracer } from "../../src/runtime/trace.ts";
 import { type Arg, CaseList, describeParity, Inputs } from "../helpers/torch.ts";
 
 const FLOATS: DType[] = ["float64", "float32"];
@@ -110,6 +111,21 @@ list.add(
     const r = O.maxPool2d(x, 2, { stride: 1 });
     return [r.values, r.indices];
   },
+  { kwargs: { stride: 1, return_indices: true } },
+);
+// Traced (as the WebGPU backend runs it), max pooling takes its data-independent path: the same answers.
+list.add(
+  "max_pool2d NaN in windows, traced",
+  "F.max_pool2d",
+  [I.t([1, 1, 3, 3], "float64", { values: [1, 3, 3, 3, Number.NaN, 2, Number.NaN, 0, 1] }), 2],
+  (x) =>
+    withTracer(
+      () => {},
+      () => {
+        const r = O.maxPool2d(x, 2, { stride: 1 });
+        return [r.values, r.indices];
+      },
+    ),
   { kwargs: { stride: 1, return_indices: true } },
 );
 list.add(

@@ -7,6 +7,7 @@
 import { allocate } from "../dtype.ts";
 import { fmtShape, ShapeError } from "../shape.ts";
 import { Tensor, zeros } from "../tensor.ts";
+import { isTracing } from "../trace.ts";
 import { applyBinary, cast, where } from "./elementwise.ts";
 import { cat, indexSelect, reshape, squeeze, unsqueeze } from "./layout.ts";
 import { matmul } from "./matmul.ts";
@@ -314,6 +315,8 @@ export const avgPool2dShape = (shape: readonly number[], kernel: Pair, o: AvgPoo
 function windowMax(win: Tensor): { values: Tensor; indices: Tensor } {
   const K = win.shape[2];
   const forward = maxDim(win, 2);
+  // Without NaN both agree. A traced run (the WebGPU backend compiles it for any later values) takes both.
+  if (!isTracing() && !forward.values.data.some(Number.isNaN)) return forward;
   const order = allocate("int64", K);
   for (let i = 0; i < K; i++) order[i] = K - 1 - i;
   const backward = maxDim(indexSelect(win, 2, new Tensor(order, [K], "int64")), 2);
@@ -351,17 +354,35 @@ export function maxPool2d(
     const L = g.out[0] * g.out[1];
     const t = table(h, w, "first");
     const best = windowMax(windows(x4, t, K, L));
-    // The winning tap's input index: the table's entry at (argmax, l), picked by a one-hot product.
-    const order = allocate("int64", K);
-    for (let i = 0; i < K; i++) order[i] = i;
-    const taps = new Tensor(order, [K, 1], "int64");
-    const hit = cast(applyBinary("eq", unsqueeze(best.indices, 2), taps), "int64");
-    const picked = sum(applyBinary("mul", hit, reshape(t.index, [K, L])), 2);
-    indices = reshape(picked, [x4.shape[0], x4.shape[1], ...g.out]);
-    return reshape(best.values, [x4.shape[0], x4.shape[1], ...g.out]);
+    const shape = [x4.shape[0], x4.shape[1], ...g.out];
+    indices = isTracing()
+      ? reshape(pickedTaps(best.indices, t.index, K, L), shape)
+      : lookUp(best.indices, t.index, L, shape);
+    return reshape(best.values, shape);
   });
   const idx = indices as unknown as Tensor;
   return { values, indices: x.ndim === 3 ? squeeze(idx, 0) : idx };
+}
+
+/**
+ * The winning tap's input index, the table's entry at (argmax, l), by ops a trace records: a one-hot product
+ * summed over the taps, so the WebGPU backend computes it from each run's own argmax.
+ */
+function pickedTaps(argmax: Tensor, index: Tensor, K: number, L: number): Tensor {
+  const order = allocate("int64", K);
+  for (let i = 0; i < K; i++) order[i] = i;
+  const taps = new Tensor(order, [K, 1], "int64");
+  const hit = cast(applyBinary("eq", unsqueeze(argmax, 2), taps), "int64");
+  return sum(applyBinary("mul", hit, reshape(index, [K, L])), 2);
+}
+
+/** The same entries read directly, when nothing is traced: one read per output, not K. */
+function lookUp(argmax: Tensor, index: Tensor, L: number, shape: number[]): Tensor {
+  const a = argmax.data;
+  const table = index.data;
+  const out = allocate("int64", a.length);
+  for (let i = 0; i < a.length; i++) out[i] = table[a[i] * L + (i % L)];
+  return new Tensor(out, shape, "int64");
 }
 
 export interface AvgPoolOptions {
