@@ -77,6 +77,37 @@ def make_mlp(w):
     return train
 
 
+def make_cnn(w):
+    n, channels, classes = w["n"], w["channels"], w["classes"]
+    x = load(w["files"]["x"], np.float32).reshape(n, 1, 8, 8)
+    labels = load(w["files"]["labels"], np.int32).long()
+    init = {k: load(w["files"][k], np.float32) for k in ("convW", "convB", "fcW", "fcB")}
+
+    def train(epochs):
+        conv_w = init["convW"].clone().reshape(channels, 1, 3, 3).requires_grad_()
+        conv_b = init["convB"].clone().requires_grad_()
+        fc_w = init["fcW"].clone().reshape(classes, channels * 16).requires_grad_()
+        fc_b = init["fcB"].clone().requires_grad_()
+        opt = adam([conv_w, conv_b, fc_w, fc_b], w)
+        loss = None
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        for _ in range(epochs):
+            h = F.max_pool2d(F.relu(F.conv2d(x, conv_w, conv_b, padding=1)), 2)
+            loss = F.cross_entropy(F.linear(torch.flatten(h, 1), fc_w, fc_b), labels)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        seconds = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+        return seconds, cpu, float(loss)
+
+    return train
+
+
+MAKERS = {"linear": make_linear, "mlp": make_mlp, "cnn": make_cnn}
+
+
 def measure(train, w, protocol):
     train(max(1, math.ceil(w["epochs"] * protocol["warmupFraction"])))
     runs = []
@@ -96,7 +127,7 @@ def main():
         manifest = json.load(f)
     results = []
     for w in manifest["workloads"]:
-        train = make_linear(w) if w["kind"] == "linear" else make_mlp(w)
+        train = MAKERS[w["kind"]](w)
         results.append(measure(train, w, manifest["protocol"]))
     info = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     print(json.dumps({"info": info, "results": results}))
