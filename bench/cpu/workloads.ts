@@ -67,6 +67,14 @@ export type Workload = LinearWorkload | MlpWorkload | CnnWorkload;
 const T_C = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 const T_U = [0.4, 1.2, 2.5, 3.9, 4.3, 5.7, 6.2, 7.9, 8.3, 9.5, 10.5, 11.5];
 
+/** Values uniform in ±1/sqrt(fan_in), as torch bounds a layer's default initial weights. */
+function boundedUniform(rng: Rng) {
+  return (len: number, fanIn: number) => {
+    const bound = 1 / Math.sqrt(fanIn);
+    return Float32Array.from({ length: len }, () => (2 * rng.next() - 1) * bound);
+  };
+}
+
 export function thermometer(epochs = 5000): LinearWorkload {
   return {
     id: "thermometer",
@@ -117,10 +125,7 @@ export function mlp(n = 4096, hidden = 64, epochs = 200): MlpWorkload {
     x[2 * i + 1] = b;
     labels[i] = a * a + b * b < 0.5 ? 1 : 0;
   }
-  const uniform = (len: number, fanIn: number) => {
-    const bound = 1 / Math.sqrt(fanIn);
-    return Float32Array.from({ length: len }, () => (2 * rng.next() - 1) * bound);
-  };
+  const uniform = boundedUniform(rng);
   const classes = 2;
   return {
     id: "mlp",
@@ -151,10 +156,7 @@ export function cnn(n = 64, channels = 8, epochs = 200): CnnWorkload {
     labels[i] = Math.floor(rng.next() * classes);
     for (let p = 0; p < 64; p++) x[i * 64 + p] = rng.next() + (Math.floor(p / 8) === labels[i] ? 1 : 0);
   }
-  const uniform = (len: number, fanIn: number) => {
-    const bound = 1 / Math.sqrt(fanIn);
-    return Float32Array.from({ length: len }, () => (2 * rng.next() - 1) * bound);
-  };
+  const uniform = boundedUniform(rng);
   const features = channels * 16;
   return {
     id: "cnn",
