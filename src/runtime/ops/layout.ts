@@ -262,6 +262,14 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
     const gx = zeros(x.shape, g.dtype);
     const gd = gx.data;
     const gs = g.data;
+    if (inner === 1) {
+      for (let o = 0; o < outer; o++) {
+        const to = o * n;
+        const from = o * m;
+        for (let j = 0; j < m; j++) gd[to + idx[j]] += gs[from + j];
+      }
+      return [gx];
+    }
     for (let o = 0; o < outer; o++)
       for (let j = 0; j < m; j++) {
         const to = (o * n + idx[j]) * inner;
