@@ -23,6 +23,7 @@ import type { Registry } from "../nodes/registry.ts";
 import { type EvalContext, type NodeKind, type NodeOutputs, OUT, outputsOf } from "../nodes/types.ts";
 import { applyFunction, noGrad } from "../runtime/autograd.ts";
 import { nonFiniteIn } from "../runtime/finite.ts";
+import { holdState } from "../runtime/ops/normalization.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { traceScope } from "../runtime/trace.ts";
 import type { ForwardResult, TrainingProgram } from "./scheduler-backend.ts";
@@ -101,6 +102,11 @@ export class Scheduler {
   /** While set, node inputs that carry autograd history likewise record the gradient each node hands back to them. */
   private inputTaps: Map<string, Tensor> | null = null;
   private rev = 0;
+  /**
+   * Train mode for the nodes' EvalContext (nn.Module.training): true for training steps; validation switches it
+   * off while it evaluates.
+   */
+  training = true;
 
   /** Bumps whenever the graph or the leaves change, so a trainer knows when to look at them again. */
   get revision(): number {
@@ -281,6 +287,7 @@ export class Scheduler {
       arg: (port) => inputs[port] ?? scalars[port],
       params: readParams(kind, node.params),
       leaves: leaves ?? this.leavesOf(id, kind),
+      training: this.training,
       recompute: (port, fromPort, value) => this.recompute(id, port, fromPort, value, upstream),
     };
     const r = traceScope(ctx.label, () => kind.evaluate(ctx));
@@ -304,11 +311,14 @@ export class Scheduler {
     const local = new Map<string, NodeOutputs>();
     local.set(from.source, { ...upstream(from.source), [from.sourcePort]: value });
     const lookup = (src: string) => local.get(src) ?? upstream(src);
-    for (const n of plan.nodes) {
-      const kind = this.kind(n);
-      if (!kind) throw new SchedulerError(`node '${n}' cannot run`);
-      local.set(n, this.compute(n, kind, lookup));
-    }
+    // On the side: state the nodes write in place (running statistics) stays as it is.
+    holdState(() => {
+      for (const n of plan.nodes) {
+        const kind = this.kind(n);
+        if (!kind) throw new SchedulerError(`node '${n}' cannot run`);
+        local.set(n, this.compute(n, kind, lookup));
+      }
+    });
     const out = lookup(target.source)[target.sourcePort];
     if (!out) throw new SchedulerError(`'${target.source}' has no output '${target.sourcePort}'`);
     return out;
@@ -387,11 +397,14 @@ export class Scheduler {
           );
         return st.outputs;
       };
-      plan.forEach((id, i) => {
-        const own = replace.leaves?.get(id);
-        const leaves = own ? { ...this.leavesOf(id, kinds[i]), ...own } : undefined;
-        local.set(id, this.compute(id, kinds[i], lookup, false, leaves));
-      });
+      // On the side: state the nodes write in place (running statistics) stays as it is.
+      holdState(() =>
+        plan.forEach((id, i) => {
+          const own = replace.leaves?.get(id);
+          const leaves = own ? { ...this.leavesOf(id, kinds[i]), ...own } : undefined;
+          local.set(id, this.compute(id, kinds[i], lookup, false, leaves));
+        }),
+      );
       return targets.map((t) => {
         const out = lookup(t.nodeId)[t.port];
         if (!out) throw new SchedulerError(`'${this.label(t.nodeId)}' has no output '${t.port}'`, t.nodeId);

@@ -36,6 +36,7 @@ function run(
     arg: (port) => inputs[port] ?? scalars[port],
     params,
     leaves: kind.leaves?.(params, nodeLabel(node)) ?? {},
+    training: true,
     recompute: () => {
       throw new NoRecompute();
     },

@@ -329,8 +329,14 @@ export function trainableNodes(
   const out: string[] = [];
   for (const id of among) {
     const kind = kinds.get(id);
-    if (!kind?.leaves || !kind.params.some((p) => p.name === "requires_grad")) continue;
-    if (readParams(kind, doc.nodes[id].params).bool("requires_grad")) out.push(id);
+    if (!kind?.leaves) continue;
+    const params = readParams(kind, doc.nodes[id].params);
+    if (
+      kind.trainsLeaves
+        ? kind.trainsLeaves(params)
+        : kind.params.some((p) => p.name === "requires_grad") && params.bool("requires_grad")
+    )
+      out.push(id);
   }
   return out;
 }

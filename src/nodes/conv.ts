@@ -424,6 +424,7 @@ function convModule(dims: 1 | 2): NodeKind {
       return meta(g.shape, d);
     },
     leaves: convLeaves(dims),
+    trainsLeaves: () => true,
     evaluate: (c) =>
       (dims === 2 ? ops.conv2d : ops.conv1d)(
         c.inputs.input!,

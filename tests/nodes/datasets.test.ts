@@ -140,6 +140,7 @@ describe("random_split equals torch.utils.data.random_split(..., generator=torch
       arg: () => undefined,
       params: readParams(kind, { lengths: [0.8, 0.2], seed: 0 }),
       leaves: {},
+      training: true,
       recompute: () => {
         throw new Error("unused");
       },

@@ -14,6 +14,7 @@ export { BINARY, cast, promote, UNARY, wgslFloat, where } from "./elementwise.ts
 export * from "./conv.ts";
 export * from "./layout.ts";
 export { matmul } from "./matmul.ts";
+export * from "./normalization.ts";
 export * from "./reduce.ts";
 
 export const unaryOp = applyUnary;
