@@ -13,7 +13,7 @@ import {
   type Tensor,
 } from "../../src/runtime/index.ts";
 import { type RunResult, startClock } from "./peer.ts";
-import { ADAM, type LinearWorkload, type MlpWorkload, type Workload } from "./workloads.ts";
+import { ADAM, type CnnWorkload, type LinearWorkload, type MlpWorkload, type Workload } from "./workloads.ts";
 
 function param(values: ArrayLike<number>, shape: number[]): Tensor {
   return fromFlat(values, shape, "float32", { requiresGrad: true });
@@ -64,6 +64,28 @@ function trainMlp(w: MlpWorkload, epochs: number): RunResult {
   return { ...clock, finalLoss: loss ? loss.item() : Number.NaN };
 }
 
+function trainCnn(w: CnnWorkload, epochs: number): RunResult {
+  const x = fromFlat(w.x, [w.n, 1, 8, 8]);
+  const labels = fromFlat(w.labels, [w.n], "int64");
+  const convW = param(w.convW, [w.channels, 1, 3, 3]);
+  const convB = param(w.convB, [w.channels]);
+  const fcW = param(w.fcW, [w.classes, w.channels * 16]);
+  const fcB = param(w.fcB, [w.classes]);
+  const opt = optimizerFor(w, [convW, convB, fcW, fcB]);
+  let loss: Tensor | null = null;
+  const stop = startClock();
+  for (let e = 0; e < epochs; e++) {
+    const h = O.maxPool2d(O.relu(O.conv2d(x, convW, convB, { padding: 1 })), 2).values;
+    loss = crossEntropy(O.linear(O.flatten(h, 1), fcW, fcB), labels);
+    loss.backward();
+    opt.step();
+    opt.zeroGrad();
+  }
+  const clock = stop();
+  return { ...clock, finalLoss: loss ? loss.item() : Number.NaN };
+}
+
 export function trainGradwire(w: Workload, epochs: number): RunResult {
+  if (w.kind === "cnn") return trainCnn(w, epochs);
   return w.kind === "linear" ? trainLinear(w, epochs) : trainMlp(w, epochs);
 }

@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { type RunResult, startClock } from "./peer.ts";
-import { ADAM, type LinearWorkload, type MlpWorkload, type Workload } from "./workloads.ts";
+import { ADAM, type CnnWorkload, type LinearWorkload, type MlpWorkload, type Workload } from "./workloads.ts";
 
 export type TfBackend = "cpu" | "wasm";
 
@@ -74,6 +74,34 @@ function trainMlp(w: MlpWorkload, epochs: number): RunResult {
   }
 }
 
+function trainCnn(w: CnnWorkload, epochs: number): RunResult {
+  // tfjs convolves NHWC images with (kH, kW, in, out) filters: both laid out once, outside the timed loop.
+  const x = tf.tensor4d(w.x, [w.n, 1, 8, 8]).transpose([0, 2, 3, 1]) as tf.Tensor4D;
+  const onehot = tf.oneHot(tf.tensor1d(w.labels, "int32"), w.classes);
+  const convW = tf.variable(
+    tf.tensor4d(w.convW, [w.channels, 1, 3, 3]).transpose([2, 3, 1, 0]) as tf.Tensor4D,
+  );
+  const convB = tf.variable(tf.tensor1d(w.convB));
+  const fcW = tf.variable(tf.tensor2d(w.fcW, [w.classes, w.channels * 16]).transpose());
+  const fcB = tf.variable(tf.tensor1d(w.fcB));
+  const opt = optimizerFor(w);
+  try {
+    return loop(epochs, opt, () => {
+      const conv = tf.relu(tf.conv2d(x, convW as tf.Tensor4D, 1, "same").add(convB)) as tf.Tensor4D;
+      // Flattened in torch's (C, H, W) order, so the linear layer sees the same features.
+      const pooled = tf
+        .maxPool(conv, 2, 2, "valid")
+        .transpose([0, 3, 1, 2])
+        .reshape([w.n, w.channels * 16]);
+      return tf.losses.softmaxCrossEntropy(onehot, tf.matMul(pooled, fcW).add(fcB)) as tf.Scalar;
+    });
+  } finally {
+    tf.dispose([x, onehot, convW, convB, fcW, fcB]);
+    opt.dispose();
+  }
+}
+
 export function trainTfjs(w: Workload, epochs: number): RunResult {
+  if (w.kind === "cnn") return trainCnn(w, epochs);
   return w.kind === "linear" ? trainLinear(w, epochs) : trainMlp(w, epochs);
 }

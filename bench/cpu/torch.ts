@@ -29,7 +29,9 @@ function writeArrays(dir: string, w: Workload): Record<string, string> {
   const arrays: Record<string, Float32Array | Int32Array> =
     w.kind === "linear"
       ? { x: w.x, y: w.y }
-      : { x: w.x, labels: w.labels, w1: w.w1, b1: w.b1, w2: w.w2, b2: w.b2 };
+      : w.kind === "cnn"
+        ? { x: w.x, labels: w.labels, convW: w.convW, convB: w.convB, fcW: w.fcW, fcB: w.fcB }
+        : { x: w.x, labels: w.labels, w1: w.w1, b1: w.b1, w2: w.w2, b2: w.b2 };
   const files: Record<string, string> = {};
   for (const [name, a] of Object.entries(arrays)) {
     const path = join(dir, `${w.id}-${name}.bin`);
@@ -51,6 +53,7 @@ function describe(w: Workload, files: Record<string, string>): Record<string, un
     eps: ADAM.eps,
     files,
   };
+  if (w.kind === "cnn") return { ...common, n: w.n, channels: w.channels, classes: w.classes };
   return w.kind === "linear"
     ? { ...common, w0: w.w0, b0: w.b0 }
     : { ...common, n: w.n, hidden: w.hidden, classes: w.classes };

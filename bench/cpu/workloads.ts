@@ -4,7 +4,7 @@
  */
 import { Rng } from "../../src/runtime/index.ts";
 
-export type WorkloadId = "thermometer" | "linreg1m" | "mlp";
+export type WorkloadId = "thermometer" | "linreg1m" | "mlp" | "cnn";
 
 interface Common {
   id: WorkloadId;
@@ -41,11 +41,39 @@ export interface MlpWorkload extends Common {
   b2: Float32Array;
 }
 
-export type Workload = LinearWorkload | MlpWorkload;
+/**
+ * A small CNN on 8x8 one-channel images: conv2d (3x3, padding 1) -> relu -> max_pool2d 2 -> flatten -> linear ->
+ * cross_entropy, trained with Adam on one batch per epoch.
+ */
+export interface CnnWorkload extends Common {
+  kind: "cnn";
+  optimizer: "adam";
+  /** The batch: (n, 1, 8, 8) row-major images. */
+  n: number;
+  channels: number;
+  classes: number;
+  x: Float32Array;
+  labels: Int32Array;
+  /** torch layouts: conv weight (channels, 1, 3, 3), bias (channels); fc weight (classes, channels * 16), bias. */
+  convW: Float32Array;
+  convB: Float32Array;
+  fcW: Float32Array;
+  fcB: Float32Array;
+}
+
+export type Workload = LinearWorkload | MlpWorkload | CnnWorkload;
 
 // The tutorial's 12 readings: t_c in Celsius, t_u in the unknown unit.
 const T_C = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 const T_U = [0.4, 1.2, 2.5, 3.9, 4.3, 5.7, 6.2, 7.9, 8.3, 9.5, 10.5, 11.5];
+
+/** Values uniform in ±1/sqrt(fan_in), as torch bounds a layer's default initial weights. */
+function boundedUniform(rng: Rng) {
+  return (len: number, fanIn: number) => {
+    const bound = 1 / Math.sqrt(fanIn);
+    return Float32Array.from({ length: len }, () => (2 * rng.next() - 1) * bound);
+  };
+}
 
 export function thermometer(epochs = 5000): LinearWorkload {
   return {
@@ -97,10 +125,7 @@ export function mlp(n = 4096, hidden = 64, epochs = 200): MlpWorkload {
     x[2 * i + 1] = b;
     labels[i] = a * a + b * b < 0.5 ? 1 : 0;
   }
-  const uniform = (len: number, fanIn: number) => {
-    const bound = 1 / Math.sqrt(fanIn);
-    return Float32Array.from({ length: len }, () => (2 * rng.next() - 1) * bound);
-  };
+  const uniform = boundedUniform(rng);
   const classes = 2;
   return {
     id: "mlp",
@@ -121,8 +146,39 @@ export function mlp(n = 4096, hidden = 64, epochs = 200): MlpWorkload {
   };
 }
 
+/** Images of noise plus a bright stripe whose row (0..7) is the class; weights bounded as torch's defaults. */
+export function cnn(n = 64, channels = 8, epochs = 200): CnnWorkload {
+  const rng = new Rng(7);
+  const classes = 8;
+  const x = new Float32Array(n * 64);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = Math.floor(rng.next() * classes);
+    for (let p = 0; p < 64; p++) x[i * 64 + p] = rng.next() + (Math.floor(p / 8) === labels[i] ? 1 : 0);
+  }
+  const uniform = boundedUniform(rng);
+  const features = channels * 16;
+  return {
+    id: "cnn",
+    title: `CNN conv 1->${channels} 3x3, relu, max_pool 2, linear ${features}->${classes}, batch ${n} of 8x8, Adam`,
+    kind: "cnn",
+    optimizer: "adam",
+    epochs,
+    lr: 0.01,
+    n,
+    channels,
+    classes,
+    x,
+    labels,
+    convW: uniform(channels * 9, 9),
+    convB: uniform(channels, 9),
+    fcW: uniform(classes * features, features),
+    fcB: uniform(classes, features),
+  };
+}
+
 export function allWorkloads(): Workload[] {
-  return [thermometer(), linreg1m(), mlp()];
+  return [thermometer(), linreg1m(), mlp(), cnn()];
 }
 
 /** Adam's hyper-parameters everywhere: torch's defaults (tfjs's own default epsilon differs, so it is set). */

@@ -1,6 +1,7 @@
 /** Every node kind, registered by family; import the registry from here. */
 import { ACTIVATION_SAMPLES } from "./activation-samples.ts";
 import { ACTIVATION_KINDS } from "./activations.ts";
+import { CONV_KINDS } from "./conv.ts";
 import { csvKind } from "./csv.ts";
 import { DATA_KINDS } from "./data.ts";
 import { DATASET_KINDS } from "./datasets.ts";
@@ -26,6 +27,7 @@ export const ALL_KINDS = [
   ...DATASET_KINDS,
   csvKind,
   ...MODEL_KINDS,
+  ...CONV_KINDS,
   ...NORM_KINDS,
   ...OPS_KINDS,
   ...ACTIVATION_KINDS.map((k) => (k.samples ? k : withSamples(k, ACTIVATION_SAMPLES[k.type] ?? []))),

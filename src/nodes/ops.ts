@@ -348,6 +348,30 @@ const layoutKinds: NodeKind[] = [
     (i, p) => `torch.flatten(${i}, ${p.num("start_dim")}, ${p.num("end_dim")})`,
   ),
   layoutKind(
+    "unflatten",
+    "Split dimension dim into the given sizes (one may be -1), like torch.unflatten",
+    [
+      intParam("dim", 0, "the dimension to split"),
+      {
+        name: "sizes",
+        type: "numbers",
+        integer: true,
+        min: -1,
+        default: [-1],
+        help: "its new sizes, e.g. [2, -1]; they multiply up to its size",
+      },
+    ],
+    (s, p) => {
+      try {
+        return ops.unflattenShape(s, p.num("dim"), p.nums("sizes"));
+      } catch (e) {
+        throw new InferError(e instanceof Error ? e.message : String(e), "input");
+      }
+    },
+    (t, p) => ops.unflatten(t, p.num("dim"), p.nums("sizes")),
+    (i, p) => `torch.unflatten(${i}, ${p.num("dim")}, ${pyTuple(p.nums("sizes"))})`,
+  ),
+  layoutKind(
     "squeeze",
     "Remove dimensions of size 1, like torch.squeeze",
     [dimParam(null, "only this dimension (None: every size-1 dimension)")],
@@ -587,6 +611,10 @@ const X3: NestedNumbers = [
 const LAYOUT_SAMPLES: Record<string, KindSample[]> = {
   reshape: [S({ input: X }, { shape: [3, -1] })],
   flatten: [S({ input: X3 }), S({ input: X3 }, { start_dim: 1 }, "start_dim 1")],
+  unflatten: [
+    S({ input: X }, { dim: 1, sizes: [1, 3] }),
+    S({ input: X3 }, { dim: -1, sizes: [2, -1] }, "dim -1, size -1"),
+  ],
   squeeze: [S({ input: [[[0.5, -1.25, 2.0]], [[-0.75, 1.5, 0.25]]] }, { dim: 1 })],
   unsqueeze: [S({ input: X }, { dim: 1 })],
   transpose: [S({ input: X }), S({ input: X3 }, { dim0: 0, dim1: 2 }, "dims 0, 2")],

@@ -905,6 +905,47 @@ function evalGraphs(): Generated[] {
   return [ops, tools, data, gradThenObjective, empty, moreLosses, datasets, moonsTraining, linearLayers];
 }
 
+/** Convolution and pooling layers trained end to end. */
+function convolutions(): Generated {
+  return graph(
+    "A CNN on digits: Conv2d, max_pool2d, a grouped conv2d, avg_pool2d, adaptive_avg_pool2d, Linear, Adam",
+    [
+      ["digits", "digits"],
+      ["split", "random_split", { lengths: [0.05, 0.95], seed: 0 }],
+      ["images", "unflatten", { dim: 1, sizes: [1, 8, 8] }],
+      ["conv", "Conv2d", { in_channels: 1, out_channels: 4, kernel_size: 3, padding: "1", seed: 0 }],
+      ["act", "relu"],
+      ["pool", "max_pool2d", { kernel_size: 2 }],
+      ["W", "randn", { size: [4, 2, 2, 2], seed: 1, requires_grad: true }],
+      ["grouped", "conv2d", { groups: 2 }],
+      ["avg", "avg_pool2d", { kernel_size: 2, stride: 1, padding: 1, count_include_pad: false }],
+      ["adaptive", "adaptive_avg_pool2d", { output_size: "(2, None)" }],
+      ["flat", "flatten", { start_dim: 1 }],
+      ["fc", "Linear", { in_features: 32, out_features: 10, seed: 2 }],
+      ["loss", "cross_entropy"],
+      ["opt", "Adam", { lr: 0.01 }],
+    ],
+    [
+      ["digits", "split", "X", "X"],
+      ["digits", "split", "y", "y"],
+      ["split", "images", "input", "train_X"],
+      ["images", "conv", "input"],
+      ["conv", "act", "input"],
+      ["act", "pool", "input"],
+      ["pool", "grouped", "input"],
+      ["W", "grouped", "weight"],
+      ["grouped", "avg", "input"],
+      ["avg", "adaptive", "input"],
+      ["adaptive", "flat", "input"],
+      ["flat", "fc", "input"],
+      ["fc", "loss", "input"],
+      ["split", "loss", "target", "train_y"],
+      ["loss", "opt", "loss"],
+    ],
+    { objective: "loss" },
+  );
+}
+
 /**
  * Normalisation, dropout and embedding modules in one training loop (their state persists across epochs), in
  * float64: in float32 the composed kernels' rounding (an ulp or so per op) grows past the comparison's 1e-4 over
@@ -964,7 +1005,14 @@ function normModules(): Generated {
 }
 
 export function trainGraphs(): Generated[] {
-  return [...regressions(), ...classifiers(), ...generatorsAndMore(), normModules(), ...awkwardText()];
+  return [
+    ...regressions(),
+    ...classifiers(),
+    ...generatorsAndMore(),
+    normModules(),
+    ...awkwardText(),
+    convolutions(),
+  ];
 }
 
 export { evalGraphs };

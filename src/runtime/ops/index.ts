@@ -9,6 +9,7 @@ import { type Attrs, applyBinary, applyUnary, cast, type Operand } from "./eleme
 import { sumToShape, transpose } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 
+export * from "./conv.ts";
 export type { Attrs, BinaryDecl, Operand, UnaryDecl } from "./elementwise.ts";
 export { BINARY, cast, promote, UNARY, wgslFloat, where } from "./elementwise.ts";
 export * from "./layout.ts";

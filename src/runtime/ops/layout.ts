@@ -238,7 +238,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim(dim, x.ndim, "index_select");
   const [outer, n, inner] = around(x.shape, d);
   const m = index.numel;
-  const idx = Array.from(index.data, (v) => {
+  const idx = Int32Array.from(index.data, (v) => {
     if (v < 0 || v >= n)
       throw new RangeError(`index_select: index ${v} is out of range for dimension ${d} with size ${n}`);
     return v;
@@ -246,15 +246,36 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const shape = [...x.shape];
   if (x.ndim > 0) shape[d] = m;
   const out = allocate(x.dtype, outer * m * inner);
-  for (let o = 0; o < outer; o++)
-    for (let j = 0; j < m; j++)
-      out.set(x.data.subarray((o * n + idx[j]) * inner, (o * n + idx[j] + 1) * inner), (o * m + j) * inner);
-  const result = record(new Tensor(out, shape, x.dtype), "IndexSelectBackward0", [x], (g) => {
-    const gx = zeros(x.shape, g.dtype);
+  const src = x.data;
+  // One element per index (im2col gathers a plane's pixels): a plain loop, not a subarray per element.
+  if (inner === 1)
+    for (let o = 0; o < outer; o++) {
+      const from = o * n;
+      const to = o * m;
+      for (let j = 0; j < m; j++) out[to + j] = src[from + idx[j]];
+    }
+  else
     for (let o = 0; o < outer; o++)
       for (let j = 0; j < m; j++)
-        for (let i = 0; i < inner; i++)
-          gx.data[(o * n + idx[j]) * inner + i] += g.data[(o * m + j) * inner + i];
+        out.set(src.subarray((o * n + idx[j]) * inner, (o * n + idx[j] + 1) * inner), (o * m + j) * inner);
+  const result = record(new Tensor(out, shape, x.dtype), "IndexSelectBackward0", [x], (g) => {
+    const gx = zeros(x.shape, g.dtype);
+    const gd = gx.data;
+    const gs = g.data;
+    if (inner === 1) {
+      for (let o = 0; o < outer; o++) {
+        const to = o * n;
+        const from = o * m;
+        for (let j = 0; j < m; j++) gd[to + idx[j]] += gs[from + j];
+      }
+      return [gx];
+    }
+    for (let o = 0; o < outer; o++)
+      for (let j = 0; j < m; j++) {
+        const to = (o * n + idx[j]) * inner;
+        const from = (o * m + j) * inner;
+        for (let i = 0; i < inner; i++) gd[to + i] += gs[from + i];
+      }
     return [gx];
   });
   return traceOp("index_select", [x, index], { dim: d }, result);

@@ -1,0 +1,506 @@
+/**
+ * Convolution and pooling (F.conv1d, F.conv2d, F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d), composed of
+ * existing ops only: a windowed index_select (im2col) gathers every window's taps, then matmul (convolution),
+ * max along the taps (max pooling) or sum and divide (average pooling) finish the job. The gradients, the WebGPU
+ * kernels and their gradients all come from those ops; nothing here computes a derivative.
+ */
+import { allocate } from "../dtype.ts";
+import { fmtShape, ShapeError } from "../shape.ts";
+import { Tensor, zeros } from "../tensor.ts";
+import { isTracing } from "../trace.ts";
+import { applyBinary, cast, where } from "./elementwise.ts";
+import { cat, indexSelect, reshape, squeeze, unsqueeze } from "./layout.ts";
+import { matmul } from "./matmul.ts";
+import { maxDim, sum } from "./reduce.ts";
+
+export type Pair = number | readonly number[];
+
+/** An int or a tuple of `n` ints, as torch's `_pair`/`_single` expand them. */
+export function expandArg(v: Pair, n: number, name: string, what: string): number[] {
+  const list = typeof v === "number" ? Array(n).fill(v) : [...v];
+  if (list.length === 1 && n > 1) return Array(n).fill(list[0]);
+  if (list.length !== n)
+    throw new ShapeError(`${what}: ${name} must be an int or a tuple of ${n} ints, got ${fmtShape(list)}`);
+  if (list.some((x) => !Number.isInteger(x)))
+    throw new ShapeError(`${what}: ${name} must be integers, got ${fmtShape(list)}`);
+  return list;
+}
+
+/** Where the taps of each output position fall along one spatial dimension: an input index, or -1 outside. */
+interface Axis {
+  size: number;
+  out: number;
+  kernel: number;
+  /** taps[o * kernel + k]: the input index of tap k of output o, -1 where it falls in padding. */
+  taps: Int32Array;
+}
+
+function strided(size: number, out: number, kernel: number, stride: number, pad: number, dil: number): Axis {
+  const taps = new Int32Array(out * kernel);
+  for (let o = 0; o < out; o++)
+    for (let k = 0; k < kernel; k++) {
+      const i = o * stride - pad + k * dil;
+      taps[o * kernel + k] = i >= 0 && i < size ? i : -1;
+    }
+  return { size, out, kernel, taps };
+}
+
+/** Adaptive pooling's windows: [floor(o * size / out), ceil((o + 1) * size / out)), padded to the widest. */
+function adaptive(size: number, out: number): Axis {
+  const start = (o: number) => Math.floor((o * size) / out);
+  const end = (o: number) => Math.ceil(((o + 1) * size) / out);
+  let kernel = 0;
+  for (let o = 0; o < out; o++) kernel = Math.max(kernel, end(o) - start(o));
+  const taps = new Int32Array(out * kernel).fill(-1);
+  for (let o = 0; o < out; o++) for (let i = start(o); i < end(o); i++) taps[o * kernel + i - start(o)] = i;
+  return { size, out, kernel, taps };
+}
+
+/**
+ * The im2col table over a (H, W) plane: for tap (kh, kw) of output (oh, ow), at [(kh * kW + kw) * L + oh * Wo + ow],
+ * the flat input index it reads. A tap in padding reads `fill`: H * W (a zero appended to the plane) for
+ * convolution and average pooling; for max pooling, the window's first valid element (see maxPool2d).
+ */
+function table(h: Axis, w: Axis, fill: "zero" | "first"): { index: Tensor; padded: boolean } {
+  const K = h.kernel * w.kernel;
+  const L = h.out * w.out;
+  const idx = allocate("int64", K * L);
+  let padded = false;
+  for (let kh = 0; kh < h.kernel; kh++)
+    for (let kw = 0; kw < w.kernel; kw++)
+      for (let oh = 0; oh < h.out; oh++)
+        for (let ow = 0; ow < w.out; ow++) {
+          const ih = h.taps[oh * h.kernel + kh];
+          const iw = w.taps[ow * w.kernel + kw];
+          let at: number;
+          if (ih >= 0 && iw >= 0) at = ih * w.size + iw;
+          else if (fill === "zero") {
+            at = h.size * w.size;
+            padded = true;
+          } else at = firstValid(h, oh) * w.size + firstValid(w, ow);
+          idx[(kh * w.kernel + kw) * L + oh * w.out + ow] = at;
+        }
+  return { index: new Tensor(idx, [K * L], "int64"), padded };
+}
+
+function firstValid(a: Axis, o: number): number {
+  for (let k = 0; k < a.kernel; k++) if (a.taps[o * a.kernel + k] >= 0) return a.taps[o * a.kernel + k];
+  return 0;
+}
+
+/** (N, C, H, W) -> (N, C, K, L): every window's taps, gathered by one index_select over the flattened plane. */
+function windows(x: Tensor, t: { index: Tensor; padded: boolean }, K: number, L: number): Tensor {
+  const [n, c, hh, ww] = x.shape;
+  let plane = reshape(x, [n, c, hh * ww]);
+  if (t.padded) plane = cat([plane, zeros([n, c, 1], x.dtype)], 2);
+  return reshape(indexSelect(plane, 2, t.index), [n, c, K, L]);
+}
+
+function checkRank(shape: readonly number[], spatial: number, what: string): void {
+  if (shape.length !== spatial + 1 && shape.length !== spatial + 2)
+    throw new ShapeError(
+      `${what}: expected ${spatial + 1}D (unbatched) or ${spatial + 2}D (batched) input, but got input of size: ${fmtShape(shape)}`,
+    );
+}
+
+/** Run `fn` on a batched (N, C, *spatial) tensor, adding and removing the batch dim of an unbatched input. */
+function batched(x: Tensor, spatial: number, fn: (x: Tensor) => Tensor): Tensor {
+  if (x.ndim === spatial + 2) return fn(x);
+  return squeeze(fn(unsqueeze(x, 0)), 0);
+}
+
+export interface ConvOptions {
+  stride?: Pair;
+  /** An int, a tuple, or 'same' / 'valid' as torch takes them. */
+  padding?: Pair | "same" | "valid";
+  dilation?: Pair;
+  groups?: number;
+}
+
+/** Left and right padding per dim: 'same' puts the odd one on the right, as torch does. */
+function convPadding(
+  o: ConvOptions,
+  k: number[],
+  d: number[],
+  s: number[],
+  what: string,
+): [number[], number[]] {
+  const p = o.padding ?? 0;
+  if (p === "valid") return [k.map(() => 0), k.map(() => 0)];
+  if (p === "same") {
+    if (s.some((x) => x !== 1))
+      throw new ShapeError(`${what}: padding='same' is not supported for strided convolutions`);
+    const total = k.map((kk, i) => d[i] * (kk - 1));
+    const left = total.map((t) => Math.floor(t / 2));
+    return [left, total.map((t, i) => t - left[i])];
+  }
+  if (typeof p === "string")
+    throw new ShapeError(`${what}: Invalid padding string '${p}', should be one of ['valid', 'same']`);
+  const both = expandArg(p, k.length, "padding", what);
+  if (both.some((x) => x < 0)) throw new ShapeError(`${what}: negative padding is not supported`);
+  return [both, both];
+}
+
+interface ConvGeometry {
+  k: number[];
+  s: number[];
+  d: number[];
+  /** Padding before each spatial dim (after it, the rest of 'same''s total). */
+  left: number[];
+  /** The output's spatial sizes. */
+  out: number[];
+  /** The output's full shape (unbatched when the input is). */
+  shape: number[];
+}
+
+/** Checks conv's arguments as torch does and works out its output, from shapes alone (shape inference uses it). */
+export function convGeometry(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  biasShape: readonly number[] | null,
+  o: ConvOptions,
+  dims: 1 | 2,
+): ConvGeometry {
+  const what = `conv${dims}d`;
+  const groups = o.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1)
+    throw new ShapeError(`${what}: non-positive groups is not supported`);
+  checkRank(xShape, dims, what);
+  if (wShape.length !== dims + 2)
+    throw new ShapeError(
+      `${what}: expected weight to be ${dims + 2}-dimensional (out_channels, in_channels / groups, ${dims === 2 ? "kH, kW" : "kW"}), but got weight of size ${fmtShape(wShape)}`,
+    );
+  const [outC, inPerGroup] = wShape;
+  const k = wShape.slice(2);
+  const s = expandArg(o.stride ?? 1, dims, "stride", what);
+  const d = expandArg(o.dilation ?? 1, dims, "dilation", what);
+  if (s.some((x) => x < 1)) throw new ShapeError(`${what}: non-positive stride is not supported`);
+  if (d.some((x) => x < 1)) throw new ShapeError(`${what}: dilation should be greater than zero`);
+  const [left, right] = convPadding(o, k, d, s, what);
+  if (outC % groups !== 0)
+    throw new ShapeError(`${what}: out_channels (${outC}) must be divisible by groups (${groups})`);
+  if (biasShape && (biasShape.length !== 1 || biasShape[0] !== outC))
+    throw new ShapeError(
+      `${what}: expected bias to be 1-dimensional with ${outC} elements, but got bias of size ${fmtShape(biasShape)}`,
+    );
+  const inC = xShape[xShape.length - dims - 1];
+  if (inC !== inPerGroup * groups)
+    throw new ShapeError(
+      `${what}: Given groups=${groups}, weight of size ${fmtShape(wShape)}, expected input${fmtShape(xShape)} to have ${inPerGroup * groups} channels, but got ${inC} channels instead`,
+    );
+  const sizes = xShape.slice(-dims);
+  const padded = sizes.map((n, i) => n + left[i] + right[i]);
+  const span = k.map((kk, i) => d[i] * (kk - 1) + 1);
+  if (padded.some((p, i) => p < span[i]))
+    throw new ShapeError(
+      `${what}: Calculated padded input size per channel: (${padded.join(" x ")}). Kernel size: (${span.join(" x ")}). Kernel size can't be greater than actual input size`,
+    );
+  const out = padded.map((p, i) => Math.floor((p - span[i]) / s[i]) + 1);
+  return { k, s, d, left, out, shape: [...xShape.slice(0, -dims - 1), outC, ...out] };
+}
+
+function convNd(input: Tensor, weight: Tensor, bias: Tensor | null, o: ConvOptions, dims: 1 | 2): Tensor {
+  const what = `conv${dims}d`;
+  if (input.dtype !== weight.dtype || (bias && bias.dtype !== input.dtype))
+    throw new TypeError(
+      `${what}: input (${input.dtype}), weight (${weight.dtype})${bias ? ` and bias (${bias.dtype})` : ""} must have the same dtype`,
+    );
+  const { k, s, d, left, out } = convGeometry(input.shape, weight.shape, bias?.shape ?? null, o, dims);
+  const groups = o.groups ?? 1;
+  const [outC, inPerGroup] = weight.shape;
+  return batched(input, dims, (x) => {
+    const sizes = x.shape.slice(2);
+    // conv1d is conv2d over a plane of height 1.
+    const axes =
+      dims === 2
+        ? [0, 1].map((i) => strided(sizes[i], out[i], k[i], s[i], left[i], d[i]))
+        : [strided(1, 1, 1, 1, 0, 1), strided(sizes[0], out[0], k[0], s[0], left[0], d[0])];
+    const K = axes[0].kernel * axes[1].kernel;
+    const L = axes[0].out * axes[1].out;
+    const n = x.shape[0];
+    const x4 = dims === 2 ? x : unsqueeze(x, 2);
+    const cols = reshape(windows(x4, table(axes[0], axes[1], "zero"), K, L), [n, groups, inPerGroup * K, L]);
+    const w = reshape(weight, [groups, outC / groups, inPerGroup * K]);
+    let y = reshape(matmul(w, cols), [n, outC, ...out]);
+    if (bias) y = addBias(y, bias, dims);
+    return y;
+  });
+}
+
+function addBias(y: Tensor, bias: Tensor, dims: number): Tensor {
+  return applyBinary("add", y, reshape(bias, [bias.shape[0], ...Array(dims).fill(1)]));
+}
+
+/** `F.conv2d(input, weight, bias, stride, padding, dilation, groups)`. */
+export const conv2d = (x: Tensor, weight: Tensor, bias: Tensor | null = null, o: ConvOptions = {}) =>
+  convNd(x, weight, bias, o, 2);
+
+/** `F.conv1d(input, weight, bias, stride, padding, dilation, groups)`. */
+export const conv1d = (x: Tensor, weight: Tensor, bias: Tensor | null = null, o: ConvOptions = {}) =>
+  convNd(x, weight, bias, o, 1);
+
+/** torch's pooling_output_shape: floor or ceil, and a last window that starts in the right padding is dropped. */
+function poolOut(size: number, k: number, pad: number, s: number, d: number, ceil: boolean): number {
+  const num = size + 2 * pad - d * (k - 1) - 1 + (ceil ? s - 1 : 0);
+  let out = Math.floor(num / s) + 1;
+  if (ceil && (out - 1) * s >= size + pad) out--;
+  return out;
+}
+
+interface PoolGeometry {
+  k: number[];
+  s: number[];
+  p: number[];
+  d: number[];
+  out: number[];
+  shape: number[];
+}
+
+function poolGeometry(
+  shape: readonly number[],
+  kernel: Pair,
+  stride: Pair | null | undefined,
+  padding: Pair,
+  dilation: Pair,
+  ceil: boolean,
+  what: string,
+): PoolGeometry {
+  checkRank(shape, 2, what);
+  const k = expandArg(kernel, 2, "kernel_size", what);
+  const s =
+    stride === null || stride === undefined || (Array.isArray(stride) && stride.length === 0)
+      ? k
+      : expandArg(stride, 2, "stride", what);
+  const p = expandArg(padding, 2, "padding", what);
+  const d = expandArg(dilation, 2, "dilation", what);
+  if (k.some((v) => v < 1)) throw new ShapeError(`${what}: kernel size should be greater than zero`);
+  if (s.some((v) => v < 1)) throw new ShapeError(`${what}: stride should be greater than zero`);
+  if (d.some((v) => v < 1)) throw new ShapeError(`${what}: dilation should be greater than zero`);
+  if (p.some((v, i) => v < 0 || v > Math.floor(k[i] / 2)))
+    throw new ShapeError(
+      `${what}: pad should be at most half of kernel size, but got pad=${p[p[0] > k[0] / 2 ? 0 : 1]} and kernel_size=${k[p[0] > k[0] / 2 ? 0 : 1]}`,
+    );
+  const sizes = shape.slice(-2);
+  const out = sizes.map((n, i) => poolOut(n, k[i], p[i], s[i], d[i], ceil));
+  if (out.some((o) => o < 1))
+    throw new ShapeError(
+      `${what}: Given input size: (${shape.slice(-3).join("x")}). Calculated output size: (${shape.at(-3)}x${out.join("x")}). Output size is too small`,
+    );
+  return { k, s, p, d, out, shape: [...shape.slice(0, -2), ...out] };
+}
+
+const maxGeometry = (shape: readonly number[], kernel: Pair, o: MaxPoolOptions) =>
+  poolGeometry(shape, kernel, o.stride, o.padding ?? 0, o.dilation ?? 1, o.ceilMode ?? false, "max_pool2d");
+
+function avgGeometry(shape: readonly number[], kernel: Pair, o: AvgPoolOptions): PoolGeometry {
+  const g = poolGeometry(shape, kernel, o.stride, o.padding ?? 0, 1, o.ceilMode ?? false, "avg_pool2d");
+  if (o.divisorOverride === 0) throw new ShapeError("avg_pool2d: divisor must be not zero");
+  return g;
+}
+
+/** max_pool2d's output shape (its indices have the same), checked as torch checks its arguments. */
+export const maxPool2dShape = (shape: readonly number[], kernel: Pair, o: MaxPoolOptions = {}) =>
+  maxGeometry(shape, kernel, o).shape;
+
+/** avg_pool2d's output shape, checked as torch checks its arguments. */
+export const avgPool2dShape = (shape: readonly number[], kernel: Pair, o: AvgPoolOptions = {}) =>
+  avgGeometry(shape, kernel, o).shape;
+
+/**
+ * Max over dim 2 of (N, C, K, L) window taps as torch's max_pool2d kernel takes it: the first of equal maxima, but
+ * the LAST NaN (its test is `val > max || isnan(val)`), where max() along a dim keeps the first NaN. A NaN window
+ * takes the max over the taps in reverse order, whose first NaN is the last one; the gradient follows the tap
+ * each picks.
+ */
+function windowMax(win: Tensor): { values: Tensor; indices: Tensor } {
+  const K = win.shape[2];
+  const forward = maxDim(win, 2);
+  // Without NaN both agree. A traced run (the WebGPU backend compiles it for any later values) takes both.
+  if (!isTracing() && !forward.values.data.some(Number.isNaN)) return forward;
+  const order = allocate("int64", K);
+  for (let i = 0; i < K; i++) order[i] = K - 1 - i;
+  const backward = maxDim(indexSelect(win, 2, new Tensor(order, [K], "int64")), 2);
+  const nan = applyBinary("ne", forward.values, forward.values);
+  return {
+    values: where(nan, backward.values, forward.values),
+    indices: where(nan, applyBinary("sub", K - 1, backward.indices), forward.indices),
+  };
+}
+
+export interface MaxPoolOptions {
+  stride?: Pair | null;
+  padding?: Pair;
+  dilation?: Pair;
+  ceilMode?: boolean;
+}
+
+/**
+ * `F.max_pool2d(..., return_indices=True)`: values and flat indices into each input plane. A tap in padding reads
+ * its window's first valid element instead of -inf, so it can never win over that element (max keeps the first of
+ * equal values, as torch's kernel does) and every index points into the input.
+ */
+export function maxPool2d(
+  x: Tensor,
+  kernel: Pair,
+  o: MaxPoolOptions = {},
+): { values: Tensor; indices: Tensor } {
+  const g = maxGeometry(x.shape, kernel, o);
+  let indices: Tensor | null = null;
+  const values = batched(x, 2, (x4) => {
+    const [hh, ww] = x4.shape.slice(2);
+    const h = strided(hh, g.out[0], g.k[0], g.s[0], g.p[0], g.d[0]);
+    const w = strided(ww, g.out[1], g.k[1], g.s[1], g.p[1], g.d[1]);
+    const K = g.k[0] * g.k[1];
+    const L = g.out[0] * g.out[1];
+    const t = table(h, w, "first");
+    const best = windowMax(windows(x4, t, K, L));
+    const shape = [x4.shape[0], x4.shape[1], ...g.out];
+    indices = isTracing()
+      ? reshape(pickedTaps(best.indices, t.index, K, L), shape)
+      : lookUp(best.indices, t.index, L, shape);
+    return reshape(best.values, shape);
+  });
+  const idx = indices as unknown as Tensor;
+  return { values, indices: x.ndim === 3 ? squeeze(idx, 0) : idx };
+}
+
+/**
+ * The winning tap's input index, the table's entry at (argmax, l), by ops a trace records: a one-hot product
+ * summed over the taps, so the WebGPU backend computes it from each run's own argmax.
+ */
+function pickedTaps(argmax: Tensor, index: Tensor, K: number, L: number): Tensor {
+  const order = allocate("int64", K);
+  for (let i = 0; i < K; i++) order[i] = i;
+  const taps = new Tensor(order, [K, 1], "int64");
+  const hit = cast(applyBinary("eq", unsqueeze(argmax, 2), taps), "int64");
+  return sum(applyBinary("mul", hit, reshape(index, [K, L])), 2);
+}
+
+/** The same entries read directly, when nothing is traced: one read per output, not K. */
+function lookUp(argmax: Tensor, index: Tensor, L: number, shape: number[]): Tensor {
+  const a = argmax.data;
+  const table = index.data;
+  const out = allocate("int64", a.length);
+  for (let i = 0; i < a.length; i++) out[i] = table[a[i] * L + (i % L)];
+  return new Tensor(out, shape, "int64");
+}
+
+export interface AvgPoolOptions {
+  stride?: Pair | null;
+  padding?: Pair;
+  ceilMode?: boolean;
+  countIncludePad?: boolean;
+  divisorOverride?: number | null;
+}
+
+/** The sum of each window's taps divided by a per-window constant (its size, or divisor_override). */
+function windowMean(x4: Tensor, h: Axis, w: Axis, divisors: ArrayLike<number>): Tensor {
+  const K = h.kernel * w.kernel;
+  const L = h.out * w.out;
+  const sums = sum(windows(x4, table(h, w, "zero"), K, L), 2);
+  const store = allocate(x4.dtype, L);
+  for (let i = 0; i < L; i++) store[i] = divisors[i];
+  const div = new Tensor(store, [L], x4.dtype);
+  return reshape(applyBinary("div", sums, div), [x4.shape[0], x4.shape[1], h.out, w.out]);
+}
+
+/** `F.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)`. */
+export function avgPool2d(x: Tensor, kernel: Pair, o: AvgPoolOptions = {}): Tensor {
+  const g = avgGeometry(x.shape, kernel, o);
+  return batched(x, 2, (x4) => {
+    const sizes = x4.shape.slice(2);
+    const [h, w] = [0, 1].map((i) => strided(sizes[i], g.out[i], g.k[i], g.s[i], g.p[i], 1));
+    // torch's divide_factor: the window clipped to the padded input (count_include_pad) or to the input.
+    const span = (i: number, o2: number): [number, number] => {
+      const start = o2 * g.s[i] - g.p[i];
+      const end = Math.min(start + g.k[i], sizes[i] + g.p[i]);
+      const inside = Math.max(0, Math.min(end, sizes[i]) - Math.max(start, 0));
+      return [end - start, inside];
+    };
+    const divisors: number[] = [];
+    for (let oh = 0; oh < g.out[0]; oh++)
+      for (let ow = 0; ow < g.out[1]; ow++) {
+        const [ph, ih] = span(0, oh);
+        const [pw, iw] = span(1, ow);
+        const override = o.divisorOverride;
+        // An empty window averages to 0 in torch; any non-zero divisor of its zero sum does.
+        divisors.push(
+          override !== null && override !== undefined
+            ? override
+            : ih * iw === 0
+              ? 1
+              : (o.countIncludePad ?? true)
+                ? ph * pw
+                : ih * iw,
+        );
+      }
+    return windowMean(x4, h, w, divisors);
+  });
+}
+
+/** adaptive_avg_pool2d's output sizes (a null entry keeps that input size), checked as torch checks them. */
+function adaptiveOut(shape: readonly number[], outputSize: number | readonly (number | null)[]): number[] {
+  const what = "adaptive_avg_pool2d";
+  checkRank(shape, 2, what);
+  const sizes = shape.slice(-2);
+  const list = typeof outputSize === "number" ? [outputSize, outputSize] : [...outputSize];
+  if (list.length === 1) list.push(list[0]);
+  if (list.length !== 2) throw new ShapeError(`${what}: output_size must be 2, got ${list.length} sizes`);
+  const out = list.map((v, i) => v ?? sizes[i]);
+  if (out.some((v) => !Number.isInteger(v) || v < 0))
+    throw new ShapeError(`${what}: output_size must be non-negative integers, got ${fmtShape(out)}`);
+  if (sizes.some((v) => v === 0))
+    throw new ShapeError(
+      `${what}: expected input to have non-zero size for non-batch dimensions, but input has sizes ${fmtShape(shape)}`,
+    );
+  return out;
+}
+
+export const adaptiveAvgPool2dShape = (
+  shape: readonly number[],
+  outputSize: number | readonly (number | null)[],
+) => [...shape.slice(0, -2), ...adaptiveOut(shape, outputSize)];
+
+/** `F.adaptive_avg_pool2d(input, output_size)`; a null entry keeps that input size. */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly (number | null)[]): Tensor {
+  const out = adaptiveOut(x.shape, outputSize);
+  return batched(x, 2, (x4) => {
+    const sizes = x4.shape.slice(2);
+    const [h, w] = [0, 1].map((i) => adaptive(sizes[i], out[i]));
+    const count = (a: Axis, o2: number) => {
+      let n = 0;
+      for (let k = 0; k < a.kernel; k++) if (a.taps[o2 * a.kernel + k] >= 0) n++;
+      return n;
+    };
+    const divisors: number[] = [];
+    for (let oh = 0; oh < h.out; oh++)
+      for (let ow = 0; ow < w.out; ow++) divisors.push(count(h, oh) * count(w, ow));
+    return windowMean(x4, h, w, divisors);
+  });
+}
+
+/** `torch.unflatten`'s output shape, checked as torch checks its arguments. */
+export function unflattenShape(shape: readonly number[], dim: number, sizes: readonly number[]): number[] {
+  const n = shape.length;
+  if (n === 0) throw new ShapeError("unflatten: Dimension specified as 0 but tensor has no dimensions");
+  const d = dim < 0 ? dim + n : dim;
+  if (d < 0 || d >= n)
+    throw new ShapeError(
+      `unflatten: Dimension out of range (expected to be in range of [${-n}, ${n - 1}], but got ${dim})`,
+    );
+  if (sizes.length === 0) throw new ShapeError("unflatten: sizes must be non-empty");
+  const free = sizes.filter((s) => s === -1).length;
+  if (free > 1) throw new ShapeError("unflatten: only one dimension can be inferred");
+  const known = sizes.reduce((p, s) => (s === -1 ? p : p * s), 1);
+  const fill = free ? shape[d] / known : null;
+  if ((free && (known === 0 || !Number.isInteger(fill))) || (!free && known !== shape[d]))
+    throw new ShapeError(
+      `unflatten: Provided sizes ${fmtShape(sizes)} don't multiply up to the size of dim ${dim} (${shape[d]}) in the input tensor`,
+    );
+  const full = sizes.map((s) => (s === -1 ? (fill as number) : s));
+  return [...shape.slice(0, d), ...full, ...shape.slice(d + 1)];
+}
+
+/** `torch.unflatten(input, dim, sizes)`: one dimension split into several (one size may be -1). */
+export const unflatten = (x: Tensor, dim: number, sizes: readonly number[]) =>
+  reshape(x, unflattenShape(x.shape, dim, sizes));
