@@ -1,8 +1,9 @@
 /**
  * The worker's side of the insight views (landscape.ts): the decision boundary, the loss landscape and its
  * 1-D slices, evaluated at the parameters of the last epoch record (so a WebGPU run, whose CPU leaves are
- * synced only now and then, is seen where it is). A landscape grid is computed a few rows at a time, yielding
- * between them, so training and edits keep going while it fills; a newer request or an edit abandons it.
+ * synced only now and then, is seen where it is). A landscape grid is computed in bands of rows, each one
+ * batched pass sized to take about SLICE_MS, yielding between them, so training and edits keep going while it
+ * fills; a newer request or an edit abandons it.
  */
 import { decisionBoundary, leavesAt, lossLandscape, lossSlices, modelIO } from "./landscape.ts";
 import type { Scheduler } from "./scheduler.ts";
@@ -80,15 +81,16 @@ export function insightServer(
       const others = total > (a.param === b.param && a.index === b.index ? 1 : 2);
       const loss = new Float64Array(xs.length * ys.length);
       let row = 0;
+      /** Rows per band: one batched pass each, sized so that a band takes about SLICE_MS. */
+      let band = 1;
       while (row < ys.length) {
         const t0 = performance.now();
-        // Rows until the slice's time is up (at least one).
-        while (row < ys.length && (row === 0 || performance.now() - t0 < SLICE_MS)) {
-          const part = lossLandscape(scheduler, { a, b, xs, ys: [ys[row]], at });
-          loss.set(part, row * xs.length);
-          row++;
-          if (performance.now() - t0 >= SLICE_MS) break;
-        }
+        const rows = Math.min(band, ys.length - row);
+        const part = lossLandscape(scheduler, { a, b, xs, ys: ys.slice(row, row + rows), at });
+        loss.set(part, row * xs.length);
+        row += rows;
+        const perRow = (performance.now() - t0) / rows;
+        band = Math.max(1, Math.floor(SLICE_MS / Math.max(perRow, 1e-3)));
         if (row < ys.length) await macrotask();
         if (ticket !== landscapeTicket) return;
         if (scheduler.revision !== revision) {

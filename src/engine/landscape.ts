@@ -8,13 +8,15 @@
  *  - 1-D slices of the loss along the gradient and along random filter-normalised directions ("Visualizing
  *    the Loss Landscape of Neural Nets", Li et al. 2018), for models with more than two parameters.
  * All of it runs the graph's own nodes through `Scheduler.evaluateWith`, the mechanism tool nodes use to
- * recompute part of the graph with one value replaced.
+ * recompute part of the graph with one value replaced; the landscape and the slices batch their points
+ * (batched.ts).
  */
 import { ancestors } from "../graph/topo.ts";
 import { inputEdge } from "../graph/validate.ts";
 import { noGrad } from "../runtime/autograd.ts";
 import { allocate, coerce, type DType } from "../runtime/dtype.ts";
 import { Tensor } from "../runtime/tensor.ts";
+import { traceBatched } from "./batched.ts";
 import { type Scheduler, SchedulerError } from "./scheduler.ts";
 
 /** How the model's output reads: class scores, log-probabilities, one logit, one probability, or a value. */
@@ -273,6 +275,7 @@ export interface LandscapeRequest {
   ys: readonly number[];
   /** Trained values to hold the other parameters at (by trainable id); else their current values. */
   at?: Readonly<Record<string, ArrayLike<number>>>;
+  mode?: GridMode;
 }
 
 /** The trained values now: `at` where it has them, else the leaves'. */
@@ -295,30 +298,101 @@ function currentValues(
   return out;
 }
 
+/** A batched pass holds at most about this many elements at once; a larger grid runs in chunks of rows. */
+const BATCH_ELEMENTS = 1 << 22;
+
+/** How a grid is evaluated: one batched pass (falling back to points where the graph cannot be batched). */
+export type GridMode = "auto" | "batched" | "pointwise";
+
 /**
- * The objective as a function of the trained tensors in `changed` (by trainable id): each call reads their
- * values from `values` and evaluates the nodes between them and the loss, every other value as cached.
+ * The objective at `count` points. Point r puts the trained tensors in `varied` (by id) at the values
+ * `fill(id, r, into)` writes; every other tensor in `changed` is held at its value in `values`; the rest of
+ * the graph is as cached. Evaluated as one batched pass over the points (batched.ts), in chunks of rows that
+ * fit BATCH_ELEMENTS; point by point (the nodes between the tensors and the loss run once per point) when
+ * `mode` says so, or, in "auto", when the graph cannot be batched. NaN where the loss is not finite.
  */
-function objectiveFn(
+function objectiveAt(
   s: Scheduler,
   obj: PortRef,
   values: ReturnType<typeof currentValues>,
   changed: readonly string[],
-): () => number {
-  const parts = changed.map((id) => values.get(id)!);
-  const run = s.prepareWith({ leaves: [...new Set(parts.map((p) => p.nodeId))] }, [obj]);
-  return () => {
+  varied: readonly string[],
+  count: number,
+  fill: (id: string, r: number, into: Float64Array) => void,
+  mode: GridMode,
+): Float64Array {
+  const parts = new Map(changed.map((id) => [id, values.get(id)!]));
+  const run = s.prepareWith({ leaves: [...new Set([...parts.values()].map((p) => p.nodeId))] }, [obj]);
+  const leavesOf = (tensors: ReadonlyMap<string, Tensor>) => {
     const leaves = new Map<string, Record<string, Tensor>>();
-    for (const p of parts) {
+    for (const [id, t] of tensors) {
+      const p = parts.get(id)!;
       const own = leaves.get(p.nodeId) ?? {};
-      own[p.leaf] = tensorOf(p.values, p.shape, p.dtype);
+      own[p.leaf] = t;
       leaves.set(p.nodeId, own);
     }
-    const [loss] = run({ leaves });
+    return leaves;
+  };
+  const single = (loss: Tensor): number => {
     if (loss.numel !== 1)
       throw new SchedulerError(`the objective '${s.label(obj.nodeId)}' is not a single number`, obj.nodeId);
     return loss.item();
   };
+  const out = new Float64Array(count);
+  if (mode !== "pointwise") {
+    const at = new Map([...parts].map(([id, p]) => [id, tensorOf(p.values, p.shape, p.dtype)]));
+    const leaves = leavesOf(at);
+    try {
+      const fwd = traceBatched(
+        () => run({ leaves }),
+        varied.map((id) => at.get(id)!),
+      );
+      single(fwd.outputs[0]);
+      const chunk = Math.max(
+        1,
+        Math.min(count, Math.floor(BATCH_ELEMENTS / Math.max(1, fwd.elementsPerRow))),
+      );
+      noGrad(() => {
+        for (let start = 0; start < count; start += chunk) {
+          const rows = Math.min(chunk, count - start);
+          const batch = new Map<Tensor, Tensor>();
+          for (const id of varied) {
+            const p = parts.get(id)!;
+            const n = p.values.length;
+            const flat = new Float64Array(rows * n);
+            const row = new Float64Array(n);
+            for (let r = 0; r < rows; r++) {
+              row.set(p.values);
+              fill(id, start + r, row);
+              flat.set(row, r * n);
+            }
+            batch.set(at.get(id)!, tensorOf(flat, [rows, ...p.shape], p.dtype));
+          }
+          const [loss] = fwd.run(rows, batch);
+          const d = loss.data;
+          for (let r = 0; r < rows; r++) out[start + r] = Number.isFinite(d[r]) ? d[r] : Number.NaN;
+        }
+      });
+      return out;
+    } catch (e) {
+      if (mode === "batched" || e instanceof SchedulerError) throw e;
+      // A graph the batched replay cannot follow: evaluate point by point below.
+    }
+  }
+  const base = new Map([...parts].map(([id, p]) => [id, Float64Array.from(p.values)]));
+  noGrad(() => {
+    for (let r = 0; r < count; r++) {
+      const at = new Map<string, Tensor>();
+      for (const [id, p] of parts) {
+        const v = Float64Array.from(base.get(id)!);
+        if (varied.includes(id)) fill(id, r, v);
+        at.set(id, tensorOf(v, p.shape, p.dtype));
+      }
+      const v = single(run({ leaves: leavesOf(at) })[0]);
+      out[r] = Number.isFinite(v) ? v : Number.NaN;
+    }
+  });
+  return out;
 }
 
 /** The objective (the loss training reports) and its node, or an error saying there is none. */
@@ -330,9 +404,9 @@ function objectiveOf(s: Scheduler): PortRef {
 
 /**
  * The objective over a grid of values of two parameter elements: row j, column i holds the loss with a at
- * xs[i] and b at ys[j], every other trained value at `at` (or its current value). Every grid point is an
+ * xs[i] and b at ys[j], every other trained value at `at` (or its current value). The grid is one batched
  * evaluation of the nodes between the parameters and the loss (the ones that do not depend on them stay
- * cached), under no_grad. NaN where the loss is not finite.
+ * cached), under no_grad; each point equals its own evaluation. NaN where the loss is not finite.
  */
 export function lossLandscape(s: Scheduler, req: LandscapeRequest): Float64Array {
   const obj = objectiveOf(s);
@@ -343,25 +417,24 @@ export function lossLandscape(s: Scheduler, req: LandscapeRequest): Float64Array
     if (!Number.isInteger(c.index) || c.index < 0 || c.index >= p.values.length)
       throw new SchedulerError(`'${c.param}' has no element ${c.index}`);
   }
-  const pa = values.get(req.a.param)!;
-  const pb = values.get(req.b.param)!;
   // The two coordinates' tensors, and every tensor held at given values (their cached leaves may be behind a
   // GPU run's: only the record is current).
-  const changed = [
-    ...new Set([req.a.param, req.b.param, ...Object.keys(req.at ?? {}).filter((k) => values.has(k))]),
-  ];
-  const out = new Float64Array(req.xs.length * req.ys.length);
-  const f = objectiveFn(s, obj, values, changed);
-  noGrad(() => {
-    for (let j = 0; j < req.ys.length; j++)
-      for (let i = 0; i < req.xs.length; i++) {
-        pa.values[req.a.index] = req.xs[i];
-        pb.values[req.b.index] = req.ys[j];
-        const v = f();
-        out[j * req.xs.length + i] = Number.isFinite(v) ? v : Number.NaN;
-      }
-  });
-  return out;
+  const varied = [...new Set([req.a.param, req.b.param])];
+  const changed = [...new Set([...varied, ...Object.keys(req.at ?? {}).filter((k) => values.has(k))])];
+  const nx = req.xs.length;
+  return objectiveAt(
+    s,
+    obj,
+    values,
+    changed,
+    varied,
+    nx * req.ys.length,
+    (id, r, into) => {
+      if (id === req.a.param) into[req.a.index] = req.xs[r % nx];
+      if (id === req.b.param) into[req.b.index] = req.ys[Math.floor(r / nx)];
+    },
+    req.mode ?? "auto",
+  );
 }
 
 /** mulberry32: a small seeded generator, so a slice's random directions are the same every time. */
@@ -410,6 +483,7 @@ export interface SliceRequest {
   at?: Readonly<Record<string, ArrayLike<number>>>;
   /** The gradient at `at`, by trainable id; computed here (one backward pass) when absent. */
   grads?: Readonly<Record<string, ArrayLike<number>>>;
+  mode?: GridMode;
 }
 
 export interface LossSlice {
@@ -464,24 +538,22 @@ export function lossSlices(s: Scheduler, req: SliceRequest): LossSlice[] {
     }
     dirs.push({ label: `random ${r + 1}`, d });
   }
-  const base = new Map([...values].map(([id, p]) => [id, Float64Array.from(p.values)]));
-  const f = objectiveFn(s, obj, values, ids);
-  return noGrad(() =>
-    dirs.map(({ label, d }) => {
-      const losses = new Float64Array(req.alphas.length);
-      req.alphas.forEach((alpha, i) => {
-        for (const id of ids) {
-          const b = base.get(id)!;
-          const dv = d.get(id)!;
-          const cur = values.get(id)!.values;
-          for (let k = 0; k < cur.length; k++) cur[k] = b[k] + alpha * dv[k];
-        }
-        const v = f();
-        losses[i] = Number.isFinite(v) ? v : Number.NaN;
-      });
-      return { label, losses };
-    }),
+  const na = req.alphas.length;
+  const losses = objectiveAt(
+    s,
+    obj,
+    values,
+    ids,
+    ids,
+    dirs.length * na,
+    (id, r, into) => {
+      const alpha = req.alphas[r % na];
+      const dv = dirs[Math.floor(r / na)].d.get(id)!;
+      for (let k = 0; k < into.length; k++) into[k] += alpha * dv[k];
+    },
+    req.mode ?? "auto",
   );
+  return dirs.map(({ label }, k) => ({ label, losses: losses.slice(k * na, (k + 1) * na) }));
 }
 
 /** The trained tensors' ids and sizes, for choosing a landscape's two coordinates. */
