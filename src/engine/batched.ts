@@ -16,7 +16,7 @@ import * as O from "../runtime/ops/index.ts";
 import { POINTWISE_LOSSES, type PointwiseLossName, pointwiseLoss } from "../runtime/pointwise-loss.ts";
 import { numel } from "../runtime/shape.ts";
 import { Tensor, zeros } from "../runtime/tensor.ts";
-import { type TraceEvent, withTracer } from "../runtime/trace.ts";
+import { isTracing, type TraceEvent, withTracer } from "../runtime/trace.ts";
 
 type Producer = { event: TraceEvent; index: number };
 
@@ -160,7 +160,8 @@ function allDims(dims: readonly number[], rank: number): boolean {
  */
 function replay(e: TraceEvent, ins: (Tensor | undefined)[], rows: number): Tensor[] {
   const a = e.attrs;
-  const orig = e.inputs;
+  // The traced values, without their autograd history (a device's capture takes them as constants).
+  const orig = e.inputs.map((t) => (t?.gradFn ? t.detach() : t));
   const out = e.outputs[0];
   const rank = out.ndim;
   /** Input k: batched and lifted to the output's rank, or the traced value (which broadcasts). */
@@ -275,6 +276,7 @@ function replay(e: TraceEvent, ins: (Tensor | undefined)[], rows: number): Tenso
     case "nll_loss": {
       if (ins[1] || ins[2])
         throw new Unbatchable("nll_loss's targets or weights depend on the varied values");
+      if (isTracing()) return [tracedNll(e, x!, rows)];
       // Row by row: the loss's own cascade of partial sums over each point's targets.
       const input = x!;
       const each = numel(x0.shape);
@@ -317,4 +319,26 @@ function matmul(
   };
   const r = O.matmul(form(a, a0, aMat), form(b, b0, bMat));
   return O.reshape(r, [rows, ...out.shape]);
+}
+
+/**
+ * nll_loss of every row at once, for a replay traced for a device: the unreduced loss of all rows' targets
+ * (one op, not one per row), summed per row and divided by the row's total weight for the mean. The sum's order
+ * is not the CPU cascade's, so float32 results agree to rounding, not bit for bit (the device computes its own
+ * order anyway).
+ */
+function tracedNll(e: TraceEvent, x: Tensor, rows: number): Tensor {
+  const [x0, target, weight] = e.inputs as [Tensor, Tensor, Tensor | null];
+  const ignore = e.attrs.ignore_index as number;
+  const reduction = e.attrs.reduction as string;
+  const point = x0.ndim === 1 ? [1, ...x0.shape] : x0.shape;
+  const input = O.reshape(x, [rows * point[0], ...point.slice(1)]);
+  const t = O.reshape(repeat(target, rows), [rows * point[0], ...point.slice(2)]);
+  const each = nllLoss(input, t, { weight: weight ?? undefined, ignore_index: ignore, reduction: "none" });
+  if (reduction === "none") return each;
+  const sums = O.sum(O.reshape(each, [rows, target.numel]), 1);
+  if (reduction === "sum") return sums;
+  let total = 0;
+  for (const c of target.data) if (c !== ignore) total += weight ? weight.data[c] : 1;
+  return O.binaryOp("div", sums, total);
 }

@@ -18,6 +18,7 @@ import { allocate, coerce, type DType } from "../runtime/dtype.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { traceBatched } from "./batched.ts";
 import { type Scheduler, SchedulerError } from "./scheduler.ts";
+import type { Backend } from "./scheduler-backend.ts";
 
 /** How the model's output reads: class scores, log-probabilities, one logit, one probability, or a value. */
 export type ModelTask = "scores" | "logprobs" | "logit" | "probability" | "regression";
@@ -304,73 +305,100 @@ const BATCH_ELEMENTS = 1 << 22;
 /** How a grid is evaluated: one batched pass (falling back to points where the graph cannot be batched). */
 export type GridMode = "auto" | "batched" | "pointwise";
 
+/** What `objectiveAt` evaluates: `count` points, point r putting the `varied` tensors at `fill`'s values. */
+interface Points {
+  s: Scheduler;
+  obj: PortRef;
+  values: ReturnType<typeof currentValues>;
+  /** Trained tensors replaced (by id): the varied ones and those held at given values. */
+  changed: readonly string[];
+  varied: readonly string[];
+  count: number;
+  /** Write point r's values of tensor `id` into `into` (which holds its values at the current point). */
+  fill: (id: string, r: number, into: Float64Array) => void;
+}
+
+/** The replaced leaves of `changed` as the scheduler takes them (node id → leaf → tensor). */
+function leavesOf(p: Points, tensors: ReadonlyMap<string, Tensor>): Map<string, Record<string, Tensor>> {
+  const leaves = new Map<string, Record<string, Tensor>>();
+  for (const [id, t] of tensors) {
+    const v = p.values.get(id)!;
+    const own = leaves.get(v.nodeId) ?? {};
+    own[v.leaf] = t;
+    leaves.set(v.nodeId, own);
+  }
+  return leaves;
+}
+
+function single(p: Points, loss: Tensor): number {
+  if (loss.numel !== 1)
+    throw new SchedulerError(
+      `the objective '${p.s.label(p.obj.nodeId)}' is not a single number`,
+      p.obj.nodeId,
+    );
+  return loss.item();
+}
+
+function runFor(p: Points) {
+  return p.s.prepareWith({ leaves: [...new Set(p.changed.map((id) => p.values.get(id)!.nodeId))] }, [p.obj]);
+}
+
 /**
- * The objective at `count` points. Point r puts the trained tensors in `varied` (by id) at the values
- * `fill(id, r, into)` writes; every other tensor in `changed` is held at its value in `values`; the rest of
- * the graph is as cached. Evaluated as one batched pass over the points (batched.ts), in chunks of rows that
- * fit BATCH_ELEMENTS; point by point (the nodes between the tensors and the loss run once per point) when
- * `mode` says so, or, in "auto", when the graph cannot be batched. NaN where the loss is not finite.
+ * The batched pass over the points (batched.ts): traced once at the current point, then run on chunks of
+ * rows that fit BATCH_ELEMENTS. `batch(start, rows)` makes the varied tensors' values for points start...
+ * (past the last point, the last point again). Throws Unbatchable for a graph the replay cannot follow.
  */
-function objectiveAt(
-  s: Scheduler,
-  obj: PortRef,
-  values: ReturnType<typeof currentValues>,
-  changed: readonly string[],
-  varied: readonly string[],
-  count: number,
-  fill: (id: string, r: number, into: Float64Array) => void,
-  mode: GridMode,
-): Float64Array {
-  const parts = new Map(changed.map((id) => [id, values.get(id)!]));
-  const run = s.prepareWith({ leaves: [...new Set([...parts.values()].map((p) => p.nodeId))] }, [obj]);
-  const leavesOf = (tensors: ReadonlyMap<string, Tensor>) => {
-    const leaves = new Map<string, Record<string, Tensor>>();
-    for (const [id, t] of tensors) {
-      const p = parts.get(id)!;
-      const own = leaves.get(p.nodeId) ?? {};
-      own[p.leaf] = t;
-      leaves.set(p.nodeId, own);
+function batchedPass(p: Points) {
+  const run = runFor(p);
+  const at = new Map(
+    p.changed.map((id) => {
+      const v = p.values.get(id)!;
+      return [id, tensorOf(v.values, v.shape, v.dtype)];
+    }),
+  );
+  const leaves = leavesOf(p, at);
+  const fwd = traceBatched(
+    () => run({ leaves }),
+    p.varied.map((id) => at.get(id)!),
+  );
+  single(p, fwd.outputs[0]);
+  const chunk = Math.max(1, Math.min(p.count, Math.floor(BATCH_ELEMENTS / Math.max(1, fwd.elementsPerRow))));
+  const batch = (start: number, rows: number): Map<Tensor, Tensor> => {
+    const out = new Map<Tensor, Tensor>();
+    for (const id of p.varied) {
+      const v = p.values.get(id)!;
+      const n = v.values.length;
+      const flat = new Float64Array(rows * n);
+      const row = new Float64Array(n);
+      for (let r = 0; r < rows; r++) {
+        row.set(v.values);
+        p.fill(id, Math.min(start + r, p.count - 1), row);
+        flat.set(row, r * n);
+      }
+      out.set(at.get(id)!, tensorOf(flat, [rows, ...v.shape], v.dtype));
     }
-    return leaves;
+    return out;
   };
-  const single = (loss: Tensor): number => {
-    if (loss.numel !== 1)
-      throw new SchedulerError(`the objective '${s.label(obj.nodeId)}' is not a single number`, obj.nodeId);
-    return loss.item();
-  };
-  const out = new Float64Array(count);
+  return { fwd, chunk, batch };
+}
+
+const finite = (v: number) => (Number.isFinite(v) ? v : Number.NaN);
+
+/**
+ * The objective at each of the points, every other value as cached, under no_grad. One batched pass
+ * (`batchedPass`); point by point (the nodes between the tensors and the loss run once per point) when `mode`
+ * says so, or, in "auto", when the graph cannot be batched. NaN where the loss is not finite.
+ */
+function objectiveAt(p: Points, mode: GridMode): Float64Array {
+  const out = new Float64Array(p.count);
   if (mode !== "pointwise") {
-    const at = new Map([...parts].map(([id, p]) => [id, tensorOf(p.values, p.shape, p.dtype)]));
-    const leaves = leavesOf(at);
     try {
-      const fwd = traceBatched(
-        () => run({ leaves }),
-        varied.map((id) => at.get(id)!),
-      );
-      single(fwd.outputs[0]);
-      const chunk = Math.max(
-        1,
-        Math.min(count, Math.floor(BATCH_ELEMENTS / Math.max(1, fwd.elementsPerRow))),
-      );
+      const { fwd, chunk, batch } = batchedPass(p);
       noGrad(() => {
-        for (let start = 0; start < count; start += chunk) {
-          const rows = Math.min(chunk, count - start);
-          const batch = new Map<Tensor, Tensor>();
-          for (const id of varied) {
-            const p = parts.get(id)!;
-            const n = p.values.length;
-            const flat = new Float64Array(rows * n);
-            const row = new Float64Array(n);
-            for (let r = 0; r < rows; r++) {
-              row.set(p.values);
-              fill(id, start + r, row);
-              flat.set(row, r * n);
-            }
-            batch.set(at.get(id)!, tensorOf(flat, [rows, ...p.shape], p.dtype));
-          }
-          const [loss] = fwd.run(rows, batch);
-          const d = loss.data;
-          for (let r = 0; r < rows; r++) out[start + r] = Number.isFinite(d[r]) ? d[r] : Number.NaN;
+        for (let start = 0; start < p.count; start += chunk) {
+          const rows = Math.min(chunk, p.count - start);
+          const d = fwd.run(rows, batch(start, rows))[0].data;
+          for (let r = 0; r < rows; r++) out[start + r] = finite(d[r]);
         }
       });
       return out;
@@ -379,20 +407,54 @@ function objectiveAt(
       // A graph the batched replay cannot follow: evaluate point by point below.
     }
   }
-  const base = new Map([...parts].map(([id, p]) => [id, Float64Array.from(p.values)]));
+  const run = runFor(p);
   noGrad(() => {
-    for (let r = 0; r < count; r++) {
+    for (let r = 0; r < p.count; r++) {
       const at = new Map<string, Tensor>();
-      for (const [id, p] of parts) {
-        const v = Float64Array.from(base.get(id)!);
-        if (varied.includes(id)) fill(id, r, v);
-        at.set(id, tensorOf(v, p.shape, p.dtype));
+      for (const id of p.changed) {
+        const v = p.values.get(id)!;
+        const own = Float64Array.from(v.values);
+        if (p.varied.includes(id)) p.fill(id, r, own);
+        at.set(id, tensorOf(own, v.shape, v.dtype));
       }
-      const v = single(run({ leaves: leavesOf(at) })[0]);
-      out[r] = Number.isFinite(v) ? v : Number.NaN;
+      out[r] = finite(single(p, run({ leaves: leavesOf(p, at) })[0]));
     }
   });
   return out;
+}
+
+/**
+ * `objectiveAt` on a device backend (WebGPU): the batched pass is traced and compiled once for a chunk of
+ * rows, then each chunk runs on the device with its parameter values written to it. Float32 graphs only;
+ * anything the device cannot run (or the replay cannot follow) is evaluated on the CPU instead, unless `mode`
+ * is "batched".
+ */
+async function objectiveOn(backend: Backend, p: Points, mode: GridMode): Promise<Float64Array> {
+  if (mode === "pointwise" || !backend.evaluator) return objectiveAt(p, mode);
+  let compiled: { run: (values: ArrayLike<number>[]) => Promise<ArrayLike<number>[]>; dispose(): void };
+  let pass: ReturnType<typeof batchedPass>;
+  try {
+    pass = batchedPass(p);
+    const first = pass.batch(0, pass.chunk);
+    compiled = await backend.evaluator(
+      () => noGrad(() => pass.fwd.run(pass.chunk, first)),
+      [...first.values()],
+    );
+  } catch (e) {
+    if (mode === "batched" || e instanceof SchedulerError) throw e;
+    return objectiveAt(p, mode);
+  }
+  try {
+    const out = new Float64Array(p.count);
+    for (let start = 0; start < p.count; start += pass.chunk) {
+      const values = [...pass.batch(start, pass.chunk).values()].map((t) => t.data);
+      const [d] = await compiled.run(values);
+      for (let r = 0; r < Math.min(pass.chunk, p.count - start); r++) out[start + r] = finite(d[r]);
+    }
+    return out;
+  } finally {
+    compiled.dispose();
+  }
 }
 
 /** The objective (the loss training reports) and its node, or an error saying there is none. */
@@ -409,6 +471,19 @@ function objectiveOf(s: Scheduler): PortRef {
  * cached), under no_grad; each point equals its own evaluation. NaN where the loss is not finite.
  */
 export function lossLandscape(s: Scheduler, req: LandscapeRequest): Float64Array {
+  return objectiveAt(landscapePoints(s, req), req.mode ?? "auto");
+}
+
+/** `lossLandscape` evaluated on a device backend (WebGPU), as one batched program run on chunks of the grid. */
+export function lossLandscapeOn(
+  backend: Backend,
+  s: Scheduler,
+  req: LandscapeRequest,
+): Promise<Float64Array> {
+  return objectiveOn(backend, landscapePoints(s, req), req.mode ?? "auto");
+}
+
+function landscapePoints(s: Scheduler, req: LandscapeRequest): Points {
   const obj = objectiveOf(s);
   const values = currentValues(s, req.at);
   for (const c of [req.a, req.b]) {
@@ -422,19 +497,18 @@ export function lossLandscape(s: Scheduler, req: LandscapeRequest): Float64Array
   const varied = [...new Set([req.a.param, req.b.param])];
   const changed = [...new Set([...varied, ...Object.keys(req.at ?? {}).filter((k) => values.has(k))])];
   const nx = req.xs.length;
-  return objectiveAt(
+  return {
     s,
     obj,
     values,
     changed,
     varied,
-    nx * req.ys.length,
-    (id, r, into) => {
+    count: nx * req.ys.length,
+    fill: (id, r, into) => {
       if (id === req.a.param) into[req.a.index] = req.xs[r % nx];
       if (id === req.b.param) into[req.b.index] = req.ys[Math.floor(r / nx)];
     },
-    req.mode ?? "auto",
-  );
+  };
 }
 
 /** mulberry32: a small seeded generator, so a slice's random directions are the same every time. */
@@ -497,6 +571,21 @@ export interface LossSlice {
  * (scaled so that α = 1 moves by |θ|) and along `random` Gaussian directions, filter-normalised.
  */
 export function lossSlices(s: Scheduler, req: SliceRequest): LossSlice[] {
+  const { points, labels } = slicePoints(s, req);
+  return slicesOf(labels, objectiveAt(points, req.mode ?? "auto"), req.alphas.length);
+}
+
+/** `lossSlices` evaluated on a device backend (WebGPU), as one batched program. */
+export async function lossSlicesOn(backend: Backend, s: Scheduler, req: SliceRequest): Promise<LossSlice[]> {
+  const { points, labels } = slicePoints(s, req);
+  return slicesOf(labels, await objectiveOn(backend, points, req.mode ?? "auto"), req.alphas.length);
+}
+
+function slicesOf(labels: string[], losses: Float64Array, na: number): LossSlice[] {
+  return labels.map((label, k) => ({ label, losses: losses.slice(k * na, (k + 1) * na) }));
+}
+
+function slicePoints(s: Scheduler, req: SliceRequest): { points: Points; labels: string[] } {
   const obj = objectiveOf(s);
   const values = currentValues(s, req.at);
   const ids = [...values.keys()];
@@ -539,21 +628,20 @@ export function lossSlices(s: Scheduler, req: SliceRequest): LossSlice[] {
     dirs.push({ label: `random ${r + 1}`, d });
   }
   const na = req.alphas.length;
-  const losses = objectiveAt(
+  const points: Points = {
     s,
     obj,
     values,
-    ids,
-    ids,
-    dirs.length * na,
-    (id, r, into) => {
+    changed: ids,
+    varied: ids,
+    count: dirs.length * na,
+    fill: (id, r, into) => {
       const alpha = req.alphas[r % na];
       const dv = dirs[Math.floor(r / na)].d.get(id)!;
       for (let k = 0; k < into.length; k++) into[k] += alpha * dv[k];
     },
-    req.mode ?? "auto",
-  );
-  return dirs.map(({ label }, k) => ({ label, losses: losses.slice(k * na, (k + 1) * na) }));
+  };
+  return { points, labels: dirs.map((d) => d.label) };
 }
 
 /** The trained tensors' ids and sizes, for choosing a landscape's two coordinates. */

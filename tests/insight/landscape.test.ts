@@ -2,7 +2,6 @@
 // each equal a direct evaluation of the graph; the thermometer's loss surface equals PyTorch's; nothing cached
 // changes; and over the worker protocol the path of SGD starts at [1, 1] and reaches [0.8820, 0.4269].
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   decisionBoundary,
@@ -13,29 +12,14 @@ import {
   modelIO,
   span,
 } from "../../src/engine/landscape.ts";
-import { Scheduler } from "../../src/engine/scheduler.ts";
 import type { EpochRecord } from "../../src/engine/train.ts";
 import { SchedulerClient, type WorkerLike } from "../../src/engine/worker-client.ts";
 import type { FromWorker } from "../../src/engine/worker-protocol.ts";
 import { serveScheduler, type WorkerPort } from "../../src/engine/worker-serve.ts";
 import { GraphDocument } from "../../src/graph/document.ts";
-import { parseGraphFile } from "../../src/graph/format.ts";
-import type { GraphDoc } from "../../src/graph/types.ts";
 import { PYTHON } from "../helpers/torch.ts";
 import { THERMOMETER_T_C, THERMOMETER_T_U } from "../scheduler/helpers.ts";
-
-function example(name: string): GraphDoc {
-  const r = parseGraphFile(readFileSync(new URL(`../../examples/${name}`, import.meta.url), "utf8"));
-  if (!r.ok) throw new Error(r.errors.map((e) => `${e.path}: ${e.message}`).join("\n"));
-  return r.doc;
-}
-
-function scheduler(doc: GraphDoc): Scheduler {
-  const s = new Scheduler();
-  s.setGraph(doc);
-  s.evaluate();
-  return s;
-}
+import { example, scheduler } from "./helpers.ts";
 
 /** The thermometer with its params set to [w, b]: the direct evaluation a landscape point must equal. */
 function thermometerLossAt(w: number, b: number): number {
