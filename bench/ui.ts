@@ -11,7 +11,9 @@
  * Options: `--parts load,drag,train,insight` (default all), `--graphs regression,mlp`,
  * `--views none,model,landscape,runs,layers`, `--reps N` (each insight scenario N times), `--out FILE` (instead of
  * bench/UI-RESULTS.md), `--profile` (a CPU profile of the main thread per insight scenario: the functions that
- * took the most time and the long tasks' own time are printed).
+ * took the most time and the long tasks' own time are printed), `--trace` (a Chrome trace per insight scenario:
+ * the main thread's tasks by their CPU time as well as their wall time, which on a loaded machine also counts
+ * time the thread waited for a core).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -30,6 +32,7 @@ const VIEWS = ["none", "model", "landscape", "runs", "layers"] as const;
 const views = list("views", VIEWS) ?? VIEWS;
 const reps = Number(option("reps") ?? 1);
 const profile = process.argv.includes("--profile");
+const trace = process.argv.includes("--trace");
 
 /** 300 nodes: 30 chains of tensor → 8 elementwise ops → sum, laid out on a grid. */
 function bigGraph(): GraphDoc {
@@ -126,6 +129,34 @@ async function stopWatching(page: Page): Promise<{ long: number[]; gaps: number[
   return (await page.evaluate(
     "(() => { window.__stop = true; return { long: window.__long, gaps: window.__gaps.slice(1) }; })()",
   )) as { long: number[]; gaps: number[] };
+}
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string };
+}
+
+/** The renderer main thread's tasks in a Chrome trace: their wall and CPU times (ms). */
+function mainThreadTasks(json: string): { wall: number[]; cpu: number[] } {
+  const events = (JSON.parse(json) as { traceEvents: TraceEvent[] }).traceEvents;
+  const main = events.find((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain");
+  const tasks = events.filter(
+    (e) =>
+      main &&
+      e.pid === main.pid &&
+      e.tid === main.tid &&
+      e.ph === "X" &&
+      e.name === "ThreadControllerImpl::RunTask",
+  );
+  return {
+    wall: tasks.map((e) => (e.dur ?? 0) / 1000),
+    cpu: tasks.map((e) => (e.tdur ?? e.dur ?? 0) / 1000),
+  };
 }
 
 /** Run, saying yes to the long-run question, and wait until training runs (the window starts then). */
@@ -366,7 +397,9 @@ async function main() {
         await startRun(page);
         await watchMainThread(page);
         if (cdp) await cdp.send("Profiler.start");
+        if (trace) await a.browser.startTracing(page, { categories: ["toplevel", "__metadata"] });
         await page.waitForTimeout(4000);
+        const tasks = trace ? mainThreadTasks((await a.browser.stopTracing()).toString("utf8")) : null;
         const watch = await stopWatching(page);
         const prof = cdp ? ((await cdp.send("Profiler.stop")) as { profile: CpuProfile }).profile : null;
         await page.click('[data-testid="pause"]', { timeout: 5000 }).catch(() => undefined);
@@ -380,7 +413,11 @@ async function main() {
           `${name}, ${view === "none" ? "no insight view" : `insight view "${view}"`} open, 4 s training on the CPU${reps > 1 ? ` (rep ${rep + 1})` : ""}: ${e1 - e0} epochs; ` +
             `longest main-thread task ${watch.long.length ? ms(longest) : "under 50 ms (no long task reported)"}, ` +
             `${watch.long.length} long tasks; frames: median ${ms(pct(watch.gaps, 50))}, p95 ${ms(pct(watch.gaps, 95))}, longest ${ms(Math.max(...watch.gaps))}` +
-            (draws ? `; view redraws ${draws}` : ""),
+            (draws ? `; view redraws ${draws}` : "") +
+            (tasks
+              ? `; tasks by CPU time: longest ${ms(Math.max(0, ...tasks.cpu))}, ${tasks.cpu.filter((t) => t >= 50).length} of 50 ms or more, ` +
+                `${ms(tasks.cpu.reduce((x, y) => x + y, 0))} in all (by wall time: longest ${ms(Math.max(0, ...tasks.wall))})`
+              : ""),
         );
         if (prof) console.log(hotFunctions(prof));
       }
