@@ -161,6 +161,7 @@ function mainThreadTasks(json: string): { wall: number[]; cpu: number[] } {
 
 /** Run, saying yes to the long-run question, and wait until training runs (the window starts then). */
 async function startRun(page: Page): Promise<void> {
+  await page.waitForSelector('[data-testid="run"]:not([disabled])', { timeout: 60_000 });
   await page.click('[data-testid="run"]');
   const running = '[data-testid="pause"]:not([disabled])';
   const asked = await Promise.race([
@@ -402,7 +403,7 @@ async function main() {
         const tasks = trace ? mainThreadTasks((await a.browser.stopTracing()).toString("utf8")) : null;
         const watch = await stopWatching(page);
         const prof = cdp ? ((await cdp.send("Profiler.stop")) as { profile: CpuProfile }).profile : null;
-        await page.click('[data-testid="pause"]', { timeout: 5000 }).catch(() => undefined);
+        await page.click('[data-testid="pause"]', { timeout: 30_000 }).catch(() => undefined);
         await page.waitForTimeout(200);
         const e1 = Number(await page.locator('[data-testid="epoch"]').textContent());
         const draws = await page.evaluate(
@@ -429,9 +430,18 @@ async function main() {
   await closeApp();
   const out = option("out") ?? join(ROOT, "bench", "UI-RESULTS.md");
   const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(", ");
+  // Notes written under the results (sections from the first "## " heading on) are kept.
+  let notes = "";
+  try {
+    const before = readFileSync(out, "utf8");
+    const at = before.indexOf("\n## ");
+    if (at >= 0) notes = `\n${before.slice(at + 1)}`;
+  } catch {
+    // No earlier results.
+  }
   writeFileSync(
     out,
-    `# Editor interaction benchmark\n\n\`npx tsx bench/ui.ts\` (headless Chromium, 1600×900, ${new Date().toISOString().slice(0, 16)}; load average ${load(loadStart)} at the start, ${load(loadavg())} at the end)\n\n${lines.map((l) => `- ${l}`).join("\n")}\n`,
+    `# Editor interaction benchmark\n\n\`npx tsx bench/ui.ts\` (headless Chromium, 1600×900, ${new Date().toISOString().slice(0, 16)}; load average ${load(loadStart)} at the start, ${load(loadavg())} at the end)\n\n${lines.map((l) => `- ${l}`).join("\n")}\n${notes}`,
   );
   console.log(`written to ${out}`);
 }
