@@ -38,11 +38,16 @@ export function insightServer(
   /** Bumped by each landscape request: an older one still filling stops. */
   let landscapeTicket = 0;
 
-  /** The device backend training runs on (WebGPU), whose device then evaluates the grids too. */
+  /**
+   * The device backend training runs on (WebGPU), whose device then evaluates the grids too; not a software
+   * GPU (SwiftShader), which computes on the CPU's cores and is slower there than the CPU's own batched pass
+   * (bench/UI-RESULTS.md).
+   */
   const device = async (): Promise<Backend | undefined> => {
     if (trainer.state.backend !== "webgpu") return undefined;
     const r = await resolveBackend("webgpu");
-    return r.fallback || !r.backend.evaluator ? undefined : r.backend;
+    if (r.fallback || !r.backend.evaluator || r.backend.adapter?.software !== false) return undefined;
+    return r.backend;
   };
 
   const captureStart = () => {
