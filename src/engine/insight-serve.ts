@@ -1,11 +1,21 @@
 /**
  * The worker's side of the insight views (landscape.ts): the decision boundary, the loss landscape and its
  * 1-D slices, evaluated at the parameters of the last epoch record (so a WebGPU run, whose CPU leaves are
- * synced only now and then, is seen where it is). A landscape grid is computed a few rows at a time, yielding
- * between them, so training and edits keep going while it fills; a newer request or an edit abandons it.
+ * synced only now and then, is seen where it is). A landscape grid is computed in bands of rows, each one
+ * batched pass sized to take about SLICE_MS, yielding between them, so training and edits keep going while it
+ * fills; a newer request or an edit abandons it.
  */
-import { decisionBoundary, leavesAt, lossLandscape, lossSlices, modelIO } from "./landscape.ts";
+import {
+  decisionBoundary,
+  leavesAt,
+  lossLandscape,
+  lossLandscapeOn,
+  lossSlices,
+  lossSlicesOn,
+  modelIO,
+} from "./landscape.ts";
 import type { Scheduler } from "./scheduler.ts";
+import { type Backend, resolveBackend } from "./scheduler-backend.ts";
 import type { EpochRecord, Trainer } from "./train.ts";
 import type { FromWorker, ToWorker } from "./worker-protocol.ts";
 
@@ -27,6 +37,18 @@ export function insightServer(
   let start: Record<string, number[]> | undefined;
   /** Bumped by each landscape request: an older one still filling stops. */
   let landscapeTicket = 0;
+
+  /**
+   * The device backend training runs on (WebGPU), whose device then evaluates the grids too; not a software
+   * GPU (SwiftShader), which computes on the CPU's cores and is slower there than the CPU's own batched pass
+   * (bench/UI-RESULTS.md).
+   */
+  const device = async (): Promise<Backend | undefined> => {
+    if (trainer.state.backend !== "webgpu") return undefined;
+    const r = await resolveBackend("webgpu");
+    if (r.fallback || !r.backend.evaluator || r.backend.adapter?.software !== false) return undefined;
+    return r.backend;
+  };
 
   const captureStart = () => {
     start = Object.fromEntries(scheduler.trainables().map((t) => [t.id, Array.from(t.tensor.data)]));
@@ -78,17 +100,28 @@ export function insightServer(
       const at = last?.params;
       const total = scheduler.trainables().reduce((n, t) => n + t.tensor.numel, 0);
       const others = total > (a.param === b.param && a.index === b.index ? 1 : 2);
+      const gpu = await device();
+      if (gpu) {
+        // One batched program on the device (its chunks await the GPU, so the worker keeps answering).
+        const loss = await lossLandscapeOn(gpu, scheduler, { a, b, xs, ys, at });
+        if (ticket !== landscapeTicket) return;
+        if (scheduler.revision !== revision)
+          post({ ...reply, others, error: "the graph changed while the landscape was computed" });
+        else post({ ...reply, loss, others, start }, [loss.buffer as ArrayBuffer]);
+        return;
+      }
       const loss = new Float64Array(xs.length * ys.length);
       let row = 0;
+      /** Rows per band: one batched pass each, sized so that a band takes about SLICE_MS. */
+      let band = 1;
       while (row < ys.length) {
         const t0 = performance.now();
-        // Rows until the slice's time is up (at least one).
-        while (row < ys.length && (row === 0 || performance.now() - t0 < SLICE_MS)) {
-          const part = lossLandscape(scheduler, { a, b, xs, ys: [ys[row]], at });
-          loss.set(part, row * xs.length);
-          row++;
-          if (performance.now() - t0 >= SLICE_MS) break;
-        }
+        const rows = Math.min(band, ys.length - row);
+        const part = lossLandscape(scheduler, { a, b, xs, ys: ys.slice(row, row + rows), at });
+        loss.set(part, row * xs.length);
+        row += rows;
+        const perRow = (performance.now() - t0) / rows;
+        band = Math.max(1, Math.floor(SLICE_MS / Math.max(perRow, 1e-3)));
         if (row < ys.length) await macrotask();
         if (ticket !== landscapeTicket) return;
         if (scheduler.revision !== revision) {
@@ -102,15 +135,12 @@ export function insightServer(
     }
   };
 
-  const slices = (msg: Extract<InsightRequest, { type: "slices" }>) => {
+  const slices = async (msg: Extract<InsightRequest, { type: "slices" }>) => {
     try {
       scheduler.evaluate();
-      const result = lossSlices(scheduler, {
-        alphas: msg.alphas,
-        random: msg.random,
-        at: last?.params,
-        grads: last?.grads,
-      });
+      const req = { alphas: msg.alphas, random: msg.random, at: last?.params, grads: last?.grads };
+      const gpu = await device();
+      const result = gpu ? await lossSlicesOn(gpu, scheduler, req) : lossSlices(scheduler, req);
       post({ type: "slices", id: msg.id, alphas: msg.alphas, slices: result });
     } catch (e) {
       post({ type: "slices", id: msg.id, alphas: msg.alphas, error: message(e) });

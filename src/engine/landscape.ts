@@ -8,14 +8,17 @@
  *  - 1-D slices of the loss along the gradient and along random filter-normalised directions ("Visualizing
  *    the Loss Landscape of Neural Nets", Li et al. 2018), for models with more than two parameters.
  * All of it runs the graph's own nodes through `Scheduler.evaluateWith`, the mechanism tool nodes use to
- * recompute part of the graph with one value replaced.
+ * recompute part of the graph with one value replaced; the landscape and the slices batch their points
+ * (batched.ts).
  */
 import { ancestors } from "../graph/topo.ts";
 import { inputEdge } from "../graph/validate.ts";
 import { noGrad } from "../runtime/autograd.ts";
 import { allocate, coerce, type DType } from "../runtime/dtype.ts";
 import { Tensor } from "../runtime/tensor.ts";
+import { traceBatched } from "./batched.ts";
 import { type Scheduler, SchedulerError } from "./scheduler.ts";
+import type { Backend } from "./scheduler-backend.ts";
 
 /** How the model's output reads: class scores, log-probabilities, one logit, one probability, or a value. */
 export type ModelTask = "scores" | "logprobs" | "logit" | "probability" | "regression";
@@ -273,6 +276,7 @@ export interface LandscapeRequest {
   ys: readonly number[];
   /** Trained values to hold the other parameters at (by trainable id); else their current values. */
   at?: Readonly<Record<string, ArrayLike<number>>>;
+  mode?: GridMode;
 }
 
 /** The trained values now: `at` where it has them, else the leaves'. */
@@ -295,30 +299,162 @@ function currentValues(
   return out;
 }
 
+/** A batched pass holds at most about this many elements at once; a larger grid runs in chunks of rows. */
+const BATCH_ELEMENTS = 1 << 22;
+
+/** How a grid is evaluated: one batched pass (falling back to points where the graph cannot be batched). */
+export type GridMode = "auto" | "batched" | "pointwise";
+
+/** What `objectiveAt` evaluates: `count` points, point r putting the `varied` tensors at `fill`'s values. */
+interface Points {
+  s: Scheduler;
+  obj: PortRef;
+  values: ReturnType<typeof currentValues>;
+  /** Trained tensors replaced (by id): the varied ones and those held at given values. */
+  changed: readonly string[];
+  varied: readonly string[];
+  count: number;
+  /** Write point r's values of tensor `id` into `into` (which holds its values at the current point). */
+  fill: (id: string, r: number, into: Float64Array) => void;
+}
+
+/** The replaced leaves of `changed` as the scheduler takes them (node id → leaf → tensor). */
+function leavesOf(p: Points, tensors: ReadonlyMap<string, Tensor>): Map<string, Record<string, Tensor>> {
+  const leaves = new Map<string, Record<string, Tensor>>();
+  for (const [id, t] of tensors) {
+    const v = p.values.get(id)!;
+    const own = leaves.get(v.nodeId) ?? {};
+    own[v.leaf] = t;
+    leaves.set(v.nodeId, own);
+  }
+  return leaves;
+}
+
+function single(p: Points, loss: Tensor): number {
+  if (loss.numel !== 1)
+    throw new SchedulerError(
+      `the objective '${p.s.label(p.obj.nodeId)}' is not a single number`,
+      p.obj.nodeId,
+    );
+  return loss.item();
+}
+
+function runFor(p: Points) {
+  return p.s.prepareWith({ leaves: [...new Set(p.changed.map((id) => p.values.get(id)!.nodeId))] }, [p.obj]);
+}
+
 /**
- * The objective as a function of the trained tensors in `changed` (by trainable id): each call reads their
- * values from `values` and evaluates the nodes between them and the loss, every other value as cached.
+ * The batched pass over the points (batched.ts): traced once at the current point, then run on chunks of
+ * rows that fit BATCH_ELEMENTS. `batch(start, rows)` makes the varied tensors' values for points start...
+ * (past the last point, the last point again). Throws Unbatchable for a graph the replay cannot follow.
  */
-function objectiveFn(
-  s: Scheduler,
-  obj: PortRef,
-  values: ReturnType<typeof currentValues>,
-  changed: readonly string[],
-): () => number {
-  const parts = changed.map((id) => values.get(id)!);
-  const run = s.prepareWith({ leaves: [...new Set(parts.map((p) => p.nodeId))] }, [obj]);
-  return () => {
-    const leaves = new Map<string, Record<string, Tensor>>();
-    for (const p of parts) {
-      const own = leaves.get(p.nodeId) ?? {};
-      own[p.leaf] = tensorOf(p.values, p.shape, p.dtype);
-      leaves.set(p.nodeId, own);
+function batchedPass(p: Points) {
+  const run = runFor(p);
+  const at = new Map(
+    p.changed.map((id) => {
+      const v = p.values.get(id)!;
+      return [id, tensorOf(v.values, v.shape, v.dtype)];
+    }),
+  );
+  const leaves = leavesOf(p, at);
+  const fwd = traceBatched(
+    () => run({ leaves }),
+    p.varied.map((id) => at.get(id)!),
+  );
+  single(p, fwd.outputs[0]);
+  const chunk = Math.max(1, Math.min(p.count, Math.floor(BATCH_ELEMENTS / Math.max(1, fwd.elementsPerRow))));
+  const batch = (start: number, rows: number): Map<Tensor, Tensor> => {
+    const out = new Map<Tensor, Tensor>();
+    for (const id of p.varied) {
+      const v = p.values.get(id)!;
+      const n = v.values.length;
+      const flat = new Float64Array(rows * n);
+      const row = new Float64Array(n);
+      for (let r = 0; r < rows; r++) {
+        row.set(v.values);
+        p.fill(id, Math.min(start + r, p.count - 1), row);
+        flat.set(row, r * n);
+      }
+      out.set(at.get(id)!, tensorOf(flat, [rows, ...v.shape], v.dtype));
     }
-    const [loss] = run({ leaves });
-    if (loss.numel !== 1)
-      throw new SchedulerError(`the objective '${s.label(obj.nodeId)}' is not a single number`, obj.nodeId);
-    return loss.item();
+    return out;
   };
+  return { fwd, chunk, batch };
+}
+
+const finite = (v: number) => (Number.isFinite(v) ? v : Number.NaN);
+
+/**
+ * The objective at each of the points, every other value as cached, under no_grad. One batched pass
+ * (`batchedPass`); point by point (the nodes between the tensors and the loss run once per point) when `mode`
+ * says so, or, in "auto", when the graph cannot be batched. NaN where the loss is not finite.
+ */
+function objectiveAt(p: Points, mode: GridMode): Float64Array {
+  const out = new Float64Array(p.count);
+  if (mode !== "pointwise") {
+    try {
+      const { fwd, chunk, batch } = batchedPass(p);
+      noGrad(() => {
+        for (let start = 0; start < p.count; start += chunk) {
+          const rows = Math.min(chunk, p.count - start);
+          const d = fwd.run(rows, batch(start, rows))[0].data;
+          for (let r = 0; r < rows; r++) out[start + r] = finite(d[r]);
+        }
+      });
+      return out;
+    } catch (e) {
+      if (mode === "batched" || e instanceof SchedulerError) throw e;
+      // A graph the batched replay cannot follow: evaluate point by point below.
+    }
+  }
+  const run = runFor(p);
+  noGrad(() => {
+    for (let r = 0; r < p.count; r++) {
+      const at = new Map<string, Tensor>();
+      for (const id of p.changed) {
+        const v = p.values.get(id)!;
+        const own = Float64Array.from(v.values);
+        if (p.varied.includes(id)) p.fill(id, r, own);
+        at.set(id, tensorOf(own, v.shape, v.dtype));
+      }
+      out[r] = finite(single(p, run({ leaves: leavesOf(p, at) })[0]));
+    }
+  });
+  return out;
+}
+
+/**
+ * `objectiveAt` on a device backend (WebGPU): the batched pass is traced and compiled once for a chunk of
+ * rows, then each chunk runs on the device with its parameter values written to it. Float32 graphs only;
+ * anything the device cannot run (or the replay cannot follow) is evaluated on the CPU instead, unless `mode`
+ * is "batched".
+ */
+async function objectiveOn(backend: Backend, p: Points, mode: GridMode): Promise<Float64Array> {
+  if (mode === "pointwise" || !backend.evaluator) return objectiveAt(p, mode);
+  let compiled: { run: (values: ArrayLike<number>[]) => Promise<ArrayLike<number>[]>; dispose(): void };
+  let pass: ReturnType<typeof batchedPass>;
+  try {
+    pass = batchedPass(p);
+    const first = pass.batch(0, pass.chunk);
+    compiled = await backend.evaluator(
+      () => noGrad(() => pass.fwd.run(pass.chunk, first)),
+      [...first.values()],
+    );
+  } catch (e) {
+    if (mode === "batched" || e instanceof SchedulerError) throw e;
+    return objectiveAt(p, mode);
+  }
+  try {
+    const out = new Float64Array(p.count);
+    for (let start = 0; start < p.count; start += pass.chunk) {
+      const values = [...pass.batch(start, pass.chunk).values()].map((t) => t.data);
+      const [d] = await compiled.run(values);
+      for (let r = 0; r < Math.min(pass.chunk, p.count - start); r++) out[start + r] = finite(d[r]);
+    }
+    return out;
+  } finally {
+    compiled.dispose();
+  }
 }
 
 /** The objective (the loss training reports) and its node, or an error saying there is none. */
@@ -330,11 +466,24 @@ function objectiveOf(s: Scheduler): PortRef {
 
 /**
  * The objective over a grid of values of two parameter elements: row j, column i holds the loss with a at
- * xs[i] and b at ys[j], every other trained value at `at` (or its current value). Every grid point is an
+ * xs[i] and b at ys[j], every other trained value at `at` (or its current value). The grid is one batched
  * evaluation of the nodes between the parameters and the loss (the ones that do not depend on them stay
- * cached), under no_grad. NaN where the loss is not finite.
+ * cached), under no_grad; each point equals its own evaluation. NaN where the loss is not finite.
  */
 export function lossLandscape(s: Scheduler, req: LandscapeRequest): Float64Array {
+  return objectiveAt(landscapePoints(s, req), req.mode ?? "auto");
+}
+
+/** `lossLandscape` evaluated on a device backend (WebGPU), as one batched program run on chunks of the grid. */
+export function lossLandscapeOn(
+  backend: Backend,
+  s: Scheduler,
+  req: LandscapeRequest,
+): Promise<Float64Array> {
+  return objectiveOn(backend, landscapePoints(s, req), req.mode ?? "auto");
+}
+
+function landscapePoints(s: Scheduler, req: LandscapeRequest): Points {
   const obj = objectiveOf(s);
   const values = currentValues(s, req.at);
   for (const c of [req.a, req.b]) {
@@ -343,25 +492,23 @@ export function lossLandscape(s: Scheduler, req: LandscapeRequest): Float64Array
     if (!Number.isInteger(c.index) || c.index < 0 || c.index >= p.values.length)
       throw new SchedulerError(`'${c.param}' has no element ${c.index}`);
   }
-  const pa = values.get(req.a.param)!;
-  const pb = values.get(req.b.param)!;
   // The two coordinates' tensors, and every tensor held at given values (their cached leaves may be behind a
   // GPU run's: only the record is current).
-  const changed = [
-    ...new Set([req.a.param, req.b.param, ...Object.keys(req.at ?? {}).filter((k) => values.has(k))]),
-  ];
-  const out = new Float64Array(req.xs.length * req.ys.length);
-  const f = objectiveFn(s, obj, values, changed);
-  noGrad(() => {
-    for (let j = 0; j < req.ys.length; j++)
-      for (let i = 0; i < req.xs.length; i++) {
-        pa.values[req.a.index] = req.xs[i];
-        pb.values[req.b.index] = req.ys[j];
-        const v = f();
-        out[j * req.xs.length + i] = Number.isFinite(v) ? v : Number.NaN;
-      }
-  });
-  return out;
+  const varied = [...new Set([req.a.param, req.b.param])];
+  const changed = [...new Set([...varied, ...Object.keys(req.at ?? {}).filter((k) => values.has(k))])];
+  const nx = req.xs.length;
+  return {
+    s,
+    obj,
+    values,
+    changed,
+    varied,
+    count: nx * req.ys.length,
+    fill: (id, r, into) => {
+      if (id === req.a.param) into[req.a.index] = req.xs[r % nx];
+      if (id === req.b.param) into[req.b.index] = req.ys[Math.floor(r / nx)];
+    },
+  };
 }
 
 /** mulberry32: a small seeded generator, so a slice's random directions are the same every time. */
@@ -410,6 +557,7 @@ export interface SliceRequest {
   at?: Readonly<Record<string, ArrayLike<number>>>;
   /** The gradient at `at`, by trainable id; computed here (one backward pass) when absent. */
   grads?: Readonly<Record<string, ArrayLike<number>>>;
+  mode?: GridMode;
 }
 
 export interface LossSlice {
@@ -423,6 +571,21 @@ export interface LossSlice {
  * (scaled so that α = 1 moves by |θ|) and along `random` Gaussian directions, filter-normalised.
  */
 export function lossSlices(s: Scheduler, req: SliceRequest): LossSlice[] {
+  const { points, labels } = slicePoints(s, req);
+  return slicesOf(labels, objectiveAt(points, req.mode ?? "auto"), req.alphas.length);
+}
+
+/** `lossSlices` evaluated on a device backend (WebGPU), as one batched program. */
+export async function lossSlicesOn(backend: Backend, s: Scheduler, req: SliceRequest): Promise<LossSlice[]> {
+  const { points, labels } = slicePoints(s, req);
+  return slicesOf(labels, await objectiveOn(backend, points, req.mode ?? "auto"), req.alphas.length);
+}
+
+function slicesOf(labels: string[], losses: Float64Array, na: number): LossSlice[] {
+  return labels.map((label, k) => ({ label, losses: losses.slice(k * na, (k + 1) * na) }));
+}
+
+function slicePoints(s: Scheduler, req: SliceRequest): { points: Points; labels: string[] } {
   const obj = objectiveOf(s);
   const values = currentValues(s, req.at);
   const ids = [...values.keys()];
@@ -464,24 +627,21 @@ export function lossSlices(s: Scheduler, req: SliceRequest): LossSlice[] {
     }
     dirs.push({ label: `random ${r + 1}`, d });
   }
-  const base = new Map([...values].map(([id, p]) => [id, Float64Array.from(p.values)]));
-  const f = objectiveFn(s, obj, values, ids);
-  return noGrad(() =>
-    dirs.map(({ label, d }) => {
-      const losses = new Float64Array(req.alphas.length);
-      req.alphas.forEach((alpha, i) => {
-        for (const id of ids) {
-          const b = base.get(id)!;
-          const dv = d.get(id)!;
-          const cur = values.get(id)!.values;
-          for (let k = 0; k < cur.length; k++) cur[k] = b[k] + alpha * dv[k];
-        }
-        const v = f();
-        losses[i] = Number.isFinite(v) ? v : Number.NaN;
-      });
-      return { label, losses };
-    }),
-  );
+  const na = req.alphas.length;
+  const points: Points = {
+    s,
+    obj,
+    values,
+    changed: ids,
+    varied: ids,
+    count: dirs.length * na,
+    fill: (id, r, into) => {
+      const alpha = req.alphas[r % na];
+      const dv = dirs[Math.floor(r / na)].d.get(id)!;
+      for (let k = 0; k < into.length; k++) into[k] += alpha * dv[k];
+    },
+  };
+  return { points, labels: dirs.map((d) => d.label) };
 }
 
 /** The trained tensors' ids and sizes, for choosing a landscape's two coordinates. */

@@ -72,6 +72,13 @@ export interface TrainingSession {
   dispose(): void;
 }
 
+/** A forward compiled for a backend's device, run again with new values of its leaves (see Backend.evaluator). */
+export interface Evaluator {
+  /** Run with these values of the leaves (in order, each of its leaf's size); each output's values. */
+  run(values: readonly ArrayLike<number>[]): Promise<ArrayLike<number>[]>;
+  dispose(): void;
+}
+
 export interface Backend {
   readonly name: BackendName;
   /** The GPU adapter, for a GPU backend whose device is known. */
@@ -84,6 +91,12 @@ export interface Backend {
     program: TrainingProgram,
     carried?: ReadonlyMap<string, Optimizer>,
   ): TrainingSession | Promise<TrainingSession>;
+  /**
+   * A device backend: compile `forward` (runtime ops, traced once on the CPU) to run on the device with `leaves`
+   * as its inputs, so it can run again with new values of them (the loss landscape's batched grid). Throws
+   * BackendUnavailable when the device cannot run it.
+   */
+  evaluator?(forward: () => readonly Tensor[], leaves: readonly Tensor[]): Promise<Evaluator>;
 }
 
 export class BackendUnavailable extends Error {

@@ -10,6 +10,7 @@ import {
 } from "../engine/scheduler-backend.ts";
 import { acquireDevice, type DeviceOptions, type GpuDevice } from "./device.ts";
 import { isGpuError } from "./errors.ts";
+import { compileEvaluation } from "./evaluate.ts";
 import { type GpuTrainingOptions, GpuTrainingSession } from "./session.ts";
 
 let shared: Promise<GpuDevice> | null = null;
@@ -40,6 +41,14 @@ export function webgpuBackend(
       try {
         const dev = device ?? (await sharedDevice());
         return await GpuTrainingSession.start(dev, program, opts, carried);
+      } catch (e) {
+        if (isGpuError(e)) throw new BackendUnavailable(e.message);
+        throw e;
+      }
+    },
+    async evaluator(forward, leaves) {
+      try {
+        return await compileEvaluation(device ?? (await sharedDevice()), forward, leaves);
       } catch (e) {
         if (isGpuError(e)) throw new BackendUnavailable(e.message);
         throw e;

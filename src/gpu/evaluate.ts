@@ -68,3 +68,42 @@ export async function evaluateOnGpu(
     gp.dispose();
   }
 }
+
+/** A forward compiled once and run again with new values of its leaves (a landscape's chunks of grid points). */
+export interface GpuEvaluator {
+  /** Run with these values of the leaves (in order, each of its leaf's size); each output's values. */
+  run(values: readonly ArrayLike<number>[]): Promise<Float32Array[]>;
+  dispose(): void;
+}
+
+/**
+ * Trace `forward` once and compile it with `leaves` as its GPU-resident inputs; what does not depend on them is
+ * folded into constants from the CPU trace.
+ */
+export async function compileEvaluation(
+  dev: GpuDevice,
+  forward: () => readonly Tensor[],
+  leaves: readonly Tensor[],
+): Promise<GpuEvaluator> {
+  const { result, events } = traceForward(forward);
+  const cap = new Capture(events, { leaves });
+  const outputs = result.map((t) => cap.valueOf(t));
+  const prog = compileProgram(cap.builder, {
+    leafShapes: leaves.map((t) => t.shape),
+    outputs,
+    grads: leaves.map(() => null),
+    groups: [],
+    records: null,
+    maxBatch: 1,
+  });
+  const gp = await GpuProgram.create(dev, prog, 1);
+  return {
+    async run(values) {
+      values.forEach((v, slot) => {
+        gp.write(prog.params[slot].offset, v instanceof Float32Array ? v : Float32Array.from(v));
+      });
+      return (await gp.run([], prog.outputs)).regions;
+    },
+    dispose: () => gp.dispose(),
+  };
+}

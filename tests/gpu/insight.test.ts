@@ -3,6 +3,13 @@
 // landscape around it is evaluated at the GPU run's parameters (the CPU leaves are only synced now and then).
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  lossLandscape,
+  lossLandscapeOn,
+  lossSlices,
+  lossSlicesOn,
+  span,
+} from "../../src/engine/landscape.ts";
 import { registerBackend } from "../../src/engine/scheduler-backend.ts";
 import type { EpochRecord, TrainState } from "../../src/engine/train.ts";
 import { SchedulerClient, type WorkerLike } from "../../src/engine/worker-client.ts";
@@ -12,6 +19,7 @@ import { webgpuBackend } from "../../src/gpu/backend.ts";
 import { acquireDevice, type GpuDevice } from "../../src/gpu/device.ts";
 import { GraphDocument } from "../../src/graph/document.ts";
 import { parseGraphFile } from "../../src/graph/format.ts";
+import { example, scheduler } from "../insight/helpers.ts";
 
 let device: GpuDevice | null = null;
 beforeAll(() => {
@@ -79,5 +87,62 @@ describe("insight on a WebGPU run", () => {
       channel.port1.close();
       channel.port2.close();
     }
+  });
+});
+
+describe("the loss landscape as one batched program on WebGPU", () => {
+  it("equals the CPU's point-by-point grid on the thermometer and the MLP, and its slices", async () => {
+    if (!device || device.isLost) device = await acquireDevice();
+    const gpu = webgpuBackend(device);
+    const thermo = scheduler(example("13-thermometer-training.json"));
+    const req = {
+      a: { param: "params", index: 0 },
+      b: { param: "params", index: 1 },
+      xs: span(0.6, 1.2, 33),
+      ys: span(-0.5, 1.5, 17),
+    };
+    const onGpu = await lossLandscapeOn(gpu, thermo, { ...req, mode: "batched" });
+    const cpu = lossLandscape(thermo, { ...req, mode: "pointwise" });
+    cpu.forEach((v, k) => {
+      expect(Math.abs(onGpu[k] - v)).toBeLessThanOrEqual(1e-5 * Math.abs(v));
+    });
+    const mlp = scheduler(example("51-mlp-two-class-adam.json"));
+    const W1 = mlp.value("W1")!.data;
+    const mreq = {
+      a: { param: "W1", index: 0 },
+      b: { param: "W1", index: 3 },
+      xs: span(W1[0] - 2, W1[0] + 2, 9),
+      ys: span(W1[3] - 2, W1[3] + 2, 7),
+    };
+    const mGpu = await lossLandscapeOn(gpu, mlp, { ...mreq, mode: "batched" });
+    lossLandscape(mlp, { ...mreq, mode: "pointwise" }).forEach((v, k) => {
+      expect(mGpu[k]).toBeCloseTo(v, 5);
+    });
+    const alphas = [-1, 0, 0.5, 1];
+    const sGpu = await lossSlicesOn(gpu, mlp, { alphas, mode: "batched" });
+    lossSlices(mlp, { alphas, mode: "pointwise" }).forEach((sl, k) => {
+      expect(sGpu[k].label).toBe(sl.label);
+      sl.losses.forEach((v, i) => {
+        expect(sGpu[k].losses[i]).toBeCloseTo(v, 5);
+      });
+    });
+  });
+
+  it("evaluates a float64 graph on the CPU instead (WebGPU computes in float32)", async () => {
+    if (!device || device.isLost) device = await acquireDevice();
+    const doc = new GraphDocument(example("13-thermometer-training.json"));
+    for (const id of ["t_u", "t_c", "params"]) doc.setParam(id, "dtype", "float64");
+    const s = scheduler(doc.state);
+    const req = {
+      a: { param: "params", index: 0 },
+      b: { param: "params", index: 1 },
+      xs: [0.5, 1],
+      ys: [0, 2],
+    };
+    await expect(lossLandscapeOn(webgpuBackend(device), s, { ...req, mode: "batched" })).rejects.toThrow(
+      /float32/,
+    );
+    const auto = await lossLandscapeOn(webgpuBackend(device), s, req);
+    expect(Array.from(auto)).toEqual(Array.from(lossLandscape(s, { ...req, mode: "pointwise" })));
   });
 });

@@ -2,7 +2,6 @@
 // each equal a direct evaluation of the graph; the thermometer's loss surface equals PyTorch's; nothing cached
 // changes; and over the worker protocol the path of SGD starts at [1, 1] and reaches [0.8820, 0.4269].
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   decisionBoundary,
@@ -13,35 +12,41 @@ import {
   modelIO,
   span,
 } from "../../src/engine/landscape.ts";
-import { Scheduler } from "../../src/engine/scheduler.ts";
 import type { EpochRecord } from "../../src/engine/train.ts";
 import { SchedulerClient, type WorkerLike } from "../../src/engine/worker-client.ts";
 import type { FromWorker } from "../../src/engine/worker-protocol.ts";
 import { serveScheduler, type WorkerPort } from "../../src/engine/worker-serve.ts";
 import { GraphDocument } from "../../src/graph/document.ts";
-import { parseGraphFile } from "../../src/graph/format.ts";
-import type { GraphDoc } from "../../src/graph/types.ts";
 import { PYTHON } from "../helpers/torch.ts";
 import { THERMOMETER_T_C, THERMOMETER_T_U } from "../scheduler/helpers.ts";
-
-function example(name: string): GraphDoc {
-  const r = parseGraphFile(readFileSync(new URL(`../../examples/${name}`, import.meta.url), "utf8"));
-  if (!r.ok) throw new Error(r.errors.map((e) => `${e.path}: ${e.message}`).join("\n"));
-  return r.doc;
-}
-
-function scheduler(doc: GraphDoc): Scheduler {
-  const s = new Scheduler();
-  s.setGraph(doc);
-  s.evaluate();
-  return s;
-}
+import { example, scheduler } from "./helpers.ts";
 
 /** The thermometer with its params set to [w, b]: the direct evaluation a landscape point must equal. */
 function thermometerLossAt(w: number, b: number): number {
   const doc = new GraphDocument(example("13-thermometer-training.json"));
   doc.setParam("params", "data", [w, b]);
   return scheduler(doc.state).value("loss")!.item();
+}
+
+/** torch's F.mse_loss of the thermometer at each (w, b) of the grid, b outer, in `dtype`. */
+function torchThermometerGrid(dtype: "float32" | "float64", xs: number[], ys: number[]): number[] {
+  const script = `
+import json, sys, torch
+q = json.load(sys.stdin)
+dt = getattr(torch, q["dtype"])
+t_u = torch.tensor(q["t_u"], dtype=dt); t_c = torch.tensor(q["t_c"], dtype=dt)
+out = []
+for b in q["ys"]:
+    for w in q["xs"]:
+        params = torch.tensor([w, b], dtype=dt)
+        out.append(torch.nn.functional.mse_loss(params[0:1] * t_u + params[1:2], t_c).item())
+print(json.dumps(out))`;
+  const r = spawnSync(PYTHON, ["-c", script], {
+    input: JSON.stringify({ t_u: THERMOMETER_T_U, t_c: THERMOMETER_T_C, xs, ys, dtype }),
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
 }
 
 describe("the decision boundary", () => {
@@ -159,6 +164,44 @@ print(json.dumps(out))`;
     torch.forEach((v, k) => {
       expect(grid[k]).toBe(v);
     });
+  });
+
+  it("is one batched pass equal to the point-by-point grid and to torch's F.mse_loss, in float32 and float64", () => {
+    const xs = span(0.6, 1.2, 13);
+    const ys = span(-0.5, 1.5, 9);
+    const a = { param: "params", index: 0 };
+    const b = { param: "params", index: 1 };
+    for (const dtype of ["float32", "float64"] as const) {
+      const doc = new GraphDocument(example("13-thermometer-training.json"));
+      for (const id of ["t_u", "t_c", "params"]) doc.setParam(id, "dtype", dtype);
+      const s = scheduler(doc.state);
+      const batched = lossLandscape(s, { a, b, xs, ys, mode: "batched" });
+      const pointwise = lossLandscape(s, { a, b, xs, ys, mode: "pointwise" });
+      expect(Array.from(batched)).toEqual(Array.from(pointwise));
+      const torch = torchThermometerGrid(dtype, xs, ys);
+      expect(torch).toHaveLength(13 * 9);
+      torch.forEach((v, k) => {
+        expect(batched[k]).toBe(v);
+      });
+    }
+  });
+
+  it("batches the MLP's grid and slices, each point equal to its own evaluation", () => {
+    const s = scheduler(example("51-mlp-two-class-adam.json"));
+    const W1 = s.value("W1")!.data;
+    const req = {
+      a: { param: "W1", index: 0 },
+      b: { param: "b2", index: 1 },
+      xs: span(W1[0] - 1, W1[0] + 1, 6),
+      ys: span(-1, 1, 5),
+      at: { b2: [0.25, -0.25] },
+    };
+    const batched = lossLandscape(s, { ...req, mode: "batched" });
+    expect(Array.from(batched)).toEqual(Array.from(lossLandscape(s, { ...req, mode: "pointwise" })));
+    const alphas = [-1, -0.25, 0, 0.5, 1];
+    const sl = lossSlices(s, { alphas, random: 2, mode: "batched" });
+    expect(sl).toEqual(lossSlices(s, { alphas, random: 2, mode: "pointwise" }));
+    expect(sl[0].losses[2]).toBe(s.value("loss")!.item());
   });
 
   it("holds the other parameters at the given values, and refuses an element that does not exist", () => {

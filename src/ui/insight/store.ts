@@ -78,9 +78,12 @@ export interface InsightSource {
   sweeps?: () => { nodeId: string; label: string; x: ArrayLike<number>; y: ArrayLike<number> }[];
 }
 
-/** Grid points per axis of the landscape: fine for a small model, coarser where each point costs a pass. */
+/**
+ * Grid points per axis of the landscape: fine for a small model, coarser where each point costs more (the grid
+ * is one batched pass, but its work still grows with the model: the MLP example's 96×96 takes about 0.5 s).
+ */
 export function landscapeSize(trainedElements: number): number {
-  return trainedElements <= 16 ? 128 : trainedElements <= 256 ? 48 : 32;
+  return trainedElements <= 16 ? 128 : trainedElements <= 256 ? 96 : 64;
 }
 
 export function createInsight(src: InsightSource) {

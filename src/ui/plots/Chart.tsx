@@ -139,8 +139,14 @@ export function Chart(props: ChartProps) {
       };
     const ys = dec.ys.map((y, i) => toPlotted(y, plotted[scaleOf(i)]));
     // uPlot marks gaps with null; a NaN it would draw to (a run that ended before another, in the run overlay).
-    const gaps = (y: Float64Array) =>
-      y.some(Number.isNaN) ? Array.from(y, (v) => (Number.isNaN(v) ? null : v)) : y;
+    const gaps = (y: Float64Array): ArrayLike<number | null> => {
+      let first = 0;
+      while (first < y.length && !Number.isNaN(y[first])) first++;
+      if (first === y.length) return y;
+      const out: (number | null)[] = new Array(y.length);
+      for (let i = 0; i < y.length; i++) out[i] = Number.isNaN(y[i]) ? null : y[i];
+      return out;
+    };
     plot.setData([dec.x, ...ys.map(gaps)] as unknown as uPlot.AlignedData);
     drawn = d.n;
     // An empty chart (after a reset) hides its axes and grid by CSS: the last run's scale would linger otherwise.

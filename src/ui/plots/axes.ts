@@ -55,9 +55,13 @@ export function plotFactor(columns: ArrayLike<number>[]): number {
  * so do values ≤ 0 on a log scale.
  */
 export function toPlotted(ys: ArrayLike<number>, p: Plotted): Float64Array {
-  return Float64Array.from(ys, (v) =>
-    !Number.isFinite(v) || (p.log && v <= 0) ? Number.NaN : p.log ? Math.log10(v) : v / p.factor,
-  );
+  // A plain loop: Float64Array.from with a map function costs tens of times more per element, per redraw.
+  const out = new Float64Array(ys.length);
+  for (let i = 0; i < ys.length; i++) {
+    const v = ys[i];
+    out[i] = !Number.isFinite(v) || (p.log && v <= 0) ? Number.NaN : p.log ? Math.log10(v) : v / p.factor;
+  }
+  return out;
 }
 
 /** The value a plotted number stands for. */

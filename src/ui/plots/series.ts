@@ -40,8 +40,10 @@ export class SeriesTable {
     nx.set(this.x.subarray(0, this.len));
     this.x = nx;
     for (const [k, c] of this.cols) {
-      const nc = new Float64Array(cap).fill(Number.NaN);
+      // Only the new part is filled: a grow of a wide table at 100k+ rows is one long task as it is.
+      const nc = new Float64Array(cap);
       nc.set(c.subarray(0, this.len));
+      nc.fill(Number.NaN, this.len);
       this.cols.set(k, nc);
     }
     this.cap = cap;

@@ -2,7 +2,7 @@
  * A tensor on a node's face: shape and dtype, then the numbers as PyTorch prints them when there are few,
  * or a sparkline (vectors) or heat strip (matrices) with the range when there are many.
  */
-import { createMemo, Match, Show, Switch } from "solid-js";
+import { createMemo, createSignal, Match, Show, Switch } from "solid-js";
 import { INLINE_NUMBERS, inlineNumbers, samples, shapeText, stats } from "./summary.ts";
 import { numelOf, torchRepr, torchScalar, type ValueLike } from "./torchFormat.ts";
 
@@ -93,11 +93,16 @@ export function ValuePreview(props: ValuePreviewProps) {
   const n = () => numelOf(props.value.shape);
   const s = createMemo(() => stats(props.value));
   const full = () => torchRepr(props.value, { requiresGrad: props.requiresGrad });
+  // The tooltip prints the whole tensor as torch does: thousands of numbers for a hidden layer, so it is made
+  // only while the pointer is on the preview, not each time a value streams in while training.
+  const [hover, setHover] = createSignal(false);
   return (
     <div
       class={`preview preview-${props.kind}`}
       classList={{ stale: !!props.stale }}
-      title={props.stale ? `${full()}\n(${props.stale})` : full()}
+      title={hover() ? (props.stale ? `${full()}\n(${props.stale})` : full()) : undefined}
+      onPointerEnter={() => setHover(true)}
+      onPointerLeave={() => setHover(false)}
       data-preview={props.kind}
     >
       <div class="preview-head">
