@@ -39,6 +39,7 @@ function run(
     recompute: () => {
       throw new NoRecompute();
     },
+    training: true,
   };
   const r = noGrad(() => kind.evaluate(ctx));
   return r instanceof Tensor ? { [outputsOf(kind)[0]?.name ?? "out"]: r } : r;

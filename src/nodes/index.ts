@@ -4,6 +4,7 @@ import { ACTIVATION_KINDS } from "./activations.ts";
 import { csvKind } from "./csv.ts";
 import { DATA_KINDS } from "./data.ts";
 import { DATASET_KINDS } from "./datasets.ts";
+import { dataLoaderKind } from "./loader.ts";
 import { LOSS_KINDS } from "./losses.ts";
 import { METRIC_KINDS } from "./metrics.ts";
 import { MODEL_KINDS } from "./model.ts";
@@ -24,6 +25,7 @@ export const ALL_KINDS = [
   ...DATA_KINDS,
   ...DATASET_KINDS,
   csvKind,
+  dataLoaderKind,
   ...MODEL_KINDS,
   ...OPS_KINDS,
   ...ACTIVATION_KINDS.map((k) => (k.samples ? k : withSamples(k, ACTIVATION_SAMPLES[k.type] ?? []))),

@@ -149,6 +149,11 @@ export interface EvalContext {
    * is recomputed, nothing cached is touched). For finite differences, sweeps and gradient nodes.
    */
   recompute(port: string, fromPort: string, value: Tensor): Tensor;
+  /**
+   * PyTorch's `module.training`: true while training and outside it, false while validation data is evaluated
+   * (no gradients). Dropout and batch norm read it.
+   */
+  training: boolean;
 }
 
 /** Python code for one node: lines that assign the node's result to `ctx.out`. */
@@ -221,6 +226,11 @@ export interface NodeKind {
   evaluate(ctx: EvalContext): Tensor | NodeOutputs;
   /** Present on optimizer kinds. */
   optimizer?: OptimizerDecl;
+  /**
+   * Present on DataLoader: training iterates its batches, one optimizer step per batch (src/engine/batches.ts),
+   * and the exporter writes `for x, y in loader:` around the step, with `loader` from this expression.
+   */
+  dataLoader?: { loader(ctx: TorchContext): string };
   /**
    * Holds its value when a tool node recomputes the graph: finite differences treat what passes through it as
    * a constant, as autograd does (detach).

@@ -143,6 +143,7 @@ describe("random_split equals torch.utils.data.random_split(..., generator=torch
       recompute: () => {
         throw new Error("unused");
       },
+      training: true,
     }) as Record<string, import("../../src/runtime/index.ts").Tensor>;
     expect(out.train_X.shape).toEqual([120, 4]);
     expect(out.val_y.shape).toEqual([30]);
