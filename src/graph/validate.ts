@@ -320,7 +320,10 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
   return result;
 }
 
-/** Nodes with leaves whose requires_grad param is on: what optimizers train. */
+/**
+ * Nodes with leaves whose requires_grad param is on, and model layers without that param (nn.Linear's weight
+ * and bias always require grad): what optimizers train.
+ */
 export function trainableNodes(
   doc: GraphDoc,
   kinds: Map<string, NodeKind>,
@@ -329,7 +332,11 @@ export function trainableNodes(
   const out: string[] = [];
   for (const id of among) {
     const kind = kinds.get(id);
-    if (!kind?.leaves || !kind.params.some((p) => p.name === "requires_grad")) continue;
+    if (!kind?.leaves) continue;
+    if (!kind.params.some((p) => p.name === "requires_grad")) {
+      if (kind.family === "Model") out.push(id);
+      continue;
+    }
     if (readParams(kind, doc.nodes[id].params).bool("requires_grad")) out.push(id);
   }
   return out;
