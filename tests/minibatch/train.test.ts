@@ -4,7 +4,7 @@
 // The exported script is PyTorch's own loop: TensorDataset, DataLoader(generator=...), random_split.
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { gradwire, PYTHON, tempFile } from "../cli/run.ts";
+import { fixturePath, gradwire, PYTHON, tempFile } from "../cli/run.ts";
 import { type MiniBatchGraph, miniBatchGraph } from "./graphs.ts";
 
 type Line = Record<string, unknown>;
@@ -104,4 +104,23 @@ describe("mini-batch training equals PyTorch's DataLoader loop (gradwire train v
         );
     });
   }
+});
+
+describe("train --jsonl --steps without a DataLoader", () => {
+  it("gives each epoch's single step, and no validation keys", () => {
+    const r = gradwire("train", fixturePath("thermometer.graph.json"), "--jsonl", "--steps", "--epochs", "3");
+    expect(r.code).toBe(0);
+    const [header, ...epochs] = lines(r.stdout);
+    expect(Object.keys(header)).toContain("backend");
+    expect(epochs).toHaveLength(3);
+    for (const e of epochs) {
+      expect(Object.keys(e)).toEqual(["epoch", "loss", "params", "steps"]);
+      expect(e.steps).toEqual([e.loss]);
+    }
+  });
+  it("is refused without train", () => {
+    const r = gradwire("eval", fixturePath("thermometer.graph.json"), "--steps");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/steps/);
+  });
 });
