@@ -78,16 +78,28 @@ function thresholdAccuracy(input: Tensor, target: Tensor, at: number): number {
   return correct / v.length;
 }
 
+/** A DataLoader's epochs for a data set of `n` samples. */
+export interface LoaderOrder {
+  n: number;
+  epochs: LoaderEpochs;
+}
+
 /** A session whose epochs loop over the DataLoader's batches, one optimizer step each (see the module comment). */
 export class MiniBatchSession implements TrainingSession {
-  /** The loader's epochs: one generator for the whole run, as one DataLoader object is iterated epoch after epoch. */
-  private epochs: { n: number; order: LoaderEpochs } | undefined;
+  /**
+   * The loader's epochs: one generator for the whole run, as one DataLoader object is iterated epoch after
+   * epoch; a session that takes over the run (a backend switch) is handed it.
+   */
+  order: LoaderOrder | undefined;
 
   constructor(
     private readonly program: TrainingProgram,
     private readonly loader: LoaderBinding,
     private readonly inner: TrainingSession,
-  ) {}
+    order?: LoaderOrder,
+  ) {
+    this.order = order;
+  }
 
   /**
    * One optimizer step on one batch: the batch stands in for the loader's outputs, then forward, zero_grad,
@@ -104,8 +116,8 @@ export class MiniBatchSession implements TrainingSession {
     const x = data.x!;
     const y = data.y!;
     const n = x.shape[0];
-    if (this.epochs?.n !== n) this.epochs = { n, order: new LoaderEpochs(n, this.loader.settings) };
-    const batches = this.epochs.order.next();
+    if (this.order?.n !== n) this.order = { n, epochs: new LoaderEpochs(n, this.loader.settings) };
+    const batches = this.order.epochs.next();
     if (batches.length === 0)
       throw new SchedulerError(
         `DataLoader '${this.program.labelOf(this.loader.nodeId)}' has no batch: ${n} samples, batch_size ${this.loader.settings.batchSize}, drop_last`,

@@ -9,7 +9,7 @@ import { nonFiniteIn } from "../runtime/finite.ts";
 import type { Optimizer } from "../runtime/optim.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import { autoCache, chooseBackend, type Measured, shapeClass } from "./auto-backend.ts";
-import { MiniBatchSession, miniBatchCpuReason } from "./batches.ts";
+import { type LoaderOrder, MiniBatchSession, miniBatchCpuReason } from "./batches.ts";
 import { type GradientFault, Scheduler, SchedulerError } from "./scheduler.ts";
 import {
   type Backend,
@@ -108,7 +108,12 @@ export class Trainer {
   private st: TrainState;
   private session: TrainingSession | null = null;
   /** Optimizers a dropped session left, for the next session of the same structure. */
-  private carried: { structure: string; optimizers?: ReadonlyMap<string, Optimizer> } | null = null;
+  private carried: {
+    structure: string;
+    optimizers?: ReadonlyMap<string, Optimizer>;
+    /** A mini-batch session's DataLoader generator, so the shuffle order goes on where it was. */
+    order?: LoaderOrder;
+  } | null = null;
   private program: TrainingProgram | null = null;
   private structure = "";
   /** The scheduler revision the session was last brought up to date with. */
@@ -263,7 +268,11 @@ export class Trainer {
     if (!this.session) return;
     await this.session.sync();
     // The optimizers' state carries over to the next session of the same program (a backend switch).
-    this.carried = { structure: this.structure, optimizers: this.session.optimizers?.() };
+    this.carried = {
+      structure: this.structure,
+      optimizers: this.session.optimizers?.(),
+      order: this.session instanceof MiniBatchSession ? this.session.order : undefined,
+    };
     this.session.dispose();
     this.session = null;
     this.program = null;
@@ -309,6 +318,7 @@ export class Trainer {
     const program = this.scheduler.program(groups);
     program.recordLimit = this.recordLimit;
     const carried = this.carried?.structure === structure ? this.carried.optimizers : undefined;
+    const carriedOrder = this.carried?.structure === structure ? this.carried.order : undefined;
     this.carried = null;
     const cpuOnly = miniBatchCpuReason(program);
     if (cpuOnly && this.choice.backend !== cpuBackend) {
@@ -324,7 +334,8 @@ export class Trainer {
       this.setState({ backend: "cpu", fallback: this.choice.fallback });
       this.session = cpuBackend.startTraining(program, carried) as TrainingSession;
     }
-    if (program.loader) this.session = new MiniBatchSession(program, program.loader, this.session);
+    if (program.loader)
+      this.session = new MiniBatchSession(program, program.loader, this.session, carriedOrder);
     this.program = program;
     this.structure = structure;
     for (const g of groups) this.applied.set(g.nodeId, this.hyperOf(g));

@@ -1,6 +1,6 @@
-// EvalContext.training: true while the optimizer steps on batches, false while the validation data goes
+// The mini-batch session. EvalContext.training: true while the optimizer steps on batches, false while the validation data goes
 // through the model (module.training, as dropout and batch norm read it), and each epoch's record keeps the
-// batch losses, the validation loss and metrics.
+// batch losses, the validation loss and metrics; the shuffle order restarts on reset and survives a rebuilt session.
 import { describe, expect, it } from "vitest";
 import { Scheduler } from "../../src/engine/scheduler.ts";
 import { Trainer } from "../../src/engine/train.ts";
@@ -58,5 +58,54 @@ describe("EvalContext.training during mini-batch training", () => {
       expect(Object.keys(r.metrics!)).toEqual(["val_mse", "val_mae"]);
       expect(r.metrics!.val_mse).toBe(r.valLoss);
     }
+  });
+});
+
+describe("the DataLoader's shuffle order over a run", () => {
+  const graph = () => {
+    const loaded = loadGraph(
+      miniBatchGraph({
+        task: "classify",
+        dtype: "float64",
+        batchSize: 16,
+        shuffle: true,
+        dropLast: false,
+        seed: 3,
+        epochs: 3,
+        validation: true,
+      }),
+    );
+    if (!loaded.ok) throw new Error("does not load");
+    const s = new Scheduler();
+    s.setGraph(loaded.doc);
+    return s;
+  };
+  const losses = (t: Trainer) => {
+    const out: number[][] = [];
+    t.onRecords((rs) => out.push(...rs.map((r) => r.steps!)));
+    return out;
+  };
+
+  it("starts again from the seed after a reset", async () => {
+    const t = new Trainer(graph(), { backend: "cpu" });
+    const seen = losses(t);
+    await t.run();
+    const first = seen.splice(0);
+    await t.reset();
+    await t.run();
+    expect(seen).toEqual(first);
+  });
+
+  it("goes on where it was when the session is rebuilt mid-run (a backend switch)", async () => {
+    const straight = new Trainer(graph(), { backend: "cpu" });
+    const want = losses(straight);
+    await straight.run();
+    const t = new Trainer(graph(), { backend: "cpu" });
+    const got = losses(t);
+    await t.step();
+    await t.setBackend("cpu");
+    await t.step();
+    await t.step();
+    expect(got).toEqual(want);
   });
 });
