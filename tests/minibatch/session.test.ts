@@ -1,6 +1,7 @@
-// The mini-batch session. EvalContext.training: true while the optimizer steps on batches, false while the validation data goes
-// through the model (module.training, as dropout and batch norm read it), and each epoch's record keeps the
-// batch losses, the validation loss and metrics; the shuffle order restarts on reset and survives a rebuilt session.
+// The mini-batch session. EvalContext.training: true while the optimizer steps on batches, false while the
+// validation data goes through the model (module.training, as dropout and batch norm read it); each epoch's
+// record keeps the batch losses, the validation loss and metrics; the shuffle order starts again from the seed
+// on reset and goes on where it was in a session rebuilt mid-run.
 import { describe, expect, it } from "vitest";
 import { Scheduler } from "../../src/engine/scheduler.ts";
 import { Trainer } from "../../src/engine/train.ts";
