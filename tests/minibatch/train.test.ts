@@ -4,6 +4,8 @@
 // The exported script is PyTorch's own loop: TensorDataset, DataLoader(generator=...), random_split.
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { torchScript } from "../../src/export/torch-script.ts";
+import { loadGraph } from "../../src/graph/format.ts";
 import { fixturePath, gradwire, PYTHON, tempFile } from "../cli/run.ts";
 import { type MiniBatchGraph, miniBatchGraph } from "./graphs.ts";
 
@@ -122,5 +124,29 @@ describe("train --jsonl --steps without a DataLoader", () => {
     const r = gradwire("eval", fixturePath("thermometer.graph.json"), "--steps");
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/steps/);
+  });
+});
+
+describe("the distributed export and mini-batches", () => {
+  it("is refused with the DataLoader named, the plain script offered", () => {
+    const loaded = loadGraph(
+      miniBatchGraph({
+        task: "regress",
+        dtype: "float32",
+        batchSize: 8,
+        shuffle: true,
+        dropLast: false,
+        seed: 0,
+        epochs: 1,
+      }),
+    );
+    if (!loaded.ok) throw new Error("does not load");
+    const r = torchScript(loaded.doc, { distributed: true });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.message).toMatch(/DataLoader 'loader'.*plain script/);
+      expect(r.nodeId).toBe("loader");
+    }
+    expect(torchScript(loaded.doc).ok).toBe(true);
   });
 });
