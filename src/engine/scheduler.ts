@@ -24,6 +24,7 @@ import type { Registry } from "../nodes/registry.ts";
 import { type EvalContext, type NodeKind, type NodeOutputs, OUT, outputsOf } from "../nodes/types.ts";
 import { applyFunction, noGrad } from "../runtime/autograd.ts";
 import { nonFiniteIn } from "../runtime/finite.ts";
+import { holdState } from "../runtime/ops/normalization.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { traceScope } from "../runtime/trace.ts";
 import type { ForwardResult, LoaderBinding, TrainingProgram } from "./scheduler-backend.ts";
@@ -99,13 +100,16 @@ export class Scheduler {
   private dirty = new Set<string>();
   /** Outputs that stand in for a node's own while set: a DataLoader's current batch, or its validation data. */
   private overrides = new Map<string, NodeOutputs>();
-  /** `module.training` as nodes see it (EvalContext.training): false while validation data is evaluated. */
-  private trainingMode = true;
   /** While set, node outputs that depend on a trainable pass through a tap that records their gradient. */
   private taps: Map<string, Tensor> | null = null;
   /** While set, node inputs that carry autograd history likewise record the gradient each node hands back to them. */
   private inputTaps: Map<string, Tensor> | null = null;
   private rev = 0;
+  /**
+   * Train mode for the nodes' EvalContext (nn.Module.training): true for training steps; validation switches it
+   * off while it evaluates.
+   */
+  training = true;
 
   /** Bumps whenever the graph or the leaves change, so a trainer knows when to look at them again. */
   get revision(): number {
@@ -293,8 +297,8 @@ export class Scheduler {
       arg: (port) => inputs[port] ?? scalars[port],
       params: readParams(kind, node.params),
       leaves: leaves ?? this.leavesOf(id, kind),
+      training: this.training,
       recompute: (port, fromPort, value) => this.recompute(id, port, fromPort, value, upstream),
-      training: this.trainingMode,
     };
     const r = traceScope(ctx.label, () => kind.evaluate(ctx));
     return r instanceof Tensor ? { [outputsOf(kind)[0]?.name ?? OUT]: r } : r;
@@ -317,11 +321,14 @@ export class Scheduler {
     const local = new Map<string, NodeOutputs>();
     local.set(from.source, { ...upstream(from.source), [from.sourcePort]: value });
     const lookup = (src: string) => local.get(src) ?? upstream(src);
-    for (const n of plan.nodes) {
-      const kind = this.kind(n);
-      if (!kind) throw new SchedulerError(`node '${n}' cannot run`);
-      local.set(n, this.compute(n, kind, lookup));
-    }
+    // On the side: state the nodes write in place (running statistics) stays as it is.
+    holdState(() => {
+      for (const n of plan.nodes) {
+        const kind = this.kind(n);
+        if (!kind) throw new SchedulerError(`node '${n}' cannot run`);
+        local.set(n, this.compute(n, kind, lookup));
+      }
+    });
     const out = lookup(target.source)[target.sourcePort];
     if (!out) throw new SchedulerError(`'${target.source}' has no output '${target.sourcePort}'`);
     return out;
@@ -400,11 +407,14 @@ export class Scheduler {
           );
         return st.outputs;
       };
-      plan.forEach((id, i) => {
-        const own = replace.leaves?.get(id);
-        const leaves = own ? { ...this.leavesOf(id, kinds[i]), ...own } : undefined;
-        local.set(id, this.compute(id, kinds[i], lookup, false, leaves));
-      });
+      // On the side: state the nodes write in place (running statistics) stays as it is.
+      holdState(() =>
+        plan.forEach((id, i) => {
+          const own = replace.leaves?.get(id);
+          const leaves = own ? { ...this.leavesOf(id, kinds[i]), ...own } : undefined;
+          local.set(id, this.compute(id, kinds[i], lookup, false, leaves));
+        }),
+      );
       return targets.map((t) => {
         const out = lookup(t.nodeId)[t.port];
         if (!out) throw new SchedulerError(`'${this.label(t.nodeId)}' has no output '${t.port}'`, t.nodeId);
@@ -459,7 +469,7 @@ export class Scheduler {
   setOverride(id: string, outputs: NodeOutputs | undefined, training = true): void {
     if (outputs) this.overrides.set(id, outputs);
     else if (!this.overrides.delete(id)) return;
-    this.trainingMode = training;
+    this.training = training;
     this.dirty.add(id);
     for (const d of descendants(this.v.adjacency, [id])) this.dirty.add(d);
   }

@@ -8,7 +8,7 @@ import type { FromWorker, ToWorker, WorkerOptions } from "./worker-protocol.ts";
 
 /** A Worker, a MessagePort, or anything with the same two members. */
 export interface WorkerLike {
-  postMessage(message: ToWorker): void;
+  postMessage(message: ToWorker, transfer?: Transferable[]): void;
   onmessage: ((ev: MessageEvent<FromWorker>) => void) | null;
 }
 
@@ -52,7 +52,13 @@ export class SchedulerClient {
    * the page is given (before the edit that uses it, since files are provided first).
    */
   connect(document: GraphDocument): () => void {
-    const stopFiles = followProvidedCsv((keys, text) => this.send({ type: "csv", keys: [...keys], text }));
+    const stopFiles = followProvidedCsv((keys, text, bytes) => {
+      // A large file's bytes are moved to the worker, which decodes them as the page did: copying a 100 MB text
+      // would hold up the page.
+      if (bytes && bytes.byteLength > 0)
+        this.port.postMessage({ type: "csv", keys: [...keys], bytes }, [bytes]);
+      else this.send({ type: "csv", keys: [...keys], text });
+    });
     this.load(document.state);
     const stopEdits = document.subscribe((_state, change) =>
       this.send({ type: "patches", patches: change.patches }),

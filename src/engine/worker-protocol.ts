@@ -48,8 +48,12 @@ export type ToWorker =
   | { type: "landscape"; id: number; a: ParamCoord; b: ParamCoord; xs: number[]; ys: number[] }
   /** The objective along the negative gradient and random filter-normalised directions. */
   | { type: "slices"; id: number; alphas: number[]; random?: number }
-  /** A CSV file's text for csv nodes naming it by one of `keys` (sha256, path): see src/nodes/csv/store.ts. */
-  | { type: "csv"; keys: string[]; text: string };
+  /**
+   * A CSV file for csv nodes naming it by one of `keys` (sha256, path): see src/nodes/csv/store.ts. Its text,
+   * or for a large file read in the page's CSV worker its UTF-8 bytes, handed over rather than copied.
+   */
+  | { type: "csv"; keys: string[]; text: string }
+  | { type: "csv"; keys: string[]; bytes: ArrayBuffer };
 
 export interface TensorStats {
   min: number;

@@ -190,7 +190,7 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
         refresh();
         return;
       case "csv":
-        provideCsv(msg.keys, msg.text);
+        provideCsv(msg.keys, "text" in msg ? msg.text : new TextDecoder().decode(msg.bytes));
         // Validate again: a node that named this file could not be inferred without it.
         if (doc) setGraph({ ...doc });
         return;

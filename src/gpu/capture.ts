@@ -21,6 +21,8 @@ import type { Node, ReduceFn } from "./ir.ts";
 export interface CaptureOptions {
   /** Leaf tensors that live on the GPU (trained parameters, or the tensors gradients are wanted for). */
   leaves: readonly Tensor[];
+  /** Leaves that hold state the program writes (running statistics): an integer counter among them is fine. */
+  state?: ReadonlySet<Tensor>;
   /**
    * Fold values that do not depend on the leaves into constants from the CPU run (default true). Tests turn
    * it off so every op of a case runs on the GPU.
@@ -65,7 +67,8 @@ export class Capture {
       });
     this.leafNodes = opts.leaves.map((t, slot) => {
       const label = t.name ?? `parameter ${slot}`;
-      if (t.dtype !== "float32")
+      const counter = opts.state?.has(t) && (t.dtype === "int64" || t.dtype === "int32");
+      if (t.dtype !== "float32" && !counter)
         throw new GpuError(
           "unsupported",
           `${t.dtype} tensors cannot be trained on WebGPU, which computes in float32 (parameter '${label}'); use float32 or the CPU backend`,
@@ -311,6 +314,10 @@ function lowerEvent(b: Builder, e: TraceEvent, ins: (Node | null)[], host: HostD
       return [nllLoss(b, e, x, host)];
     case "custom_function":
       throw new Error("internal: custom functions are lowered by Capture.customFunction");
+    case "state_update":
+      throw new Error(
+        "internal: a state update has no value to lower (GpuTrainingSession refuses programs that write state)",
+      );
   }
 }
 

@@ -434,6 +434,19 @@ export function generateKernel(
   }
 }
 
+/**
+ * `n` arena elements copied from one offset to another: a state's new value into its leaf's region, run after
+ * every kernel that reads the old value.
+ */
+export function copyPass(from: number, to: number, n: number): Pass {
+  const body = [
+    `let o = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
+    `if (o >= ${u(n)}) { return; }`,
+    `A[${u(to)} + o] = A[${u(from)} + o];`,
+  ];
+  return { wgsl: shader("", body, WG), groups: gridFor(Math.ceil(n / WG)) };
+}
+
 function mapPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
   const em = new Emitter(layout, inline);
   const n = numel(K.space);

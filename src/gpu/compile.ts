@@ -8,7 +8,7 @@
  */
 import { numel } from "../runtime/shape.ts";
 import type { Builder } from "./builder.ts";
-import { generateKernel, gridFor, type Pass, scratchSize } from "./codegen.ts";
+import { copyPass, generateKernel, gridFor, type Pass, scratchSize } from "./codegen.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 import { type Node, topoOrder } from "./ir.ts";
 import { type OptimKernelSpec, optimizerWgsl } from "./optim.ts";
@@ -41,6 +41,11 @@ export interface ProgramSpec {
   records: { header: Node[]; slots: number[] } | null;
   /** Epochs one batch can record. */
   maxBatch: number;
+  /**
+   * State written in place each epoch (batch_norm's running statistics): the slot's new value, copied into the
+   * slot's region after every kernel has read the old one.
+   */
+  stateWrites?: { slot: number; value: Node }[];
 }
 
 export interface Region {
@@ -113,6 +118,7 @@ export function compileProgram(b: Builder, spec: ProgramSpec): CompiledProgram {
     ...spec.grads.filter((g): g is Node => g !== null),
     ...guardNodes,
     ...recordNodes,
+    ...(spec.stateWrites ?? []).map((w) => w.value),
   ];
   const simplified = simplify(b, rawRoots);
   const remap = new Map<Node, Node>();
@@ -151,11 +157,13 @@ export function compileProgram(b: Builder, spec: ProgramSpec): CompiledProgram {
   const outputRoots = spec.outputs.map(rootOf);
   const guardRoots = spec.groups.map((g) => g.guards.map(rootOf));
   const headerRoots = spec.records ? spec.records.header.map(rootOf) : [];
+  const stateRoots = (spec.stateWrites ?? []).map((w) => rootOf(w.value));
   const roots = [
     ...outputRoots,
     ...gradRoots.filter((g): g is Node => g !== null),
     ...guardRoots.flat(),
     ...headerRoots,
+    ...stateRoots,
   ];
 
   const plan = planKernels(roots, new Set(pinned.keys()));
@@ -180,7 +188,7 @@ export function compileProgram(b: Builder, spec: ProgramSpec): CompiledProgram {
   for (const [n, off] of pinned) offsets.set(n, off);
   const outputs: Region[] = [];
   const persistent = new Set<Node>();
-  for (const n of new Set([...outputRoots, ...guardRoots.flat(), ...headerRoots])) {
+  for (const n of new Set([...outputRoots, ...guardRoots.flat(), ...headerRoots, ...stateRoots])) {
     if (offsets.has(n)) continue;
     offsets.set(n, cursor);
     persistent.add(n);
@@ -255,6 +263,15 @@ export function compileProgram(b: Builder, spec: ProgramSpec): CompiledProgram {
     const code = generateKernel(K, plan.materialized, layout, scratchOf.get(K) ?? 0);
     for (const p of code.passes) passes.push({ ...p, scopes: code.scopes, uniforms: false });
   }
+
+  // New state into its slots, after every kernel (the old value is read until here), before the steps.
+  (spec.stateWrites ?? []).forEach((w, i) => {
+    passes.push({
+      ...copyPass(offsets.get(stateRoots[i]) as number, params[w.slot].offset, sizes[w.slot]),
+      scopes: [stateRoots[i].scope ?? "state"],
+      uniforms: false,
+    });
+  });
 
   // Optimizer steps, after every gradient.
   spec.groups.forEach((g, gi) => {

@@ -25,11 +25,12 @@ import {
 import type { ParamValue } from "../nodes/types.ts";
 import type { Optimizer } from "../runtime/optim.ts";
 import { Tensor } from "../runtime/tensor.ts";
+import type { TraceEvent } from "../runtime/trace.ts";
 import { backward } from "./autodiff.ts";
 import { Capture, traceForward } from "./capture.ts";
 import { type CompiledProgram, compileProgram, type GroupSpec } from "./compile.ts";
 import type { GpuDevice } from "./device.ts";
-import { GpuError, isGpuError } from "./errors.ts";
+import { GpuError, isGpuError, nodeRef } from "./errors.ts";
 import type { Node } from "./ir.ts";
 import { copyStepState, RECORD_SLOT_INDEX, type StepState, stateNames, stepUniforms } from "./optim.ts";
 import { GpuProgram } from "./runner.ts";
@@ -180,7 +181,13 @@ export class GpuTrainingSession implements TrainingSession {
       }
     });
     const { result, events } = traceForward(() => program.forward());
-    const cap = new Capture(events, { leaves: tensors, fold: opts.fold });
+    const states = stateSlots(events, tensors);
+    for (const t of states.targets) {
+      tensors.push(t);
+      owner.push(-1);
+      ids.push(t.name ?? `state ${tensors.length}`);
+    }
+    const cap = new Capture(events, { leaves: tensors, fold: opts.fold, state: new Set(states.targets) });
     const b = cap.builder;
     const losses = result.losses.map((t) => cap.valueOf(t));
     const objective = cap.valueOf(result.objective);
@@ -235,6 +242,10 @@ export class GpuTrainingSession implements TrainingSession {
       groups: groupSpecs,
       records: { header: [objective, ...losses], slots: recordSlots },
       maxBatch: this.maxBatch,
+      stateWrites: states.writes.map((w) => ({
+        slot: tensors.indexOf(w.target),
+        value: cap.valueOf(w.value),
+      })),
     });
     const gp = await GpuProgram.create(this.dev, prog, this.maxBatch);
     return { gp, prog, slots, stepping, zeroGrads };
@@ -553,4 +564,43 @@ export class GpuTrainingSession implements TrainingSession {
     this.disposed = true;
     this.gp.dispose();
   }
+}
+
+/**
+ * The state the traced forward wrote in place (batch_norm's running statistics, num_batches_tracked): each
+ * target becomes a GPU-resident slot that no optimizer trains, and its new value is written back every epoch.
+ * The trace's own writes are undone first, so the GPU's first epoch starts from the state the CPU had.
+ */
+function stateSlots(
+  events: readonly TraceEvent[],
+  trained: readonly Tensor[],
+): { targets: Tensor[]; writes: { target: Tensor; value: Tensor }[] } {
+  const writes = events.filter((e) => e.op === "state_update");
+  for (const e of [...writes].reverse())
+    (e.inputs[0] as Tensor).data.set(e.attrs.previous as ArrayLike<number>);
+  const targets: Tensor[] = [];
+  const out: { target: Tensor; value: Tensor }[] = [];
+  for (const e of writes) {
+    const target = e.inputs[0] as Tensor;
+    // The replayed program reads a target's old value wherever the trace read the tensor.
+    const readAfter = events
+      .slice(events.indexOf(e) + 1)
+      .some((later) => later.op !== "state_update" && later.inputs.includes(target));
+    const why = trained.includes(target)
+      ? "a tensor an optimizer trains"
+      : targets.includes(target)
+        ? "the same tensor twice in one forward pass"
+        : readAfter
+          ? "and reads it again in the same forward pass"
+          : null;
+    if (why)
+      throw new GpuError(
+        "unsupported",
+        `${nodeRef(e.scope)} updates ${String(e.attrs.what)} in place, ${why}, which the WebGPU backend does not replay; use the CPU backend`,
+        e.scope,
+      );
+    targets.push(target);
+    out.push({ target, value: e.inputs[1] as Tensor });
+  }
+  return { targets, writes: out };
 }

@@ -36,10 +36,10 @@ function run(
     arg: (port) => inputs[port] ?? scalars[port],
     params,
     leaves: kind.leaves?.(params, nodeLabel(node)) ?? {},
+    training: true,
     recompute: () => {
       throw new NoRecompute();
     },
-    training: true,
   };
   const r = noGrad(() => kind.evaluate(ctx));
   return r instanceof Tensor ? { [outputsOf(kind)[0]?.name ?? "out"]: r } : r;

@@ -320,10 +320,7 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
   return result;
 }
 
-/**
- * Nodes with leaves whose requires_grad param is on, and model layers without that param (nn.Linear's weight
- * and bias always require grad): what optimizers train.
- */
+/** Nodes with leaves whose requires_grad param is on: what optimizers train. */
 export function trainableNodes(
   doc: GraphDoc,
   kinds: Map<string, NodeKind>,
@@ -333,11 +330,13 @@ export function trainableNodes(
   for (const id of among) {
     const kind = kinds.get(id);
     if (!kind?.leaves) continue;
-    if (!kind.params.some((p) => p.name === "requires_grad")) {
-      if (kind.family === "Model") out.push(id);
-      continue;
-    }
-    if (readParams(kind, doc.nodes[id].params).bool("requires_grad")) out.push(id);
+    const params = readParams(kind, doc.nodes[id].params);
+    if (
+      kind.trainsLeaves
+        ? kind.trainsLeaves(params)
+        : kind.params.some((p) => p.name === "requires_grad") && params.bool("requires_grad")
+    )
+      out.push(id);
   }
   return out;
 }

@@ -4,8 +4,17 @@
  * the CLI and the editor (src/nodes/csv/store.ts), so loading a graph never reads or runs anything by itself.
  */
 import { type DType, fromFlat } from "../runtime/index.ts";
-import { type Built, csvDataset, csvText, followProvidedCsv, provideCsv, rememberCsv } from "./csv/store.ts";
-import { CsvError, type CsvOptions, csvPython } from "./csv/table.ts";
+import {
+  type Built,
+  type CsvSource,
+  cacheKey,
+  csvDataset,
+  csvText,
+  followProvidedCsv,
+  provideCsv,
+  rememberCsv,
+} from "./csv/store.ts";
+import { CsvError, type CsvOptions, csvPython, type ParseProgress } from "./csv/table.ts";
 import { pyStr, pyValue } from "./python.ts";
 import { floatDType } from "./random.ts";
 import { defineKind, withSamples } from "./registry.ts";
@@ -33,12 +42,25 @@ const fileName = (p: ParamReader) => (p.str("path") !== "" ? p.str("path") : "th
 
 /** Hand a data set parsed elsewhere (the editor's worker) to this thread's cache, for the node's params. */
 export function rememberCsvData(p: ParamReader, text: string, built: Built): void {
-  rememberCsv(text, fileName(p), p.str("header") as "auto" | "yes" | "no", options(p), built);
+  rememberCsv(
+    cacheKey(sourceOf(p), text),
+    fileName(p),
+    p.str("header") as "auto" | "yes" | "no",
+    options(p),
+    built,
+  );
 }
 
 /** The node's data set, or an InferError saying what is wrong (not loaded, a bad cell...). */
-export function csvData(p: ParamReader) {
-  const text = csvText({ content: p.str("content"), path: p.str("path"), sha256: p.str("sha256") });
+const sourceOf = (p: ParamReader): CsvSource => ({
+  content: p.str("content"),
+  path: p.str("path"),
+  sha256: p.str("sha256"),
+});
+
+export function csvData(p: ParamReader, onProgress?: ParseProgress) {
+  const source = sourceOf(p);
+  const text = csvText(source);
   if (text === undefined)
     throw new InferError(
       p.str("path") === ""
@@ -46,7 +68,17 @@ export function csvData(p: ParamReader) {
         : `the CSV file '${p.str("path")}' is not loaded (the CLI reads it relative to the graph file; the editor asks for it)`,
     );
   try {
-    return { text, ...csvDataset(text, fileName(p), p.str("header") as "auto" | "yes" | "no", options(p)) };
+    return {
+      text,
+      ...csvDataset(
+        text,
+        fileName(p),
+        p.str("header") as "auto" | "yes" | "no",
+        options(p),
+        onProgress,
+        cacheKey(source, text),
+      ),
+    };
   } catch (e) {
     if (e instanceof CsvError) throw new InferError(e.message);
     throw e;

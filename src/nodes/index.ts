@@ -8,6 +8,7 @@ import { dataLoaderKind } from "./loader.ts";
 import { LOSS_KINDS } from "./losses.ts";
 import { METRIC_KINDS } from "./metrics.ts";
 import { MODEL_KINDS } from "./model.ts";
+import { NORM_KINDS } from "./norms.ts";
 import { OPS_KINDS } from "./ops.ts";
 import { OPTIMIZER_KINDS } from "./optimizers.ts";
 import { Registry, withSamples } from "./registry.ts";
@@ -27,6 +28,7 @@ export const ALL_KINDS = [
   csvKind,
   dataLoaderKind,
   ...MODEL_KINDS,
+  ...NORM_KINDS,
   ...OPS_KINDS,
   ...ACTIVATION_KINDS.map((k) => (k.samples ? k : withSamples(k, ACTIVATION_SAMPLES[k.type] ?? []))),
   ...LOSS_KINDS,

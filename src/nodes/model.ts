@@ -155,6 +155,7 @@ const linearLayer = defineKind({
     return linearShape(x, meta([o, i], d), p.bool("bias") ? meta([o], d) : undefined);
   },
   leaves: linearLeaves,
+  trainsLeaves: () => true,
   evaluate: (c) => ops.linear(c.inputs.input!, c.leaves.weight, c.leaves.bias ?? null),
   torch: (c) => [
     `${c.out} = F.linear(${c.inputs.input}, ${c.leaf("weight")}${c.params.bool("bias") ? `, ${c.leaf("bias")}` : ""})`,

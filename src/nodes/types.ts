@@ -30,6 +30,8 @@ export interface PortDecl {
   dtype?: DTypeRule;
   /** An optional port may stay unconnected (bias, weight, pos_weight...). */
   optional?: boolean;
+  /** A buffer torch updates in place and refuses to differentiate (batch_norm's running statistics). */
+  noGrad?: boolean;
   /** When set, a param of this name stands in for the port while it is unconnected (torch.add(x, 2)). */
   scalarParam?: string;
   help: string;
@@ -144,16 +146,13 @@ export interface EvalContext {
   params: ParamReader;
   /** The leaf tensors this node owns (see NodeKind.leaves), kept across evaluations and training steps. */
   leaves: Record<string, Tensor>;
+  /** Train mode (true while training, false during validation), as nn.Module.training: dropout, batch norm. */
+  training: boolean;
   /**
    * The value reaching `port` when the value reaching `fromPort` is replaced by `value` (everything in between
    * is recomputed, nothing cached is touched). For finite differences, sweeps and gradient nodes.
    */
   recompute(port: string, fromPort: string, value: Tensor): Tensor;
-  /**
-   * PyTorch's `module.training`: true while training and outside it, false while validation data is evaluated
-   * (no gradients). Dropout and batch norm read it.
-   */
-  training: boolean;
 }
 
 /** Python code for one node: lines that assign the node's result to `ctx.out`. */
@@ -224,6 +223,11 @@ export interface NodeKind {
    */
   leaves?(params: ParamReader, label: string): Record<string, Tensor>;
   evaluate(ctx: EvalContext): Tensor | NodeOutputs;
+  /**
+   * Whether the leaves made from these params include tensors optimizers train, told without making them:
+   * module nodes (nn.Linear, nn.BatchNorm1d...), which own their parameters and have no requires_grad param.
+   */
+  trainsLeaves?(params: ParamReader): boolean;
   /** Present on optimizer kinds. */
   optimizer?: OptimizerDecl;
   /**

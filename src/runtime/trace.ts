@@ -37,7 +37,9 @@ export type TraceOpName =
   | "matmul"
   | "pointwise_loss"
   | "nll_loss"
-  | "custom_function";
+  | "custom_function"
+  /** An in-place write of state torch updates during the forward (running statistics): no value, no gradient. */
+  | "state_update";
 
 export interface TraceEvent {
   /** The op's runtime name. */

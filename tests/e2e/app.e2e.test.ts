@@ -7,6 +7,7 @@ import { closeApp } from "./harness.ts";
 import "./editing.suite.ts";
 import "./training.suite.ts";
 import "./examples.suite.ts";
+import "./data.suite.ts";
 
 afterAll(async () => {
   await closeApp();

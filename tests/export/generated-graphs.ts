@@ -905,8 +905,66 @@ function evalGraphs(): Generated[] {
   return [ops, tools, data, gradThenObjective, empty, moreLosses, datasets, moonsTraining, linearLayers];
 }
 
+/**
+ * Normalisation, dropout and embedding modules in one training loop (their state persists across epochs), in
+ * float64: in float32 the composed kernels' rounding (an ulp or so per op) grows past the comparison's 1e-4 over
+ * a hundred momentum steps through batch norm.
+ */
+function normModules(): Generated {
+  return graph(
+    "BatchNorm1d, Dropout, LayerNorm and Embedding modules trained with SGD on make_blobs (float64)",
+    [
+      ["blobs", "make_blobs", { n_samples: 40, centers: 3, n_features: 2, seed: 5, dtype: "float64" }],
+      ["l1", "Linear", { in_features: 2, out_features: 6, seed: 0, dtype: "float64" }],
+      ["bn", "BatchNorm1d", { num_features: 6, momentum: null, dtype: "float64" }],
+      ["act", "relu"],
+      ["drop", "Dropout", { p: 0.25, seed: 3 }],
+      ["ln", "LayerNorm", { normalized_shape: [6], dtype: "float64" }],
+      ["l2", "Linear", { in_features: 6, out_features: 3, seed: 1, dtype: "float64" }],
+      ["ce", "cross_entropy"],
+      [
+        "idx",
+        "tensor",
+        {
+          data: [
+            [0, 1, 2],
+            [3, 1, 4],
+          ],
+          dtype: "int64",
+        },
+      ],
+      [
+        "emb",
+        "Embedding",
+        { num_embeddings: 5, embedding_dim: 4, padding_idx: 0, seed: 1, dtype: "float64" },
+      ],
+      ["sq", "pow", { exponent: 2 }],
+      ["embloss", "mean"],
+      ["loss", "add"],
+      ["opt", "SGD", { lr: 0.1, momentum: 0.5 }],
+    ],
+    [
+      ["blobs", "l1", "input", "X"],
+      ["l1", "bn", "input"],
+      ["bn", "act", "input"],
+      ["act", "drop", "input"],
+      ["drop", "ln", "input"],
+      ["ln", "l2", "input"],
+      ["l2", "ce", "input"],
+      ["blobs", "ce", "target", "y"],
+      ["idx", "emb", "input"],
+      ["emb", "sq", "input"],
+      ["sq", "embloss", "input"],
+      ["ce", "loss", "input"],
+      ["embloss", "loss", "other"],
+      ["loss", "opt", "loss"],
+    ],
+    { objective: "loss" },
+  );
+}
+
 export function trainGraphs(): Generated[] {
-  return [...regressions(), ...classifiers(), ...generatorsAndMore(), ...awkwardText()];
+  return [...regressions(), ...classifiers(), ...generatorsAndMore(), normModules(), ...awkwardText()];
 }
 
 export { evalGraphs };

@@ -42,6 +42,10 @@ const EXEMPT: Record<string, string> = {
 const NOT_A_DERIVATIVE: Record<string, string> = {
   "gaussian_nll_loss one var per sample, full, sum":
     "var below eps is clamped with the gradient passed straight through (torch clamps under no_grad)",
+  "embedding padding_idx, scale_grad_by_freq":
+    "the padding row gets no gradient and each row's gradient is divided by its count, by design",
+  "embedding max_norm":
+    "weight's rows are renormalised in place under no_grad, so the scaling is a constant to the gradient",
 };
 
 const RUNNER = fileURLToPath(new URL("../export/run_scripts.py", import.meta.url));
@@ -74,13 +78,14 @@ function depth(v: NestedNumbers | undefined): number {
 }
 
 /**
- * Ports whose gradient torch computes: float ports, except targets (labels) and losses' optional weights (torch
- * implements no derivative for nll_loss's, binary_cross_entropy's or multi_margin_loss's weight).
+ * Ports whose gradient torch computes: float ports, except targets (labels), buffers, and losses' optional weights
+ * (torch implements no derivative for nll_loss's, binary_cross_entropy's or multi_margin_loss's weight).
  */
 function differentiable(kind: NodeKind, port: string, dtype: string): boolean {
   if (!isFloating(dtype as Tensor["dtype"]) || port === "target") return false;
   const decl = kind.inputs.find((i) => i.name === port);
-  return !(kind.family === "Losses" && decl?.optional);
+  // Buffers (batch_norm's running statistics) are never differentiated: torch refuses requires_grad on them.
+  return !(kind.family === "Losses" && decl?.optional) && !decl?.noGrad;
 }
 
 /** Upstream gradient for the kind's output: small exact values, not all equal, so a wrong index shows. */

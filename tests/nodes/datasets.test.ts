@@ -140,10 +140,10 @@ describe("random_split equals torch.utils.data.random_split(..., generator=torch
       arg: () => undefined,
       params: readParams(kind, { lengths: [0.8, 0.2], seed: 0 }),
       leaves: {},
+      training: true,
       recompute: () => {
         throw new Error("unused");
       },
-      training: true,
     }) as Record<string, import("../../src/runtime/index.ts").Tensor>;
     expect(out.train_X.shape).toEqual([120, 4]);
     expect(out.val_y.shape).toEqual([30]);

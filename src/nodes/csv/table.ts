@@ -35,16 +35,45 @@ function looksLikeHeader(first: string[], second: string[] | undefined): boolean
   return first.some((c, i) => !NUMBER.test(c) && second[i] !== undefined && NUMBER.test(second[i]));
 }
 
-export function parseCsv(text: string, file: string, header: "auto" | "yes" | "no"): CsvTable {
-  const parsed = Papa.parse<string[]>(text, { skipEmptyLines: false });
+/** Progress of a long parse: the fraction of the text read so far. */
+export type ParseProgress = (fraction: number) => void;
+
+/** Text read per step when progress is reported (papaparse parses a string in chunks of this many characters). */
+export const PROGRESS_CHUNK_CHARS = 4 << 20;
+
+export function parseCsv(
+  text: string,
+  file: string,
+  header: "auto" | "yes" | "no",
+  onProgress?: ParseProgress,
+  chunkChars = PROGRESS_CHUNK_CHARS,
+): CsvTable {
   const all: string[][] = [];
   const lines: number[] = [];
-  parsed.data.forEach((row, i) => {
-    // A blank line: papaparse reads [""], Python's csv module [] — both skipped.
-    if (row.length === 0 || (row.length === 1 && row[0] === "")) return;
-    all.push(row);
-    lines.push(i + 1);
-  });
+  let index = 0;
+  const take = (rows: string[][]) => {
+    for (const row of rows) {
+      index++;
+      // A blank line: papaparse reads [""], Python's csv module [] — both skipped.
+      if (row.length === 0 || (row.length === 1 && row[0] === "")) continue;
+      all.push(row);
+      lines.push(index);
+    }
+  };
+  if (onProgress && text.length > chunkChars) {
+    // Chunked parsing gives the same rows (papaparse carries a row cut by a chunk's end into the next chunk);
+    // it runs synchronously, so the caller (a Web Worker) reports between chunks.
+    const config = {
+      skipEmptyLines: false,
+      chunkSize: chunkChars,
+      chunk: (r: Papa.ParseResult<string[]>) => {
+        take(r.data);
+        onProgress(Math.min(1, r.meta.cursor / text.length));
+      },
+    };
+    // papaparse streams a string in chunks as well (synchronously); its typings admit `chunk` for files only.
+    Papa.parse<string[]>(text, config as Papa.ParseConfig<string[]>);
+  } else take(Papa.parse<string[]>(text, { skipEmptyLines: false }).data);
   if (all.length === 0) throw new CsvError(`${file}: the file has no rows`);
   const hasHeader = header === "auto" ? looksLikeHeader(all[0], all[1]) : header === "yes";
   const width = all[0].length;
@@ -81,10 +110,10 @@ export interface CsvOptions {
 }
 
 export interface CsvDataset {
-  /** Row-major (rows, features), float64. */
-  X: number[];
+  /** Row-major (rows, features), float64 (typed, so a Web Worker hands it over without copying). */
+  X: Float64Array;
   features: number;
-  y: number[];
+  y: Float64Array;
   /** The statistics used for standardising (empty when not standardised). */
   mean: number[];
   std: number[];
@@ -151,23 +180,25 @@ export function buildDataset(t: CsvTable, o: CsvOptions): CsvDataset {
   }
   const cats = new Map(features.filter((c) => categorical.has(c)).map((c) => [c, categoriesOf(t, c)]));
   const width = features.reduce((w, c) => w + (cats.get(c)?.length ?? 1), 0);
-  const X: number[] = [];
+  const X = new Float64Array(n * width);
+  let at = 0;
   for (let r = 0; r < n; r++)
     for (const c of features) {
       const names = cats.get(c);
       if (names) {
         const v = cell(t, r, c);
-        for (const name of names) X.push(name === v ? 1 : 0);
-      } else X.push(values[numeric.indexOf(c)][r]);
+        for (const name of names) X[at++] = name === v ? 1 : 0;
+      } else X[at++] = values[numeric.indexOf(c)][r];
     }
-  let y: number[];
+  const y = new Float64Array(n);
   let classes: string[] = [];
-  if (o.targetType === "number") y = Array.from({ length: n }, (_, r) => numberAt(t, r, target));
+  if (o.targetType === "number") for (let r = 0; r < n; r++) y[r] = numberAt(t, r, target);
   else if (t.rows.every((_, r) => INDEX.test(cell(t, r, target))))
-    y = Array.from({ length: n }, (_, r) => Number(t.rows[r][target]));
+    for (let r = 0; r < n; r++) y[r] = Number(t.rows[r][target]);
   else {
     classes = categoriesOf(t, target);
-    y = Array.from({ length: n }, (_, r) => classes.indexOf(t.rows[r][target]));
+    const index = new Map(classes.map((name, i) => [name, i]));
+    for (let r = 0; r < n; r++) y[r] = index.get(t.rows[r][target]) ?? -1;
   }
   return { X, features: width, y, mean, std, classes };
 }

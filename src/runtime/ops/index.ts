@@ -13,6 +13,7 @@ export type { Attrs, BinaryDecl, Operand, UnaryDecl } from "./elementwise.ts";
 export { BINARY, cast, promote, UNARY, wgslFloat, where } from "./elementwise.ts";
 export * from "./layout.ts";
 export { matmul } from "./matmul.ts";
+export * from "./normalization.ts";
 export * from "./reduce.ts";
 
 export const unaryOp = applyUnary;

@@ -13,12 +13,18 @@ export function CsvPicker(props: { editor: Editor; registry: Registry; node: Gra
   const [status, setStatus] = createSignal("");
   const [error, setError] = createSignal("");
   const [busy, setBusy] = createSignal(false);
+  /** How much of a large file the worker has parsed (null: no measurable progress to show). */
+  const [fraction, setFraction] = createSignal<number | null>(null);
   const load = async (file: File | undefined) => {
     if (!file || busy()) return;
     setBusy(true);
     setError("");
-    const r = await loadCsvInto(props.editor, props.registry, props.node.id, file, setStatus);
+    const r = await loadCsvInto(props.editor, props.registry, props.node.id, file, (message, f) => {
+      setStatus(message);
+      setFraction(f ?? null);
+    });
     setBusy(false);
+    setFraction(null);
     if (r.ok) setStatus(`${file.name}: ${r.rows.toLocaleString("en")} rows, ${r.features} features`);
     else {
       setStatus("");
@@ -59,6 +65,15 @@ export function CsvPicker(props: { editor: Editor; registry: Registry; node: Gra
         <p class="insp-note" data-testid="csv-status" aria-live="polite">
           {status()}
         </p>
+      </Show>
+      <Show when={busy() && fraction() !== null}>
+        <progress
+          class="csv-progress"
+          data-testid="csv-progress"
+          max={1}
+          value={fraction() ?? 0}
+          aria-label="CSV file parsed"
+        />
       </Show>
       <Show when={error()}>
         <p class="insp-error" role="alert" data-testid="csv-error">

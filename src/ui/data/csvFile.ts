@@ -16,9 +16,9 @@ import {
   rememberCsvData,
 } from "../../nodes/index.ts";
 import type { Editor } from "../state/editor.ts";
-import { parseInWorker } from "./csvWorkerClient.ts";
+import { readInWorker, type WorkerRead } from "./csvWorkerClient.ts";
 
-/** Files above this size are parsed in a Web Worker, so the page stays responsive. */
+/** Files above this size are read, hashed and parsed in a Web Worker, so the page stays responsive. */
 export const WORKER_THRESHOLD_BYTES = 1_000_000;
 
 /** Larger files are refused before they are read (as the CLI does). */
@@ -42,7 +42,7 @@ export async function loadCsvInto(
   registry: Registry,
   nodeId: string,
   file: File,
-  onProgress?: (message: string) => void,
+  onProgress?: (message: string, fraction?: number) => void,
 ): Promise<CsvLoad> {
   const node = editor.doc().nodes[nodeId];
   const kind = registry.get("csv");
@@ -52,27 +52,24 @@ export async function loadCsvInto(
       ok: false,
       error: `${file.name} is ${file.size.toLocaleString("en")} bytes, over gradwire's limit of ${MAX_CSV_BYTES.toLocaleString("en")}`,
     };
-  onProgress?.(`Reading ${file.name}…`);
-  const bytes = await file.arrayBuffer();
-  const text = new TextDecoder().decode(bytes);
-  const sha = await sha256Hex(bytes);
-  const embed = text.length <= MAX_EMBEDDED_CHARS;
-  // The node as it would be, with the new file and no saved statistics (they belong to the old file).
-  const params: ParamValues = {
+  // The node as it would be with the new file, before its text and hash are known: no saved statistics (they
+  // belong to the old file).
+  const base: ParamValues = {
     ...node.params,
     path: file.name,
-    sha256: sha,
-    content: embed ? text : "",
+    sha256: "",
+    content: "",
     mean: null,
     std: null,
   };
-  onProgress?.(`Parsing ${file.name} (${file.size.toLocaleString("en")} bytes)…`);
-  const checked =
+  const read =
     file.size > WORKER_THRESHOLD_BYTES && typeof Worker !== "undefined"
-      ? await parseInWorker(text, params)
-      : checkCsv(kind, text, params);
+      ? await readInWorker(file, base, onProgress)
+      : await readHere(kind, file, base, onProgress);
+  const { load: checked, text, sha256, bytes } = read;
   if (!checked.ok) return checked;
-  provideCsv([sha, file.name], text);
+  const params: ParamValues = { ...base, sha256, content: text.length <= MAX_EMBEDDED_CHARS ? text : "" };
+  provideCsv([sha256, file.name], text, bytes);
   // What the worker built serves validation and training here too: a large file is parsed once, off this thread.
   rememberCsvData(readParams(kind, params), text, checked.built);
   editor.graph.gestureOf(`Load ${file.name}`, () => {
@@ -85,10 +82,30 @@ export async function loadCsvInto(
   return checked;
 }
 
+/** A small file, read and parsed on this thread. */
+async function readHere(
+  kind: NodeKind,
+  file: File,
+  params: ParamValues,
+  onProgress?: (message: string) => void,
+): Promise<WorkerRead> {
+  onProgress?.(`Reading ${file.name}…`);
+  const bytes = await file.arrayBuffer();
+  const text = new TextDecoder().decode(bytes);
+  const sha256 = await sha256Hex(bytes);
+  onProgress?.(`Parsing ${file.name} (${file.size.toLocaleString("en")} bytes)…`);
+  return { load: checkCsv(kind, text, params), text, sha256 };
+}
+
 /** Parse and build with the node's params and this text: the shape and statistics, or the error. */
-export function checkCsv(kind: NodeKind, text: string, params: ParamValues): CsvLoad {
+export function checkCsv(
+  kind: NodeKind,
+  text: string,
+  params: ParamValues,
+  onProgress?: (fraction: number) => void,
+): CsvLoad {
   try {
-    const { data, header } = csvData(readParams(kind, { ...params, content: text }));
+    const { data, header } = csvData(readParams(kind, { ...params, content: text }), onProgress);
     return {
       ok: true,
       rows: data.y.length,
