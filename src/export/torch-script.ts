@@ -627,21 +627,34 @@ class ScriptBuilder {
     const steps = this.names.take("steps");
     const record: string[] = ['    "epoch": epoch,', `    "loss": sum(${steps}) / len(${steps}),`];
     const validation: string[] = [];
+    const prelude: string[] = [];
     if (c.inputs.val_x && c.inputs.val_y) {
       const val = this.names.take("val");
+      // model.eval() for the validation pass, model.train() after it: every nn.Module the script made (dropout
+      // and batch norm behave differently), as gradwire evaluates validation with EvalContext.training false.
+      const modules = this.names.take("modules");
+      const m = this.names.take("module");
+      prelude.push(
+        `${modules} = [${m} for ${m} in list(globals().values()) if isinstance(${m}, torch.nn.Module)]`,
+      );
       record.push(`    **${val},`);
       validation.push(
+        `for ${m} in ${modules}:`,
+        `    ${m}.eval()`,
         "with torch.no_grad():",
         `    ${batch} = ${c.inputs.val_x}, ${c.inputs.val_y}`,
         ...indent(forward),
         `    ${val} = {"val_loss": ${reported}.item()}`,
         ...indent(this.validationMetrics(val)),
+        `for ${m} in ${modules}:`,
+        `    ${m}.train()`,
       );
     }
     record.push('    "params": {', ...parts.params.map((p) => `        ${p},`), "    },");
     record.push(`    **({"steps": ${steps}} if args.steps else {}),`);
     return [
       ...parts.trainedDict,
+      ...prelude,
       "for epoch in range(args.epochs):",
       `    ${steps} = []`,
       `    for ${batch} in ${c.out}:`,

@@ -11,6 +11,8 @@ export interface MiniBatchGraph {
   /** Classifier (make_moons, a hidden layer, cross_entropy, Adam) or regression (make_regression, mse, SGD). */
   task: "classify" | "regress";
   validation?: boolean;
+  /** Classify: nn.Dropout and nn.BatchNorm1d after the hidden layer (they behave differently in eval mode). */
+  modules?: boolean;
 }
 
 type Node = { id: string; type: string; params: Record<string, ParamValue> };
@@ -57,7 +59,13 @@ export function miniBatchGraph(g: MiniBatchGraph): Record<string, unknown> {
     node("opt", "Adam", { lr: 0.05 });
     edge("loader", "x", "l1", "input");
     edge("l1", "out", "h", "input");
-    edge("h", "out", "l2", "input");
+    if (g.modules) {
+      node("drop", "Dropout", { p: 0.3, seed: 5 });
+      node("bn", "BatchNorm1d", { num_features: 8, dtype: g.dtype });
+      edge("h", "out", "drop", "input");
+      edge("drop", "out", "bn", "input");
+      edge("bn", "out", "l2", "input");
+    } else edge("h", "out", "l2", "input");
     edge("l2", "out", "loss", "input");
   } else {
     node("l1", "Linear", { in_features: 3, out_features: 1, seed: 1, dtype: g.dtype });

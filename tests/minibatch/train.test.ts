@@ -56,6 +56,17 @@ const CASES: MiniBatchGraph[] = [
   },
   { task: "classify", dtype: "float64", batchSize: 100, shuffle: true, dropLast: false, seed: 0, epochs: 3 },
   {
+    task: "classify",
+    dtype: "float64",
+    batchSize: 16,
+    shuffle: true,
+    dropLast: false,
+    seed: 5,
+    epochs: 3,
+    validation: true,
+    modules: true,
+  },
+  {
     task: "regress",
     dtype: "float64",
     batchSize: 8,
@@ -79,7 +90,7 @@ const CASES: MiniBatchGraph[] = [
 
 describe("mini-batch training equals PyTorch's DataLoader loop (gradwire train vs the exported script)", () => {
   for (const c of CASES) {
-    const name = `${c.task} ${c.dtype} batch_size=${c.batchSize} shuffle=${c.shuffle} drop_last=${c.dropLast}${c.validation ? " with validation" : ""}`;
+    const name = `${c.task} ${c.dtype} batch_size=${c.batchSize} shuffle=${c.shuffle} drop_last=${c.dropLast}${c.validation ? " with validation" : ""}${c.modules ? ", Dropout and BatchNorm1d (eval mode in validation)" : ""}`;
     it(name, () => {
       const file = tempFile(JSON.stringify(miniBatchGraph(c)));
       const ours = gradwire("train", file, "--jsonl", "--steps", "--backend", "cpu");
