@@ -33,59 +33,25 @@ function numbers(a: unknown, b: unknown, path: string, out: [number, number, str
   } else expect(b, path).toEqual(a);
 }
 
+/** Shuffled batches of 16 with validation data, varied per case below. */
+const BASE: MiniBatchGraph = {
+  task: "classify",
+  dtype: "float64",
+  batchSize: 16,
+  shuffle: true,
+  dropLast: false,
+  seed: 5,
+  epochs: 4,
+  validation: true,
+};
+
 const CASES: MiniBatchGraph[] = [
-  {
-    task: "classify",
-    dtype: "float64",
-    batchSize: 16,
-    shuffle: true,
-    dropLast: false,
-    seed: 5,
-    epochs: 4,
-    validation: true,
-  },
-  {
-    task: "classify",
-    dtype: "float32",
-    batchSize: 16,
-    shuffle: true,
-    dropLast: true,
-    seed: 9,
-    epochs: 4,
-    validation: true,
-  },
-  { task: "classify", dtype: "float64", batchSize: 100, shuffle: true, dropLast: false, seed: 0, epochs: 3 },
-  {
-    task: "classify",
-    dtype: "float64",
-    batchSize: 16,
-    shuffle: true,
-    dropLast: false,
-    seed: 5,
-    epochs: 3,
-    validation: true,
-    modules: true,
-  },
-  {
-    task: "regress",
-    dtype: "float64",
-    batchSize: 8,
-    shuffle: true,
-    dropLast: true,
-    seed: 5,
-    epochs: 4,
-    validation: true,
-  },
-  {
-    task: "regress",
-    dtype: "float32",
-    batchSize: 10,
-    shuffle: false,
-    dropLast: false,
-    seed: 0,
-    epochs: 3,
-    validation: true,
-  },
+  BASE,
+  { ...BASE, dtype: "float32", dropLast: true, seed: 9 },
+  { ...BASE, batchSize: 100, seed: 0, epochs: 3, validation: false },
+  { ...BASE, epochs: 3, modules: true },
+  { ...BASE, task: "regress", batchSize: 8, dropLast: true },
+  { ...BASE, task: "regress", dtype: "float32", batchSize: 10, shuffle: false, seed: 0, epochs: 3 },
 ];
 
 describe("mini-batch training equals PyTorch's DataLoader loop (gradwire train vs the exported script)", () => {
