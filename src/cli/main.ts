@@ -23,10 +23,11 @@ export const USAGE = `usage: gradwire <command> [options]
 commands:
   eval FILE [--backend auto|cpu|webgpu] [--json]
       every node's output, and each requires_grad tensor's gradient of the objective
-  train FILE [--epochs N] [--backend auto|cpu|webgpu] [--jsonl]
+  train FILE [--epochs N] [--backend auto|cpu|webgpu] [--jsonl [--steps]]
       train; with --jsonl, a first line {"backend", "requested", "reason"} (auto, the default, times the
       graph on the CPU and WebGPU and takes the faster), then one line per epoch: {"epoch", "loss" (before
-      the step), "params" (after it)}
+      the step; with a DataLoader the mean of its batch losses), "val_loss" and metrics (val_accuracy, or
+      val_mse and val_mae) with validation data, "params" (after it)}; --steps adds "steps", each batch's loss
   validate FILE
       check a graph file; every problem is listed with its JSON path or node
   schema
@@ -42,6 +43,7 @@ const FLAGS: Record<string, FlagSpec> = {
   help: {},
   json: {},
   jsonl: {},
+  steps: {},
   epochs: { value: true },
   backend: { value: true },
   output: { value: true },
@@ -52,7 +54,7 @@ const FLAGS: Record<string, FlagSpec> = {
 /** Which flags each command accepts. */
 const ALLOWED: Record<string, string[]> = {
   eval: ["json", "backend"],
-  train: ["jsonl", "epochs", "backend"],
+  train: ["jsonl", "steps", "epochs", "backend"],
   validate: [],
   schema: [],
   "export-torch": ["output", "mode", "distributed"],
@@ -86,7 +88,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       case "train":
         await trainCommand(
           oneFile(p),
-          { jsonl: p.flags.has("jsonl"), epochs: intFlag(p, "epochs", 0, MAX_EPOCHS), backend },
+          {
+            jsonl: p.flags.has("jsonl"),
+            steps: p.flags.has("steps"),
+            epochs: intFlag(p, "epochs", 0, MAX_EPOCHS),
+            backend,
+          },
           io,
         );
         break;

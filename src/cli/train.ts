@@ -9,6 +9,8 @@ import { fmtNum, jsonNumber, progressLine, writeJsonArray, writeJsonObject } fro
 
 export interface TrainOptions {
   jsonl: boolean;
+  /** With --jsonl: each line also holds "steps", every optimizer step's loss (one per batch). */
+  steps?: boolean;
   epochs?: number;
   backend: BackendRequest;
 }
@@ -44,8 +46,13 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
     if (opts.jsonl) {
       // Each line streamed in pieces: a trained tensor of millions of elements is more than one string holds.
       for (const r of records) {
-        io.stdout.write(`{"epoch":${r.epoch},"loss":${JSON.stringify(jsonNumber(r.loss))},"params":`);
+        // Keys in the order the exported script prints them: epoch, loss, val_loss, metrics, params, steps.
+        const head: Record<string, unknown> = { epoch: r.epoch, loss: jsonNumber(r.loss) };
+        if (r.valLoss !== undefined) head.val_loss = jsonNumber(r.valLoss);
+        for (const [k, v] of Object.entries(r.metrics ?? {})) head[k] = jsonNumber(v);
+        io.stdout.write(`${JSON.stringify(head).slice(0, -1)},"params":`);
         writeJsonObject(io.stdout, Object.entries(r.params), (v) => writeJsonArray(io.stdout, v));
+        if (opts.steps) io.stdout.write(`,"steps":${JSON.stringify((r.steps ?? [r.loss]).map(jsonNumber))}`);
         io.stdout.write("}\n");
       }
       return;

@@ -6,7 +6,8 @@
  * scheduler falls back to the CPU without losing the graph or the training history.
  */
 import type { TrainingGroup } from "../graph/training.ts";
-import type { ParamValue } from "../nodes/types.ts";
+import type { LoaderSettings } from "../nodes/loader.ts";
+import type { NodeOutputs, ParamValue } from "../nodes/types.ts";
 import type { Optimizer } from "../runtime/optim.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 
@@ -26,6 +27,19 @@ export interface AdapterInfo {
   software: boolean;
 }
 
+/** The DataLoader a program's losses depend on: training iterates its batches (engine/batches.ts). */
+export interface LoaderBinding {
+  nodeId: string;
+  settings: LoaderSettings;
+  /** The tensors reaching its ports (x, y, val_x, val_y), computed now. */
+  inputs(): Record<string, Tensor | undefined>;
+  /**
+   * Let `outputs` (a batch, the validation data) stand for its outputs until called with undefined; `training`
+   * is EvalContext.training for the nodes downstream meanwhile.
+   */
+  setBatch(outputs: NodeOutputs | undefined, training?: boolean): void;
+}
+
 export interface ForwardResult {
   /** Each group's loss, in group order (CPU tensors with autograd history). */
   losses: Tensor[];
@@ -41,11 +55,26 @@ export interface TrainingProgram {
   forward(): ForwardResult;
   /** A node's label for messages. */
   labelOf(nodeId: string): string;
+  /** The DataLoader whose batches the losses are computed on, when there is one. */
+  loader?: LoaderBinding;
+  /** The tensor reaching a node's input port after the last forward pass (validation metrics read the loss's). */
+  inputOf?(nodeId: string, port: string): Tensor | undefined;
+  /** The node training reports (the objective, else the first loss) and its kind: validation metrics follow it. */
+  objective?: { nodeId: string; type: string };
 }
 
 export interface EpochOutcome {
-  /** The objective before the step. When it is not finite, no step was taken (and `stepped` is false). */
+  /**
+   * The objective before the step (with mini-batches: the mean of the batch losses). When it is not finite, no
+   * step was taken (and `stepped` is false).
+   */
   loss: number;
+  /** With mini-batches: each optimizer step's loss, in order (one per batch). */
+  steps?: number[];
+  /** The loss on the DataLoader's validation data after the epoch's steps, without gradients. */
+  valLoss?: number;
+  /** Validation metrics after the epoch's steps (val_accuracy, or val_mse and val_mae), by name. */
+  metrics?: Record<string, number>;
   /** Gradients used by the step, by trainable id (flat, row-major). */
   grads: Map<string, ArrayLike<number>>;
   /** Parameter values after the step, by trainable id. */

@@ -17,8 +17,9 @@ import {
   trainingGroups,
 } from "../graph/training.ts";
 import { describeNode, type GraphDoc, nodeLabel } from "../graph/types.ts";
-import { portSource, type ValidationResult, validateGraph } from "../graph/validate.ts";
+import { inputEdge, portSource, type ValidationResult, validateGraph } from "../graph/validate.ts";
 import { registry as builtinRegistry } from "../nodes/index.ts";
+import { loaderSettings } from "../nodes/loader.ts";
 import { readParams } from "../nodes/params.ts";
 import type { Registry } from "../nodes/registry.ts";
 import { type EvalContext, type NodeKind, type NodeOutputs, OUT, outputsOf } from "../nodes/types.ts";
@@ -27,7 +28,7 @@ import { nonFiniteIn } from "../runtime/finite.ts";
 import { holdState } from "../runtime/ops/normalization.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { traceScope } from "../runtime/trace.ts";
-import type { ForwardResult, TrainingProgram } from "./scheduler-backend.ts";
+import type { ForwardResult, LoaderBinding, TrainingProgram } from "./scheduler-backend.ts";
 
 export interface NodeError {
   nodeId: string;
@@ -98,6 +99,8 @@ export class Scheduler {
   private v: ValidationResult;
   private states = new Map<string, NodeState>();
   private dirty = new Set<string>();
+  /** Outputs that stand in for a node's own while set: a DataLoader's current batch, or its validation data. */
+  private overrides = new Map<string, NodeOutputs>();
   /** While set, node outputs that depend on a trainable pass through a tap that records their gradient. */
   private taps: Map<string, Tensor> | null = null;
   /** While set, node inputs that carry autograd history likewise record the gradient each node hands back to them. */
@@ -238,6 +241,13 @@ export class Scheduler {
         nodeId: id,
         message: first?.message ?? `node ${describeNode(node)} cannot run: an input has an error`,
       };
+      return;
+    }
+    const override = this.overrides.get(id);
+    if (override) {
+      s.outputs = override;
+      s.version++;
+      s.evaluations++;
       return;
     }
     try {
@@ -457,9 +467,28 @@ export class Scheduler {
     return nodes;
   }
 
+  /**
+   * Let `outputs` stand in for a node's own until called again without them; everything downstream computes
+   * again. `training` is what nodes downstream see as EvalContext.training meanwhile.
+   */
+  setOverride(id: string, outputs: NodeOutputs | undefined, training = true): void {
+    if (outputs) this.overrides.set(id, outputs);
+    else if (!this.overrides.delete(id)) return;
+    this.training = training;
+    this.dirty.add(id);
+    for (const d of descendants(this.v.adjacency, [id])) this.dirty.add(d);
+  }
+
+  /** The tensor reaching a node's input port, from the cache (evaluate first). */
+  inputOf(id: string, port: string): Tensor | undefined {
+    const e = inputEdge(this.v.adjacency, id, port);
+    return e ? this.value(e.source, e.sourcePort) : undefined;
+  }
+
   /** Recreate every leaf from its params (training's reset). */
   resetLeaves(): void {
     this.rev++;
+    for (const id of [...this.overrides.keys()]) this.setOverride(id, undefined);
     for (const [id, s] of this.states) {
       if (!s.leaves || Object.keys(s.leaves).length === 0) continue;
       s.leaves = undefined;
@@ -483,6 +512,9 @@ export class Scheduler {
     const stale = this.affectedBy(groups.flatMap((g) => g.params.map((p) => p.nodeId)));
     return {
       groups,
+      loader: this.loaderBinding(needed, stale),
+      objective: objective && { nodeId: objective.nodeId, type: this.doc.nodes[objective.nodeId].type },
+      inputOf: (id, port) => this.inputOf(id, port),
       labelOf: (id) => this.label(id),
       forward: (): ForwardResult => {
         for (const id of stale) this.dirty.add(id);
@@ -501,6 +533,34 @@ export class Scheduler {
         const losses = groups.map((g) => pick(g.loss));
         return { losses, objective: objective ? pick(objective) : losses[0] };
       },
+    };
+  }
+
+  /** The DataLoader among the nodes training needs, if any: at most one, fed by data training leaves alone. */
+  private loaderBinding(needed: ReadonlySet<string>, stale: ReadonlySet<string>): LoaderBinding | undefined {
+    const loaders = this.v.order.filter((id) => needed.has(id) && this.kind(id)?.dataLoader);
+    if (loaders.length === 0) return undefined;
+    if (loaders.length > 1)
+      throw new SchedulerError(
+        `the losses depend on ${loaders.length} DataLoaders (${loaders.map((id) => `'${this.label(id)}'`).join(", ")}); training iterates one`,
+        loaders[1],
+      );
+    const id = loaders[0];
+    if (stale.has(id))
+      throw new SchedulerError(
+        `DataLoader '${this.label(id)}': its data depends on a trained tensor; a data set must stay fixed while training`,
+        id,
+      );
+    const kind = this.kind(id)!;
+    const up = ancestors(this.v.adjacency, [id]);
+    return {
+      nodeId: id,
+      settings: loaderSettings(readParams(kind, this.doc.nodes[id].params)),
+      inputs: () => {
+        this.evaluate(up);
+        return Object.fromEntries(kind.inputs.map((p) => [p.name, this.inputOf(id, p.name)]));
+      },
+      setBatch: (outputs, training) => this.setOverride(id, outputs, training),
     };
   }
 

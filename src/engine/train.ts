@@ -9,6 +9,7 @@ import { nonFiniteIn } from "../runtime/finite.ts";
 import type { Optimizer } from "../runtime/optim.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import { autoCache, chooseBackend, type Measured, shapeClass } from "./auto-backend.ts";
+import { type LoaderOrder, MiniBatchSession, miniBatchCpuReason } from "./batches.ts";
 import { type GradientFault, Scheduler, SchedulerError } from "./scheduler.ts";
 import {
   type Backend,
@@ -33,6 +34,12 @@ export interface EpochRecord {
   params: Record<string, number[]>;
   /** The gradients the step used, likewise. */
   grads: Record<string, number[]>;
+  /** With a DataLoader: each batch's loss, in order (`loss` is their mean). */
+  steps?: number[];
+  /** The loss on the DataLoader's validation data after the epoch's steps. */
+  valLoss?: number;
+  /** Validation metrics (val_accuracy, or val_mse and val_mae). */
+  metrics?: Record<string, number>;
 }
 
 export type TrainStatus = "idle" | "running" | "paused" | "done" | "stopped" | "error";
@@ -82,18 +89,31 @@ function tensorId(t: Tensor): number {
   return id;
 }
 
-/** What a session was built for: the groups, their losses and the identity of every trained tensor. */
-function structureOf(groups: TrainingGroup[]): string {
-  return JSON.stringify(
-    groups.map((g) => [g.nodeId, g.kind.type, g.loss, g.params.map((p) => [p.id, tensorId(p.tensor)])]),
+/**
+ * What a session was built for: the groups, their losses, the identity of every trained tensor, and the
+ * DataLoaders' settings (a mini-batch session holds the loader's generator).
+ */
+function structureOf(groups: TrainingGroup[], scheduler: Scheduler): string {
+  const nodes = scheduler.graph.nodes;
+  const loaders = scheduler.validation.order.filter(
+    (id) => scheduler.registry.get(nodes[id].type)?.dataLoader,
   );
+  return JSON.stringify([
+    groups.map((g) => [g.nodeId, g.kind.type, g.loss, g.params.map((p) => [p.id, tensorId(p.tensor)])]),
+    loaders.map((id) => [id, nodes[id].params]),
+  ]);
 }
 
 export class Trainer {
   private st: TrainState;
   private session: TrainingSession | null = null;
   /** Optimizers a dropped session left, for the next session of the same structure. */
-  private carried: { structure: string; optimizers?: ReadonlyMap<string, Optimizer> } | null = null;
+  private carried: {
+    structure: string;
+    optimizers?: ReadonlyMap<string, Optimizer>;
+    /** A mini-batch session's DataLoader generator, so the shuffle order goes on where it was. */
+    order?: LoaderOrder;
+  } | null = null;
   private program: TrainingProgram | null = null;
   private structure = "";
   /** The scheduler revision the session was last brought up to date with. */
@@ -191,6 +211,18 @@ export class Trainer {
     const epochs = this.targetEpochs();
     if (`${key}|${epochs}` === this.autoFor) return;
     if (this.scheduler.groups().length === 0) return;
+    const loader = this.scheduler.validation.order.find(
+      (id) => this.scheduler.registry.get(graph.nodes[id].type)?.dataLoader,
+    );
+    if (loader) {
+      // Nothing to measure: mini-batches train on the CPU (engine/batches.ts).
+      this.autoFor = `${key}|${epochs}`;
+      if (this.choice.backend !== cpuBackend) this.backendChanged = true;
+      this.choice = { backend: cpuBackend };
+      const reason = `CPU: mini-batches (DataLoader '${this.scheduler.label(loader)}') train on the CPU`;
+      this.setState({ backend: "cpu", reason, fallback: undefined });
+      return;
+    }
     this.setState({ measuring: true });
     let decision: Awaited<ReturnType<typeof chooseBackend>>;
     let gpu: Backend | undefined;
@@ -236,7 +268,11 @@ export class Trainer {
     if (!this.session) return;
     await this.session.sync();
     // The optimizers' state carries over to the next session of the same program (a backend switch).
-    this.carried = { structure: this.structure, optimizers: this.session.optimizers?.() };
+    this.carried = {
+      structure: this.structure,
+      optimizers: this.session.optimizers?.(),
+      order: this.session instanceof MiniBatchSession ? this.session.order : undefined,
+    };
     this.session.dispose();
     this.session = null;
     this.program = null;
@@ -264,7 +300,7 @@ export class Trainer {
         issue?.nodeId,
       );
     }
-    const structure = structureOf(groups);
+    const structure = structureOf(groups, this.scheduler);
     if (this.session && this.program && structure === this.structure) {
       for (const g of groups) {
         const cur = this.program.groups.find((x) => x.nodeId === g.nodeId)!;
@@ -282,7 +318,13 @@ export class Trainer {
     const program = this.scheduler.program(groups);
     program.recordLimit = this.recordLimit;
     const carried = this.carried?.structure === structure ? this.carried.optimizers : undefined;
+    const carriedOrder = this.carried?.structure === structure ? this.carried.order : undefined;
     this.carried = null;
+    const cpuOnly = miniBatchCpuReason(program);
+    if (cpuOnly && this.choice.backend !== cpuBackend) {
+      this.choice = { backend: cpuBackend, fallback: `${cpuOnly}; running on the CPU` };
+      this.setState({ backend: "cpu", fallback: this.choice.fallback, reason: undefined });
+    }
     try {
       this.session = await this.choice.backend.startTraining(program, carried);
     } catch (e) {
@@ -292,6 +334,8 @@ export class Trainer {
       this.setState({ backend: "cpu", fallback: this.choice.fallback });
       this.session = cpuBackend.startTraining(program, carried) as TrainingSession;
     }
+    if (program.loader)
+      this.session = new MiniBatchSession(program, program.loader, this.session, carriedOrder);
     this.program = program;
     this.structure = structure;
     for (const g of groups) this.applied.set(g.nodeId, this.hyperOf(g));
@@ -357,6 +401,9 @@ export class Trainer {
     }
     this.firstLoss ??= outcome.loss;
     const record: EpochRecord = { epoch: k, loss: outcome.loss, params: {}, grads: {} };
+    if (outcome.steps) record.steps = outcome.steps;
+    if (outcome.valLoss !== undefined) record.valLoss = outcome.valLoss;
+    if (outcome.metrics && Object.keys(outcome.metrics).length > 0) record.metrics = outcome.metrics;
     for (const g of program.groups)
       for (const p of g.params) {
         if (p.tensor.numel > this.recordLimit) continue;

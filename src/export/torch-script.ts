@@ -29,6 +29,7 @@ import {
 import { describeNode, type GraphDoc, type GraphEdge, nodeLabel } from "../graph/types.ts";
 import { inputEdge, type ValidationResult, validateGraph } from "../graph/validate.ts";
 import { registry as builtinRegistry } from "../nodes/index.ts";
+import { metricKind } from "../nodes/loader.ts";
 import { readParams } from "../nodes/params.ts";
 import { pyDType, pyStr, pyTuple } from "../nodes/python.ts";
 import type { Registry } from "../nodes/registry.ts";
@@ -232,6 +233,8 @@ class ScriptBuilder {
   private readonly definitions = new Map<string, string[]>();
   private readonly helpers = new Map<string, { name: string; lines: string[] }>();
   /** The distributed form: which values it shards and their rows, for the docstring. */
+  /** The training loop iterates a DataLoader (set by build). */
+  private miniBatches = false;
   private shardedForDocs?: Pick<DistributedParts, "sharded" | "rows">;
 
   constructor(
@@ -429,10 +432,17 @@ class ScriptBuilder {
     for (const id of included)
       if (this.kind(id).optimizer) optimizers.push(...(this.kind(id).torchSetup?.(this.context(id)) ?? []));
     const trainedNodes = new Set(this.groups.flatMap((g) => g.params.map((p) => p.nodeId)));
+    // With a DataLoader, what depends on its batch runs per step, inside `for x, y in loader:`.
+    const loader = mode === "train" ? included.find((id) => this.kind(id).dataLoader) : undefined;
+    if (loader && this.distributed)
+      throw new ExportError(
+        `DataLoader '${nodeLabel(this.doc.nodes[loader])}': the distributed export does not take mini-batches yet; export the plain script`,
+        loader,
+      );
+    this.miniBatches = loader !== undefined;
+    const perStep = new Set([...trainedNodes, ...(loader ? [loader] : [])]);
     const perEpoch =
-      mode === "train"
-        ? new Set([...trainedNodes, ...descendants(this.v.adjacency, trainedNodes)])
-        : new Set<string>();
+      mode === "train" ? new Set([...perStep, ...descendants(this.v.adjacency, perStep)]) : new Set<string>();
     const once: string[] = [];
     const loop: string[] = [];
     for (const id of included) {
@@ -443,6 +453,10 @@ class ScriptBuilder {
         if (code.inner[0] === id) (code.inner.some((n) => perEpoch.has(n)) ? loop : once).push(code.call);
         continue;
       }
+      if (id === loader) {
+        once.push(`${this.vars.get(id)!.own} = ${this.kind(id).dataLoader!.loader(this.context(id))}`);
+        continue;
+      }
       const lines = this.kind(id).torch(this.context(id));
       (perEpoch.has(id) ? loop : once).push(...lines);
     }
@@ -450,7 +464,7 @@ class ScriptBuilder {
     const sections = this.distributed
       ? distributedMain(this.distributedParts(setup, once, optimizers, loop, objective, perEpoch))
       : mode === "train"
-        ? [setup, ...this.functions(), once, optimizers, this.trainingLoop(loop, objective)]
+        ? [setup, ...this.functions(), once, optimizers, this.trainingLoop(loop, objective, loader)]
         : [setup, ...this.functions(), once, this.evalReport(included, objective)];
     const code = [
       ...this.helperDefinitions(),
@@ -730,6 +744,11 @@ class ScriptBuilder {
       ...(mode === "train"
         ? [
             `parser.add_argument("--epochs", type=int, default=${this.doc.settings.epochs}, help="how many epochs to train")`,
+            ...(this.miniBatches
+              ? [
+                  'parser.add_argument("--steps", action="store_true", help="each line also holds every batch\'s loss")',
+                ]
+              : []),
           ]
         : []),
       "args = parser.parse_args()",
@@ -737,7 +756,11 @@ class ScriptBuilder {
     ];
   }
 
-  private trainingLoop(forward: string[], objective: { nodeId: string; port: string } | undefined): string[] {
+  private trainingLoop(
+    forward: string[],
+    objective: { nodeId: string; port: string } | undefined,
+    loader?: string,
+  ): string[] {
     const lossVar = (g: TrainingGroup) => this.outputVar(g.loss.nodeId, g.loss.port);
     const reported = objective ? this.outputVar(objective.nodeId, objective.port) : lossVar(this.groups[0]);
     const checked = [...new Set([reported, ...this.groups.map(lossVar)])];
@@ -769,6 +792,21 @@ class ScriptBuilder {
     const params = this.groups.flatMap((g) =>
       g.params.map((p) => `${pyStr(p.id)}: ${this.leafVar(p.nodeId, p.leaf)}.flatten().tolist()`),
     );
+    if (loader)
+      return this.miniBatchLoop(loader, reported, forward, {
+        trainedDict:
+          trainedVar.length + trained.join(", ").length + 5 <= 110
+            ? [`${trainedVar} = {${trained.join(", ")}}`]
+            : [`${trainedVar} = {`, ...trained.map((p) => `    ${p},`), "}"],
+        checks: checked.flatMap((l) => [
+          `if not math.isfinite(${l}.item()):`,
+          `    sys.exit(f"epoch {epoch}: the loss became {${l}.item()}")`,
+        ]),
+        backward,
+        gradientCheck,
+        step,
+        params,
+      });
     const record = `{"epoch": epoch, "loss": ${reported}.item(), "params": {${params.join(", ")}}}`;
     const print =
       record.length + 22 <= 110
@@ -802,6 +840,103 @@ class ScriptBuilder {
       ...indent(step),
       ...indent(print),
     ];
+  }
+
+  /**
+   * PyTorch's mini-batch loop, as gradwire trains a graph with a DataLoader (src/engine/batches.ts): a step per
+   * batch, the epoch's loss the mean of the batch losses, then the validation data through the same code in the
+   * batch's place under torch.no_grad(), with its metrics.
+   */
+  private miniBatchLoop(
+    loader: string,
+    reported: string,
+    forward: string[],
+    parts: {
+      trainedDict: string[];
+      checks: string[];
+      backward: string[];
+      gradientCheck: string[];
+      step: string[];
+      params: string[];
+    },
+  ): string[] {
+    const c = this.context(loader);
+    const batch = `${c.outputs.x}, ${c.outputs.y}`;
+    const steps = this.names.take("steps");
+    const record: string[] = ['    "epoch": epoch,', `    "loss": sum(${steps}) / len(${steps}),`];
+    const validation: string[] = [];
+    const prelude: string[] = [];
+    if (c.inputs.val_x && c.inputs.val_y) {
+      const val = this.names.take("val");
+      // model.eval() for the validation pass, model.train() after it: every nn.Module the script made (dropout
+      // and batch norm behave differently), as gradwire evaluates validation with EvalContext.training false.
+      const modules = this.names.take("modules");
+      const m = this.names.take("module");
+      prelude.push(
+        `${modules} = [${m} for ${m} in list(globals().values()) if isinstance(${m}, torch.nn.Module)]`,
+      );
+      record.push(`    **${val},`);
+      validation.push(
+        `for ${m} in ${modules}:`,
+        `    ${m}.eval()`,
+        "with torch.no_grad():",
+        `    ${batch} = ${c.inputs.val_x}, ${c.inputs.val_y}`,
+        ...indent(forward),
+        `    ${val} = {"val_loss": ${reported}.item()}`,
+        ...indent(this.validationMetrics(val)),
+        `for ${m} in ${modules}:`,
+        `    ${m}.train()`,
+      );
+    }
+    record.push('    "params": {', ...parts.params.map((p) => `        ${p},`), "    },");
+    record.push(`    **({"steps": ${steps}} if args.steps else {}),`);
+    return [
+      ...parts.trainedDict,
+      ...prelude,
+      "for epoch in range(args.epochs):",
+      `    ${steps} = []`,
+      `    for ${batch} in ${c.out}:`,
+      ...indent(
+        [...forward, ...parts.checks, ...parts.backward, ...parts.gradientCheck, ...parts.step],
+        "        ",
+      ),
+      `        ${steps}.append(${reported}.item())`,
+      ...indent(validation),
+      "    print(json.dumps({",
+      ...indent(record),
+      "    }))",
+    ];
+  }
+
+  /** The validation metrics gradwire reports for the objective's loss (src/engine/batches.ts validationMetrics). */
+  private validationMetrics(into: string): string[] {
+    const objective = objectiveOf(this.graph);
+    if (!objective) return [];
+    const type = this.doc.nodes[objective.nodeId].type;
+    const c = this.context(objective.nodeId);
+    const input = c.inputs.input;
+    const target = c.inputs.target;
+    const im = c.inputMetas.input;
+    const tm = c.inputMetas.target;
+    if (!input || !target || !im || !tm) return [];
+    switch (metricKind(type, im, tm)) {
+      case "argmax":
+        return [`${into}["val_accuracy"] = (${input}.argmax(1) == ${target}).sum().item() / len(${target})`];
+      case "probabilities":
+      case "logits": {
+        const at = metricKind(type, im, tm) === "probabilities" ? "0.5" : "0";
+        return [
+          `${into}["val_accuracy"] = ((${input} > ${at}) == (${target} > 0.5)).sum().item() / ${target}.numel()`,
+        ];
+      }
+      case "regression":
+        return [
+          `${into}["val_mse"] = F.mse_loss(${input}, ${target}).item()`,
+          `${into}["val_mae"] = F.l1_loss(${input}, ${target}).item()`,
+        ];
+      default:
+        return [];
+    }
   }
 
   private evalReport(

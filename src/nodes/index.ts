@@ -5,6 +5,7 @@ import { CONV_KINDS } from "./conv.ts";
 import { csvKind } from "./csv.ts";
 import { DATA_KINDS } from "./data.ts";
 import { DATASET_KINDS } from "./datasets.ts";
+import { dataLoaderKind } from "./loader.ts";
 import { LOSS_KINDS } from "./losses.ts";
 import { METRIC_KINDS } from "./metrics.ts";
 import { MODEL_KINDS } from "./model.ts";
@@ -26,6 +27,7 @@ export const ALL_KINDS = [
   ...DATA_KINDS,
   ...DATASET_KINDS,
   csvKind,
+  dataLoaderKind,
   ...MODEL_KINDS,
   ...CONV_KINDS,
   ...NORM_KINDS,

@@ -231,6 +231,11 @@ export interface NodeKind {
   /** Present on optimizer kinds. */
   optimizer?: OptimizerDecl;
   /**
+   * Present on DataLoader: training iterates its batches, one optimizer step per batch (src/engine/batches.ts),
+   * and the exporter writes `for x, y in loader:` around the step, with `loader` from this expression.
+   */
+  dataLoader?: { loader(ctx: TorchContext): string };
+  /**
    * Holds its value when a tool node recomputes the graph: finite differences treat what passes through it as
    * a constant, as autograd does (detach).
    */

@@ -123,6 +123,11 @@ describe("examples in the editor", () => {
           );
         }
       }
+      // With validation data (a DataLoader's val_x), the validation loss and metrics are plotted too.
+      if (r.ok && Object.values(r.doc.edges).some((e) => e.targetPort === "val_x")) {
+        expect(await s.page.locator('[data-testid="plot-metrics"]').count()).toBe(1);
+        expect(await s.page.locator('[data-testid="plot-loss"]').textContent()).toContain("validation loss");
+      }
       await shot(s.page, `examples-${ex.name}-trained`);
       expect(s.errors).toEqual([]);
     });

@@ -99,21 +99,27 @@ export const TRAIN_LOSS = "train:loss";
 export const TRAIN_PARAM = "train:param:";
 export const AFTER = "after:";
 
-/** gradwire's own values of the nodes the tutorial code takes as inputs (its randn), computed in-process. */
+/**
+ * gradwire's own values of the nodes the tutorial code takes as inputs (its randn, a data set's X and y),
+ * computed in-process. `id.port` names another output than `out`; the code sees it as `id_port`.
+ */
 function inputsOf(ex: Example): TorchCase["inputs"] {
-  const ids = ex.check.torch?.inputs ?? [];
-  if (ids.length === 0) return {};
+  const refs = (ex.check.torch?.inputs ?? []).map((r) => r.split("."));
+  if (refs.length === 0) return {};
   const r = parseGraphFile(ex.text);
   if (!r.ok) throw new Error(`${ex.file} does not load`);
   const s = new Scheduler();
   s.setGraph(r.doc);
-  s.evaluate(new Set(ids));
+  s.evaluate(new Set(refs.map(([id]) => id)));
   return Object.fromEntries(
-    ids.map((id) => {
-      const t = s.value(id);
+    refs.map(([id, port]) => {
+      const t = s.value(id, port);
       if (!t) throw new Error(`${ex.file}: node '${id}' has no value to hand to PyTorch`);
       const bytes = Buffer.from(Float64Array.from(t.data).buffer);
-      return [id, { b64: bytes.toString("base64"), dtype: t.dtype, shape: [...t.shape] }];
+      return [
+        port ? `${id}_${port}` : id,
+        { b64: bytes.toString("base64"), dtype: t.dtype, shape: [...t.shape] },
+      ];
     }),
   );
 }

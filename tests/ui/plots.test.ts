@@ -129,4 +129,26 @@ describe("training log", () => {
       dispose();
     });
   });
+
+  it("keeps the validation loss beside the loss and the validation metrics per epoch", () => {
+    createRoot((dispose) => {
+      const log = createTrainingLog();
+      log.append([{ epoch: 0, loss: 3, params: {} }]);
+      expect(log.lossColumns()).toEqual(["loss"]);
+      expect(log.metricColumns()).toEqual([]);
+      log.append([
+        { epoch: 1, loss: 2, valLoss: 2.5, metrics: { val_accuracy: 0.5 }, params: {} },
+        { epoch: 2, loss: 1, valLoss: 1.5, metrics: { val_accuracy: 0.75 }, params: {} },
+      ]);
+      expect(log.lossColumns()).toEqual(["loss", "val_loss"]);
+      expect([...log.loss.view("val_loss")]).toEqual([Number.NaN, 2.5, 1.5]);
+      expect(log.metricColumns()).toEqual(["val_accuracy"]);
+      expect([...log.metrics.xView()]).toEqual([1, 2]);
+      expect([...log.metrics.view("val_accuracy")]).toEqual([0.5, 0.75]);
+      log.clear();
+      expect(log.lossColumns()).toEqual(["loss"]);
+      expect(log.metricColumns()).toEqual([]);
+      dispose();
+    });
+  });
 });

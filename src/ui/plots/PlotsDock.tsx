@@ -1,5 +1,6 @@
 /**
- * The plots under the canvas: loss per epoch (linear or log), each parameter's trajectory with its gradient,
+ * The plots under the canvas: loss per epoch (linear or log; the validation loss beside it), the validation
+ * metrics per epoch, each parameter's trajectory with its gradient,
  * and, when the graph has sweep nodes, each sweep's curve (loss against prediction).
  */
 import { createMemo, createSignal, For, Show } from "solid-js";
@@ -32,11 +33,30 @@ export function PlotsDock(props: PlotsDockProps) {
   const [gradsChoice, setShowGrads] = createSignal<boolean | null>(null);
   const showGrads = () => gradsChoice() ?? log.series().length <= 6;
 
-  const lossSeries = createMemo<SeriesSpec[]>(() => [{ label: "loss", color: "var(--accent)" }]);
+  // The validation loss (a DataLoader's validation data) beside the training loss, dashed.
+  const lossSeries = createMemo<SeriesSpec[]>(() =>
+    log
+      .lossColumns()
+      .map((c) =>
+        c === "loss"
+          ? { label: "loss", color: "var(--accent)" }
+          : { label: "validation loss", color: COLORS[1], dash: [6, 3] },
+      ),
+  );
   const lossData = (): ChartData => ({
     x: log.loss.xView(),
-    ys: [log.loss.view("loss")],
+    ys: log.lossColumns().map((c) => log.loss.view(c)),
     n: log.loss.length,
+  });
+  const metricSeries = createMemo<SeriesSpec[]>(() =>
+    log
+      .metricColumns()
+      .map((c, i) => ({ label: c.replace(/^val_/, "validation "), color: COLORS[(i + 2) % COLORS.length] })),
+  );
+  const metricData = (): ChartData => ({
+    x: log.metrics.xView(),
+    ys: log.metricColumns().map((c) => log.metrics.view(c)),
+    n: log.metrics.length,
   });
 
   const paramSeries = createMemo<SeriesSpec[]>(() => {
@@ -127,6 +147,23 @@ export function PlotsDock(props: PlotsDockProps) {
               <div class="plot-empty">Press Run to train; the loss of every epoch appears here.</div>
             </Show>
           </div>
+          <Show when={log.metricColumns().length > 0}>
+            <div class="plot-card">
+              <header class="plot-head">
+                <h3>Validation metrics</h3>
+              </header>
+              <Chart
+                testid="plot-metrics"
+                series={metricSeries}
+                data={metricData}
+                version={log.version}
+                xLabel="epoch"
+                yLabel="metric"
+                integerX
+                sync="epoch"
+              />
+            </div>
+          </Show>
           <div class="plot-card">
             <header class="plot-head">
               <h3>Parameters</h3>

@@ -1,6 +1,6 @@
 /**
- * The training history the plots draw: loss per epoch, and each parameter element's value and gradient per
- * epoch, appended in batches as records stream in from the worker. Drawing reads the tables directly; a
+ * The training history the plots draw: loss per epoch (and the validation loss beside it, with validation
+ * data), the validation metrics per epoch, and each parameter element's value and gradient per epoch, appended in batches as records stream in from the worker. Drawing reads the tables directly; a
  * version signal tells the charts something new arrived.
  */
 import { createSignal } from "solid-js";
@@ -13,6 +13,10 @@ export interface EpochRecord {
   params: Record<string, ArrayLike<number>>;
   /** Gradients the step used, by trainable id (flat). */
   grads?: Record<string, ArrayLike<number>>;
+  /** The loss on the validation data after the epoch (a DataLoader's val_x and val_y). */
+  valLoss?: number;
+  /** Validation metrics after the epoch: val_accuracy, or val_mse and val_mae. */
+  metrics?: Record<string, number>;
 }
 
 /** A parameter with many elements is plotted by its first few; the legend says so. */
@@ -35,7 +39,12 @@ export function createTrainingLog() {
   const loss = new SeriesTable();
   const params = new SeriesTable();
   const grads = new SeriesTable();
+  const metrics = new SeriesTable();
   const [version, setVersion] = createSignal(0);
+  /** The loss table's columns: loss, and val_loss once a record has one. */
+  const [lossColumns, setLossColumns] = createSignal<string[]>(["loss"]);
+  /** The metrics' names (val_accuracy...), in the order they first came. */
+  const [metricColumns, setMetricColumns] = createSignal<string[]>([]);
   const [series, setSeries] = createSignal<ParamSeries[]>([]);
   const [truncated, setTruncated] = createSignal<string[]>([]);
   /** Column names per parameter, computed once: records arrive by the thousand per second. */
@@ -45,7 +54,17 @@ export function createTrainingLog() {
     if (records.length === 0) return;
     let added: ParamSeries[] | null = null;
     for (const r of records) {
-      loss.push(r.epoch, { loss: r.loss });
+      if (r.valLoss === undefined) loss.push(r.epoch, { loss: r.loss });
+      else {
+        loss.push(r.epoch, { loss: r.loss, val_loss: r.valLoss });
+        if (lossColumns().length === 1) setLossColumns(["loss", "val_loss"]);
+      }
+      if (r.metrics) {
+        metrics.push(r.epoch, r.metrics);
+        const known = metricColumns();
+        const fresh = Object.keys(r.metrics).filter((k) => !known.includes(k));
+        if (fresh.length > 0) setMetricColumns([...known, ...fresh]);
+      }
       const pv: Record<string, number> = {};
       const gv: Record<string, number> = {};
       for (const id in r.params) {
@@ -75,7 +94,10 @@ export function createTrainingLog() {
     loss.clear();
     params.clear();
     grads.clear();
+    metrics.clear();
     names.clear();
+    setLossColumns(["loss"]);
+    setMetricColumns([]);
     setSeries([]);
     setTruncated([]);
     setVersion((v) => v + 1);
@@ -83,7 +105,20 @@ export function createTrainingLog() {
 
   const lastLoss = () => (loss.length ? loss.view("loss")[loss.length - 1] : undefined);
 
-  return { loss, params, grads, version, series, truncated, append, clear, lastLoss };
+  return {
+    loss,
+    params,
+    grads,
+    metrics,
+    version,
+    series,
+    truncated,
+    lossColumns,
+    metricColumns,
+    append,
+    clear,
+    lastLoss,
+  };
 }
 
 export type TrainingLog = ReturnType<typeof createTrainingLog>;
