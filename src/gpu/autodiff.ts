@@ -108,8 +108,8 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
     case "pointwise_loss": {
       // The loss's declared gradients, the same formulas the CPU backward evaluates.
       if (op.part !== "loss") return unsupported(n);
-      const part = (p: "dInput" | "dTarget") => b.map({ ...op, part: p }, [g, I[0], I[1], I[2]], n.shape);
-      return [part("dInput"), part("dTarget"), null];
+      const part = (p: "dInput" | "dTarget") => b.map({ ...op, part: p }, [g, ...I], n.shape);
+      return [part("dInput"), part("dTarget"), null, null];
     }
     case "expr":
       switch (op.name) {

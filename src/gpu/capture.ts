@@ -303,9 +303,10 @@ function lowerEvent(b: Builder, e: TraceEvent, ins: (Node | null)[], host: HostD
       return [matmul(b, x, ins[1] as Node, out)];
     case "pointwise_loss": {
       const w = ins[2] ?? b.fill(1);
+      const pw = ins[3] ?? b.fill(1);
       const loss = a.loss as PointwiseLossName;
       const op = { k: "pointwise_loss", loss, part: "loss", p: a.p as number } as const;
-      return [b.map(op, [x, ins[1] as Node, w], out.shape, out.dtype)];
+      return [b.map(op, [x, ins[1] as Node, w, pw], out.shape, out.dtype)];
     }
     case "nll_loss":
       return [nllLoss(b, e, x, host)];

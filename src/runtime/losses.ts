@@ -118,8 +118,8 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: WeightOp
 }
 
 /**
- * `F.binary_cross_entropy_with_logits`: (1 - t) x - lw log_sigmoid(x) with lw = 1 + (pos_weight - 1) t,
- * stable for logits of any size because log_sigmoid never exponentiates a large number.
+ * `F.binary_cross_entropy_with_logits`, declared once with torch's numerics (pointwise-loss.ts): the
+ * max_val / log(exp(-max_val) + exp(-x - max_val)) form, stable for logits of any size, and torch's gradients.
  */
 export function binaryCrossEntropyWithLogits(
   input: Tensor,
@@ -128,12 +128,14 @@ export function binaryCrossEntropyWithLogits(
 ): Tensor {
   checkFloatInput("binary_cross_entropy_with_logits", input);
   assertSameShape(input, target, "binary_cross_entropy_with_logits");
-  const t = O.cast(target, input.dtype);
-  const logSig = O.logSigmoid(input);
-  const lw = opts.pos_weight ? O.add(O.mul(O.sub(opts.pos_weight, 1), t), 1) : null;
-  let loss = O.sub(O.mul(O.sub(1, t), input), lw ? O.mul(lw, logSig) : logSig);
-  if (opts.weight) loss = O.mul(loss, opts.weight);
-  return reduce(loss, opts.reduction ?? "mean");
+  const reduction = checkReduction(opts.reduction ?? "mean");
+  const spread = (v: Tensor | null | undefined) => (v ? O.expand(O.cast(v, input.dtype), input.shape) : null);
+  const pw = spread(opts.pos_weight);
+  const spec = pw
+    ? POINTWISE_LOSSES.binary_cross_entropy_with_logits_pos_weight
+    : POINTWISE_LOSSES.binary_cross_entropy_with_logits;
+  const loss = pointwiseLoss(spec, input, O.cast(target, input.dtype), spread(opts.weight), 0, pw);
+  return reduce(loss, reduction);
 }
 
 export interface NllOpts extends WeightOpts {

@@ -19,10 +19,12 @@ import { traceOp } from "./trace.ts";
 const { x, g } = F;
 const t = F.v("t");
 const w = F.v("w");
+/** binary_cross_entropy_with_logits's pos_weight (1 when absent). */
+const pw = F.v("pw");
 const p = F.attr("p");
-/** The variables a loss part reads, in the order of its operands (loss: x, t, w; gradients: g, x, t, w). */
-export const LOSS_VARS = ["x", "t", "w"] as const;
-export const GRAD_VARS = ["g", "x", "t", "w"] as const;
+/** The variables a loss part reads, in the order of its operands (loss: x, t, w, pw; gradients: g first). */
+export const LOSS_VARS = ["x", "t", "w", "pw"] as const;
+export const GRAD_VARS = ["g", "x", "t", "w", "pw"] as const;
 
 export interface PointwiseLoss {
   /** torch's name, also the trace event's and the GPU op's key. */
@@ -36,7 +38,13 @@ export interface PointwiseLoss {
   readonly dTarget: F.F;
 }
 
-export type PointwiseLossName = "mse_loss" | "binary_cross_entropy" | "smooth_l1_loss" | "huber_loss";
+export type PointwiseLossName =
+  | "mse_loss"
+  | "binary_cross_entropy"
+  | "binary_cross_entropy_with_logits"
+  | "binary_cross_entropy_with_logits_pos_weight"
+  | "smooth_l1_loss"
+  | "huber_loss";
 export type LossPart = "loss" | "dInput" | "dTarget";
 
 const diff = F.sub(x, t);
@@ -56,6 +64,17 @@ const mseGrad = F.mul(g, F.mul(2, diff));
 /** torch's EPSILON in the binary_cross_entropy gradient is 1e-12 as a float32 (9.99999996e-13), in every dtype. */
 const BCE_EPSILON = Math.fround(1e-12);
 const oneMinusX = F.sub(1, x);
+
+/**
+ * binary_cross_entropy_with_logits's pieces as torch 1.13's kernel (Loss.cpp) computes them: max_val =
+ * (-x).clamp_min(0) and log(exp(-max_val) + exp(-x - max_val)), which never exponentiates a large number.
+ */
+const maxVal = F.max(F.neg(x), 0);
+const logSumExp = F.log(F.add(F.exp(F.neg(maxVal)), F.exp(F.sub(F.neg(x), maxVal))));
+/** torch's log_sigmoid: min(v, 0) - log1p(exp(-|v|)) (the target's gradient with pos_weight). */
+const logSigmoid = (v: F.F) => F.sub(F.min(v, 0), F.log1p(F.exp(F.neg(F.abs(v)))));
+const oneMinusT = F.sub(1, t);
+const posT = F.mul(pw, t);
 
 export const POINTWISE_LOSSES: { readonly [K in PointwiseLossName]: PointwiseLoss & { name: K } } = {
   /** (x - t)^2; the gradient g * 2 (x - t), the target's its negation (MseLossBackward0). */
@@ -102,6 +121,33 @@ export const POINTWISE_LOSSES: { readonly [K in PointwiseLossName]: PointwiseLos
     dInput: F.mul(F.div(F.mul(g, F.sub(x, t)), F.max(F.mul(oneMinusX, x), BCE_EPSILON)), w),
     dTarget: F.mul(F.mul(F.neg(F.log(F.div(x, oneMinusX))), g), w),
   },
+  /**
+   * torch's kernel without pos_weight: ((1 - t) x + max_val + log(exp(-max_val) + exp(-x - max_val))) w; the
+   * gradient (sigmoid(x) - t) g w, the target's -x g w (binary_cross_entropy_with_logits_backward and
+   * _target_backward).
+   */
+  binary_cross_entropy_with_logits: {
+    name: "binary_cross_entropy_with_logits",
+    gradName: "BinaryCrossEntropyWithLogitsBackward0",
+    loss: F.mul(F.add(F.add(F.mul(oneMinusT, x), maxVal), logSumExp), w),
+    dInput: F.mul(F.mul(F.sub(F.sigmoidF(x), t), g), w),
+    dTarget: F.mul(F.mul(F.neg(x), g), w),
+  },
+  /**
+   * The same loss with pos_weight, which torch computes in another order: (1 - t) x + lw (log(...) + max_val)
+   * with lw = (pw - 1) t + 1; the gradient ((pw t + 1 - t) sigmoid(x) - pw t) g w, the target's
+   * (log_sigmoid(-x) - log_sigmoid(x) pw) g w.
+   */
+  binary_cross_entropy_with_logits_pos_weight: {
+    name: "binary_cross_entropy_with_logits_pos_weight",
+    gradName: "BinaryCrossEntropyWithLogitsBackward0",
+    loss: F.mul(
+      F.add(F.mul(oneMinusT, x), F.mul(F.add(F.mul(F.sub(pw, 1), t), 1), F.add(logSumExp, maxVal))),
+      w,
+    ),
+    dInput: F.mul(F.mul(F.sub(F.mul(F.sub(F.add(posT, 1), t), F.sigmoidF(x)), posT), g), w),
+    dTarget: F.mul(F.mul(F.sub(logSigmoid(F.neg(x)), F.mul(logSigmoid(x), pw)), g), w),
+  },
 };
 
 const exact = (x: number): number => x;
@@ -120,8 +166,8 @@ export function stepMode(dtype: DType): F.JsMode {
 }
 
 /**
- * A pointwise loss, unreduced: input, target and weight (null: 1) of the input's shape (the caller expands
- * them). The backward evaluates the same declaration's gradients in the gradient's dtype.
+ * A pointwise loss, unreduced: input, target, weight and pos_weight (null: 1) of the input's shape (the
+ * caller expands them). The backward evaluates the same declaration's gradients in the gradient's dtype.
  */
 export function pointwiseLoss(
   spec: PointwiseLoss,
@@ -129,24 +175,22 @@ export function pointwiseLoss(
   target: Tensor,
   weight: Tensor | null,
   p = 0,
+  posWeight: Tensor | null = null,
 ): Tensor {
-  /** The formula at every element, in `dtype`, with g read from `g` (1 when null). */
+  const operands = [input.data, target.data, weight ? weight.data : 1, posWeight ? posWeight.data : 1];
+  const scalar = [false, false, !weight, !posWeight];
+  /** The formula at every element, in `dtype`, with g read from `g` (the forward: none). */
   const run = (f: F.F, dtype: DType, g: Tensor | null): Tensor => {
     const out = allocate(dtype, input.numel);
-    const operands = [input.data, target.data, weight ? weight.data : 1];
+    const mode = stepMode(dtype);
     if (g)
-      F.formulaLoop(f, GRAD_VARS, [false, false, false, !weight], stepMode(dtype), { p })(
-        [g.data, ...operands],
-        out,
-        out.length,
-      );
-    else
-      F.formulaLoop(f, LOSS_VARS, [false, false, !weight], stepMode(dtype), { p })(operands, out, out.length);
+      F.formulaLoop(f, GRAD_VARS, [false, ...scalar], mode, { p })([g.data, ...operands], out, out.length);
+    else F.formulaLoop(f, LOSS_VARS, scalar, mode, { p })(operands, out, out.length);
     return new Tensor(out, input.shape, dtype);
   };
   const result = record(run(spec.loss, input.dtype, null), spec.gradName, [input, target], (g) => [
     input.requiresGrad ? run(spec.dInput, g.dtype, g) : null,
     target.requiresGrad ? run(spec.dTarget, g.dtype, g) : null,
   ]);
-  return traceOp("pointwise_loss", [input, target, weight], { loss: spec.name, p }, result);
+  return traceOp("pointwise_loss", [input, target, weight, posWeight], { loss: spec.name, p }, result);
 }

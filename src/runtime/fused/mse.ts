@@ -45,7 +45,7 @@ export function fusedMseLoss(input: Tensor, target: Tensor, reduction: string): 
   const n = I.length;
   const S = allocate(dtype, n);
   const mode = stepMode(dtype);
-  formulaLoop(MSE.loss, LOSS_VARS, [false, false, true], mode, {})([I, T, 1], S, n);
+  formulaLoop(MSE.loss, LOSS_VARS, [false, false, true, true], mode, {})([I, T, 1, 1], S, n);
   const squares = new Tensor(S, input.shape, dtype);
   const out =
     reduction === "none" ? squares : noGrad(() => (reduction === "sum" ? sum(squares) : mean(squares)));
@@ -57,8 +57,8 @@ export function fusedMseLoss(input: Tensor, target: Tensor, reduction: string): 
     const spread = reduction === "none";
     const part = (f: typeof MSE.dInput, shape: Tensor["shape"]) => {
       const out = allocate(dtype, n);
-      const loop = formulaLoop(f, GRAD_VARS, [!spread, false, false, true], mode, {});
-      loop([spread ? G : scalar, I, T, 1], out, n);
+      const loop = formulaLoop(f, GRAD_VARS, [!spread, false, false, true, true], mode, {});
+      loop([spread ? G : scalar, I, T, 1, 1], out, n);
       return new Tensor(out, shape, dtype);
     };
     return [
