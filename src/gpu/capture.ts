@@ -402,21 +402,24 @@ function indexSelectOffsets(e: TraceEvent, host: HostData): Int32Array {
 }
 
 /**
- * nll_loss as the CPU computes it: pick -w[c] * input[n, c, ...] per target (0 where ignored), then reduce;
- * the mean divides by the summed weights of the kept targets. Targets and weights are host constants.
+ * nll_loss as the CPU computes it: the declared per-target loss -(x w) (runtime/pointwise-loss.ts) over the
+ * picked scores (0 where ignored), then reduced; the mean divides by the summed weights of the kept targets.
+ * Its gradient is the declaration's too. Targets and weights are host constants.
  */
 function nllLoss(b: Builder, e: TraceEvent, x: Node, host: HostData): Node {
   const [input, target, weight] = e.inputs as [Tensor, Tensor, Tensor | null];
   const ignore = e.attrs.ignore_index as number;
   const reduction = e.attrs.reduction as string;
   const { picks, weights } = nllPicks(input.shape, host(target), weight ? host(weight) : undefined, ignore);
-  const negW = Float32Array.from(weights, (wk, k) => (picks[k] < 0 ? 0 : -wk));
+  const w = Float32Array.from(weights, (wk, k) => (picks[k] < 0 ? 0 : wk));
   let total = 0;
   picks.forEach((p, k) => {
     if (p >= 0) total += weights[k];
   });
   const picked = b.map({ k: "take" }, [x, b.iconst(picks, target.shape)], target.shape, input.dtype);
-  const losses = b.binary("mul", picked, b.constant(negW, target.shape), target.shape, input.dtype);
+  const op = { k: "pointwise_loss", loss: "nll_loss", part: "loss", p: 0 } as const;
+  const operands = [picked, b.fill(0), b.constant(w, target.shape), b.fill(1)];
+  const losses = b.map(op, operands, target.shape, input.dtype);
   if (reduction === "none") return losses;
   const dims = target.shape.map((_, i) => i);
   const s = b.reshape(dims.length ? b.reduce("sum", losses, dims) : losses, []);

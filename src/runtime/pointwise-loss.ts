@@ -44,7 +44,8 @@ export type PointwiseLossName =
   | "binary_cross_entropy_with_logits"
   | "binary_cross_entropy_with_logits_pos_weight"
   | "smooth_l1_loss"
-  | "huber_loss";
+  | "huber_loss"
+  | "nll_loss";
 export type LossPart = "loss" | "dInput" | "dTarget";
 
 const diff = F.sub(x, t);
@@ -138,6 +139,18 @@ export const POINTWISE_LOSSES: { readonly [K in PointwiseLossName]: PointwiseLos
    * with lw = (pw - 1) t + 1; the gradient ((pw t + 1 - t) sigmoid(x) - pw t) g w, the target's
    * (log_sigmoid(-x) - log_sigmoid(x) pw) g w.
    */
+  /**
+   * nll_loss per target, over the score x its target picks (losses.ts's nllPicks, shared with the GPU) and the
+   * class weight w: -(x w); the gradient -g w, g being g / total_weight for the mean (each step rounded as
+   * torch's nll_loss_backward). The target holds class indices and has no gradient.
+   */
+  nll_loss: {
+    name: "nll_loss",
+    gradName: "NllLossBackward0",
+    loss: F.neg(F.mul(x, w)),
+    dInput: F.mul(w, F.neg(g)),
+    dTarget: F.num(0),
+  },
   binary_cross_entropy_with_logits_pos_weight: {
     name: "binary_cross_entropy_with_logits_pos_weight",
     gradName: "BinaryCrossEntropyWithLogitsBackward0",

@@ -10,6 +10,7 @@ import {
   fromFlat,
   huberLoss,
   mseLoss,
+  nllLoss,
   ops as O,
   smoothL1Loss,
   type Tensor,
@@ -36,6 +37,7 @@ describe("pointwise losses on the GPU", () => {
       "binary_cross_entropy_with_logits_pos_weight",
       (x) => binaryCrossEntropyWithLogits(x, y, { pos_weight: fromFlat([2, 0.5, 1, 3], [4]) }),
     ],
+    ["nll_loss", (x) => nllLoss(O.reshape(x, [2, 2]), fromFlat([1, 0], [2], "int64"))],
   ];
   for (const [name, loss] of cases)
     it(`${name} is its declared op, forward and gradients`, () => {
