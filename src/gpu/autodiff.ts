@@ -1,11 +1,14 @@
 /**
  * Reverse-mode autodiff on the IR: the backward pass becomes more IR, so it is fused and compiled like the
- * forward. Each rule gives the gradient the CPU runtime's backward computes for the same op (ties in max,
- * masked norms, log_sigmoid's branches...), usually through the op declarations' WGSL derivatives.
+ * forward. Layout ops, sum/mean, matmul and softmax/log_softmax take their rule from the gradient table the
+ * CPU runtime uses too (runtime/vjp.ts, over the builder's GradOps); elementwise ops and declared losses from
+ * their formulas' derivatives; the rest (max/min ties, masked norms, take, where) are written here, each giving
+ * the gradient the CPU runtime's backward computes for the same op.
  */
 import { isFloating } from "../runtime/dtype.ts";
 import { BINARY, UNARY } from "../runtime/ops/elementwise.ts";
 import { sameShape } from "../runtime/shape.ts";
+import { type GradOps, VJP } from "../runtime/vjp.ts";
 import type { Builder } from "./builder.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 import { type Node, topoOrder } from "./ir.ts";
@@ -62,6 +65,28 @@ function unsupported(n: Node): never {
     `${nodeRef(n.scope)}: the WebGPU backend cannot differentiate ${n.what} (${n.op.k}) a second time; use the CPU backend`,
     n.scope,
   );
+}
+
+/** The gradient table's operations (runtime/vjp.ts) on IR nodes. */
+function gradOps(b: Builder): GradOps<Node> {
+  return {
+    reshape: (t, shape) => b.reshape(t, shape),
+    permute: (t, dims) => b.permute(t, dims),
+    expand: (t, shape) => b.expand(t, shape),
+    sumTo: (t, shape) => b.sumTo(t, shape),
+    narrow: (t, dim, start, length) => b.narrow(t, dim, start, length),
+    pad: (t, dim, start, shape) => b.map({ k: "pad", dim, start }, [t], shape, t.dtype),
+    divScalar: (t, v) => b.binary("div", t, b.fill(v), t.shape),
+    mmNT: (g, y) => b.matmul(g, b.transposeLast(y)),
+    mmTN: (x, g) => b.matmul(b.transposeLast(x), g),
+    laneGrad: (fn, g, y, dim) =>
+      b.node(
+        { k: "lane", fn: fn === "softmax" ? "softmax_grad" : "log_softmax_grad", dim },
+        [g, y],
+        y.shape,
+        y.dtype,
+      ),
+  };
 }
 
 /** Gradients for each input of `n`, given the gradient `g` of its output. */
@@ -124,44 +149,31 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
       return [segsum(b, g, I[0], I[1]), null];
     case "pad":
       return [b.narrow(g, op.dim, op.start, I[0].shape[op.dim])];
-    case "cat": {
-      let start = 0;
-      return I.map((x) => {
-        const piece = b.narrow(g, op.dim, start, x.shape[op.dim]);
-        start += x.shape[op.dim];
-        return piece;
-      });
-    }
+    case "cat":
+      return VJP.cat(
+        gradOps(b),
+        g,
+        op.dim,
+        I.map((x) => x.shape[op.dim]),
+      );
     case "reduce":
       return [reduceGrad(b, n, g)];
     case "argreduce":
       return [null];
     case "matmul":
-      return [b.matmul(g, b.transposeLast(I[1])), b.matmul(b.transposeLast(I[0]), g)];
+      return VJP.matmul(gradOps(b), g, I[0], I[1], [I[0].shape, I[1].shape]);
     case "lane":
       if (op.fn === "softmax" || op.fn === "log_softmax")
-        return [
-          b.node(
-            { k: "lane", fn: op.fn === "softmax" ? "softmax_grad" : "log_softmax_grad", dim: op.dim },
-            [g, n],
-            n.shape,
-            n.dtype,
-          ),
-        ];
+        return [VJP.softmax(gradOps(b), op.fn, g, n, op.dim)];
       return unsupported(n);
     case "reshape":
-      return [b.reshape(g, I[0].shape)];
-    case "permute": {
-      const inverse = new Array<number>(op.dims.length);
-      op.dims.forEach((d, i) => {
-        inverse[d] = i;
-      });
-      return [b.permute(g, inverse)];
-    }
+      return [VJP.reshape(gradOps(b), g, I[0].shape)];
+    case "permute":
+      return [VJP.permute(gradOps(b), g, op.dims)];
     case "expand":
-      return [b.sumTo(g, I[0].shape)];
+      return [VJP.expand(gradOps(b), g, I[0].shape)];
     case "narrow":
-      return [b.map({ k: "pad", dim: op.dim, start: op.start }, [g], I[0].shape, g.dtype)];
+      return [VJP.narrow(gradOps(b), g, I[0].shape, op.dim, op.start)];
     default:
       return unsupported(n);
   }
@@ -194,11 +206,9 @@ function reduceGrad(b: Builder, n: Node, g: Node): Node {
   const spread = (v: Node) => b.expand(v, x.shape);
   switch (op.fn) {
     case "sum":
-      return spread(g);
-    case "mean": {
-      const count = op.dims.reduce((p, d) => p * x.shape[d], 1);
-      return spread(b.binary("div", g, b.fill(count), g.shape));
-    }
+      return VJP.sum(gradOps(b), g, x.shape, op.dims);
+    case "mean":
+      return VJP.mean(gradOps(b), g, x.shape, op.dims);
     case "max":
     case "min": {
       if (op.first) {
