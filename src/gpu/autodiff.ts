@@ -7,7 +7,7 @@
  */
 import { isFloating } from "../runtime/dtype.ts";
 import { BINARY, UNARY } from "../runtime/ops/elementwise.ts";
-import { sameShape } from "../runtime/shape.ts";
+import { numel, sameShape } from "../runtime/shape.ts";
 import { type GradOps, VJP } from "../runtime/vjp.ts";
 import type { Builder } from "./builder.ts";
 import { GpuError, nodeRef } from "./errors.ts";
@@ -79,6 +79,7 @@ function gradOps(b: Builder): GradOps<Node> {
     divScalar: (t, v) => b.binary("div", t, b.fill(v), t.shape),
     mmNT: (g, y) => b.matmul(g, b.transposeLast(y)),
     mmTN: (x, g) => b.matmul(b.transposeLast(x), g),
+    scatterAdd: (g, offsets, shape) => segsum(b, g, offsets, shape),
     laneGrad: (fn, g, y, dim) =>
       b.node(
         { k: "lane", fn: fn === "softmax" ? "softmax_grad" : "log_softmax_grad", dim },
@@ -146,7 +147,8 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
           return unsupported(n);
       }
     case "take":
-      return [segsum(b, g, I[0], I[1]), null];
+      if (I[1].op.k !== "iconst") throw new Error("internal: take without constant offsets");
+      return [VJP.take(gradOps(b), g, I[1].op.data, I[0].shape), null];
     case "pad":
       return [b.narrow(g, op.dim, op.start, I[0].shape[op.dim])];
     case "cat":
@@ -179,22 +181,21 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
   }
 }
 
-/** take's gradient: every source element sums the output gradients that read it (a CSR list per element). */
-function segsum(b: Builder, g: Node, x: Node, idx: Node): Node {
-  if (idx.op.k !== "iconst") throw new Error("internal: take without constant offsets");
-  const offsets = idx.op.data;
-  const counts = new Int32Array(x.numel + 1);
+/** scatterAdd: every target element sums the gradients that read it, in order (a CSR list per element). */
+function segsum(b: Builder, g: Node, offsets: Int32Array, shape: readonly number[]): Node {
+  const size = numel(shape);
+  const counts = new Int32Array(size + 1);
   for (const off of offsets) if (off >= 0) counts[off + 1]++;
-  for (let i = 0; i < x.numel; i++) counts[i + 1] += counts[i];
-  const cols = new Int32Array(Math.max(1, counts[x.numel]));
-  const fillPos = counts.slice(0, x.numel);
+  for (let i = 0; i < size; i++) counts[i + 1] += counts[i];
+  const cols = new Int32Array(Math.max(1, counts[size]));
+  const fillPos = counts.slice(0, size);
   offsets.forEach((off, o) => {
     if (off >= 0) cols[fillPos[off]++] = o;
   });
   return b.node(
     { k: "segsum" },
-    [g, b.iconst(counts, [x.numel + 1]), b.iconst(cols, [cols.length])],
-    x.shape,
+    [g, b.iconst(counts, [size + 1]), b.iconst(cols, [cols.length])],
+    shape,
     g.dtype,
   );
 }

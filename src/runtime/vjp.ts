@@ -27,6 +27,8 @@ export interface GradOps<T> {
   mmNT(g: T, b: T): T;
   /** a^T @ g over equal leading (batch) dims. */
   mmTN(a: T, g: T): T;
+  /** Zeros of `shape` with each g[i] added at flat offsets[i], in order of i (a negative offset adds nothing). */
+  scatterAdd(g: T, offsets: Int32Array, shape: Shape): T;
   /** softmax's (y (g - sum(g y))) or log_softmax's (g - exp(y) sum(g)) lane gradient along dim, from y. */
   laneGrad(fn: "softmax" | "log_softmax", g: T, y: T, dim: number): T;
 }
@@ -95,6 +97,10 @@ export const VJP = {
       want[0] ? o.sumTo(o.mmNT(g, b), shapes[0]) : null,
       want[1] ? o.sumTo(o.mmTN(a, g), shapes[1]) : null,
     ];
+  },
+  /** gather, index_select and every pick by flat offsets (out[i] = x[offsets[i]]): the gradient scattered back. */
+  take<T>(o: Ops<T, "scatterAdd">, g: T, offsets: Int32Array, xShape: Shape): T {
+    return o.scatterAdd(g, offsets, xShape);
   },
   /** softmax and log_softmax along dim: from the output y alone. */
   softmax<T>(o: Ops<T, "laneGrad">, fn: "softmax" | "log_softmax", g: T, y: T, dim: number): T {

@@ -14,6 +14,7 @@ const text: GradOps<string> = {
   mmNT: (g, b) => `mmNT(${g}, ${b})`,
   mmTN: (a, g) => `mmTN(${a}, ${g})`,
   laneGrad: (fn, g, y, d) => `${fn}_grad(${g}, ${y}, ${d})`,
+  scatterAdd: (g, offsets, shape) => `scatterAdd(${g}, [${offsets}], [${shape}])`,
 };
 
 describe("the gradient table", () => {
@@ -46,6 +47,9 @@ describe("the gradient table", () => {
         [false, true],
       )[0],
     ).toBeNull();
+  });
+  it("a pick by offsets (gather, index_select, nll_loss's picks) scatters the gradient back", () => {
+    expect(VJP.take(text, "g", Int32Array.of(2, -1, 2), [4])).toBe("scatterAdd(g, [2,-1,2], [4])");
   });
   it("softmax and log_softmax read only the output", () => {
     expect(VJP.softmax(text, "log_softmax", "g", "y", 1)).toBe("log_softmax_grad(g, y, 1)");

@@ -168,8 +168,14 @@ function pad(t: Tensor, dim: number, start: number, shape: Shape): Tensor {
   return full;
 }
 
+function scatterAdd(g: Tensor, offsets: Int32Array, shape: Shape): Tensor {
+  const gx = zeros(shape, g.dtype);
+  for (let i = 0; i < offsets.length; i++) if (offsets[i] >= 0) gx.data[offsets[i]] += g.data[i];
+  return gx;
+}
+
 /** The gradient table's operations (runtime/vjp.ts) that layout's rules use, on tensors. */
-const CPU = { reshape, permute, sumTo: sumToShape, narrow, pad };
+const CPU = { reshape, permute, sumTo: sumToShape, narrow, pad, scatterAdd };
 
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   const d = normDim(dim, x.ndim, "narrow");
@@ -230,11 +236,9 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   }
   const out = allocate(x.dtype, index.numel);
   for (let i = 0; i < out.length; i++) out[i] = x.data[offsets[i]];
-  const result = record(new Tensor(out, index.shape, x.dtype), "GatherBackward0", [x], (g) => {
-    const gx = zeros(x.shape, g.dtype);
-    for (let i = 0; i < offsets.length; i++) gx.data[offsets[i]] += g.data[i];
-    return [gx];
-  });
+  const result = record(new Tensor(out, index.shape, x.dtype), "GatherBackward0", [x], (g) => [
+    VJP.take(CPU, g, offsets, x.shape),
+  ]);
   return traceOp("gather", [x, index], { dim: d }, result);
 }
 
@@ -257,12 +261,11 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
     for (let j = 0; j < m; j++)
       out.set(x.data.subarray((o * n + idx[j]) * inner, (o * n + idx[j] + 1) * inner), (o * m + j) * inner);
   const result = record(new Tensor(out, shape, x.dtype), "IndexSelectBackward0", [x], (g) => {
-    const gx = zeros(x.shape, g.dtype);
+    const offsets = new Int32Array(outer * m * inner);
     for (let o = 0; o < outer; o++)
       for (let j = 0; j < m; j++)
-        for (let i = 0; i < inner; i++)
-          gx.data[(o * n + idx[j]) * inner + i] += g.data[(o * m + j) * inner + i];
-    return [gx];
+        for (let i = 0; i < inner; i++) offsets[(o * m + j) * inner + i] = (o * n + idx[j]) * inner + i;
+    return [VJP.take(CPU, g, offsets, x.shape)];
   });
   return traceOp("index_select", [x, index], { dim: d }, result);
 }
