@@ -1,9 +1,9 @@
 /**
  * Reverse-mode autodiff on the IR: the backward pass becomes more IR, so it is fused and compiled like the
- * forward. Layout ops, sum/mean, matmul and softmax/log_softmax take their rule from the gradient table the
- * CPU runtime uses too (runtime/vjp.ts, over the builder's GradOps); elementwise ops and declared losses from
- * their formulas' derivatives; the rest (max/min ties, masked norms, take, where) are written here, each giving
- * the gradient the CPU runtime's backward computes for the same op.
+ * forward. Layout ops, take, where, cast, sum/mean, matmul and softmax/log_softmax take their rule from the
+ * gradient table the CPU runtime uses too (runtime/vjp.ts, over the builder's GradOps); elementwise ops and
+ * declared losses from their formulas' derivatives; the rest (max/min ties, masked norms, logsumexp) are written
+ * here, each giving the gradient the CPU runtime's backward computes for the same op.
  */
 import { isFloating } from "../runtime/dtype.ts";
 import { BINARY, UNARY } from "../runtime/ops/elementwise.ts";
@@ -80,6 +80,12 @@ function gradOps(b: Builder): GradOps<Node> {
     mmNT: (g, y) => b.matmul(g, b.transposeLast(y)),
     mmTN: (x, g) => b.matmul(b.transposeLast(x), g),
     scatterAdd: (g, offsets, shape) => segsum(b, g, offsets, shape),
+    mask: (cond, g, keep) => {
+      const zero = b.fill(0);
+      return b.map({ k: "where" }, keep ? [cond, g, zero] : [cond, zero, g], g.shape);
+    },
+    // Kernels compute in float32 whatever the tensor's dtype: nothing to convert.
+    castTo: (g) => g,
     laneGrad: (fn, g, y, dim) =>
       b.node(
         { k: "lane", fn: fn === "softmax" ? "softmax_grad" : "log_softmax_grad", dim },
@@ -114,16 +120,10 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
         );
       });
     }
-    case "where": {
-      const zero = b.fill(0);
-      return [
-        null,
-        b.sumTo(b.map({ k: "where" }, [I[0], g, zero], n.shape), I[1].shape),
-        b.sumTo(b.map({ k: "where" }, [I[0], zero, g], n.shape), I[2].shape),
-      ];
-    }
+    case "where":
+      return [null, ...VJP.where(gradOps(b), g, I[0], [I[1].shape, I[2].shape])];
     case "cast":
-      return [isFloating(I[0].dtype) ? g : null];
+      return [VJP.cast(gradOps(b), g, I[0].dtype)];
     case "copy":
       return [g];
     case "custom":

@@ -9,6 +9,7 @@
  * Each rule takes only the operations it uses (Pick<GradOps<T>, ...>), so an op's module can pass the few
  * functions it already has without importing the whole runtime.
  */
+import { type DType, isFloating } from "./dtype.ts";
 import type { Shape } from "./shape.ts";
 
 export interface GradOps<T> {
@@ -27,6 +28,10 @@ export interface GradOps<T> {
   mmNT(g: T, b: T): T;
   /** a^T @ g over equal leading (batch) dims. */
   mmTN(a: T, g: T): T;
+  /** g where cond is `keep` (true or false), 0 elsewhere; cond broadcasts to g's shape. */
+  mask(cond: T, g: T, keep: boolean): T;
+  /** g in another float dtype. */
+  castTo(g: T, dtype: DType): T;
   /** Zeros of `shape` with each g[i] added at flat offsets[i], in order of i (a negative offset adds nothing). */
   scatterAdd(g: T, offsets: Int32Array, shape: Shape): T;
   /** softmax's (y (g - sum(g y))) or log_softmax's (g - exp(y) sum(g)) lane gradient along dim, from y. */
@@ -97,6 +102,23 @@ export const VJP = {
       want[0] ? o.sumTo(o.mmNT(g, b), shapes[0]) : null,
       want[1] ? o.sumTo(o.mmTN(a, g), shapes[1]) : null,
     ];
+  },
+  /** where(cond, a, b): the gradient where cond holds to a, elsewhere to b, each summed back to its shape. */
+  where<T>(
+    o: Ops<T, "mask" | "sumTo">,
+    g: T,
+    cond: T,
+    shapes: readonly [Shape, Shape],
+    want: readonly [boolean, boolean] = [true, true],
+  ): [T | null, T | null] {
+    return [
+      want[0] ? o.sumTo(o.mask(cond, g, true), shapes[0]) : null,
+      want[1] ? o.sumTo(o.mask(cond, g, false), shapes[1]) : null,
+    ];
+  },
+  /** A cast: the gradient cast back to a float input's dtype (an integer input has none). */
+  cast<T>(o: Ops<T, "castTo">, g: T, xDtype: DType): T | null {
+    return isFloating(xDtype) ? o.castTo(g, xDtype) : null;
   },
   /** gather, index_select and every pick by flat offsets (out[i] = x[offsets[i]]): the gradient scattered back. */
   take<T>(o: Ops<T, "scatterAdd">, g: T, offsets: Int32Array, xShape: Shape): T {

@@ -15,6 +15,8 @@ const text: GradOps<string> = {
   mmTN: (a, g) => `mmTN(${a}, ${g})`,
   laneGrad: (fn, g, y, d) => `${fn}_grad(${g}, ${y}, ${d})`,
   scatterAdd: (g, offsets, shape) => `scatterAdd(${g}, [${offsets}], [${shape}])`,
+  mask: (c, g, keep) => `mask(${c}, ${g}, ${keep})`,
+  castTo: (g, dtype) => `cast(${g}, ${dtype})`,
 };
 
 describe("the gradient table", () => {
@@ -50,6 +52,14 @@ describe("the gradient table", () => {
   });
   it("a pick by offsets (gather, index_select, nll_loss's picks) scatters the gradient back", () => {
     expect(VJP.take(text, "g", Int32Array.of(2, -1, 2), [4])).toBe("scatterAdd(g, [2,-1,2], [4])");
+  });
+  it("where sends the gradient to a where cond holds and to b elsewhere; a cast casts it back to a float input", () => {
+    expect(VJP.where(text, "g", "c", [[3], [2, 3]])).toEqual([
+      "sumTo(mask(c, g, true), [3])",
+      "sumTo(mask(c, g, false), [2,3])",
+    ]);
+    expect(VJP.cast(text, "g", "float64")).toBe("cast(g, float64)");
+    expect(VJP.cast(text, "g", "int64")).toBeNull();
   });
   it("softmax and log_softmax read only the output", () => {
     expect(VJP.softmax(text, "log_softmax", "g", "y", 1)).toBe("log_softmax_grad(g, y, 1)");
