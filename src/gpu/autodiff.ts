@@ -1,11 +1,14 @@
 /**
  * Reverse-mode autodiff on the IR: the backward pass becomes more IR, so it is fused and compiled like the
- * forward. Each rule gives the gradient the CPU runtime's backward computes for the same op (ties in max,
- * masked norms, log_sigmoid's branches...), usually through the op declarations' WGSL derivatives.
+ * forward. Layout ops, take, where, cast, sum/mean, matmul and softmax/log_softmax take their rule from the
+ * gradient table the CPU runtime uses too (runtime/vjp.ts, over the builder's GradOps); elementwise ops and
+ * declared losses from their formulas' derivatives; the rest (max/min ties, masked norms, logsumexp) are written
+ * here, each giving the gradient the CPU runtime's backward computes for the same op.
  */
 import { isFloating } from "../runtime/dtype.ts";
 import { BINARY, UNARY } from "../runtime/ops/elementwise.ts";
-import { sameShape } from "../runtime/shape.ts";
+import { numel, sameShape } from "../runtime/shape.ts";
+import { type GradOps, VJP } from "../runtime/vjp.ts";
 import type { Builder } from "./builder.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 import { type Node, topoOrder } from "./ir.ts";
@@ -64,6 +67,35 @@ function unsupported(n: Node): never {
   );
 }
 
+/** The gradient table's operations (runtime/vjp.ts) on IR nodes. */
+function gradOps(b: Builder): GradOps<Node> {
+  return {
+    reshape: (t, shape) => b.reshape(t, shape),
+    permute: (t, dims) => b.permute(t, dims),
+    expand: (t, shape) => b.expand(t, shape),
+    sumTo: (t, shape) => b.sumTo(t, shape),
+    narrow: (t, dim, start, length) => b.narrow(t, dim, start, length),
+    pad: (t, dim, start, shape) => b.map({ k: "pad", dim, start }, [t], shape, t.dtype),
+    divScalar: (t, v) => b.binary("div", t, b.fill(v), t.shape),
+    mmNT: (g, y) => b.matmul(g, b.transposeLast(y)),
+    mmTN: (x, g) => b.matmul(b.transposeLast(x), g),
+    scatterAdd: (g, offsets, shape) => segsum(b, g, offsets, shape),
+    mask: (cond, g, keep) => {
+      const zero = b.fill(0);
+      return b.map({ k: "where" }, keep ? [cond, g, zero] : [cond, zero, g], g.shape);
+    },
+    // Kernels compute in float32 whatever the tensor's dtype: nothing to convert.
+    castTo: (g) => g,
+    laneGrad: (fn, g, y, dim) =>
+      b.node(
+        { k: "lane", fn: fn === "softmax" ? "softmax_grad" : "log_softmax_grad", dim },
+        [g, y],
+        y.shape,
+        y.dtype,
+      ),
+  };
+}
+
 /** Gradients for each input of `n`, given the gradient `g` of its output. */
 function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
   const I = n.inputs;
@@ -88,16 +120,10 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
         );
       });
     }
-    case "where": {
-      const zero = b.fill(0);
-      return [
-        null,
-        b.sumTo(b.map({ k: "where" }, [I[0], g, zero], n.shape), I[1].shape),
-        b.sumTo(b.map({ k: "where" }, [I[0], zero, g], n.shape), I[2].shape),
-      ];
-    }
+    case "where":
+      return [null, ...VJP.where(gradOps(b), g, I[0], [I[1].shape, I[2].shape])];
     case "cast":
-      return [isFloating(I[0].dtype) ? g : null];
+      return [VJP.cast(gradOps(b), g, I[0].dtype)];
     case "copy":
       return [g];
     case "custom":
@@ -108,8 +134,8 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
     case "pointwise_loss": {
       // The loss's declared gradients, the same formulas the CPU backward evaluates.
       if (op.part !== "loss") return unsupported(n);
-      const part = (p: "dInput" | "dTarget") => b.map({ ...op, part: p }, [g, I[0], I[1], I[2]], n.shape);
-      return [part("dInput"), part("dTarget"), null];
+      const part = (p: "dInput" | "dTarget") => b.map({ ...op, part: p }, [g, ...I], n.shape);
+      return [part("dInput"), part("dTarget"), null, null];
     }
     case "expr":
       switch (op.name) {
@@ -121,68 +147,55 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
           return unsupported(n);
       }
     case "take":
-      return [segsum(b, g, I[0], I[1]), null];
+      if (I[1].op.k !== "iconst") throw new Error("internal: take without constant offsets");
+      return [VJP.take(gradOps(b), g, I[1].op.data, I[0].shape), null];
     case "pad":
       return [b.narrow(g, op.dim, op.start, I[0].shape[op.dim])];
-    case "cat": {
-      let start = 0;
-      return I.map((x) => {
-        const piece = b.narrow(g, op.dim, start, x.shape[op.dim]);
-        start += x.shape[op.dim];
-        return piece;
-      });
-    }
+    case "cat":
+      return VJP.cat(
+        gradOps(b),
+        g,
+        op.dim,
+        I.map((x) => x.shape[op.dim]),
+      );
     case "reduce":
       return [reduceGrad(b, n, g)];
     case "argreduce":
       return [null];
     case "matmul":
-      return [b.matmul(g, b.transposeLast(I[1])), b.matmul(b.transposeLast(I[0]), g)];
+      return VJP.matmul(gradOps(b), g, I[0], I[1], [I[0].shape, I[1].shape]);
     case "lane":
       if (op.fn === "softmax" || op.fn === "log_softmax")
-        return [
-          b.node(
-            { k: "lane", fn: op.fn === "softmax" ? "softmax_grad" : "log_softmax_grad", dim: op.dim },
-            [g, n],
-            n.shape,
-            n.dtype,
-          ),
-        ];
+        return [VJP.softmax(gradOps(b), op.fn, g, n, op.dim)];
       return unsupported(n);
     case "reshape":
-      return [b.reshape(g, I[0].shape)];
-    case "permute": {
-      const inverse = new Array<number>(op.dims.length);
-      op.dims.forEach((d, i) => {
-        inverse[d] = i;
-      });
-      return [b.permute(g, inverse)];
-    }
+      return [VJP.reshape(gradOps(b), g, I[0].shape)];
+    case "permute":
+      return [VJP.permute(gradOps(b), g, op.dims)];
     case "expand":
-      return [b.sumTo(g, I[0].shape)];
+      return [VJP.expand(gradOps(b), g, I[0].shape)];
     case "narrow":
-      return [b.map({ k: "pad", dim: op.dim, start: op.start }, [g], I[0].shape, g.dtype)];
+      return [VJP.narrow(gradOps(b), g, I[0].shape, op.dim, op.start)];
     default:
       return unsupported(n);
   }
 }
 
-/** take's gradient: every source element sums the output gradients that read it (a CSR list per element). */
-function segsum(b: Builder, g: Node, x: Node, idx: Node): Node {
-  if (idx.op.k !== "iconst") throw new Error("internal: take without constant offsets");
-  const offsets = idx.op.data;
-  const counts = new Int32Array(x.numel + 1);
+/** scatterAdd: every target element sums the gradients that read it, in order (a CSR list per element). */
+function segsum(b: Builder, g: Node, offsets: Int32Array, shape: readonly number[]): Node {
+  const size = numel(shape);
+  const counts = new Int32Array(size + 1);
   for (const off of offsets) if (off >= 0) counts[off + 1]++;
-  for (let i = 0; i < x.numel; i++) counts[i + 1] += counts[i];
-  const cols = new Int32Array(Math.max(1, counts[x.numel]));
-  const fillPos = counts.slice(0, x.numel);
+  for (let i = 0; i < size; i++) counts[i + 1] += counts[i];
+  const cols = new Int32Array(Math.max(1, counts[size]));
+  const fillPos = counts.slice(0, size);
   offsets.forEach((off, o) => {
     if (off >= 0) cols[fillPos[off]++] = o;
   });
   return b.node(
     { k: "segsum" },
-    [g, b.iconst(counts, [x.numel + 1]), b.iconst(cols, [cols.length])],
-    x.shape,
+    [g, b.iconst(counts, [size + 1]), b.iconst(cols, [cols.length])],
+    shape,
     g.dtype,
   );
 }
@@ -194,11 +207,9 @@ function reduceGrad(b: Builder, n: Node, g: Node): Node {
   const spread = (v: Node) => b.expand(v, x.shape);
   switch (op.fn) {
     case "sum":
-      return spread(g);
-    case "mean": {
-      const count = op.dims.reduce((p, d) => p * x.shape[d], 1);
-      return spread(b.binary("div", g, b.fill(count), g.shape));
-    }
+      return VJP.sum(gradOps(b), g, x.shape, op.dims);
+    case "mean":
+      return VJP.mean(gradOps(b), g, x.shape, op.dims);
     case "max":
     case "min": {
       if (op.first) {

@@ -306,9 +306,10 @@ function lowerEvent(b: Builder, e: TraceEvent, ins: (Node | null)[], host: HostD
       return [matmul(b, x, ins[1] as Node, out)];
     case "pointwise_loss": {
       const w = ins[2] ?? b.fill(1);
+      const pw = ins[3] ?? b.fill(1);
       const loss = a.loss as PointwiseLossName;
       const op = { k: "pointwise_loss", loss, part: "loss", p: a.p as number } as const;
-      return [b.map(op, [x, ins[1] as Node, w], out.shape, out.dtype)];
+      return [b.map(op, [x, ins[1] as Node, w, pw], out.shape, out.dtype)];
     }
     case "nll_loss":
       return [nllLoss(b, e, x, host)];
@@ -408,21 +409,24 @@ function indexSelectOffsets(e: TraceEvent, host: HostData): Int32Array {
 }
 
 /**
- * nll_loss as the CPU computes it: pick -w[c] * input[n, c, ...] per target (0 where ignored), then reduce;
- * the mean divides by the summed weights of the kept targets. Targets and weights are host constants.
+ * nll_loss as the CPU computes it: the declared per-target loss -(x w) (runtime/pointwise-loss.ts) over the
+ * picked scores (0 where ignored), then reduced; the mean divides by the summed weights of the kept targets.
+ * Its gradient is the declaration's too. Targets and weights are host constants.
  */
 function nllLoss(b: Builder, e: TraceEvent, x: Node, host: HostData): Node {
   const [input, target, weight] = e.inputs as [Tensor, Tensor, Tensor | null];
   const ignore = e.attrs.ignore_index as number;
   const reduction = e.attrs.reduction as string;
   const { picks, weights } = nllPicks(input.shape, host(target), weight ? host(weight) : undefined, ignore);
-  const negW = Float32Array.from(weights, (wk, k) => (picks[k] < 0 ? 0 : -wk));
+  const w = Float32Array.from(weights, (wk, k) => (picks[k] < 0 ? 0 : wk));
   let total = 0;
   picks.forEach((p, k) => {
     if (p >= 0) total += weights[k];
   });
   const picked = b.map({ k: "take" }, [x, b.iconst(picks, target.shape)], target.shape, input.dtype);
-  const losses = b.binary("mul", picked, b.constant(negW, target.shape), target.shape, input.dtype);
+  const op = { k: "pointwise_loss", loss: "nll_loss", part: "loss", p: 0 } as const;
+  const operands = [picked, b.fill(0), b.constant(w, target.shape), b.fill(1)];
+  const losses = b.map(op, operands, target.shape, input.dtype);
   if (reduction === "none") return losses;
   const dims = target.shape.map((_, i) => i);
   const s = b.reshape(dims.length ? b.reduce("sum", losses, dims) : losses, []);

@@ -4,12 +4,13 @@
  * buffer whatever it reads. Elementwise expressions come from the runtime's op declarations.
  */
 import { type Attrs, BINARY, UNARY, unaryWgsl, wgslFloat } from "../runtime/ops/elementwise.ts";
-import { type FormulaOperand, formulaReads, POINTWISE_LOSSES } from "../runtime/pointwise-loss.ts";
+import { readsVar, wgslOf } from "../runtime/ops/formula.ts";
+import { GRAD_VARS, LOSS_VARS, POINTWISE_LOSSES } from "../runtime/pointwise-loss.ts";
 import { numel, sameShape, stridesOf } from "../runtime/shape.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 import { type Access, accessOf, type Node } from "./ir.ts";
 import { directInput, type Kernel, kernelReads } from "./plan.ts";
-import { exprWgsl, formulaWgsl, preludeFor, reads, withSafeBuiltins } from "./wgsl.ts";
+import { exprWgsl, preludeFor, reads, withSafeBuiltins } from "./wgsl.ts";
 
 export const WG = 256;
 const MAX_GROUPS_X = 65535;
@@ -332,12 +333,12 @@ class Emitter {
         return exprWgsl(op.name, a, op.p);
       case "pointwise_loss": {
         const f = POINTWISE_LOSSES[op.loss][op.part];
-        const roles: FormulaOperand[] = op.part === "loss" ? ["x", "t", "w"] : ["g", "x", "t", "w"];
-        const names: Partial<Record<FormulaOperand, string>> = { p: wgslFloat(op.p) };
+        const roles = op.part === "loss" ? LOSS_VARS : GRAD_VARS;
+        const names: Record<string, string> = {};
         roles.forEach((r, k) => {
-          if (formulaReads(f, r)) names[r] = this.named(a[k], out, n, r);
+          if (readsVar(f, r)) names[r] = this.named(a[k], out, n, r);
         });
-        return formulaWgsl(f, names, (expr, k) => {
+        return wgslOf(f, { p: op.p }, names, (expr, k) => {
           out.push(`let f${k}_${n.id}: f32 = ${expr};`);
           return `f${k}_${n.id}`;
         });

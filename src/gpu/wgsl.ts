@@ -1,11 +1,9 @@
 /**
  * WGSL text shared by every kernel: the prelude of helper functions the op formulas call (gw_erf, gw_pow,
  * gw_sigmoid), the expressions of the backend's own elementwise functions (logsumexp's and norms' pieces and
- * gradients that have no runtime declaration), each mirroring the CPU runtime's formula for the same value,
- * and the rendering of pointwise losses' declared formulas (runtime/pointwise-loss.ts), which the CPU evaluates.
+ * gradients that have no runtime declaration), each mirroring the CPU runtime's formula for the same value.
  */
 import { wgslFloat } from "../runtime/ops/elementwise.ts";
-import type { Formula, FormulaOperand } from "../runtime/pointwise-loss.ts";
 import type { ExprName } from "./ir.ts";
 
 /** Whether a declaration's WGSL expression reads the identifier `name` (x, y, a, b, or a helper's name). */
@@ -174,74 +172,6 @@ fn gw_sigmoid(x: f32) -> f32 {
  */
 export function withSafeBuiltins(expr: string): string {
   return expr.replace(/(?<![\w.])(log|sqrt|tanh)\(/g, "gw_$1(");
-}
-
-/**
- * A pointwise loss's declared formula as WGSL, its operands bound to value names. A node the formula uses
- * more than once is computed once: `bind` gives it a name (a `let`), since SwiftShader's JIT does not
- * eliminate common subexpressions.
- */
-export function formulaWgsl(
-  f: Formula,
-  names: Partial<Record<FormulaOperand, string>>,
-  bind: (expr: string, k: number) => string,
-): string {
-  const uses = new Map<Formula, number>();
-  const count = (n: Formula): void => {
-    uses.set(n, (uses.get(n) ?? 0) + 1);
-    if ((uses.get(n) ?? 0) > 1) return;
-    if ("a" in n) count(n.a);
-    if ("b" in n) count(n.b);
-    if (n.k === "cond") {
-      count(n.yes);
-      count(n.no);
-    }
-  };
-  count(f);
-  const bound = new Map<Formula, string>();
-  const go = (n: Formula): string => {
-    const known = bound.get(n);
-    if (known) return known;
-    const text = render(n);
-    if ((uses.get(n) ?? 0) < 2 || !("a" in n)) return text;
-    const name = bind(text, bound.size);
-    bound.set(n, name);
-    return name;
-  };
-  const render = (n: Formula): string => {
-    switch (n.k) {
-      case "x":
-      case "t":
-      case "w":
-      case "g":
-      case "p": {
-        const v = names[n.k];
-        if (v === undefined) throw new Error(`internal: formula operand ${n.k} is not bound`);
-        return v;
-      }
-      case "num":
-        return n.v < 0 ? `(${wgslFloat(n.v)})` : wgslFloat(n.v);
-      case "neg":
-        return `(-(${go(n.a)}))`;
-      case "abs":
-        return `abs(${go(n.a)})`;
-      case "cond":
-        return `select(${go(n.no)}, ${go(n.yes)}, ${go(n.a)} ${n.cmp === "lt" ? "<" : "<="} ${go(n.b)})`;
-      case "log":
-        return `gw_log(${go(n.a)})`;
-      case "max":
-        return `max(${go(n.a)}, ${go(n.b)})`;
-      case "add":
-        return `(${go(n.a)} + ${go(n.b)})`;
-      case "sub":
-        return `(${go(n.a)} - ${go(n.b)})`;
-      case "mul":
-        return `(${go(n.a)} * ${go(n.b)})`;
-      case "div":
-        return `(${go(n.a)} / ${go(n.b)})`;
-    }
-  };
-  return go(f);
 }
 
 /** The WGSL expression of an internal elementwise function, from its argument expressions. */

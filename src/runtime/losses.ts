@@ -5,10 +5,11 @@
  * gradients there are not those of the naive composition.
  */
 import { record } from "./autograd.ts";
-import { allocate, isFloating } from "./dtype.ts";
+import { allocate, type DType, isFloating } from "./dtype.ts";
 import { fusedMseLoss } from "./fused/mse.ts";
+import { type F, formulaLoop } from "./ops/formula.ts";
 import * as O from "./ops/index.ts";
-import { POINTWISE_LOSSES, pointwiseLoss, storeRounding } from "./pointwise-loss.ts";
+import { GRAD_VARS, POINTWISE_LOSSES, pointwiseLoss, stepMode, storeRounding } from "./pointwise-loss.ts";
 import { broadcastShapes, fmtShape, numel, ShapeError } from "./shape.ts";
 import { fromFlat, Tensor } from "./tensor.ts";
 import { traceOp } from "./trace.ts";
@@ -118,8 +119,8 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: WeightOp
 }
 
 /**
- * `F.binary_cross_entropy_with_logits`: (1 - t) x - lw log_sigmoid(x) with lw = 1 + (pos_weight - 1) t,
- * stable for logits of any size because log_sigmoid never exponentiates a large number.
+ * `F.binary_cross_entropy_with_logits`, declared once with torch's numerics (pointwise-loss.ts): the
+ * max_val / log(exp(-max_val) + exp(-x - max_val)) form, stable for logits of any size, and torch's gradients.
  */
 export function binaryCrossEntropyWithLogits(
   input: Tensor,
@@ -128,12 +129,14 @@ export function binaryCrossEntropyWithLogits(
 ): Tensor {
   checkFloatInput("binary_cross_entropy_with_logits", input);
   assertSameShape(input, target, "binary_cross_entropy_with_logits");
-  const t = O.cast(target, input.dtype);
-  const logSig = O.logSigmoid(input);
-  const lw = opts.pos_weight ? O.add(O.mul(O.sub(opts.pos_weight, 1), t), 1) : null;
-  let loss = O.sub(O.mul(O.sub(1, t), input), lw ? O.mul(lw, logSig) : logSig);
-  if (opts.weight) loss = O.mul(loss, opts.weight);
-  return reduce(loss, opts.reduction ?? "mean");
+  const reduction = checkReduction(opts.reduction ?? "mean");
+  const spread = (v: Tensor | null | undefined) => (v ? O.expand(O.cast(v, input.dtype), input.shape) : null);
+  const pw = spread(opts.pos_weight);
+  const spec = pw
+    ? POINTWISE_LOSSES.binary_cross_entropy_with_logits_pos_weight
+    : POINTWISE_LOSSES.binary_cross_entropy_with_logits;
+  const loss = pointwiseLoss(spec, input, O.cast(target, input.dtype), spread(opts.weight), 0, pw);
+  return reduce(loss, reduction);
 }
 
 export interface NllOpts extends WeightOpts {
@@ -166,6 +169,8 @@ function checkClassTargets(what: string, input: Tensor, target: Tensor, ignoreIn
   return C;
 }
 
+const NLL = POINTWISE_LOSSES.nll_loss;
+
 /**
  * `F.nll_loss(input, target, weight=None, ignore_index=-100, reduction='mean')` for inputs (C), (N, C) or
  * (N, C, d1, ...). The mean divides by the summed weights of the non-ignored targets, as torch does.
@@ -181,32 +186,41 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NllOpts = {}): Tens
     );
   const w = opts.weight?.data;
   const { picks, weights } = nllPicks(input.shape, target.data, w, ignore);
-  const R = storeRounding(input.dtype);
+  // The declared per-target loss -(x w) (pointwise-loss.ts), over the picked scores; ignored targets give 0.
+  const n = picks.length;
+  const picked = allocate(input.dtype, n);
+  for (let k = 0; k < n; k++) picked[k] = picks[k] < 0 ? 0 : input.data[picks[k]];
+  const perTarget = (f: F, dtype: DType, g: ArrayLike<number> | number) => {
+    const out = allocate(dtype, n);
+    const loop = formulaLoop(
+      f,
+      GRAD_VARS,
+      [typeof g === "number", false, true, !w, true],
+      stepMode(dtype),
+      {},
+    );
+    loop([g, picked, 0, w ? weights : 1, 1], out, n);
+    for (let k = 0; k < n; k++) if (picks[k] < 0) out[k] = 0;
+    return out;
+  };
+  const losses = perTarget(NLL.loss, input.dtype, 1);
   let value: Tensor;
   let totalWeight = 1;
-  if (reduction === "none") {
-    value = fromFlat(
-      Array.from(picks, (p, k) => (p < 0 ? 0 : -weights[k] * input.data[p])),
-      target.shape,
-      input.dtype,
-    );
-  } else {
-    const [s, tw] = nllCascade(picks, weights, input.data, w !== undefined, R);
+  if (reduction === "none") value = new Tensor(losses, target.shape, input.dtype);
+  else {
+    const [s, tw] = nllCascade(picks, weights, losses, w !== undefined, storeRounding(input.dtype));
     totalWeight = tw;
     // torch: mean over zero total weight (all ignored) is nan.
     value = fromFlat([reduction === "sum" ? s : s / tw], [], input.dtype);
   }
   traceOp("nll_loss", [input, target, opts.weight ?? null], { ignore_index: ignore, reduction }, value);
-  return record(value, "NllLossBackward0", [input], (g) => {
-    const gx = allocate(g.dtype, input.numel);
+  return record(value, NLL.gradName, [input], (g) => {
+    // The loss's gradient each target sees: g / total_weight rounded (mean), g (sum), or its own (none).
     const Rg = storeRounding(g.dtype);
-    // torch: grad = -(g / total_weight) (mean) or -g, then times the class weight, each step rounded.
-    const scaled = reduction === "mean" ? Rg(-Rg(g.data[0] / totalWeight)) : -g.data[0];
-    for (let k = 0; k < picks.length; k++) {
-      if (picks[k] < 0) continue;
-      const gk = reduction === "none" ? -g.data[k] : scaled;
-      gx[picks[k]] = w ? Rg(weights[k] * gk) : gk;
-    }
+    const gk = reduction === "none" ? g.data : reduction === "mean" ? Rg(g.data[0] / totalWeight) : g.data[0];
+    const d = perTarget(NLL.dInput, g.dtype, gk);
+    const gx = allocate(g.dtype, input.numel);
+    for (let k = 0; k < n; k++) if (picks[k] >= 0) gx[picks[k]] = d[k];
     return [new Tensor(gx, input.shape, g.dtype)];
   });
 }
@@ -242,14 +256,14 @@ export function nllPicks(
 }
 
 /**
- * nll_loss's sum and total weight in torch's order: partial sums in the input's dtype, pushed up a cascade of
- * 8 levels every 16 targets (torch's nll_loss_out_frame and nll_loss2d_forward_out_frame), so float32 losses
- * come out bit-identical. Ignored targets add nothing and skip the cascade step.
+ * nll_loss's sum and total weight in torch's order: the per-target losses summed in the input's dtype, pushed
+ * up a cascade of 8 levels every 16 targets (torch's nll_loss_out_frame and nll_loss2d_forward_out_frame), so
+ * float32 losses come out bit-identical. Ignored targets add nothing and skip the cascade step.
  */
 function nllCascade(
   picks: Int32Array,
   weights: Float64Array,
-  x: ArrayLike<number>,
+  losses: ArrayLike<number>,
   weighted: boolean,
   R: (x: number) => number,
 ): [number, number] {
@@ -265,11 +279,9 @@ function nllCascade(
       ignored++;
       continue;
     }
-    const v = x[picks[k]];
-    if (weighted) {
-      loss[0] = R(loss[0] - R(v * weights[k]));
-      wsum[0] = R(wsum[0] + weights[k]);
-    } else loss[0] = R(loss[0] - v);
+    // torch subtracts x w; adding the declared loss -(x w) rounds the same.
+    loss[0] = R(loss[0] + losses[k]);
+    if (weighted) wsum[0] = R(wsum[0] + weights[k]);
     for (let j = 0; j + 1 < LEVELS; j++) {
       if ((k & (mask * 2 ** (j * power))) !== 0) break;
       wsum[j + 1] = R(wsum[j + 1] + wsum[j]);

@@ -1,93 +1,55 @@
 /**
  * Losses computed element by element whose gradient PyTorch computes with its own formula (not that of a
  * composition of primitive ops): each is declared once here, as formulas for the loss and for g times its
- * derivatives, op for op as torch's kernels compute them. From the one declaration come the CPU forward and
- * backward (evaluated in the input's dtype, each op rounded as torch stores it), the fused SIMD expressions
- * (toSimd) and, through the trace event "pointwise_loss" and the GPU IR's typed `pointwise_loss` op, the
+ * derivatives, op for op as torch's kernels compute them, in the one formula language of the elementwise ops
+ * (ops/formula.ts). From the one declaration come the CPU forward and backward (generated loops in the
+ * input's dtype, each op rounded as torch stores it), the fused SIMD expressions (simdOf) and, through the trace event "pointwise_loss" and the GPU IR's typed `pointwise_loss` op, the
  * WebGPU kernels and their gradients (src/gpu renders the same formulas as WGSL).
  */
 import { record } from "./autograd.ts";
 import { allocate, type DType, roundHalf } from "./dtype.ts";
-import * as E from "./simd/expr.ts";
+import * as F from "./ops/formula.ts";
 import { Tensor } from "./tensor.ts";
 import { traceOp } from "./trace.ts";
 
 /**
- * One element's formula over the loss's operands: x (input), t (target), w (weight, 1 when absent), p (the
- * loss's number param: beta, delta) and, in gradients, g (the gradient reaching the element's loss). A node
- * object used twice is computed once.
+ * The loss's operands, as formula variables: x (input), t (target), w (weight, 1 when absent) and, in
+ * gradients, g (the gradient reaching the element's loss); the number param (beta, delta) is attribute p.
  */
-export type Formula =
-  | { readonly k: FormulaOperand }
-  | { readonly k: "num"; readonly v: number }
-  | { readonly k: "neg" | "log" | "abs"; readonly a: Formula }
-  | { readonly k: "add" | "sub" | "mul" | "div" | "max"; readonly a: Formula; readonly b: Formula }
-  /** a < b (lt) or a <= b (le) ? yes : no; a NaN comparison takes `no`. */
-  | {
-      readonly k: "cond";
-      readonly cmp: "lt" | "le";
-      readonly a: Formula;
-      readonly b: Formula;
-      readonly yes: Formula;
-      readonly no: Formula;
-    };
-
-export type FormulaOperand = "x" | "t" | "w" | "g" | "p";
-
-type Arg = Formula | number;
-const lift = (v: Arg): Formula => (typeof v === "number" ? { k: "num", v } : v);
-const op2 =
-  (k: "add" | "sub" | "mul" | "div" | "max") =>
-  (a: Arg, b: Arg): Formula => ({ k, a: lift(a), b: lift(b) });
-export const F = {
-  x: { k: "x" } as Formula,
-  t: { k: "t" } as Formula,
-  w: { k: "w" } as Formula,
-  g: { k: "g" } as Formula,
-  p: { k: "p" } as Formula,
-  add: op2("add"),
-  sub: op2("sub"),
-  mul: op2("mul"),
-  div: op2("div"),
-  max: op2("max"),
-  neg: (a: Arg): Formula => ({ k: "neg", a: lift(a) }),
-  log: (a: Arg): Formula => ({ k: "log", a: lift(a) }),
-  abs: (a: Arg): Formula => ({ k: "abs", a: lift(a) }),
-  ifLess: (a: Arg, b: Arg, yes: Arg, no: Arg): Formula => ({
-    k: "cond",
-    cmp: "lt",
-    a: lift(a),
-    b: lift(b),
-    yes: lift(yes),
-    no: lift(no),
-  }),
-  ifLessEq: (a: Arg, b: Arg, yes: Arg, no: Arg): Formula => ({
-    k: "cond",
-    cmp: "le",
-    a: lift(a),
-    b: lift(b),
-    yes: lift(yes),
-    no: lift(no),
-  }),
-};
+const { x, g } = F;
+const t = F.v("t");
+const w = F.v("w");
+/** binary_cross_entropy_with_logits's pos_weight (1 when absent). */
+const pw = F.v("pw");
+const p = F.attr("p");
+/** The variables a loss part reads, in the order of its operands (loss: x, t, w, pw; gradients: g first). */
+export const LOSS_VARS = ["x", "t", "w", "pw"] as const;
+export const GRAD_VARS = ["g", "x", "t", "w", "pw"] as const;
 
 export interface PointwiseLoss {
   /** torch's name, also the trace event's and the GPU op's key. */
   readonly name: PointwiseLossName;
   /** torch's grad_fn name. */
   readonly gradName: string;
-  readonly loss: Formula;
+  readonly loss: F.F;
   /** g * d(loss)/d(input). */
-  readonly dInput: Formula;
+  readonly dInput: F.F;
   /** g * d(loss)/d(target). */
-  readonly dTarget: Formula;
+  readonly dTarget: F.F;
 }
 
-export type PointwiseLossName = "mse_loss" | "binary_cross_entropy" | "smooth_l1_loss" | "huber_loss";
+export type PointwiseLossName =
+  | "mse_loss"
+  | "binary_cross_entropy"
+  | "binary_cross_entropy_with_logits"
+  | "binary_cross_entropy_with_logits_pos_weight"
+  | "smooth_l1_loss"
+  | "huber_loss"
+  | "nll_loss";
 export type LossPart = "loss" | "dInput" | "dTarget";
 
-const diff = F.sub(F.x, F.t);
-const rdiff = F.sub(F.t, F.x);
+const diff = F.sub(x, t);
+const rdiff = F.sub(t, x);
 const absDiff = F.abs(diff);
 const half = 0.5;
 
@@ -95,14 +57,25 @@ const half = 0.5;
  * smooth_l1_loss's and huber_loss's backward as torch's kernel computes it, for the input with d = x - t and
  * for the target with d = t - x: `below` where d <= -p, `above` where d >= p, `inner` in between.
  */
-function piecewiseGrad(d: Formula, below: Formula, above: Formula, inner: Formula): Formula {
-  return F.ifLessEq(d, F.neg(F.p), below, F.ifLessEq(F.p, d, above, inner));
+function piecewiseGrad(d: F.F, below: F.F, above: F.F, inner: F.F): F.F {
+  return F.sel(F.le(d, F.neg(p)), below, F.sel(F.le(p, d), above, inner));
 }
-const mseGrad = F.mul(F.g, F.mul(2, diff));
+const mseGrad = F.mul(g, F.mul(2, diff));
 
 /** torch's EPSILON in the binary_cross_entropy gradient is 1e-12 as a float32 (9.99999996e-13), in every dtype. */
 const BCE_EPSILON = Math.fround(1e-12);
-const oneMinusX = F.sub(1, F.x);
+const oneMinusX = F.sub(1, x);
+
+/**
+ * binary_cross_entropy_with_logits's pieces as torch 1.13's kernel (Loss.cpp) computes them: max_val =
+ * (-x).clamp_min(0) and log(exp(-max_val) + exp(-x - max_val)), which never exponentiates a large number.
+ */
+const maxVal = F.max(F.neg(x), 0);
+const logSumExp = F.log(F.add(F.exp(F.neg(maxVal)), F.exp(F.sub(F.neg(x), maxVal))));
+/** torch's log_sigmoid: min(v, 0) - log1p(exp(-|v|)) (the target's gradient with pos_weight). */
+const logSigmoid = (v: F.F) => F.sub(F.min(v, 0), F.log1p(F.exp(F.neg(F.abs(v)))));
+const oneMinusT = F.sub(1, t);
+const posT = F.mul(pw, t);
 
 export const POINTWISE_LOSSES: { readonly [K in PointwiseLossName]: PointwiseLoss & { name: K } } = {
   /** (x - t)^2; the gradient g * 2 (x - t), the target's its negation (MseLossBackward0). */
@@ -113,70 +86,82 @@ export const POINTWISE_LOSSES: { readonly [K in PointwiseLossName]: PointwiseLos
     dInput: mseGrad,
     dTarget: F.mul(mseGrad, -1),
   },
-  /**
-   * torch's kernel: ((t - 1) max(log(1 - x), -100) - t max(log(x), -100)) w, in the input's dtype. log(1 - x),
-   * not log1p(-x): for x below float32's epsilon torch's loss is exactly 0. The gradient is torch's
-   * g (x - t) / max((1 - x) x, 1e-12) w, the target's -logit(x) g w (unclamped: infinite at x = 0 or 1).
-   */
   /** torch's kernels: 0.5 z z / beta below beta, z - 0.5 beta above (z = |x - t|); the gradient d / beta g. */
   smooth_l1_loss: {
     name: "smooth_l1_loss",
     gradName: "SmoothL1LossBackward0",
-    loss: F.ifLess(
-      absDiff,
-      F.p,
-      F.div(F.mul(F.mul(half, absDiff), absDiff), F.p),
-      F.sub(absDiff, F.mul(half, F.p)),
+    loss: F.sel(
+      F.lt(absDiff, p),
+      F.div(F.mul(F.mul(half, absDiff), absDiff), p),
+      F.sub(absDiff, F.mul(half, p)),
     ),
-    dInput: piecewiseGrad(diff, F.neg(F.g), F.g, F.mul(F.div(diff, F.p), F.g)),
-    dTarget: piecewiseGrad(rdiff, F.neg(F.g), F.g, F.mul(F.div(rdiff, F.p), F.g)),
+    dInput: piecewiseGrad(diff, F.neg(g), g, F.mul(F.div(diff, p), g)),
+    dTarget: piecewiseGrad(rdiff, F.neg(g), g, F.mul(F.div(rdiff, p), g)),
   },
   /** torch's kernels: 0.5 z z below delta, delta (z - 0.5 delta) above (z = |x - t|); the gradient d g. */
   huber_loss: {
     name: "huber_loss",
     gradName: "HuberLossBackward0",
-    loss: F.ifLess(
-      absDiff,
-      F.p,
+    loss: F.sel(
+      F.lt(absDiff, p),
       F.mul(F.mul(half, absDiff), absDiff),
-      F.mul(F.p, F.sub(absDiff, F.mul(half, F.p))),
+      F.mul(p, F.sub(absDiff, F.mul(half, p))),
     ),
-    dInput: piecewiseGrad(diff, F.mul(F.neg(F.g), F.p), F.mul(F.g, F.p), F.mul(diff, F.g)),
-    dTarget: piecewiseGrad(rdiff, F.mul(F.neg(F.g), F.p), F.mul(F.g, F.p), F.mul(rdiff, F.g)),
+    dInput: piecewiseGrad(diff, F.mul(F.neg(g), p), F.mul(g, p), F.mul(diff, g)),
+    dTarget: piecewiseGrad(rdiff, F.mul(F.neg(g), p), F.mul(g, p), F.mul(rdiff, g)),
   },
+  /**
+   * torch's kernel: ((t - 1) max(log(1 - x), -100) - t max(log(x), -100)) w, in the input's dtype. log(1 - x),
+   * not log1p(-x): for x below float32's epsilon torch's loss is exactly 0. The gradient is torch's
+   * g (x - t) / max((1 - x) x, 1e-12) w, the target's -logit(x) g w (unclamped: infinite at x = 0 or 1).
+   */
   binary_cross_entropy: {
     name: "binary_cross_entropy",
     gradName: "BinaryCrossEntropyBackward0",
+    loss: F.mul(F.sub(F.mul(F.sub(t, 1), F.max(F.log(oneMinusX), -100)), F.mul(t, F.max(F.log(x), -100))), w),
+    dInput: F.mul(F.div(F.mul(g, F.sub(x, t)), F.max(F.mul(oneMinusX, x), BCE_EPSILON)), w),
+    dTarget: F.mul(F.mul(F.neg(F.log(F.div(x, oneMinusX))), g), w),
+  },
+  /**
+   * torch's kernel without pos_weight: ((1 - t) x + max_val + log(exp(-max_val) + exp(-x - max_val))) w; the
+   * gradient (sigmoid(x) - t) g w, the target's -x g w (binary_cross_entropy_with_logits_backward and
+   * _target_backward).
+   */
+  binary_cross_entropy_with_logits: {
+    name: "binary_cross_entropy_with_logits",
+    gradName: "BinaryCrossEntropyWithLogitsBackward0",
+    loss: F.mul(F.add(F.add(F.mul(oneMinusT, x), maxVal), logSumExp), w),
+    dInput: F.mul(F.mul(F.sub(F.sigmoidF(x), t), g), w),
+    dTarget: F.mul(F.mul(F.neg(x), g), w),
+  },
+  /**
+   * The same loss with pos_weight, which torch computes in another order: (1 - t) x + lw (log(...) + max_val)
+   * with lw = (pw - 1) t + 1; the gradient ((pw t + 1 - t) sigmoid(x) - pw t) g w, the target's
+   * (log_sigmoid(-x) - log_sigmoid(x) pw) g w.
+   */
+  /**
+   * nll_loss per target, over the score x its target picks (losses.ts's nllPicks, shared with the GPU) and the
+   * class weight w: -(x w); the gradient -g w, g being g / total_weight for the mean (each step rounded as
+   * torch's nll_loss_backward). The target holds class indices and has no gradient.
+   */
+  nll_loss: {
+    name: "nll_loss",
+    gradName: "NllLossBackward0",
+    loss: F.neg(F.mul(x, w)),
+    dInput: F.mul(w, F.neg(g)),
+    dTarget: F.num(0),
+  },
+  binary_cross_entropy_with_logits_pos_weight: {
+    name: "binary_cross_entropy_with_logits_pos_weight",
+    gradName: "BinaryCrossEntropyWithLogitsBackward0",
     loss: F.mul(
-      F.sub(F.mul(F.sub(F.t, 1), F.max(F.log(oneMinusX), -100)), F.mul(F.t, F.max(F.log(F.x), -100))),
-      F.w,
+      F.add(F.mul(oneMinusT, x), F.mul(F.add(F.mul(F.sub(pw, 1), t), 1), F.add(logSumExp, maxVal))),
+      w,
     ),
-    dInput: F.mul(F.div(F.mul(F.g, F.sub(F.x, F.t)), F.max(F.mul(oneMinusX, F.x), BCE_EPSILON)), F.w),
-    dTarget: F.mul(F.mul(F.neg(F.log(F.div(F.x, oneMinusX))), F.g), F.w),
+    dInput: F.mul(F.mul(F.sub(F.mul(F.sub(F.add(posT, 1), t), F.sigmoidF(x)), posT), g), w),
+    dTarget: F.mul(F.mul(F.sub(logSigmoid(F.neg(x)), F.mul(logSigmoid(x), pw)), g), w),
   },
 };
-
-/** Whether a formula reads an operand (a loss without a weight never loads one). */
-export function formulaReads(f: Formula, v: FormulaOperand): boolean {
-  switch (f.k) {
-    case "x":
-    case "t":
-    case "w":
-    case "g":
-    case "p":
-      return f.k === v;
-    case "num":
-      return false;
-    case "neg":
-    case "log":
-    case "abs":
-      return formulaReads(f.a, v);
-    case "cond":
-      return [f.a, f.b, f.yes, f.no].some((n) => formulaReads(n, v));
-    default:
-      return formulaReads(f.a, v) || formulaReads(f.b, v);
-  }
-}
 
 const exact = (x: number): number => x;
 
@@ -186,127 +171,16 @@ export function storeRounding(dtype: DType): (x: number) => number {
   return exact;
 }
 
-const compiled = new WeakMap<Formula, Map<(v: number) => number, (e: Env) => number>>();
-
-/** compileFormula, once per formula and rounding (a 12-point loss runs its formulas every few microseconds). */
-export function formulaFn(f: Formula, R: (v: number) => number): (e: Env) => number {
-  let byR = compiled.get(f);
-  if (!byR) {
-    byR = new Map();
-    compiled.set(f, byR);
-  }
-  let fn = byR.get(R);
-  if (!fn) {
-    fn = compileFormula(f, R);
-    byR.set(R, fn);
-  }
-  return fn;
-}
-
-export type Env = { x: number; t: number; w: number; g: number; p: number };
-
-/** The formula as a function of one element's operands, each op rounded by R (as storing it in the dtype). */
-export function compileFormula(f: Formula, R: (v: number) => number): (e: Env) => number {
-  switch (f.k) {
-    case "x":
-      return (e) => e.x;
-    case "t":
-      return (e) => e.t;
-    case "w":
-      return (e) => e.w;
-    case "g":
-      return (e) => e.g;
-    case "p":
-      // The param in the dtype, as torch converts beta and delta to the tensor's scalar type.
-      return (e) => R(e.p);
-    case "abs": {
-      const a = compileFormula(f.a, R);
-      return (e) => Math.abs(a(e));
-    }
-    case "cond": {
-      const [a, b, yes, no] = [f.a, f.b, f.yes, f.no].map((n) => compileFormula(n, R));
-      return f.cmp === "lt" ? (e) => (a(e) < b(e) ? yes(e) : no(e)) : (e) => (a(e) <= b(e) ? yes(e) : no(e));
-    }
-    case "num": {
-      const v = R(f.v);
-      return () => v;
-    }
-    case "neg": {
-      const a = compileFormula(f.a, R);
-      return (e) => -a(e);
-    }
-    case "log": {
-      const a = compileFormula(f.a, R);
-      return (e) => R(Math.log(a(e)));
-    }
-    case "max": {
-      const [a, b] = [compileFormula(f.a, R), compileFormula(f.b, R)];
-      // A NaN operand gives NaN, as torch's std::max(log(x), -100) keeps a NaN log.
-      return (e) => Math.max(a(e), b(e));
-    }
-    default: {
-      const [a, b] = [compileFormula(f.a, R), compileFormula(f.b, R)];
-      switch (f.k) {
-        case "add":
-          return (e) => R(a(e) + b(e));
-        case "sub":
-          return (e) => R(a(e) - b(e));
-        case "mul":
-          return (e) => R(a(e) * b(e));
-        case "div":
-          return (e) => R(a(e) / b(e));
-      }
-    }
-  }
+/** The formula's loop mode for a dtype: each step rounded as torch stores it in that dtype. */
+export function stepMode(dtype: DType): F.JsMode {
+  if (dtype === "float32") return "step32";
+  if (dtype === "float16") return "step16";
+  return "f64";
 }
 
 /**
- * The formula as a lazy float32 SIMD expression, or null when it uses an op the vector machine lacks (log,
- * max). A node used twice becomes one shared expression node.
- */
-export function toSimd(f: Formula, operands: Partial<Record<FormulaOperand, E.Expr>>): E.Expr | null {
-  const memo = new Map<Formula, E.Expr | null>();
-  const go = (n: Formula): E.Expr | null => {
-    const hit = memo.get(n);
-    if (hit !== undefined) return hit;
-    let r: E.Expr | null;
-    switch (n.k) {
-      case "x":
-      case "t":
-      case "w":
-      case "g":
-        r = operands[n.k] ?? null;
-        break;
-      case "num":
-        r = E.constant(n.v);
-        break;
-      case "neg":
-      case "abs": {
-        const a = go(n.a);
-        r = a && E.unary(n.k, a);
-        break;
-      }
-      case "add":
-      case "sub":
-      case "mul":
-      case "div": {
-        const a = go(n.a);
-        const b = go(n.b);
-        r = a && b && E.binary(n.k, a, b);
-        break;
-      }
-      default:
-        r = null;
-    }
-    memo.set(n, r);
-    return r;
-  };
-  return go(f);
-}
-
-/**
- * A pointwise loss, unreduced: input, target and weight (null: 1) of the input's shape (the caller expands
- * them). The backward evaluates the same declaration's gradients in the gradient's dtype.
+ * A pointwise loss, unreduced: input, target, weight and pos_weight (null: 1) of the input's shape (the
+ * caller expands them). The backward evaluates the same declaration's gradients in the gradient's dtype.
  */
 export function pointwiseLoss(
   spec: PointwiseLoss,
@@ -314,24 +188,22 @@ export function pointwiseLoss(
   target: Tensor,
   weight: Tensor | null,
   p = 0,
+  posWeight: Tensor | null = null,
 ): Tensor {
-  /** The formula at every element, in `dtype`, with g read from `g` (1 when null). */
-  const run = (f: Formula, dtype: DType, g: Tensor | null): Tensor => {
-    const fn = formulaFn(f, storeRounding(dtype));
+  const operands = [input.data, target.data, weight ? weight.data : 1, posWeight ? posWeight.data : 1];
+  const scalar = [false, false, !weight, !posWeight];
+  /** The formula at every element, in `dtype`, with g read from `g` (the forward: none). */
+  const run = (f: F.F, dtype: DType, g: Tensor | null): Tensor => {
     const out = allocate(dtype, input.numel);
-    const e: Env = { x: 0, t: 0, w: 1, g: 1, p };
-    for (let i = 0; i < out.length; i++) {
-      e.x = input.data[i];
-      e.t = target.data[i];
-      if (weight) e.w = weight.data[i];
-      if (g) e.g = g.data[i];
-      out[i] = fn(e);
-    }
+    const mode = stepMode(dtype);
+    if (g)
+      F.formulaLoop(f, GRAD_VARS, [false, ...scalar], mode, { p })([g.data, ...operands], out, out.length);
+    else F.formulaLoop(f, LOSS_VARS, scalar, mode, { p })(operands, out, out.length);
     return new Tensor(out, input.shape, dtype);
   };
   const result = record(run(spec.loss, input.dtype, null), spec.gradName, [input, target], (g) => [
     input.requiresGrad ? run(spec.dInput, g.dtype, g) : null,
     target.requiresGrad ? run(spec.dTarget, g.dtype, g) : null,
   ]);
-  return traceOp("pointwise_loss", [input, target, weight], { loss: spec.name, p }, result);
+  return traceOp("pointwise_loss", [input, target, weight, posWeight], { loss: spec.name, p }, result);
 }

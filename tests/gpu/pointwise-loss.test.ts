@@ -6,9 +6,11 @@ import { Capture, traceForward } from "../../src/gpu/capture.ts";
 import { type Node, topoOrder } from "../../src/gpu/ir.ts";
 import {
   binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
   fromFlat,
   huberLoss,
   mseLoss,
+  nllLoss,
   ops as O,
   smoothL1Loss,
   type Tensor,
@@ -30,6 +32,12 @@ describe("pointwise losses on the GPU", () => {
     ["binary_cross_entropy", (x) => binaryCrossEntropy(O.sigmoid(x), y)],
     ["smooth_l1_loss", (x) => smoothL1Loss(O.mul(x, 2), y, { beta: 0.5 })],
     ["huber_loss", (x) => huberLoss(O.mul(x, 2), y, { delta: 0.5 })],
+    ["binary_cross_entropy_with_logits", (x) => binaryCrossEntropyWithLogits(x, y)],
+    [
+      "binary_cross_entropy_with_logits_pos_weight",
+      (x) => binaryCrossEntropyWithLogits(x, y, { pos_weight: fromFlat([2, 0.5, 1, 3], [4]) }),
+    ],
+    ["nll_loss", (x) => nllLoss(O.reshape(x, [2, 2]), fromFlat([1, 0], [2], "int64"))],
   ];
   for (const [name, loss] of cases)
     it(`${name} is its declared op, forward and gradients`, () => {
@@ -41,5 +49,6 @@ describe("pointwise losses on the GPU", () => {
       const unary = nodes.flatMap((n) => (n.op.k === "unary" || n.op.k === "binary" ? [n.op.name] : []));
       expect(unary).not.toContain("pow_scalar");
       expect(unary).not.toContain("abs");
+      expect(unary).not.toContain("log_sigmoid");
     });
 });

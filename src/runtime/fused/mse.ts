@@ -11,8 +11,16 @@
  */
 import { isGradEnabled, noGrad, record } from "../autograd.ts";
 import { allocate } from "../dtype.ts";
+import { formulaLoop, simdOf } from "../ops/formula.ts";
 import { mean, sum } from "../ops/reduce.ts";
-import { formulaFn, POINTWISE_LOSSES, pointwiseLoss, storeRounding, toSimd } from "../pointwise-loss.ts";
+import {
+  GRAD_VARS,
+  LOSS_VARS,
+  POINTWISE_LOSSES,
+  pointwiseLoss,
+  stepMode,
+  storeRounding,
+} from "../pointwise-loss.ts";
 import { sameShape } from "../shape.ts";
 import { deferredTorchSum, E, exprOf, fusable, lazyTensor } from "../simd/lazy.ts";
 import { Tensor } from "../tensor.ts";
@@ -36,13 +44,8 @@ export function fusedMseLoss(input: Tensor, target: Tensor, reduction: string): 
   const T = target.data;
   const n = I.length;
   const S = allocate(dtype, n);
-  const loss = formulaFn(MSE.loss, R);
-  const env = { x: 0, t: 0, w: 1, g: 1, p: 0 };
-  for (let i = 0; i < n; i++) {
-    env.x = I[i];
-    env.t = T[i];
-    S[i] = loss(env);
-  }
+  const mode = stepMode(dtype);
+  formulaLoop(MSE.loss, LOSS_VARS, [false, false, true, true], mode, {})([I, T, 1, 1], S, n);
   const squares = new Tensor(S, input.shape, dtype);
   const out =
     reduction === "none" ? squares : noGrad(() => (reduction === "sum" ? sum(squares) : mean(squares)));
@@ -53,14 +56,9 @@ export function fusedMseLoss(input: Tensor, target: Tensor, reduction: string): 
     const scalar = reduction === "mean" ? R(G[0] / n) : G[0];
     const spread = reduction === "none";
     const part = (f: typeof MSE.dInput, shape: Tensor["shape"]) => {
-      const fn = formulaFn(f, R);
       const out = allocate(dtype, n);
-      for (let i = 0; i < n; i++) {
-        env.x = I[i];
-        env.t = T[i];
-        env.g = spread ? G[i] : scalar;
-        out[i] = fn(env);
-      }
+      const loop = formulaLoop(f, GRAD_VARS, [!spread, false, false, true, true], mode, {});
+      loop([spread ? G : scalar, I, T, 1, 1], out, n);
       return new Tensor(out, shape, dtype);
     };
     return [
@@ -78,7 +76,7 @@ export function fusedMseLoss(input: Tensor, target: Tensor, reduction: string): 
 function simdMseLoss(input: Tensor, target: Tensor, reduction: "none" | "sum" | "mean"): Tensor {
   const n = input.numel;
   const operands = { x: exprOf(input), t: exprOf(target) };
-  const squares = toSimd(MSE.loss, operands) as E.Expr;
+  const squares = simdOf(MSE.loss, operands, {}) as E.Expr;
   let out: Tensor;
   if (reduction === "none") out = lazyTensor(squares, input.shape);
   // Computed with the parameters' gradients in one pass when those are fused too (deferred.ts).
@@ -90,7 +88,7 @@ function simdMseLoss(input: Tensor, target: Tensor, reduction: "none" | "sum" | 
       reduction === "none"
         ? exprOf(g)
         : E.constant(reduction === "mean" ? Math.fround(g.data[0] / n) : g.data[0]);
-    const grad = (f: typeof MSE.dInput) => toSimd(f, { ...operands, g: scale }) as E.Expr;
+    const grad = (f: typeof MSE.dInput) => simdOf(f, { ...operands, g: scale }, {}) as E.Expr;
     return [
       input.requiresGrad ? lazyTensor(grad(MSE.dInput), input.shape) : null,
       target.requiresGrad ? lazyTensor(grad(MSE.dTarget), target.shape) : null,

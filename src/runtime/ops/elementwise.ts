@@ -14,9 +14,11 @@ import type { BinaryOpName, Expr } from "../simd/expr.ts";
 import { exprOf, fusable, lazyBinary, lazyTensor, lazyUnary } from "../simd/lazy.ts";
 import { full, type Tensor } from "../tensor.ts";
 import { isTracing, traceOp } from "../trace.ts";
+import { VJP } from "../vjp.ts";
 import * as F from "./formula.ts";
 import { type Attrs, JsKernels, simdOf, simdUnaryOp, wgslOf } from "./formula.ts";
 import { mapBinary, mapTernary, mapUnary } from "./kernels.ts";
+import { sumToShape } from "./layout.ts";
 import { INV_SQRT_2, INV_SQRT_2PI, SQRT_2_OVER_PI } from "./special.ts";
 
 export type { Attrs } from "./formula.ts";
@@ -792,10 +794,9 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const shape = broadcastShapes("where", cond.shape, A.shape, B.shape);
   const out = mapTernary(cond, A, B, shape, (c, x, y) => (c ? x : y), common);
   traceOp("where", [cond, A, B], {}, out);
-  return record(out, "WhereBackward0", [A, B], (g) => [
-    A.requiresGrad ? mapBinary(cond, g, shape, (c, gv) => (c ? gv : 0), g.dtype) : null,
-    B.requiresGrad ? mapBinary(cond, g, shape, (c, gv) => (c ? 0 : gv), g.dtype) : null,
-  ]);
+  return record(out, "WhereBackward0", [A, B], (g) =>
+    VJP.where(CPU, g, cond, [A.shape, B.shape], [A.requiresGrad, B.requiresGrad]),
+  );
 }
 
 /** Cast to another dtype (torch's `.to(dtype)`); the gradient is cast back. */
@@ -804,5 +805,13 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   const out = mapUnary(x, dtype === "bool" ? (v) => (v !== 0 ? 1 : 0) : (v) => v, dtype);
   traceOp("cast", [x], { dtype }, out);
   if (!isFloating(dtype)) return out;
-  return record(out, "ToCopyBackward0", [x], (g) => [cast(g, x.dtype)]);
+  return record(out, "ToCopyBackward0", [x], (g) => [VJP.cast(CPU, g, x.dtype)]);
 }
+
+/** The gradient table's operations (runtime/vjp.ts) that where's and cast's rules use, on tensors. */
+const CPU = {
+  sumTo: sumToShape,
+  mask: (cond: Tensor, g: Tensor, keep: boolean) =>
+    mapBinary(cond, g, g.shape, keep ? (c, gv) => (c ? gv : 0) : (c, gv) => (c ? 0 : gv), g.dtype),
+  castTo: cast,
+};

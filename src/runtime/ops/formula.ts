@@ -14,6 +14,7 @@
  * derivative 1 - y * y rounded once as torch's kernel computes it; WGSL uses the prelude's gw_* functions
  * (gpu/wgsl.ts), which give C's answers where WGSL's builtins are loose.
  */
+import { roundHalf } from "../dtype.ts";
 import { dtanhF32, tanhF32 } from "../simd/breakdown.ts";
 import type { Expr as SimdExpr } from "../simd/expr.ts";
 import * as E from "../simd/expr.ts";
@@ -58,6 +59,8 @@ type Arg = F | number;
 const lift = (a: Arg): F => (typeof a === "number" ? { k: "num", v: a } : a);
 
 // ---- builders ---------------------------------------------------------------------------------------------
+/** A variable by name (a loss's target t or weight w, ...). */
+export const v = (name: string): F => ({ k: "var", name });
 export const x: F = { k: "var", name: "x" };
 /** A binary op's operands. */
 export const a: F = { k: "var", name: "a" };
@@ -143,6 +146,11 @@ function walk(n: Node, visit: (n: Node) => void): void {
   for (const c of children(n)) walk(c, visit);
 }
 
+/** Visits each node once per use, descending into a node only while `visit` returns true (its first use). */
+function walkShared(n: Node, visit: (n: Node) => boolean): void {
+  if (visit(n)) for (const c of children(n)) walkShared(c, visit);
+}
+
 /** Whether the formula reads variable `name` (x, y or g). */
 export function readsVar(f: F, name: string): boolean {
   let hit = false;
@@ -173,8 +181,21 @@ function attrValue(n: { name: string; dflt?: number }, attrs: Attrs): number {
 export type Attrs = Record<string, number | string | null | undefined>;
 
 // ---- JavaScript -------------------------------------------------------------------------------------------
-/** Float64 math, or float32 storage (tanh and its derivative in their float32 breakdowns). */
-export type JsMode = "f64" | "f32";
+/**
+ * Float64 math rounded once on store ("f64", "f32": tanh and its derivative in their float32 breakdowns), or
+ * every operation rounded to float32 or float16 as torch's kernels store each step ("step32", "step16": the
+ * losses' formulas, op for op as torch computes them in the input's dtype).
+ */
+export type JsMode = "f64" | "f32" | "step32" | "step16";
+
+/** Rounding of each step in a step mode: its generated name and its value (for literals). */
+const STEP: Partial<Record<JsMode, { name: string; fn: (v: number) => number }>> = {
+  step32: { name: "Math.fround", fn: Math.fround },
+  step16: { name: "roundHalf", fn: roundHalf },
+};
+/** Operations exact in the operands' format: no rounding step after them. */
+const EXACT1 = new Set<Prim1>(["neg", "abs", "sign", "fround"]);
+const EXACT2 = new Set<Prim2>(["min", "max"]);
 
 function jsNum(v: number): string {
   if (Object.is(v, -0)) return "(-0)";
@@ -189,8 +210,8 @@ const JS1: Record<Prim1, (a: string, mode: JsMode) => string> = {
   log: (a) => `Math.log(${a})`,
   log1p: (a) => `Math.log1p(${a})`,
   sqrt: (a) => `Math.sqrt(${a})`,
-  tanh: (a, m) => (m === "f32" ? `tanhF32(${a})` : `Math.tanh(${a})`),
-  dtanh: (a, m) => (m === "f32" ? `dtanhF32(${a})` : `dtanh64(${a})`),
+  tanh: (a, m) => (m === "f64" ? `Math.tanh(${a})` : `tanhF32(${a})`),
+  dtanh: (a, m) => (m === "f64" ? `dtanh64(${a})` : `dtanhF32(${a})`),
   sigmoid: (a) => `sigmoid(${a})`,
   erf: (a) => `erf(${a})`,
   fround: (a) => `Math.fround(${a})`,
@@ -208,17 +229,19 @@ const JSCMP: Record<CmpOp, string> = { lt: "<", le: "<=", gt: ">", ge: ">=", eq:
 
 function jsOf(n: Node, mode: JsMode, attrIndex: Map<string, number>): string {
   const r = (c: Node) => jsOf(c, mode, attrIndex);
+  const step = STEP[mode];
+  const round = (text: string, exact: boolean) => (step && !exact ? `${step.name}(${text})` : text);
   switch (n.k) {
     case "var":
       return n.name;
     case "num":
-      return jsNum(n.v);
+      return jsNum(step ? step.fn(n.v) : n.v);
     case "attr":
-      return `A${attrIndex.get(n.name)}`;
+      return round(`A${attrIndex.get(n.name)}`, false);
     case "p1":
-      return JS1[n.op](r(n.a), mode);
+      return round(JS1[n.op](r(n.a), mode), EXACT1.has(n.op));
     case "p2":
-      return JS2[n.op](r(n.a), r(n.b));
+      return round(JS2[n.op](r(n.a), r(n.b)), EXACT2.has(n.op));
     case "sel":
       return `(${r(n.c)} ? ${r(n.t)} : ${r(n.e)})`;
     case "let":
@@ -250,6 +273,7 @@ function condText(n: B, r: (c: Node) => string, cmp: Record<CmpOp, string>, isna
 
 /** What generated code may call: the primitives' implementations, bound as the factory's parameters. */
 const HELPERS = {
+  roundHalf,
   tanhF32,
   dtanhF32,
   dtanh64: (v: number) => 1 - v * v,
@@ -358,6 +382,52 @@ export function jsFunction<T extends (...args: number[]) => number>(f: F, params
   return compile<T>(`(${params.join(", ")}) => ${jsOf(f, "f64", new Map())}`, 0, []);
 }
 
+/** A loop operand: an array read at each element, or one number for every element. */
+export type Operand = ArrayLike<number> | number;
+export type FormulaLoop = (operands: readonly Operand[], out: { [i: number]: number }, n: number) => void;
+
+/**
+ * The loop of a formula over n elements: variable vars[k] reads operands[k], an array (read at each element)
+ * or a number (`scalar[k]`). Attributes bind to `attrs`; the source is compiled once per text.
+ */
+export function formulaLoop(
+  f: F,
+  vars: readonly string[],
+  scalar: readonly boolean[],
+  mode: JsMode,
+  attrs: Attrs,
+): FormulaLoop {
+  const key = `${mode} ${vars.join(",")} ${scalar.join(",")}`;
+  let byKey = loopSources.get(f);
+  if (!byKey) {
+    byKey = new Map();
+    loopSources.set(f, byKey);
+  }
+  let made = byKey.get(key);
+  if (!made) {
+    const nodes = attrNodes([f]);
+    const body = jsOf(f, mode, new Map(nodes.map((n, i) => [n.name, i])));
+    const outer: string[] = [];
+    const inner: string[] = [];
+    vars.forEach((v, k) => {
+      if (!readsVar(f, v)) return;
+      outer.push(`const V${k} = V[${k}];`);
+      (scalar[k] ? outer : inner).push(`const ${v} = V${k}${scalar[k] ? "" : "[i]"};`);
+    });
+    const src = `(V, out, n) => { ${outer.join(" ")} for (let i = 0; i < n; i++) { ${inner.join(" ")} out[i] = ${body}; } }`;
+    made = { src, nodes };
+    byKey.set(key, made);
+  }
+  const { src, nodes } = made;
+  return compile<FormulaLoop>(
+    src,
+    nodes.length,
+    nodes.map((n) => attrValue(n, attrs)),
+  );
+}
+/** formulaLoop's generated source and attributes, once per formula and signature (losses run every epoch). */
+const loopSources = new WeakMap<F, Map<string, { src: string; nodes: AttrNode[] }>>();
+
 /**
  * The loops of a binary op's formula over a and b: `row` reads A from ia with stride sa and B from ib with
  * stride sb (stride 0 broadcasts) into n outputs from o; `repeated` reads A in full and R, a repeated row of m
@@ -446,15 +516,40 @@ function constantOf(n: F, attrs: Attrs): number | null {
 }
 
 /**
- * The formula as one WGSL expression reading x, y and g; attributes become f32 literals. Every operation is
- * parenthesised, so the text splices anywhere.
+ * The formula as one WGSL expression reading x, y and g (or the value names in `names`); attributes become
+ * f32 literals. Every operation is parenthesised, so the text splices anywhere. With `bind`, an operation the
+ * formula uses more than once (the same node object) is computed once: `bind` gives its text a name (a WGSL
+ * `let` before the expression), since SwiftShader's JIT does not eliminate common subexpressions.
  */
-export function wgslOf(f: F, attrs: Attrs): string {
+export function wgslOf(
+  f: F,
+  attrs: Attrs,
+  names: Readonly<Record<string, string>> = {},
+  bind?: (expr: string, k: number) => string,
+): string {
+  const uses = new Map<Node, number>();
+  if (bind)
+    walkShared(f, (n) => {
+      uses.set(n, (uses.get(n) ?? 0) + 1);
+      return (uses.get(n) ?? 0) === 1;
+    });
+  const bound = new Map<Node, string>();
   const go = (n: Node, env: Map<string, string>): string => {
+    const known = bound.get(n);
+    if (known !== undefined) return known;
+    const text = render(n, env);
+    const shared = bind && (uses.get(n) ?? 0) > 1 && (n.k === "p1" || n.k === "p2" || n.k === "sel");
+    // Inside a `let` the same node may stand for different values: only the top level shares.
+    if (!shared || env.size > 0 || constantOf(n as F, attrs) !== null) return text;
+    const name = bind(text, bound.size);
+    bound.set(n, name);
+    return name;
+  };
+  const render = (n: Node, env: Map<string, string>): string => {
     const r = (c: Node) => go(c, env);
     switch (n.k) {
       case "var":
-        return env.get(n.name) ?? n.name;
+        return env.get(n.name) ?? names[n.name] ?? n.name;
       case "num":
       case "attr":
         return wgslLiteral(constantOf(n, attrs) as number);
@@ -499,26 +594,28 @@ const SIMD2: Partial<Record<Prim2, E.BinaryOpName>> = { add: "add", sub: "sub", 
  * loop's result (one correctly rounded operation, or the float32 breakdowns).
  */
 export function simdOf(f: F, leaves: Record<string, SimdExpr>, attrs: Attrs): SimdExpr | null {
-  switch (f.k) {
-    case "var":
-      return leaves[f.name] ?? null;
-    case "num":
-    case "attr":
-      return E.constant(constantOf(f, attrs) as number);
-    case "p1": {
+  // A node object used twice becomes one shared expression node, computed once.
+  const memo = new Map<F, SimdExpr | null>();
+  const go = (f: F): SimdExpr | null => {
+    let r = memo.get(f);
+    if (r !== undefined) return r;
+    r = null;
+    if (f.k === "var") r = leaves[f.name] ?? null;
+    else if (f.k === "num" || f.k === "attr") r = E.constant(constantOf(f, attrs) as number);
+    else if (f.k === "p1") {
       const op = SIMD1[f.op];
-      const a = op && simdOf(f.a, leaves, attrs);
-      return op && a ? E.unary(op, a) : null;
-    }
-    case "p2": {
+      const a = op && go(f.a);
+      r = op && a ? E.unary(op, a) : null;
+    } else if (f.k === "p2") {
       const op = SIMD2[f.op];
-      const a = op && simdOf(f.a, leaves, attrs);
-      const b = op && simdOf(f.b, leaves, attrs);
-      return op && a && b ? E.binary(op, a, b) : null;
+      const a = op && go(f.a);
+      const b = op && go(f.b);
+      r = op && a && b ? E.binary(op, a, b) : null;
     }
-    default:
-      return null;
-  }
+    memo.set(f, r);
+    return r;
+  };
+  return go(f);
 }
 
 /** The vector machine instruction a binary formula `a op b` is, or null. */

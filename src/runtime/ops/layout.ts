@@ -15,6 +15,7 @@ import {
 import { fusedSumTo } from "../simd/lazy.ts";
 import { Tensor, zeros } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
+import { VJP } from "../vjp.ts";
 import { around, broadcastTo } from "./kernels.ts";
 
 /** `reshape`/`view`: shares the data (tensors are always contiguous here), so it costs nothing. */
@@ -23,7 +24,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   if (sameShape(target, x.shape)) return x;
   const out = x.withShape(target);
   traceOp("reshape", [x], { shape: target }, out);
-  return record(out, "ViewBackward0", [x], (g) => [reshape(g, x.shape)]);
+  return record(out, "ViewBackward0", [x], (g) => [VJP.reshape(CPU, g, x.shape)]);
 }
 
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
@@ -69,12 +70,8 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
       idx[d] = 0;
     }
   }
-  const inverse = new Array<number>(p.length);
-  p.forEach((d, i) => {
-    inverse[d] = i;
-  });
   const result = record(new Tensor(out, shape, x.dtype), "PermuteBackward0", [x], (g) => [
-    permute(g, inverse),
+    VJP.permute(CPU, g, p),
   ]);
   return traceOp("permute", [x], { dims: p }, result);
 }
@@ -115,7 +112,7 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   const out = broadcastTo(x, target);
   if (out === x) return x;
   traceOp("expand", [x], { shape: target }, out);
-  return record(out, "ExpandBackward0", [x], (g) => [sumToShape(g, x.shape)]);
+  return record(out, "ExpandBackward0", [x], (g) => [VJP.expand(CPU, g, x.shape)]);
 }
 
 export function cat(xs: Tensor[], dim = 0): Tensor {
@@ -141,14 +138,14 @@ export function cat(xs: Tensor[], dim = 0): Tensor {
       out.set(t.data.subarray(o * n, (o + 1) * n), o * shape[d] * inner + col * inner);
     col += t.shape[d];
   }
-  const result = record(new Tensor(out, shape, first.dtype), "CatBackward0", xs, (g) => {
-    let start = 0;
-    return xs.map((t) => {
-      const piece = narrow(g, d, start, t.shape[d]);
-      start += t.shape[d];
-      return piece;
-    });
-  });
+  const result = record(new Tensor(out, shape, first.dtype), "CatBackward0", xs, (g) =>
+    VJP.cat(
+      CPU,
+      g,
+      d,
+      xs.map((t) => t.shape[d]),
+    ),
+  );
   return traceOp("cat", xs, { dim: d }, result);
 }
 
@@ -160,6 +157,25 @@ export function stack(xs: Tensor[], dim = 0): Tensor {
     d,
   );
 }
+
+/** narrow's adjoint: t at [start, start + t.shape[dim]) along dim of zeros of `shape`. */
+function pad(t: Tensor, dim: number, start: number, shape: Shape): Tensor {
+  const [outer, n, inner] = around(shape, dim);
+  const length = t.shape[dim];
+  const full = zeros(shape, t.dtype);
+  for (let o = 0; o < outer; o++)
+    full.data.set(t.data.subarray(o * length * inner, (o + 1) * length * inner), (o * n + start) * inner);
+  return full;
+}
+
+function scatterAdd(g: Tensor, offsets: Int32Array, shape: Shape): Tensor {
+  const gx = zeros(shape, g.dtype);
+  for (let i = 0; i < offsets.length; i++) if (offsets[i] >= 0) gx.data[offsets[i]] += g.data[i];
+  return gx;
+}
+
+/** The gradient table's operations (runtime/vjp.ts) that layout's rules use, on tensors. */
+const CPU = { reshape, permute, sumTo: sumToShape, narrow, pad, scatterAdd };
 
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   const d = normDim(dim, x.ndim, "narrow");
@@ -175,12 +191,9 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const out = allocate(x.dtype, numel(shape));
   for (let o = 0; o < outer; o++)
     out.set(x.data.subarray((o * n + start) * inner, (o * n + start + length) * inner), o * length * inner);
-  const result = record(new Tensor(out, shape, x.dtype), "NarrowBackward0", [x], (g) => {
-    const full = zeros(x.shape, g.dtype);
-    for (let o = 0; o < outer; o++)
-      full.data.set(g.data.subarray(o * length * inner, (o + 1) * length * inner), (o * n + start) * inner);
-    return [full];
-  });
+  const result = record(new Tensor(out, shape, x.dtype), "NarrowBackward0", [x], (g) => [
+    VJP.narrow(CPU, g, x.shape, d, start),
+  ]);
   return traceOp("narrow", [x], { dim: d, start, length }, result);
 }
 
@@ -223,11 +236,9 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   }
   const out = allocate(x.dtype, index.numel);
   for (let i = 0; i < out.length; i++) out[i] = x.data[offsets[i]];
-  const result = record(new Tensor(out, index.shape, x.dtype), "GatherBackward0", [x], (g) => {
-    const gx = zeros(x.shape, g.dtype);
-    for (let i = 0; i < offsets.length; i++) gx.data[offsets[i]] += g.data[i];
-    return [gx];
-  });
+  const result = record(new Tensor(out, index.shape, x.dtype), "GatherBackward0", [x], (g) => [
+    VJP.take(CPU, g, offsets, x.shape),
+  ]);
   return traceOp("gather", [x, index], { dim: d }, result);
 }
 
@@ -259,24 +270,11 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
       for (let j = 0; j < m; j++)
         out.set(src.subarray((o * n + idx[j]) * inner, (o * n + idx[j] + 1) * inner), (o * m + j) * inner);
   const result = record(new Tensor(out, shape, x.dtype), "IndexSelectBackward0", [x], (g) => {
-    const gx = zeros(x.shape, g.dtype);
-    const gd = gx.data;
-    const gs = g.data;
-    if (inner === 1) {
-      for (let o = 0; o < outer; o++) {
-        const to = o * n;
-        const from = o * m;
-        for (let j = 0; j < m; j++) gd[to + idx[j]] += gs[from + j];
-      }
-      return [gx];
-    }
+    const offsets = new Int32Array(outer * m * inner);
     for (let o = 0; o < outer; o++)
-      for (let j = 0; j < m; j++) {
-        const to = (o * n + idx[j]) * inner;
-        const from = (o * m + j) * inner;
-        for (let i = 0; i < inner; i++) gd[to + i] += gs[from + i];
-      }
-    return [gx];
+      for (let j = 0; j < m; j++)
+        for (let i = 0; i < inner; i++) offsets[(o * m + j) * inner + i] = (o * n + idx[j]) * inner + i;
+    return [VJP.take(CPU, g, offsets, x.shape)];
   });
   return traceOp("index_select", [x, index], { dim: d }, result);
 }

@@ -5,6 +5,7 @@ import { lazyProduct, mmStrided, type Operand } from "../fused/matmul.ts";
 import { broadcastShapes, fmtShape, numel, ShapeError } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
+import { VJP } from "../vjp.ts";
 import { cast } from "./elementwise.ts";
 import { broadcastTo } from "./kernels.ts";
 import { squeeze, sumToShape, unsqueeze } from "./layout.ts";
@@ -54,25 +55,25 @@ function bmm(
   return new Tensor(out, shape, dtype);
 }
 
-/** g @ B^T and A^T @ g for the batched product A @ B (A: batch x m x k, B: batch x k x n, g: batch x m x n). */
-function mmGrads(
-  A: Tensor,
-  B: Tensor,
-  g: Tensor,
-  batchShape: number[],
-  m: number,
-  k: number,
-  n: number,
-  wantA: boolean,
-  wantB: boolean,
-): [Tensor | null, Tensor | null] {
-  const batch = numel(batchShape);
-  let gA: Tensor | null = null;
-  let gB: Tensor | null = null;
-  if (wantA) gA = bmm(g.data, false, B.data, true, batch, m, n, k, g.dtype, [...batchShape, m, k]);
-  if (wantB) gB = bmm(A.data, true, g.data, false, batch, k, m, n, g.dtype, [...batchShape, k, n]);
-  return [gA, gB];
-}
+/**
+ * The gradient table's products (runtime/vjp.ts) on tensors of equal batch dims: g @ B^T and A^T @ g through
+ * the strided kernel, with no transpose materialised.
+ */
+const CPU = {
+  sumTo: sumToShape,
+  mmNT(g: Tensor, B: Tensor): Tensor {
+    const [m, n] = g.shape.slice(-2);
+    const k = B.shape[B.ndim - 2];
+    const batchShape = g.shape.slice(0, -2);
+    return bmm(g.data, false, B.data, true, numel(batchShape), m, n, k, g.dtype, [...batchShape, m, k]);
+  },
+  mmTN(A: Tensor, g: Tensor): Tensor {
+    const [m, k] = A.shape.slice(-2);
+    const n = g.shape[g.ndim - 1];
+    const batchShape = g.shape.slice(0, -2);
+    return bmm(A.data, true, g.data, false, numel(batchShape), k, m, n, g.dtype, [...batchShape, k, n]);
+  },
+};
 
 /** Matrix product of operands with at least 2 dims, broadcasting batch dims. */
 function matmulNd(a: Tensor, b: Tensor): Tensor {
@@ -92,8 +93,7 @@ function matmulNd(a: Tensor, b: Tensor): Tensor {
   const result = bmm(A.data, false, B.data, false, batch, m, k, n, dtype, [...batchShape, m, n]);
   return record(result, "MmBackward0", [a, b], (g) => {
     const gc = g.dtype === dtype ? g : cast(g, dtype);
-    const [gA, gB] = mmGrads(A, B, gc, batchShape, m, k, n, a.requiresGrad, b.requiresGrad);
-    return [gA && sumToShape(gA, a.shape), gB && sumToShape(gB, b.shape)];
+    return VJP.matmul(CPU, gc, A, B, [a.shape, b.shape], [a.requiresGrad, b.requiresGrad]);
   });
 }
 

@@ -5,6 +5,7 @@ import { normDim, ShapeError } from "../shape.ts";
 import { fusedTorchSum } from "../simd/lazy.ts";
 import { fromFlat, Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
+import { keptShape as keptShapeOf, VJP } from "../vjp.ts";
 import { torchOrderSum } from "./cascade.ts";
 import { around, broadcastTo, mapBinary, reduceDim } from "./kernels.ts";
 import { reshape } from "./layout.ts";
@@ -21,7 +22,7 @@ export function reductionDims(x: Tensor, dims: Dims, what: string): number[] {
 }
 
 function keptShape(x: Tensor, dims: number[]): number[] {
-  return x.shape.map((s, i) => (dims.includes(i) ? 1 : s));
+  return keptShapeOf(x.shape, dims);
 }
 
 function finalShape(x: Tensor, dims: number[], keepdim: boolean): number[] {
@@ -59,10 +60,13 @@ function sumRaw(x: Tensor, dims: number[], dtype: DType): Tensor {
   return fromFlat(cur, keptShape(x, dims), dtype);
 }
 
-/** Gradient of a reduction: broadcast the (keepdim-shaped) gradient back over the reduced dims. */
-function spread(g: Tensor, x: Tensor, dims: number[]): Tensor {
-  return broadcastTo(reshape(g, keptShape(x, dims)), x.shape);
-}
+/** The gradient table's operations (runtime/vjp.ts) that the reductions' rules use, on tensors. */
+const CPU = {
+  reshape,
+  expand: broadcastTo,
+  divScalar: (g: Tensor, n: number) => mapBinary(g, g, g.shape, (v) => v / n, g.dtype),
+  laneGrad,
+};
 
 /** Sums of a float32 or float64 tensor in torch's order of additions (see cascade.ts), else null. */
 function torchSum(x: Tensor, dims: number[]): Float64Array | null {
@@ -81,7 +85,7 @@ export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   const raw = exact ? fromFlat(exact, keptShape(x, ds), x.dtype) : sumRaw(x, ds, sumDTypeOf(x.dtype));
   const out = reshape(raw, finalShape(x, ds, keepdim));
   traceOp("sum", [x], { dims: ds, keepdim }, out);
-  return record(out, "SumBackward1", [x], (g) => [spread(g, x, ds)]);
+  return record(out, "SumBackward1", [x], (g) => [VJP.sum(CPU, g, x.shape, ds)]);
 }
 
 export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
@@ -98,13 +102,7 @@ export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   for (let i = 0; i < s.length; i++) q[i] = s[i] / n;
   const out = new Tensor(finishStorage(x.dtype, q), finalShape(x, ds, keepdim), x.dtype);
   traceOp("mean", [x], { dims: ds, keepdim }, out);
-  return record(out, "MeanBackward1", [x], (g) => [
-    spread(
-      mapBinary(g, g, g.shape, (v) => v / n, g.dtype),
-      x,
-      ds,
-    ),
-  ]);
+  return record(out, "MeanBackward1", [x], (g) => [VJP.mean(CPU, g, x.shape, ds)]);
 }
 
 /** Full max/min: a 0-d tensor; ties share the gradient evenly, as torch's max() does. */
@@ -343,22 +341,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
   const dtype = isFloating(x.dtype) ? x.dtype : "float32";
   const out = new Tensor(softmaxLanes(x, d, false, dtype), x.shape, dtype);
   traceOp("softmax", [x], { dim: d }, out);
-  return record(out, "SoftmaxBackward0", [x], (g) => {
-    // dx = y * (g - sum(g * y, dim))
-    const [outer, n, inner] = around(x.shape, d);
-    const gx = allocate(g.dtype, x.numel);
-    for (let o = 0; o < outer; o++)
-      for (let i = 0; i < inner; i++) {
-        const base = o * n * inner + i;
-        let s = 0;
-        for (let k = 0; k < n; k++) s += g.data[base + k * inner] * out.data[base + k * inner];
-        for (let k = 0; k < n; k++) {
-          const j = base + k * inner;
-          gx[j] = out.data[j] * (g.data[j] - s);
-        }
-      }
-    return [new Tensor(gx, x.shape, g.dtype)];
-  });
+  return record(out, "SoftmaxBackward0", [x], (g) => [VJP.softmax(CPU, "softmax", g, out, d)]);
 }
 
 /** `F.log_softmax(input, dim)`: x - max - log(sum(exp(x - max))). */
@@ -367,22 +350,35 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   const dtype = isFloating(x.dtype) ? x.dtype : "float32";
   const out = new Tensor(softmaxLanes(x, d, true, dtype), x.shape, dtype);
   traceOp("log_softmax", [x], { dim: d }, out);
-  return record(out, "LogSoftmaxBackward0", [x], (g) => {
-    // dx = g - exp(y) * sum(g, dim)
-    const [outer, n, inner] = around(x.shape, d);
-    const gx = allocate(g.dtype, x.numel);
-    const G = g.data;
-    const Y = out.data;
-    for (let o = 0; o < outer; o++)
-      for (let i = 0; i < inner; i++) {
-        const base = o * n * inner + i;
-        let s = 0;
+  return record(out, "LogSoftmaxBackward0", [x], (g) => [VJP.softmax(CPU, "log_softmax", g, out, d)]);
+}
+
+/**
+ * softmax's lane gradient y (g - sum(g y)) and log_softmax's g - exp(y) sum(g), along dim: each lane's sum in
+ * float64, each element rounded once on store.
+ */
+function laneGrad(fn: "softmax" | "log_softmax", g: Tensor, y: Tensor, dim: number): Tensor {
+  const [outer, n, inner] = around(y.shape, dim);
+  const gx = allocate(g.dtype, y.numel);
+  const G = g.data;
+  const Y = y.data;
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let s = 0;
+      if (fn === "softmax") {
+        for (let k = 0; k < n; k++) s += G[base + k * inner] * Y[base + k * inner];
+        for (let k = 0; k < n; k++) {
+          const j = base + k * inner;
+          gx[j] = Y[j] * (G[j] - s);
+        }
+      } else {
         for (let k = 0; k < n; k++) s += G[base + k * inner];
         for (let k = 0; k < n; k++) {
           const j = base + k * inner;
           gx[j] = G[j] - Math.exp(Y[j]) * s;
         }
       }
-    return [new Tensor(finishStorage(g.dtype, gx), x.shape, g.dtype)];
-  });
+    }
+  return new Tensor(fn === "softmax" ? gx : finishStorage(g.dtype, gx), y.shape, g.dtype);
 }
