@@ -397,12 +397,20 @@ export function formulaLoop(
   mode: JsMode,
   attrs: Attrs,
 ): FormulaLoop {
-  const key = `${mode} ${vars.join(",")} ${scalar.join(",")}`;
-  let byKey = loopSources.get(f);
+  // A 12-point loss calls this every few microseconds: the lookups below allocate nothing that is not needed.
+  let byVars = loopSources.get(f);
+  if (!byVars) {
+    byVars = new WeakMap();
+    loopSources.set(f, byVars);
+  }
+  let byKey = byVars.get(vars);
   if (!byKey) {
     byKey = new Map();
-    loopSources.set(f, byKey);
+    byVars.set(vars, byKey);
   }
+  let mask = 0;
+  for (let k = 0; k < scalar.length; k++) if (scalar[k]) mask |= 1 << k;
+  const key = `${mode}${mask}`;
   let made = byKey.get(key);
   if (!made) {
     const nodes = attrNodes([f]);
@@ -415,18 +423,32 @@ export function formulaLoop(
       (scalar[k] ? outer : inner).push(`const ${v} = V${k}${scalar[k] ? "" : "[i]"};`);
     });
     const src = `(V, out, n) => { ${outer.join(" ")} for (let i = 0; i < n; i++) { ${inner.join(" ")} out[i] = ${body}; } }`;
-    made = { src, nodes };
+    made = { src, nodes, loops: new Map() };
     byKey.set(key, made);
   }
-  const { src, nodes } = made;
-  return compile<FormulaLoop>(
-    src,
-    nodes.length,
-    nodes.map((n) => attrValue(n, attrs)),
-  );
+  if (made.nodes.length === 0) {
+    made.fixed ??= compile<FormulaLoop>(made.src, 0, []);
+    return made.fixed;
+  }
+  const values = made.nodes.map((n) => attrValue(n, attrs));
+  // Attribute values by their exact bits (-0 is not 0): a loss's beta or delta rarely changes.
+  const vkey = values.map((v) => (Object.is(v, -0) ? "-0" : String(v))).join(",");
+  let loop = made.loops.get(vkey);
+  if (!loop) {
+    loop = compile<FormulaLoop>(made.src, made.nodes.length, values);
+    if (made.loops.size < 32) made.loops.set(vkey, loop);
+  }
+  return loop;
 }
-/** formulaLoop's generated source and attributes, once per formula and signature (losses run every epoch). */
-const loopSources = new WeakMap<F, Map<string, { src: string; nodes: AttrNode[] }>>();
+/** formulaLoop's source, attributes and compiled loops, by formula, variable list and signature. */
+interface Made {
+  src: string;
+  nodes: AttrNode[];
+  /** The loop of a formula without attributes. */
+  fixed?: FormulaLoop;
+  loops: Map<string, FormulaLoop>;
+}
+const loopSources = new WeakMap<F, WeakMap<readonly string[], Map<string, Made>>>();
 
 /**
  * The loops of a binary op's formula over a and b: `row` reads A from ia with stride sa and B from ib with
