@@ -132,7 +132,7 @@ function run(c: Case): Answer {
   return { lr, momentum };
 }
 
-const sgd = { opt: "SGD", optKwargs: { lr: 0.1 } };
+const sgd: Pick<Case, "opt" | "optKwargs"> = { opt: "SGD", optKwargs: { lr: 0.1 } };
 const one = (type: string, kwargs: Record<string, unknown>, steps: number, base = sgd) => ({
   ...base,
   name: `${type} ${JSON.stringify(kwargs)} on ${base.opt}`,
