@@ -44,7 +44,9 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
     if (opts.jsonl) {
       // Each line streamed in pieces: a trained tensor of millions of elements is more than one string holds.
       for (const r of records) {
-        io.stdout.write(`{"epoch":${r.epoch},"loss":${JSON.stringify(jsonNumber(r.loss))},"params":`);
+        // With a learning-rate scheduler, the lr of the epoch's first step, before params (as the script prints).
+        const lr = r.lr === undefined ? "" : `,"lr":${JSON.stringify(jsonNumber(r.lr))}`;
+        io.stdout.write(`{"epoch":${r.epoch},"loss":${JSON.stringify(jsonNumber(r.loss))}${lr},"params":`);
         writeJsonObject(io.stdout, Object.entries(r.params), (v) => writeJsonArray(io.stdout, v));
         io.stdout.write("}\n");
       }

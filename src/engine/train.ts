@@ -9,6 +9,7 @@ import { nonFiniteIn } from "../runtime/finite.ts";
 import type { Optimizer } from "../runtime/optim.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import { autoCache, chooseBackend, type Measured, shapeClass } from "./auto-backend.ts";
+import { LrSchedules } from "./lr-schedules.ts";
 import { type GradientFault, Scheduler, SchedulerError } from "./scheduler.ts";
 import {
   type Backend,
@@ -33,6 +34,8 @@ export interface EpochRecord {
   params: Record<string, number[]>;
   /** The gradients the step used, likewise. */
   grads: Record<string, number[]>;
+  /** With a learning-rate scheduler: the learning rate of the epoch's first step. */
+  lr?: number;
 }
 
 export type TrainStatus = "idle" | "running" | "paused" | "done" | "stopped" | "error";
@@ -82,10 +85,23 @@ function tensorId(t: Tensor): number {
   return id;
 }
 
-/** What a session was built for: the groups, their losses and the identity of every trained tensor. */
+/**
+ * What a session was built for: the groups, their losses, the identity of every trained tensor, and their
+ * learning-rate schedulers with their params (the session holds the schedules' state).
+ */
 function structureOf(groups: TrainingGroup[]): string {
   return JSON.stringify(
-    groups.map((g) => [g.nodeId, g.kind.type, g.loss, g.params.map((p) => [p.id, tensorId(p.tensor)])]),
+    groups.map((g) => [
+      g.nodeId,
+      g.kind.type,
+      g.loss,
+      g.params.map((p) => [p.id, tensorId(p.tensor)]),
+      ...(g.lrSchedulers ?? []).map((s) => [
+        s.nodeId,
+        s.kind.type,
+        s.kind.params.map((d) => s.params.raw(d.name)),
+      ]),
+    ]),
   );
 }
 
@@ -93,7 +109,13 @@ export class Trainer {
   private st: TrainState;
   private session: TrainingSession | null = null;
   /** Optimizers a dropped session left, for the next session of the same structure. */
-  private carried: { structure: string; optimizers?: ReadonlyMap<string, Optimizer> } | null = null;
+  private carried: {
+    structure: string;
+    optimizers?: ReadonlyMap<string, Optimizer>;
+    schedules?: LrSchedules;
+    /** The run length the schedules were made for. */
+    epochs: number;
+  } | null = null;
   private program: TrainingProgram | null = null;
   private structure = "";
   /** The scheduler revision the session was last brought up to date with. */
@@ -236,7 +258,12 @@ export class Trainer {
     if (!this.session) return;
     await this.session.sync();
     // The optimizers' state carries over to the next session of the same program (a backend switch).
-    this.carried = { structure: this.structure, optimizers: this.session.optimizers?.() };
+    this.carried = {
+      structure: this.structure,
+      optimizers: this.session.optimizers?.(),
+      schedules: this.program?.schedules,
+      epochs: this.targetEpochs(),
+    };
     this.session.dispose();
     this.session = null;
     this.program = null;
@@ -281,7 +308,11 @@ export class Trainer {
     await this.dropSession();
     const program = this.scheduler.program(groups);
     program.recordLimit = this.recordLimit;
-    const carried = this.carried?.structure === structure ? this.carried.optimizers : undefined;
+    const same = this.carried?.structure === structure && this.carried.epochs === this.targetEpochs();
+    const carried = same ? this.carried?.optimizers : undefined;
+    program.schedules = same
+      ? this.carried?.schedules
+      : LrSchedules.of(groups, { epochs: this.targetEpochs(), stepsPerEpoch: 1 });
     this.carried = null;
     try {
       this.session = await this.choice.backend.startTraining(program, carried);
@@ -357,6 +388,7 @@ export class Trainer {
     }
     this.firstLoss ??= outcome.loss;
     const record: EpochRecord = { epoch: k, loss: outcome.loss, params: {}, grads: {} };
+    if (outcome.lr !== undefined) record.lr = outcome.lr;
     for (const g of program.groups)
       for (const p of g.params) {
         if (p.tensor.numel > this.recordLimit) continue;

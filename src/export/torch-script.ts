@@ -83,6 +83,13 @@ export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): Torch
       ok: false,
       message: "a distributed script trains: the graph needs an optimizer (eval runs in one process)",
     };
+  const scheduled = groups.find((g) => g.lrSchedulers?.length);
+  if (opts.distributed && scheduled)
+    return {
+      ok: false,
+      message: "a distributed script has no learning-rate schedulers yet: export the plain script instead",
+      nodeId: scheduled.lrSchedulers![0].nodeId,
+    };
   if (opts.distributed && groups.length > 1)
     return {
       ok: false,
@@ -209,8 +216,14 @@ class ScriptBuilder {
       const node = this.doc.nodes[id];
       const kind = this.kind(id);
       // An optimizer still called after its kind (SGD, Adam_2) reads better as what a person would name it.
-      const generic = kind.optimizer && !node.name && new RegExp(`^${kind.type}(_\\d+)?$`, "i").test(id);
-      const own = this.names.take(generic ? "optimizer" : nodeLabel(node), id);
+      const generic =
+        (kind.optimizer || kind.lrScheduler) &&
+        !node.name &&
+        new RegExp(`^${kind.type}(_\\d+)?$`, "i").test(id);
+      const own = this.names.take(
+        generic ? (kind.optimizer ? "optimizer" : "scheduler") : nodeLabel(node),
+        id,
+      );
       const outputs: Record<string, string> = {};
       for (const o of outputsOf(kind))
         outputs[o.name] = o.name === OUT ? own : this.names.take(`${own}_${o.name}`);
@@ -350,8 +363,11 @@ class ScriptBuilder {
       const roots = this.groups.map((g) => g.loss.nodeId);
       if (objective) roots.push(objective.nodeId);
       const needed = new Set([...roots, ...ancestors(this.v.adjacency, roots)]);
-      included = order.filter((id) => needed.has(id) || this.groups.some((g) => g.nodeId === id));
-    } else included = order.filter((id) => !this.kind(id).optimizer);
+      const loopNodes = new Set(
+        this.groups.flatMap((g) => [g.nodeId, ...(g.lrSchedulers ?? []).map((s) => s.nodeId)]),
+      );
+      included = order.filter((id) => needed.has(id) || loopNodes.has(id));
+    } else included = order.filter((id) => !this.kind(id).optimizer && !this.kind(id).lrScheduler);
     this.allocate(included);
 
     this.definitionsOf(included);
@@ -359,7 +375,8 @@ class ScriptBuilder {
     const optimizers: string[] = [];
     for (const id of included) {
       const lines = this.kind(id).torchSetup?.(this.context(id)) ?? [];
-      (this.kind(id).optimizer ? optimizers : setup).push(...lines);
+      // Schedulers are made after their optimizers (torch's constructor takes the optimizer).
+      (this.kind(id).optimizer || this.kind(id).lrScheduler ? optimizers : setup).push(...lines);
     }
     const trainedNodes = new Set(this.groups.flatMap((g) => g.params.map((p) => p.nodeId)));
     const perEpoch =
@@ -369,7 +386,7 @@ class ScriptBuilder {
     const once: string[] = [];
     const loop: string[] = [];
     for (const id of included) {
-      if (this.kind(id).optimizer) continue;
+      if (this.kind(id).optimizer || this.kind(id).lrScheduler) continue;
       const lines = this.kind(id).torch(this.context(id));
       (perEpoch.has(id) ? loop : once).push(...lines);
     }
@@ -511,6 +528,8 @@ class ScriptBuilder {
       backward.push(`${lossVar(g)}.backward(${i < this.groups.length - 1 ? "retain_graph=True" : ""})`);
     });
     const step = this.groups.map((g) => `${this.vars.get(g.nodeId)!.own}.step()`);
+    const sched = this.schedulerSteps(reported);
+    step.push(...sched.afterStep);
     const trained = this.groups.flatMap((g) =>
       g.params.map((p) => `${pyStr(p.id)}: ${this.leafVar(p.nodeId, p.leaf)}`),
     );
@@ -531,7 +550,8 @@ class ScriptBuilder {
     const params = this.groups.flatMap((g) =>
       g.params.map((p) => `${pyStr(p.id)}: ${this.leafVar(p.nodeId, p.leaf)}.flatten().tolist()`),
     );
-    const record = `{"epoch": epoch, "loss": ${reported}.item(), "params": {${params.join(", ")}}}`;
+    const lrItem = sched.lr ? `"lr": ${sched.lr}, ` : "";
+    const record = `{"epoch": epoch, "loss": ${reported}.item(), ${lrItem}"params": {${params.join(", ")}}}`;
     const print =
       record.length + 22 <= 110
         ? [`print(json.dumps(${record}))`]
@@ -539,6 +559,7 @@ class ScriptBuilder {
             "print(json.dumps({",
             '    "epoch": epoch,',
             `    "loss": ${reported}.item(),`,
+            ...(sched.lr ? [`    "lr": ${sched.lr},`] : []),
             '    "params": {',
             ...params.map((p) => `        ${p},`),
             "    },",
@@ -551,6 +572,7 @@ class ScriptBuilder {
     return [
       ...trainedDict,
       "for epoch in range(args.epochs):",
+      ...indent(sched.epochStart),
       ...indent(forward),
       // gradwire stops a diverging run before the step, naming the first NaN or inf; so does this loop.
       ...indent(
@@ -563,7 +585,36 @@ class ScriptBuilder {
       ...indent(gradientCheck),
       ...indent(step),
       ...indent(print),
+      ...indent(sched.epochEnd),
     ];
+  }
+
+  /**
+   * Where the loop steps the learning-rate schedulers, as PyTorch code does: OneCycleLR after each optimizer
+   * step, the others at the end of the epoch (ReduceLROnPlateau with the loss it monitors). `lr` is the variable
+   * holding the first scheduled optimizer's learning rate at the epoch's start, which the epoch line prints.
+   */
+  private schedulerSteps(reported: string): {
+    epochStart: string[];
+    afterStep: string[];
+    epochEnd: string[];
+    lr?: string;
+  } {
+    const scheduled = this.groups.filter((g) => g.lrSchedulers?.length);
+    if (scheduled.length === 0) return { epochStart: [], afterStep: [], epochEnd: [] };
+    const lr = this.names.take("lr");
+    const afterStep: string[] = [];
+    const epochEnd: string[] = [];
+    for (const g of scheduled)
+      for (const s of g.lrSchedulers ?? []) {
+        const decl = s.kind.lrScheduler!;
+        const v = this.vars.get(s.nodeId)!.own;
+        // The monitored number: today the training loss, the one each epoch line reports.
+        const arg = decl.monitorParam ? `${reported}.item()` : "";
+        (decl.stepEvery === "batch" ? afterStep : epochEnd).push(`${v}.step(${arg})`);
+      }
+    const opt = this.vars.get(scheduled[0].nodeId)!.own;
+    return { epochStart: [`${lr} = ${opt}.param_groups[0]["lr"]`], afterStep, epochEnd, lr };
   }
 
   private evalReport(

@@ -3,7 +3,7 @@
  * gradwire needs: ports for wiring and validation, params for the inspector and the file schema, shape
  * inference for validation before anything runs, evaluation with runtime ops, and the PyTorch code it stands for.
  */
-import type { DType, Optimizer, Tensor } from "../runtime/index.ts";
+import type { DType, LRScheduler, Optimizer, ParamGroup, Tensor } from "../runtime/index.ts";
 
 /** A param value as it is stored in the document and the graph file: plain JSON. */
 export type ParamValue = number | boolean | string | null | ParamValue[];
@@ -197,6 +197,15 @@ export interface OptimizerDecl {
   loopParams: readonly string[];
 }
 
+export interface LrSchedulerDecl {
+  /** When PyTorch code steps it: after every optimizer step (OneCycleLR), or at the end of every epoch. */
+  stepEvery: "batch" | "epoch";
+  /** `scheduler.step(metric)` with the epoch's number this param names (ReduceLROnPlateau's `monitor`). */
+  monitorParam?: string;
+  /** The scheduler on the optimizer's param group; `run` says how long the run is (for params left None). */
+  create(group: ParamGroup, p: ParamReader, run: { epochs: number; stepsPerEpoch: number }): LRScheduler;
+}
+
 export interface NodeKind {
   /** The PyTorch name: mse_loss, cross_entropy, SGD, matmul... */
   type: string;
@@ -221,6 +230,8 @@ export interface NodeKind {
   evaluate(ctx: EvalContext): Tensor | NodeOutputs;
   /** Present on optimizer kinds. */
   optimizer?: OptimizerDecl;
+  /** Present on learning-rate schedulers, which are wired from an optimizer's output. */
+  lrScheduler?: LrSchedulerDecl;
   /**
    * Holds its value when a tool node recomputes the graph: finite differences treat what passes through it as
    * a constant, as autograd does (detach).
