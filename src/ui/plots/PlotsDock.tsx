@@ -1,5 +1,6 @@
 /**
- * The plots under the canvas: loss per epoch (linear or log), each parameter's trajectory with its gradient,
+ * The plots under the canvas: loss per epoch (linear or log, with the learning rate on the right axis when a
+ * scheduler drives it), each parameter's trajectory with its gradient,
  * and, when the graph has sweep nodes, each sweep's curve (loss against prediction).
  */
 import { createMemo, createSignal, For, Show } from "solid-js";
@@ -32,10 +33,13 @@ export function PlotsDock(props: PlotsDockProps) {
   const [gradsChoice, setShowGrads] = createSignal<boolean | null>(null);
   const showGrads = () => gradsChoice() ?? log.series().length <= 6;
 
-  const lossSeries = createMemo<SeriesSpec[]>(() => [{ label: "loss", color: "var(--accent)" }]);
+  const lossSeries = createMemo<SeriesSpec[]>(() => [
+    { label: "loss", color: "var(--accent)" },
+    ...(log.hasLr() ? [{ label: "lr", color: COLORS[3], dash: [4, 3], scale: "y2" as const }] : []),
+  ]);
   const lossData = (): ChartData => ({
     x: log.loss.xView(),
-    ys: [log.loss.view("loss")],
+    ys: log.hasLr() ? [log.loss.view("loss"), log.loss.view("lr")] : [log.loss.view("loss")],
     n: log.loss.length,
   });
 
@@ -120,6 +124,7 @@ export function PlotsDock(props: PlotsDockProps) {
               log={logScale}
               xLabel="epoch"
               yLabel={logScale() ? "loss (log)" : "loss"}
+              y2Label={log.hasLr() ? "learning rate" : undefined}
               integerX
               sync="epoch"
             />

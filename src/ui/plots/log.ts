@@ -13,6 +13,8 @@ export interface EpochRecord {
   params: Record<string, ArrayLike<number>>;
   /** Gradients the step used, by trainable id (flat). */
   grads?: Record<string, ArrayLike<number>>;
+  /** With a learning-rate scheduler: the learning rate of the epoch's first step. */
+  lr?: number;
 }
 
 /** A parameter with many elements is plotted by its first few; the legend says so. */
@@ -38,6 +40,8 @@ export function createTrainingLog() {
   const [version, setVersion] = createSignal(0);
   const [series, setSeries] = createSignal<ParamSeries[]>([]);
   const [truncated, setTruncated] = createSignal<string[]>([]);
+  /** Whether the run reports a learning rate (a scheduler drives it): the loss chart then draws it too. */
+  const [hasLr, setHasLr] = createSignal(false);
   /** Column names per parameter, computed once: records arrive by the thousand per second. */
   const names = new Map<string, ParamSeries[]>();
 
@@ -45,7 +49,8 @@ export function createTrainingLog() {
     if (records.length === 0) return;
     let added: ParamSeries[] | null = null;
     for (const r of records) {
-      loss.push(r.epoch, { loss: r.loss });
+      loss.push(r.epoch, r.lr === undefined ? { loss: r.loss } : { loss: r.loss, lr: r.lr });
+      if (r.lr !== undefined && !hasLr()) setHasLr(true);
       const pv: Record<string, number> = {};
       const gv: Record<string, number> = {};
       for (const id in r.params) {
@@ -78,12 +83,13 @@ export function createTrainingLog() {
     names.clear();
     setSeries([]);
     setTruncated([]);
+    setHasLr(false);
     setVersion((v) => v + 1);
   };
 
   const lastLoss = () => (loss.length ? loss.view("loss")[loss.length - 1] : undefined);
 
-  return { loss, params, grads, version, series, truncated, append, clear, lastLoss };
+  return { loss, params, grads, version, series, truncated, hasLr, append, clear, lastLoss };
 }
 
 export type TrainingLog = ReturnType<typeof createTrainingLog>;
