@@ -26,7 +26,7 @@ commands:
   train FILE [--epochs N] [--backend auto|cpu|webgpu] [--jsonl]
       train; with --jsonl, a first line {"backend", "requested", "reason"} (auto, the default, times the
       graph on the CPU and WebGPU and takes the faster), then one line per epoch: {"epoch", "loss" (before
-      the step), "params" (after it)}
+      the step), "lr" (with a learning-rate scheduler), "params" (after it)}
   validate FILE
       check a graph file; every problem is listed with its JSON path or node
   schema
