@@ -292,6 +292,43 @@ describe("on WebGPU, the scheduled lr reaches every step's uniforms", () => {
     ).toBeNull();
   });
 
+  it("a pause rolls the run-ahead GPU back with its schedules, and a switch of backend carries them", async () => {
+    const c = { ...CASES[6], dtype: "float32" as const };
+    const s = new Scheduler();
+    s.setGraph(thermometer(c).state);
+    const t = new Trainer(s, { backend: "webgpu", yieldFn: async () => {}, sliceMs: 0 });
+    const records: EpochRecord[] = [];
+    const pauses = [5, 15];
+    t.onRecords((rs) => {
+      records.push(...rs);
+      // Paused while the GPU has run ahead: the session rolls back to the last delivered epoch.
+      if (records.length >= pauses[0]) {
+        pauses.shift();
+        t.pause();
+      }
+    });
+    await t.run();
+    expect(t.state.status).toBe("paused");
+    const pausedAt = records.length;
+    await t.resume();
+    expect(t.state.status).toBe("paused");
+    expect(t.state.backend).toBe("webgpu");
+    // Then on to the CPU mid-run: the schedules continue where the GPU left them.
+    await t.setBackend("cpu");
+    await t.resume();
+    expect(t.state.status).toBe("done");
+    expect(pausedAt).toBeLessThan(EPOCHS);
+    expect(records.map((r) => r.epoch)).toEqual(want[6].map((l) => l.epoch));
+    expect(records.map((r) => r.lr)).toEqual(want[6].map((l) => l.lr));
+    expect(
+      mismatch(
+        records.map((r) => r.loss),
+        want[6].map((l) => l.loss),
+        { rtol: 1e-4, atol: 1e-6 },
+      ),
+    ).toBeNull();
+  });
+
   it("ReduceLROnPlateau, which reads each epoch's loss, trains on the CPU with the reason", async () => {
     const { records, state } = await train(CASES[9], "webgpu");
     expect(state.backend).toBe("cpu");
