@@ -22,6 +22,9 @@ interface Entry {
   nodeId: string;
   group: ParamGroup;
   schedulers: Scheduled[];
+  /** The optimizer's betas and momentum as the group started; `cycled` once a scheduler has changed them. */
+  start: { betas?: number[]; momentum?: number };
+  cycled: boolean;
 }
 
 /** How long the run is, for params left None (T_max, OneCycleLR's epochs and steps_per_epoch). */
@@ -29,6 +32,8 @@ export interface RunLength {
   epochs: number;
   stepsPerEpoch: number;
 }
+
+const hasBetas = (g: TrainingGroup) => g.kind.params.some((d) => d.name === "betas");
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -41,11 +46,10 @@ export class LrSchedules {
     for (const g of groups) {
       const nodes = g.lrSchedulers ?? [];
       if (nodes.length === 0) continue;
-      const has = (name: string) => g.kind.params.some((d) => d.name === name);
       // The param group torch.optim builds: betas or momentum only where the optimizer takes them.
       const group: ParamGroup = { lr: g.hyper.num("lr") };
-      if (has("betas")) group.betas = g.hyper.nums("betas");
-      if (has("momentum")) group.momentum = g.hyper.num("momentum");
+      if (hasBetas(g)) group.betas = g.hyper.nums("betas");
+      if (g.kind.params.some((d) => d.name === "momentum")) group.momentum = g.hyper.num("momentum");
       const schedulers = nodes.map((node): Scheduled => {
         try {
           return { node, scheduler: node.kind.lrScheduler!.create(group, node.params, run) };
@@ -53,7 +57,8 @@ export class LrSchedules {
           throw new SchedulerError(`${node.kind.type} '${node.nodeId}': ${message(e)}`, node.nodeId);
         }
       });
-      entries.push({ nodeId: g.nodeId, group, schedulers });
+      const start = { betas: hasBetas(g) ? g.hyper.nums("betas") : undefined, momentum: group.momentum };
+      entries.push({ nodeId: g.nodeId, group, schedulers, start, cycled: false });
     }
     return entries.length ? new LrSchedules(entries) : undefined;
   }
@@ -68,12 +73,19 @@ export class LrSchedules {
     return this.entries.some((e) => e.schedulers.some((s) => s.node.kind.lrScheduler!.monitorParam));
   }
 
-  /** Copy each scheduled group into its optimizer (by optimizer node id) before that optimizer steps. */
+  /**
+   * Copy each scheduled group into its optimizer (by optimizer node id) before that optimizer steps: the lr, and
+   * betas or momentum once a scheduler has changed them (so an edit of Adam's betas under a StepLR still counts).
+   */
   apply(optimizerOf: (nodeId: string) => Optimizer | undefined): void {
-    for (const { nodeId, group } of this.entries) {
-      const opt = optimizerOf(nodeId);
+    for (const e of this.entries) {
+      const { group, start } = e;
+      e.cycled ||=
+        group.momentum !== start.momentum || (group.betas ?? []).some((b, i) => b !== start.betas?.[i]);
+      const opt = optimizerOf(e.nodeId);
       if (!opt) continue;
       opt.setHyper("lr", group.lr);
+      if (!e.cycled) continue;
       if (group.betas) opt.setHyper("betas", [...group.betas]);
       if (group.momentum !== undefined) opt.setHyper("momentum", group.momentum);
     }
@@ -114,7 +126,7 @@ export class LrSchedules {
       this.entries.map((e) => {
         const group: ParamGroup = { ...e.group, ...(e.group.betas ? { betas: [...e.group.betas] } : {}) };
         return {
-          nodeId: e.nodeId,
+          ...e,
           group,
           schedulers: e.schedulers.map((s) => ({ node: s.node, scheduler: s.scheduler.cloneOn(group) })),
         };

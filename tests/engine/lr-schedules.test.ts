@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
+import { LrSchedules } from "../../src/engine/lr-schedules.ts";
 import { Scheduler } from "../../src/engine/scheduler.ts";
 import { registerBackend } from "../../src/engine/scheduler-backend.ts";
 import { type EpochRecord, Trainer } from "../../src/engine/train.ts";
@@ -334,6 +335,48 @@ describe("on WebGPU, the scheduled lr reaches every step's uniforms", () => {
     expect(state.backend).toBe("cpu");
     expect(state.fallback).toMatch(/ReduceLROnPlateau reads each epoch's loss/);
     expect(records.map((r) => r.lr)).toEqual(want[9].map((l) => l.lr));
+  });
+});
+
+describe("what a schedule sets on its optimizer", () => {
+  const groupsOf = (c: Case) => {
+    const s = new Scheduler();
+    s.setGraph(thermometer(c).state);
+    return s.groups();
+  };
+  const adam: [string, Params] = ["Adam", { lr: 0.1, betas: [0.8, 0.99] }];
+
+  it("a StepLR sets only the lr: an edit of Adam's betas mid-run still counts", () => {
+    const groups = groupsOf({ ...CASES[0], optimizer: adam });
+    const schedules = LrSchedules.of(groups, { epochs: EPOCHS, stepsPerEpoch: 1 })!;
+    const opt = groups[0].kind.optimizer!.create(
+      groups[0].params.map((p) => p.tensor),
+      groups[0].hyper,
+    );
+    opt.setHyper("betas", [0.5, 0.9]);
+    for (let k = 0; k < 8; k++) {
+      schedules.apply(() => opt);
+      schedules.afterStep();
+      schedules.afterEpoch({ loss: 1 });
+    }
+    schedules.apply(() => opt);
+    expect(opt.hyper.betas).toEqual([0.5, 0.9]);
+    expect(opt.hyper.lr).toBe(schedules.lr);
+    expect(schedules.lr).toBeLessThan(0.1);
+  });
+
+  it("a OneCycleLR cycling the momentum sets Adam's beta1, keeping beta2", () => {
+    const groups = groupsOf({ ...CASES[0], optimizer: adam, schedulers: [["OneCycleLR", { max_lr: 0.1 }]] });
+    const schedules = LrSchedules.of(groups, { epochs: EPOCHS, stepsPerEpoch: 1 })!;
+    const opt = groups[0].kind.optimizer!.create(
+      groups[0].params.map((p) => p.tensor),
+      groups[0].hyper,
+    );
+    schedules.apply(() => opt);
+    // max_momentum (default 0.95) as beta1 at the cycle's start, with the optimizer's beta2.
+    expect(opt.hyper.betas).toEqual([0.95, 0.99]);
+    expect(opt.hyper.lr).toBe(schedules.lr);
+    expect(schedules.lr).toBeLessThan(0.01);
   });
 });
 
