@@ -61,7 +61,9 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
     }
     for (const r of records)
       if (r.epoch % every === 0 || r.epoch === total - 1)
-        io.stdout.write(`epoch ${r.epoch}  loss ${fmtNum(r.loss)}\n`);
+        io.stdout.write(
+          `epoch ${r.epoch}  loss ${fmtNum(r.loss)}${r.lr === undefined ? "" : `  lr ${fmtNum(r.lr)}`}\n`,
+        );
   });
 
   await trainer.run({ epochs: total });

@@ -232,7 +232,7 @@ describe("scheduled training equals the exported PyTorch loop", () => {
     expect(new Set(lines.map((l) => l.lr)).size).toBeGreaterThan(1);
   });
 
-  it("gradwire train --jsonl prints the script's lines, lr after loss", async () => {
+  it("gradwire train --jsonl prints the script's lines, lr after loss; plain train shows the lr", async () => {
     const c = CASES[6];
     const file = join(dir, "onecycle.json");
     writeFileSync(file, serializeGraph(thermometer(c).state));
@@ -253,6 +253,10 @@ describe("scheduled training equals the exported PyTorch loop", () => {
         TOL.float32,
       ),
     ).toBeNull();
+    // Without --jsonl, the progress lines name the lr too.
+    stdout = "";
+    expect(await main(["train", file, "--backend", "cpu"], io as never)).toBe(0);
+    expect(stdout.split("\n")[0]).toMatch(/^epoch 0 {2}loss \S+ {2}lr \S+$/);
   });
 });
 
