@@ -123,6 +123,11 @@ export class GpuTrainingSession implements TrainingSession {
    * uniform slot; the kernel itself is compiled once.
    */
   private schedules?: LrSchedules;
+  /**
+   * A scheduler that raised while epochs ahead were prepared (OneCycleLR stepped past total_steps): the epoch it
+   * raised in, which is not submitted, and the error, thrown when the caller asks for that epoch (as the CPU).
+   */
+  private scheduleFault: { epoch: number; error: unknown } | null = null;
   private batchSize = 8;
   private dirty = false;
   private failure: GpuError | null = null;
@@ -273,6 +278,7 @@ export class GpuTrainingSession implements TrainingSession {
     this.submitted = 0;
     this.skipped = 0;
     this.uniformLog.clear();
+    this.scheduleFault = null;
     const init = this.stateFromCpu();
     this.upload(init);
     this.snapshots = [init];
@@ -381,17 +387,32 @@ export class GpuTrainingSession implements TrainingSession {
 
   private submit(count: number): void {
     const start = this.submitted;
-    const uniforms = Array.from({ length: count }, (_, k) => {
+    const uniforms: Float32Array[][] = [];
+    for (let k = 0; k < count && !this.scheduleFault; k++) {
       const lr = this.schedules?.lr;
-      const u = this.nextUniforms(k);
+      const stepsBefore = this.stepStates.map(copyStepState);
+      const schedulesBefore = this.schedules?.clone();
+      let u: Float32Array[];
+      try {
+        u = this.nextUniforms(k);
+      } catch (e) {
+        if (isGpuError(e)) throw e;
+        // The state stays as after the last epoch submitted.
+        this.stepStates = stepsBefore;
+        this.schedules = schedulesBefore;
+        this.scheduleFault = { epoch: start + k, error: e };
+        break;
+      }
       this.uniformLog.set(start + k, {
         uniforms: u,
         after: this.stepStates.map(copyStepState),
         schedules: this.schedules?.clone(),
         lr,
       });
-      return u;
-    });
+      uniforms.push(u);
+    }
+    count = uniforms.length;
+    if (count === 0) return;
     const done = this.gp.run(uniforms, this.stateRegions());
     done.catch(() => {});
     this.inflight.push({
@@ -459,6 +480,7 @@ export class GpuTrainingSession implements TrainingSession {
       if (this.dirty) await this.settle();
       const want = Math.max(1, ahead);
       const pending = () => this.submitted - this.delivered;
+      if (this.scheduleFault && pending() === 0 && this.ready.length === 0) throw this.scheduleFault.error;
       if (pending() === 0) this.submit(Math.min(this.batchSize, want, this.maxBatch));
       // Keep the next batch in flight while the caller works through this one.
       if (this.inflight.length < 2 && pending() < want)
@@ -521,6 +543,8 @@ export class GpuTrainingSession implements TrainingSession {
     this.schedules = (replay.length ? replay[replay.length - 1].schedules : snap.schedules)?.clone();
     this.ready = [];
     this.submitted = this.delivered;
+    // Epochs from here are prepared again, and a scheduler that raised raises again where it did.
+    this.scheduleFault = null;
     this.snapshots = this.snapshots.filter((s) => s.epoch <= this.delivered);
     for (const e of this.uniformLog.keys()) if (e >= this.delivered) this.uniformLog.delete(e);
   }

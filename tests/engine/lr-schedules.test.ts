@@ -334,6 +334,16 @@ describe("on WebGPU, the scheduled lr reaches every step's uniforms", () => {
     ).toBeNull();
   });
 
+  it("OneCycleLR stepped past total_steps stops at the epoch the CPU stops at, though the GPU runs ahead", async () => {
+    const c: Case = { ...CASES[0], schedulers: [["OneCycleLR", { total_steps: 10 }]] };
+    const cpu = await train(c, "cpu");
+    const gpu = await train(c, "webgpu");
+    expect(gpu.state.backend).toBe("webgpu");
+    expect(gpu.records.map((r) => r.lr)).toEqual(cpu.records.map((r) => r.lr));
+    expect(gpu.records.length).toBe(10);
+    expect([gpu.state.message, gpu.state.nodeId]).toEqual([cpu.state.message, cpu.state.nodeId]);
+  });
+
   it("ReduceLROnPlateau, which reads each epoch's loss, trains on the CPU with the reason", async () => {
     const { records, state } = await train(CASES[9], "webgpu");
     expect(state.backend).toBe("cpu");
