@@ -423,6 +423,16 @@ describe("validation names the scheduler", () => {
     ]);
   });
 
+  it("a distributed script is refused, naming the scheduler (the plain script has it)", () => {
+    const r = torchScript(thermometer(CASES[0]).state, { distributed: true });
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect([r.nodeId, r.message]).toEqual([
+        "StepLR_0",
+        expect.stringMatching(/no learning-rate schedulers/),
+      ]);
+  });
+
   it("milestones not increasing", () => {
     const doc = thermometer({ ...CASES[1], schedulers: [["MultiStepLR", { milestones: [5, 3] }]] });
     expect(messages(doc)).toEqual([
