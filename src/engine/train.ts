@@ -85,24 +85,29 @@ function tensorId(t: Tensor): number {
   return id;
 }
 
-/**
- * What a session was built for: the groups, their losses, the identity of every trained tensor, and their
- * learning-rate schedulers with their params (the session holds the schedules' state).
- */
+/** What a session was built for: the groups, their losses and the identity of every trained tensor. */
 function structureOf(groups: TrainingGroup[]): string {
   return JSON.stringify(
-    groups.map((g) => [
-      g.nodeId,
-      g.kind.type,
-      g.loss,
-      g.params.map((p) => [p.id, tensorId(p.tensor)]),
-      ...(g.lrSchedulers ?? []).map((s) => [
-        s.nodeId,
-        s.kind.type,
-        s.kind.params.map((d) => s.params.raw(d.name)),
-      ]),
-    ]),
+    groups.map((g) => [g.nodeId, g.kind.type, g.loss, g.params.map((p) => [p.id, tensorId(p.tensor)])]),
   );
+}
+
+/**
+ * What the learning-rate schedules were made from: each scheduled optimizer's lr (where its schedule starts),
+ * its schedulers and their params, and the run's length. A change starts the schedules again from the current
+ * epoch; the optimizers keep their state.
+ */
+function scheduleKeyOf(groups: TrainingGroup[], epochs: number): string {
+  const scheduled = groups.filter((g) => g.lrSchedulers?.length);
+  if (scheduled.length === 0) return "";
+  return JSON.stringify([
+    epochs,
+    scheduled.map((g) => [
+      g.nodeId,
+      g.hyper.raw("lr"),
+      g.lrSchedulers!.map((s) => [s.nodeId, s.kind.type, s.kind.params.map((d) => s.params.raw(d.name))]),
+    ]),
+  ]);
 }
 
 export class Trainer {
@@ -113,11 +118,11 @@ export class Trainer {
     structure: string;
     optimizers?: ReadonlyMap<string, Optimizer>;
     schedules?: LrSchedules;
-    /** The run length the schedules were made for. */
-    epochs: number;
+    scheduleKey: string;
   } | null = null;
   private program: TrainingProgram | null = null;
   private structure = "";
+  private scheduleKey = "";
   /** The scheduler revision the session was last brought up to date with. */
   private seen = -1;
   private applied = new Map<string, Record<string, ParamValue>>();
@@ -262,7 +267,7 @@ export class Trainer {
       structure: this.structure,
       optimizers: this.session.optimizers?.(),
       schedules: this.program?.schedules,
-      epochs: this.targetEpochs(),
+      scheduleKey: this.scheduleKey,
     };
     this.session.dispose();
     this.session = null;
@@ -292,7 +297,8 @@ export class Trainer {
       );
     }
     const structure = structureOf(groups);
-    if (this.session && this.program && structure === this.structure) {
+    const scheduleKey = scheduleKeyOf(groups, this.targetEpochs());
+    if (this.session && this.program && structure === this.structure && scheduleKey === this.scheduleKey) {
       for (const g of groups) {
         const cur = this.program.groups.find((x) => x.nodeId === g.nodeId)!;
         cur.zeroGrad = g.zeroGrad;
@@ -308,11 +314,12 @@ export class Trainer {
     await this.dropSession();
     const program = this.scheduler.program(groups);
     program.recordLimit = this.recordLimit;
-    const same = this.carried?.structure === structure && this.carried.epochs === this.targetEpochs();
+    const same = this.carried?.structure === structure;
     const carried = same ? this.carried?.optimizers : undefined;
-    program.schedules = same
-      ? this.carried?.schedules
-      : LrSchedules.of(groups, { epochs: this.targetEpochs(), stepsPerEpoch: 1 });
+    program.schedules =
+      same && this.carried?.scheduleKey === scheduleKey
+        ? this.carried.schedules
+        : LrSchedules.of(groups, { epochs: this.targetEpochs(), stepsPerEpoch: 1 });
     this.carried = null;
     try {
       this.session = await this.choice.backend.startTraining(program, carried);
@@ -325,6 +332,7 @@ export class Trainer {
     }
     this.program = program;
     this.structure = structure;
+    this.scheduleKey = scheduleKey;
     for (const g of groups) this.applied.set(g.nodeId, this.hyperOf(g));
     return program;
   }

@@ -352,6 +352,72 @@ describe("on WebGPU, the scheduled lr reaches every step's uniforms", () => {
   });
 });
 
+describe("editing a schedule mid-run", () => {
+  it("starts the schedule again from the optimizer's lr, keeping the optimizer's state (as torch with a new scheduler)", async () => {
+    const c: Case = {
+      name: "edit",
+      dtype: "float64",
+      optimizer: ["SGD", { lr: 0.01, momentum: 0.9 }],
+      schedulers: [["StepLR", { step_size: 4, gamma: 0.5 }]],
+    };
+    const doc = thermometer(c);
+    const s = new Scheduler();
+    s.setGraph(doc.state);
+    const t = new Trainer(s, { backend: "cpu", yieldFn: async () => {}, sliceMs: 0 });
+    const records: EpochRecord[] = [];
+    t.onRecords((rs) => {
+      records.push(...rs);
+      if (records.length === 6) t.pause();
+    });
+    await t.run();
+    expect(records.length).toBe(6);
+    doc.setParams("StepLR_0", { step_size: 3, gamma: 0.1 });
+    s.setGraph(doc.state);
+    await t.resume();
+    // The same in PyTorch: six epochs, then a new StepLR on the optimizer from lr 0.01 (its momentum kept).
+    const py = spawnSync(
+      PYTHON,
+      [
+        "-c",
+        `
+import json, torch
+t_u = torch.tensor(${JSON.stringify(THERMOMETER_T_U)}, dtype=torch.float64)
+t_c = torch.tensor(${JSON.stringify(THERMOMETER_T_C)}, dtype=torch.float64)
+p = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
+opt = torch.optim.SGD([p], lr=0.01, momentum=0.9)
+sched = torch.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
+for epoch in range(${EPOCHS}):
+    if epoch == 6:
+        opt.param_groups[0]["lr"] = 0.01
+        del opt.param_groups[0]["initial_lr"]
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.1)
+    lr = opt.param_groups[0]["lr"]
+    loss = torch.nn.functional.mse_loss(p[0:1] * t_u + p[1:2], t_c)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    print(json.dumps({"loss": loss.item(), "lr": lr}))
+    sched.step()
+`,
+      ],
+      { encoding: "utf8" },
+    );
+    expect(py.status, py.stderr).toBe(0);
+    const torch = py.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { loss: number; lr: number });
+    expect(records.map((r) => r.lr)).toEqual(torch.map((l) => l.lr));
+    expect(
+      mismatch(
+        records.map((r) => r.loss),
+        torch.map((l) => l.loss),
+        TOL.float64,
+      ),
+    ).toBeNull();
+  });
+});
+
 describe("what a schedule sets on its optimizer", () => {
   const groupsOf = (c: Case) => {
     const s = new Scheduler();
