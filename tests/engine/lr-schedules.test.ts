@@ -21,6 +21,7 @@ import { type EpochRecord, Trainer } from "../../src/engine/train.ts";
 import { torchScript } from "../../src/export/torch-script.ts";
 import { webgpuBackend } from "../../src/gpu/backend.ts";
 import { acquireDevice, type GpuDevice } from "../../src/gpu/device.ts";
+import { canConnect } from "../../src/graph/connect.ts";
 import type { GraphDocument } from "../../src/graph/document.ts";
 import { serializeGraph } from "../../src/graph/format.ts";
 import { validateGraph } from "../../src/graph/validate.ts";
@@ -497,6 +498,27 @@ describe("validation names the scheduler", () => {
         "StepLR_0",
         expect.stringMatching(/no learning-rate schedulers/),
       ]);
+  });
+
+  it("the editor lets an optimizer's output be dragged only onto a scheduler", () => {
+    const doc = thermometer({ ...CASES[0], schedulers: [] });
+    doc.addNode({ id: "decay", type: "StepLR", params: {} });
+    doc.addNode({ id: "neg", type: "neg", params: {} });
+    const from = { source: "SGD", sourcePort: "out", targetPort: "" };
+    expect(canConnect(doc.state, registry, { ...from, target: "decay", targetPort: "optimizer" })).toEqual({
+      ok: true,
+    });
+    const refused = canConnect(doc.state, registry, { ...from, target: "neg", targetPort: "input" });
+    expect(refused.ok ? "" : refused.reason).toMatch(
+      /'SGD' is an optimizer: its output feeds a learning-rate/,
+    );
+    const tensor = canConnect(doc.state, registry, {
+      source: "t_u",
+      sourcePort: "out",
+      target: "decay",
+      targetPort: "optimizer",
+    });
+    expect(tensor.ok ? "" : tensor.reason).toMatch(/expected an optimizer/);
   });
 
   it("milestones not increasing", () => {
