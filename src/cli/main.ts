@@ -26,8 +26,9 @@ commands:
   train FILE [--epochs N] [--backend auto|cpu|webgpu] [--jsonl [--steps]]
       train; with --jsonl, a first line {"backend", "requested", "reason"} (auto, the default, times the
       graph on the CPU and WebGPU and takes the faster), then one line per epoch: {"epoch", "loss" (before
-      the step; with a DataLoader the mean of its batch losses), "val_loss" and metrics (val_accuracy, or
-      val_mse and val_mae) with validation data, "params" (after it)}; --steps adds "steps", each batch's loss
+      the step; with a DataLoader the mean of its batch losses), "lr" (with a learning-rate scheduler),
+      "val_loss" and metrics (val_accuracy, or val_mse and val_mae) with validation data, "params" (after
+      it)}; --steps adds "steps", each batch's loss
   validate FILE
       check a graph file; every problem is listed with its JSON path or node
   schema

@@ -46,8 +46,10 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
     if (opts.jsonl) {
       // Each line streamed in pieces: a trained tensor of millions of elements is more than one string holds.
       for (const r of records) {
-        // Keys in the order the exported script prints them: epoch, loss, val_loss, metrics, params, steps.
+        // Keys in the order the exported script prints them: epoch, loss, lr, val_loss, metrics, params, steps.
         const head: Record<string, unknown> = { epoch: r.epoch, loss: jsonNumber(r.loss) };
+        // With a learning-rate scheduler, the lr of the epoch's first step.
+        if (r.lr !== undefined) head.lr = jsonNumber(r.lr);
         if (r.valLoss !== undefined) head.val_loss = jsonNumber(r.valLoss);
         for (const [k, v] of Object.entries(r.metrics ?? {})) head[k] = jsonNumber(v);
         io.stdout.write(`${JSON.stringify(head).slice(0, -1)},"params":`);
@@ -66,7 +68,9 @@ export async function trainCommand(file: string, opts: TrainOptions, io: Io): Pr
     }
     for (const r of records)
       if (r.epoch % every === 0 || r.epoch === total - 1)
-        io.stdout.write(`epoch ${r.epoch}  loss ${fmtNum(r.loss)}\n`);
+        io.stdout.write(
+          `epoch ${r.epoch}  loss ${fmtNum(r.loss)}${r.lr === undefined ? "" : `  lr ${fmtNum(r.lr)}`}\n`,
+        );
   });
 
   await trainer.run({ epochs: total });

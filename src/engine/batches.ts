@@ -126,19 +126,28 @@ export class MiniBatchSession implements TrainingSession {
     const steps: number[] = [];
     let sum = 0;
     let last: EpochOutcome | undefined;
+    let firstLr: number | undefined;
     for (const rows of batches) {
       const out = await this.optimizerStep({ x: takeRows(x, rows), y: takeRows(y, rows) });
       // A non-finite loss or gradient stops here, with the batch still standing in, so the trainer can say where.
       if (!out.stepped || !Number.isFinite(out.loss)) return { ...out, steps };
       steps.push(out.loss);
       sum += out.loss;
+      if (steps.length === 1) firstLr = out.lr;
       last = out;
     }
-    const outcome: EpochOutcome = { ...last!, loss: sum / steps.length, steps };
+    // The epoch's learning rate is its first step's, as the exported loop reads it before the batches.
+    const { lr: _last, ...rest } = last!;
+    const outcome: EpochOutcome = { ...rest, loss: sum / steps.length, steps };
+    if (firstLr !== undefined) outcome.lr = firstLr;
     const vx = data[VALIDATION_PORTS.x];
     const vy = data[VALIDATION_PORTS.y];
     if (vx && vy) Object.assign(outcome, this.validate({ [LOADER_PORTS[0]]: vx, [LOADER_PORTS[1]]: vy }));
     this.loader.setBatch(undefined);
+    // The per-epoch schedulers step now, after validation, so ReduceLROnPlateau can watch val_loss.
+    const monitored: Record<string, number> = { loss: outcome.loss };
+    if (outcome.valLoss !== undefined) monitored.val_loss = outcome.valLoss;
+    this.program.schedules?.afterEpoch(monitored);
     return outcome;
   }
 

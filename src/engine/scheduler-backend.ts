@@ -10,6 +10,7 @@ import type { LoaderSettings } from "../nodes/loader.ts";
 import type { NodeOutputs, ParamValue } from "../nodes/types.ts";
 import type { Optimizer } from "../runtime/optim.ts";
 import type { Tensor } from "../runtime/tensor.ts";
+import type { LrSchedules } from "./lr-schedules.ts";
 
 // The groups are graph queries (src/graph/training.ts); re-exported for the backends that receive them.
 export type { Trainable, TrainingGroup } from "../graph/training.ts";
@@ -61,6 +62,11 @@ export interface TrainingProgram {
   inputOf?(nodeId: string, port: string): Tensor | undefined;
   /** The node training reports (the objective, else the first loss) and its kind: validation metrics follow it. */
   objective?: { nodeId: string; type: string };
+  /**
+   * The learning-rate schedulers, when some optimizer has one (set by the trainer; the session steps them and
+   * leaves them at the state after its last delivered epoch once synced).
+   */
+  schedules?: LrSchedules;
 }
 
 export interface EpochOutcome {
@@ -75,6 +81,8 @@ export interface EpochOutcome {
   valLoss?: number;
   /** Validation metrics after the epoch's steps (val_accuracy, or val_mse and val_mae), by name. */
   metrics?: Record<string, number>;
+  /** With a learning-rate scheduler: the learning rate of the epoch's first step (the first scheduled optimizer's). */
+  lr?: number;
   /** Gradients used by the step, by trainable id (flat, row-major). */
   grads: Map<string, ArrayLike<number>>;
   /** Parameter values after the step, by trainable id. */
@@ -185,9 +193,16 @@ export const cpuBackend: Backend = {
             }
         // A NaN or infinite gradient stops the epoch before any step too: the parameters keep their values.
         if (!finite) return { loss, grads, params, stepped: false };
+        const { schedules } = program;
+        schedules?.apply((id) => optimizers.get(id));
+        const lr = schedules?.lr;
         for (const g of program.groups) optimizerOf(g).step();
+        // The two hooks of a training loop: after each optimizer step, and at the end of the epoch (with
+        // mini-batches this step is one batch's, and the mini-batch session ends the epoch: batches.ts).
+        schedules?.afterStep();
+        if (!program.loader) schedules?.afterEpoch({ loss });
         for (const g of program.groups) for (const p of g.params) params.set(p.id, flat(p.tensor));
-        return { loss, grads, params, stepped: true };
+        return { loss, grads, params, stepped: true, ...(lr !== undefined ? { lr } : {}) };
       },
       setHyper(groupNodeId, name, value) {
         optimizers.get(groupNodeId)?.setHyper(name, value as number | boolean | number[]);

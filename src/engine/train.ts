@@ -10,6 +10,7 @@ import type { Optimizer } from "../runtime/optim.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import { autoCache, chooseBackend, type Measured, shapeClass } from "./auto-backend.ts";
 import { type LoaderOrder, MiniBatchSession, miniBatchCpuReason } from "./batches.ts";
+import { LrSchedules } from "./lr-schedules.ts";
 import { type GradientFault, Scheduler, SchedulerError } from "./scheduler.ts";
 import {
   type Backend,
@@ -40,6 +41,8 @@ export interface EpochRecord {
   valLoss?: number;
   /** Validation metrics (val_accuracy, or val_mse and val_mae). */
   metrics?: Record<string, number>;
+  /** With a learning-rate scheduler: the learning rate of the epoch's first step. */
+  lr?: number;
 }
 
 export type TrainStatus = "idle" | "running" | "paused" | "done" | "stopped" | "error";
@@ -104,6 +107,33 @@ function structureOf(groups: TrainingGroup[], scheduler: Scheduler): string {
   ]);
 }
 
+/** Optimizer steps per epoch: one, or one per DataLoader batch (OneCycleLR's steps_per_epoch). */
+function stepsPerEpoch(program: TrainingProgram): number {
+  const loader = program.loader;
+  if (!loader) return 1;
+  const n = loader.inputs().x?.shape[0] ?? 0;
+  const { batchSize, dropLast } = loader.settings;
+  return Math.max(1, dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize));
+}
+
+/**
+ * What the learning-rate schedules were made from: each scheduled optimizer's lr (where its schedule starts),
+ * its schedulers and their params, and the run's length. A change starts the schedules again from the current
+ * epoch; the optimizers keep their state.
+ */
+function scheduleKeyOf(groups: TrainingGroup[], epochs: number): string {
+  const scheduled = groups.filter((g) => g.lrSchedulers?.length);
+  if (scheduled.length === 0) return "";
+  return JSON.stringify([
+    epochs,
+    scheduled.map((g) => [
+      g.nodeId,
+      g.hyper.raw("lr"),
+      g.lrSchedulers!.map((s) => [s.nodeId, s.kind.type, s.kind.params.map((d) => s.params.raw(d.name))]),
+    ]),
+  ]);
+}
+
 export class Trainer {
   private st: TrainState;
   private session: TrainingSession | null = null;
@@ -113,9 +143,12 @@ export class Trainer {
     optimizers?: ReadonlyMap<string, Optimizer>;
     /** A mini-batch session's DataLoader generator, so the shuffle order goes on where it was. */
     order?: LoaderOrder;
+    schedules?: LrSchedules;
+    scheduleKey: string;
   } | null = null;
   private program: TrainingProgram | null = null;
   private structure = "";
+  private scheduleKey = "";
   /** The scheduler revision the session was last brought up to date with. */
   private seen = -1;
   private applied = new Map<string, Record<string, ParamValue>>();
@@ -272,6 +305,8 @@ export class Trainer {
       structure: this.structure,
       optimizers: this.session.optimizers?.(),
       order: this.session instanceof MiniBatchSession ? this.session.order : undefined,
+      schedules: this.program?.schedules,
+      scheduleKey: this.scheduleKey,
     };
     this.session.dispose();
     this.session = null;
@@ -301,7 +336,8 @@ export class Trainer {
       );
     }
     const structure = structureOf(groups, this.scheduler);
-    if (this.session && this.program && structure === this.structure) {
+    const scheduleKey = scheduleKeyOf(groups, this.targetEpochs());
+    if (this.session && this.program && structure === this.structure && scheduleKey === this.scheduleKey) {
       for (const g of groups) {
         const cur = this.program.groups.find((x) => x.nodeId === g.nodeId)!;
         cur.zeroGrad = g.zeroGrad;
@@ -317,8 +353,13 @@ export class Trainer {
     await this.dropSession();
     const program = this.scheduler.program(groups);
     program.recordLimit = this.recordLimit;
-    const carried = this.carried?.structure === structure ? this.carried.optimizers : undefined;
-    const carriedOrder = this.carried?.structure === structure ? this.carried.order : undefined;
+    const same = this.carried?.structure === structure;
+    const carried = same ? this.carried?.optimizers : undefined;
+    const carriedOrder = same ? this.carried?.order : undefined;
+    program.schedules =
+      same && this.carried?.scheduleKey === scheduleKey
+        ? this.carried.schedules
+        : LrSchedules.of(groups, { epochs: this.targetEpochs(), stepsPerEpoch: stepsPerEpoch(program) });
     this.carried = null;
     const cpuOnly = miniBatchCpuReason(program);
     if (cpuOnly && this.choice.backend !== cpuBackend) {
@@ -338,6 +379,7 @@ export class Trainer {
       this.session = new MiniBatchSession(program, program.loader, this.session, carriedOrder);
     this.program = program;
     this.structure = structure;
+    this.scheduleKey = scheduleKey;
     for (const g of groups) this.applied.set(g.nodeId, this.hyperOf(g));
     return program;
   }
@@ -404,6 +446,7 @@ export class Trainer {
     if (outcome.steps) record.steps = outcome.steps;
     if (outcome.valLoss !== undefined) record.valLoss = outcome.valLoss;
     if (outcome.metrics && Object.keys(outcome.metrics).length > 0) record.metrics = outcome.metrics;
+    if (outcome.lr !== undefined) record.lr = outcome.lr;
     for (const g of program.groups)
       for (const p of g.params) {
         if (p.tensor.numel > this.recordLimit) continue;

@@ -99,6 +99,13 @@ export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): Torch
       ok: false,
       message: "a distributed script trains: the graph needs an optimizer (eval runs in one process)",
     };
+  const scheduled = groups.find((g) => g.lrSchedulers?.length);
+  if (opts.distributed && scheduled)
+    return {
+      ok: false,
+      message: "a distributed script has no learning-rate schedulers yet: export the plain script instead",
+      nodeId: scheduled.lrSchedulers![0].nodeId,
+    };
   if (opts.distributed && groups.length > 1)
     return {
       ok: false,
@@ -123,6 +130,17 @@ export function torchScript(doc: GraphDoc, opts: TorchScriptOptions = {}): Torch
     if (e instanceof ExportError) return { ok: false, message: e.message, nodeId: e.nodeId };
     throw e;
   }
+}
+
+/** Where a training loop steps its learning-rate schedulers (see schedulerSteps). */
+interface SchedulerSteps {
+  /** At the epoch's start: the variable `lr` takes the first scheduled optimizer's learning rate. */
+  epochStart: string[];
+  /** After each optimizer step (OneCycleLR). */
+  afterStep: string[];
+  /** At the epoch's end, given the Python expressions of the numbers a ReduceLROnPlateau may monitor. */
+  epochEnd: (monitored: Record<string, string>) => string[];
+  lr?: string;
 }
 
 export class ExportError extends Error {
@@ -235,6 +253,8 @@ class ScriptBuilder {
   /** The distributed form: which values it shards and their rows, for the docstring. */
   /** The training loop iterates a DataLoader (set by build). */
   private miniBatches = false;
+  /** The DataLoader's Python variable, when a DataLoader feeds the training loop. */
+  private loaderVar: string | undefined;
   private shardedForDocs?: Pick<DistributedParts, "sharded" | "rows">;
 
   constructor(
@@ -266,8 +286,14 @@ class ScriptBuilder {
       const node = this.doc.nodes[id];
       const kind = this.kind(id);
       // An optimizer still called after its kind (SGD, Adam_2) reads better as what a person would name it.
-      const generic = kind.optimizer && !node.name && new RegExp(`^${kind.type}(_\\d+)?$`, "i").test(id);
-      const own = this.names.take(generic ? "optimizer" : nodeLabel(node), id);
+      const generic =
+        (kind.optimizer || kind.lrScheduler) &&
+        !node.name &&
+        new RegExp(`^${kind.type}(_\\d+)?$`, "i").test(id);
+      const own = this.names.take(
+        generic ? (kind.optimizer ? "optimizer" : "scheduler") : nodeLabel(node),
+        id,
+      );
       const outputs: Record<string, string> = {};
       for (const o of outputsOf(kind))
         outputs[o.name] = o.name === OUT ? own : this.names.take(`${own}_${o.name}`);
@@ -309,6 +335,7 @@ class ScriptBuilder {
       label: nodeLabel(node),
       trainables: group && !inner ? group.params.map((p) => this.leafVar(p.nodeId, p.leaf)) : [],
       device: "device",
+      stepsPerEpoch: this.loaderVar ? `len(${this.loaderVar})` : "1",
       leaf: (name) => (inner ? inner.leaf(id, name) : this.leafVar(id, name)),
       // A forward pass creates no leaves and recomputes nothing: such a node keeps its instance inline.
       leafTensor: (name) => (inner ? notInModule() : this.leafTensor(id, name)),
@@ -410,8 +437,11 @@ class ScriptBuilder {
       const roots = this.groups.map((g) => g.loss.nodeId);
       if (objective) roots.push(objective.nodeId);
       const needed = new Set([...roots, ...ancestors(this.v.adjacency, roots)]);
-      included = order.filter((id) => needed.has(id) || this.groups.some((g) => g.nodeId === id));
-    } else included = order.filter((id) => !this.kind(id).optimizer);
+      const loopNodes = new Set(
+        this.groups.flatMap((g) => [g.nodeId, ...(g.lrSchedulers ?? []).map((s) => s.nodeId)]),
+      );
+      included = order.filter((id) => needed.has(id) || loopNodes.has(id));
+    } else included = order.filter((id) => !this.kind(id).optimizer && !this.kind(id).lrScheduler);
     const instances = this.modular ? this.instanceOrder(included, objective) : undefined;
     if (instances) included = instances.order;
     this.allocate(included);
@@ -419,7 +449,8 @@ class ScriptBuilder {
     this.definitionsOf(included);
     const setup: string[] = [];
     for (const id of included)
-      if (!this.kind(id).optimizer) setup.push(...(this.kind(id).torchSetup?.(this.context(id)) ?? []));
+      if (!this.kind(id).optimizer && !this.kind(id).lrScheduler)
+        setup.push(...(this.kind(id).torchSetup?.(this.context(id)) ?? []));
     // Each instance becomes an object of its module's class, made from the leaves just created; from then on
     // the script (the optimizers, the training loop) reads its parameters from the object: block1.W.
     const calls = new Map<string, InstanceCode>();
@@ -428,9 +459,6 @@ class ScriptBuilder {
       calls.set(id, code);
       setup.push(code.construct);
     }
-    const optimizers: string[] = [];
-    for (const id of included)
-      if (this.kind(id).optimizer) optimizers.push(...(this.kind(id).torchSetup?.(this.context(id)) ?? []));
     const trainedNodes = new Set(this.groups.flatMap((g) => g.params.map((p) => p.nodeId)));
     // With a DataLoader, what depends on its batch runs per step, inside `for x, y in loader:`.
     const loader = mode === "train" ? included.find((id) => this.kind(id).dataLoader) : undefined;
@@ -440,13 +468,20 @@ class ScriptBuilder {
         loader,
       );
     this.miniBatches = loader !== undefined;
+    this.loaderVar = loader === undefined ? undefined : this.vars.get(loader)!.own;
+    // Optimizers, then their schedulers (torch's scheduler constructor takes the optimizer), after the loader
+    // (OneCycleLR's steps_per_epoch is len(loader)).
+    const optimizers: string[] = [];
+    for (const id of included)
+      if (this.kind(id).optimizer || this.kind(id).lrScheduler)
+        optimizers.push(...(this.kind(id).torchSetup?.(this.context(id)) ?? []));
     const perStep = new Set([...trainedNodes, ...(loader ? [loader] : [])]);
     const perEpoch =
       mode === "train" ? new Set([...perStep, ...descendants(this.v.adjacency, perStep)]) : new Set<string>();
     const once: string[] = [];
     const loop: string[] = [];
     for (const id of included) {
-      if (this.kind(id).optimizer) continue;
+      if (this.kind(id).optimizer || this.kind(id).lrScheduler) continue;
       const owner = instances?.ownerOf(id);
       if (owner !== undefined) {
         const code = calls.get(owner)!;
@@ -772,6 +807,8 @@ class ScriptBuilder {
       backward.push(`${lossVar(g)}.backward(${i < this.groups.length - 1 ? "retain_graph=True" : ""})`);
     });
     const step = this.groups.map((g) => `${this.vars.get(g.nodeId)!.own}.step()`);
+    const sched = this.schedulerSteps();
+    step.push(...sched.afterStep);
     const trained = this.groups.flatMap((g) =>
       g.params.map((p) => `${pyStr(p.id)}: ${this.leafVar(p.nodeId, p.leaf)}`),
     );
@@ -806,8 +843,10 @@ class ScriptBuilder {
         gradientCheck,
         step,
         params,
+        sched,
       });
-    const record = `{"epoch": epoch, "loss": ${reported}.item(), "params": {${params.join(", ")}}}`;
+    const lrItem = sched.lr ? `"lr": ${sched.lr}, ` : "";
+    const record = `{"epoch": epoch, "loss": ${reported}.item(), ${lrItem}"params": {${params.join(", ")}}}`;
     const print =
       record.length + 22 <= 110
         ? [`print(json.dumps(${record}))`]
@@ -815,6 +854,7 @@ class ScriptBuilder {
             "print(json.dumps({",
             '    "epoch": epoch,',
             `    "loss": ${reported}.item(),`,
+            ...(sched.lr ? [`    "lr": ${sched.lr},`] : []),
             '    "params": {',
             ...params.map((p) => `        ${p},`),
             "    },",
@@ -827,6 +867,7 @@ class ScriptBuilder {
     return [
       ...trainedDict,
       "for epoch in range(args.epochs):",
+      ...indent(sched.epochStart),
       ...indent(forward),
       // gradwire stops a diverging run before the step, naming the first NaN or inf; so does this loop.
       ...indent(
@@ -839,6 +880,7 @@ class ScriptBuilder {
       ...indent(gradientCheck),
       ...indent(step),
       ...indent(print),
+      ...indent(sched.epochEnd({ loss: `${reported}.item()` })),
     ];
   }
 
@@ -858,12 +900,17 @@ class ScriptBuilder {
       gradientCheck: string[];
       step: string[];
       params: string[];
+      sched: SchedulerSteps;
     },
   ): string[] {
     const c = this.context(loader);
     const batch = `${c.outputs.x}, ${c.outputs.y}`;
     const steps = this.names.take("steps");
     const record: string[] = ['    "epoch": epoch,', `    "loss": sum(${steps}) / len(${steps}),`];
+    const { sched } = parts;
+    if (sched.lr) record.push(`    "lr": ${sched.lr},`);
+    // What ReduceLROnPlateau watches at the epoch's end: the mean batch loss, or the validation loss.
+    const monitored: Record<string, string> = { loss: `sum(${steps}) / len(${steps})` };
     const validation: string[] = [];
     const prelude: string[] = [];
     if (c.inputs.val_x && c.inputs.val_y) {
@@ -876,6 +923,7 @@ class ScriptBuilder {
         `${modules} = [${m} for ${m} in list(globals().values()) if isinstance(${m}, torch.nn.Module)]`,
       );
       record.push(`    **${val},`);
+      monitored.val_loss = `${val}["val_loss"]`;
       validation.push(
         `for ${m} in ${modules}:`,
         `    ${m}.eval()`,
@@ -894,6 +942,7 @@ class ScriptBuilder {
       ...parts.trainedDict,
       ...prelude,
       "for epoch in range(args.epochs):",
+      ...indent(sched.epochStart),
       `    ${steps} = []`,
       `    for ${batch} in ${c.out}:`,
       ...indent(
@@ -905,6 +954,7 @@ class ScriptBuilder {
       "    print(json.dumps({",
       ...indent(record),
       "    }))",
+      ...indent(sched.epochEnd(monitored)),
     ];
   }
 
@@ -937,6 +987,44 @@ class ScriptBuilder {
       default:
         return [];
     }
+  }
+
+  /**
+   * Where the loop steps the learning-rate schedulers, as PyTorch code does: OneCycleLR after each optimizer
+   * step, the others at the end of the epoch (ReduceLROnPlateau with the number it monitors, given by the loop). `lr` is the variable
+   * holding the first scheduled optimizer's learning rate at the epoch's start, which the epoch line prints.
+   */
+  private schedulerSteps(): SchedulerSteps {
+    const scheduled = this.groups.filter((g) => g.lrSchedulers?.length);
+    if (scheduled.length === 0) return { epochStart: [], afterStep: [], epochEnd: () => [] };
+    const lr = this.names.take("lr");
+    const afterStep: string[] = [];
+    const perEpoch: { v: string; nodeId: string; monitor?: string }[] = [];
+    for (const g of scheduled)
+      for (const s of g.lrSchedulers ?? []) {
+        const decl = s.kind.lrScheduler!;
+        const v = this.vars.get(s.nodeId)!.own;
+        if (decl.stepEvery === "batch") afterStep.push(`${v}.step()`);
+        else
+          perEpoch.push({
+            v,
+            nodeId: s.nodeId,
+            monitor: decl.monitorParam ? this.context(s.nodeId).params.str(decl.monitorParam) : undefined,
+          });
+      }
+    const opt = this.vars.get(scheduled[0].nodeId)!.own;
+    const epochEnd = (monitored: Record<string, string>) =>
+      perEpoch.map(({ v, nodeId, monitor }) => {
+        if (monitor === undefined) return `${v}.step()`;
+        const arg = monitored[monitor];
+        if (arg === undefined)
+          throw new ExportError(
+            `${describeNode(this.doc.nodes[nodeId])}: monitor '${monitor}' has no value in this graph (val_loss needs a DataLoader with validation data)`,
+            nodeId,
+          );
+        return `${v}.step(${arg})`;
+      });
+    return { epochStart: [`${lr} = ${opt}.param_groups[0]["lr"]`], afterStep, epochEnd, lr };
   }
 
   private evalReport(

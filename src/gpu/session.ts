@@ -15,6 +15,7 @@
  * the GPU back to the state before it, as the CPU, which checks every gradient before stepping, leaves it.
  */
 
+import type { LrSchedules } from "../engine/lr-schedules.ts";
 import {
   BackendUnavailable,
   type EpochOutcome,
@@ -53,6 +54,8 @@ interface HostState {
   states: Float32Array[][];
   /** Per group: steps taken, the optimizer's scalars, the buffers started. */
   groups: StepState[];
+  /** The learning-rate schedulers' state at that epoch boundary. */
+  schedules?: LrSchedules;
 }
 
 interface Batch {
@@ -60,8 +63,20 @@ interface Batch {
   count: number;
   /** Per group: the step state after the batch. */
   groups: StepState[];
+  schedules?: LrSchedules;
+  /** Each epoch's lr, with a scheduler. */
+  lrs: (number | undefined)[];
   done: Promise<{ records: Float32Array; regions: Float32Array[] }>;
   t0: number;
+}
+
+/** A submitted epoch: its uniform slots, and the step state and schedules after it. */
+interface Logged {
+  uniforms: Float32Array[];
+  after: StepState[];
+  schedules?: LrSchedules;
+  /** The lr of the epoch's step, with a scheduler. */
+  lr?: number;
 }
 
 interface Slot {
@@ -100,9 +115,20 @@ export class GpuTrainingSession implements TrainingSession {
   /** Host copies of the full state at batch boundaries, oldest first. */
   private snapshots: HostState[] = [];
   /** Uniform slots of each submitted epoch still replayable, and the step state after it. */
-  private uniformLog = new Map<number, { uniforms: Float32Array[]; after: StepState[] }>();
+  private uniformLog = new Map<number, Logged>();
   /** Per group: the step state after the last submitted epoch. */
   private stepStates: StepState[] = [];
+  /**
+   * The learning-rate schedulers after the last submitted epoch: each epoch's uniforms are computed from the
+   * optimizer's hyperparameters after `apply`, so the scheduled lr (and cycled momentum) reaches every step's
+   * uniform slot; the kernel itself is compiled once.
+   */
+  private schedules?: LrSchedules;
+  /**
+   * A scheduler that raised while epochs ahead were prepared (OneCycleLR stepped past total_steps): the epoch it
+   * raised in, which is not submitted, and the error, thrown when the caller asks for that epoch (as the CPU).
+   */
+  private scheduleFault: { epoch: number; error: unknown } | null = null;
   private batchSize = 8;
   private dirty = false;
   private failure: GpuError | null = null;
@@ -153,6 +179,10 @@ export class GpuTrainingSession implements TrainingSession {
           g.hyper,
         ),
     );
+    if (program.schedules?.readsMetrics)
+      throw new BackendUnavailable(
+        "ReduceLROnPlateau reads each epoch's loss before the next epoch's step, and the WebGPU backend runs epochs ahead of their readback",
+      );
     const session = new GpuTrainingSession(dev, program, opts, optimizers);
     session.c = await session.compile();
     session.restart();
@@ -259,6 +289,7 @@ export class GpuTrainingSession implements TrainingSession {
     this.submitted = 0;
     this.skipped = 0;
     this.uniformLog.clear();
+    this.scheduleFault = null;
     const init = this.stateFromCpu();
     this.upload(init);
     this.snapshots = [init];
@@ -292,6 +323,7 @@ export class GpuTrainingSession implements TrainingSession {
     });
     return {
       epoch: 0,
+      schedules: this.program.schedules?.clone(),
       params: this.slots.map((s) => Float32Array.from(s.tensor.data)),
       grads: this.slots.map((s) =>
         s.tensor.grad ? Float32Array.from(s.tensor.grad.data) : new Float32Array(s.tensor.numel),
@@ -314,6 +346,7 @@ export class GpuTrainingSession implements TrainingSession {
       });
     });
     this.stepStates = s.groups.map(copyStepState);
+    this.schedules = s.schedules?.clone();
   }
 
   /** zero_grad changed since compiling: hand the state to the CPU objects and compile again from them. */
@@ -330,11 +363,17 @@ export class GpuTrainingSession implements TrainingSession {
     return [...this.prog.params, ...this.prog.grads, ...this.prog.states.flat()];
   }
 
-  private toHostState(epoch: number, groups: StepState[], regions: Float32Array[]): HostState {
+  private toHostState(
+    epoch: number,
+    groups: StepState[],
+    regions: Float32Array[],
+    schedules: LrSchedules | undefined,
+  ): HostState {
     const n = this.slots.length;
     let at = 2 * n;
     return {
       epoch,
+      schedules: schedules?.clone(),
       params: regions.slice(0, n).map((r) => r.slice()),
       grads: regions.slice(n, 2 * n).map((r) => r.slice()),
       states: this.prog.states.map((rs) => rs.map(() => regions[at++].slice())),
@@ -342,29 +381,57 @@ export class GpuTrainingSession implements TrainingSession {
     };
   }
 
-  /** The uniform slots of the next epoch (one per stepping group), advancing the step states. */
+  /** The uniform slots of the next epoch (one per stepping group), advancing the step states and schedules. */
   private nextUniforms(slot: number): Float32Array[] {
-    return this.stepping.map((gi) => {
+    this.schedules?.apply((id) => this.cpuOptimizers[this.groups.findIndex((g) => g.nodeId === id)]);
+    const uniforms = this.stepping.map((gi) => {
       const opt = this.cpuOptimizers[gi];
       const u = stepUniforms(opt.spec, opt.hyper, this.stepStates[gi]);
       u[RECORD_SLOT_INDEX] = slot;
       return u;
     });
+    // The epoch's step, then the two hooks of the loop (no scheduler here reads the epoch's loss).
+    this.schedules?.afterStep();
+    this.schedules?.afterEpoch({});
+    return uniforms;
   }
 
   private submit(count: number): void {
     const start = this.submitted;
-    const uniforms = Array.from({ length: count }, (_, k) => {
-      const u = this.nextUniforms(k);
-      this.uniformLog.set(start + k, { uniforms: u, after: this.stepStates.map(copyStepState) });
-      return u;
-    });
+    const uniforms: Float32Array[][] = [];
+    for (let k = 0; k < count && !this.scheduleFault; k++) {
+      const lr = this.schedules?.lr;
+      const stepsBefore = this.stepStates.map(copyStepState);
+      const schedulesBefore = this.schedules?.clone();
+      let u: Float32Array[];
+      try {
+        u = this.nextUniforms(k);
+      } catch (e) {
+        if (isGpuError(e)) throw e;
+        // The state stays as after the last epoch submitted.
+        this.stepStates = stepsBefore;
+        this.schedules = schedulesBefore;
+        this.scheduleFault = { epoch: start + k, error: e };
+        break;
+      }
+      this.uniformLog.set(start + k, {
+        uniforms: u,
+        after: this.stepStates.map(copyStepState),
+        schedules: this.schedules?.clone(),
+        lr,
+      });
+      uniforms.push(u);
+    }
+    count = uniforms.length;
+    if (count === 0) return;
     const done = this.gp.run(uniforms, this.stateRegions());
     done.catch(() => {});
     this.inflight.push({
       start,
       count,
       groups: this.stepStates.map(copyStepState),
+      schedules: this.schedules?.clone(),
+      lrs: uniforms.map((_, k) => this.uniformLog.get(start + k)?.lr),
       done,
       t0: nowMs(),
     });
@@ -387,12 +454,14 @@ export class GpuTrainingSession implements TrainingSession {
         params.set(this.slots[r.slot].id, records.slice(at, at + r.size));
         grads.set(this.slots[r.slot].id, records.slice(at + r.size, at + 2 * r.size));
       }
-      const outcome = { loss: records[base], grads, params, stepped: stepped && !badGradient };
+      const lr = batch.lrs[k];
+      const outcome: EpochOutcome = { loss: records[base], grads, params, stepped: stepped && !badGradient };
+      if (lr !== undefined) outcome.lr = lr;
       if (badGradient) this.badGradients.add(outcome);
       this.ready.push(outcome);
     }
     const end = batch.start + batch.count;
-    this.snapshots.push(this.toHostState(end, batch.groups, regions));
+    this.snapshots.push(this.toHostState(end, batch.groups, regions, batch.schedules));
     // Batches grow while a round trip stays short (its fixed cost is mostly the readback's latency) and
     // shrink when one would keep a pause waiting.
     const ms = nowMs() - batch.t0;
@@ -422,6 +491,7 @@ export class GpuTrainingSession implements TrainingSession {
       if (this.dirty) await this.settle();
       const want = Math.max(1, ahead);
       const pending = () => this.submitted - this.delivered;
+      if (this.scheduleFault && pending() === 0 && this.ready.length === 0) throw this.scheduleFault.error;
       if (pending() === 0) this.submit(Math.min(this.batchSize, want, this.maxBatch));
       // Keep the next batch in flight while the caller works through this one.
       if (this.inflight.length < 2 && pending() < want)
@@ -464,7 +534,7 @@ export class GpuTrainingSession implements TrainingSession {
     const snap = [...this.snapshots].reverse().find((s) => s.epoch <= this.delivered);
     if (!snap) throw new Error("internal: no snapshot to roll back to");
     this.upload(snap);
-    const replay: { uniforms: Float32Array[]; after: StepState[] }[] = [];
+    const replay: Logged[] = [];
     for (let e = snap.epoch; e < this.delivered; e++) {
       const logged = this.uniformLog.get(e);
       if (!logged) throw new Error(`internal: no uniforms to replay epoch ${e}`);
@@ -477,11 +547,15 @@ export class GpuTrainingSession implements TrainingSession {
         this.stateRegions(),
       );
       const end = snap.epoch + i + chunk.length;
-      this.snapshots.push(this.toHostState(end, chunk[chunk.length - 1].after, regions));
+      const last = chunk[chunk.length - 1];
+      this.snapshots.push(this.toHostState(end, last.after, regions, last.schedules));
     }
     this.stepStates = (replay.at(-1)?.after ?? snap.groups).map(copyStepState);
+    this.schedules = (replay.length ? replay[replay.length - 1].schedules : snap.schedules)?.clone();
     this.ready = [];
     this.submitted = this.delivered;
+    // Epochs from here are prepared again, and a scheduler that raised raises again where it did.
+    this.scheduleFault = null;
     this.snapshots = this.snapshots.filter((s) => s.epoch <= this.delivered);
     for (const e of this.uniformLog.keys()) if (e >= this.delivered) this.uniformLog.delete(e);
   }
@@ -515,6 +589,12 @@ export class GpuTrainingSession implements TrainingSession {
 
   /** Parameters, gradients and optimizer state into the CPU tensors and optimizers. */
   private writeBack(s: HostState): void {
+    // The schedules as after the last delivered epoch, and the optimizers' lr from them (for a session that
+    // continues this run).
+    if (s.schedules && this.program.schedules) {
+      this.program.schedules.assign(s.schedules);
+      this.program.schedules.apply((id) => this.cpuOptimizers[this.groups.findIndex((g) => g.nodeId === id)]);
+    }
     this.slots.forEach((slot, k) => {
       const t = slot.tensor;
       t.data.set(s.params[k]);

@@ -30,6 +30,15 @@ export interface TrainingGroup {
   zeroGrad: boolean;
   /** The node (and output port) feeding the optimizer's `loss` port. */
   loss: { nodeId: string; port: string };
+  /** The learning-rate schedulers wired from the optimizer, in evaluation order (torch's order of creation). */
+  lrSchedulers?: LrSchedulerNode[];
+}
+
+/** A learning-rate scheduler node on an optimizer. */
+export interface LrSchedulerNode {
+  nodeId: string;
+  kind: NodeKind;
+  params: ParamReader;
 }
 
 /** A validated document and where its nodes' leaf tensors come from. */
@@ -91,6 +100,12 @@ export function trainingGroups(g: TrainingView): TrainingGroup[] {
     const up = ancestors(adj, [e.source]);
     up.add(e.source);
     const hyper = readParams(kind, g.doc.nodes[id].params);
+    const lrSchedulers = g.v.order.flatMap((sid): LrSchedulerNode[] => {
+      const sk = kindOf(g, sid);
+      if (!sk?.lrScheduler || g.v.blocked.has(sid) || inputEdge(adj, sid, "optimizer")?.source !== id)
+        return [];
+      return [{ nodeId: sid, kind: sk, params: readParams(sk, g.doc.nodes[sid].params) }];
+    });
     out.push({
       nodeId: id,
       kind,
@@ -98,6 +113,7 @@ export function trainingGroups(g: TrainingView): TrainingGroup[] {
       hyper,
       zeroGrad: hyper.bool("zero_grad"),
       loss: { nodeId: e.source, port: e.sourcePort },
+      lrSchedulers,
     });
   }
   return out;

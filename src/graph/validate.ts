@@ -228,6 +228,15 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
           upstreamBad = true;
           continue;
         }
+        const handle = optimizerHandleProblem(kinds.get(src.edge.source), kind, src.edge.source);
+        if (handle) {
+          err("dtype", `node ${describeNode(node)}, input '${port.name}': ${handle}`, {
+            nodeId: id,
+            port: port.name,
+          });
+          dtypeBad = true;
+          continue;
+        }
         const [want, ok] = DTYPE_RULES[port.dtype ?? "any"];
         if (!ok(m.dtype)) {
           err(
@@ -318,6 +327,23 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
   if (overBudget.length) for (const id of Object.keys(doc.nodes)) blocked.add(id);
   result.ok = !issues.some((i) => i.severity === "error");
   return result;
+}
+
+/**
+ * An optimizer's output is the optimizer itself, not a tensor: only a learning-rate scheduler takes it, and a
+ * scheduler takes nothing else. The problem with an edge from `source` into a node of kind `target`, if any.
+ */
+function optimizerHandleProblem(
+  source: NodeKind | undefined,
+  target: NodeKind,
+  sourceId: string,
+): string | undefined {
+  const fromOptimizer = source?.optimizer !== undefined;
+  if (target.lrScheduler && !fromOptimizer)
+    return `expected an optimizer (SGD, Adam...), got a tensor from '${sourceId}'`;
+  if (!target.lrScheduler && fromOptimizer)
+    return `'${sourceId}' is an optimizer: its output feeds a learning-rate scheduler (StepLR, OneCycleLR...), not a tensor input`;
+  return undefined;
 }
 
 /** Nodes with leaves whose requires_grad param is on: what optimizers train. */

@@ -13,6 +13,7 @@ import { NORM_KINDS } from "./norms.ts";
 import { OPS_KINDS } from "./ops.ts";
 import { OPTIMIZER_KINDS } from "./optimizers.ts";
 import { Registry, withSamples } from "./registry.ts";
+import { SCHEDULER_KINDS } from "./schedulers.ts";
 import { TOOL_KINDS } from "./tools.ts";
 
 export { csvData, followProvidedCsv, MAX_EMBEDDED_CHARS, provideCsv, rememberCsvData } from "./csv.ts";
@@ -35,6 +36,7 @@ export const ALL_KINDS = [
   ...ACTIVATION_KINDS.map((k) => (k.samples ? k : withSamples(k, ACTIVATION_SAMPLES[k.type] ?? []))),
   ...LOSS_KINDS,
   ...OPTIMIZER_KINDS,
+  ...SCHEDULER_KINDS,
   ...METRIC_KINDS,
   ...TOOL_KINDS,
 ];

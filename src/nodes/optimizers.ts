@@ -12,7 +12,7 @@ import {
 } from "../runtime/index.ts";
 import { pyArgs, pyKwargs } from "./python.ts";
 import { defineKind } from "./registry.ts";
-import { numelOf, req } from "./shapes.ts";
+import { meta, numelOf, req } from "./shapes.ts";
 import { InferError, type NodeKind, type ParamDecl, type ParamReader } from "./types.ts";
 
 const zeroGrad: ParamDecl = {
@@ -53,7 +53,9 @@ function optimizerKind(spec: OptimizerSpec): NodeKind {
     family: "Optimizers",
     description: spec.description,
     inputs: [{ name: "loss", dtype: "float", help: "the loss to minimize (a single number)" }],
-    outputs: [],
+    outputs: [
+      { name: "out", help: "the optimizer itself, for a learning-rate scheduler (StepLR, OneCycleLR...)" },
+    ],
     params: [...hyper, zeroGrad],
     infer(ctx) {
       const l = req(ctx, "loss");
@@ -62,7 +64,8 @@ function optimizerKind(spec: OptimizerSpec): NodeKind {
           `the loss must be a single number, got shape ${fmtShape(l.shape)} (set the loss's reduction to 'mean' or 'sum')`,
           "loss",
         );
-      return {};
+      // The output is the optimizer, not a tensor: validation lets only a learning-rate scheduler take it.
+      return { out: meta([], "float32") };
     },
     evaluate: () => ({}),
     optimizer: {

@@ -3,7 +3,7 @@
  * gradwire needs: ports for wiring and validation, params for the inspector and the file schema, shape
  * inference for validation before anything runs, evaluation with runtime ops, and the PyTorch code it stands for.
  */
-import type { DType, Optimizer, Tensor } from "../runtime/index.ts";
+import type { DType, LRScheduler, Optimizer, ParamGroup, Tensor } from "../runtime/index.ts";
 
 /** A param value as it is stored in the document and the graph file: plain JSON. */
 export type ParamValue = number | boolean | string | null | ParamValue[];
@@ -179,6 +179,8 @@ export interface TorchContext {
   leafTensor(name: string): string;
   /** The Python expression naming the device: calls that create tensors pass `device=${ctx.device}`. */
   device: string;
+  /** Python for the optimizer steps of one epoch: `1`, or `len(loader)` when a DataLoader feeds the loop. */
+  stepsPerEpoch: string;
   /** A Python name for something the node defines (a class, a temporary): unique, the same on every call. */
   name(base: string): string;
   /**
@@ -199,6 +201,15 @@ export interface OptimizerDecl {
   create(params: Tensor[], hyper: ParamReader): Optimizer;
   /** Params that are not optimizer hyperparameters (zero_grad). */
   loopParams: readonly string[];
+}
+
+export interface LrSchedulerDecl {
+  /** When PyTorch code steps it: after every optimizer step (OneCycleLR), or at the end of every epoch. */
+  stepEvery: "batch" | "epoch";
+  /** `scheduler.step(metric)` with the epoch's number this param names (ReduceLROnPlateau's `monitor`). */
+  monitorParam?: string;
+  /** The scheduler on the optimizer's param group; `run` says how long the run is (for params left None). */
+  create(group: ParamGroup, p: ParamReader, run: { epochs: number; stepsPerEpoch: number }): LRScheduler;
 }
 
 export interface NodeKind {
@@ -230,6 +241,8 @@ export interface NodeKind {
   trainsLeaves?(params: ParamReader): boolean;
   /** Present on optimizer kinds. */
   optimizer?: OptimizerDecl;
+  /** Present on learning-rate schedulers, which are wired from an optimizer's output. */
+  lrScheduler?: LrSchedulerDecl;
   /**
    * Present on DataLoader: training iterates its batches, one optimizer step per batch (src/engine/batches.ts),
    * and the exporter writes `for x, y in loader:` around the step, with `loader` from this expression.

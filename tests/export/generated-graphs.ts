@@ -99,6 +99,41 @@ function regressions(): Generated[] {
   });
 }
 
+/** A linear regression trained with each learning-rate scheduler (the last one chained after a warm-up). */
+function scheduled(): Generated[] {
+  const SCHEDULERS: [string, Params, string, Params][] = [
+    ["StepLR", { step_size: 5, gamma: 0.5 }, "SGD", { lr: 0.1 }],
+    ["MultiStepLR", { milestones: [4, 10, 25], gamma: 0.3 }, "SGD", { lr: 0.1, momentum: 0.9 }],
+    ["ExponentialLR", { gamma: 0.9 }, "Adam", { lr: 0.1 }],
+    ["CosineAnnealingLR", { eta_min: 0.01 }, "SGD", { lr: 0.1 }],
+    ["LinearLR", { start_factor: 0.25, total_iters: 8 }, "RMSprop", { lr: 0.01 }],
+    ["OneCycleLR", { max_lr: 0.1, three_phase: true }, "Adam", { lr: 0.01 }],
+    ["ReduceLROnPlateau", { patience: 1, threshold: 0.05, cooldown: 1 }, "SGD", { lr: 0.1 }],
+  ];
+  return SCHEDULERS.map(([type, params, opt, hyper]) =>
+    graph(
+      `${type} on ${opt}`,
+      [
+        ["t_u", "tensor", { data: T_U }],
+        ["t_c", "tensor", { data: T_C, dtype: "float32" }],
+        ["t_un", "mul", { other: 0.1 }, "t_u normalized"],
+        ["model", "model", { weight: 1, bias: 0 }],
+        ["loss", "mse_loss"],
+        ["opt", opt, hyper],
+        ["sched", type, params],
+      ],
+      [
+        ["t_u", "t_un", "input"],
+        ["t_un", "model", "input"],
+        ["model", "loss", "input"],
+        ["t_c", "loss", "target"],
+        ["loss", "opt", "loss"],
+        ["opt", "sched", "optimizer"],
+      ],
+    ),
+  );
+}
+
 function classifiers(): Generated[] {
   const labels = values(16, 7).map((v) => Math.floor((v + 1) * 1.5));
   const mlp = graph(
@@ -1007,6 +1042,7 @@ function normModules(): Generated {
 export function trainGraphs(): Generated[] {
   return [
     ...regressions(),
+    ...scheduled(),
     ...classifiers(),
     ...generatorsAndMore(),
     normModules(),

@@ -31,6 +31,8 @@ import { build, type E, type N } from "../scheduler/helpers.ts";
  */
 // Optimizers (every kind with `optimizer`, made from the specs in src/runtime/optim) are exempt as a class: they
 // are checked over training trajectories against torch.optim (parity-optim, kinds-vs-torch, gpu/optimizers).
+// So are learning-rate schedulers (every kind with `lrScheduler`), which compute no tensor: their learning rates
+// and training runs are checked against torch.optim.lr_scheduler (runtime/lr-scheduler, engine/lr-schedules).
 const EXEMPT: Record<string, string> = {
   finite_difference:
     "tool: differentiates a loss with respect to an upstream input, so it needs the graph between",
@@ -264,7 +266,7 @@ function finiteDifferences(s: Scheduler, t: Trainable): number[] {
 describe("every node kind carries parity samples", () => {
   it("no kind lacks samples unless it is exempt, and every exemption is still needed", () => {
     const missing = kinds
-      .filter((k) => !k.samples?.length && !(k.type in EXEMPT) && !k.optimizer)
+      .filter((k) => !k.samples?.length && !(k.type in EXEMPT) && !k.optimizer && !k.lrScheduler)
       .map((k) => k.type);
     expect(missing, "kinds without samples (add `samples` to their declarations)").toEqual([]);
     const stale = Object.keys(EXEMPT).filter((t) => !registry.has(t) || registry.get(t)?.samples?.length);

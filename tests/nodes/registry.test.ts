@@ -104,8 +104,17 @@ describe("node registry", () => {
   it("groups kinds by family for the palette", () => {
     const fam = registry.byFamily();
     expect(fam.get("Losses")?.map((k) => k.type)).toContain("cross_entropy");
-    // One kind per optimizer spec, in the specs' order.
-    expect(fam.get("Optimizers")?.map((k) => k.type)).toEqual(OPTIMIZER_SPECS.map((s) => s.name));
+    // One kind per optimizer spec, in the specs' order, then the learning-rate schedulers.
+    expect(fam.get("Optimizers")?.map((k) => k.type)).toEqual([
+      ...OPTIMIZER_SPECS.map((s) => s.name),
+      "StepLR",
+      "MultiStepLR",
+      "ExponentialLR",
+      "CosineAnnealingLR",
+      "LinearLR",
+      "OneCycleLR",
+      "ReduceLROnPlateau",
+    ]);
     const total = [...fam.values()].reduce((n, ks) => n + ks.length, 0);
     expect(total).toBe(registry.list().length);
   });

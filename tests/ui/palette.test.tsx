@@ -33,7 +33,12 @@ describe("palette", () => {
       "Tools",
     ]);
     expect(groups.get("Losses")?.map((e) => e.type)).toContain("mse_loss");
-    expect(groups.get("Optimizers")?.map((e) => e.type)).toEqual(OPTIMIZER_SPECS.map((s) => s.name));
+    // The optimizers, then the learning-rate schedulers wired from them.
+    expect(groups.get("Optimizers")?.map((e) => e.type)).toEqual([
+      ...OPTIMIZER_SPECS.map((s) => s.name),
+      ...["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "OneCycleLR"],
+      "ReduceLROnPlateau",
+    ]);
     expect(groups.get("Tools")?.map((e) => e.type)).toContain("argmax");
   });
 

@@ -1,6 +1,7 @@
 /**
- * The plots under the canvas: loss per epoch (linear or log; the validation loss beside it), the validation
- * metrics per epoch, each parameter's trajectory with its gradient,
+ * The plots under the canvas: loss per epoch (linear or log; the validation loss beside it, and the learning
+ * rate on the right axis when a scheduler drives it), the validation metrics per epoch, each parameter's
+ * trajectory with its gradient,
  * and, when the graph has sweep nodes, each sweep's curve (loss against prediction).
  */
 import { createMemo, createSignal, For, Show } from "solid-js";
@@ -33,19 +34,21 @@ export function PlotsDock(props: PlotsDockProps) {
   const [gradsChoice, setShowGrads] = createSignal<boolean | null>(null);
   const showGrads = () => gradsChoice() ?? log.series().length <= 6;
 
-  // The validation loss (a DataLoader's validation data) beside the training loss, dashed.
-  const lossSeries = createMemo<SeriesSpec[]>(() =>
-    log
+  // The validation loss (a DataLoader's validation data) beside the training loss, dashed; the learning rate
+  // (a scheduler's) on the right axis.
+  const lossSeries = createMemo<SeriesSpec[]>(() => [
+    ...log
       .lossColumns()
       .map((c) =>
         c === "loss"
           ? { label: "loss", color: "var(--accent)" }
           : { label: "validation loss", color: COLORS[1], dash: [6, 3] },
       ),
-  );
+    ...(log.hasLr() ? [{ label: "lr", color: COLORS[3], dash: [4, 3], scale: "y2" as const }] : []),
+  ]);
   const lossData = (): ChartData => ({
     x: log.loss.xView(),
-    ys: log.lossColumns().map((c) => log.loss.view(c)),
+    ys: [...log.lossColumns().map((c) => log.loss.view(c)), ...(log.hasLr() ? [log.loss.view("lr")] : [])],
     n: log.loss.length,
   });
   const metricSeries = createMemo<SeriesSpec[]>(() =>
@@ -140,6 +143,7 @@ export function PlotsDock(props: PlotsDockProps) {
               log={logScale}
               xLabel="epoch"
               yLabel={logScale() ? "loss (log)" : "loss"}
+              y2Label={log.hasLr() ? "learning rate" : undefined}
               integerX
               sync="epoch"
             />

@@ -17,6 +17,8 @@ export interface EpochRecord {
   valLoss?: number;
   /** Validation metrics after the epoch: val_accuracy, or val_mse and val_mae. */
   metrics?: Record<string, number>;
+  /** With a learning-rate scheduler: the learning rate of the epoch's first step. */
+  lr?: number;
 }
 
 /** A parameter with many elements is plotted by its first few; the legend says so. */
@@ -47,6 +49,8 @@ export function createTrainingLog() {
   const [metricColumns, setMetricColumns] = createSignal<string[]>([]);
   const [series, setSeries] = createSignal<ParamSeries[]>([]);
   const [truncated, setTruncated] = createSignal<string[]>([]);
+  /** Whether the run reports a learning rate (a scheduler drives it): the loss chart then draws it too. */
+  const [hasLr, setHasLr] = createSignal(false);
   /** Column names per parameter, computed once: records arrive by the thousand per second. */
   const names = new Map<string, ParamSeries[]>();
 
@@ -54,11 +58,16 @@ export function createTrainingLog() {
     if (records.length === 0) return;
     let added: ParamSeries[] | null = null;
     for (const r of records) {
-      if (r.valLoss === undefined) loss.push(r.epoch, { loss: r.loss });
-      else {
-        loss.push(r.epoch, { loss: r.loss, val_loss: r.valLoss });
-        if (lossColumns().length === 1) setLossColumns(["loss", "val_loss"]);
+      const row: Record<string, number> = { loss: r.loss };
+      if (r.valLoss !== undefined) {
+        row.val_loss = r.valLoss;
+        if (!lossColumns().includes("val_loss")) setLossColumns(["loss", "val_loss"]);
       }
+      if (r.lr !== undefined) {
+        row.lr = r.lr;
+        if (!hasLr()) setHasLr(true);
+      }
+      loss.push(r.epoch, row);
       if (r.metrics) {
         metrics.push(r.epoch, r.metrics);
         const known = metricColumns();
@@ -100,6 +109,7 @@ export function createTrainingLog() {
     setMetricColumns([]);
     setSeries([]);
     setTruncated([]);
+    setHasLr(false);
     setVersion((v) => v + 1);
   };
 
@@ -113,6 +123,7 @@ export function createTrainingLog() {
     version,
     series,
     truncated,
+    hasLr,
     lossColumns,
     metricColumns,
     append,
