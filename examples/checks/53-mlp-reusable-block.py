@@ -33,7 +33,7 @@ with torch.no_grad():
     initial_accuracy = accuracy(forward())
 
 losses, history = [], []
-for epoch in range(200):
+for epoch in range(150):
     optimizer.zero_grad()
     loss = F.cross_entropy(forward(), labels)
     losses.append(loss.item())

@@ -66,7 +66,12 @@ describe("examples menu", () => {
       "Beyond the tutorials",
     ]);
     fireEvent.input(search, { target: { value: "MLP adam" } });
-    expect(groups()).toEqual([{ tutorial: "Beyond the tutorials", files: ["51-mlp-two-class-adam.json"] }]);
+    expect(groups()).toEqual([
+      {
+        tutorial: "Beyond the tutorials",
+        files: ["51-mlp-two-class-adam.json", "53-mlp-reusable-block.json", "61-iris-mlp-validation.json"],
+      },
+    ]);
     fireEvent.keyDown(search, { key: "Enter" });
     expect(onExample).toHaveBeenCalledWith(expect.objectContaining({ file: "51-mlp-two-class-adam.json" }));
     fireEvent.click(r.getByTestId("examples"));
