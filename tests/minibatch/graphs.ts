@@ -1,4 +1,5 @@
 /** Mini-batch graphs the tests train: a data set, random_split, a DataLoader with validation data, a model. */
+import { CURRENT_VERSION } from "../../src/graph/schema.ts";
 import type { ParamValue } from "../../src/nodes/types.ts";
 
 export interface MiniBatchGraph {
@@ -80,7 +81,7 @@ export function miniBatchGraph(g: MiniBatchGraph): Record<string, unknown> {
   edge("loss", "out", "opt", "loss");
   return {
     format: "gradwire.graph",
-    version: 2,
+    version: CURRENT_VERSION,
     title: `mini-batches: ${g.task}`,
     settings: { epochs: g.epochs },
     nodes: nodes.map((n, i) => ({ ...n, position: { x: 250 * i, y: 0 } })),
