@@ -69,7 +69,12 @@ describe("examples menu", () => {
     expect(groups()).toEqual([
       {
         tutorial: "Beyond the tutorials",
-        files: ["51-mlp-two-class-adam.json", "53-mlp-reusable-block.json", "61-iris-mlp-validation.json"],
+        files: [
+          "51-mlp-two-class-adam.json",
+          "53-mlp-reusable-block.json",
+          "61-iris-mlp-validation.json",
+          "65-moons-onecycle.json",
+        ],
       },
     ]);
     fireEvent.keyDown(search, { key: "Enter" });
