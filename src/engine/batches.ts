@@ -17,13 +17,19 @@ import type { Tensor } from "../runtime/tensor.ts";
 import { SchedulerError } from "./scheduler.ts";
 import type { EpochOutcome, LoaderBinding, TrainingProgram, TrainingSession } from "./scheduler-backend.ts";
 
-/** Why a program with a DataLoader trains on the CPU whatever backend was asked for. */
+/**
+ * Why a program with a DataLoader trains on the CPU whatever backend was asked for, or undefined when the
+ * WebGPU session can take its batches as per-step inputs.
+ */
 export function miniBatchCpuReason(program: TrainingProgram): string | undefined {
   const loader = program.loader;
-  // The WebGPU session traces the forward pass once and folds data into constants, so it cannot take a new
-  // batch per step.
-  return loader
-    ? `mini-batches (DataLoader '${program.labelOf(loader.nodeId)}') train on the CPU`
+  if (!loader) return undefined;
+  // The WebGPU session writes each batch into float32 buffers before the step; class indices (int64) are
+  // folded into its index kernels (nll_loss's picks) when it compiles, so they cannot change per step yet.
+  const data = loader.inputs();
+  const odd = LOADER_PORTS.find((p) => data[p] && data[p]!.dtype !== "float32");
+  return odd
+    ? `mini-batches whose '${odd}' is ${data[odd]!.dtype} (DataLoader '${program.labelOf(loader.nodeId)}') train on the CPU`
     : undefined;
 }
 
@@ -108,6 +114,7 @@ export class MiniBatchSession implements TrainingSession {
    */
   private async optimizerStep(batch: NodeOutputs): Promise<EpochOutcome> {
     this.loader.setBatch(batch);
+    this.inner.feed?.(LOADER_PORTS.map((p) => batch[p]!));
     return this.inner.epoch(1);
   }
 
@@ -137,6 +144,9 @@ export class MiniBatchSession implements TrainingSession {
     const outcome: EpochOutcome = { ...last!, loss: sum / steps.length, steps };
     const vx = data[VALIDATION_PORTS.x];
     const vy = data[VALIDATION_PORTS.y];
+    // Validation runs on the CPU, on the parameters synced from the backend: once per epoch, in eval mode, the
+    // CPU's numbers are the reference and no second (evaluation) program needs compiling per shape.
+    if (vx && vy) await this.inner.sync();
     if (vx && vy) Object.assign(outcome, this.validate({ [LOADER_PORTS[0]]: vx, [LOADER_PORTS[1]]: vy }));
     this.loader.setBatch(undefined);
     return outcome;

@@ -214,13 +214,13 @@ export class Trainer {
     const loader = this.scheduler.validation.order.find(
       (id) => this.scheduler.registry.get(graph.nodes[id].type)?.dataLoader,
     );
-    if (loader) {
-      // Nothing to measure: mini-batches train on the CPU (engine/batches.ts).
+    // Mini-batches the WebGPU session cannot take (engine/batches.ts): nothing to measure.
+    const cpuOnly = loader ? miniBatchCpuReason(this.scheduler.program()) : undefined;
+    if (cpuOnly) {
       this.autoFor = `${key}|${epochs}`;
       if (this.choice.backend !== cpuBackend) this.backendChanged = true;
       this.choice = { backend: cpuBackend };
-      const reason = `CPU: mini-batches (DataLoader '${this.scheduler.label(loader)}') train on the CPU`;
-      this.setState({ backend: "cpu", reason, fallback: undefined });
+      this.setState({ backend: "cpu", reason: `CPU: ${cpuOnly}`, fallback: undefined });
       return;
     }
     this.setState({ measuring: true });

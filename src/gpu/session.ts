@@ -70,6 +70,8 @@ interface Slot {
   group: number;
   /** Whether the loss reaches it (only then does it have a gradient and an optimizer step). */
   trained: boolean;
+  /** A per-step input (a mini-batch tensor): written before each step, never read back. */
+  input?: boolean;
 }
 
 function nowMs(): number {
@@ -108,6 +110,12 @@ export class GpuTrainingSession implements TrainingSession {
   private failure: GpuError | null = null;
   private disposed = false;
   private c!: Compiled;
+  /**
+   * Mini-batches: the programs compiled so far by the inputs' shapes (a shorter last batch gets its own), and
+   * the inputs of the next step. Without a DataLoader there is one program and no inputs.
+   */
+  private programs = new Map<string, Compiled>();
+  private inputs: readonly Tensor[] = [];
 
   private constructor(
     private readonly dev: GpuDevice,
@@ -154,6 +162,8 @@ export class GpuTrainingSession implements TrainingSession {
         ),
     );
     const session = new GpuTrainingSession(dev, program, opts, optimizers);
+    // With a DataLoader the program is compiled for the first batch's shapes, when it is fed.
+    if (program.loader) return session;
     session.c = await session.compile();
     session.restart();
     return session;
@@ -187,6 +197,13 @@ export class GpuTrainingSession implements TrainingSession {
       owner.push(-1);
       ids.push(t.name ?? `state ${tensors.length}`);
     }
+    // The batch tensors are GPU-resident leaves like the parameters, rewritten before each step.
+    const firstInput = tensors.length;
+    for (const t of this.inputs) {
+      tensors.push(t);
+      owner.push(-1);
+      ids.push(`input ${tensors.length - firstInput}`);
+    }
     const cap = new Capture(events, { leaves: tensors, fold: opts.fold, state: new Set(states.targets) });
     const b = cap.builder;
     const losses = result.losses.map((t) => cap.valueOf(t));
@@ -209,6 +226,7 @@ export class GpuTrainingSession implements TrainingSession {
     });
     const zeroGrads = groups.map((g) => g.zeroGrad);
     const grads: (Node | null)[] = tensors.map((t, slot) => {
+      if (slot >= firstInput) return null;
       const zero = zeroGrads[owner[slot]];
       let acc: Node | null = null;
       for (let i = zero ? owner[slot] : 0; i < perLoss.length; i++) {
@@ -223,6 +241,7 @@ export class GpuTrainingSession implements TrainingSession {
       id: ids[k],
       group: owner[k],
       trained: grads[k] !== null,
+      input: k >= firstInput,
     }));
     if (!slots.some((s) => s.trained))
       throw new GpuError("unsupported", "no trained tensor gets a gradient from the loss", null);
@@ -321,7 +340,9 @@ export class GpuTrainingSession implements TrainingSession {
     await this.sync();
     // The old program stays in place until the new one exists: a failed compile leaves a working session.
     const next = await this.compile();
-    this.gp.dispose();
+    for (const c of new Set([...this.programs.values(), this.c])) c.gp.dispose();
+    this.programs.clear();
+    if (this.inputs.length > 0) this.programs.set(inputKey(this.inputs), next);
     this.c = next;
     this.restart();
   }
@@ -414,10 +435,58 @@ export class GpuTrainingSession implements TrainingSession {
    * The next epoch's outcome. `ahead` is how many more epochs the caller means to run (this one included): the
    * GPU runs up to that many ahead of the records taken.
    */
+  feed(inputs: readonly Tensor[]): void {
+    this.inputs = inputs;
+  }
+
+  /**
+   * Mini-batches: the program for the fed inputs' shapes, compiled on first use; a switch between programs
+   * carries the state across (on the host, at the last delivered step). Then the inputs are written: the queue
+   * orders the writes before the step's commands.
+   */
+  private async takeInputs(): Promise<void> {
+    if (this.inputs.length === 0) throw new Error("internal: a mini-batch step without its batch");
+    const key = inputKey(this.inputs);
+    let next = this.programs.get(key);
+    if (!next || next !== this.c) {
+      let state: HostState | undefined;
+      if (this.c) {
+        await this.settle();
+        state = this.snapshots.at(-1);
+      }
+      if (!next) {
+        // The new program is traced from the CPU tensors: they must hold the state reached so far.
+        if (state) this.writeBack(state);
+        next = await this.compile();
+        this.programs.set(key, next);
+      }
+      this.c = next;
+      if (state) {
+        this.upload(state);
+        this.snapshots = [state];
+        this.uniformLog.clear();
+      } else this.restart();
+    }
+    const first = this.slots.findIndex((x) => x.input);
+    this.slots.forEach((s, k) => {
+      if (!s.input) return;
+      const data = this.inputs[k - first].data;
+      this.gp.write(
+        this.prog.params[k].offset,
+        data instanceof Float32Array ? data : Float32Array.from(data),
+      );
+    });
+  }
+
   async epoch(ahead = 1): Promise<EpochOutcome> {
     if (this.disposed) throw new BackendUnavailable("the WebGPU session was disposed");
     if (this.ready.length === 0 && this.failure) throw new BackendUnavailable(this.failure.message);
     try {
+      if (this.program.loader) {
+        // One step per call: the next batch is not known yet.
+        await this.takeInputs();
+        ahead = 1;
+      }
       if (this.groups.some((g, i) => g.zeroGrad !== this.c.zeroGrads[i])) await this.rebuild();
       if (this.dirty) await this.settle();
       const want = Math.max(1, ahead);
@@ -495,7 +564,7 @@ export class GpuTrainingSession implements TrainingSession {
   }
 
   async sync(): Promise<void> {
-    if (this.disposed) return;
+    if (this.disposed || !this.c) return;
     let state: HostState | undefined;
     if (!this.failure && !this.dev.isLost) {
       try {
@@ -517,6 +586,7 @@ export class GpuTrainingSession implements TrainingSession {
   private writeBack(s: HostState): void {
     this.slots.forEach((slot, k) => {
       const t = slot.tensor;
+      if (slot.input) return;
       t.data.set(s.params[k]);
       t.version++;
       if (slot.trained) t.grad = new Tensor(s.grads[k].slice(), t.shape, t.dtype);
@@ -562,8 +632,13 @@ export class GpuTrainingSession implements TrainingSession {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.gp.dispose();
+    for (const c of new Set([...this.programs.values(), ...(this.c ? [this.c] : [])])) c.gp.dispose();
   }
+}
+
+/** The shapes of a step's inputs: one compiled program each. */
+function inputKey(inputs: readonly Tensor[]): string {
+  return inputs.map((t) => t.shape.join("x")).join(",");
 }
 
 /**

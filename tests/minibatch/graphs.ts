@@ -80,7 +80,7 @@ export function miniBatchGraph(g: MiniBatchGraph): Record<string, unknown> {
   edge("loss", "out", "opt", "loss");
   return {
     format: "gradwire.graph",
-    version: 2,
+    version: 3,
     title: `mini-batches: ${g.task}`,
     settings: { epochs: g.epochs },
     nodes: nodes.map((n, i) => ({ ...n, position: { x: 250 * i, y: 0 } })),
