@@ -18,22 +18,6 @@ import { SchedulerError } from "./scheduler.ts";
 import type { EpochOutcome, LoaderBinding, TrainingProgram, TrainingSession } from "./scheduler-backend.ts";
 
 /**
- * Why a program with a DataLoader trains on the CPU whatever backend was asked for, or undefined when the
- * WebGPU session can take its batches as per-step inputs.
- */
-export function miniBatchCpuReason(program: TrainingProgram): string | undefined {
-  const loader = program.loader;
-  if (!loader) return undefined;
-  // The WebGPU session writes each batch into float32 buffers before the step; class indices (int64) are
-  // folded into its index kernels (nll_loss's picks) when it compiles, so they cannot change per step yet.
-  const data = loader.inputs();
-  const odd = LOADER_PORTS.find((p) => data[p] && data[p]!.dtype !== "float32");
-  return odd
-    ? `mini-batches whose '${odd}' is ${data[odd]!.dtype} (DataLoader '${program.labelOf(loader.nodeId)}') train on the CPU`
-    : undefined;
-}
-
-/**
  * The validation metrics for the objective's loss of this type on these input and target, named as the epoch
  * lines name them: `val_accuracy` for classifiers, `val_mse` and `val_mae` for regression.
  */

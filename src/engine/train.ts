@@ -9,7 +9,7 @@ import { nonFiniteIn } from "../runtime/finite.ts";
 import type { Optimizer } from "../runtime/optim.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import { autoCache, chooseBackend, type Measured, shapeClass } from "./auto-backend.ts";
-import { type LoaderOrder, MiniBatchSession, miniBatchCpuReason } from "./batches.ts";
+import { type LoaderOrder, MiniBatchSession } from "./batches.ts";
 import { type GradientFault, Scheduler, SchedulerError } from "./scheduler.ts";
 import {
   type Backend,
@@ -211,18 +211,6 @@ export class Trainer {
     const epochs = this.targetEpochs();
     if (`${key}|${epochs}` === this.autoFor) return;
     if (this.scheduler.groups().length === 0) return;
-    const loader = this.scheduler.validation.order.find(
-      (id) => this.scheduler.registry.get(graph.nodes[id].type)?.dataLoader,
-    );
-    // Mini-batches the WebGPU session cannot take (engine/batches.ts): nothing to measure.
-    const cpuOnly = loader ? miniBatchCpuReason(this.scheduler.program()) : undefined;
-    if (cpuOnly) {
-      this.autoFor = `${key}|${epochs}`;
-      if (this.choice.backend !== cpuBackend) this.backendChanged = true;
-      this.choice = { backend: cpuBackend };
-      this.setState({ backend: "cpu", reason: `CPU: ${cpuOnly}`, fallback: undefined });
-      return;
-    }
     this.setState({ measuring: true });
     let decision: Awaited<ReturnType<typeof chooseBackend>>;
     let gpu: Backend | undefined;
@@ -320,11 +308,6 @@ export class Trainer {
     const carried = this.carried?.structure === structure ? this.carried.optimizers : undefined;
     const carriedOrder = this.carried?.structure === structure ? this.carried.order : undefined;
     this.carried = null;
-    const cpuOnly = miniBatchCpuReason(program);
-    if (cpuOnly && this.choice.backend !== cpuBackend) {
-      this.choice = { backend: cpuBackend, fallback: `${cpuOnly}; running on the CPU` };
-      this.setState({ backend: "cpu", fallback: this.choice.fallback, reason: undefined });
-    }
     try {
       this.session = await this.choice.backend.startTraining(program, carried);
     } catch (e) {

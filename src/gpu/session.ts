@@ -22,8 +22,10 @@ import {
   type TrainingProgram,
   type TrainingSession,
 } from "../engine/scheduler-backend.ts";
+import { LOADER_PORTS, takeRows } from "../nodes/loader.ts";
 import type { ParamValue } from "../nodes/types.ts";
 import type { Optimizer } from "../runtime/optim.ts";
+import { numel } from "../runtime/shape.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import type { TraceEvent } from "../runtime/trace.ts";
 import { backward } from "./autodiff.ts";
@@ -70,8 +72,9 @@ interface Slot {
   group: number;
   /** Whether the loss reaches it (only then does it have a gradient and an optimizer step). */
   trained: boolean;
-  /** A per-step input (a mini-batch tensor): written before each step, never read back. */
-  input?: boolean;
+  /** A per-step input (a mini-batch tensor, or what nll_loss derives from its class indices): its values for
+   * the step's batch, written before each step, never read back. */
+  input?: (batch: readonly Tensor[]) => Float32Array;
 }
 
 function nowMs(): number {
@@ -162,9 +165,22 @@ export class GpuTrainingSession implements TrainingSession {
         ),
     );
     const session = new GpuTrainingSession(dev, program, opts, optimizers);
-    // With a DataLoader the program is compiled for the first batch's shapes, when it is fed.
-    if (program.loader) return session;
-    session.c = await session.compile();
+    if (program.loader) {
+      // Compiled now for a full batch's shapes (any rows will do), so a graph WebGPU cannot take is refused
+      // here, before the DataLoader's order advances; a shorter last batch compiles when it comes.
+      const loader = program.loader;
+      const data = loader.inputs();
+      const rows = Array.from({ length: Math.min(loader.settings.batchSize, data.x!.shape[0]) }, (_, i) => i);
+      const batch = Object.fromEntries(LOADER_PORTS.map((p) => [p, takeRows(data[p]!, rows)]));
+      loader.setBatch(batch);
+      try {
+        session.feed(LOADER_PORTS.map((p) => batch[p]));
+        session.c = await session.compile();
+        session.programs.set(inputKey(session.inputs), session.c);
+      } finally {
+        loader.setBatch(undefined);
+      }
+    } else session.c = await session.compile();
     session.restart();
     return session;
   }
@@ -198,16 +214,41 @@ export class GpuTrainingSession implements TrainingSession {
       ids.push(t.name ?? `state ${tensors.length}`);
     }
     // The batch tensors are GPU-resident leaves like the parameters, rewritten before each step.
+    // Float ones directly; the host reads class indices (stepInputs) and nll_loss takes what it derives.
     const firstInput = tensors.length;
-    for (const t of this.inputs) {
+    const feeds: ((batch: readonly Tensor[]) => Float32Array)[] = [];
+    const stepInputs: Tensor[] = [];
+    this.inputs.forEach((t, i) => {
+      if (t.dtype !== "float32") {
+        stepInputs.push(t);
+        return;
+      }
       tensors.push(t);
       owner.push(-1);
-      ids.push(`input ${tensors.length - firstInput}`);
-    }
-    const cap = new Capture(events, { leaves: tensors, fold: opts.fold, state: new Set(states.targets) });
+      ids.push(`input ${i}`);
+      feeds.push((batch) => asFloat32(batch[i].data));
+    });
+    const cap = new Capture(events, {
+      leaves: tensors,
+      fold: opts.fold,
+      state: new Set(states.targets),
+      stepInputs,
+    });
     const b = cap.builder;
     const losses = result.losses.map((t) => cap.valueOf(t));
     const objective = cap.valueOf(result.objective);
+    for (const d of cap.derived) {
+      const at = this.inputs.indexOf(stepInputs[d.input]);
+      tensors.push(new Tensor(new Float32Array(numel(d.shape)), d.shape, "float32"));
+      owner.push(-1);
+      ids.push(`input ${at} (derived)`);
+      feeds.push((batch) => d.compute(Float64Array.from(batch[at].data)));
+    }
+    refuseStepConstants(cap.stepConstants, [
+      ...losses,
+      objective,
+      ...states.writes.map((w) => cap.valueOf(w.value)),
+    ]);
     losses.forEach((l, i) => {
       if (l.numel !== 1)
         throw new GpuError(
@@ -241,7 +282,7 @@ export class GpuTrainingSession implements TrainingSession {
       id: ids[k],
       group: owner[k],
       trained: grads[k] !== null,
-      input: k >= firstInput,
+      input: k >= firstInput ? feeds[k - firstInput] : undefined,
     }));
     if (!slots.some((s) => s.trained))
       throw new GpuError("unsupported", "no trained tensor gets a gradient from the loss", null);
@@ -467,14 +508,8 @@ export class GpuTrainingSession implements TrainingSession {
         this.uniformLog.clear();
       } else this.restart();
     }
-    const first = this.slots.findIndex((x) => x.input);
     this.slots.forEach((s, k) => {
-      if (!s.input) return;
-      const data = this.inputs[k - first].data;
-      this.gp.write(
-        this.prog.params[k].offset,
-        data instanceof Float32Array ? data : Float32Array.from(data),
-      );
+      if (s.input) this.gp.write(this.prog.params[k].offset, s.input(this.inputs));
     });
   }
 
@@ -633,6 +668,29 @@ export class GpuTrainingSession implements TrainingSession {
     if (this.disposed) return;
     this.disposed = true;
     for (const c of new Set([...this.programs.values(), ...(this.c ? [this.c] : [])])) c.gp.dispose();
+  }
+}
+
+function asFloat32(data: ArrayLike<number>): Float32Array {
+  return data instanceof Float32Array ? data : Float32Array.from(data);
+}
+
+/** A per-step input that the program reads as a constant would replay the first batch: refuse the program. */
+function refuseStepConstants(constants: ReadonlySet<Node>, roots: readonly Node[]): void {
+  if (constants.size === 0) return;
+  const seen = new Set<Node>();
+  const stack = [...roots];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (constants.has(n))
+      throw new GpuError(
+        "unsupported",
+        `${nodeRef(n.scope)} reads the DataLoader's ${n.dtype} batch in a way the WebGPU backend cannot take per step (only as nll_loss's or cross_entropy's target); use the CPU backend`,
+        n.scope,
+      );
+    stack.push(...n.inputs);
   }
 }
 

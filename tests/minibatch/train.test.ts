@@ -81,7 +81,7 @@ describe("mini-batch training equals PyTorch's DataLoader loop (gradwire train v
         expect(Math.abs(got - want), `${path}: ${got} vs torch ${want}`).toBeLessThanOrEqual(
           atol + rtol * Math.abs(want),
         );
-      if (c.dtype !== "float32" || c.task !== "regress") return;
+      if (c.dtype !== "float32") return;
       // WebGPU (Dawn on SwiftShader) takes each batch as a per-step input: torch's numbers within float32
       // rounding (its reductions sum in another order).
       const gpu = gradwire("train", file, "--jsonl", "--steps", "--backend", "webgpu");
