@@ -62,20 +62,26 @@ function expectClose(a: EpochRecord[], b: EpochRecord[]): void {
   });
 }
 
+/** Train `g` on the CPU and on WebGPU; the WebGPU run must stay there and follow the CPU's. */
+async function trainBoth(g: MiniBatchGraph) {
+  const cpu = await train(g, "cpu");
+  const gpu = await train(g, "webgpu");
+  expect(gpu.state.message).toBeUndefined();
+  expect(gpu.state.status).toBe("done");
+  expect(gpu.state.backend).toBe("webgpu");
+  expect(gpu.state.fallback).toBeUndefined();
+  expectClose(gpu.records, cpu.records);
+  return cpu;
+}
+
 describe("mini-batches on WebGPU", () => {
   for (const dropLast of [false, true])
     it(`follow the CPU's trajectory (shuffle, validation, drop_last ${dropLast})`, async () => {
       const g = { ...base, dropLast };
-      const cpu = await train(g, "cpu");
-      const gpu = await train(g, "webgpu");
-      expect(gpu.state.message).toBeUndefined();
-      expect(gpu.state.status).toBe("done");
-      expect(gpu.state.backend).toBe("webgpu");
-      expect(gpu.state.fallback).toBeUndefined();
+      const cpu = await trainBoth(g);
       // 56 training samples in batches of 16: a last batch of 8 unless dropped.
       expect(cpu.records[0].steps).toHaveLength(dropLast ? 3 : 4);
       expect(cpu.records[0].metrics?.val_mse).toBeGreaterThan(0);
-      expectClose(gpu.records, cpu.records);
     });
 
   it("keep the shuffle order across a switch to the CPU mid-run", async () => {
@@ -105,14 +111,8 @@ describe("mini-batches on WebGPU", () => {
   for (const modules of [false, true])
     it(`take class-index targets per step (cross_entropy${modules ? ", Dropout and BatchNorm1d" : ""})`, async () => {
       const g: MiniBatchGraph = { ...base, task: "classify", modules };
-      const cpu = await train(g, "cpu");
-      const gpu = await train(g, "webgpu");
-      expect(gpu.state.message).toBeUndefined();
-      expect(gpu.state.status).toBe("done");
-      expect(gpu.state.backend).toBe("webgpu");
-      expect(gpu.state.fallback).toBeUndefined();
+      const cpu = await trainBoth(g);
       expect(cpu.records[0].metrics?.val_accuracy).toBeGreaterThan(0);
-      expectClose(gpu.records, cpu.records);
     });
 
   it("refuse float64 data when the batch comes, before the loader's order advances", async () => {
