@@ -9,6 +9,7 @@
  * with the same tensor shapes. A change of shapes is a new class and is measured again.
  */
 import type { ValidationResult } from "../graph/validate.ts";
+import { MiniBatchSession } from "./batches.ts";
 import type {
   AdapterInfo,
   Backend,
@@ -143,7 +144,9 @@ export async function measure(
   let ran = 0;
   const left = () => planned - ran;
   const t0 = now();
-  const session = await backend.startTraining(program);
+  const started = await backend.startTraining(program);
+  // With a DataLoader an epoch is the loader's batches, one step each, as the trainer runs it.
+  const session = program.loader ? new MiniBatchSession(program, program.loader, started) : started;
   const setupSeconds = (now() - t0) / 1000;
   const result = (p: { epochs: number; ms: number }, cutShort?: boolean): Measurement => ({
     backend: backend.name,

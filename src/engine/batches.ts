@@ -17,16 +17,6 @@ import type { Tensor } from "../runtime/tensor.ts";
 import { SchedulerError } from "./scheduler.ts";
 import type { EpochOutcome, LoaderBinding, TrainingProgram, TrainingSession } from "./scheduler-backend.ts";
 
-/** Why a program with a DataLoader trains on the CPU whatever backend was asked for. */
-export function miniBatchCpuReason(program: TrainingProgram): string | undefined {
-  const loader = program.loader;
-  // The WebGPU session traces the forward pass once and folds data into constants, so it cannot take a new
-  // batch per step.
-  return loader
-    ? `mini-batches (DataLoader '${program.labelOf(loader.nodeId)}') train on the CPU`
-    : undefined;
-}
-
 /**
  * The validation metrics for the objective's loss of this type on these input and target, named as the epoch
  * lines name them: `val_accuracy` for classifiers, `val_mse` and `val_mae` for regression.
@@ -108,6 +98,7 @@ export class MiniBatchSession implements TrainingSession {
    */
   private async optimizerStep(batch: NodeOutputs): Promise<EpochOutcome> {
     this.loader.setBatch(batch);
+    this.inner.feed?.(LOADER_PORTS.map((p) => batch[p]!));
     return this.inner.epoch(1);
   }
 
@@ -142,6 +133,9 @@ export class MiniBatchSession implements TrainingSession {
     if (firstLr !== undefined) outcome.lr = firstLr;
     const vx = data[VALIDATION_PORTS.x];
     const vy = data[VALIDATION_PORTS.y];
+    // Validation runs on the CPU, on the parameters synced from the backend: once per epoch, in eval mode, the
+    // CPU's numbers are the reference and no second (evaluation) program needs compiling per shape.
+    if (vx && vy) await this.inner.sync();
     if (vx && vy) Object.assign(outcome, this.validate({ [LOADER_PORTS[0]]: vx, [LOADER_PORTS[1]]: vy }));
     this.loader.setBatch(undefined);
     // The per-epoch schedulers step now, after validation, so ReduceLROnPlateau can watch val_loss.

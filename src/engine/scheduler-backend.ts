@@ -100,6 +100,11 @@ export interface TrainingSession {
    * how many epochs the caller means to run, this one included: a backend may compute that far ahead.
    */
   epoch(ahead?: number): EpochOutcome | Promise<EpochOutcome>;
+  /**
+   * Mini-batches: the tensors standing in for the DataLoader's outputs in the next epoch (one step), in port
+   * order. A backend that compiled the forward pass takes them as per-step inputs instead of constants.
+   */
+  feed?(inputs: readonly Tensor[]): void;
   /** Change a hyperparameter (lr, momentum...) of one group from the next epoch on. */
   setHyper(groupNodeId: string, name: string, value: ParamValue): void;
   /** Copy the current parameter values into the CPU leaf tensors (so previews and eval see them). */

@@ -9,7 +9,7 @@ import { nonFiniteIn } from "../runtime/finite.ts";
 import type { Optimizer } from "../runtime/optim.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import { autoCache, chooseBackend, type Measured, shapeClass } from "./auto-backend.ts";
-import { type LoaderOrder, MiniBatchSession, miniBatchCpuReason } from "./batches.ts";
+import { type LoaderOrder, MiniBatchSession } from "./batches.ts";
 import { LrSchedules } from "./lr-schedules.ts";
 import { type GradientFault, Scheduler, SchedulerError } from "./scheduler.ts";
 import {
@@ -244,18 +244,6 @@ export class Trainer {
     const epochs = this.targetEpochs();
     if (`${key}|${epochs}` === this.autoFor) return;
     if (this.scheduler.groups().length === 0) return;
-    const loader = this.scheduler.validation.order.find(
-      (id) => this.scheduler.registry.get(graph.nodes[id].type)?.dataLoader,
-    );
-    if (loader) {
-      // Nothing to measure: mini-batches train on the CPU (engine/batches.ts).
-      this.autoFor = `${key}|${epochs}`;
-      if (this.choice.backend !== cpuBackend) this.backendChanged = true;
-      this.choice = { backend: cpuBackend };
-      const reason = `CPU: mini-batches (DataLoader '${this.scheduler.label(loader)}') train on the CPU`;
-      this.setState({ backend: "cpu", reason, fallback: undefined });
-      return;
-    }
     this.setState({ measuring: true });
     let decision: Awaited<ReturnType<typeof chooseBackend>>;
     let gpu: Backend | undefined;
@@ -361,11 +349,6 @@ export class Trainer {
         ? this.carried.schedules
         : LrSchedules.of(groups, { epochs: this.targetEpochs(), stepsPerEpoch: stepsPerEpoch(program) });
     this.carried = null;
-    const cpuOnly = miniBatchCpuReason(program);
-    if (cpuOnly && this.choice.backend !== cpuBackend) {
-      this.choice = { backend: cpuBackend, fallback: `${cpuOnly}; running on the CPU` };
-      this.setState({ backend: "cpu", fallback: this.choice.fallback, reason: undefined });
-    }
     try {
       this.session = await this.choice.backend.startTraining(program, carried);
     } catch (e) {

@@ -28,7 +28,23 @@ export interface CaptureOptions {
    * it off so every op of a case runs on the GPU.
    */
   fold?: boolean;
+  /**
+   * Per-step inputs the host reads (a mini-batch's class indices): nll_loss takes what it derives from them
+   * (`derived`) as leaves rewritten each step; any other use of them is refused, as it would be baked in.
+   */
+  stepInputs?: readonly Tensor[];
 }
+
+/** A leaf the host computes from a per-step input before each step (nll_loss's picks and weights). */
+export interface DerivedInput {
+  /** Index into CaptureOptions.stepInputs. */
+  input: number;
+  shape: readonly number[];
+  compute: (data: Float64Array) => Float32Array;
+}
+
+/** Makes a leaf derived from `t` when it is a per-step input, else undefined. */
+type StepLeaf = (t: Tensor, shape: readonly number[], compute: DerivedInput["compute"]) => Node | undefined;
 
 /** Largest integer magnitude f32 holds exactly. */
 const F32_EXACT_INT = 2 ** 24;
@@ -46,6 +62,9 @@ export class Capture {
   private dynamic: Set<Node>;
   readonly leafNodes: Node[];
   private readonly fold: boolean;
+  private readonly stepInputs: readonly Tensor[];
+  /** Leaves after leafNodes (slots leaves.length + i), computed by the host from per-step inputs. */
+  readonly derived: DerivedInput[] = [];
 
   /** `parent`: a capture whose values this one may use (a custom function's replayed backward). */
   constructor(
@@ -54,6 +73,7 @@ export class Capture {
     private readonly parent: Capture | null = null,
   ) {
     this.fold = opts.fold ?? true;
+    this.stepInputs = parent?.stepInputs ?? opts.stepInputs ?? [];
     this.builder = parent?.builder ?? new Builder();
     this.dynamic = parent?.dynamic ?? new Set<Node>();
     for (const e of events)
@@ -110,7 +130,7 @@ export class Capture {
     const b = this.builder;
     b.scope = event.scope;
     b.what = opLabel(event);
-    const outs = lowerEvent(b, event, inputs, (x) => this.hostData(x, event));
+    const outs = lowerEvent(b, event, inputs, (x) => this.hostData(x, event), this.stepLeaf);
     event.outputs.forEach((o, k) => {
       if (!this.values.has(o)) this.values.set(o, outs[k]);
       if (dynamic) this.dynamic.add(outs[k]);
@@ -172,8 +192,24 @@ export class Capture {
     return out;
   }
 
+  private readonly stepLeaf: StepLeaf = (t, shape, compute) => {
+    const input = this.stepInputs.indexOf(t);
+    if (input < 0) return undefined;
+    const b = this.builder;
+    const n = b.node({ k: "param", slot: this.leafNodes.length + this.derived.length }, [], shape, "float32");
+    this.derived.push({ input, shape, compute });
+    this.dynamic.add(n);
+    return n;
+  };
+
   /** Host values of an index or metadata input: it must not depend on a GPU leaf. */
   private hostData(t: Tensor, event: TraceEvent): Float64Array {
+    if (this.stepInputs.includes(t))
+      throw new GpuError(
+        "unsupported",
+        `${nodeRef(event.scope)}: ${opLabel(event)} reads the DataLoader's ${t.dtype} batch, which the WebGPU backend takes per step only as nll_loss's or cross_entropy's target; use the CPU backend`,
+        event.scope,
+      );
     const n = this.valueOf(t);
     if (this.dynamic.has(n))
       throw new GpuError(
@@ -200,8 +236,18 @@ export class Capture {
       if (this.dynamic.has(v)) this.dynamic.add(d);
       return d;
     }
-    return this.constant(t, t.name ?? null);
+    const n = this.constant(t, t.name ?? null);
+    // A per-step input read as a value (not through stepLeaf) would be this step's batch baked in: the node is
+    // dynamic, so nothing folds it away, and refuseStepConstants finds it if the program reads it.
+    if (this.stepInputs.includes(t)) {
+      this.dynamic.add(n);
+      this.stepConstants.add(n);
+    }
+    return n;
   }
+
+  /** Per-step inputs lowered as constants; a program that reads one cannot run on WebGPU. */
+  readonly stepConstants = new Set<Node>();
 
   private constant(t: Tensor, scope: string | null): Node {
     if (!isFloating(t.dtype))
@@ -249,7 +295,13 @@ function keptShape(shape: readonly number[], dims: readonly number[]): number[] 
 type HostData = (t: Tensor) => Float64Array;
 
 /** IR for one traced op, one node per op output. */
-function lowerEvent(b: Builder, e: TraceEvent, ins: (Node | null)[], host: HostData): Node[] {
+function lowerEvent(
+  b: Builder,
+  e: TraceEvent,
+  ins: (Node | null)[],
+  host: HostData,
+  stepLeaf?: StepLeaf,
+): Node[] {
   const out = e.outputs[0];
   const a = e.attrs;
   const x = ins[0] as Node;
@@ -312,7 +364,7 @@ function lowerEvent(b: Builder, e: TraceEvent, ins: (Node | null)[], host: HostD
       return [b.map(op, [x, ins[1] as Node, w, pw], out.shape, out.dtype)];
     }
     case "nll_loss":
-      return [nllLoss(b, e, x, host)];
+      return [nllLoss(b, e, x, host, stepLeaf)];
     case "custom_function":
       throw new Error("internal: custom functions are lowered by Capture.customFunction");
     case "state_update":
@@ -411,25 +463,50 @@ function indexSelectOffsets(e: TraceEvent, host: HostData): Int32Array {
 /**
  * nll_loss as the CPU computes it: the declared per-target loss -(x w) (runtime/pointwise-loss.ts) over the
  * picked scores (0 where ignored), then reduced; the mean divides by the summed weights of the kept targets.
- * Its gradient is the declaration's too. Targets and weights are host constants.
+ * Its gradient is the declaration's too. Targets and weights are host constants, except a mini-batch's class
+ * indices, which change every step: then the host computes a mask of the picked elements and the kept weights
+ * before each step (step leaves), and the pick is a masked sum over the classes (exact: one term), which
+ * differentiates without the constant offsets `take` needs.
  */
-function nllLoss(b: Builder, e: TraceEvent, x: Node, host: HostData): Node {
+function nllLoss(b: Builder, e: TraceEvent, x: Node, host: HostData, stepLeaf?: StepLeaf): Node {
   const [input, target, weight] = e.inputs as [Tensor, Tensor, Tensor | null];
   const ignore = e.attrs.ignore_index as number;
   const reduction = e.attrs.reduction as string;
-  const { picks, weights } = nllPicks(input.shape, host(target), weight ? host(weight) : undefined, ignore);
-  const w = Float32Array.from(weights, (wk, k) => (picks[k] < 0 ? 0 : wk));
-  let total = 0;
-  picks.forEach((p, k) => {
-    if (p >= 0) total += weights[k];
+  const classWeights = weight ? host(weight) : undefined;
+  const keptWeights = (picks: Int32Array | number[], weights: ArrayLike<number>) =>
+    Float32Array.from(weights, (wk, k) => (picks[k] < 0 ? 0 : wk));
+  const mask = stepLeaf?.(target, input.shape, (t) => {
+    const m = new Float32Array(numel(input.shape));
+    for (const p of nllPicks(input.shape, t, classWeights, ignore).picks) if (p >= 0) m[p] = 1;
+    return m;
   });
-  const picked = b.map({ k: "take" }, [x, b.iconst(picks, target.shape)], target.shape, input.dtype);
+  let picked: Node;
+  let w: Node;
+  let total: Node | undefined;
+  if (mask) {
+    const classDim = input.shape.length === 1 ? 0 : 1;
+    const masked = b.map({ k: "where" }, [mask, x, b.fill(0)], input.shape, input.dtype);
+    picked = b.reshape(b.reduce("sum", masked, [classDim]), target.shape);
+    w = stepLeaf!(target, target.shape, (t) => {
+      const { picks, weights } = nllPicks(input.shape, t, classWeights, ignore);
+      return keptWeights(picks, weights);
+    })!;
+  } else {
+    const { picks, weights } = nllPicks(input.shape, host(target), classWeights, ignore);
+    let sum = 0;
+    picks.forEach((p, k) => {
+      if (p >= 0) sum += weights[k];
+    });
+    total = b.constant(Float32Array.of(sum), []);
+    picked = b.map({ k: "take" }, [x, b.iconst(picks, target.shape)], target.shape, input.dtype);
+    w = b.constant(keptWeights(picks, weights), target.shape);
+  }
   const op = { k: "pointwise_loss", loss: "nll_loss", part: "loss", p: 0 } as const;
-  const operands = [picked, b.fill(0), b.constant(w, target.shape), b.fill(1)];
-  const losses = b.map(op, operands, target.shape, input.dtype);
+  const losses = b.map(op, [picked, b.fill(0), w, b.fill(1)], target.shape, input.dtype);
   if (reduction === "none") return losses;
   const dims = target.shape.map((_, i) => i);
-  const s = b.reshape(dims.length ? b.reduce("sum", losses, dims) : losses, []);
+  const sumAll = (n: Node) => b.reshape(dims.length ? b.reduce("sum", n, dims) : n, []);
+  const s = sumAll(losses);
   if (reduction === "sum") return s;
-  return b.binary("div", s, b.constant(Float32Array.of(total), []), [], input.dtype);
+  return b.binary("div", s, total ?? sumAll(w), [], input.dtype);
 }

@@ -23,8 +23,10 @@ import {
   type TrainingProgram,
   type TrainingSession,
 } from "../engine/scheduler-backend.ts";
+import { LOADER_PORTS, takeRows } from "../nodes/loader.ts";
 import type { ParamValue } from "../nodes/types.ts";
 import type { Optimizer } from "../runtime/optim.ts";
+import { numel } from "../runtime/shape.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import type { TraceEvent } from "../runtime/trace.ts";
 import { backward } from "./autodiff.ts";
@@ -85,6 +87,9 @@ interface Slot {
   group: number;
   /** Whether the loss reaches it (only then does it have a gradient and an optimizer step). */
   trained: boolean;
+  /** A per-step input (a mini-batch tensor, or what nll_loss derives from its class indices): its values for
+   * the step's batch, written before each step, never read back. */
+  input?: (batch: readonly Tensor[]) => Float32Array;
 }
 
 function nowMs(): number {
@@ -134,6 +139,12 @@ export class GpuTrainingSession implements TrainingSession {
   private failure: GpuError | null = null;
   private disposed = false;
   private c!: Compiled;
+  /**
+   * Mini-batches: the programs compiled so far by the inputs' shapes (a shorter last batch gets its own), and
+   * the inputs of the next step. Without a DataLoader there is one program and no inputs.
+   */
+  private programs = new Map<string, Compiled>();
+  private inputs: readonly Tensor[] = [];
 
   private constructor(
     private readonly dev: GpuDevice,
@@ -183,8 +194,29 @@ export class GpuTrainingSession implements TrainingSession {
       throw new BackendUnavailable(
         "ReduceLROnPlateau reads each epoch's loss before the next epoch's step, and the WebGPU backend runs epochs ahead of their readback",
       );
+    // With mini-batches the session steps once per batch and the mini-batch loop ends each epoch (batches.ts):
+    // the per-epoch schedule steps would have to reach this session's own run-ahead copy of the schedules.
+    if (program.loader && program.schedules)
+      throw new BackendUnavailable(
+        "learning-rate schedulers with mini-batches train on the CPU (the WebGPU session does not yet step a schedule per batch)",
+      );
     const session = new GpuTrainingSession(dev, program, opts, optimizers);
-    session.c = await session.compile();
+    if (program.loader) {
+      // Compiled now for a full batch's shapes (any rows will do), so a graph WebGPU cannot take is refused
+      // here, before the DataLoader's order advances; a shorter last batch compiles when it comes.
+      const loader = program.loader;
+      const data = loader.inputs();
+      const rows = Array.from({ length: Math.min(loader.settings.batchSize, data.x!.shape[0]) }, (_, i) => i);
+      const batch = Object.fromEntries(LOADER_PORTS.map((p) => [p, takeRows(data[p]!, rows)]));
+      loader.setBatch(batch);
+      try {
+        session.feed(LOADER_PORTS.map((p) => batch[p]));
+        session.c = await session.compile();
+        session.programs.set(inputKey(session.inputs), session.c);
+      } finally {
+        loader.setBatch(undefined);
+      }
+    } else session.c = await session.compile();
     session.restart();
     return session;
   }
@@ -217,10 +249,42 @@ export class GpuTrainingSession implements TrainingSession {
       owner.push(-1);
       ids.push(t.name ?? `state ${tensors.length}`);
     }
-    const cap = new Capture(events, { leaves: tensors, fold: opts.fold, state: new Set(states.targets) });
+    // The batch tensors are GPU-resident leaves like the parameters, rewritten before each step.
+    // Float ones directly; the host reads class indices (stepInputs) and nll_loss takes what it derives.
+    const firstInput = tensors.length;
+    const feeds: ((batch: readonly Tensor[]) => Float32Array)[] = [];
+    const stepInputs: Tensor[] = [];
+    this.inputs.forEach((t, i) => {
+      if (t.dtype !== "float32") {
+        stepInputs.push(t);
+        return;
+      }
+      tensors.push(t);
+      owner.push(-1);
+      ids.push(`input ${i}`);
+      feeds.push((batch) => asFloat32(batch[i].data));
+    });
+    const cap = new Capture(events, {
+      leaves: tensors,
+      fold: opts.fold,
+      state: new Set(states.targets),
+      stepInputs,
+    });
     const b = cap.builder;
     const losses = result.losses.map((t) => cap.valueOf(t));
     const objective = cap.valueOf(result.objective);
+    for (const d of cap.derived) {
+      const at = this.inputs.indexOf(stepInputs[d.input]);
+      tensors.push(new Tensor(new Float32Array(numel(d.shape)), d.shape, "float32"));
+      owner.push(-1);
+      ids.push(`input ${at} (derived)`);
+      feeds.push((batch) => d.compute(Float64Array.from(batch[at].data)));
+    }
+    refuseStepConstants(cap.stepConstants, [
+      ...losses,
+      objective,
+      ...states.writes.map((w) => cap.valueOf(w.value)),
+    ]);
     losses.forEach((l, i) => {
       if (l.numel !== 1)
         throw new GpuError(
@@ -239,6 +303,7 @@ export class GpuTrainingSession implements TrainingSession {
     });
     const zeroGrads = groups.map((g) => g.zeroGrad);
     const grads: (Node | null)[] = tensors.map((t, slot) => {
+      if (slot >= firstInput) return null;
       const zero = zeroGrads[owner[slot]];
       let acc: Node | null = null;
       for (let i = zero ? owner[slot] : 0; i < perLoss.length; i++) {
@@ -253,6 +318,7 @@ export class GpuTrainingSession implements TrainingSession {
       id: ids[k],
       group: owner[k],
       trained: grads[k] !== null,
+      input: k >= firstInput ? feeds[k - firstInput] : undefined,
     }));
     if (!slots.some((s) => s.trained))
       throw new GpuError("unsupported", "no trained tensor gets a gradient from the loss", null);
@@ -354,7 +420,9 @@ export class GpuTrainingSession implements TrainingSession {
     await this.sync();
     // The old program stays in place until the new one exists: a failed compile leaves a working session.
     const next = await this.compile();
-    this.gp.dispose();
+    for (const c of new Set([...this.programs.values(), this.c])) c.gp.dispose();
+    this.programs.clear();
+    if (this.inputs.length > 0) this.programs.set(inputKey(this.inputs), next);
     this.c = next;
     this.restart();
   }
@@ -483,10 +551,52 @@ export class GpuTrainingSession implements TrainingSession {
    * The next epoch's outcome. `ahead` is how many more epochs the caller means to run (this one included): the
    * GPU runs up to that many ahead of the records taken.
    */
+  feed(inputs: readonly Tensor[]): void {
+    this.inputs = inputs;
+  }
+
+  /**
+   * Mini-batches: the program for the fed inputs' shapes, compiled on first use; a switch between programs
+   * carries the state across (on the host, at the last delivered step). Then the inputs are written: the queue
+   * orders the writes before the step's commands.
+   */
+  private async takeInputs(): Promise<void> {
+    if (this.inputs.length === 0) throw new Error("internal: a mini-batch step without its batch");
+    const key = inputKey(this.inputs);
+    let next = this.programs.get(key);
+    if (!next || next !== this.c) {
+      let state: HostState | undefined;
+      if (this.c) {
+        await this.settle();
+        state = this.snapshots.at(-1);
+      }
+      if (!next) {
+        // The new program is traced from the CPU tensors: they must hold the state reached so far.
+        if (state) this.writeBack(state);
+        next = await this.compile();
+        this.programs.set(key, next);
+      }
+      this.c = next;
+      if (state) {
+        this.upload(state);
+        this.snapshots = [state];
+        this.uniformLog.clear();
+      } else this.restart();
+    }
+    this.slots.forEach((s, k) => {
+      if (s.input) this.gp.write(this.prog.params[k].offset, s.input(this.inputs));
+    });
+  }
+
   async epoch(ahead = 1): Promise<EpochOutcome> {
     if (this.disposed) throw new BackendUnavailable("the WebGPU session was disposed");
     if (this.ready.length === 0 && this.failure) throw new BackendUnavailable(this.failure.message);
     try {
+      if (this.program.loader) {
+        // One step per call: the next batch is not known yet.
+        await this.takeInputs();
+        ahead = 1;
+      }
       if (this.groups.some((g, i) => g.zeroGrad !== this.c.zeroGrads[i])) await this.rebuild();
       if (this.dirty) await this.settle();
       const want = Math.max(1, ahead);
@@ -569,7 +679,7 @@ export class GpuTrainingSession implements TrainingSession {
   }
 
   async sync(): Promise<void> {
-    if (this.disposed) return;
+    if (this.disposed || !this.c) return;
     let state: HostState | undefined;
     if (!this.failure && !this.dev.isLost) {
       try {
@@ -597,6 +707,7 @@ export class GpuTrainingSession implements TrainingSession {
     }
     this.slots.forEach((slot, k) => {
       const t = slot.tensor;
+      if (slot.input) return;
       t.data.set(s.params[k]);
       t.version++;
       if (slot.trained) t.grad = new Tensor(s.grads[k].slice(), t.shape, t.dtype);
@@ -642,8 +753,36 @@ export class GpuTrainingSession implements TrainingSession {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.gp.dispose();
+    for (const c of new Set([...this.programs.values(), ...(this.c ? [this.c] : [])])) c.gp.dispose();
   }
+}
+
+function asFloat32(data: ArrayLike<number>): Float32Array {
+  return data instanceof Float32Array ? data : Float32Array.from(data);
+}
+
+/** A per-step input that the program reads as a constant would replay the first batch: refuse the program. */
+function refuseStepConstants(constants: ReadonlySet<Node>, roots: readonly Node[]): void {
+  if (constants.size === 0) return;
+  const seen = new Set<Node>();
+  const stack = [...roots];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (constants.has(n))
+      throw new GpuError(
+        "unsupported",
+        `${nodeRef(n.scope)} reads the DataLoader's ${n.dtype} batch in a way the WebGPU backend cannot take per step (only as nll_loss's or cross_entropy's target); use the CPU backend`,
+        n.scope,
+      );
+    stack.push(...n.inputs);
+  }
+}
+
+/** The shapes of a step's inputs: one compiled program each. */
+function inputKey(inputs: readonly Tensor[]): string {
+  return inputs.map((t) => t.shape.join("x")).join(",");
 }
 
 /**

@@ -81,6 +81,19 @@ describe("mini-batch training equals PyTorch's DataLoader loop (gradwire train v
         expect(Math.abs(got - want), `${path}: ${got} vs torch ${want}`).toBeLessThanOrEqual(
           atol + rtol * Math.abs(want),
         );
+      if (c.dtype !== "float32") return;
+      // WebGPU (Dawn on SwiftShader) takes each batch as a per-step input: torch's numbers within float32
+      // rounding (its reductions sum in another order).
+      const gpu = gradwire("train", file, "--jsonl", "--steps", "--backend", "webgpu");
+      expect(gpu.code).toBe(0);
+      const [gpuHeader, ...gpuEpochs] = lines(gpu.stdout);
+      expect(gpuHeader.backend).toBe("webgpu");
+      const gpuPairs: [number, number, string][] = [];
+      numbers(torch, gpuEpochs, "lines", gpuPairs);
+      for (const [want, got, path] of gpuPairs)
+        expect(Math.abs(got - want), `${path}: ${got} on WebGPU vs torch ${want}`).toBeLessThanOrEqual(
+          1e-5 + 2e-4 * Math.abs(want),
+        );
     });
   }
 });
