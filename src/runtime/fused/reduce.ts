@@ -37,10 +37,26 @@ export function sumTo(G: Storage, shape: Shape, target: Shape, dtype: DType): St
     for (let i = 0, j = 0; i < G.length; i++, j = j + 1 === m ? 0 : j + 1) acc[j] += G[i];
   } else {
     const st = readStrides(target, shape);
-    const step = st[shape.length - 1];
-    forEachRow(shape, [st], (o, offs, n) => {
-      for (let k = 0, t = offs[0]; k < n; k++, t += step) acc[t] += G[o + k];
-    });
+    // Trailing dims the target broadcasts over (a conv bias's N, C, H, W -> C, 1, 1) are contiguous runs that all
+    // land on one sum: add each run in a local, in the same order as the element-wise loop below.
+    let p = shape.length;
+    while (p > 1 && st[p - 1] === 0) p--;
+    const inner = numel(shape.slice(p));
+    if (inner > 1) {
+      const step = st[p - 1];
+      forEachRow(shape.slice(0, p), [st.slice(0, p)], (o, offs, n) => {
+        for (let k = 0, t = offs[0]; k < n; k++, t += step) {
+          let s = acc[t];
+          for (let i = (o + k) * inner, end = i + inner; i < end; i++) s += G[i];
+          acc[t] = s;
+        }
+      });
+    } else {
+      const step = st[shape.length - 1];
+      forEachRow(shape, [st], (o, offs, n) => {
+        for (let k = 0, t = offs[0]; k < n; k++, t += step) acc[t] += G[o + k];
+      });
+    }
   }
   const out = allocate(dtype, m);
   for (let i = 0; i < m; i++) out[i] = acc[i];

@@ -152,14 +152,17 @@ function extremeDim(
   const [outer, n, inner] = around(x.shape, d);
   const vals = allocate(x.dtype, outer * inner);
   const idx = new Float64Array(outer * inner);
+  // `data` is a getter (it may materialise a lazy tensor) and `better` a closure: both read once, out of the loop.
+  const src = x.data;
+  const isMax = better === gt;
   for (let o = 0; o < outer; o++)
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
       let bi = 0;
-      let bv = x.data[base];
+      let bv = src[base];
       for (let k = 1; k < n && !Number.isNaN(bv); k++) {
-        const v = x.data[base + k * inner];
-        if (Number.isNaN(v) || better(v, bv)) {
+        const v = src[base + k * inner];
+        if (Number.isNaN(v) || (isMax ? v > bv : better(v, bv))) {
           bv = v;
           bi = k;
         }
@@ -175,9 +178,10 @@ function extremeDim(
     [x],
     (g) => {
       const gx = allocate(g.dtype, x.numel);
+      const gd = g.data;
       for (let o = 0; o < outer; o++)
         for (let i = 0; i < inner; i++)
-          gx[o * n * inner + idx[o * inner + i] * inner + i] += g.data[o * inner + i];
+          gx[o * n * inner + idx[o * inner + i] * inner + i] += gd[o * inner + i];
       return [new Tensor(gx, x.shape, g.dtype)];
     },
   );
