@@ -838,7 +838,7 @@ function lanePass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
     body.push("var mx: f32 = -gw_bits_inf();", ...loop("k", [...lines1, `mx = gw_max(mx, ${v1});`]));
     body.push("if (!gw_finite(mx)) { mx = 0.0; }", "var s: f32 = 0.0;");
     const v2 = em.load(x, sp2);
-    body.push(...loop("k", [...lines2, `s = s + exp(${v2} - mx);`]));
+    body.push(...loop("k", [...lines2, `s = s + gw_exp(${v2} - mx);`]));
     if (fn === "log_softmax") body.push("let ls = gw_log(s);");
   } else {
     const [g, y] = core.inputs;
@@ -851,11 +851,11 @@ function lanePass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
   let value: string;
   if (fn === "softmax" || fn === "log_softmax") {
     const x = em.load(core.inputs[0], sp);
-    value = fn === "softmax" ? `exp(${x} - mx) / s` : `(${x} - mx) - ls`;
+    value = fn === "softmax" ? `gw_exp(${x} - mx) / s` : `(${x} - mx) - ls`;
   } else {
     const g = em.load(core.inputs[0], sp);
     const y = em.load(core.inputs[1], sp);
-    value = fn === "softmax_grad" ? `${y} * (${g} - s)` : `${g} - exp(${y}) * s`;
+    value = fn === "softmax_grad" ? `${y} * (${g} - s)` : `${g} - gw_exp(${y}) * s`;
   }
   last.push(`let y: f32 = ${value};`);
   em.vars.set(core, "y");

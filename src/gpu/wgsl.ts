@@ -4,6 +4,7 @@
  * gradients that have no runtime declaration), each mirroring the CPU runtime's formula for the same value.
  */
 import { wgslFloat } from "../runtime/ops/elementwise.ts";
+import { EXP, TANH, wgslFunction } from "../runtime/simd/breakdown.ts";
 import type { ExprName } from "./ir.ts";
 
 /** Whether a declaration's WGSL expression reads the identifier `name` (x, y, a, b, or a helper's name). */
@@ -82,20 +83,11 @@ fn gw_log(x: f32) -> f32 {
   }
   return log(x);
 }
-// tanh to float32 accuracy (builtins may lose 1e-4 relative, and everything near 0): Cephes' tanhf, an odd
-// polynomial below 0.625 and 1 - 2 / (exp(2|x|) + 1) above.
-fn gw_tanh(x: f32) -> f32 {
-  if (gw_isnan(x)) { return x; }
-  let z = abs(x);
-  if (z >= 9.0) { return sign(x); }
-  if (z < 0.625) {
-    let s = x * x;
-    return ((((-5.70498872745e-3 * s + 2.06390887954e-2) * s - 5.37397155531e-2) * s + 1.33314422036e-1) * s
-      - 3.33332819422e-1) * s * x + x;
-  }
-  let r = 1.0 - 2.0 / (exp(2.0 * z) + 1.0);
-  return select(r, -r, x < 0.0);
-}
+// exp: generated from the float32 breakdown (runtime/simd/breakdown.ts) as every call here uses it: the builtin
+// is up to 16 ulps off on SwiftShader, this within 1 of the correctly rounded value.
+${wgslFunction(EXP, "gw_exp")}
+// tanh: generated from the CPU's float32 breakdown (runtime/simd/breakdown.ts), so it equals the CPU's.
+${wgslFunction(TANH, "gw_tanh")}
 fn gw_sqrt(x: f32) -> f32 {
   if (x < 0.0 || gw_isnan(x)) { return gw_nan(); }
   if (!gw_finite(x)) { return x; }
@@ -152,7 +144,7 @@ fn gw_erf(x: f32) -> f32 {
     return select(s, -s, x < 0.0);
   }
   let t = 1.0 / (1.0 + 0.5 * a);
-  let erfc = t * exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+  let erfc = t * gw_exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
     t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
     t * (-0.82215223 + t * 0.17087277)))))))));
   let r = 1.0 - erfc;
@@ -160,8 +152,8 @@ fn gw_erf(x: f32) -> f32 {
 }
 // Both branches avoid exp overflow, so sigmoid(+-1000) is exactly 1 or 0 rather than NaN.
 fn gw_sigmoid(x: f32) -> f32 {
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let e = exp(x);
+  if (x >= 0.0) { return 1.0 / (1.0 + gw_exp(-x)); }
+  let e = gw_exp(x);
   return e / (1.0 + e);
 }
 `;
@@ -183,7 +175,7 @@ function rawExpr(name: ExprName, a: string[], p?: number): string {
   switch (name) {
     case "lse_shift": {
       const [x, m] = a;
-      return `select(select(0.0, 1.0, ${x} == ${m}), exp(${x} - ${m}), gw_finite(${m}))`;
+      return `select(select(0.0, 1.0, ${x} == ${m}), gw_exp(${x} - ${m}), gw_finite(${m}))`;
     }
     case "lse_finish": {
       const [l, m] = a;

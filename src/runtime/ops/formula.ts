@@ -486,7 +486,7 @@ const WGSL1: Record<Prim1, (a: string) => string> = {
   neg: (a) => `-${a}`,
   abs: (a) => `abs(${a})`,
   sign: (a) => `sign(${a})`,
-  exp: (a) => `exp(${a})`,
+  exp: (a) => `gw_exp(${a})`,
   log: (a) => `gw_log(${a})`,
   log1p: (a) => `gw_log1p(${a})`,
   sqrt: (a) => `gw_sqrt(${a})`,

@@ -18,7 +18,7 @@ export type Step =
   | { readonly k: "pmin"; readonly a: Operand; readonly b: Operand }
   /** a rounded to an integer, ties to even, by adding and removing 1.5 * 2^23 (|a| < 2^22). */
   | { readonly k: "rint"; readonly a: Operand }
-  /** a * 2^n for an integral n in [0, 127]: exact. */
+  /** a * 2^n for an integral n: exact (n in [0, 127] in the CPU forms; WGSL's ldexp takes exp's [-150, 128]). */
   | { readonly k: "scale2"; readonly a: Operand; readonly n: Operand }
   /** 1 - a * a in float64 (exact for a float32 a), rounded once: what a fused multiply-add gives. */
   | { readonly k: "oneMinusSquare"; readonly a: Operand };
@@ -67,10 +67,24 @@ const P = [
   0.0035918340216260026, -0.00886321085753791, 0.021869487346023404, -0.05396825393915064,
   0.13333333333305902, -0.3333333333333364,
 ];
-const EXP = [1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1];
+const EXP_TAYLOR = [1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1];
 // ln 2 split so k * LN2_HI is exact for the k < 2^12 here: LN2_HI has 12 significant bits.
 const LN2_HI = 0.693145751953125;
 const LN2_LO = 1.428606765330187e-6;
+
+/** exp(t) into `ek`: 2^k exp(r), k = rint(t log2 e), r = t - k ln 2 in two parts, exp(r) by EXP_TAYLOR. */
+function expSteps(t: Operand): [string, Step][] {
+  return [
+    ["tl", { k: "mul", a: t, b: f(Math.LOG2E) }],
+    ["kf", { k: "rint", a: "tl" }],
+    ["khi", { k: "mul", a: "kf", b: LN2_HI }],
+    ["r0", { k: "sub", a: t, b: "khi" }],
+    ["klo", { k: "mul", a: "kf", b: f(LN2_LO) }],
+    ["r", { k: "sub", a: "r0", b: "klo" }],
+    ...horner("e", "r", EXP_TAYLOR),
+    ["ek", { k: "scale2", a: "e6", n: "kf" }],
+  ];
+}
 
 export const TANH: Breakdown = {
   name: "tanh",
@@ -93,20 +107,33 @@ export const TANH: Breakdown = {
         // Vector lanes past 10 are replaced, but pmin keeps 2^k in range meanwhile.
         ["a10", { k: "pmin", a: "a", b: 10 }],
         ["t", { k: "mul", a: 2, b: "a10" }],
-        ["tl", { k: "mul", a: "t", b: f(Math.LOG2E) }],
-        ["kf", { k: "rint", a: "tl" }],
-        ["khi", { k: "mul", a: "kf", b: LN2_HI }],
-        ["r0", { k: "sub", a: "t", b: "khi" }],
-        ["klo", { k: "mul", a: "kf", b: f(LN2_LO) }],
-        ["r", { k: "sub", a: "r0", b: "klo" }],
-        ...horner("e", "r", EXP),
-        ["ek", { k: "scale2", a: "e6", n: "kf" }],
+        ...expSteps("t"),
         ["ek1", { k: "add", a: "ek", b: 1 }],
         ["q", { k: "div", a: 2, b: "ek1" }],
         ["large", { k: "sub", a: 1, b: "q" }],
       ],
       result: "large",
       signOfX: true,
+    },
+  ],
+};
+
+/**
+ * exp in float32, for the WebGPU prelude's gw_exp (builtins are not correctly rounded: SwiftShader's is up to
+ * 16 ulps off): exp(x) = 2^k exp(r), k = rint(x log2 e), r = x - k ln 2 in two parts (Cody-Waite), exp(r) by
+ * the same degree-7 Taylor polynomial as tanh's. Overflows to +inf from fround(ln FLT_MAX) on, 0 below
+ * ln(2^-150). The CPU's float32 exp is Math.exp rounded once to float32 (correctly rounded but for rare double
+ * roundings), which no float32 breakdown can equal bit for bit, so the CPU forms keep Math.exp.
+ */
+export const EXP: Breakdown = {
+  name: "exp",
+  pieces: [
+    { when: { k: "nanOrZero", a: "x" }, steps: [["one", { k: "add", a: "x", b: 1 }]], result: "one" },
+    { when: { k: "ge", a: "x", b: 88.72283935546875 }, steps: [], result: Number.POSITIVE_INFINITY },
+    { when: { k: "lt", a: "x", b: -103.97208404541016 }, steps: [], result: 0 },
+    {
+      steps: [...expSteps("x")],
+      result: "ek",
     },
   ],
 };
@@ -181,6 +208,64 @@ export function scalarOf(b: Breakdown): (x: number) => number {
 export const tanhF32: (x: number) => number = scalarOf(TANH);
 /** tanh's derivative from its output, for float32 results. */
 export const dtanhF32: (y: number) => number = scalarOf(DTANH);
+
+// ---- WGSL ---------------------------------------------------------------------------------------------------
+/** A float32 constant as a WGSL literal (exactly the float32 value; WGSL parses literals to the nearest f32). */
+function wgslOperand(o: Operand): string {
+  if (typeof o !== "number") return o;
+  if (o === Number.POSITIVE_INFINITY) return "gw_bits_inf()";
+  const s = String(f(o));
+  return /[.e]/.test(s) ? s.replace(/^(-?\d+)e/, "$1.0e") : `${s}.0`;
+}
+
+function wgslStep([name, s]: readonly [string, Step]): string {
+  const a = wgslOperand(s.a);
+  switch (s.k) {
+    case "abs":
+      return `let ${name} = abs(${a});`;
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+      return `let ${name} = ${a} ${{ add: "+", sub: "-", mul: "*", div: "/" }[s.k]} ${wgslOperand(s.b)};`;
+    case "pmin":
+      return `let ${name} = select(${a}, ${wgslOperand(s.b)}, ${wgslOperand(s.b)} < ${a});`;
+    case "rint":
+      // round() is rint (ties to even). Not the (a + 1.5 2^23) - 1.5 2^23 of the CPU forms: SwiftShader's
+      // compiler folds that sum away (it returns a unrounded), and exp's reduction then falls apart.
+      return `let ${name} = round(${a});`;
+    case "scale2":
+      return `let ${name} = ldexp(${a}, i32(${wgslOperand(s.n)}));`;
+    case "oneMinusSquare":
+      // Not fma(): WGSL lets fma round twice, and SwiftShader does.
+      throw new Error("internal: oneMinusSquare has no exact WGSL form");
+  }
+}
+
+function wgslCond(c: Cond): string {
+  if (c.k === "nanOrZero") return `gw_isnan(${c.a}) || ${c.a} == 0.0`;
+  return `${wgslOperand(c.a)} ${c.k === "lt" ? "<" : ">="} ${wgslOperand(c.b)}`;
+}
+
+/**
+ * The breakdown as a WGSL function `name(x: f32) -> f32` for the WebGPU prelude (gpu/wgsl.ts): the same
+ * float32 operations, each rounded once (WGSL's f32 +, -, *, / and ldexp are exact-rounding on SwiftShader and
+ * hardware alike, and none is contracted into a fused multiply-add), so the GPU's tanh is the CPU's bit for bit
+ * wherever the device rounds as IEEE (tests/gpu/transcendentals.test.ts checks it).
+ */
+export function wgslFunction(b: Breakdown, name: string): string {
+  const lines = readsA(b) ? [`  ${wgslStep(PRELUDE)}`] : [];
+  for (const p of b.pieces) {
+    const r = wgslOperand(p.result);
+    const body = [
+      ...p.steps.map(wgslStep),
+      p.signOfX ? `return select(-${r}, ${r}, x > 0.0);` : `return ${r};`,
+    ];
+    if (p.when) lines.push(`  if (${wgslCond(p.when)}) {`, ...body.map((l) => `    ${l}`), "  }");
+    else lines.push(...body.map((l) => `  ${l}`));
+  }
+  return [`fn ${name}(x: f32) -> f32 {`, ...lines, "}"].join("\n");
+}
 
 // ---- vectors ------------------------------------------------------------------------------------------------
 /**
