@@ -133,6 +133,7 @@ describe("modules in the editor", () => {
     const inst = editor.selection()[0];
     expect(editor.doc().nodes[inst]).toMatchObject({ type: "module", params: { module: "Module" } });
     expect(editor.doc().modules?.Module?.sequential).toBe(true);
+    expect(ui.getByTestId("sequential-layers").textContent).toBe("Sequential(\n  (0): tanh()  # h\n)");
     editor.undo();
     expect(editor.doc()).toEqual(before);
   });
