@@ -16,6 +16,7 @@ import {
   PATH_SEP,
   planGroup,
   planUngroup,
+  sequentialChain,
 } from "./modules.ts";
 import {
   emptyGraph,
@@ -431,7 +432,7 @@ export class GraphDocument {
    */
   groupAsModule(
     ids: readonly string[],
-    opts: { module?: string; instance?: string } = {},
+    opts: { module?: string; instance?: string; sequential?: boolean } = {},
   ): {
     module: string;
     instance: string;
@@ -472,8 +473,14 @@ export class GraphDocument {
       module,
       instance,
     );
+    if (opts.sequential) {
+      // "Group as Sequential": refused, document unchanged, unless the selection is one chain of layers.
+      plan.def.sequential = true;
+      const chain = sequentialChain(plan.def);
+      if ("path" in chain) throw new ModuleError(chain.message);
+    }
     this.change(
-      `Group ${plan.def.nodes ? Object.keys(plan.def.nodes).length : 0} nodes as ${module}`,
+      `Group ${plan.def.nodes ? Object.keys(plan.def.nodes).length : 0} nodes as ${opts.sequential ? "Sequential " : ""}${module}`,
       (d) => {
         const g = this.target(d);
         for (const id of Object.keys(plan.def.nodes)) delete g.nodes[id];

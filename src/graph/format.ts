@@ -315,6 +315,7 @@ function fromFile(data: GraphFile): GraphDoc {
       modules[m.id] = {
         id: m.id,
         ...(m.description !== undefined ? { description: m.description } : {}),
+        ...(m.sequential ? { sequential: true as const } : {}),
         inputs: m.inputs.map((p) => ({ name: p.name, targets: p.targets.map((t) => ({ ...t })) })),
         outputs: m.outputs.map((p) => ({ ...p })),
         nodes: nodesFromFile(m.nodes),
@@ -373,6 +374,7 @@ function moduleToFile(m: ModuleDef): FileModule {
   return {
     id: m.id,
     ...(m.description !== undefined ? { description: m.description } : {}),
+    ...(m.sequential ? { sequential: true as const } : {}),
     inputs: m.inputs.map((p) => ({
       name: p.name,
       targets: p.targets.map((t) => ({ node: t.node, port: t.port })),

@@ -48,6 +48,11 @@ export interface ModuleDef {
   /** Also the class name the exporter writes: letters, digits and _ (the same rule as node ids). */
   id: string;
   description?: string;
+  /**
+   * Marked Sequential (like torch.nn.Sequential): the inside is one chain, each node's single output feeding
+   * the next node's single input, from the module's one input to its one output. Checked by checkModules.
+   */
+  sequential?: true;
   inputs: ModuleInput[];
   outputs: ModuleOutput[];
   nodes: Record<string, GraphNode>;
@@ -268,6 +273,7 @@ export function checkModules(doc: GraphDoc, registry: Registry): ModuleProblem[]
       problems.push({ path: `${at}.id`, message: `the module is filed under '${Object.keys(modules)[i]}'` });
     checkGraph(def.nodes, def.edges, modules, registry, `${at}.`, problems);
     checkPorts(def, registry, modules, at, problems);
+    if (def.sequential) checkChain(def, at, problems);
     const cycle = recursion(modules, def.id, []);
     if (cycle)
       problems.push({
@@ -277,6 +283,53 @@ export function checkModules(doc: GraphDoc, registry: Registry): ModuleProblem[]
   });
   checkGraph(doc.nodes, doc.edges, modules, registry, "", problems);
   return problems;
+}
+
+/** The inner nodes of a Sequential definition in chain order, or the first problem that breaks the chain. */
+export function sequentialChain(def: ModuleDef): { chain: string[] } | { path: string; message: string } {
+  const ids = Object.keys(def.nodes);
+  const nodeAt = (id: string) => `nodes[${Math.max(0, ids.indexOf(id))}]`;
+  const name = `Sequential '${def.id}'`;
+  if (def.inputs.length !== 1 || def.inputs[0].targets.length !== 1)
+    return { path: "inputs", message: `${name} must have one input, feeding one node` };
+  if (def.outputs.length !== 1) return { path: "outputs", message: `${name} must have one output` };
+  const edges = Object.values(def.edges);
+  const chain: string[] = [];
+  let cur: string | undefined = def.inputs[0].targets[0].node;
+  while (cur !== undefined) {
+    if (chain.includes(cur)) return { path: nodeAt(cur), message: `${name} loops back to node '${cur}'` };
+    const into = edges.filter((e) => e.target === cur);
+    const expected = chain.length === 0 ? 0 : 1;
+    if (into.length !== expected)
+      return {
+        path: nodeAt(cur),
+        message: `node '${cur}' in ${name} takes ${into.length} inputs inside; a layer of a Sequential takes only the previous layer's output`,
+      };
+    chain.push(cur);
+    const out = edges.filter((e) => e.source === cur);
+    if (cur === def.outputs[0].node) {
+      if (out.length > 0)
+        return {
+          path: nodeAt(cur),
+          message: `node '${cur}' in ${name} is its output but feeds other nodes too`,
+        };
+      cur = undefined;
+    } else if (out.length !== 1)
+      return {
+        path: nodeAt(cur),
+        message: `node '${cur}' in ${name} feeds ${out.length} nodes; a layer of a Sequential feeds only the next`,
+      };
+    else cur = out[0].target;
+  }
+  const off = ids.find((id) => !chain.includes(id));
+  if (off !== undefined)
+    return { path: nodeAt(off), message: `node '${off}' is not on the chain of layers of ${name}` };
+  return { chain };
+}
+
+function checkChain(def: ModuleDef, at: string, problems: ModuleProblem[]): void {
+  const r = sequentialChain(def);
+  if ("path" in r) problems.push({ path: `${at}.${r.path}`, message: r.message });
 }
 
 /** The chain of definitions leading from `id` back to one already on the way, if there is one. */

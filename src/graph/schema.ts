@@ -105,6 +105,12 @@ export const moduleSchema = z
   .strictObject({
     id: id("the module's name, unique among modules (also the exported nn.Module class)"),
     description: z.string().max(20_000).optional(),
+    sequential: z
+      .literal(true)
+      .optional()
+      .describe(
+        "a Sequential (like torch.nn.Sequential): the inside is one chain of layers, exported as nn.Sequential",
+      ),
     inputs: z
       .array(
         z.strictObject({

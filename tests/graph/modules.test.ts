@@ -271,3 +271,63 @@ describe("the modules section of the file", () => {
     expect(errors[0].message).toMatch(/'block2\/fc' \(linear\)/);
   });
 });
+
+/** Example 51 with its layers as module nodes: x → fc1 (Linear 2→16) → h (tanh) → fc2 (Linear 16→2) → loss. */
+function layeredMlp(): GraphDoc {
+  const f = JSON.parse(example("51-mlp-two-class-adam.json"));
+  const drop = new Set(["W1", "b1", "W2", "b2"]);
+  f.nodes = f.nodes.filter((n: { id: string }) => !drop.has(n.id));
+  f.edges = f.edges.filter((e: { source: string }) => !drop.has(e.source));
+  for (const n of f.nodes) {
+    if (n.id === "hidden")
+      Object.assign(n, { type: "Linear", params: { in_features: 2, out_features: 16, seed: 1 } });
+    if (n.id === "logits")
+      Object.assign(n, { type: "Linear", params: { in_features: 16, out_features: 2, seed: 2 } });
+  }
+  return load(JSON.stringify(f));
+}
+
+describe("group as Sequential", () => {
+  it("a chain of layers becomes a module marked sequential, in one undoable step, saved and trained unchanged", async () => {
+    const before = layeredMlp();
+    const graph = new GraphDocument(before);
+    const { module, instance } = graph.groupAsModule(["hidden", "h", "logits"], { sequential: true });
+    const def = graph.state.modules?.[module];
+    expect(def?.sequential).toBe(true);
+    expect(graph.history).toEqual([`Group 3 nodes as Sequential ${module}`]);
+    expect(graph.state.nodes[instance]).toMatchObject({ type: "module" });
+    const saved = JSON.parse(serializeGraph(graph.state));
+    expect(saved.modules[0].sequential).toBe(true);
+    expect(load(JSON.stringify(saved))).toEqual(graph.state);
+    expect(await losses(graph.state, 5)).toEqual(await losses(before, 5));
+    graph.undo();
+    expect(graph.state).toEqual(before);
+  });
+
+  it("a selection that is not a chain is refused, naming the node, and the document is unchanged", () => {
+    const mlp = load(example("51-mlp-two-class-adam.json"));
+    const graph = new GraphDocument(mlp);
+    expect(() => graph.groupAsModule(["W1", "b1", "hidden", "h"], { sequential: true })).toThrow(
+      "node 'hidden' in Sequential 'Module' takes 2 inputs inside; a layer of a Sequential takes only the previous layer's output",
+    );
+    expect(graph.state).toEqual(mlp);
+    expect(graph.history).toEqual([]);
+  });
+
+  it("a file whose Sequential is not a chain is refused, naming the node", () => {
+    const f = JSON.parse(example("53-mlp-reusable-block.json"));
+    f.modules[0].sequential = true;
+    expect(problems(f)).toEqual([
+      "modules[0].nodes[2]: node 'fc' in Sequential 'Block' takes 2 inputs inside; a layer of a Sequential takes only the previous layer's output",
+    ]);
+    f.modules[0].nodes = f.modules[0].nodes.filter((n: { id: string }) => n.id === "act");
+    f.modules[0].edges = [];
+    f.modules[0].inputs[0].targets = [{ node: "act", port: "input" }];
+    f.modules[0].nodes.push({ id: "spare", type: "tanh", params: {} });
+    // The instances' overrides of the dropped weight nodes go too.
+    for (const n of f.nodes) if (n.type === "module") n.params = { module: n.params.module };
+    expect(problems(f)).toEqual([
+      "modules[0].nodes[1]: node 'spare' is not on the chain of layers of Sequential 'Block'",
+    ]);
+  });
+});

@@ -118,4 +118,23 @@ describe("modules in the editor", () => {
     expect(editor.doc().modules).toBeUndefined();
     expect(Object.keys(editor.doc().nodes)).toContain("hidden");
   });
+
+  it("groups a chain of layers as a Sequential, and refuses a selection that is not a chain, naming the node", () => {
+    const { editor, ui, before } = setup();
+    editor.setSelection(["W1", "b1", "hidden", "h"]);
+    fireEvent.click(ui.getByTestId("group-sequential"));
+    expect(ui.getByTestId("group-sequential-refused").textContent).toBe(
+      "node 'hidden' in Sequential 'Module' takes 2 inputs inside; a layer of a Sequential takes only the previous layer's output",
+    );
+    expect(editor.doc()).toEqual(before);
+    editor.setSelection(["h"]);
+    fireEvent.click(ui.getByTestId("group-sequential"));
+    expect(ui.queryByTestId("group-sequential-refused")).toBeNull();
+    const inst = editor.selection()[0];
+    expect(editor.doc().nodes[inst]).toMatchObject({ type: "module", params: { module: "Module" } });
+    expect(editor.doc().modules?.Module?.sequential).toBe(true);
+    expect(ui.getByTestId("sequential-layers").textContent).toBe("Sequential(\n  (0): tanh()  # h\n)");
+    editor.undo();
+    expect(editor.doc()).toEqual(before);
+  });
 });

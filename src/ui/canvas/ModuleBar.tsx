@@ -3,12 +3,18 @@
  * module is open, the breadcrumb back to the graph. It sits in the toolbar, not over the canvas, so it never
  * covers a node; it shows only what applies now. Every action is one undoable edit of the editor.
  */
-import { Show } from "solid-js";
+import { createSignal, Show } from "solid-js";
 import { instanceModule, isInstance } from "../../graph/modules.ts";
 import type { Editor } from "../state/editor.ts";
 
 export function ModuleBar(props: { editor: Editor }) {
   const editor = props.editor;
+  // Why "Group as Sequential" was refused (the selection is not one chain), until the next try.
+  const [refused, setRefused] = createSignal<string>();
+  const groupSequential = () => {
+    const r = editor.groupSequential();
+    setRefused(typeof r === "string" ? r : undefined);
+  };
   const instance = () => {
     const n = editor.selectedNode();
     return n && isInstance(n) ? n : undefined;
@@ -47,6 +53,22 @@ export function ModuleBar(props: { editor: Editor }) {
           >
             Group
           </button>
+          <button
+            type="button"
+            class="btn"
+            data-testid="group-sequential"
+            title="Group the selected chain of layers as a Sequential (like torch.nn.Sequential)"
+            onClick={groupSequential}
+          >
+            Group as Sequential
+          </button>
+        </Show>
+        <Show when={refused()}>
+          {(why) => (
+            <span class="module-refused" role="alert" data-testid="group-sequential-refused">
+              {why()}
+            </span>
+          )}
         </Show>
         <Show when={instance()}>
           {(n) => (

@@ -3,11 +3,31 @@
  * for every instance), and its own params: overrides of its inner nodes' params for this instance only.
  */
 import { createSignal, For, Show } from "solid-js";
-import { instanceModule, moduleById, overridesOf } from "../../graph/modules.ts";
+import {
+  instanceModule,
+  type ModuleDef,
+  moduleById,
+  overridesOf,
+  sequentialChain,
+} from "../../graph/modules.ts";
 import type { GraphNode } from "../../graph/types.ts";
 import { paramsSchema } from "../../nodes/params.ts";
 import type { ParamValue } from "../../nodes/types.ts";
 import type { Editor } from "../state/editor.ts";
+
+/** A Sequential's layers as torch prints an nn.Sequential: `(0): Linear(in_features=2, ...)  # fc`, one a line. */
+export function sequentialRepr(def: ModuleDef): string | undefined {
+  const r = sequentialChain(def);
+  if ("path" in r) return undefined;
+  const layers = r.chain.map((id, i) => {
+    const n = def.nodes[id];
+    const args = Object.entries(n.params)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(", ");
+    return `  (${i}): ${n.type}(${args})  # ${id}`;
+  });
+  return ["Sequential(", ...layers, ")"].join("\n");
+}
 
 export function ModulePanel(props: { node: GraphNode; editor: Editor }) {
   const editor = props.editor;
@@ -58,6 +78,13 @@ export function ModulePanel(props: { node: GraphNode; editor: Editor }) {
             {m().description ?? "A group of nodes used as one."} Editing inside it changes every instance; its
             trained tensors are this instance's own.
           </p>
+          <Show when={m().sequential && sequentialRepr(m())}>
+            {(repr) => (
+              <pre class="insp-desc" data-testid="sequential-layers">
+                {repr()}
+              </pre>
+            )}
+          </Show>
           <div class="field">
             <div class="field-label">
               <label for="module-name">module name</label>

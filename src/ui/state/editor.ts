@@ -139,6 +139,23 @@ export function createEditor(registry: Registry, initial: GraphDoc = emptyGraph(
       return made;
     },
 
+    /**
+     * Group the selected chain of layers as a Sequential module (like torch.nn.Sequential); the instance is
+     * selected. A selection that is not one chain is refused with the reason, naming the node, document unchanged.
+     */
+    groupSequential(): { module: string; instance: string } | string | undefined {
+      const ids = selection().filter((id) => id in view().nodes);
+      if (ids.length === 0) return undefined;
+      try {
+        const made = graph.groupAsModule(ids, { sequential: true });
+        setSelection([made.instance]);
+        return made;
+      } catch (e) {
+        if (e instanceof ModuleError) return e.message;
+        throw e;
+      }
+    },
+
     /** Put an instance's nodes back in its place; they are selected. */
     ungroup(id: string): string[] {
       const made = graph.ungroup(id);
