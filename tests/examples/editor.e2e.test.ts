@@ -65,8 +65,19 @@ describe("examples in the editor", () => {
     it(`${ex.file}: opens from the Examples menu and shows its stated numbers on the nodes`, async () => {
       await openExample(s.page, ex);
       for (const [id, stated] of scalarsOf(ex.check.eval?.nodes)) {
-        const shown = await shownValue(s.page, id);
-        expect(agrees(shown, stated), `node ${id} shows ${shown}, stated ${stated}`).toBe(true);
+        // Until the worker has evaluated the new graph, a node with the previous example's id may still show
+        // that example's value: wait for the value to settle on the stated one.
+        let shown = "";
+        await expect
+          .poll(
+            async () => {
+              shown = await shownValue(s.page, id);
+              return agrees(shown, stated);
+            },
+            { timeout: 30_000 },
+          )
+          .toBe(true)
+          .catch(() => expect.fail(`node ${id} shows ${shown}, stated ${stated}`));
       }
       const warnings = ex.check.warnings ?? [];
       for (const w of warnings)
