@@ -13,7 +13,7 @@ interface Common {
   lr: number;
 }
 
-/** Thermometer data from the tutorial (../shared/sources/thermometer-linear-regression.txt), model w*x+b. */
+/** Thermometer data from the tutorial thermometer-linear-regression.txt (copied here), model w*x+b. */
 export interface LinearWorkload extends Common {
   kind: "linear";
   optimizer: "sgd" | "adam";

@@ -1,4 +1,5 @@
-// The tutorials' own printed values (../shared/sources), reproduced by the runtime directly.
+// The tutorials' own printed values, copied into these tests (they read no file outside the clone), reproduced
+// by the runtime directly.
 import { describe, expect, it } from "vitest";
 import {
   binaryCrossEntropy,
