@@ -42,6 +42,18 @@ const epsParam: ParamDecl = {
   help: "added to the variance before its square root, for stability",
 };
 
+/**
+ * The keyword arguments the functional norms share: weight= and bias= when wired, then `more` (torch's
+ * defaults left out) and eps unless it is torch's 1e-5.
+ */
+function affineKwargs(c: TorchContext, more: Parameters<typeof pyKwargs>[0] = []): string[] {
+  return [
+    c.inputs.weight ? `weight=${c.inputs.weight}` : "",
+    c.inputs.bias ? `bias=${c.inputs.bias}` : "",
+    pyKwargs([...more, ["eps", c.params.num("eps"), 1e-5]]),
+  ].filter((s) => s !== "");
+}
+
 const momentumParam = (nullable: boolean): ParamDecl => ({
   name: "momentum",
   type: "number",
@@ -140,15 +152,10 @@ const batchNorm = defineKind({
   torch(c) {
     const p = c.params;
     const args = [c.inputs.input, optionalArg(c, "running_mean"), optionalArg(c, "running_var")];
-    const kw = [
-      c.inputs.weight ? `weight=${c.inputs.weight}` : "",
-      c.inputs.bias ? `bias=${c.inputs.bias}` : "",
-      pyKwargs([
-        ["training", p.bool("training"), false],
-        ["momentum", p.num("momentum"), 0.1],
-        ["eps", p.num("eps"), 1e-5],
-      ]),
-    ].filter((s) => s !== "");
+    const kw = affineKwargs(c, [
+      ["training", p.bool("training"), false],
+      ["momentum", p.num("momentum"), 0.1],
+    ]);
     return [`${c.out} = F.batch_norm(${[...args, ...kw].join(", ")})`];
   },
 });
@@ -199,14 +206,8 @@ const layerNorm = defineKind({
       c.params.num("eps"),
     ),
   torch(c) {
-    const kw = [
-      c.inputs.weight ? `weight=${c.inputs.weight}` : "",
-      c.inputs.bias ? `bias=${c.inputs.bias}` : "",
-      pyKwargs([["eps", c.params.num("eps"), 1e-5]]),
-    ].filter((s) => s !== "");
-    return [
-      `${c.out} = F.layer_norm(${[c.inputs.input, pyTuple(c.params.nums("normalized_shape")), ...kw].join(", ")})`,
-    ];
+    const args = [c.inputs.input, pyTuple(c.params.nums("normalized_shape")), ...affineKwargs(c)];
+    return [`${c.out} = F.layer_norm(${args.join(", ")})`];
   },
 });
 
@@ -252,14 +253,8 @@ const groupNorm = defineKind({
       c.params.num("eps"),
     ),
   torch(c) {
-    const kw = [
-      c.inputs.weight ? `weight=${c.inputs.weight}` : "",
-      c.inputs.bias ? `bias=${c.inputs.bias}` : "",
-      pyKwargs([["eps", c.params.num("eps"), 1e-5]]),
-    ].filter((s) => s !== "");
-    return [
-      `${c.out} = F.group_norm(${[c.inputs.input, pyNum(c.params.num("num_groups")), ...kw].join(", ")})`,
-    ];
+    const args = [c.inputs.input, pyNum(c.params.num("num_groups")), ...affineKwargs(c)];
+    return [`${c.out} = F.group_norm(${args.join(", ")})`];
   },
 });
 
