@@ -12,6 +12,7 @@ import { LOADER_PORTS, LoaderEpochs, metricKind, takeRows, VALIDATION_PORTS } fr
 import type { NodeOutputs, ParamValue } from "../nodes/types.ts";
 import { noGrad } from "../runtime/autograd.ts";
 import { l1Loss, mseLoss } from "../runtime/losses.ts";
+import * as ops from "../runtime/ops/index.ts";
 import type { Optimizer } from "../runtime/optim.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import { SchedulerError } from "./scheduler.ts";
@@ -41,22 +42,13 @@ export function validationMetrics(
   }
 }
 
-/** `(input.argmax(1) == target).float().mean()`: torch's argmax takes the first maximum, and NaN wins. */
+/**
+ * `(input.argmax(1) == target).sum().item() / len(target)`, as the exported script scores it: the runtime's
+ * argmax, which takes torch's first maximum and lets NaN win.
+ */
 function argmaxAccuracy(input: Tensor, target: Tensor): number {
-  const [n, c] = input.shape;
-  const v = input.data;
-  const t = target.data;
-  let correct = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < c; j++) {
-      const a = v[i * c + j];
-      const b = v[i * c + best];
-      if (!Number.isNaN(b) && (a > b || Number.isNaN(a))) best = j;
-    }
-    if (best === Number(t[i])) correct++;
-  }
-  return correct / n;
+  const hits = ops.eq(ops.argmax(input, 1), target);
+  return ops.sum(ops.cast(hits, "float64")).item() / target.numel;
 }
 
 /** `((input > at) == (target > 0.5)).float().mean()`. */
