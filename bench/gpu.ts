@@ -1,12 +1,13 @@
 /**
  * `npm run bench:gpu`: gradwire on WebGPU beside gradwire on the CPU and TensorFlow.js's WebGPU backend, all
  * in the same headless Chromium (Debian's /usr/bin/chromium; its GPU here is SwiftShader, so the ratio to
- * TensorFlow.js is the figure that counts). Prints epochs per second and the ratios, and writes
- * bench/GPU-RESULTS.md.
+ * TensorFlow.js is the figure that counts), and TensorFlow.js's wasm and cpu backends beside gradwire's CPU.
+ * Prints epochs per second and the ratios, and writes bench/GPU-RESULTS.md. A TensorFlow.js backend that lacks
+ * a kernel the workload's gradient needs is shown as unable to run it.
  *
- * Options: --only ID[,ID] (thermometer, linreg1m, mlp, mlp-large, linreg10m; all by default),
- * --peers NAME[,NAME] (gradwire-webgpu, gradwire-cpu, gradwire-auto, tfjs-webgpu), --seconds S (timed seconds per run,
- * default 3), --no-write (print only).
+ * Options: --only ID[,ID] (thermometer, linreg1m, mlp, mlp-large, linreg10m, cnn; all by default),
+ * --peers NAME[,NAME] (gradwire-webgpu, gradwire-cpu, gradwire-auto, tfjs-webgpu, tfjs-wasm, tfjs-cpu; all by
+ * default), --seconds S (timed seconds per run, default 3), --no-write (print only).
  */
 import { writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -15,14 +16,22 @@ import { serveApp } from "../tests/helpers/served-app.ts";
 import { list, option } from "./args.ts";
 import type { Peer, PeerResult, WorkloadId } from "./gpu/page.ts";
 
-const WORKLOADS: WorkloadId[] = ["thermometer", "linreg1m", "mlp", "mlp-large", "linreg10m"];
-const PEERS: Peer[] = ["gradwire-webgpu", "gradwire-cpu", "gradwire-auto", "tfjs-webgpu"];
+const WORKLOADS: WorkloadId[] = ["thermometer", "linreg1m", "mlp", "mlp-large", "linreg10m", "cnn"];
+const PEERS: Peer[] = [
+  "gradwire-webgpu",
+  "gradwire-cpu",
+  "gradwire-auto",
+  "tfjs-webgpu",
+  "tfjs-wasm",
+  "tfjs-cpu",
+];
 const TITLES: Record<WorkloadId, string> = {
   thermometer: "thermometer, 12 points, SGD lr 1e-2",
   linreg1m: "w*x+b, 1,000,000 points, MSE, Adam lr 0.1",
   linreg10m: "w*x+b, 10,000,000 points, MSE, Adam lr 0.1",
   mlp: "MLP 2->64->2 tanh, 4,096 points, cross_entropy, Adam lr 0.02",
   "mlp-large": "MLP 2->256->256->2 tanh, 65,536 points, cross_entropy, Adam lr 0.02",
+  cnn: "CNN conv 1->8 3x3, relu, max_pool 2, linear 128->8, batch 64 of 8x8, cross_entropy, Adam lr 0.01",
 };
 
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toPrecision(3));
@@ -59,7 +68,7 @@ async function main(): Promise<void> {
           minEpochs,
         ] as [Peer, WorkloadId, number, number]);
         process.stderr.write(
-          `${fmt(r.epochsPerSecond)} epochs/s${r.choice ? ` (auto chose ${r.choice.backend} in ${r.choice.seconds.toFixed(2)} s: ${r.choice.reason})` : ""}\n`,
+          `${r.cannot ? `cannot run: ${r.cannot}` : `${fmt(r.epochsPerSecond)} epochs/s`}${r.choice ? ` (auto chose ${r.choice.backend} in ${r.choice.seconds.toFixed(2)} s: ${r.choice.reason})` : ""}\n`,
         );
         results.push(r);
       }
@@ -89,21 +98,33 @@ function render(results: PeerResult[], only: WorkloadId[], peers: Peer[], adapte
     `${new Date().toISOString().slice(0, 10)}, headless Chromium (/usr/bin/chromium), WebGPU adapter: ${adapter}; host: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB.`,
     "Epochs per second (timed after a warm-up; set-up — tracing, kernel compilation — excluded and shown",
     "separately for gradwire WebGPU). gradwire WebGPU reads every epoch's loss back (asynchronously, in",
-    "batches); TensorFlow.js reads the last one.",
+    "batches); TensorFlow.js reads the last one. gradwire's CPU backend is set beside TensorFlow.js's wasm and cpu",
+    "backends (all run on the CPU).",
     "",
   ];
-  const head = ["workload", ...peers, "WebGPU vs tfjs-webgpu", "WebGPU vs gradwire CPU", "set-up (s)"];
+  const head = [
+    "workload",
+    ...peers,
+    "WebGPU vs tfjs-webgpu",
+    "CPU vs tfjs-wasm",
+    "CPU vs tfjs-cpu",
+    "WebGPU vs gradwire CPU",
+    "set-up (s)",
+  ];
   const rows: string[][] = [];
   for (const w of only) {
     const g = rate(w, "gradwire-webgpu");
-    const t = rate(w, "tfjs-webgpu");
     const c = rate(w, "gradwire-cpu");
     const ratio = (a?: PeerResult, b?: PeerResult) =>
-      a && b ? `${(a.epochsPerSecond / b.epochsPerSecond).toFixed(2)}×` : "—";
+      !a || !b ? "—" : b.cannot ? "tfjs cannot" : `${(a.epochsPerSecond / b.epochsPerSecond).toFixed(2)}×`;
+    const cell = (r?: PeerResult) =>
+      !r ? "—" : r.cannot ? `cannot run (${r.cannot})` : fmt(r.epochsPerSecond);
     rows.push([
       TITLES[w],
-      ...peers.map((p) => (rate(w, p) ? fmt((rate(w, p) as PeerResult).epochsPerSecond) : "—")),
-      ratio(g, t),
+      ...peers.map((p) => cell(rate(w, p))),
+      ratio(g, rate(w, "tfjs-webgpu")),
+      ratio(c, rate(w, "tfjs-wasm")),
+      ratio(c, rate(w, "tfjs-cpu")),
       ratio(g, c),
       g ? g.setupSeconds.toFixed(2) : "—",
     ]);
@@ -123,7 +144,7 @@ function render(results: PeerResult[], only: WorkloadId[], peers: Peer[], adapte
     "",
   );
   for (const w of only) {
-    const rs = peers.map((p) => rate(w, p)).filter((r): r is PeerResult => r !== undefined);
+    const rs = peers.map((p) => rate(w, p)).filter((r): r is PeerResult => r !== undefined && !r.cannot);
     if (rs.length === 0) continue;
     lines.push(
       `- ${w}, ${rs[0].warmEpochs} epoch${rs[0].warmEpochs === 1 ? "" : "s"}: ${rs.map((r) => `${r.peer} ${r.warmLoss.toPrecision(6)}`).join(", ")}`,

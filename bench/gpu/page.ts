@@ -1,10 +1,15 @@
 /**
  * The page bench/gpu.ts drives in headless Chromium: the same workloads trained by gradwire on WebGPU (its
  * training session: fused kernels, batched epochs, loss read back every epoch), gradwire on the CPU (the
- * runtime's ops, torch's loop) and TensorFlow.js on its WebGPU backend (optimizer.minimize per epoch).
+ * runtime's ops, torch's loop) and TensorFlow.js on its WebGPU, wasm and cpu backends (optimizer.minimize per
+ * epoch). Every peer trains bench/models' definition of the workload.
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import wasmPlain from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url";
+import wasmSimd from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url";
+import wasmThreaded from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url";
 import { chooseBackend } from "../../src/engine/auto-backend.ts";
 import type { TrainingProgram } from "../../src/engine/scheduler-backend.ts";
 import { cpuBackend } from "../../src/engine/scheduler-backend.ts";
@@ -13,22 +18,27 @@ import { acquireDevice, type GpuDevice } from "../../src/gpu/device.ts";
 import { GpuTrainingSession } from "../../src/gpu/session.ts";
 import { readParams, registry } from "../../src/nodes/index.ts";
 import type { ParamValue } from "../../src/nodes/types.ts";
-import {
-  Adam,
-  crossEntropy,
-  fromFlat,
-  mseLoss,
-  ops as O,
-  type Optimizer,
-  SGD,
-  type Tensor,
-} from "../../src/runtime/index.ts";
-import { ADAM, type LinearWorkload, linreg1m, mlp, thermometer } from "../cpu/workloads.ts";
-import { type DeepMlpWorkload, deepMlp } from "./workloads.ts";
+import { ADAM, cnn, linreg1m, mlp, thermometer } from "../cpu/workloads.ts";
+import { type AnyWorkload, gradwireModel, gradwireOptimizer } from "../models/gradwire.ts";
+import { tfjsModel, tfjsOptimizer } from "../models/tfjs.ts";
+import { deepMlp } from "./workloads.ts";
 
-export type Peer = "gradwire-webgpu" | "gradwire-cpu" | "gradwire-auto" | "tfjs-webgpu";
-export type WorkloadId = "thermometer" | "linreg1m" | "mlp" | "mlp-large" | "linreg10m";
-type AnyWorkload = LinearWorkload | ReturnType<typeof mlp> | DeepMlpWorkload;
+// The wasm backend fetches its binary itself: point it at the copies the build emits. (Without cross-origin
+// isolation the page has no SharedArrayBuffer, so it loads the single-threaded SIMD build.)
+setWasmPaths({
+  "tfjs-backend-wasm.wasm": wasmPlain,
+  "tfjs-backend-wasm-simd.wasm": wasmSimd,
+  "tfjs-backend-wasm-threaded-simd.wasm": wasmThreaded,
+});
+
+export type Peer =
+  | "gradwire-webgpu"
+  | "gradwire-cpu"
+  | "gradwire-auto"
+  | "tfjs-webgpu"
+  | "tfjs-wasm"
+  | "tfjs-cpu";
+export type WorkloadId = "thermometer" | "linreg1m" | "mlp" | "mlp-large" | "linreg10m" | "cnn";
 
 export interface PeerResult {
   peer: Peer;
@@ -45,6 +55,8 @@ export interface PeerResult {
   finalLoss: number;
   /** gradwire-auto: the backend it chose, why, and how long its measurement took (in setupSeconds too). */
   choice?: { backend: string; reason: string; seconds: number };
+  /** A peer that cannot train the workload at all (TensorFlow.js's own error): no rate, and the reason. */
+  cannot?: string;
 }
 
 function workload(id: WorkloadId): AnyWorkload {
@@ -59,6 +71,8 @@ function workload(id: WorkloadId): AnyWorkload {
       return mlp();
     case "mlp-large":
       return deepMlp();
+    case "cnn":
+      return cnn();
   }
 }
 
@@ -67,44 +81,6 @@ interface Loop {
   epochs(n: number): Promise<number>;
   dispose(): void;
   choice?: PeerResult["choice"];
-}
-
-function param(values: ArrayLike<number>, shape: number[]): Tensor {
-  return fromFlat(values, shape, "float32", { requiresGrad: true });
-}
-
-/** The workload as runtime tensors: its parameters and a function computing its loss. */
-function gradwireModel(w: AnyWorkload): { params: Tensor[]; loss: () => Tensor } {
-  if (w.kind === "linear") {
-    const x = fromFlat(w.x, [w.x.length]);
-    const y = fromFlat(w.y, [w.y.length]);
-    const params = [param([w.w0], [1]), param([w.b0], [1])];
-    return { params, loss: () => mseLoss(O.add(O.mul(params[0], x), params[1]), y) };
-  }
-  const x = fromFlat(w.x, [w.n, 2]);
-  const labels = fromFlat(w.labels, [w.n], "int64");
-  if (w.kind === "mlp") {
-    const params = [
-      param(w.w1, [w.hidden, 2]),
-      param(w.b1, [w.hidden]),
-      param(w.w2, [w.classes, w.hidden]),
-      param(w.b2, [w.classes]),
-    ];
-    const [w1, b1, w2, b2] = params;
-    return { params, loss: () => crossEntropy(O.linear(O.tanh(O.linear(x, w1, b1)), w2, b2), labels) };
-  }
-  const params = w.layers.flatMap((l) => [param(l.weight, [l.out, l.in]), param(l.bias, [l.out])]);
-  return {
-    params,
-    loss: () => {
-      let h = x;
-      for (let i = 0; i < w.layers.length; i++) {
-        h = O.linear(h, params[2 * i], params[2 * i + 1]);
-        if (i < w.layers.length - 1) h = O.tanh(h);
-      }
-      return crossEntropy(h, labels);
-    },
-  };
 }
 
 function hyper(w: AnyWorkload): { kind: string; values: Record<string, ParamValue> } {
@@ -155,10 +131,7 @@ async function gradwireWebGpu(w: AnyWorkload): Promise<Loop> {
 
 async function gradwireCpu(w: AnyWorkload): Promise<Loop> {
   const { params, loss } = gradwireModel(w);
-  const opt: Optimizer =
-    w.optimizer === "sgd"
-      ? new SGD(params, { lr: w.lr })
-      : new Adam(params, { lr: w.lr, betas: [ADAM.beta1, ADAM.beta2], eps: ADAM.eps });
+  const opt = gradwireOptimizer(w, params);
   return {
     async epochs(n) {
       let last = Number.NaN;
@@ -175,52 +148,20 @@ async function gradwireCpu(w: AnyWorkload): Promise<Loop> {
   };
 }
 
-async function tfjsWebGpu(w: AnyWorkload): Promise<Loop> {
-  if (tf.getBackend() !== "webgpu") {
-    if (!(await tf.setBackend("webgpu"))) throw new Error("TensorFlow.js's WebGPU backend failed to start");
+/** TensorFlow.js on one of its backends: `optimizer.minimize` per epoch, the last epoch's loss read back. */
+async function tfjsOn(backend: "webgpu" | "wasm" | "cpu", w: AnyWorkload): Promise<Loop> {
+  if (tf.getBackend() !== backend) {
+    if (!(await tf.setBackend(backend)))
+      throw new Error(`TensorFlow.js's ${backend} backend failed to start`);
     await tf.ready();
   }
-  const opt =
-    w.optimizer === "sgd" ? tf.train.sgd(w.lr) : tf.train.adam(w.lr, ADAM.beta1, ADAM.beta2, ADAM.eps);
-  const keep: tf.Tensor[] = [];
-  let lossFn: () => tf.Scalar;
-  if (w.kind === "linear") {
-    const x = tf.tensor1d(w.x);
-    const y = tf.tensor1d(w.y);
-    const weight = tf.variable(tf.tensor1d([w.w0]));
-    const bias = tf.variable(tf.tensor1d([w.b0]));
-    keep.push(x, y, weight, bias);
-    lossFn = () => tf.losses.meanSquaredError(y, weight.mul(x).add(bias)) as tf.Scalar;
-  } else {
-    const x = tf.tensor2d(w.x, [w.n, 2]);
-    const onehot = tf.oneHot(tf.tensor1d(w.labels, "int32"), w.classes);
-    // tfjs's dense layout is (in, out): torch's (out, in) weights transposed once, outside the timed loop.
-    const layers =
-      w.kind === "mlp"
-        ? [
-            { weight: w.w1, bias: w.b1, in: 2, out: w.hidden },
-            { weight: w.w2, bias: w.b2, in: w.hidden, out: w.classes },
-          ]
-        : w.layers;
-    const vars = layers.map((l) => ({
-      w: tf.variable(tf.tensor2d(l.weight, [l.out, l.in]).transpose()),
-      b: tf.variable(tf.tensor1d(l.bias)),
-    }));
-    keep.push(x, onehot, ...vars.flatMap((v) => [v.w, v.b]));
-    lossFn = () => {
-      let h: tf.Tensor = x;
-      vars.forEach((v, i) => {
-        h = tf.matMul(h, v.w).add(v.b);
-        if (i < vars.length - 1) h = tf.tanh(h);
-      });
-      return tf.losses.softmaxCrossEntropy(onehot, h) as tf.Scalar;
-    };
-  }
+  const model = tfjsModel(w);
+  const opt = tfjsOptimizer(w);
   return {
     async epochs(n) {
       let last = Number.NaN;
       for (let e = 0; e < n; e++) {
-        const cost = opt.minimize(lossFn, e === n - 1);
+        const cost = opt.minimize(model.loss, e === n - 1);
         if (cost) {
           last = (await cost.data())[0];
           cost.dispose();
@@ -229,7 +170,7 @@ async function tfjsWebGpu(w: AnyWorkload): Promise<Loop> {
       return last;
     },
     dispose: () => {
-      tf.dispose(keep);
+      tf.dispose(model.keep);
       opt.dispose();
     },
   };
@@ -261,7 +202,9 @@ const PEERS: Record<Peer, (w: AnyWorkload) => Promise<Loop>> = {
   "gradwire-webgpu": gradwireWebGpu,
   "gradwire-cpu": gradwireCpu,
   "gradwire-auto": gradwireAuto,
-  "tfjs-webgpu": tfjsWebGpu,
+  "tfjs-webgpu": (w) => tfjsOn("webgpu", w),
+  "tfjs-wasm": (w) => tfjsOn("wasm", w),
+  "tfjs-cpu": (w) => tfjsOn("cpu", w),
 };
 
 /**
@@ -281,7 +224,20 @@ async function bench(
   try {
     const warm = Math.max(1, Math.min(5, Math.ceil(w.epochs / 50)));
     const tw = performance.now();
-    const warmLoss = await loop.epochs(warm);
+    let warmLoss: number;
+    try {
+      warmLoss = await loop.epochs(warm);
+    } catch (e) {
+      // A TensorFlow.js backend that lacks a kernel the model's gradient needs cannot train it: reported as such
+      // in the table, not hidden. Any other failure is a broken benchmark and stops it.
+      const missing = /^Kernel '(\w+)' not registered for backend '(\w+)'/.exec(
+        e instanceof Error ? e.message : "",
+      );
+      if (!peer.startsWith("tfjs-") || !missing) throw e;
+      const cannot = `missing kernel ${missing[1]} on the ${missing[2]} backend`;
+      const none = { epochs: 0, seconds: 0, epochsPerSecond: Number.NaN, warmLoss: Number.NaN };
+      return { peer, workload: id, ...none, setupSeconds, warmEpochs: warm, finalLoss: Number.NaN, cannot };
+    }
     const perEpoch = (performance.now() - tw) / 1000 / warm;
     const epochs = Math.max(
       minEpochs,
