@@ -736,6 +736,13 @@ function matmulPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass 
   const tileN = tn * wx;
   const tilesM = Math.ceil(Mm / tileM);
   const tilesN = Math.ceil(Nn / tileN);
+  // A batch of matrices smaller than one tile (a convolution's per-image products, 8 x 9 or 8 x 64) would leave
+  // most of each workgroup idle: pack several matrices into one workgroup instead, one thread per block. Each
+  // output's sum runs over k in the same order either way, so the results are the same bits.
+  const blocksN = Math.ceil(Nn / tn);
+  const perMatrix = Math.ceil(Mm / tm) * blocksN;
+  const packed = batch > 1 && tilesM * tilesN === 1 && perMatrix < wx * wy;
+  const workgroups = packed ? Math.ceil((batch * perMatrix) / (wx * wy)) : batch * tilesM * tilesN;
   const aa = accessOf(a) as Access;
   const ba = accessOf(b) as Access;
   const batchOffset = (acc: Access) => {
@@ -750,13 +757,25 @@ function matmulPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass 
   const [sbk, sbn] = [ba.strides[r - 2], ba.strides[r - 1]];
   const rows = Array.from({ length: tm }, (_, i) => i);
   const cols = Array.from({ length: tn }, (_, j) => j);
+  const place = packed
+    ? [
+        `let t = (wid.x + wid.y * nw.x) * ${u(wx * wy)} + lid.x;`,
+        `if (t >= ${u(batch * perMatrix)}) { return; }`,
+        `let bt = t / ${u(perMatrix)};`,
+        `let rest = t % ${u(perMatrix)};`,
+        `let row0 = (rest / ${u(blocksN)}) * ${u(tm)};`,
+        `let col0 = (rest % ${u(blocksN)}) * ${u(tn)};`,
+      ]
+    : [
+        `let tile = wid.x + wid.y * nw.x;`,
+        `if (tile >= ${u(batch * tilesM * tilesN)}) { return; }`,
+        `let bt = tile / ${u(tilesM * tilesN)};`,
+        `let rest = tile % ${u(tilesM * tilesN)};`,
+        `let row0 = (rest / ${u(tilesN)}) * ${u(tileM)} + (lid.x / ${u(wx)}) * ${u(tm)};`,
+        `let col0 = (rest % ${u(tilesN)}) * ${u(tileN)} + (lid.x % ${u(wx)}) * ${u(tn)};`,
+      ];
   const body = [
-    `let tile = wid.x + wid.y * nw.x;`,
-    `if (tile >= ${u(batch * tilesM * tilesN)}) { return; }`,
-    `let bt = tile / ${u(tilesM * tilesN)};`,
-    `let rest = tile % ${u(tilesM * tilesN)};`,
-    `let row0 = (rest / ${u(tilesN)}) * ${u(tileM)} + (lid.x / ${u(wx)}) * ${u(tm)};`,
-    `let col0 = (rest % ${u(tilesN)}) * ${u(tileN)} + (lid.x % ${u(wx)}) * ${u(tn)};`,
+    ...place,
     `if (row0 >= ${u(Mm)} || col0 >= ${u(Nn)}) { return; }`,
     `let aBase = ${batchOffset(aa)};`,
     `let bBase = ${batchOffset(ba)};`,
@@ -788,7 +807,7 @@ function matmulPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass 
       const guard = [i > 0 ? `${row} < ${u(Mm)}` : "", j > 0 ? `${col} < ${u(Nn)}` : ""].filter(Boolean);
       body.push(guard.length ? `if (${guard.join(" && ")}) {` : "{", ...lines.map((l) => `  ${l}`), "}");
     }
-  return { wgsl: shader("", body, wx * wy), groups: gridFor(batch * tilesM * tilesN) };
+  return { wgsl: shader("", body, wx * wy), groups: gridFor(workgroups) };
 }
 
 // ---- softmax family, argmax, segment sums ----------------------------------------------------------------

@@ -137,6 +137,10 @@ mm.add("matmul 1-D @ 2-D", "torch.matmul", [m([4]), m([4, 3])], (a, b) => O.matm
 mm.add("matmul 2-D @ 1-D", "torch.matmul", [m([3, 4]), m([4])], (a, b) => O.matmul(a, b));
 mm.add("matmul batched", "torch.matmul", [m([2, 3, 4]), m([2, 4, 5])], (a, b) => O.matmul(a, b));
 mm.add("matmul batch broadcast", "torch.matmul", [m([2, 1, 3, 4]), m([3, 4, 2])], (a, b) => O.matmul(a, b));
+// Small matrices are packed several to a workgroup: 40 of 3 x 5 are 160 threads, three workgroups, edge blocks.
+mm.add("matmul batch of 40 small matrices", "torch.matmul", [m([40, 3, 5]), m([40, 5, 7])], (a, b) =>
+  O.matmul(a, b),
+);
 mm.add("matmul 3-D @ 2-D", "torch.matmul", [m([2, 3, 4]), m([4, 5])], (a, b) => O.matmul(a, b));
 mm.add("matmul across tiles 37 x 50 @ 50 x 29", "torch.matmul", [m([37, 50]), m([50, 29])], (a, b) =>
   O.matmul(a, b),
