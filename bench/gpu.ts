@@ -14,6 +14,7 @@ import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { serveApp } from "../tests/helpers/served-app.ts";
 import { list, option } from "./args.ts";
+import { lossMismatches } from "./cpu/report.ts";
 import type { Peer, PeerResult, WorkloadId } from "./gpu/page.ts";
 
 const WORKLOADS: WorkloadId[] = ["thermometer", "linreg1m", "mlp", "mlp-large", "linreg10m", "cnn"];
@@ -79,6 +80,11 @@ async function main(): Promise<void> {
   process.stdout.write(`${report}\n`);
   if (!process.argv.includes("--no-write"))
     writeFileSync(fileURLToPath(new URL("./GPU-RESULTS.md", import.meta.url)), `${report}\n`);
+  // Every peer trained the same model for the same warm-up epochs: a loss that differs means a broken peer.
+  const ran = results.filter((r) => !r.cannot).map((r) => ({ ...r, finalLoss: r.warmLoss }));
+  const bad = lossMismatches(ran, "gradwire-cpu");
+  for (const b of bad) process.stderr.write(`LOSS MISMATCH after the warm-up epochs: ${b}\n`);
+  if (bad.length > 0) process.exitCode = 1;
 }
 
 /** A Markdown table laid out as Biome formats one: padded columns, the first left-aligned, numbers right. */

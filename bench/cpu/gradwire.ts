@@ -3,11 +3,10 @@
  * step and zero_grad per epoch, exactly the PyTorch loop. The models are bench/models/gradwire.ts's.
  */
 import type { Tensor } from "../../src/runtime/index.ts";
-import { gradwireModel, gradwireOptimizer } from "../models/gradwire.ts";
+import { type AnyWorkload, gradwireModel, gradwireOptimizer } from "../models/gradwire.ts";
 import { type RunResult, startClock } from "./peer.ts";
-import type { Workload } from "./workloads.ts";
 
-export function trainGradwire(w: Workload, epochs: number): RunResult {
+export function trainGradwire(w: AnyWorkload, epochs: number): RunResult {
   const { params, loss: lossOf } = gradwireModel(w);
   const opt = gradwireOptimizer(w, params);
   let loss: Tensor | null = null;

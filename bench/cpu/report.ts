@@ -83,7 +83,10 @@ export function table(workloads: Workload[], all: Measurement[], reference = "gr
 }
 
 /** Peers whose final loss disagrees with gradwire's: a broken training loop somewhere. */
-export function lossMismatches(all: Measurement[], reference = "gradwire"): string[] {
+export function lossMismatches(
+  all: Pick<Measurement, "peer" | "workload" | "finalLoss">[],
+  reference = "gradwire",
+): string[] {
   const out: string[] = [];
   for (const m of all) {
     const ref = all.find((r) => r.workload === m.workload && r.peer === reference);
@@ -91,7 +94,7 @@ export function lossMismatches(all: Measurement[], reference = "gradwire"): stri
     const d = relDiff(m.finalLoss, ref.finalLoss);
     if (!(d <= LOSS_RTOL))
       out.push(
-        `${m.workload}: ${m.peer} ended at loss ${m.finalLoss}, gradwire at ${ref.finalLoss} (relative difference ${d.toExponential(2)} > ${LOSS_RTOL})`,
+        `${m.workload}: ${m.peer} ended at loss ${m.finalLoss}, ${reference} at ${ref.finalLoss} (relative difference ${d.toExponential(2)} > ${LOSS_RTOL})`,
       );
   }
   return out;

@@ -7,9 +7,9 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import type { AnyWorkload } from "../models/gradwire.ts";
 import { tfjsModel, tfjsOptimizer } from "../models/tfjs.ts";
 import { type RunResult, startClock } from "./peer.ts";
-import type { Workload } from "./workloads.ts";
 
 export type TfBackend = "cpu" | "wasm";
 
@@ -37,7 +37,7 @@ function loop(epochs: number, opt: tf.Optimizer, lossFn: () => tf.Scalar): RunRe
   return { ...clock, finalLoss: last };
 }
 
-export function trainTfjs(w: Workload, epochs: number): RunResult {
+export function trainTfjs(w: AnyWorkload, epochs: number): RunResult {
   const model = tfjsModel(w);
   const opt = tfjsOptimizer(w);
   try {
