@@ -181,11 +181,22 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
   }
 }
 
-/** scatterAdd: every target element sums the gradients that read it, in order (a CSR list per element). */
+/**
+ * scatterAdd: every target element sums the gradients that read it, in order (a CSR list per element). When
+ * no element is read more than once (a permutation, pooling windows that do not overlap), the one source per
+ * element instead (-1 for none): one read and a branch per element, not two offsets and a loop.
+ */
 function segsum(b: Builder, g: Node, offsets: Int32Array, shape: readonly number[]): Node {
   const size = numel(shape);
   const counts = new Int32Array(size + 1);
   for (const off of offsets) if (off >= 0) counts[off + 1]++;
+  if (counts.every((c) => c <= 1)) {
+    const source = new Int32Array(size).fill(-1);
+    offsets.forEach((off, o) => {
+      if (off >= 0) source[off] = o;
+    });
+    return b.node({ k: "segsum" }, [g, b.iconst(source, [size])], shape, g.dtype);
+  }
   for (let i = 0; i < size; i++) counts[i + 1] += counts[i];
   const cols = new Int32Array(Math.max(1, counts[size]));
   const fillPos = counts.slice(0, size);

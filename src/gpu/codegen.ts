@@ -923,17 +923,28 @@ function segsumPass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass 
   const [g, rowptr, cols] = core.inputs;
   const total = core.numel;
   const em = new Emitter(layout, inline);
-  const rp = layout.offsetOf(rowptr);
-  const cl = layout.offsetOf(cols);
-  const body = [
-    `let o = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
-    `if (o >= ${u(total)}) { return; }`,
-    `let j0 = u32(bitcast<i32>(A[${u(rp)} + o]));`,
-    `let j1 = u32(bitcast<i32>(A[${u(rp)} + o + 1u]));`,
-    "var acc: f32 = 0.0;",
-    "for (var j = j0; j < j1; j = j + 1u) {",
-    `  let e = u32(bitcast<i32>(A[${u(cl)} + j]));`,
-  ];
+  // Each element's list of gradients, or (autodiff's form when no element gathers more than one: a permutation,
+  // windows that never overlap) the one source per element, -1 for none. acc starts at 0.0 either way, so a
+  // gathered -0.0 sums to 0.0 in both.
+  const single = core.inputs.length === 2;
+  const body = single
+    ? [
+        `let o = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
+        `if (o >= ${u(total)}) { return; }`,
+        `let s = bitcast<i32>(A[${u(layout.offsetOf(core.inputs[1]))} + o]);`,
+        "var acc: f32 = 0.0;",
+        "if (s >= 0) {",
+        "  let e = u32(s);",
+      ]
+    : [
+        `let o = (wid.x + wid.y * nw.x) * ${u(WG)} + lid.x;`,
+        `if (o >= ${u(total)}) { return; }`,
+        `let j0 = u32(bitcast<i32>(A[${u(layout.offsetOf(rowptr))} + o]));`,
+        `let j1 = u32(bitcast<i32>(A[${u(layout.offsetOf(rowptr))} + o + 1u]));`,
+        "var acc: f32 = 0.0;",
+        "for (var j = j0; j < j1; j = j + 1u) {",
+        `  let e = u32(bitcast<i32>(A[${u(layout.offsetOf(cols))} + j]));`,
+      ];
   // The gathered gradient, computed right here at each element it is read at when it was not stored.
   const loop: string[] = [];
   const gv = inline.has(g)

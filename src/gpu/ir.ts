@@ -76,7 +76,10 @@ export type ProducerOp =
   /** inputs [a (..., m, k), b (..., k, n)], batch dims broadcast. */
   | { k: "matmul" }
   | { k: "lane"; fn: "softmax" | "log_softmax" | "softmax_grad" | "log_softmax_grad"; dim: number }
-  /** out[i] = sum of g[cols[j]] for j in rowptr[i]..rowptr[i+1] (gather's gradient); inputs [g, rowptr, cols]. */
+  /**
+   * out[i] = sum of g[cols[j]] for j in rowptr[i]..rowptr[i+1] (gather's gradient); inputs [g, rowptr, cols], or
+   * [g, source] when no i has more than one entry (out[i] = 0.0 + g[source[i]], 0 where source[i] is -1).
+   */
   | { k: "segsum" };
 
 /** Ops that reinterpret their input's memory: no kernel of their own. */
