@@ -9,6 +9,9 @@ import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import type { AnyWorkload } from "../models/gradwire.ts";
 import { tfjsModel, tfjsOptimizer } from "../models/tfjs.ts";
+
+export { missingKernel } from "../models/tfjs.ts";
+
 import { type RunResult, startClock } from "./peer.ts";
 
 export type TfBackend = "cpu" | "wasm";

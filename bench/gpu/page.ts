@@ -20,7 +20,7 @@ import { readParams, registry } from "../../src/nodes/index.ts";
 import type { ParamValue } from "../../src/nodes/types.ts";
 import { ADAM, cnn, linreg1m, mlp, thermometer } from "../cpu/workloads.ts";
 import { type AnyWorkload, gradwireModel, gradwireOptimizer } from "../models/gradwire.ts";
-import { tfjsModel, tfjsOptimizer } from "../models/tfjs.ts";
+import { missingKernel, tfjsModel, tfjsOptimizer } from "../models/tfjs.ts";
 import { deepMlp } from "./workloads.ts";
 
 // The wasm backend fetches its binary itself: point it at the copies the build emits. (Without cross-origin
@@ -228,13 +228,9 @@ async function bench(
     try {
       warmLoss = await loop.epochs(warm);
     } catch (e) {
-      // A TensorFlow.js backend that lacks a kernel the model's gradient needs cannot train it: reported as such
-      // in the table, not hidden. Any other failure is a broken benchmark and stops it.
-      const missing = /^Kernel '(\w+)' not registered for backend '(\w+)'/.exec(
-        e instanceof Error ? e.message : "",
-      );
-      if (!peer.startsWith("tfjs-") || !missing) throw e;
-      const cannot = `missing kernel ${missing[1]} on the ${missing[2]} backend`;
+      // A TensorFlow.js backend that cannot train the model is reported as such in the table, not hidden.
+      const cannot = peer.startsWith("tfjs-") ? missingKernel(e) : null;
+      if (!cannot) throw e;
       const none = { epochs: 0, seconds: 0, epochsPerSecond: Number.NaN, warmLoss: Number.NaN };
       return { peer, workload: id, ...none, setupSeconds, warmEpochs: warm, finalLoss: Number.NaN, cannot };
     }

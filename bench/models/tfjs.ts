@@ -66,6 +66,16 @@ export function tfjsModel(w: AnyWorkload): TfjsModel {
   };
 }
 
+/**
+ * A TensorFlow.js backend that lacks a kernel the model needs (tfjs-backend-wasm has no Conv2DBackpropFilter,
+ * so it cannot train a convolution) throws this error: what the benchmarks report, never hide. Null for any
+ * other error, which is a broken benchmark.
+ */
+export function missingKernel(e: unknown): string | null {
+  const m = /^Kernel '(\w+)' not registered for backend '(\w+)'/.exec(e instanceof Error ? e.message : "");
+  return m ? `missing kernel ${m[1]} on the ${m[2]} backend` : null;
+}
+
 export function tfjsOptimizer(w: AnyWorkload): tf.Optimizer {
   return w.optimizer === "sgd" ? tf.train.sgd(w.lr) : tf.train.adam(w.lr, ADAM.beta1, ADAM.beta2, ADAM.eps);
 }
