@@ -80,11 +80,18 @@ async function main(): Promise<void> {
   process.stdout.write(`${report}\n`);
   if (!process.argv.includes("--no-write"))
     writeFileSync(fileURLToPath(new URL("./GPU-RESULTS.md", import.meta.url)), `${report}\n`);
-  // Every peer trained the same model for the same warm-up epochs: a loss that differs means a broken peer.
+  for (const b of warmMismatches(results))
+    process.stderr.write(`LOSS MISMATCH after the warm-up epochs: ${b}\n`);
+}
+
+/**
+ * Warm-up losses more than 1e-3 (relative) from gradwire CPU's. Listed in the report, not fatal: that every
+ * framework's definition describes the same model is tests/bench/models.test.ts's check, and a backend that
+ * sums millions of float32 terms naively drifts this far on its own (tfjs-wasm on linreg10m: 1.4e-2).
+ */
+function warmMismatches(results: PeerResult[]): string[] {
   const ran = results.filter((r) => !r.cannot).map((r) => ({ ...r, finalLoss: r.warmLoss }));
-  const bad = lossMismatches(ran, "gradwire-cpu");
-  for (const b of bad) process.stderr.write(`LOSS MISMATCH after the warm-up epochs: ${b}\n`);
-  if (bad.length > 0) process.exitCode = 1;
+  return lossMismatches(ran, "gradwire-cpu");
 }
 
 /** A Markdown table laid out as Biome formats one: padded columns, the first left-aligned, numbers right. */
@@ -146,7 +153,7 @@ function render(results: PeerResult[], only: WorkloadId[], peers: Peer[], adapte
   lines.push(
     "",
     "Losses after the warm-up epochs (every peer trains the same data from the same initial parameters for the",
-    "same number of warm-up epochs, so these agree to float32 rounding):",
+    "same number of warm-up epochs, so these agree up to float32 rounding and each backend's order of summation):",
     "",
   );
   for (const w of only) {
@@ -156,6 +163,9 @@ function render(results: PeerResult[], only: WorkloadId[], peers: Peer[], adapte
       `- ${w}, ${rs[0].warmEpochs} epoch${rs[0].warmEpochs === 1 ? "" : "s"}: ${rs.map((r) => `${r.peer} ${r.warmLoss.toPrecision(6)}`).join(", ")}`,
     );
   }
+  const bad = warmMismatches(results);
+  if (bad.length > 0)
+    lines.push("", "Warm-up losses that disagree with gradwire CPU's:", "", ...bad.map((b) => `- ${b}`));
   return lines.join("\n");
 }
 
