@@ -190,7 +190,7 @@ function segsum(b: Builder, g: Node, offsets: Int32Array, shape: readonly number
   const size = numel(shape);
   const counts = new Int32Array(size + 1);
   for (const off of offsets) if (off >= 0) counts[off + 1]++;
-  if (counts.every((c) => c <= 1)) {
+  if (size > 0 && counts.every((c) => c <= 1)) {
     const source = new Int32Array(size).fill(-1);
     offsets.forEach((off, o) => {
       if (off >= 0) source[off] = o;
