@@ -353,7 +353,8 @@ class ScriptBuilder {
       params: readParams(kind, node.params),
       nodeId: id,
       label: nodeLabel(node),
-      trainables: group && !inner ? group.params.map((p) => this.leafVar(p.nodeId, p.leaf)) : [],
+      trainables:
+        group && !inner ? this.parameterList(group.params.map((p) => this.leafVar(p.nodeId, p.leaf))) : [],
       device: "device",
       stepsPerEpoch: this.loaderVar ? `len(${this.loaderVar})` : "1",
       leaf: (name) => (inner ? inner.leaf(id, name) : this.leafVar(id, name)),
@@ -372,6 +373,21 @@ class ScriptBuilder {
       recompute: (port, fromPort) => (inner ? notInModule() : this.recompute(id, port, fromPort)),
       helper: (base, define) => this.helper(base, define),
     };
+  }
+
+  /**
+   * An optimizer's tensors with every module object whose parameters are all among them as one
+   * `*block1.parameters()`, where its first one was. (The order of an optimizer's tensors changes none of its
+   * numbers: each is updated from its own gradient and state.)
+   */
+  private parameterList(tensors: readonly string[]): string[] {
+    let out = [...tensors];
+    for (const { object, params } of this.objectParameters) {
+      if (params.length === 0 || !params.every((p) => out.includes(p))) continue;
+      const at = Math.min(...params.map((p) => out.indexOf(p)));
+      out = out.flatMap((t, i) => (i === at ? [`*${object}.parameters()`] : params.includes(t) ? [] : [t]));
+    }
+    return out;
   }
 
   /** A module-level function shared by every node that asks for it. */
@@ -634,6 +650,9 @@ class ScriptBuilder {
 
   // --- modules as nn.Module classes -----------------------------------------------------------------------
 
+  /** Each top-level module object and its nn.Parameters (`block1.W`), for the optimizers' lists. */
+  private readonly objectParameters: { object: string; params: string[] }[] = [];
+
   /** The module classes written so far, by definition and body (instances that differ get a class each). */
   private readonly classes = new Map<string, { name: string; lines: string[] }>();
 
@@ -701,10 +720,14 @@ class ScriptBuilder {
     const object = this.names.take(nodeLabel(node));
     const ctorArgs = [...code.tensors.map((t) => this.leafVar(t.nodeId, t.leaf)), ...code.seeds];
     // From here on, the script reads the instance's parameters from the object, and its outputs from the call.
+    const params: string[] = [];
     for (const [key, attr] of code.attrs) {
       const [n, leaf] = key.split("\u0000");
       this.vars.get(n)!.leaves[leaf] = `${object}.${attr}`;
+      // Its nn.Parameters: what it trains (the rest are buffers).
+      if (nodeLeaves(this.graph, n)[leaf].requiresGrad) params.push(`${object}.${attr}`);
     }
+    this.objectParameters.push({ object, params });
     // The call's results: `block1_out` for a lone `out`, else the names the inner values already have.
     const results = code.results.map((p) => {
       const vars = this.vars.get(p.node)!;

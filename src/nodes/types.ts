@@ -167,7 +167,10 @@ export interface TorchContext {
   params: ParamReader;
   nodeId: string;
   label: string;
-  /** For optimizers: Python expressions of the tensors they train, in order. */
+  /**
+   * For optimizers: Python expressions of the tensors they train, in order; all of a module object's parameters
+   * may come as one `*block1.parameters()`.
+   */
   trainables: string[];
   /** The Python variable holding one of the node's leaves (see NodeKind.leaves); leaf("") is `out`. */
   leaf(name: string): string;

@@ -73,7 +73,8 @@ describe("modules in the exported script", () => {
     expect(code).toContain("block1 = Block(block1_W, block1_b)");
     expect(code).toContain("block2 = Block(block2_W, block2_b)");
     expect(code).toMatch(/^ {4}block2_out = block2\(block1_out\)$/m);
-    expect(code).toContain("torch.optim.Adam([block1.W, block1.b, block2.W, block2.b, W3, b3]");
+    expect(code).toContain("torch.optim.Adam([*block1.parameters(), *block2.parameters(), W3, b3], lr=0.05)");
+    expect(code).toContain('"block2/W": block2.W.flatten().tolist()');
     expectSameTrajectory(ours, theirs);
   });
 
@@ -101,7 +102,7 @@ describe("modules in the exported script", () => {
     const { code, ours, theirs } = bothRuns(graph.state);
     expect(code).toContain("class Block(nn.Module):");
     expect(code).not.toContain("class Step");
-    expect(code).toMatch(/^step_Adam = torch\.optim\.Adam\(\[block1\.W, /m);
+    expect(code).toMatch(/^step_Adam = torch\.optim\.Adam\(\[\*block1\.parameters\(\), /m);
     expectSameTrajectory(ours, theirs);
   });
 });
@@ -183,7 +184,8 @@ describe("module nodes and Sequentials in the exported script", () => {
     expect(code).not.toContain("def forward");
     expect(code).toMatch(/^model = MLP\(\)\.to\(device\)$/m);
     expect(code).toMatch(/^ {4}model_out = model\(x\)$/m);
-    expect(code).toContain("torch.optim.Adam([model.fc1.weight, model.fc1.bias, model.fc2.weight,");
+    expect(code).toMatch(/^optimizer = torch\.optim\.Adam\(model\.parameters\(\), lr=0\.01\)$/m);
+    expect(code).toContain('"model/fc3.bias": model.fc3.bias.flatten().tolist()');
     expectSameTrajectory(ours, theirs);
   });
 
@@ -254,7 +256,7 @@ describe("module nodes and Sequentials in the exported script", () => {
     expect(code).toContain("        self.block1 = Block()\n        self.block2 = Block(fc_seed=5)\n");
     expect(code).toMatch(/^ {8}block2 = self\.block2\(block1\)$/m);
     expect(code).toMatch(/^net = Net\(\)\.to\(device\)$/m);
-    expect(code).toContain("net.block2.fc.weight");
+    expect(code).toContain('"net/block2/fc.weight": net.block2.fc.weight.flatten().tolist()');
     expectSameTrajectory(ours, theirs);
   });
 
@@ -266,7 +268,7 @@ describe("module nodes and Sequentials in the exported script", () => {
     expect(code).toContain("class Body(nn.Module):");
     expect(code).toMatch(/^ {8}self\.block1 = Block\(block1_W, block1_b\)$/m);
     expect(code).toMatch(/^body = Body\(body_block1_W, body_block1_b, body_block2_W, body_block2_b\)$/m);
-    expect(code).toMatch(/^optimizer = torch\.optim\.Adam\(\[W3, b3, body\.block1\.W, body\.block1\.b, /m);
+    expect(code).toMatch(/^optimizer = torch\.optim\.Adam\(\[W3, b3, \*body\.parameters\(\)\], lr=0\.05\)$/m);
     expectSameTrajectory(ours, theirs);
   });
 
