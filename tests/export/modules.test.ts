@@ -317,3 +317,40 @@ it("a BatchNorm1d inside a module is a submodule: the script prints exactly what
   const epochs = 20;
   expect(printed(modular.code, epochs)).toBe(printed(flat.code, epochs));
 });
+
+it("every activation with an nn counterpart computes in its nn.Sequential what its function computes flat", () => {
+  const acts: [string, Record<string, unknown>, string][] = [
+    ["elu", { alpha: 0.5 }, "nn.ELU(alpha=0.5)"],
+    ["selu", {}, "nn.SELU()"],
+    ["celu", { alpha: 0.7 }, "nn.CELU(alpha=0.7)"],
+    ["silu", {}, "nn.SiLU()"],
+    ["mish", {}, "nn.Mish()"],
+    ["hardtanh", { min_val: -2, max_val: 2 }, "nn.Hardtanh(min_val=-2, max_val=2)"],
+    ["relu6", {}, "nn.ReLU6()"],
+    ["hardswish", {}, "nn.Hardswish()"],
+    ["softsign", {}, "nn.Softsign()"],
+    ["tanhshrink", {}, "nn.Tanhshrink()"],
+    ["hardshrink", { lambd: 0.1 }, "nn.Hardshrink(lambd=0.1)"],
+    ["softshrink", { lambd: 0.1 }, "nn.Softshrink(lambd=0.1)"],
+    ["softplus", { beta: 2 }, "nn.Softplus(beta=2)"],
+    ["hardsigmoid", {}, "nn.Hardsigmoid()"],
+    ["logsigmoid", {}, "nn.LogSigmoid()"],
+    ["sigmoid", {}, "nn.Sigmoid()"],
+    ["softmax", { dim: 1 }, "nn.Softmax(dim=1)"],
+  ];
+  const doc = twoClass([
+    chain("Net", [
+      linear("fc1", 2, 8, 4),
+      ...acts.map(([type, params], i) => N(`a${i}`, type, params)),
+      linear("fc2", 8, 2, 5),
+    ]),
+  ]);
+  const modular = torchScript(doc, { mode: "train" });
+  const flat = torchScript(expandModules(doc), { mode: "train" });
+  if (!modular.ok || !flat.ok) throw new Error("export failed");
+  expect(modular.code).toContain("class Net(nn.Sequential):");
+  acts.forEach(([, , layer], i) => {
+    expect(modular.code).toContain(`        self.a${i} = ${layer}\n`);
+  });
+  expect(printed(modular.code, 5)).toBe(printed(flat.code, 5));
+});
