@@ -13,7 +13,9 @@ import {
   isInstance,
   ModuleError,
   moduleById,
+  overridesOf,
   PATH_SEP,
+  sequentialChain,
 } from "../graph/modules.ts";
 import { recomputePlan } from "../graph/recompute.ts";
 import { ancestors, descendants } from "../graph/topo.ts";
@@ -26,7 +28,7 @@ import {
   trainables,
   trainingGroups,
 } from "../graph/training.ts";
-import { describeNode, type GraphDoc, type GraphEdge, nodeLabel } from "../graph/types.ts";
+import { describeNode, type GraphDoc, type GraphEdge, type GraphNode, nodeLabel } from "../graph/types.ts";
 import { inputEdge, type ValidationResult, validateGraph } from "../graph/validate.ts";
 import { registry as builtinRegistry } from "../nodes/index.ts";
 import { metricKind } from "../nodes/loader.ts";
@@ -42,6 +44,7 @@ import {
   distributedMain,
   distributedUsage,
 } from "./distributed.ts";
+import { nnLayer } from "./nn-layers.ts";
 import { PythonNames } from "./python-names.ts";
 import { base64, nestedList, tensorBytes } from "./tensor-literals.ts";
 
@@ -168,6 +171,23 @@ interface InnerScope {
   names: PythonNames;
   input(e: GraphEdge): string;
   leaf(id: string, name: string): string;
+}
+
+/** A module class as one instance uses it: the class, what its constructor takes, where its leaves live. */
+interface ModuleCode {
+  className: string;
+  /** The tensors the constructor takes, in order (randn, zeros... leaves, its nested instances' too). */
+  tensors: { nodeId: string; leaf: string; param: string }[];
+  /** Seeds this instance sets apart from the definition's own, as keyword arguments: `fc_seed=3`. */
+  seeds: string[];
+  /** Where each leaf lives on the object, by `<flat id>\u0000<leaf>`: `W`, `fc.weight`, `block1.fc.weight`. */
+  attrs: Map<string, string>;
+  /** The edges from outside feeding the forward pass's arguments, in order. */
+  args: GraphEdge[];
+  /** What the forward pass returns, in order: the inner node and port, and the module's port name. */
+  results: { node: string; port: string; name: string }[];
+  /** It makes nn layers (so the object goes to the device). */
+  layers: boolean;
 }
 
 /** A module instance as the script writes it: its class, the object, and the call in the forward pass. */
@@ -333,7 +353,8 @@ class ScriptBuilder {
       params: readParams(kind, node.params),
       nodeId: id,
       label: nodeLabel(node),
-      trainables: group && !inner ? group.params.map((p) => this.leafVar(p.nodeId, p.leaf)) : [],
+      trainables:
+        group && !inner ? this.parameterList(group.params.map((p) => this.leafVar(p.nodeId, p.leaf))) : [],
       device: "device",
       stepsPerEpoch: this.loaderVar ? `len(${this.loaderVar})` : "1",
       leaf: (name) => (inner ? inner.leaf(id, name) : this.leafVar(id, name)),
@@ -352,6 +373,21 @@ class ScriptBuilder {
       recompute: (port, fromPort) => (inner ? notInModule() : this.recompute(id, port, fromPort)),
       helper: (base, define) => this.helper(base, define),
     };
+  }
+
+  /**
+   * An optimizer's tensors with every module object whose parameters are all among them as one
+   * `*block1.parameters()`, where its first one was. (The order of an optimizer's tensors changes none of its
+   * numbers: each is updated from its own gradient and state.)
+   */
+  private parameterList(tensors: readonly string[]): string[] {
+    let out = [...tensors];
+    for (const { object, params } of this.objectParameters) {
+      if (params.length === 0 || !params.every((p) => out.includes(p))) continue;
+      const at = Math.min(...params.map((p) => out.indexOf(p)));
+      out = out.flatMap((t, i) => (i === at ? [`*${object}.parameters()`] : params.includes(t) ? [] : [t]));
+    }
+    return out;
   }
 
   /** A module-level function shared by every node that asks for it. */
@@ -448,9 +484,12 @@ class ScriptBuilder {
 
     this.definitionsOf(included);
     const setup: string[] = [];
-    for (const id of included)
+    for (const id of included) {
+      // A module node inside an instance is made in its class's __init__ (as a submodule).
+      if (instances?.ownerOf(id) !== undefined && this.kind(id).torchModule) continue;
       if (!this.kind(id).optimizer && !this.kind(id).lrScheduler)
         setup.push(...(this.kind(id).torchSetup?.(this.context(id)) ?? []));
+    }
     // Each instance becomes an object of its module's class, made from the leaves just created; from then on
     // the script (the optimizers, the training loop) reads its parameters from the object: block1.W.
     const calls = new Map<string, InstanceCode>();
@@ -611,6 +650,9 @@ class ScriptBuilder {
 
   // --- modules as nn.Module classes -----------------------------------------------------------------------
 
+  /** Each top-level module object and its nn.Parameters (`block1.W`), for the optimizers' lists. */
+  private readonly objectParameters: { object: string; params: string[] }[] = [];
+
   /** The module classes written so far, by definition and body (instances that differ get a class each). */
   private readonly classes = new Map<string, { name: string; lines: string[] }>();
 
@@ -671,49 +713,185 @@ class ScriptBuilder {
     return { order, members, ownerOf };
   }
 
-  /** The class for instance `id` (written once per module and body), its construction and its call. */
+  /** The class for top-level instance `id` (written once per module and body), its construction and its call. */
   private instanceCode(id: string, inner: readonly string[]): InstanceCode {
+    const node = this.modular!.nodes[id];
+    const code = this.moduleCode(id, node, inner);
+    const object = this.names.take(nodeLabel(node));
+    const ctorArgs = [...code.tensors.map((t) => this.leafVar(t.nodeId, t.leaf)), ...code.seeds];
+    // From here on, the script reads the instance's parameters from the object, and its outputs from the call.
+    const params: string[] = [];
+    for (const [key, attr] of code.attrs) {
+      const [n, leaf] = key.split("\u0000");
+      this.vars.get(n)!.leaves[leaf] = `${object}.${attr}`;
+      // Its nn.Parameters: what it trains (the rest are buffers).
+      if (nodeLeaves(this.graph, n)[leaf].requiresGrad) params.push(`${object}.${attr}`);
+    }
+    this.objectParameters.push({ object, params });
+    // The call's results: `block1_out` for a lone `out`, else the names the inner values already have.
+    const results = code.results.map((p) => {
+      const vars = this.vars.get(p.node)!;
+      if (code.results.length === 1 && p.name === OUT)
+        vars.outputs[p.port] = this.names.take(`${object}_out`);
+      return vars.outputs[p.port];
+    });
+    const call = `${object}(${code.args.map((e) => this.outputVar(e.source, e.sourcePort)).join(", ")})`;
+    return {
+      inner: [...inner],
+      className: code.className,
+      // Its nn layers are made on the CPU, under their seeds, then moved, as gradwire's are.
+      construct: `${object} = ${code.className}(${ctorArgs.join(", ")})${code.layers ? ".to(device)" : ""}`,
+      call: results.length > 0 ? `${results.join(", ")} = ${call}` : call,
+    };
+  }
+
+  /** `self.act = nn.ReLU()` for a functional node with an nn counterpart (see nn-layers.ts), else undefined. */
+  private nnLayerLine(id: string, names: PythonNames): string[] | undefined {
+    const kind = this.kind(id);
+    if (kind.leaves) return undefined;
+    const made = nnLayer(kind, this.context(id));
+    if (!made) return undefined;
+    const attr = names.take(id.slice(id.lastIndexOf(PATH_SEP) + 1));
+    return [
+      ...(made.seed !== undefined ? [`torch.manual_seed(${made.seed})`] : []),
+      `self.${attr} = ${made.layer}`,
+    ];
+  }
+
+  /** The seeds of module `defId`'s inner nodes some instance sets for itself (`"fc.seed": 2`). */
+  private overriddenSeeds(defId: string): Set<string> {
     const doc = this.modular!;
-    const node = doc.nodes[id];
+    const graphs = [doc.nodes, ...Object.values(doc.modules ?? {}).map((d) => d.nodes)];
+    const out = new Set<string>();
+    for (const nodes of graphs)
+      for (const n of Object.values(nodes))
+        if (isInstance(n) && n.params.module === defId)
+          for (const [inner, values] of overridesOf(n)) if ("seed" in values) out.add(inner);
+    return out;
+  }
+
+  /**
+   * The class for the module instance at `path` (a top-level id, or `outer/block1` nested in one), whose nodes
+   * the script includes are `inner` (flat ids, in evaluation order). Module nodes (nn.Linear...) become
+   * submodules made in `__init__` under their seeds, nested instances objects of their own classes, other
+   * leaves (randn, zeros) tensors the constructor takes; `forward` is the inner graph's code. A definition
+   * marked Sequential whose layers all have an nn form derives from nn.Sequential and has no forward.
+   */
+  private moduleCode(path: string, node: GraphNode, inner: readonly string[]): ModuleCode {
+    const doc = this.modular!;
     const def = moduleById(doc, String(node.params.module))!;
-    const prefix = `${id}${PATH_SEP}`;
+    const prefix = `${path}${PATH_SEP}`;
     const mine = new Set(inner);
+    // `self.` attributes and __init__'s arguments; forward's arguments and values.
+    const initNames = new PythonNames();
     const local = new PythonNames();
+    const ports = instancePorts(doc, path, node);
     // The forward pass's arguments: one per input port the outside feeds (in the module's order).
-    const args: { name: string; value: string }[] = [];
+    const args: { name: string; edge: GraphEdge }[] = [];
     const argOf = new Map<string, string>();
-    for (const p of instancePorts(doc, id).inputs) {
+    for (const p of ports.inputs) {
       const fed = p.targets
         .filter((t) => mine.has(t.node))
         .map((t) => ({ t, e: inputEdge(this.v.adjacency, t.node, t.port) }))
         .filter((x) => x.e && !mine.has(x.e.source));
       if (fed.length === 0) continue;
       const arg = local.take(p.name);
-      args.push({ name: arg, value: this.outputVar(fed[0].e!.source, fed[0].e!.sourcePort) });
+      args.push({ name: arg, edge: fed[0].e! });
       for (const { t } of fed) argOf.set(`${t.node}.${t.port}`, arg);
     }
-    // The leaves of its nodes become the object's parameters (or buffers, when nothing trains them).
-    const attrs: { leafVar: string; attr: string; nodeId: string; leaf: string; trained: boolean }[] = [];
-    const attrOf = new Map<string, string>();
-    for (const n of inner)
-      for (const [leaf, t] of Object.entries(nodeLeaves(this.graph, n))) {
-        const attr = local.take(leaf === "" ? n.slice(prefix.length) : `${n.slice(prefix.length)}_${leaf}`);
-        attrOf.set(`${n}\u0000${leaf}`, attr);
-        attrs.push({ leafVar: this.leafVar(n, leaf), attr, nodeId: n, leaf, trained: t.requiresGrad });
+    // Its members in evaluation order: its own nodes, and the nested instances whose nodes it includes.
+    const members: { local: string; ids: string[]; nested?: GraphNode; layer?: boolean }[] = [];
+    for (const id of inner) {
+      const rest = id.slice(prefix.length);
+      const cut = rest.indexOf(PATH_SEP);
+      const name = cut < 0 ? rest : rest.slice(0, cut);
+      let m = members.find((x) => x.local === name);
+      if (!m) {
+        m = { local: name, ids: [] };
+        if (cut >= 0) m.nested = def.nodes[name];
+        else if (this.kind(id).torchModule) m.layer = true;
+        // Code that sets itself up at the top level, with no leaves to hand over (F.dropout's generator...).
+        else if (this.kind(id).torchSetup && !this.kind(id).leaves) notInModule();
+        members.push(m);
       }
+      m.ids.push(id);
+    }
+    const attrs = new Map<string, string>();
+    const tensors: ModuleCode["tensors"] = [];
+    const seeds: string[] = [];
+    // Each member's lines in __init__ (its parameters, its submodule), by member.
+    const init = new Map<string, string[]>();
+    const layerAttr = new Map<string, string>();
+    const subs = new Map<string, { attr: string; code: ModuleCode }>();
+    const overridden = this.overriddenSeeds(def.id);
+    const seedArgs: string[] = [];
+    let layers = false;
+    for (const m of members) {
+      if (m.nested) {
+        const attr = initNames.take(m.local);
+        const code = this.moduleCode(`${prefix}${m.local}`, m.nested, m.ids);
+        subs.set(m.local, { attr, code });
+        const passed = code.tensors.map((t) => {
+          const param = initNames.take(`${attr}_${t.param}`);
+          tensors.push({ ...t, param });
+          return param;
+        });
+        for (const [key, a] of code.attrs) attrs.set(key, `${attr}.${a}`);
+        init.set(m.local, [`self.${attr} = ${code.className}(${[...passed, ...code.seeds].join(", ")})`]);
+        layers ||= code.layers;
+        continue;
+      }
+      const n = m.ids[0];
+      if (m.layer) {
+        const attr = initNames.take(m.local);
+        layerAttr.set(n, attr);
+        const made = this.kind(n).torchModule!(this.context(n));
+        const lines: string[] = [];
+        init.set(m.local, lines);
+        for (const leaf of Object.keys(nodeLeaves(this.graph, n)))
+          attrs.set(`${n}\u0000${leaf}`, `${attr}.${leaf}`);
+        if (made.seed !== undefined) {
+          // A seed an instance may set for itself is an argument, the definition's own its default.
+          let seed = String(made.seed);
+          if (overridden.has(m.local)) {
+            seed = initNames.take(`${attr}_seed`);
+            const own = readParams(this.kind(n), def.nodes[m.local].params).num("seed");
+            seedArgs.push(`${seed}=${own}`);
+            if (made.seed !== own) seeds.push(`${seed}=${made.seed}`);
+          }
+          lines.push(`torch.manual_seed(${seed})`);
+        }
+        lines.push(`self.${attr} = ${made.layer}`);
+        layers = true;
+        continue;
+      }
+      // The leaves of its other nodes are tensors the constructor takes: parameters, or buffers when untrained.
+      for (const [leaf, t] of Object.entries(nodeLeaves(this.graph, n))) {
+        const attr = initNames.take(leaf === "" ? m.local : `${m.local}_${leaf}`);
+        attrs.set(`${n}\u0000${leaf}`, attr);
+        tensors.push({ nodeId: n, leaf, param: attr });
+        init.set(m.local, [
+          ...(init.get(m.local) ?? []),
+          t.requiresGrad
+            ? `self.${attr} = nn.Parameter(${attr})`
+            : `self.register_buffer(${pyStr(attr)}, ${attr})`,
+        ]);
+      }
+    }
     // Local names for the inner nodes' values, then the forward pass from the kinds' own code.
     const vars = new Map<string, NodeVars>();
-    for (const n of inner) {
-      const own = local.take(n.slice(prefix.length));
+    for (const m of members) {
+      if (m.nested) continue;
+      const n = m.ids[0];
+      const own = local.take(m.local);
       const outputs: Record<string, string> = {};
       for (const o of outputsOf(this.kind(n)))
         outputs[o.name] = o.name === OUT ? own : local.take(`${own}_${o.name}`);
       // A leaf node's value is its leaf: the object's parameter.
-      const self = attrOf.get(`${n}\u0000`);
+      const self = attrs.get(`${n}\u0000`);
       if (self !== undefined) outputs[OUT] = `self.${self}`;
       vars.set(n, { own, outputs, leaves: {} });
     }
-    const body: string[] = [];
     const scope: InnerScope = {
       vars,
       names: local,
@@ -722,50 +900,100 @@ class ScriptBuilder {
           ? vars.get(e.source)!.outputs[e.sourcePort]
           : argOf.get(`${e.target}.${e.targetPort}`)!,
       leaf: (n, name) => {
-        const attr = attrOf.get(`${n}\u0000${name}`);
+        const attr = attrs.get(`${n}\u0000${name}`);
         return attr === undefined ? notInModule() : `self.${attr}`;
       },
     };
-    for (const n of inner) body.push(...this.kind(n).torch(this.context(n, scope)));
-    const outs = instancePorts(doc, id).outputs.filter((p) => mine.has(p.node));
-    const returned = outs.map((p) => vars.get(p.node)!.outputs[p.port]);
-    const lines = [
-      `    """${docText(def.description ?? `The module ${def.id}, exported from gradwire.`)}"""`,
-      "",
-      `    def __init__(self${attrs.map((a) => `, ${a.attr}`).join("")}):`,
-      "        super().__init__()",
-      ...attrs.map((a) =>
-        a.trained
-          ? `        self.${a.attr} = nn.Parameter(${a.attr})`
-          : `        self.register_buffer(${pyStr(a.attr)}, ${a.attr})`,
-      ),
-      "",
-      `    def forward(self${args.map((a) => `, ${a.name}`).join("")}):`,
-      ...indent(body, "        "),
-      `        return ${returned.join(", ") || "None"}`,
-    ];
-    const key = `${def.id}\u0000${lines.join("\n")}`;
+    const body: string[] = [];
+    for (const m of members) {
+      const sub = subs.get(m.local);
+      if (sub) {
+        const { attr, code } = sub;
+        const results = code.results.map((r) => {
+          const name = local.take(code.results.length === 1 ? attr : `${attr}_${r.name}`);
+          const vs = vars.get(r.node) ?? { own: name, outputs: {}, leaves: {} };
+          vs.outputs[r.port] = name;
+          vars.set(r.node, vs);
+          return name;
+        });
+        const call = `self.${attr}(${code.args.map((e) => scope.input(e)).join(", ")})`;
+        body.push(results.length > 0 ? `${results.join(", ")} = ${call}` : call);
+      } else if (m.layer) {
+        const n = m.ids[0];
+        const into = inputEdge(this.v.adjacency, n, "input");
+        body.push(
+          `${vars.get(n)!.outputs[OUT]} = self.${layerAttr.get(n)}(${into ? scope.input(into) : ""})`,
+        );
+      } else body.push(...this.kind(m.ids[0]).torch(this.context(m.ids[0], scope)));
+    }
+    const results = ports.outputs
+      .filter((p) => mine.has(p.node))
+      .map((p) => ({ node: p.node, port: p.port, name: p.name }));
+    const returned = results.map((p) => vars.get(p.node)!.outputs[p.port]);
+    const doc_ = `    """${docText(def.description ?? `The module ${def.id}, exported from gradwire.`)}"""`;
+    const initArgs = [...tensors.map((t) => t.param), ...seedArgs];
+    // A Sequential: its layers in the chain's order, module nodes and nested instances as made above, functional
+    // ones as their nn counterparts; or the first that has none.
+    let sequential: { init: string[] } | { missing: string } | undefined;
+    const chain = def.sequential ? sequentialChain(def) : undefined;
+    if (chain && "chain" in chain) {
+      sequential = { init: [] };
+      for (const name of chain.chain) {
+        const m = members.find((x) => x.local === name);
+        const made = m && (m.layer || m.nested ? init.get(name) : this.nnLayerLine(m.ids[0], initNames));
+        if (!made) {
+          const type = def.nodes[name].type;
+          sequential = { missing: `'${name}' (${type})` };
+          break;
+        }
+        sequential.init.push(...made);
+      }
+    }
+    let lines: string[];
+    let base = "nn.Module";
+    if (sequential && !("missing" in sequential)) {
+      base = "nn.Sequential";
+      lines = [
+        doc_,
+        "",
+        `    def __init__(self${initArgs.map((a) => `, ${a}`).join("")}):`,
+        "        super().__init__()",
+        ...indent(sequential.init, "        "),
+      ];
+    } else
+      lines = [
+        doc_,
+        // A Sequential in gradwire, but one of its layers is no nn module: the class says why it is not one.
+        ...(sequential && "missing" in sequential
+          ? [
+              `    # Sequential in gradwire, written as an nn.Module: ${sequential.missing} has no nn layer to put in an`,
+              "    # nn.Sequential.",
+            ]
+          : []),
+        "",
+        `    def __init__(self${initArgs.map((a) => `, ${a}`).join("")}):`,
+        "        super().__init__()",
+        ...indent([...init.values()].flat(), "        "),
+        "",
+        `    def forward(self${args.map((a) => `, ${a.name}`).join("")}):`,
+        ...indent(body, "        "),
+        `        return ${returned.join(", ") || "None"}`,
+      ];
+    const key = `${def.id}\u0000${base}\u0000${lines.join("\n")}`;
     let cls = this.classes.get(key);
     if (!cls) {
       const name = this.names.take(def.id);
-      cls = { name, lines: [`class ${name}(nn.Module):`, ...lines] };
+      cls = { name, lines: [`class ${name}(${base}):`, ...lines] };
       this.classes.set(key, cls);
     }
-    const object = this.names.take(nodeLabel(node));
-    // From here on, the script reads the instance's parameters from the object, and its outputs from the call.
-    for (const a of attrs) this.vars.get(a.nodeId)!.leaves[a.leaf] = `${object}.${a.attr}`;
-    // The call's results: `block1_out` for a lone `out`, else the names the inner values already have.
-    const results = outs.map((p) => {
-      const vars = this.vars.get(p.node)!;
-      if (outs.length === 1 && p.name === OUT) vars.outputs[p.port] = this.names.take(`${object}_out`);
-      return vars.outputs[p.port];
-    });
-    const call = `${object}(${args.map((a) => a.value).join(", ")})`;
     return {
-      inner: [...inner],
       className: cls.name,
-      construct: `${object} = ${cls.name}(${attrs.map((a) => a.leafVar).join(", ")})`,
-      call: results.length > 0 ? `${results.join(", ")} = ${call}` : call,
+      tensors,
+      seeds,
+      attrs,
+      args: args.map((a) => a.edge),
+      results,
+      layers,
     };
   }
 

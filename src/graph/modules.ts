@@ -661,8 +661,9 @@ export function planUngroup(doc: GraphDoc, id: string, taken: (id: string) => bo
 export function instancePorts(
   doc: GraphDoc,
   id: string,
+  /** The instance node, when `id` is a path to one nested in a module (`outer/block1`). */
+  node: GraphNode = doc.nodes[id],
 ): { inputs: { name: string; targets: PortTarget[] }[]; outputs: ModuleOutput[] } {
-  const node = doc.nodes[id];
   const modules = doc.modules ?? {};
   const def = defOf(modules, node, []);
   const flat = (t: PortTarget) => ({ node: `${id}${PATH_SEP}${t.node}`, port: t.port });

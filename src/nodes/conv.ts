@@ -390,6 +390,13 @@ function convLeaves(dims: 1 | 2) {
 
 function convModule(dims: 1 | 2): NodeKind {
   const type = `Conv${dims}d`;
+  /** `Conv2d(in, out, kernel_size, ...)`, with the arguments that are not torch's defaults. */
+  const convModuleCall = (p: ParamReader): string => {
+    const dtype = p.str("dtype") === "float32" ? "" : `, dtype=torch.${p.str("dtype")}`;
+    const bias = p.bool("bias") ? "" : ", bias=False";
+    const k = pyPair(pair(p, "kernel_size"));
+    return `${type}(${p.num("in_channels")}, ${p.num("out_channels")}, ${k}${convKwargs(p)}${bias}${dtype})`;
+  };
   const spatial = dims === 2 ? "H, W" : "L";
   return defineKind({
     type,
@@ -435,15 +442,13 @@ function convModule(dims: 1 | 2): NodeKind {
     torch: (c) => [
       `${c.out} = F.conv${dims}d(${c.inputs.input}, ${c.leaf("weight")}${c.params.bool("bias") ? `, ${c.leaf("bias")}` : ""}${convKwargs(c.params)})`,
     ],
+    torchModule: (c) => ({ layer: `nn.${convModuleCall(c.params)}`, seed: c.params.num("seed") }),
     torchSetup(c) {
       const p = c.params;
       const layer = c.name("layer");
-      const dtype = p.str("dtype") === "float32" ? "" : `, dtype=torch.${p.str("dtype")}`;
-      const bias = p.bool("bias") ? "" : ", bias=False";
-      const k = pyPair(pair(p, "kernel_size"));
       return [
         `torch.manual_seed(${p.num("seed")})`,
-        `${layer} = torch.nn.${type}(${p.num("in_channels")}, ${p.num("out_channels")}, ${k}${convKwargs(p)}${bias}${dtype})`,
+        `${layer} = torch.nn.${convModuleCall(p)}`,
         ...(p.bool("bias") ? ["weight", "bias"] : ["weight"]).map(
           (n) => `${c.leaf(n)} = ${layer}.${n}.detach().to(${c.device}).requires_grad_()`,
         ),

@@ -125,6 +125,13 @@ function linearLeaves(p: ParamReader, label: string): Record<string, Tensor> {
   return out;
 }
 
+/** `Linear(in, out)`, with bias=False and the dtype when they are not torch's defaults. */
+function linearModule(p: ParamReader): string {
+  const dtype = p.str("dtype") === "float32" ? "" : `, dtype=torch.${p.str("dtype")}`;
+  const bias = p.bool("bias") ? "" : ", bias=False";
+  return `Linear(${p.num("in_features")}, ${p.num("out_features")}${bias}${dtype})`;
+}
+
 const linearLayer = defineKind({
   type: "Linear",
   family: "Model",
@@ -160,14 +167,13 @@ const linearLayer = defineKind({
   torch: (c) => [
     `${c.out} = F.linear(${c.inputs.input}, ${c.leaf("weight")}${c.params.bool("bias") ? `, ${c.leaf("bias")}` : ""})`,
   ],
+  torchModule: (c) => ({ layer: `nn.${linearModule(c.params)}`, seed: c.params.num("seed") }),
   torchSetup(c) {
     const p = c.params;
     const layer = c.name("layer");
-    const dtype = p.str("dtype") === "float32" ? "" : `, dtype=torch.${p.str("dtype")}`;
-    const bias = p.bool("bias") ? "" : ", bias=False";
     return [
       `torch.manual_seed(${p.num("seed")})`,
-      `${layer} = torch.nn.Linear(${p.num("in_features")}, ${p.num("out_features")}${bias}${dtype})`,
+      `${layer} = torch.nn.${linearModule(p)}`,
       ...(p.bool("bias") ? ["weight", "bias"] : ["weight"]).map(
         (n) => `${c.leaf(n)} = ${layer}.${n}.detach().to(${c.device}).requires_grad_()`,
       ),

@@ -412,13 +412,18 @@ function sameDType(x: TensorMeta, p: ParamReader): void {
     );
 }
 
+/** A module's constructor call `BatchNorm1d(3, ...)` with its dtype when that is not float32. */
+function withDType(p: ParamReader, ctor: string): string {
+  const d = p.str("dtype") === "float32" ? "" : `, dtype=torch.${p.str("dtype")}`;
+  return ctor.replace(/\)$/, `${d})`);
+}
+
 /** Setup lines: the module created (seeded first when it draws), moved to the device, its tensors named. */
 function moduleSetup(c: TorchContext, ctor: string, leaves: readonly string[], seeded = false): string[] {
   const m = c.name("module");
-  const d = c.params.str("dtype") === "float32" ? "" : `, dtype=torch.${c.params.str("dtype")}`;
   return [
     ...(seeded ? [`torch.manual_seed(${c.params.num("seed")})`] : []),
-    `${m} = torch.nn.${ctor.replace(/\)$/, `${d})`)}.to(${c.device})`,
+    `${m} = torch.nn.${withDType(c.params, ctor)}.to(${c.device})`,
     ...leaves.map((n) => `${c.leaf(n)} = ${m}.${n}`),
   ];
 }
@@ -476,6 +481,15 @@ function batchNormModule(c: EvalContext): Tensor {
 }
 
 function batchNormLayer(type: "BatchNorm1d" | "BatchNorm2d", dims: number[], form: string): NodeKind {
+  const ctor = (p: ParamReader) => {
+    const kw = pyKwargs([
+      ["eps", p.num("eps"), 1e-5],
+      ["momentum", p.numOrNull("momentum"), 0.1],
+      ["affine", p.bool("affine"), true],
+      ["track_running_stats", p.bool("track_running_stats"), true],
+    ]);
+    return `${type}(${p.num("num_features")}${kw ? `, ${kw}` : ""})`;
+  };
   return defineKind({
     type,
     family: "Model",
@@ -508,21 +522,24 @@ function batchNormLayer(type: "BatchNorm1d" | "BatchNorm2d", dims: number[], for
     trainsLeaves: (p) => p.bool("affine"),
     evaluate: batchNormModule,
     torch: (c) => [`${c.out} = ${moduleVar(c)}(${c.inputs.input})`],
+    torchModule: (c) => ({ layer: `nn.${withDType(c.params, ctor(c.params))}` }),
     torchSetup(c) {
       const p = c.params;
-      const kw = pyKwargs([
-        ["eps", p.num("eps"), 1e-5],
-        ["momentum", p.numOrNull("momentum"), 0.1],
-        ["affine", p.bool("affine"), true],
-        ["track_running_stats", p.bool("track_running_stats"), true],
-      ]);
       const leaves = [
         ...(p.bool("affine") ? ["weight", "bias"] : []),
         ...(p.bool("track_running_stats") ? ["running_mean", "running_var", "num_batches_tracked"] : []),
       ];
-      return moduleSetup(c, `${type}(${p.num("num_features")}${kw ? `, ${kw}` : ""})`, leaves);
+      return moduleSetup(c, ctor(p), leaves);
     },
   });
+}
+
+function layerNormCtor(p: ParamReader): string {
+  const kw = pyKwargs([
+    ["eps", p.num("eps"), 1e-5],
+    ["elementwise_affine", p.bool("elementwise_affine"), true],
+  ]);
+  return `LayerNorm(${pyTuple(p.nums("normalized_shape"))}${kw ? `, ${kw}` : ""})`;
 }
 
 const layerNormLayer = defineKind({
@@ -561,19 +578,9 @@ const layerNormLayer = defineKind({
       c.params.num("eps"),
     ),
   torch: (c) => [`${c.out} = ${moduleVar(c)}(${c.inputs.input})`],
-  torchSetup(c) {
-    const p = c.params;
-    const kw = pyKwargs([
-      ["eps", p.num("eps"), 1e-5],
-      ["elementwise_affine", p.bool("elementwise_affine"), true],
-    ]);
-    const shape = pyTuple(p.nums("normalized_shape"));
-    return moduleSetup(
-      c,
-      `LayerNorm(${shape}${kw ? `, ${kw}` : ""})`,
-      p.bool("elementwise_affine") ? ["weight", "bias"] : [],
-    );
-  },
+  torchModule: (c) => ({ layer: `nn.${withDType(c.params, layerNormCtor(c.params))}` }),
+  torchSetup: (c) =>
+    moduleSetup(c, layerNormCtor(c.params), c.params.bool("elementwise_affine") ? ["weight", "bias"] : []),
 });
 
 /** `torch.manual_seed(seed); nn.Embedding(n, d, padding_idx)`: weight.normal_(), the padding row zeroed. */
@@ -588,6 +595,11 @@ function embeddingLeaves(p: ParamReader, label: string): Record<string, Tensor> 
     values.fill(0, pad * d, (pad + 1) * d);
   }
   return named({ weight: fromFlat(values, [n, d], dtypeOf(p)) }, label, ["weight"]);
+}
+
+function embeddingCtor(p: ParamReader): string {
+  const kw = embeddingKwargs(p);
+  return `Embedding(${p.num("num_embeddings")}, ${p.num("embedding_dim")}${kw ? `, ${kw}` : ""})`;
 }
 
 const embeddingLayer = defineKind({
@@ -615,16 +627,11 @@ const embeddingLayer = defineKind({
   trainsLeaves: () => true,
   evaluate: (c) => ops.embedding(c.inputs.input!, c.leaves.weight, embeddingOptions(c.params)),
   torch: (c) => [`${c.out} = ${moduleVar(c)}(${c.inputs.input})`],
-  torchSetup(c) {
-    const p = c.params;
-    const kw = embeddingKwargs(p);
-    return moduleSetup(
-      c,
-      `Embedding(${p.num("num_embeddings")}, ${p.num("embedding_dim")}${kw ? `, ${kw}` : ""})`,
-      ["weight"],
-      true,
-    );
-  },
+  torchModule: (c) => ({
+    layer: `nn.${withDType(c.params, embeddingCtor(c.params))}`,
+    seed: c.params.num("seed"),
+  }),
+  torchSetup: (c) => moduleSetup(c, embeddingCtor(c.params), ["weight"], true),
 });
 
 const dropoutLayer = defineKind({

@@ -78,7 +78,11 @@ function optimizerKind(spec: OptimizerSpec): NodeKind {
       const kwargs = pyKwargs(
         hyper.map((d) => [d.name, c.params.raw(d.name), d.name === "lr" ? undefined : d.default]),
       );
-      return [`${c.out} = torch.optim.${spec.name}(${pyArgs(`[${c.trainables.join(", ")}]`, kwargs)})`];
+      // One module's parameters and nothing else: `model.parameters()`, as PyTorch code writes it.
+      const [only] = c.trainables;
+      const params =
+        c.trainables.length === 1 && only.startsWith("*") ? only.slice(1) : `[${c.trainables.join(", ")}]`;
+      return [`${c.out} = torch.optim.${spec.name}(${pyArgs(params, kwargs)})`];
     },
   });
 }

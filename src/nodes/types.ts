@@ -167,7 +167,10 @@ export interface TorchContext {
   params: ParamReader;
   nodeId: string;
   label: string;
-  /** For optimizers: Python expressions of the tensors they train, in order. */
+  /**
+   * For optimizers: Python expressions of the tensors they train, in order; all of a module object's parameters
+   * may come as one `*block1.parameters()`.
+   */
   trainables: string[];
   /** The Python variable holding one of the node's leaves (see NodeKind.leaves); leaf("") is `out`. */
   leaf(name: string): string;
@@ -267,6 +270,13 @@ export interface NodeKind {
   torch(ctx: TorchContext): string[];
   /** Code that runs once before the loop: creating leaves (tensors, a model's parameters) and optimizers. */
   torchSetup?(ctx: TorchContext): string[];
+  /**
+   * The nn module a module node is (it owns its parameters and buffers under their leaf names): the expression
+   * constructing it (`nn.Linear(2, 16)`), and the seed its constructor draws the initial values under. The
+   * exporter writes it as a submodule (`self.fc = nn.Linear(2, 16)` after `torch.manual_seed(seed)`) where the
+   * node sits inside a module class, and calls it on the node's one input.
+   */
+  torchModule?(ctx: TorchContext): { layer: string; seed?: number };
   /** Module-level definitions the node's code uses (a torch.autograd.Function subclass), after the imports. */
   torchDefinitions?(ctx: TorchContext): string[];
   /** Parity samples checked against live PyTorch by the completeness test (every backend, gradients, export). */

@@ -74,6 +74,7 @@ describe("examples menu", () => {
           "53-mlp-reusable-block.json",
           "61-iris-mlp-validation.json",
           "65-moons-onecycle.json",
+          "66-mlp-sequential.json",
         ],
       },
     ]);
