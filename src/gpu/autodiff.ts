@@ -1,6 +1,6 @@
 /**
  * Reverse-mode autodiff on the IR: the backward pass becomes more IR, so it is fused and compiled like the
- * forward. Layout ops, take, where, cast, the reductions, matmul and softmax/log_softmax take their rule from
+ * forward. Layout ops (pad too), take, where, cast, the reductions, matmul and softmax/log_softmax take their rule from
  * the gradient table the CPU runtime uses too (runtime/vjp.ts, over the builder's GradOps in grad-ops.ts);
  * elementwise ops and declared losses from their formulas' derivatives; logsumexp and users' autograd functions
  * from the rule their lowering attaches (a "custom" node).
@@ -113,7 +113,7 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
       if (I[1].op.k !== "iconst") throw new Error("internal: take without constant offsets");
       return [VJP.take(gradOps(b), g, I[1].op.data, I[0].shape), null];
     case "pad":
-      return [b.narrow(g, op.dim, op.start, I[0].shape[op.dim])];
+      return [VJP.pad(gradOps(b), g, op.dim, op.start, I[0].shape[op.dim])];
     case "cat":
       return VJP.cat(
         gradOps(b),

@@ -121,6 +121,10 @@ export const VJP = {
   narrow<T>(o: Ops<T, "pad">, g: T, xShape: Shape, dim: number, start: number): T {
     return o.pad(g, dim, start, xShape);
   },
+  /** pad (narrow's adjoint, in a GPU backward differentiated again): the gradient narrowed back. */
+  pad<T>(o: Ops<T, "narrow">, g: T, dim: number, start: number, length: number): T {
+    return o.narrow(g, dim, start, length);
+  },
   /** cat: each input's slice of the gradient. */
   cat<T>(o: Ops<T, "narrow">, g: T, dim: number, sizes: readonly number[]): T[] {
     let start = 0;

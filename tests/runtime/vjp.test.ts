@@ -31,6 +31,7 @@ describe("the gradient table", () => {
     expect(VJP.permute(text, "g", [2, 0, 1])).toBe("permute(g, [1,2,0])");
     expect(VJP.cat(text, "g", 1, [2, 3])).toEqual(["narrow(g, 1, 0, 2)", "narrow(g, 1, 2, 3)"]);
     expect(VJP.narrow(text, "g", [5, 4], 0, 1)).toBe("pad(g, 0, 1, [5,4])");
+    expect(VJP.pad(text, "g", 0, 1, 3)).toBe("narrow(g, 0, 1, 3)");
   });
   it("matmul: g b^T and a^T g summed back to each operand's shape, skipping a side without a gradient", () => {
     expect(
