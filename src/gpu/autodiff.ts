@@ -1,16 +1,17 @@
 /**
  * Reverse-mode autodiff on the IR: the backward pass becomes more IR, so it is fused and compiled like the
- * forward. Layout ops, take, where, cast, sum/mean, matmul and softmax/log_softmax take their rule from the
- * gradient table the CPU runtime uses too (runtime/vjp.ts, over the builder's GradOps); elementwise ops and
- * declared losses from their formulas' derivatives; the rest (max/min ties, masked norms, logsumexp) are written
- * here, each giving the gradient the CPU runtime's backward computes for the same op.
+ * forward. Layout ops (pad too), take, where, cast, the reductions, matmul and softmax/log_softmax take their rule from
+ * the gradient table the CPU runtime uses too (runtime/vjp.ts, over the builder's GradOps in grad-ops.ts);
+ * elementwise ops and declared losses from their formulas' derivatives; logsumexp and users' autograd functions
+ * from the rule their lowering attaches (a "custom" node).
  */
 import { isFloating } from "../runtime/dtype.ts";
 import { BINARY, UNARY } from "../runtime/ops/elementwise.ts";
-import { numel, sameShape } from "../runtime/shape.ts";
-import { type GradOps, VJP } from "../runtime/vjp.ts";
+import { sameShape } from "../runtime/shape.ts";
+import { VJP } from "../runtime/vjp.ts";
 import type { Builder } from "./builder.ts";
 import { GpuError, nodeRef } from "./errors.ts";
+import { gradOps } from "./grad-ops.ts";
 import { type Node, topoOrder } from "./ir.ts";
 import { reads } from "./wgsl.ts";
 
@@ -67,35 +68,6 @@ function unsupported(n: Node): never {
   );
 }
 
-/** The gradient table's operations (runtime/vjp.ts) on IR nodes. */
-function gradOps(b: Builder): GradOps<Node> {
-  return {
-    reshape: (t, shape) => b.reshape(t, shape),
-    permute: (t, dims) => b.permute(t, dims),
-    expand: (t, shape) => b.expand(t, shape),
-    sumTo: (t, shape) => b.sumTo(t, shape),
-    narrow: (t, dim, start, length) => b.narrow(t, dim, start, length),
-    pad: (t, dim, start, shape) => b.map({ k: "pad", dim, start }, [t], shape, t.dtype),
-    divScalar: (t, v) => b.binary("div", t, b.fill(v), t.shape),
-    mmNT: (g, y) => b.matmul(g, b.transposeLast(y)),
-    mmTN: (x, g) => b.matmul(b.transposeLast(x), g),
-    scatterAdd: (g, offsets, shape) => segsum(b, g, offsets, shape),
-    mask: (cond, g, keep) => {
-      const zero = b.fill(0);
-      return b.map({ k: "where" }, keep ? [cond, g, zero] : [cond, zero, g], g.shape);
-    },
-    // Kernels compute in float32 whatever the tensor's dtype: nothing to convert.
-    castTo: (g) => g,
-    laneGrad: (fn, g, y, dim) =>
-      b.node(
-        { k: "lane", fn: fn === "softmax" ? "softmax_grad" : "log_softmax_grad", dim },
-        [g, y],
-        y.shape,
-        y.dtype,
-      ),
-  };
-}
-
 /** Gradients for each input of `n`, given the gradient `g` of its output. */
 function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
   const I = n.inputs;
@@ -137,20 +109,11 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
       const part = (p: "dInput" | "dTarget") => b.map({ ...op, part: p }, [g, ...I], n.shape);
       return [part("dInput"), part("dTarget"), null, null];
     }
-    case "expr":
-      switch (op.name) {
-        case "lse_shift":
-          return [b.binary("mul", g, n, n.shape), null];
-        case "lse_finish":
-          return [b.expr("lse_finish_grad", [g, I[1]], n.shape), null];
-        default:
-          return unsupported(n);
-      }
     case "take":
       if (I[1].op.k !== "iconst") throw new Error("internal: take without constant offsets");
       return [VJP.take(gradOps(b), g, I[1].op.data, I[0].shape), null];
     case "pad":
-      return [b.narrow(g, op.dim, op.start, I[0].shape[op.dim])];
+      return [VJP.pad(gradOps(b), g, op.dim, op.start, I[0].shape[op.dim])];
     case "cat":
       return VJP.cat(
         gradOps(b),
@@ -181,67 +144,25 @@ function vjp(b: Builder, n: Node, g: Node): (Node | null)[] {
   }
 }
 
-/**
- * scatterAdd: every target element sums the gradients that read it, in order (a CSR list per element). When
- * no element is read more than once (a permutation, pooling windows that do not overlap), the one source per
- * element instead (-1 for none): one read and a branch per element, not two offsets and a loop.
- */
-function segsum(b: Builder, g: Node, offsets: Int32Array, shape: readonly number[]): Node {
-  const size = numel(shape);
-  const counts = new Int32Array(size + 1);
-  for (const off of offsets) if (off >= 0) counts[off + 1]++;
-  if (size > 0 && counts.every((c) => c <= 1)) {
-    const source = new Int32Array(size).fill(-1);
-    offsets.forEach((off, o) => {
-      if (off >= 0) source[off] = o;
-    });
-    return b.node({ k: "segsum" }, [g, b.iconst(source, [size])], shape, g.dtype);
-  }
-  for (let i = 0; i < size; i++) counts[i + 1] += counts[i];
-  const cols = new Int32Array(Math.max(1, counts[size]));
-  const fillPos = counts.slice(0, size);
-  offsets.forEach((off, o) => {
-    if (off >= 0) cols[fillPos[off]++] = o;
-  });
-  return b.node(
-    { k: "segsum" },
-    [g, b.iconst(counts, [size + 1]), b.iconst(cols, [cols.length])],
-    shape,
-    g.dtype,
-  );
-}
-
 function reduceGrad(b: Builder, n: Node, g: Node): Node {
   if (n.op.k !== "reduce") throw new Error("internal");
   const op = n.op;
   const x = n.inputs[0];
-  const spread = (v: Node) => b.expand(v, x.shape);
+  const ops = gradOps(b);
   switch (op.fn) {
     case "sum":
-      return VJP.sum(gradOps(b), g, x.shape, op.dims);
+      return VJP.sum(ops, g, x.shape, op.dims);
     case "mean":
-      return VJP.mean(gradOps(b), g, x.shape, op.dims);
+      return VJP.mean(ops, g, x.shape, op.dims);
     case "max":
     case "min": {
-      if (op.first) {
-        const dim = op.dims[0];
-        const idx = b.node({ k: "argreduce", fn: op.fn, dim }, [x], n.shape, "int64");
-        return b.map({ k: "onehot", dim }, [spread(idx), spread(g)], x.shape);
-      }
-      // Ties share the gradient evenly, as the CPU's max()/min() over all elements.
-      const mask = b.expr("eq_mask", [x, spread(n)], x.shape);
-      const count = b.reduce("sum", mask, op.dims);
-      return b.expr("mul_div", [mask, spread(g), spread(count)], x.shape);
+      if (!op.first)
+        return VJP.extremeShared(ops, { g, x, y: n, xShape: x.shape, dims: op.dims, dtype: g.dtype });
+      const dim = op.dims[0];
+      const idx = b.node({ k: "argreduce", fn: op.fn, dim }, [x], n.shape, "int64");
+      return VJP.extremeDim(ops, g, idx, x.shape, dim);
     }
-    case "norm": {
-      const p = op.p ?? 2;
-      if (p === Number.POSITIVE_INFINITY) {
-        const mask = b.expr("norminf_mask", [x, spread(n)], x.shape);
-        const count = b.reduce("sum", mask, op.dims);
-        return b.expr("norminf_grad", [x, mask, spread(g), spread(count)], x.shape);
-      }
-      const name = p === 2 ? "norm2_grad" : p === 1 ? "norm1_grad" : "normp_grad";
-      return b.expr(name, [x, spread(n), spread(g)], x.shape, p);
-    }
+    case "norm":
+      return VJP.norm(ops, { g, x, y: n, xShape: x.shape, dims: op.dims, dtype: g.dtype }, op.p ?? 2);
   }
 }

@@ -37,8 +37,8 @@ export class Builder {
     return this.map({ k: "binary", name }, [a, b], shape, dtype);
   }
 
-  expr(name: ExprName, inputs: Node[], shape: readonly number[], p?: number): Node {
-    return this.map({ k: "expr", name, p }, inputs, shape, "float32");
+  expr(name: ExprName, inputs: Node[], shape: readonly number[]): Node {
+    return this.map({ k: "expr", name }, inputs, shape, "float32");
   }
 
   reshape(x: Node, shape: readonly number[]): Node {

@@ -14,8 +14,10 @@ import type { PointwiseLossName } from "../runtime/pointwise-loss.ts";
 import { numel, stridesOf } from "../runtime/shape.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { type TraceEvent, withTracer } from "../runtime/trace.ts";
+import { VJP } from "../runtime/vjp.ts";
 import { Builder } from "./builder.ts";
 import { GpuError, nodeRef } from "./errors.ts";
+import { gradOps } from "./grad-ops.ts";
 import type { Node, ReduceFn } from "./ir.ts";
 
 export interface CaptureOptions {
@@ -390,14 +392,23 @@ function extremeDim(b: Builder, e: TraceEvent, x: Node): Node[] {
   return [b.reshape(v, values.shape), b.reshape(i, indices.shape)];
 }
 
-/** log(sum(exp(x - m))) + m with m the detached max, so the gradient is exp(x - lse) as the CPU's. */
+/**
+ * log(sum(exp(x - m))) + m with m the max; its gradient is the gradient table's rule (g exp(x - logsumexp), as
+ * the CPU's and torch's), not the derivative of these pieces.
+ */
 function logsumexp(b: Builder, x: Node, dims: number[], out: Tensor): Node {
-  if (x.shape.length === 0) return b.map({ k: "copy" }, [x], [], out.dtype);
-  const m = b.map({ k: "detach" }, [b.reduce("max", x, dims)], keptShape(x.shape, dims), x.dtype);
-  const shifted = b.expr("lse_shift", [x, b.expand(m, x.shape)], x.shape);
-  const s = b.reduce("sum", shifted, dims);
-  const r = b.expr("lse_finish", [b.unary("log", s), m], s.shape);
-  return b.reshape(r, out.shape);
+  let r: Node;
+  if (x.shape.length === 0) r = b.map({ k: "detach" }, [x], [], out.dtype);
+  else {
+    const m = b.map({ k: "detach" }, [b.reduce("max", x, dims)], keptShape(x.shape, dims), x.dtype);
+    const shifted = b.expr("lse_shift", [x, b.expand(m, x.shape)], x.shape);
+    const s = b.reduce("sum", shifted, dims);
+    r = b.expr("lse_finish", [b.unary("log", s), m], s.shape);
+  }
+  const vjp = (vb: Builder, g: Node) => [
+    VJP.logsumexp(gradOps(vb), { g, x, y: r, xShape: x.shape, dims, dtype: g.dtype }),
+  ];
+  return b.reshape(b.map({ k: "custom", name: "logsumexp", vjp }, [r, x], r.shape, out.dtype), out.shape);
 }
 
 function matmul(b: Builder, x: Node, y: Node, out: Tensor): Node {

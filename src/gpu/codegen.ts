@@ -4,7 +4,7 @@
  * buffer whatever it reads. Elementwise expressions come from the runtime's op declarations.
  */
 import { type Attrs, BINARY, UNARY, unaryWgsl, wgslFloat } from "../runtime/ops/elementwise.ts";
-import { readsVar, wgslOf } from "../runtime/ops/formula.ts";
+import { type F, readsVar, wgslOf } from "../runtime/ops/formula.ts";
 import { GRAD_VARS, LOSS_VARS, POINTWISE_LOSSES } from "../runtime/pointwise-loss.ts";
 import { numel, sameShape, stridesOf } from "../runtime/shape.ts";
 import { GpuError, nodeRef } from "./errors.ts";
@@ -292,6 +292,18 @@ class Emitter {
     return name;
   }
 
+  /** A formula reading input k as variable vars[k]; an operation it uses twice bound to a `let` first. */
+  private formula(f: F, vars: readonly string[], attrs: Attrs, n: Node, a: string[], out: string[]): string {
+    const names: Record<string, string> = {};
+    vars.forEach((r, k) => {
+      if (readsVar(f, r)) names[r] = this.named(a[k], out, n, r);
+    });
+    return wgslOf(f, attrs, names, (expr, k) => {
+      out.push(`let f${k}_${n.id}: f32 = ${expr};`);
+      return `f${k}_${n.id}`;
+    });
+  }
+
   private mapExpr(n: Node, a: string[], sp: IndexSpace, out: string[]): string {
     const op = n.op;
     switch (op.k) {
@@ -330,19 +342,13 @@ class Emitter {
       case "custom":
         return a[0];
       case "expr":
-        return exprWgsl(op.name, a, op.p);
+        return exprWgsl(op.name, a);
       case "pointwise_loss": {
         const f = POINTWISE_LOSSES[op.loss][op.part];
-        const roles = op.part === "loss" ? LOSS_VARS : GRAD_VARS;
-        const names: Record<string, string> = {};
-        roles.forEach((r, k) => {
-          if (readsVar(f, r)) names[r] = this.named(a[k], out, n, r);
-        });
-        return wgslOf(f, { p: op.p }, names, (expr, k) => {
-          out.push(`let f${k}_${n.id}: f32 = ${expr};`);
-          return `f${k}_${n.id}`;
-        });
+        return this.formula(f, op.part === "loss" ? LOSS_VARS : GRAD_VARS, { p: op.p }, n, a, out);
       }
+      case "pointwise":
+        return this.formula(op.fn.f, op.fn.vars, op.attrs, n, a, out);
       case "onehot":
         return `select(0.0, ${a[1]}, f32(${sp.coord(op.dim)}) == ${a[0]})`;
       case "take": {

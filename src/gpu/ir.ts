@@ -10,20 +10,11 @@ import type { DType } from "../runtime/dtype.ts";
 import type { Attrs } from "../runtime/ops/elementwise.ts";
 import type { LossPart, PointwiseLossName } from "../runtime/pointwise-loss.ts";
 import { numel, stridesOf } from "../runtime/shape.ts";
+import type { Pointwise } from "../runtime/vjp.ts";
 import type { Builder } from "./builder.ts";
 
 /** Internal elementwise functions that have no runtime declaration of their own (see exprs.ts). */
-export type ExprName =
-  | "lse_shift"
-  | "lse_finish"
-  | "norm2_grad"
-  | "norm1_grad"
-  | "normp_grad"
-  | "norminf_mask"
-  | "eq_mask"
-  | "mul_div"
-  | "lse_finish_grad"
-  | "norminf_grad";
+export type ExprName = "lse_shift" | "lse_finish";
 
 /** Ops computed independently per output element: they fuse with one another. */
 export type MapOp =
@@ -37,7 +28,7 @@ export type MapOp =
   | { k: "where" }
   | { k: "cast"; to: DType }
   | { k: "fill"; value: number }
-  | { k: "expr"; name: ExprName; p?: number }
+  | { k: "expr"; name: ExprName }
   /**
    * A pointwise loss's declared formula (runtime/pointwise-loss.ts) with its number param p: the loss from
    * inputs [x, t, w], or g times a derivative from inputs [g, x, t, w].
@@ -48,14 +39,17 @@ export type MapOp =
   /** The input placed at `start` along `dim` of a larger zero tensor (narrow's gradient). */
   | { k: "pad"; dim: number; start: number }
   | { k: "cat"; dim: number }
+  /** A gradient rule's formula (runtime/vjp.ts); inputs in the order of fn.vars, of the output's shape. */
+  | { k: "pointwise"; fn: Pointwise; attrs: Attrs }
   /** g where the coordinate along `dim` equals idx, else 0; inputs [idx, g] (max_dim's gradient). */
   | { k: "onehot"; dim: number }
   | { k: "copy" }
   /** The same value with no gradient flowing back (a detached tensor). */
   | { k: "detach" }
   /**
-   * A user-defined autograd function: the value of input 0 (its forward's ops), with inputs 1.. the
-   * function's inputs, whose gradients come from replaying the user's backward (`vjp`).
+   * A value whose gradient comes from a rule rather than from its forward's ops: the value of input 0 (the
+   * forward's ops), with inputs 1.. the inputs whose gradients `vjp` gives. A user-defined autograd function
+   * (its backward replayed), or an op whose forward is lowered in pieces (logsumexp: the gradient table's rule).
    */
   | { k: "custom"; name: string; vjp: (b: Builder, g: Node) => (Node | null)[] };
 
@@ -113,6 +107,7 @@ const MAP_KINDS = new Set([
   "take",
   "pad",
   "cat",
+  "pointwise",
   "onehot",
   "copy",
   "detach",

@@ -3,7 +3,6 @@
  * gw_sigmoid), the expressions of the backend's own elementwise functions (logsumexp's and norms' pieces and
  * gradients that have no runtime declaration), each mirroring the CPU runtime's formula for the same value.
  */
-import { wgslFloat } from "../runtime/ops/elementwise.ts";
 import { EXP, TANH, wgslFunction } from "../runtime/simd/breakdown.ts";
 import type { ExprName } from "./ir.ts";
 
@@ -167,11 +166,11 @@ export function withSafeBuiltins(expr: string): string {
 }
 
 /** The WGSL expression of an internal elementwise function, from its argument expressions. */
-export function exprWgsl(name: ExprName, a: string[], p?: number): string {
-  return withSafeBuiltins(rawExpr(name, a, p));
+export function exprWgsl(name: ExprName, a: string[]): string {
+  return withSafeBuiltins(rawExpr(name, a));
 }
 
-function rawExpr(name: ExprName, a: string[], p?: number): string {
+function rawExpr(name: ExprName, a: string[]): string {
   switch (name) {
     case "lse_shift": {
       const [x, m] = a;
@@ -180,37 +179,6 @@ function rawExpr(name: ExprName, a: string[], p?: number): string {
     case "lse_finish": {
       const [l, m] = a;
       return `select(${m}, ${l} + ${m}, gw_finite(${m}))`;
-    }
-    case "lse_finish_grad": {
-      const [g, m] = a;
-      return `select(0.0, ${g}, gw_finite(${m}))`;
-    }
-    case "eq_mask":
-      return `select(0.0, 1.0, ${a[0]} == ${a[1]})`;
-    case "mul_div": {
-      const [mask, g, c] = a;
-      return `select(0.0, ${g} / ${c}, ${mask} != 0.0)`;
-    }
-    case "norm2_grad": {
-      const [x, n, g] = a;
-      return `select(${g} * ${x} / ${n}, 0.0, ${n} == 0.0)`;
-    }
-    case "norm1_grad": {
-      const [x, n, g] = a;
-      return `select(${g} * sign(${x}), 0.0, ${n} == 0.0)`;
-    }
-    case "normp_grad": {
-      const [x, n, g] = a;
-      const q = wgslFloat((p ?? 2) - 1);
-      return `select(${g} * sign(${x}) * gw_pow(abs(${x}), ${q}) / gw_pow(${n}, ${q}), 0.0, ${n} == 0.0 || ${x} == 0.0)`;
-    }
-    case "norminf_mask": {
-      const [x, n] = a;
-      return `select(0.0, 1.0, abs(${x}) == ${n} && ${n} != 0.0)`;
-    }
-    case "norminf_grad": {
-      const [x, mask, g, c] = a;
-      return `select(0.0, ${g} * sign(${x}) / ${c}, ${mask} != 0.0)`;
     }
   }
 }

@@ -10,7 +10,18 @@
  * functions it already has without importing the whole runtime.
  */
 import { type DType, isFloating } from "./dtype.ts";
+import * as F from "./ops/formula.ts";
 import type { Shape } from "./shape.ts";
+
+/**
+ * An elementwise formula of a gradient rule (ops/formula.ts) and the variables it reads, in the order the rule
+ * passes their values: the CPU compiles it to a float64 loop, the GPU to a WGSL expression.
+ */
+export interface Pointwise {
+  readonly name: string;
+  readonly f: F.F;
+  readonly vars: readonly string[];
+}
 
 export interface GradOps<T> {
   reshape(t: T, shape: Shape): T;
@@ -36,7 +47,49 @@ export interface GradOps<T> {
   scatterAdd(g: T, offsets: Int32Array, shape: Shape): T;
   /** softmax's (y (g - sum(g y))) or log_softmax's (g - exp(y) sum(g)) lane gradient along dim, from y. */
   laneGrad(fn: "softmax" | "log_softmax", g: T, y: T, dim: number): T;
+  /**
+   * fn at each element of `shape`, its variable vars[k] read from args[k] (of shape's rank; size-1 dims
+   * spread), computed in float64 and rounded once to `dtype`; `attrs` binds the formula's attributes.
+   */
+  pointwise(fn: Pointwise, args: readonly T[], shape: Shape, dtype: DType, attrs?: F.Attrs): T;
+  /** Zeros of `shape` with g (shape with dim of size 1) placed along dim at the positions idx (of g's shape). */
+  placeAt(g: T, idx: T, dim: number, shape: Shape): T;
 }
+
+const { x, y, g } = F;
+const c = F.v("c");
+const zeroNorm = F.eq(y, 0);
+/** |x| is the infinity norm y (and y is not 0): the elements max(|x|) picked. */
+const infTie = F.and(F.eq(F.abs(x), y), F.ne(y, 0));
+const pm1 = F.sub(F.attr("p"), 1);
+/**
+ * The formulas of the reductions' rules: x the input, y the reduction's value and g its gradient (both spread
+ * over the reduced dims), c the number of tied elements.
+ */
+const FORMULAS = {
+  /** 1 where x is the reduction's value (a tie of max/min), else 0. */
+  tie: { name: "tie", f: F.sel(F.eq(x, y), 1, 0), vars: ["x", "y"] },
+  /** g shared evenly among the c ties. */
+  share: { name: "share", f: F.sel(F.eq(x, y), F.div(g, c), 0), vars: ["g", "x", "y", "c"] },
+  /** d||x||_2: g x / y; 0 where the norm is 0 (torch's masked subgradient). */
+  norm2: { name: "norm2", f: F.sel(zeroNorm, 0, F.div(F.mul(g, x), y)), vars: ["g", "x", "y"] },
+  norm1: { name: "norm1", f: F.sel(zeroNorm, 0, F.mul(g, F.sign(x))), vars: ["g", "x", "y"] },
+  /** g sign(x) |x|^(p-1) / y^(p-1), rather than x |x|^(p-2), which is 0 * inf = nan at x = 0 for p < 2. */
+  normP: {
+    name: "normP",
+    f: F.sel(F.or(zeroNorm, F.eq(x, 0)), 0, F.div(F.prod(g, F.sign(x), F.pow(F.abs(x), pm1)), F.pow(y, pm1))),
+    vars: ["g", "x", "y"],
+  },
+  normInfTie: { name: "normInfTie", f: F.sel(infTie, 1, 0), vars: ["x", "y"] },
+  /** g sign(x) shared evenly among the c elements whose |x| is the norm, as torch's amax backward. */
+  normInf: {
+    name: "normInf",
+    f: F.sel(infTie, F.div(F.mul(g, F.sign(x)), c), 0),
+    vars: ["g", "x", "y", "c"],
+  },
+  /** g exp(x - y) with y the logsumexp itself, as torch's logsumexp backward. */
+  logsumexp: { name: "logsumexp", f: F.mul(g, F.exp(F.sub(x, y))), vars: ["g", "x", "y"] },
+} satisfies Record<string, Pointwise>;
 
 /** The shape a reduction over `dims` keeps (those dims as size 1). */
 export function keptShape(shape: Shape, dims: readonly number[]): number[] {
@@ -67,6 +120,10 @@ export const VJP = {
   },
   narrow<T>(o: Ops<T, "pad">, g: T, xShape: Shape, dim: number, start: number): T {
     return o.pad(g, dim, start, xShape);
+  },
+  /** pad (narrow's adjoint, in a GPU backward differentiated again): the gradient narrowed back. */
+  pad<T>(o: Ops<T, "narrow">, g: T, dim: number, start: number, length: number): T {
+    return o.narrow(g, dim, start, length);
   },
   /** cat: each input's slice of the gradient. */
   cat<T>(o: Ops<T, "narrow">, g: T, dim: number, sizes: readonly number[]): T[] {
@@ -128,4 +185,65 @@ export const VJP = {
   softmax<T>(o: Ops<T, "laneGrad">, fn: "softmax" | "log_softmax", g: T, y: T, dim: number): T {
     return o.laneGrad(fn, g, y, dim);
   },
+  /**
+   * max()/min() over all dims: ties share the gradient evenly, as torch's max() (whose NaN result gradwire
+   * gives no element: NaN equals nothing).
+   */
+  extremeShared<T>(o: Ops<T, "reshape" | "sumTo" | "pointwise">, r: Reduced<T>): T {
+    return sharedAmongTies(o, r, FORMULAS.tie, FORMULAS.share);
+  },
+  /** max/min along dim with its indices: the gradient goes to the returned index only, as torch's max(dim). */
+  extremeDim<T>(o: Ops<T, "reshape" | "placeAt">, g: T, indices: T, xShape: Shape, dim: number): T {
+    const kept = keptShape(xShape, [dim]);
+    return o.placeAt(o.reshape(g, kept), o.reshape(indices, kept), dim, xShape);
+  },
+  /** The p-norm (p > 0 or inf); 0 where the norm is 0. */
+  norm<T>(o: Ops<T, "reshape" | "sumTo" | "pointwise">, r: Reduced<T>, p: number): T {
+    if (p === Number.POSITIVE_INFINITY) return sharedAmongTies(o, r, FORMULAS.normInfTie, FORMULAS.normInf);
+    return spread(o, r, p === 2 ? FORMULAS.norm2 : p === 1 ? FORMULAS.norm1 : FORMULAS.normP, { p });
+  },
+  logsumexp<T>(o: Ops<T, "reshape" | "pointwise">, r: Reduced<T>): T {
+    return spread(o, r, FORMULAS.logsumexp);
+  },
 };
+
+/** A reduction's backward: its input x, its value y and their gradient g (reduced dims kept or dropped). */
+export interface Reduced<T> {
+  g: T;
+  x: T;
+  y: T;
+  xShape: Shape;
+  dims: readonly number[];
+  /** The gradient's dtype. */
+  dtype: DType;
+}
+
+/** fn(g, x, y, ...) at each element of x, g and y spread over the reduced dims. */
+function spread<T>(
+  o: Ops<T, "reshape" | "pointwise">,
+  r: Reduced<T>,
+  fn: Pointwise,
+  attrs?: F.Attrs,
+  more: T[] = [],
+): T {
+  const kept = keptShape(r.xShape, r.dims);
+  return o.pointwise(
+    fn,
+    [o.reshape(r.g, kept), r.x, o.reshape(r.y, kept), ...more],
+    r.xShape,
+    r.dtype,
+    attrs,
+  );
+}
+
+/** share(g, x, y, c) with c the number of elements of each reduced lane for which tie(x, y) is 1. */
+function sharedAmongTies<T>(
+  o: Ops<T, "reshape" | "sumTo" | "pointwise">,
+  r: Reduced<T>,
+  tie: Pointwise,
+  share: Pointwise,
+): T {
+  const kept = keptShape(r.xShape, r.dims);
+  const count = o.sumTo(o.pointwise(tie, [r.x, o.reshape(r.y, kept)], r.xShape, r.dtype), kept);
+  return spread(o, r, share, undefined, [count]);
+}

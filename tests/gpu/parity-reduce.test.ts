@@ -105,6 +105,12 @@ red.add("logsumexp dim 1", "torch.logsumexp", [x([3, 5]), 1], (a) => O.logsumexp
 red.add("logsumexp keepdim large", "torch.logsumexp", [x([2, 3], 500, 900), 0, true], (a) =>
   O.logsumexp(a, 0, true),
 );
+red.add(
+  "logsumexp with -inf entries",
+  "torch.logsumexp",
+  [I.t([2, 3], dt, { values: [0, Number.NEGATIVE_INFINITY, 1, Number.NEGATIVE_INFINITY, 2, 2] }), 1],
+  (a) => O.logsumexp(a, 1),
+);
 describeGpuParity("reductions on WebGPU match PyTorch and the CPU", red, device);
 
 const sm = new CaseList();

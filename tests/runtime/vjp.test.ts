@@ -17,6 +17,9 @@ const text: GradOps<string> = {
   scatterAdd: (g, offsets, shape) => `scatterAdd(${g}, [${offsets}], [${shape}])`,
   mask: (c, g, keep) => `mask(${c}, ${g}, ${keep})`,
   castTo: (g, dtype) => `cast(${g}, ${dtype})`,
+  pointwise: (fn, args, shape, dtype, attrs) =>
+    `${fn.name}(${args.join(", ")}${attrs ? `; p=${attrs.p}` : ""}) as ${dtype}[${shape}]`,
+  placeAt: (g, idx, dim, shape) => `placeAt(${g}, ${idx}, ${dim}, [${shape}])`,
 };
 
 describe("the gradient table", () => {
@@ -28,6 +31,7 @@ describe("the gradient table", () => {
     expect(VJP.permute(text, "g", [2, 0, 1])).toBe("permute(g, [1,2,0])");
     expect(VJP.cat(text, "g", 1, [2, 3])).toEqual(["narrow(g, 1, 0, 2)", "narrow(g, 1, 2, 3)"]);
     expect(VJP.narrow(text, "g", [5, 4], 0, 1)).toBe("pad(g, 0, 1, [5,4])");
+    expect(VJP.pad(text, "g", 0, 1, 3)).toBe("narrow(g, 0, 1, 3)");
   });
   it("matmul: g b^T and a^T g summed back to each operand's shape, skipping a side without a gradient", () => {
     expect(
@@ -63,5 +67,29 @@ describe("the gradient table", () => {
   });
   it("softmax and log_softmax read only the output", () => {
     expect(VJP.softmax(text, "log_softmax", "g", "y", 1)).toBe("log_softmax_grad(g, y, 1)");
+  });
+  it("max()/min() share the gradient among the ties they count; max(dim) sends it to the returned index", () => {
+    const y = "reshape(y, [1,1])";
+    expect(
+      VJP.extremeShared(text, { g: "g", x: "x", y: "y", xShape: [2, 3], dims: [0, 1], dtype: "float32" }),
+    ).toBe(`share(reshape(g, [1,1]), x, ${y}, sumTo(tie(x, ${y}) as float32[2,3], [1,1])) as float32[2,3]`);
+    expect(VJP.extremeDim(text, "g", "i", [2, 3], 1)).toBe(
+      "placeAt(reshape(g, [2,1]), reshape(i, [2,1]), 1, [2,3])",
+    );
+  });
+  const r = (dims: number[], dtype: "float32" | "float64" = "float32") =>
+    ({ g: "g", x: "x", y: "y", xShape: [2, 3], dims, dtype }) as const;
+  it("norm: the infinity norm shares among the elements it picked; a p-norm reads p", () => {
+    const [g, y] = ["reshape(g, [2,1])", "reshape(y, [2,1])"];
+    expect(VJP.norm(text, r([1], "float64"), Number.POSITIVE_INFINITY)).toBe(
+      `normInf(${g}, x, ${y}, sumTo(normInfTie(x, ${y}) as float64[2,3], [2,1])) as float64[2,3]`,
+    );
+    expect(VJP.norm(text, r([1]), 3)).toBe(`normP(${g}, x, ${y}; p=3) as float32[2,3]`);
+    expect(VJP.norm(text, r([1]), 2)).toBe(`norm2(${g}, x, ${y}; p=2) as float32[2,3]`);
+  });
+  it("logsumexp reads its own value: g exp(x - y)", () => {
+    expect(VJP.logsumexp(text, r([0]))).toBe(
+      "logsumexp(reshape(g, [1,3]), x, reshape(y, [1,3])) as float32[2,3]",
+    );
   });
 });

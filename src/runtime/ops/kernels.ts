@@ -8,6 +8,8 @@ import { forEachRow, readStrides } from "../fused/strided.ts";
 import { numel, type Shape, sameShape } from "../shape.ts";
 import { lazyFill } from "../simd/lazy.ts";
 import { Tensor } from "../tensor.ts";
+import type { Pointwise } from "../vjp.ts";
+import { type Attrs, formulaLoop } from "./formula.ts";
 
 export function mapUnary(x: Tensor, f: (v: number) => number, dtype: DType): Tensor {
   const src = x.data;
@@ -63,6 +65,25 @@ export function mapTernary(
     });
   }
   return new Tensor(finishStorage(dtype, out), outShape, dtype);
+}
+
+/**
+ * A gradient rule's formula (vjp.ts) at each element of `shape`, each argument spread to it (a one-element
+ * argument read as a number), in float64 and rounded once to `dtype`.
+ */
+export function mapFormula(
+  fn: Pointwise,
+  args: readonly Tensor[],
+  shape: Shape,
+  dtype: DType,
+  attrs: Attrs = {},
+): Tensor {
+  const n = numel(shape);
+  const scalar = args.map((t) => t.numel === 1);
+  const operands = args.map((t, k) => (scalar[k] ? t.data[0] : broadcastTo(t, shape).data));
+  const out = allocate(dtype, n);
+  formulaLoop(fn.f, fn.vars, scalar, "f64", attrs)(operands, out, n);
+  return new Tensor(finishStorage(dtype, out), shape, dtype);
 }
 
 /** Materialise `t` broadcast to `shape` (torch's `expand(...).contiguous()`). */

@@ -1,14 +1,14 @@
 /** Reductions (sum, mean, max/min, argmax, norm, logsumexp) and softmax/log_softmax along a dimension. */
 import { record } from "../autograd.ts";
 import { allocate, type DType, finishStorage, isFloating, type Storage } from "../dtype.ts";
-import { normDim, ShapeError } from "../shape.ts";
+import { normDim, numel, type Shape, ShapeError } from "../shape.ts";
 import { fusedTorchSum } from "../simd/lazy.ts";
 import { fromFlat, Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
 import { keptShape as keptShapeOf, VJP } from "../vjp.ts";
 import { torchOrderSum } from "./cascade.ts";
-import { around, broadcastTo, mapBinary, reduceDim } from "./kernels.ts";
-import { reshape } from "./layout.ts";
+import { around, broadcastTo, mapBinary, mapFormula, reduceDim } from "./kernels.ts";
+import { reshape, sumToShape } from "./layout.ts";
 
 export type Dims = number | readonly number[] | null | undefined;
 
@@ -64,9 +64,27 @@ function sumRaw(x: Tensor, dims: number[], dtype: DType): Tensor {
 const CPU = {
   reshape,
   expand: broadcastTo,
+  sumTo: sumToShape,
   divScalar: (g: Tensor, n: number) => mapBinary(g, g, g.shape, (v) => v / n, g.dtype),
   laneGrad,
+  pointwise: mapFormula,
+  placeAt,
 };
+
+function allDims(x: Tensor): number[] {
+  return x.shape.map((_, i) => i);
+}
+
+/** Zeros of `shape` with each g added at its index idx along dim (max(dim)'s gradient). */
+function placeAt(g: Tensor, idx: Tensor, dim: number, shape: Shape): Tensor {
+  const [outer, n, inner] = around(shape, dim);
+  const gx = allocate(g.dtype, numel(shape));
+  const gd = g.data;
+  const id = idx.data;
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) gx[o * n * inner + id[o * inner + i] * inner + i] += gd[o * inner + i];
+  return new Tensor(gx, shape, g.dtype);
+}
 
 /** Sums of a float32 or float64 tensor in torch's order of additions (see cascade.ts), else null. */
 function torchSum(x: Tensor, dims: number[]): Float64Array | null {
@@ -119,18 +137,9 @@ function extremeAll(x: Tensor, better: (a: number, b: number) => boolean, name: 
   }
   const out = fromFlat([best], [], x.dtype);
   traceOp("extreme_all", [x], { kind: name }, out);
-  return record(out, name === "max" ? "MaxBackward1" : "MinBackward1", [x], (g) => {
-    let ties = 0;
-    for (let i = 0; i < x.numel; i++) if (x.data[i] === best) ties++;
-    const share = g.data[0] / ties;
-    return [
-      fromFlat(
-        Array.from(x.data, (v) => (v === best ? share : 0)),
-        x.shape,
-        g.dtype,
-      ),
-    ];
-  });
+  return record(out, name === "max" ? "MaxBackward1" : "MinBackward1", [x], (g) => [
+    VJP.extremeShared(CPU, { g, x, y: out.detach(), xShape: x.shape, dims: allDims(x), dtype: g.dtype }),
+  ]);
 }
 
 export interface ValuesIndices {
@@ -176,14 +185,7 @@ function extremeDim(
     new Tensor(vals, shape, x.dtype),
     name === "max" ? "MaxBackward0" : "MinBackward0",
     [x],
-    (g) => {
-      const gx = allocate(g.dtype, x.numel);
-      const gd = g.data;
-      for (let o = 0; o < outer; o++)
-        for (let i = 0; i < inner; i++)
-          gx[o * n * inner + idx[o * inner + i] * inner + i] += gd[o * inner + i];
-      return [new Tensor(gx, x.shape, g.dtype)];
-    },
+    (g) => [VJP.extremeDim(CPU, g, indices, x.shape, d)],
   );
   return traceOp(
     "extreme_dim",
@@ -228,7 +230,6 @@ export function norm(x: Tensor, p = 2, dims?: Dims, keepdim = false): Tensor {
     throw new TypeError(`norm(): input dtype should be floating point, got ${x.dtype}`);
   if (!(p > 0)) throw new RangeError(`norm: p must be positive (got ${p})`);
   const ds = reductionDims(x, dims, "norm");
-  const kept = keptShape(x, ds);
   const abs = fromFlat(Array.from(x.data, Math.abs), x.shape, "float64");
   let out: Tensor;
   if (p === Number.POSITIVE_INFINITY) {
@@ -241,44 +242,15 @@ export function norm(x: Tensor, p = 2, dims?: Dims, keepdim = false): Tensor {
     const r = Array.from(s.data, (v) => (p === 2 ? Math.sqrt(v) : v ** (1 / p)));
     out = fromFlat(r, finalShape(x, ds, keepdim), x.dtype);
   }
-  const normKept = reshape(out.detach(), kept);
   traceOp("norm", [x], { p, dims: ds, keepdim }, out);
-  return record(out, "NormBackward1", [x], (g) => {
-    const n = broadcastTo(normKept, x.shape).data;
-    const gg = broadcastTo(reshape(g, kept), x.shape).data;
-    const gx = allocate(g.dtype, x.numel);
-    for (let i = 0; i < x.numel; i++) {
-      const v = x.data[i];
-      const nv = n[i];
-      if (nv === 0) continue;
-      if (p === Number.POSITIVE_INFINITY) gx[i] = Math.abs(v) === nv ? gg[i] * Math.sign(v) : 0;
-      else if (p === 2) gx[i] = (gg[i] * v) / nv;
-      else if (p === 1) gx[i] = gg[i] * Math.sign(v);
-      // sign(v) |v|^(p-1) rather than v |v|^(p-2), which is 0 * inf = nan at v = 0 for p < 2.
-      else if (v !== 0) gx[i] = (gg[i] * Math.sign(v) * Math.abs(v) ** (p - 1)) / nv ** (p - 1);
-    }
-    if (p === Number.POSITIVE_INFINITY) {
-      // Ties share the gradient evenly, as torch's amax backward does.
-      const counts = sumRaw(
-        fromFlat(
-          Array.from(x.data, (v, i) => (Math.abs(v) === n[i] && n[i] !== 0 ? 1 : 0)),
-          x.shape,
-          "float64",
-        ),
-        ds,
-        "float64",
-      );
-      const c = broadcastTo(reshape(counts, kept), x.shape).data;
-      for (let i = 0; i < x.numel; i++) if (c[i] > 0) gx[i] /= c[i];
-    }
-    return [new Tensor(gx, x.shape, g.dtype)];
-  });
+  return record(out, "NormBackward1", [x], (g) => [
+    VJP.norm(CPU, { g, x, y: out.detach(), xShape: x.shape, dims: ds, dtype: g.dtype }, p),
+  ]);
 }
 
 /** Numerically stable log(sum(exp(x))) along dims. */
 export function logsumexp(x: Tensor, dims: Dims, keepdim = false): Tensor {
   const ds = reductionDims(x, dims, "logsumexp");
-  const kept = keptShape(x, ds);
   let m: Tensor = x.detach();
   for (const d of [...ds].reverse()) m = extremeDim(m, d, true, gt, "logsumexp").values;
   const mB = broadcastTo(m, x.shape).data;
@@ -291,17 +263,9 @@ export function logsumexp(x: Tensor, dims: Dims, keepdim = false): Tensor {
   const r = Array.from(s.data, (v, i) => (Number.isFinite(m.data[i]) ? Math.log(v) + m.data[i] : m.data[i]));
   const out = fromFlat(r, finalShape(x, ds, keepdim), isFloating(x.dtype) ? x.dtype : "float32");
   traceOp("logsumexp", [x], { dims: ds, keepdim }, out);
-  return record(out, "LogsumexpBackward0", [x], (g) => {
-    const lse = broadcastTo(reshape(out.detach(), kept), x.shape).data;
-    const gg = broadcastTo(reshape(g, kept), x.shape).data;
-    return [
-      fromFlat(
-        Array.from(x.data, (v, i) => gg[i] * Math.exp(v - lse[i])),
-        x.shape,
-        g.dtype,
-      ),
-    ];
-  });
+  return record(out, "LogsumexpBackward0", [x], (g) => [
+    VJP.logsumexp(CPU, { g, x, y: out.detach(), xShape: x.shape, dims: ds, dtype: g.dtype }),
+  ]);
 }
 
 /** Softmax or log-softmax along `dim`, computed in float64 and rounded once into storage of `dtype`. */
