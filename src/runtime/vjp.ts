@@ -62,15 +62,17 @@ const zeroNorm = F.eq(y, 0);
 /** |x| is the infinity norm y (and y is not 0): the elements max(|x|) picked. */
 const infTie = F.and(F.eq(F.abs(x), y), F.ne(y, 0));
 const pm1 = F.sub(F.attr("p"), 1);
+/** x is the max/min y, where a NaN y is matched by every NaN x (torch's evenly_distribute_backward). */
+const extremeTie = F.or(F.eq(x, y), F.and(F.isnan(x), F.isnan(y)));
 /**
  * The formulas of the reductions' rules: x the input, y the reduction's value and g its gradient (both spread
  * over the reduced dims), c the number of tied elements.
  */
 const FORMULAS = {
-  /** 1 where x is the reduction's value (a tie of max/min), else 0. */
-  tie: { name: "tie", f: F.sel(F.eq(x, y), 1, 0), vars: ["x", "y"] },
+  /** 1 where x is the reduction's value (a tie of max/min, or a NaN when the value is NaN), else 0. */
+  tie: { name: "tie", f: F.sel(extremeTie, 1, 0), vars: ["x", "y"] },
   /** g shared evenly among the c ties. */
-  share: { name: "share", f: F.sel(F.eq(x, y), F.div(g, c), 0), vars: ["g", "x", "y", "c"] },
+  share: { name: "share", f: F.sel(extremeTie, F.div(g, c), 0), vars: ["g", "x", "y", "c"] },
   /** d||x||_2: g x / y; 0 where the norm is 0 (torch's masked subgradient). */
   norm2: { name: "norm2", f: F.sel(zeroNorm, 0, F.div(F.mul(g, x), y)), vars: ["g", "x", "y"] },
   norm1: { name: "norm1", f: F.sel(zeroNorm, 0, F.mul(g, F.sign(x))), vars: ["g", "x", "y"] },
@@ -186,8 +188,8 @@ export const VJP = {
     return o.laneGrad(fn, g, y, dim);
   },
   /**
-   * max()/min() over all dims: ties share the gradient evenly, as torch's max() (whose NaN result gradwire
-   * gives no element: NaN equals nothing).
+   * max()/min() over all dims: ties share the gradient evenly, as torch's max(); a NaN result is shared
+   * among the NaN elements, as torch does.
    */
   extremeShared<T>(o: Ops<T, "reshape" | "sumTo" | "pointwise">, r: Reduced<T>): T {
     return sharedAmongTies(o, r, FORMULAS.tie, FORMULAS.share);

@@ -45,6 +45,14 @@ for (const dt of FLOATS) {
     [I.t([4], dt, { values: [1, Number.NaN, 3, 2], requiresGrad: false })],
     (a) => O.max(a),
   );
+  // torch shares a NaN max/min's gradient among the NaN elements (evenly_distribute_backward).
+  for (const fn of ["max", "min"] as const)
+    red.add(
+      `${fn} with two nans shares the gradient among them ${dt}`,
+      `torch.${fn}`,
+      [I.t([4], dt, { values: [1, Number.NaN, 3, Number.NaN] })],
+      (a) => O[fn](a),
+    );
   red.add(
     `argmax with nan ${dt}`,
     "torch.argmax",
