@@ -25,6 +25,7 @@ import {
 } from "../engine/scheduler-backend.ts";
 import { LOADER_PORTS, takeRows } from "../nodes/loader.ts";
 import type { ParamValue } from "../nodes/types.ts";
+import { drawMask } from "../runtime/ops/normalization.ts";
 import type { Optimizer } from "../runtime/optim.ts";
 import { numel } from "../runtime/shape.ts";
 import { Tensor } from "../runtime/tensor.ts";
@@ -242,7 +243,16 @@ export class GpuTrainingSession implements TrainingSession {
         ids.push(p.id);
       }
     });
-    const { result, events } = traceForward(() => program.forward());
+    // The trace draws its masks from a copy of the run's generator: the steps draw them (drawn, below).
+    const run = program.random;
+    if (run) program.random = { seed: run.seed, generator: run.generator.clone() };
+    let traced: ReturnType<typeof traceForward<ReturnType<TrainingProgram["forward"]>>>;
+    try {
+      traced = traceForward(() => program.forward());
+    } finally {
+      program.random = run;
+    }
+    const { result, events } = traced;
     const states = stateSlots(events, tensors);
     for (const t of states.targets) {
       tensors.push(t);
@@ -264,6 +274,17 @@ export class GpuTrainingSession implements TrainingSession {
       ids.push(`input ${i}`);
       feeds.push((batch) => asFloat32(batch[i].data));
     });
+    // Dropout's masks: a new draw from the run's generator before each step, in the order the forward draws.
+    if (run)
+      for (const e of events) {
+        if (e.op !== "bernoulli") continue;
+        const mask = e.outputs[0];
+        const keep = e.attrs.keep as number;
+        tensors.push(mask);
+        owner.push(-1);
+        ids.push(`mask ${feeds.length}`);
+        feeds.push(() => Float32Array.from(drawMask(run.generator, mask.numel, keep, mask.dtype)));
+      }
     const cap = new Capture(events, {
       leaves: tensors,
       fold: opts.fold,
@@ -583,6 +604,13 @@ export class GpuTrainingSession implements TrainingSession {
         this.uniformLog.clear();
       } else this.restart();
     }
+  }
+
+  /**
+   * Write the next step's per-step inputs (the batch, dropout's new masks), after anything that uploads a
+   * saved state: the queue orders the writes before the step's commands.
+   */
+  private writeInputs(): void {
     this.slots.forEach((s, k) => {
       if (s.input) this.gp.write(this.prog.params[k].offset, s.input(this.inputs));
     });
@@ -592,13 +620,14 @@ export class GpuTrainingSession implements TrainingSession {
     if (this.disposed) throw new BackendUnavailable("the WebGPU session was disposed");
     if (this.ready.length === 0 && this.failure) throw new BackendUnavailable(this.failure.message);
     try {
-      if (this.program.loader) {
-        // One step per call: the next batch is not known yet.
-        await this.takeInputs();
-        ahead = 1;
-      }
+      if (this.program.loader) await this.takeInputs();
       if (this.groups.some((g, i) => g.zeroGrad !== this.c.zeroGrads[i])) await this.rebuild();
       if (this.dirty) await this.settle();
+      if (this.program.loader || this.slots.some((s) => s.input)) {
+        // One step per call: the next batch is not known yet, and each step draws its masks now.
+        this.writeInputs();
+        ahead = 1;
+      }
       const want = Math.max(1, ahead);
       const pending = () => this.submitted - this.delivered;
       if (this.scheduleFault && pending() === 0 && this.ready.length === 0) throw this.scheduleFault.error;
