@@ -216,6 +216,19 @@ describe("dropout draws a new mask every step, from one generator seeded before 
   }
 });
 
+describe("the distributed export", () => {
+  it("refuses dropout, naming the node: each process would draw its own masks", () => {
+    const loaded = loadGraph(graph({ epochs: 1 }));
+    if (!loaded.ok) throw new Error("does not load");
+    const r = torchScript(loaded.doc, { distributed: true });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.message).toMatch(/'drop_in'.*each process.*plain script/);
+      expect(r.nodeId).toBe("drop_in");
+    }
+  });
+});
+
 describe("outside training", () => {
   it("nn.Dropout is the identity in eval mode and draws nothing", () => {
     const loaded = loadGraph(graph({ loader: { shuffle: true, seed: 5 }, epochs: 1 }, false));
