@@ -38,6 +38,8 @@ interface Case {
   /** With a DataLoader (batches of 8, validation data) or full-batch. */
   loader?: { shuffle: boolean; seed: number };
   epochs: number;
+  /** The first dropout as F.dropout(training=True), which draws in validation too (else nn.Dropout). */
+  functional?: boolean;
 }
 
 /**
@@ -45,7 +47,7 @@ interface Case {
  * cross_entropy -> Adam. The first dropout reads the data, not a trained value: it still draws every step.
  * The second one's seed differs and is not used (one generator for the run, seeded by the first).
  */
-function graph(c: Case, functional = true): Record<string, unknown> {
+function graph(c: Case): Record<string, unknown> {
   const nodes: { id: string; type: string; params: Record<string, ParamValue> }[] = [];
   const edges: { source: string; sourcePort: string; target: string; targetPort: string }[] = [];
   const node = (id: string, type: string, params: Record<string, ParamValue> = {}) =>
@@ -67,8 +69,7 @@ function graph(c: Case, functional = true): Record<string, unknown> {
     xs = ["loader", "x"];
     ys = ["loader", "y"];
   }
-  // F.dropout(training=True) draws in validation too (as in PyTorch): the mini-batch graphs use nn.Dropout.
-  node("drop_in", functional ? "dropout" : "Dropout", { p: 0.2, seed: 11 });
+  node("drop_in", c.functional ? "dropout" : "Dropout", { p: 0.2, seed: 11 });
   node("l1", "Linear", { in_features: 2, out_features: 8, seed: 1 });
   node("h", "tanh");
   node("drop", "Dropout", { p: 0.3, seed: 99 });
@@ -146,7 +147,7 @@ class Net(nn.Module):
         self.drop = nn.Dropout(0.3)
 
     def forward(self, x):
-        ${c.loader ? "x = self.drop_in(x)" : "x = F.dropout(x, 0.2, training=self.training)"}
+        ${c.functional ? "x = F.dropout(x, 0.2, training=True)" : "x = self.drop_in(x)"}
         return self.l2(self.drop(torch.tanh(self.l1(x))))
 
 
@@ -182,8 +183,10 @@ function expectLosses(got: Line[], want: Line[], tol: number, what: string): voi
 }
 
 const CASES: Case[] = [
-  { epochs: 6 },
+  { epochs: 6, functional: true },
   { loader: { shuffle: true, seed: 5 }, epochs: 4 },
+  // F.dropout(training=True) ignores model.eval(): the validation pass draws a mask too, in PyTorch and here.
+  { loader: { shuffle: true, seed: 5 }, epochs: 3, functional: true },
   // Without shuffle the DataLoader has no generator of its own: each epoch's iter(loader) draws its base seed
   // from the global generator, between the masks.
   { loader: { shuffle: false, seed: 0 }, epochs: 4 },
@@ -191,11 +194,12 @@ const CASES: Case[] = [
 
 describe("dropout draws a new mask every step, from one generator seeded before the loop", () => {
   for (const c of CASES) {
+    const first = c.functional ? "F.dropout(training=True)" : "nn.Dropout";
     const name = c.loader
-      ? `mini-batches (shuffle=${c.loader.shuffle}) with validation in eval mode`
-      : "full batch, one dropout on the data";
+      ? `mini-batches (shuffle=${c.loader.shuffle}) with validation in eval mode, ${first} on the batch`
+      : `full batch, ${first} on the data`;
     it(`${name}: gradwire train = PyTorch's own loop = the exported script; WebGPU = CPU`, () => {
-      const doc = graph(c, !c.loader);
+      const doc = graph(c);
       const file = tempFile(JSON.stringify(doc));
       const ours = train(file, "cpu");
       const torch = runPython(userScript(c));
@@ -231,7 +235,7 @@ describe("the distributed export", () => {
 
 describe("outside training", () => {
   it("nn.Dropout is the identity in eval mode and draws nothing", () => {
-    const loaded = loadGraph(graph({ loader: { shuffle: true, seed: 5 }, epochs: 1 }, false));
+    const loaded = loadGraph(graph({ loader: { shuffle: true, seed: 5 }, epochs: 1 }));
     if (!loaded.ok) throw new Error("does not load");
     const s = new Scheduler();
     s.setGraph(loaded.doc);
@@ -242,7 +246,7 @@ describe("outside training", () => {
   });
 
   it("a preview draws as torch.manual_seed(seed) right before the call, and the eval script says so", () => {
-    const loaded = loadGraph(graph({ epochs: 1 }));
+    const loaded = loadGraph(graph({ epochs: 1, functional: true }));
     if (!loaded.ok) throw new Error("does not load");
     const s = new Scheduler();
     s.setGraph(loaded.doc);
@@ -267,7 +271,7 @@ describe("outside training", () => {
 describe("a graph file from before masks were drawn per step", () => {
   it("loads unchanged (the seed now seeds the run) and trains", () => {
     const old = {
-      ...graph({ epochs: 2 }),
+      ...graph({ epochs: 2, functional: true }),
       version: 3,
     };
     const loaded = loadGraph(old);
