@@ -10,6 +10,8 @@ import { Scheduler } from "../../src/engine/scheduler.ts";
 import { torchScript } from "../../src/export/torch-script.ts";
 import { loadGraph } from "../../src/graph/format.ts";
 import { CURRENT_VERSION } from "../../src/graph/schema.ts";
+import { validateGraph } from "../../src/graph/validate.ts";
+import { registry } from "../../src/nodes/index.ts";
 import type { ParamValue } from "../../src/nodes/types.ts";
 import { gradwire, tempFile } from "../cli/run.ts";
 import { makeRandom, PYTHON } from "../helpers/torch.ts";
@@ -218,6 +220,24 @@ describe("dropout draws a new mask every step, from one generator seeded before 
       expectLosses(train(file, "webgpu"), ours, 2e-4, "WebGPU");
     });
   }
+});
+
+describe("one seed for the run", () => {
+  it("a later dropout's different seed is named as not used while training", () => {
+    const loaded = loadGraph(graph({ epochs: 1, functional: true }));
+    if (!loaded.ok) throw new Error("does not load");
+    const warnings = validateGraph(loaded.doc, registry).issues.filter((i) => i.severity === "warning");
+    expect(warnings).toEqual([
+      {
+        severity: "warning",
+        code: "lint",
+        message:
+          "node 'drop' (Dropout): seed 99 is not used while training: one generator draws every dropout mask of the run, seeded with 'drop_in' (dropout)'s seed 11 (as one torch.manual_seed before the loop)",
+        nodeId: "drop",
+        param: "seed",
+      },
+    ]);
+  });
 });
 
 describe("the distributed export", () => {
