@@ -19,6 +19,7 @@ import type { LrSchedules } from "../engine/lr-schedules.ts";
 import {
   BackendUnavailable,
   type EpochOutcome,
+  type ForwardResult,
   type TrainingGroup,
   type TrainingProgram,
   type TrainingSession,
@@ -243,16 +244,8 @@ export class GpuTrainingSession implements TrainingSession {
         ids.push(p.id);
       }
     });
-    // The trace draws its masks from a copy of the run's generator: the steps draw them (drawn, below).
+    const { result, events } = traceProgram(program);
     const run = program.random;
-    if (run) program.random = { seed: run.seed, generator: run.generator.clone() };
-    let traced: ReturnType<typeof traceForward<ReturnType<TrainingProgram["forward"]>>>;
-    try {
-      traced = traceForward(() => program.forward());
-    } finally {
-      program.random = run;
-    }
-    const { result, events } = traced;
     const states = stateSlots(events, tensors);
     for (const t of states.targets) {
       tensors.push(t);
@@ -788,6 +781,20 @@ export class GpuTrainingSession implements TrainingSession {
 
 function asFloat32(data: ArrayLike<number>): Float32Array {
   return data instanceof Float32Array ? data : Float32Array.from(data);
+}
+
+/**
+ * The program's forward pass under the tracer, its random draws (dropout's masks) taken from a copy of the run's
+ * generator: tracing draws nothing from the run, whose steps draw their own masks (the mask slots).
+ */
+function traceProgram(program: TrainingProgram): ReturnType<typeof traceForward<ForwardResult>> {
+  const run = program.random;
+  if (run) program.random = { seed: run.seed, generator: run.generator.clone() };
+  try {
+    return traceForward(() => program.forward());
+  } finally {
+    program.random = run;
+  }
 }
 
 /** A per-step input that the program reads as a constant would replay the first batch: refuse the program. */
