@@ -5,9 +5,13 @@
 // backend (which takes each step's masks as per-step inputs) against the CPU; the eval-mode identity; and a
 // graph file saved before masks were drawn per step.
 import { spawnSync } from "node:child_process";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Scheduler } from "../../src/engine/scheduler.ts";
+import { registerBackend } from "../../src/engine/scheduler-backend.ts";
+import { type EpochRecord, Trainer } from "../../src/engine/train.ts";
 import { torchScript } from "../../src/export/torch-script.ts";
+import { webgpuBackend } from "../../src/gpu/backend.ts";
+import { acquireDevice, type GpuDevice } from "../../src/gpu/device.ts";
 import { loadGraph } from "../../src/graph/format.ts";
 import { CURRENT_VERSION } from "../../src/graph/schema.ts";
 import { validateGraph } from "../../src/graph/validate.ts";
@@ -220,6 +224,50 @@ describe("dropout draws a new mask every step, from one generator seeded before 
       expectLosses(train(file, "webgpu"), ours, 2e-4, "WebGPU");
     });
   }
+});
+
+describe("the run's generator in the trainer", () => {
+  let device: GpuDevice | null = null;
+  beforeAll(() => {
+    registerBackend("webgpu", async () => {
+      device ??= await acquireDevice();
+      return webgpuBackend(device);
+    });
+  });
+  afterAll(() => device?.destroy());
+
+  function trainer() {
+    const loaded = loadGraph(graph({ epochs: 6, functional: true }));
+    if (!loaded.ok) throw new Error("does not load");
+    const s = new Scheduler();
+    s.setGraph(loaded.doc);
+    const t = new Trainer(s, { yieldFn: async () => {} });
+    const records: EpochRecord[] = [];
+    t.onRecords((rs) => records.push(...rs));
+    return { t, losses: () => records.map((r) => r.loss) };
+  }
+
+  it("goes on across single steps, a switch to WebGPU mid-run and back; a reset starts it over", async () => {
+    const plain = trainer();
+    await plain.t.run();
+    const mixed = trainer();
+    await mixed.t.step();
+    await mixed.t.step();
+    await mixed.t.setBackend("webgpu");
+    await mixed.t.step();
+    await mixed.t.step();
+    expect(mixed.t.state.backend).toBe("webgpu");
+    await mixed.t.setBackend("cpu");
+    await mixed.t.run();
+    const want = plain.losses();
+    const got = mixed.losses();
+    expect(got).toHaveLength(6);
+    for (const [k, l] of got.entries()) expect(Math.abs(l - want[k]), `epoch ${k}`).toBeLessThanOrEqual(2e-4);
+    // The same graph run again from the start draws the same masks again.
+    await plain.t.reset();
+    await plain.t.run();
+    expect(plain.losses().slice(6)).toEqual(want);
+  });
 });
 
 describe("one seed for the run", () => {
