@@ -296,6 +296,9 @@ function replay(e: TraceEvent, ins: (Tensor | undefined)[], rows: number): Tenso
     }
     case "custom_function":
       throw new Unbatchable("internal: custom functions replay their forward's ops");
+    case "bernoulli":
+      // A draw has no inputs, so it never depends on the batch (the loop above skips it).
+      return [out];
     case "state_update":
       // Running statistics written in place: one write per point cannot be one batched write.
       throw new Unbatchable("the graph updates state in place (running statistics)");

@@ -101,6 +101,9 @@ export class MiniBatchSession implements TrainingSession {
     const n = x.shape[0];
     if (this.order?.n !== n) this.order = { n, epochs: new LoaderEpochs(n, this.loader.settings) };
     const batches = this.order.epochs.next();
+    // `iter(loader)` draws the workers' base seed from the loader's generator, and without one (no shuffle, as
+    // the exported DataLoader is written) from torch's global generator, which dropout's masks come from too.
+    if (!this.loader.settings.shuffle) this.program.random?.generator.random64();
     if (batches.length === 0)
       throw new SchedulerError(
         `DataLoader '${this.program.labelOf(this.loader.nodeId)}' has no batch: ${n} samples, batch_size ${this.loader.settings.batchSize}, drop_last`,

@@ -9,6 +9,7 @@ import type { TrainingGroup } from "../graph/training.ts";
 import type { LoaderSettings } from "../nodes/loader.ts";
 import type { NodeOutputs, ParamValue } from "../nodes/types.ts";
 import type { Optimizer } from "../runtime/optim.ts";
+import type { TorchGenerator } from "../runtime/random/index.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import type { LrSchedules } from "./lr-schedules.ts";
 
@@ -67,6 +68,14 @@ export interface TrainingProgram {
    * leaves them at the state after its last delivered epoch once synced).
    */
   schedules?: LrSchedules;
+  /**
+   * When the forward pass draws (dropout): torch's global generator for the run, seeded once with `seed` (the
+   * first random node's), as `torch.manual_seed(seed)` before a PyTorch loop. Every training forward pass
+   * draws from it in evaluation order, so each step has new masks; a backend that does not run the CPU
+   * forward each step draws the same masks from it itself (the WebGPU session). The trainer keeps one for
+   * the whole run, across the sessions and programs it builds.
+   */
+  random?: { seed: number; generator: TorchGenerator };
 }
 
 export interface EpochOutcome {

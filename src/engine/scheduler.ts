@@ -26,6 +26,7 @@ import { type EvalContext, type NodeKind, type NodeOutputs, OUT, outputsOf } fro
 import { applyFunction, noGrad } from "../runtime/autograd.ts";
 import { nonFiniteIn } from "../runtime/finite.ts";
 import { holdState } from "../runtime/ops/normalization.ts";
+import { TorchGenerator } from "../runtime/random/index.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { traceScope } from "../runtime/trace.ts";
 import type { ForwardResult, LoaderBinding, TrainingProgram } from "./scheduler-backend.ts";
@@ -111,6 +112,11 @@ export class Scheduler {
    * off while it evaluates.
    */
   training = true;
+  /**
+   * Torch's global generator while a training program's forward pass runs (TrainingProgram.random): the nodes
+   * that draw (dropout) draw from it, in evaluation order. Null otherwise.
+   */
+  private generator: TorchGenerator | null = null;
 
   /** Bumps whenever the graph or the leaves change, so a trainer knows when to look at them again. */
   get revision(): number {
@@ -303,6 +309,7 @@ export class Scheduler {
       params: readParams(kind, node.params),
       leaves: leaves ?? this.leavesOf(id, kind),
       training: this.training,
+      ...(this.generator ? { generator: this.generator } : {}),
       recompute: (port, fromPort, value) => this.recompute(id, port, fromPort, value, upstream),
     };
     const r = traceScope(ctx.label, () => kind.evaluate(ctx));
@@ -509,16 +516,24 @@ export class Scheduler {
       needed.add(objective.nodeId);
       for (const a of ancestors(this.v.adjacency, [objective.nodeId])) needed.add(a);
     }
-    const stale = this.affectedBy(groups.flatMap((g) => g.params.map((p) => p.nodeId)));
-    return {
+    // What changes every step: what the trained tensors and the random draws (dropout's masks) reach.
+    const random = this.v.order.filter((id) => needed.has(id) && this.kind(id)?.random);
+    const trained = groups.flatMap((g) => g.params.map((p) => p.nodeId));
+    const stale = this.affectedBy([...trained, ...random]);
+    const program: TrainingProgram = {
       groups,
-      loader: this.loaderBinding(needed, stale),
+      loader: this.loaderBinding(needed, stale, this.affectedBy(trained)),
       objective: objective && { nodeId: objective.nodeId, type: this.doc.nodes[objective.nodeId].type },
       inputOf: (id, port) => this.inputOf(id, port),
       labelOf: (id) => this.label(id),
       forward: (): ForwardResult => {
         for (const id of stale) this.dirty.add(id);
-        this.evaluate(needed);
+        this.generator = program.random?.generator ?? null;
+        try {
+          this.evaluate(needed);
+        } finally {
+          this.generator = null;
+        }
         const pick = (r: { nodeId: string; port: string }) => {
           const t = this.value(r.nodeId, r.port);
           if (!t) {
@@ -534,10 +549,20 @@ export class Scheduler {
         return { losses, objective: objective ? pick(objective) : losses[0] };
       },
     };
+    if (random.length > 0) {
+      // One stream for the run, seeded by the first random node's seed: `torch.manual_seed(seed)` before the loop.
+      const seed = readParams(this.kind(random[0])!, this.doc.nodes[random[0]].params).num("seed");
+      program.random = { seed, generator: new TorchGenerator(seed) };
+    }
+    return program;
   }
 
   /** The DataLoader among the nodes training needs, if any: at most one, fed by data training leaves alone. */
-  private loaderBinding(needed: ReadonlySet<string>, stale: ReadonlySet<string>): LoaderBinding | undefined {
+  private loaderBinding(
+    needed: ReadonlySet<string>,
+    stale: ReadonlySet<string>,
+    trained: ReadonlySet<string>,
+  ): LoaderBinding | undefined {
     const loaders = this.v.order.filter((id) => needed.has(id) && this.kind(id)?.dataLoader);
     if (loaders.length === 0) return undefined;
     if (loaders.length > 1)
@@ -548,7 +573,7 @@ export class Scheduler {
     const id = loaders[0];
     if (stale.has(id))
       throw new SchedulerError(
-        `DataLoader '${this.label(id)}': its data depends on a trained tensor; a data set must stay fixed while training`,
+        `DataLoader '${this.label(id)}': its data depends on ${trained.has(id) ? "a trained tensor" : "a random draw (dropout) made anew every step"}; a data set must stay fixed while training`,
         id,
       );
     const kind = this.kind(id)!;

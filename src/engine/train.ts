@@ -147,6 +147,11 @@ export class Trainer {
     scheduleKey: string;
   } | null = null;
   private program: TrainingProgram | null = null;
+  /**
+   * Torch's global generator for the run (TrainingProgram.random): seeded when the run's first program is
+   * built, kept by every program and session after it until reset, as one `torch.manual_seed` before a loop.
+   */
+  private random: TrainingProgram["random"];
   private structure = "";
   private scheduleKey = "";
   /** The scheduler revision the session was last brought up to date with. */
@@ -341,6 +346,7 @@ export class Trainer {
     await this.dropSession();
     const program = this.scheduler.program(groups);
     program.recordLimit = this.recordLimit;
+    if (program.random) program.random = this.random ??= program.random;
     const same = this.carried?.structure === structure;
     const carried = same ? this.carried?.optimizers : undefined;
     const carriedOrder = same ? this.carried?.order : undefined;
@@ -608,6 +614,7 @@ export class Trainer {
     }
     this.carried = null;
     this.program = null;
+    this.random = undefined;
     this.structure = "";
     this.applied.clear();
     this.firstLoss = undefined;

@@ -514,7 +514,14 @@ class ScriptBuilder {
     for (const id of included)
       if (this.kind(id).optimizer || this.kind(id).lrScheduler)
         optimizers.push(...(this.kind(id).torchSetup?.(this.context(id)) ?? []));
-    const perStep = new Set([...trainedNodes, ...(loader ? [loader] : [])]);
+    // Dropout draws a new mask every step, from the global generator seeded once before the loop.
+    const random = mode === "train" ? included.filter((id) => this.kind(id).random) : [];
+    if (random.length > 0 && this.distributed)
+      throw new ExportError(
+        `${describeNode(this.doc.nodes[random[0]])} draws from the generator, and each process of a distributed script would draw its own masks; export the plain script`,
+        random[0],
+      );
+    const perStep = new Set([...trainedNodes, ...random, ...(loader ? [loader] : [])]);
     const perEpoch =
       mode === "train" ? new Set([...perStep, ...descendants(this.v.adjacency, perStep)]) : new Set<string>();
     const once: string[] = [];
@@ -532,13 +539,22 @@ class ScriptBuilder {
         continue;
       }
       const lines = this.kind(id).torch(this.context(id));
+      // Outside training a random node draws as gradwire's preview does: the generator seeded right before it.
+      if (mode === "eval" && this.kind(id).random)
+        lines.unshift(`torch.manual_seed(${this.context(id).params.num("seed")})`);
       (perEpoch.has(id) ? loop : once).push(...lines);
     }
 
     const sections = this.distributed
       ? distributedMain(this.distributedParts(setup, once, optimizers, loop, objective, perEpoch))
       : mode === "train"
-        ? [setup, ...this.functions(), once, optimizers, this.trainingLoop(loop, objective, loader)]
+        ? [
+            setup,
+            ...this.functions(),
+            once,
+            optimizers,
+            [...this.seedOnce(random), ...this.trainingLoop(loop, objective, loader)],
+          ]
         : [setup, ...this.functions(), once, this.evalReport(included, objective)];
     const code = [
       ...this.helperDefinitions(),
@@ -556,6 +572,19 @@ class ScriptBuilder {
       )
       .join("");
     return `${text}\n`;
+  }
+
+  /**
+   * `torch.manual_seed(seed)` right before the training loop, when the loop draws (dropout): the first random
+   * node's seed, as gradwire seeds the run's generator (TrainingProgram.random), so every mask is torch's.
+   */
+  private seedOnce(random: readonly string[]): string[] {
+    if (random.length === 0) return [];
+    const seed = this.context(random[0]).params.num("seed");
+    return [
+      "# Dropout draws a new mask at every step from the global generator, seeded once here.",
+      `torch.manual_seed(${seed})`,
+    ];
   }
 
   /** What the distributed form needs of the plain script (see src/export/distributed.ts). */

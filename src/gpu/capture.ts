@@ -369,6 +369,9 @@ function lowerEvent(
       return [nllLoss(b, e, x, host, stepLeaf)];
     case "custom_function":
       throw new Error("internal: custom functions are lowered by Capture.customFunction");
+    case "bernoulli":
+      // The value this trace drew (a program that draws again each step takes the draw as a leaf instead).
+      return [b.constant(Float32Array.from(out.data), out.shape, out.dtype)];
     case "state_update":
       throw new Error(
         "internal: a state update has no value to lower (GpuTrainingSession refuses programs that write state)",

@@ -19,12 +19,14 @@ import type { LrSchedules } from "../engine/lr-schedules.ts";
 import {
   BackendUnavailable,
   type EpochOutcome,
+  type ForwardResult,
   type TrainingGroup,
   type TrainingProgram,
   type TrainingSession,
 } from "../engine/scheduler-backend.ts";
 import { LOADER_PORTS, takeRows } from "../nodes/loader.ts";
 import type { ParamValue } from "../nodes/types.ts";
+import { drawMask } from "../runtime/ops/normalization.ts";
 import type { Optimizer } from "../runtime/optim.ts";
 import { numel } from "../runtime/shape.ts";
 import { Tensor } from "../runtime/tensor.ts";
@@ -242,7 +244,8 @@ export class GpuTrainingSession implements TrainingSession {
         ids.push(p.id);
       }
     });
-    const { result, events } = traceForward(() => program.forward());
+    const { result, events } = traceProgram(program);
+    const run = program.random;
     const states = stateSlots(events, tensors);
     for (const t of states.targets) {
       tensors.push(t);
@@ -264,6 +267,17 @@ export class GpuTrainingSession implements TrainingSession {
       ids.push(`input ${i}`);
       feeds.push((batch) => asFloat32(batch[i].data));
     });
+    // Dropout's masks: a new draw from the run's generator before each step, in the order the forward draws.
+    if (run)
+      for (const e of events) {
+        if (e.op !== "bernoulli") continue;
+        const mask = e.outputs[0];
+        const keep = e.attrs.keep as number;
+        tensors.push(mask);
+        owner.push(-1);
+        ids.push(`mask ${feeds.length}`);
+        feeds.push(() => Float32Array.from(drawMask(run.generator, mask.numel, keep, mask.dtype)));
+      }
     const cap = new Capture(events, {
       leaves: tensors,
       fold: opts.fold,
@@ -583,6 +597,13 @@ export class GpuTrainingSession implements TrainingSession {
         this.uniformLog.clear();
       } else this.restart();
     }
+  }
+
+  /**
+   * Write the next step's per-step inputs (the batch, dropout's new masks), after anything that uploads a
+   * saved state: the queue orders the writes before the step's commands.
+   */
+  private writeInputs(): void {
     this.slots.forEach((s, k) => {
       if (s.input) this.gp.write(this.prog.params[k].offset, s.input(this.inputs));
     });
@@ -592,13 +613,14 @@ export class GpuTrainingSession implements TrainingSession {
     if (this.disposed) throw new BackendUnavailable("the WebGPU session was disposed");
     if (this.ready.length === 0 && this.failure) throw new BackendUnavailable(this.failure.message);
     try {
-      if (this.program.loader) {
-        // One step per call: the next batch is not known yet.
-        await this.takeInputs();
-        ahead = 1;
-      }
+      if (this.program.loader) await this.takeInputs();
       if (this.groups.some((g, i) => g.zeroGrad !== this.c.zeroGrads[i])) await this.rebuild();
       if (this.dirty) await this.settle();
+      if (this.program.loader || this.slots.some((s) => s.input)) {
+        // One step per call: the next batch is not known yet, and each step draws its masks now.
+        this.writeInputs();
+        ahead = 1;
+      }
       const want = Math.max(1, ahead);
       const pending = () => this.submitted - this.delivered;
       if (this.scheduleFault && pending() === 0 && this.ready.length === 0) throw this.scheduleFault.error;
@@ -759,6 +781,20 @@ export class GpuTrainingSession implements TrainingSession {
 
 function asFloat32(data: ArrayLike<number>): Float32Array {
   return data instanceof Float32Array ? data : Float32Array.from(data);
+}
+
+/**
+ * The program's forward pass under the tracer, its random draws (dropout's masks) taken from a copy of the run's
+ * generator: tracing draws nothing from the run, whose steps draw their own masks (the mask slots).
+ */
+function traceProgram(program: TrainingProgram): ReturnType<typeof traceForward<ForwardResult>> {
+  const run = program.random;
+  if (run) program.random = { seed: run.seed, generator: run.generator.clone() };
+  try {
+    return traceForward(() => program.forward());
+  } finally {
+    program.random = run;
+  }
 }
 
 /** A per-step input that the program reads as a constant would replay the first batch: refuse the program. */

@@ -320,6 +320,7 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
   }
   // What is downstream of a blocked node cannot run either (it was skipped above without messages).
   checkTraining(doc, kinds, adj, metas, err, warn);
+  checkRandomSeeds(doc, kinds, topo.order, blocked, warn);
   const result: ValidationResult = { issues, ok: false, metas, order: topo.order, blocked, adjacency: adj };
   // The whole graph's memory and work, from the metas (nothing is allocated): over budget, nothing runs.
   const overBudget = budgetErrors(doc, registry, result);
@@ -327,6 +328,33 @@ export function validateGraph(doc: GraphDoc, registry: Registry): ValidationResu
   if (overBudget.length) for (const id of Object.keys(doc.nodes)) blocked.add(id);
   result.ok = !issues.some((i) => i.severity === "error");
   return result;
+}
+
+/**
+ * A training run draws every random node's values (dropout's masks) from one generator, seeded with the `seed`
+ * of the first one in evaluation order (`torch.manual_seed(seed)` before the loop): a later one's different
+ * seed is not used while training, which its node says.
+ */
+function checkRandomSeeds(
+  doc: GraphDoc,
+  kinds: ReadonlyMap<string, NodeKind>,
+  order: readonly string[],
+  blocked: ReadonlySet<string>,
+  warn: (code: IssueCode, message: string, at: Omit<Issue, "severity" | "code" | "message">) => void,
+): void {
+  let first: { id: string; seed: number } | undefined;
+  for (const id of order) {
+    const kind = kinds.get(id);
+    if (!kind?.random || blocked.has(id)) continue;
+    const seed = readParams(kind, doc.nodes[id].params).num("seed");
+    if (!first) first = { id, seed };
+    else if (seed !== first.seed)
+      warn(
+        "lint",
+        `node ${describeNode(doc.nodes[id])}: seed ${seed} is not used while training: one generator draws every dropout mask of the run, seeded with ${describeNode(doc.nodes[first.id])}'s seed ${first.seed} (as one torch.manual_seed before the loop)`,
+        { nodeId: id, param: "seed" },
+      );
+  }
 }
 
 /**

@@ -353,37 +353,35 @@ const pParam: ParamDecl = {
 
 const dropoutSeed: ParamDecl = {
   ...seedParam,
-  help: "torch.manual_seed(seed) before each call: PyTorch's mask, bit for bit, and the same mask at every step",
+  help: "torch.manual_seed(seed) once, before the training loop: the masks are PyTorch's, a new one every step (with several dropouts, the first one's seed seeds them all)",
 };
 
-/** The mask comes from torch's generator seeded afresh, without disturbing the script's other random draws. */
-function seededCall(c: TorchContext, call: string): string[] {
-  return [
-    "with torch.random.fork_rng(devices=[]):",
-    `    torch.manual_seed(${c.params.num("seed")})`,
-    `    ${c.out} = ${call}`,
-  ];
+/** The generator a mask is drawn from: the training run's (torch's global one), else one seeded for this call. */
+function generatorOf(c: EvalContext): TorchGenerator {
+  return c.generator ?? new TorchGenerator(c.params.num("seed"));
 }
 
 const dropout = defineKind({
   type: "dropout",
   family: "Model",
   description:
-    "F.dropout: zero elements with probability p and scale the rest by 1/(1-p); identity when not training",
+    "F.dropout: zero elements with probability p and scale the rest by 1/(1-p), a new mask every step; identity when not training",
   inputs: [inputPort("any shape", "float")],
-  params: [pParam, trainingParam(true, "apply dropout (False: the identity)"), dropoutSeed],
+  params: [
+    pParam,
+    trainingParam(true, "apply dropout (False: the identity); as F.dropout's argument, validation included"),
+    dropoutSeed,
+  ],
+  random: true,
   infer(ctx) {
     const x = req(ctx, "input");
     requireFloat(x, "input", "dropout");
     return meta(x.shape, x.dtype);
   },
-  evaluate: (c) =>
-    ops.dropout(c.inputs.input!, c.params.num("p"), c.params.bool("training"), c.params.num("seed")),
-  torch: (c) =>
-    seededCall(
-      c,
-      `F.dropout(${c.inputs.input}, p=${pyFloat(c.params.num("p"))}, training=${c.params.bool("training") ? "True" : "False"})`,
-    ),
+  evaluate: (c) => ops.dropout(c.inputs.input!, c.params.num("p"), c.params.bool("training"), generatorOf(c)),
+  torch: (c) => [
+    `${c.out} = F.dropout(${c.inputs.input}, p=${pyFloat(c.params.num("p"))}, training=${c.params.bool("training") ? "True" : "False"})`,
+  ],
 });
 
 // --- modules --------------------------------------------------------------------------------------------
@@ -640,13 +638,14 @@ const dropoutLayer = defineKind({
   description: "nn.Dropout: zeroes elements with probability p while training, the identity in evaluation",
   inputs: [inputPort("any shape", "float")],
   params: [pParam, dropoutSeed],
+  random: true,
   infer(ctx) {
     const x = req(ctx, "input");
     requireFloat(x, "input", "Dropout");
     return meta(x.shape, x.dtype);
   },
-  evaluate: (c) => ops.dropout(c.inputs.input!, c.params.num("p"), c.training, c.params.num("seed")),
-  torch: (c) => seededCall(c, `${moduleVar(c)}(${c.inputs.input})`),
+  evaluate: (c) => ops.dropout(c.inputs.input!, c.params.num("p"), c.training, generatorOf(c)),
+  torch: (c) => [`${c.out} = ${moduleVar(c)}(${c.inputs.input})`],
   torchSetup: (c) => [`${moduleVar(c)} = torch.nn.Dropout(p=${pyFloat(c.params.num("p"))})`],
 });
 

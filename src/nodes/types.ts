@@ -3,7 +3,7 @@
  * gradwire needs: ports for wiring and validation, params for the inspector and the file schema, shape
  * inference for validation before anything runs, evaluation with runtime ops, and the PyTorch code it stands for.
  */
-import type { DType, LRScheduler, Optimizer, ParamGroup, Tensor } from "../runtime/index.ts";
+import type { DType, LRScheduler, Optimizer, ParamGroup, Tensor, TorchGenerator } from "../runtime/index.ts";
 
 /** A param value as it is stored in the document and the graph file: plain JSON. */
 export type ParamValue = number | boolean | string | null | ParamValue[];
@@ -149,6 +149,12 @@ export interface EvalContext {
   /** Train mode (true while training, false during validation), as nn.Module.training: dropout, batch norm. */
   training: boolean;
   /**
+   * Torch's global generator while a training run evaluates its forward pass (seeded once for the run, see
+   * NodeKind.random): random kinds draw from it, in evaluation order, as a PyTorch loop's calls draw from the
+   * global generator. Undefined outside training: a random kind then seeds its own from its `seed` param.
+   */
+  generator?: TorchGenerator;
+  /**
    * The value reaching `port` when the value reaching `fromPort` is replaced by `value` (everything in between
    * is recomputed, nothing cached is touched). For finite differences, sweeps and gradient nodes.
    */
@@ -256,6 +262,14 @@ export interface NodeKind {
    * a constant, as autograd does (detach).
    */
   barrier?: boolean;
+  /**
+   * Draws from torch's global generator in its forward pass (dropout): a new value at every training step, so
+   * training recomputes it (and what depends on it) every step, and the exporter puts it inside the loop. A
+   * training run seeds one generator for all of them with the `seed` param of the first such node in evaluation
+   * order (`torch.manual_seed(seed)` before the exported loop); outside training each one draws as
+   * `torch.manual_seed(seed)` right before its call.
+   */
+  random?: boolean;
   /** Ports whose value is recomputed with the value of another port replaced: [port, fromPort]. */
   recomputes?: readonly [string, string][];
   /**

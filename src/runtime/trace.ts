@@ -38,6 +38,11 @@ export type TraceOpName =
   | "pointwise_loss"
   | "nll_loss"
   | "custom_function"
+  /**
+   * A tensor drawn from torch's generator (dropout's scaled `bernoulli_` mask): no inputs, a new value at every
+   * call. A backend that replays the traced ops draws it again for each step (drawMask).
+   */
+  | "bernoulli"
   /** An in-place write of state torch updates during the forward (running statistics): no value, no gradient. */
   | "state_update";
 

@@ -13,7 +13,7 @@ import {
   readParams,
   registry,
 } from "../../src/nodes/index.ts";
-import { type DType, fromFlat, ops, type Tensor } from "../../src/runtime/index.ts";
+import { type DType, fromFlat, ops, type Tensor, TorchGenerator } from "../../src/runtime/index.ts";
 import { useDevice } from "../gpu/harness.ts";
 import { exactIn, makeRandom, mismatch, PYTHON, tolerance } from "../helpers/torch.ts";
 import { build, type E, type N } from "../scheduler/helpers.ts";
@@ -324,15 +324,18 @@ describe("F.dropout's mask is torch's, bit for bit", () => {
         [c.n],
         c.dtype,
       );
-      expect(flat(ops.dropout(x, c.p, true, c.seed))).toEqual(torch().drop[k]);
+      expect(flat(ops.dropout(x, c.p, true, new TorchGenerator(c.seed)))).toEqual(torch().drop[k]);
     });
 
-  it("is the identity when not training or p = 0, and zero at p = 1", () => {
+  it("is the identity when not training or p = 0, and zero at p = 1, drawing nothing then", () => {
     const x = fromFlat([1, -2, 3], [3], "float32");
-    expect(ops.dropout(x, 0.5, false, 0)).toBe(x);
-    expect(ops.dropout(x, 0, true, 0)).toBe(x);
-    expect(flat(ops.dropout(x, 1, true, 0))).toEqual([0, -0, 0]);
-    expect(() => ops.dropout(x, 1.5, true, 0)).toThrow(/between 0 and 1, but got 1.5/);
+    const g = new TorchGenerator(0);
+    expect(ops.dropout(x, 0.5, false, g)).toBe(x);
+    expect(ops.dropout(x, 0, true, g)).toBe(x);
+    expect(flat(ops.dropout(x, 1, true, g))).toEqual([0, -0, 0]);
+    expect(() => ops.dropout(x, 1.5, true, g)).toThrow(/between 0 and 1, but got 1.5/);
+    // As torch, which returns before bernoulli_: the generator is where manual_seed(0) left it.
+    expect(g.random()).toBe(new TorchGenerator(0).random());
   });
 });
 

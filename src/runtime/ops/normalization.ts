@@ -13,7 +13,7 @@
  */
 import { applyFunction, type CustomFunction, noGrad } from "../autograd.ts";
 import { allocate, type DType, isFloating, isIntegral } from "../dtype.ts";
-import { TorchGenerator } from "../random/index.ts";
+import type { TorchGenerator } from "../random/index.ts";
 import { fmtShape, ShapeError } from "../shape.ts";
 import { fromFlat, type Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
@@ -342,18 +342,30 @@ export function bernoulliMask(g: TorchGenerator, n: number, p: number): number[]
 }
 
 /**
- * `torch.manual_seed(seed); F.dropout(input, p, training)`: on the CPU torch draws
- * `noise = empty_like(input).bernoulli_(1 - p)`, divides it by 1 - p and multiplies; identity when not
- * training or p == 0.
+ * Dropout's noise, `torch.empty(n).bernoulli_(keep)` divided by `keep` in the dtype (torch's CPU division by
+ * a scalar multiplies by its reciprocal, rounded to the dtype): the values each step's mask takes. The op
+ * and a backend drawing the mask again per step (the WebGPU session) both draw through this.
  */
-export function dropout(x: Tensor, p: number, training: boolean, seed: number): Tensor {
+export function drawMask(g: TorchGenerator, n: number, keep: number, dtype: DType): number[] {
+  const r = rounder(dtype);
+  const scale = r(1 / r(keep));
+  return bernoulliMask(g, n, keep).map((b) => b * scale);
+}
+
+/**
+ * `F.dropout(input, p, training)` on the CPU, drawing from `g` (torch's global generator: a training run's
+ * stream, drawn from in forward order, or a generator seeded for this one call): torch draws
+ * `noise = empty_like(input).bernoulli_(1 - p)`, divides it by 1 - p and multiplies; the identity (no draw)
+ * when not training, p == 0 or the input is empty, and `input * 0` (no draw) when p == 1. The mask is reported
+ * to the tracer as a "bernoulli" draw.
+ */
+export function dropout(x: Tensor, p: number, training: boolean, g: TorchGenerator): Tensor {
   if (!(p >= 0 && p <= 1))
     throw new RangeError(`dropout probability has to be between 0 and 1, but got ${p}`);
   checkFloat(x, "dropout", "input");
   if (p === 0 || !training || x.numel === 0) return x;
   if (p === 1) return mul(x, fromFlat([0], [], x.dtype));
-  const r = rounder(x.dtype);
-  const keep = r(1 / r(1 - p));
-  const mask = bernoulliMask(new TorchGenerator(seed), x.numel, 1 - p).map((b) => b * keep);
-  return mul(x, fromFlat(mask, x.shape, x.dtype));
+  const keep = 1 - p;
+  const mask = fromFlat(drawMask(g, x.numel, keep, x.dtype), x.shape, x.dtype);
+  return mul(x, traceOp("bernoulli", [], { keep }, mask));
 }

@@ -26,6 +26,17 @@ export class TorchGenerator {
     this.engine = new MT19937(seed);
   }
 
+  /**
+   * An independent copy at the same point of the sequence (`torch.random.fork_rng`'s saved state): what draws
+   * from the copy leaves this generator where it was.
+   */
+  clone(): TorchGenerator {
+    const c = new TorchGenerator(0);
+    c.engine = this.engine.clone();
+    c.nextNormal = this.nextNormal;
+    return c;
+  }
+
   /** One 32-bit word (CPUGeneratorImpl::random). */
   random(): number {
     return this.engine.nextU32();

@@ -21,6 +21,14 @@ export class MT19937 {
     }
   }
 
+  /** An independent copy at the same point of the sequence. */
+  clone(): MT19937 {
+    const c = new MT19937(0);
+    c.state.set(this.state);
+    c.next = this.next;
+    return c;
+  }
+
   /** The next 32-bit word, as an unsigned integer. */
   nextU32(): number {
     if (this.next >= N) this.twist();
