@@ -646,6 +646,8 @@ const dropoutLayer = defineKind({
   },
   evaluate: (c) => ops.dropout(c.inputs.input!, c.params.num("p"), c.training, generatorOf(c)),
   torch: (c) => [`${c.out} = ${moduleVar(c)}(${c.inputs.input})`],
+  // No seed of its own: the run's one generator, seeded once before the loop, draws every mask.
+  torchModule: (c) => ({ layer: `nn.Dropout(p=${pyFloat(c.params.num("p"))})` }),
   torchSetup: (c) => [`${moduleVar(c)} = torch.nn.Dropout(p=${pyFloat(c.params.num("p"))})`],
 });
 

@@ -272,7 +272,7 @@ describe("module nodes and Sequentials in the exported script", () => {
     expectSameTrajectory(ours, theirs);
   });
 
-  it("a module holding Dropout, seeded afresh at every call, is written flat", () => {
+  it("a module holding Dropout has an nn.Dropout submodule, drawing from the generator seeded before the loop", () => {
     const doc = twoClass([
       chain("Net", [
         linear("fc1", 2, 8, 4),
@@ -281,7 +281,9 @@ describe("module nodes and Sequentials in the exported script", () => {
       ]),
     ]);
     const { code, ours, theirs } = bothRuns(doc);
-    expect(code).not.toContain("class Net");
+    expect(code).toContain("class Net(nn.Sequential)");
+    expect(code).toContain("        self.drop = nn.Dropout(p=0.25)\n");
+    expect(code).toMatch(/seeded once here\.\ntorch\.manual_seed\(3\)\n/);
     expectSameTrajectory(ours, theirs);
   });
 });
