@@ -45,6 +45,8 @@ export interface ChartProps {
   scatter?: boolean;
   /** Charts with the same key share the cursor (uPlot's cursor sync), e.g. "epoch". */
   sync?: string;
+  /** The least time between two redraws while the data streams (ms); default 33. */
+  minIntervalMs?: number;
 }
 
 function cssVar(name: string): string {
@@ -153,9 +155,9 @@ export function Chart(props: ChartProps) {
     host.dataset.points = String(d.n);
     host.dataset.drawnPoints = String(dec.x.length);
   };
-  // At most once per frame, and at most ~30 times a second: enough to watch a run, cheap enough to keep the
-  // page responsive while records stream in.
-  const loop = frameLoop(draw, undefined, undefined, 33);
+  // At most once per frame, and at most ~30 times a second (or as the caller says): enough to watch a run, cheap
+  // enough to keep the page responsive while records stream in.
+  const loop = frameLoop(draw, undefined, undefined, props.minIntervalMs ?? 33);
 
   const build = () => {
     plot?.destroy();
