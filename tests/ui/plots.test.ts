@@ -48,6 +48,18 @@ describe("SeriesTable", () => {
     t.clear();
     expect(t.length).toBe(0);
   });
+
+  it("starts small again after a clear: the next run's new columns are not made at the last run's size", () => {
+    const t = new SeriesTable(4);
+    for (let i = 0; i < 1000; i++) t.push(i, { loss: i });
+    expect(t.col("loss").length).toBeGreaterThanOrEqual(1000);
+    t.clear();
+    t.push(0, { "w[0]": 1 });
+    expect(t.col("w[0]").length).toBe(4);
+    expect(t.x.length).toBe(4);
+    expect([...t.view("w[0]")]).toEqual([1]);
+    expect([...t.xView()]).toEqual([0]);
+  });
 });
 
 describe("frameLoop", () => {

@@ -9,7 +9,7 @@ export class SeriesTable {
   x: Float64Array;
   readonly cols = new Map<string, Float64Array>();
 
-  constructor(initial = 256) {
+  constructor(private readonly initial = 256) {
     this.cap = initial;
     this.x = new Float64Array(initial);
   }
@@ -61,6 +61,10 @@ export class SeriesTable {
   clear(): void {
     this.len = 0;
     this.cols.clear();
+    // Back to the first size: a table kept at a long run's capacity would make each column of the next run (a
+    // model with dozens of plotted elements) that size at once, one long task of hundreds of milliseconds.
+    this.cap = this.initial;
+    this.x = new Float64Array(this.initial);
   }
 
   /** Views of the filled part, for drawing. */
