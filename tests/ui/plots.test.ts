@@ -49,6 +49,19 @@ describe("SeriesTable", () => {
     expect(t.length).toBe(0);
   });
 
+  it("grows early, once three quarters full, keeping its rows", () => {
+    const t = new SeriesTable(8);
+    for (let i = 0; i < 5; i++) t.push(i, { a: i });
+    expect(t.growEarly()).toBe(false);
+    t.push(5, { a: 5 });
+    expect(t.growEarly()).toBe(true);
+    expect(t.x.length).toBe(16);
+    expect(t.growEarly()).toBe(false);
+    t.push(6, {});
+    expect([...t.view("a")]).toEqual([0, 1, 2, 3, 4, 5, Number.NaN]);
+    expect([...t.xView()]).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
   it("starts small again after a clear: the next run's new columns are not made at the last run's size", () => {
     const t = new SeriesTable(4);
     for (let i = 0; i < 1000; i++) t.push(i, { loss: i });
