@@ -117,6 +117,31 @@ describe("frameLoop", () => {
     frames.shift()?.();
     expect(draws).toBe(2);
   });
+
+  it("reads an interval given as a function before each frame", () => {
+    const frames: (() => void)[] = [];
+    let t = 0;
+    let gap = 10;
+    let draws = 0;
+    const loop = frameLoop(
+      () => draws++,
+      (cb) => frames.push(cb),
+      () => {},
+      () => gap,
+      () => t,
+    );
+    loop.request();
+    t = 100;
+    frames.shift()?.();
+    gap = 200;
+    loop.request();
+    t = 150;
+    frames.shift()?.();
+    expect(draws).toBe(1);
+    t = 300;
+    frames.shift()?.();
+    expect(draws).toBe(2);
+  });
 });
 
 describe("training log", () => {

@@ -156,8 +156,9 @@ export function Chart(props: ChartProps) {
     host.dataset.drawnPoints = String(dec.x.length);
   };
   // At most once per frame, and at most ~30 times a second (or as the caller says): enough to watch a run, cheap
-  // enough to keep the page responsive while records stream in.
-  const loop = frameLoop(draw, undefined, undefined, props.minIntervalMs ?? 33);
+  // enough to keep the page responsive while records stream in. Each draw decimates the whole series, so past
+  // 165k points they come further apart, 1 ms per 5,000 points (a run of a million epochs: five a second).
+  const loop = frameLoop(draw, undefined, undefined, () => Math.max(props.minIntervalMs ?? 33, drawn / 5000));
 
   const build = () => {
     plot?.destroy();
