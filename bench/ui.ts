@@ -13,7 +13,9 @@
  * bench/UI-RESULTS.md), `--profile` (a CPU profile of the main thread per insight scenario: the functions that
  * took the most time and the long tasks' own time are printed), `--trace` (a Chrome trace per insight scenario:
  * the main thread's tasks by their CPU time as well as their wall time, which on a loaded machine also counts
- * time the thread waited for a core).
+ * time the thread waited for a core), `--stretch MS` (with `--profile`: list the busy stretches of MS or more
+ * rather than of 50 ms or more), `--callers NAME` (with `--profile`: the call paths that led to the function NAME's
+ * self time).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -33,6 +35,8 @@ const views = list("views", VIEWS) ?? VIEWS;
 const reps = Number(option("reps") ?? 1);
 const profile = process.argv.includes("--profile");
 const trace = process.argv.includes("--trace");
+const stretchMs = Number(option("stretch") ?? 50);
+const callersOf = option("callers");
 
 /** 300 nodes: 30 chains of tensor → 8 elementwise ops → sum, laid out on a grid. */
 function bigGraph(): GraphDoc {
@@ -186,7 +190,7 @@ interface CpuProfile {
 
 /**
  * Where a profile of the page's main thread spent its time: the functions with the most self time, and the
- * busy stretches (samples with no idle between them) of 50 ms or more, which is what long tasks are made of,
+ * busy stretches (samples with no idle between them) of 50 ms (`--stretch`) or more, which is what long tasks are made of,
  * each with its own heaviest functions and the outermost function of its stack (what started the task).
  */
 function hotFunctions(p: CpuProfile, top = 10): string {
@@ -221,7 +225,7 @@ function hotFunctions(p: CpuProfile, top = 10): string {
     const dt = p.timeDeltas[i] / 1000;
     total += dt;
     if (idle(id)) {
-      if (cur && cur.ms >= 50) stretches.push(cur);
+      if (cur && cur.ms >= stretchMs) stretches.push(cur);
       cur = null;
       return;
     }
@@ -231,6 +235,16 @@ function hotFunctions(p: CpuProfile, top = 10): string {
     add(cur.self, name(id), dt);
     add(cur.roots, root(id), dt);
   });
+  /** The frames above each sample of `callersOf`, four deep, with the time they led to it. */
+  const paths = new Map<string, number>();
+  if (callersOf)
+    p.samples.forEach((id, i) => {
+      if (byId.get(id)!.callFrame.functionName !== callersOf) return;
+      const chain: string[] = [];
+      for (let cur = parent.get(id); cur !== undefined && chain.length < 4; cur = parent.get(cur))
+        chain.push(name(cur));
+      add(paths, chain.join(" < "), p.timeDeltas[i] / 1000);
+    });
   const busy = [...self.values()].reduce((a, b) => a + b, 0);
   const heaviest = (m: Map<string, number>, k: number) =>
     [...m]
@@ -244,7 +258,7 @@ function hotFunctions(p: CpuProfile, top = 10): string {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([k, v]) => `      ${v.toFixed(1).padStart(7)} ms  ${k}`),
-    `    busy stretches of 50 ms or more: ${stretches.length}`,
+    `    busy stretches of ${stretchMs} ms or more: ${stretches.length}`,
     ...stretches
       .sort((a, b) => b.ms - a.ms)
       .slice(0, 5)
@@ -252,6 +266,11 @@ function hotFunctions(p: CpuProfile, top = 10): string {
         (st) =>
           `      ${st.ms.toFixed(0)} ms: ${heaviest(st.self, 4)}\n        from: ${heaviest(st.roots, 3)}`,
       ),
+    ...(callersOf ? [`    ${callersOf} called from:`] : []),
+    ...[...paths]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6)
+      .map(([k, v]) => `      ${v.toFixed(1).padStart(7)} ms  ${k}`),
   ].join("\n");
 }
 

@@ -48,6 +48,31 @@ describe("SeriesTable", () => {
     t.clear();
     expect(t.length).toBe(0);
   });
+
+  it("grows early, once three quarters full, keeping its rows", () => {
+    const t = new SeriesTable(8);
+    for (let i = 0; i < 5; i++) t.push(i, { a: i });
+    expect(t.growEarly()).toBe(false);
+    t.push(5, { a: 5 });
+    expect(t.growEarly()).toBe(true);
+    expect(t.x.length).toBe(16);
+    expect(t.growEarly()).toBe(false);
+    t.push(6, {});
+    expect([...t.view("a")]).toEqual([0, 1, 2, 3, 4, 5, Number.NaN]);
+    expect([...t.xView()]).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it("starts small again after a clear: the next run's new columns are not made at the last run's size", () => {
+    const t = new SeriesTable(4);
+    for (let i = 0; i < 1000; i++) t.push(i, { loss: i });
+    expect(t.col("loss").length).toBeGreaterThanOrEqual(1000);
+    t.clear();
+    t.push(0, { "w[0]": 1 });
+    expect(t.col("w[0]").length).toBe(4);
+    expect(t.x.length).toBe(4);
+    expect([...t.view("w[0]")]).toEqual([1]);
+    expect([...t.xView()]).toEqual([0]);
+  });
 });
 
 describe("frameLoop", () => {
@@ -89,6 +114,31 @@ describe("frameLoop", () => {
     expect(draws).toBe(1);
     expect(frames.length).toBe(1);
     t = 140;
+    frames.shift()?.();
+    expect(draws).toBe(2);
+  });
+
+  it("reads an interval given as a function before each frame", () => {
+    const frames: (() => void)[] = [];
+    let t = 0;
+    let gap = 10;
+    let draws = 0;
+    const loop = frameLoop(
+      () => draws++,
+      (cb) => frames.push(cb),
+      () => {},
+      () => gap,
+      () => t,
+    );
+    loop.request();
+    t = 100;
+    frames.shift()?.();
+    gap = 200;
+    loop.request();
+    t = 150;
+    frames.shift()?.();
+    expect(draws).toBe(1);
+    t = 300;
     frames.shift()?.();
     expect(draws).toBe(2);
   });

@@ -12,26 +12,29 @@ export function contourSegments(
 ): number[] {
   const nx = xs.length;
   const out: number[] = [];
-  const at = (i: number, j: number) => values[j * nx + i];
-  // The point between two corners where the value crosses the level.
-  const cross = (x0: number, y0: number, v0: number, x1: number, y1: number, v1: number) => {
+  // The point on the edge from corner (x0, y0, v0) to (x1, y1, v1) where the value crosses the level, when it
+  // does. A cell's crossings come in pairs (two, or four at a saddle), in the order of its edges.
+  const edge = (x0: number, y0: number, v0: number, x1: number, y1: number, v1: number) => {
+    if (v0 < level === v1 < level) return;
     const t = (level - v0) / (v1 - v0);
-    return [x0 + (x1 - x0) * t, y0 + (y1 - y0) * t];
+    out.push(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t);
   };
   for (let j = 0; j + 1 < ys.length; j++)
     for (let i = 0; i + 1 < nx; i++) {
-      const v = [at(i, j), at(i + 1, j), at(i + 1, j + 1), at(i, j + 1)];
-      if (!v.every(Number.isFinite)) continue;
-      const c = [xs[i], ys[j], xs[i + 1], ys[j], xs[i + 1], ys[j + 1], xs[i], ys[j + 1]];
-      const pts: number[][] = [];
-      for (let e = 0; e < 4; e++) {
-        const a = e;
-        const b = (e + 1) % 4;
-        if (v[a] < level !== v[b] < level)
-          pts.push(cross(c[2 * a], c[2 * a + 1], v[a], c[2 * b], c[2 * b + 1], v[b]));
-      }
-      if (pts.length === 2) out.push(pts[0][0], pts[0][1], pts[1][0], pts[1][1]);
-      else if (pts.length === 4) out.push(...pts[0], ...pts[1], ...pts[2], ...pts[3]);
+      const v0 = values[j * nx + i];
+      const v1 = values[j * nx + i + 1];
+      const v2 = values[(j + 1) * nx + i + 1];
+      const v3 = values[(j + 1) * nx + i];
+      if (!(Number.isFinite(v0) && Number.isFinite(v1) && Number.isFinite(v2) && Number.isFinite(v3)))
+        continue;
+      const x0 = xs[i];
+      const x1 = xs[i + 1];
+      const y0 = ys[j];
+      const y1 = ys[j + 1];
+      edge(x0, y0, v0, x1, y0, v1);
+      edge(x1, y0, v1, x1, y1, v2);
+      edge(x1, y1, v2, x0, y1, v3);
+      edge(x0, y1, v3, x0, y0, v0);
     }
   return out;
 }

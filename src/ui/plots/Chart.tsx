@@ -45,6 +45,8 @@ export interface ChartProps {
   scatter?: boolean;
   /** Charts with the same key share the cursor (uPlot's cursor sync), e.g. "epoch". */
   sync?: string;
+  /** The least time between two redraws while the data streams (ms); default 33. */
+  minIntervalMs?: number;
 }
 
 function cssVar(name: string): string {
@@ -153,9 +155,10 @@ export function Chart(props: ChartProps) {
     host.dataset.points = String(d.n);
     host.dataset.drawnPoints = String(dec.x.length);
   };
-  // At most once per frame, and at most ~30 times a second: enough to watch a run, cheap enough to keep the
-  // page responsive while records stream in.
-  const loop = frameLoop(draw, undefined, undefined, 33);
+  // At most once per frame, and at most ~30 times a second (or as the caller says): enough to watch a run, cheap
+  // enough to keep the page responsive while records stream in. Each draw decimates the whole series, so past
+  // 165k points they come further apart, 1 ms per 5,000 points (a run of a million epochs: five a second).
+  const loop = frameLoop(draw, undefined, undefined, () => Math.max(props.minIntervalMs ?? 33, drawn / 5000));
 
   const build = () => {
     plot?.destroy();

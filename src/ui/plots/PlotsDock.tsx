@@ -190,6 +190,8 @@ export function PlotsDock(props: PlotsDockProps) {
               y2Label={showGrads() ? "gradient" : undefined}
               integerX
               sync="epoch"
+              // Up to six lines per trained tensor, twice with the gradients: ten redraws a second, not thirty.
+              minIntervalMs={100}
             />
             <Show when={empty()}>
               <div class="plot-empty">Each trained tensor's values, and their gradients, per epoch.</div>

@@ -12,19 +12,21 @@ type Caf = (id: number) => void;
 
 /**
  * `minIntervalMs` spaces draws further apart than frames (a chart of 100k points need not redraw 60 times a
- * second while it streams); a request inside the interval is served by a later frame, never dropped.
+ * second while it streams), a number or read before each frame; a request inside the interval is served by a
+ * later frame, never dropped.
  */
 export function frameLoop(
   draw: () => void,
   raf: Raf = (cb) => requestAnimationFrame(cb),
   caf: Caf = (id) => cancelAnimationFrame(id),
-  minIntervalMs = 0,
+  minIntervalMs: number | (() => number) = 0,
   now: () => number = () => performance.now(),
 ): FrameLoop {
   let pending: number | null = null;
   let last = Number.NEGATIVE_INFINITY;
+  const interval = typeof minIntervalMs === "number" ? () => minIntervalMs : minIntervalMs;
   const onFrame = () => {
-    if (now() - last < minIntervalMs) {
+    if (now() - last < interval()) {
       pending = raf(onFrame);
       return;
     }

@@ -96,6 +96,8 @@ export function createTrainingLog() {
       grads.push(r.epoch, gv);
     }
     if (added) setSeries((s) => [...s, ...(added as ParamSeries[])]);
+    // One table grows early per batch, before it is full: each grow is its own task, not one task for all.
+    for (const t of [loss, params, grads, metrics]) if (t.growEarly()) break;
     setVersion((v) => v + 1);
   };
 

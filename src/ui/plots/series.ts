@@ -9,7 +9,7 @@ export class SeriesTable {
   x: Float64Array;
   readonly cols = new Map<string, Float64Array>();
 
-  constructor(initial = 256) {
+  constructor(private readonly initial = 256) {
     this.cap = initial;
     this.x = new Float64Array(initial);
   }
@@ -40,13 +40,24 @@ export class SeriesTable {
     nx.set(this.x.subarray(0, this.len));
     this.x = nx;
     for (const [k, c] of this.cols) {
-      // Only the new part is filled: a grow of a wide table at 100k+ rows is one long task as it is.
+      // Only the filled rows are copied, and the new part is left as it is (every push writes each column's
+      // row, NaN where the record has no value): a grow of a table of a million rows is one long task as it is,
+      // and writing the new half would touch all of its memory at once rather than as the rows come.
       const nc = new Float64Array(cap);
       nc.set(c.subarray(0, this.len));
-      nc.fill(Number.NaN, this.len);
       this.cols.set(k, nc);
     }
     this.cap = cap;
+  }
+
+  /**
+   * Grow ahead of need once three quarters full; true when it grew. The training log grows at most one table per
+   * batch of records this way, so its tables (which fill at the same pace) never all copy in the same task.
+   */
+  growEarly(): boolean {
+    if (this.len * 4 < this.cap * 3) return false;
+    this.grow(this.cap + 1);
+    return true;
   }
 
   /** Append one row: x and the values of whichever columns it has (others are NaN for this row). */
@@ -61,6 +72,10 @@ export class SeriesTable {
   clear(): void {
     this.len = 0;
     this.cols.clear();
+    // Back to the first size: a table kept at a long run's capacity would make each column of the next run (a
+    // model with dozens of plotted elements) that size at once, one long task of hundreds of milliseconds.
+    this.cap = this.initial;
+    this.x = new Float64Array(this.initial);
   }
 
   /** Views of the filled part, for drawing. */

@@ -12,6 +12,7 @@ import type { NodeValue, TensorSnapshot } from "../../engine/worker-protocol.ts"
 import type { GraphDocument } from "../../graph/document.ts";
 import type { TrainingLog } from "../plots/log.ts";
 import type { ValueLike } from "../values/torchFormat.ts";
+import { coalescedPort } from "./coalesce.ts";
 import type { RunController, RunState } from "./types.ts";
 
 export interface Grads {
@@ -88,14 +89,36 @@ function paramsOf(v: NodeValue | undefined): number {
   return n;
 }
 
+/**
+ * How often the trained leaves on a node's face follow the records while training (ms): as often as the node
+ * values refresh, rather than with every batch of records, since each update reprints every leaf's numbers.
+ */
+const FACE_MS = 100;
+
 export function createRunSession(opts: SessionOptions) {
   const worker = opts.worker ?? createEditorWorker();
-  const client = new SchedulerClient(worker);
+  // The streaming messages come at most once per animation frame, each frame's in one batch (coalesce.ts).
+  const client = new SchedulerClient(coalescedPort(worker));
   const now = opts.now ?? (() => performance.now());
   const meter = new RateMeter();
   const [values, setValues] = createSignal<Record<string, ShownValue>>({});
   const [grads, setGrads] = createSignal<Grads>({ objective: null, params: {}, nodes: {} });
   const [lastRecord, setLastRecord] = createSignal<EpochRecord | undefined>(undefined);
+  /** `lastRecord` at most every FACE_MS (the last one always comes, FACE_MS after the one before it at most). */
+  const [faceRecord, setFaceRecord] = createSignal<EpochRecord | undefined>(undefined);
+  let faceAt = Number.NEGATIVE_INFINITY;
+  let faceTimer: ReturnType<typeof setTimeout> | null = null;
+  const showOnFaces = () => {
+    if (faceTimer !== null) return;
+    const wait = faceAt + FACE_MS - performance.now();
+    const show = () => {
+      faceTimer = null;
+      faceAt = performance.now();
+      setFaceRecord(lastRecord());
+    };
+    if (wait <= 0) show();
+    else faceTimer = setTimeout(show, wait);
+  };
   const [workerError, setWorkerError] = createSignal<string | undefined>(undefined);
   const [train, setTrain] = createSignal<TrainState>({
     status: "idle",
@@ -133,6 +156,7 @@ export function createRunSession(opts: SessionOptions) {
       opts.log.append(m.records);
       setLastRecord(last);
       setRate(meter.rate());
+      showOnFaces();
     });
   });
   client.on("state", (m) => {
@@ -196,6 +220,9 @@ export function createRunSession(opts: SessionOptions) {
     batch(() => {
       opts.log.clear();
       setLastRecord(undefined);
+      setFaceRecord(undefined);
+      if (faceTimer !== null) clearTimeout(faceTimer);
+      faceTimer = null;
       setRate(undefined);
     });
 
@@ -284,7 +311,7 @@ export function createRunSession(opts: SessionOptions) {
     leaves(nodeId: string): { leaf: string; value?: ValueLike; grad?: ValueLike }[] {
       const prefix = `${nodeId}.`;
       const g = grads().params;
-      const rec = lastRecord();
+      const rec = faceRecord();
       // The node's own leaves as the scheduler holds them: the initial values before any training.
       const owned = values()[nodeId]?.leaves ?? {};
       const names = new Set<string>();
@@ -303,13 +330,14 @@ export function createRunSession(opts: SessionOptions) {
         });
         return {
           leaf: k.slice(prefix.length),
-          // The last epoch's record while training (fresher than the values, refreshed every 100 ms), else now.
+          // The last epoch's record while training (at most every FACE_MS, as fresh as the values), else now.
           value: recorded ? like(recorded) : current,
           grad: recordedGrad ? like(recordedGrad) : snap,
         };
       });
     },
     dispose() {
+      if (faceTimer !== null) clearTimeout(faceTimer);
       disconnect();
       worker.terminate?.();
     },

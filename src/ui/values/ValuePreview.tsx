@@ -2,7 +2,7 @@
  * A tensor on a node's face: shape and dtype, then the numbers as PyTorch prints them when there are few,
  * or a sparkline (vectors) or heat strip (matrices) with the range when there are many.
  */
-import { createMemo, createSignal, Match, Show, Switch } from "solid-js";
+import { createMemo, createSignal, Index, Match, Show, Switch } from "solid-js";
 import { INLINE_NUMBERS, inlineNumbers, samples, shapeText, stats } from "./summary.ts";
 import { numelOf, torchRepr, torchScalar, type ValueLike } from "./torchFormat.ts";
 
@@ -71,9 +71,10 @@ export function HeatStrip(props: { value: ValueLike; class?: string }) {
       preserveAspectRatio="none"
       aria-hidden="true"
     >
-      {cells().cells.map((c) => (
-        <rect x={c.x} y={c.y} width="1.02" height="1.02" fill={c.c} />
-      ))}
+      {/* By position: while training, the same cells take new colours (no elements made or removed). */}
+      <Index each={cells().cells}>
+        {(c) => <rect x={c().x} y={c().y} width="1.02" height="1.02" fill={c().c} />}
+      </Index>
     </svg>
   );
 }

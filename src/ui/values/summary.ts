@@ -64,7 +64,10 @@ export function inlineNumbers(v: ValueLike): string {
   );
 }
 
+/** One formatter for every count: `toLocaleString` builds a new one per call, and counts reprint per update. */
+const COUNT = new Intl.NumberFormat("en");
+
 /** A count as people read it: 1,234,567 (parameters, elements). */
 export function formatCount(n: number): string {
-  return n.toLocaleString("en");
+  return COUNT.format(n);
 }
