@@ -44,6 +44,9 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
   const post: number[] = [];
   const nodes: JitNode[] = [];
   const regOf = new Map<Expr, number>();
+  // Distinct expression objects that compute the same op over the same registers share one register: a
+  // backward formula that rebuilds a forward subexpression (mse's a - b) costs nothing extra per element.
+  const opReg = new Map<string, number>();
   const leafPtr = new Map<Float32Array, number>();
   const fullReg = new Map<Float32Array, number>();
   let regs = 0;
@@ -103,7 +106,14 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
         break;
       case "unary": {
         const x = emit(e.a);
+        const key = `${e.op} ${x}`;
+        const same = opReg.get(key);
+        if (same !== undefined) {
+          r = same;
+          break;
+        }
         r = regs++;
+        opReg.set(key, r);
         code.push(OP[e.op], r, x);
         nodes.push({ kind: "unary", op: e.op, reg: r, a: x });
         break;
@@ -111,7 +121,14 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
       case "binary": {
         const x = emit(e.a);
         const y = emit(e.b);
+        const key = `${e.op} ${x} ${y}`;
+        const same = opReg.get(key);
+        if (same !== undefined) {
+          r = same;
+          break;
+        }
         r = regs++;
+        opReg.set(key, r);
         code.push(OP[e.op], r, x, y);
         nodes.push({ kind: "binary", op: e.op, reg: r, a: x, b: y });
         break;
