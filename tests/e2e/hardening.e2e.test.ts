@@ -190,10 +190,18 @@ describe("accessibility (axe-core)", () => {
         await expect
           .poll(() => page.textContent('[data-testid="run-status"]'), { timeout: 30_000 })
           .toBe("Done");
-        // Escape closes the notices, one of which may lie over the node.
-        await page.keyboard.press("Escape");
-        await page.click('.gw-node[data-node-type="mse_loss"] .gw-node-head');
-        await page.locator(".insp-node").waitFor();
+        // Escape closes the notices, one of which may lie over the node; under load a notice can still be
+        // arriving when the first click lands, so the click is repeated until the inspector shows the node.
+        await expect
+          .poll(
+            async () => {
+              await page.keyboard.press("Escape");
+              await page.click('.gw-node[data-node-type="mse_loss"] .gw-node-head');
+              return page.locator(".insp-node").count();
+            },
+            { timeout: 30_000 },
+          )
+          .toBeGreaterThan(0);
         await shot(page, `hardening-axe-${theme}`);
         expect(await axeViolations(page), "example 13 trained, loss selected").toEqual([]);
       } finally {
