@@ -6,8 +6,8 @@
  */
 import { record } from "../autograd.ts";
 import { type DType, isFloating, resultType, scalarDType } from "../dtype.ts";
-import { type RepeatedRowLoop, type RowLoop, registerBinaryLoops } from "../fused/binary.ts";
-import { binaryGrads } from "../fused/binary-grad.ts";
+import { registerBinaryLoops } from "../fused/binary.ts";
+import { binaryGradPlan, binaryGrads, type GradPlan } from "../fused/binary-grad.ts";
 import { runUnary, runUnaryGrad } from "../fused/unary.ts";
 import { broadcastShapes, sameShape } from "../shape.ts";
 import type { BinaryOpName, Expr } from "../simd/expr.ts";
@@ -577,8 +577,10 @@ export interface BinaryDecl extends Omit<BinarySpec, "gradA" | "gradB"> {
   wgsl: string;
   dawgsl?: string;
   dbwgsl?: string;
-  /** The vector machine instruction on the SIMD path (simd/expr.ts); its gradients are in fused/binary-grad.ts. */
+  /** The vector machine instruction on the SIMD path (simd/expr.ts). */
   simd?: BinaryOpName;
+  /** How each operand's gradient runs without per-element closures, where it can (fused/binary-grad.ts). */
+  gradPlans: [GradPlan | null, GradPlan | null];
 }
 
 export const BINARY: Record<string, BinaryDecl> = {};
@@ -598,14 +600,9 @@ function binary(d: BinarySpec): void {
     dawgsl: d.gradA && wgslOf(d.gradA, {}),
     dbwgsl: d.gradB && wgslOf(d.gradB, {}),
     simd: F.simdBinaryOp(d.forward) ?? undefined,
+    gradPlans: [d.gradA ? binaryGradPlan(d.gradA) : null, d.gradB ? binaryGradPlan(d.gradB) : null],
   };
-  const loops = F.binaryLoops(d.forward);
-  registerBinaryLoops(
-    d.name,
-    loops.row as RowLoop,
-    loops.repeated as RepeatedRowLoop,
-    d.gradA && (F.binaryLoops(mul(F.a, d.gradA)).row as RowLoop),
-  );
+  registerBinaryLoops(d.name, F.binaryLoops(d.forward));
 }
 
 const { a: A_, b: B_ } = F;
@@ -767,20 +764,13 @@ export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
   if (!d.da || !d.db) return out;
   const da = d.da;
   const db = d.db;
-  return record(
-    out,
-    d.gradName,
-    [A, B],
-    (g) =>
-      binaryGrads(name, A, B, g, shape) ?? [
-        A.requiresGrad
-          ? mapTernary(A, B, g, shape, (av, bv, gv) => gv * da(av, bv, f(av, bv)), g.dtype)
-          : null,
-        B.requiresGrad
-          ? mapTernary(A, B, g, shape, (av, bv, gv) => gv * db(av, bv, f(av, bv)), g.dtype)
-          : null,
-      ],
-  );
+  return record(out, d.gradName, [A, B], (g) => {
+    const [ga, gb] = binaryGrads(d.gradPlans, A, B, g, shape);
+    return [
+      ga !== undefined ? ga : mapTernary(A, B, g, shape, (av, bv, gv) => gv * da(av, bv, f(av, bv)), g.dtype),
+      gb !== undefined ? gb : mapTernary(A, B, g, shape, (av, bv, gv) => gv * db(av, bv, f(av, bv)), g.dtype),
+    ];
+  });
 }
 
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
