@@ -11,6 +11,7 @@ import { allocate, type DType, roundHalf } from "./dtype.ts";
 import * as F from "./ops/formula.ts";
 import { Tensor } from "./tensor.ts";
 import { traceOp } from "./trace.ts";
+import type { GradOps } from "./vjp.ts";
 
 /**
  * The loss's operands, as formula variables: x (input), t (target), w (weight, 1 when absent) and, in
@@ -170,6 +171,22 @@ export function storeRounding(dtype: DType): (x: number) => number {
   if (dtype === "float16") return roundHalf;
   return exact;
 }
+
+/**
+ * The gradient table's operations (vjp.ts) on the one number a reduced loss's gradient is, for its rules
+ * (VJP.mean, VJP.sum, VJP.weightedMean): reshaping and spreading it are left to the loops, which read it at
+ * every element; a quotient is rounded as storing it in the dtype rounds it.
+ */
+export function scalarGradOps(dtype: DType): Pick<GradOps<number>, "reshape" | "expand" | "divScalar"> {
+  let o = scalarOps.get(dtype);
+  if (!o) {
+    const R = storeRounding(dtype);
+    o = { reshape: (t) => t, expand: (t) => t, divScalar: (t, v) => R(t / v) };
+    scalarOps.set(dtype, o);
+  }
+  return o;
+}
+const scalarOps = new Map<DType, Pick<GradOps<number>, "reshape" | "expand" | "divScalar">>();
 
 /** The formula's loop mode for a dtype: each step rounded as torch stores it in that dtype. */
 export function stepMode(dtype: DType): F.JsMode {
