@@ -8,6 +8,7 @@
  */
 import { record } from "./autograd.ts";
 import { allocate, type DType, roundHalf } from "./dtype.ts";
+import { logSigmoidOf } from "./ops/elementwise.ts";
 import * as F from "./ops/formula.ts";
 import { Tensor } from "./tensor.ts";
 import { traceOp } from "./trace.ts";
@@ -73,8 +74,6 @@ const oneMinusX = F.sub(1, x);
  */
 const maxVal = F.max(F.neg(x), 0);
 const logSumExp = F.log(F.add(F.exp(F.neg(maxVal)), F.exp(F.sub(F.neg(x), maxVal))));
-/** torch's log_sigmoid: min(v, 0) - log1p(exp(-|v|)) (the target's gradient with pos_weight). */
-const logSigmoid = (v: F.F) => F.sub(F.min(v, 0), F.log1p(F.exp(F.neg(F.abs(v)))));
 const oneMinusT = F.sub(1, t);
 const posT = F.mul(pw, t);
 
@@ -138,7 +137,7 @@ export const POINTWISE_LOSSES: { readonly [K in PointwiseLossName]: PointwiseLos
   /**
    * The same loss with pos_weight, which torch computes in another order: (1 - t) x + lw (log(...) + max_val)
    * with lw = (pw - 1) t + 1; the gradient ((pw t + 1 - t) sigmoid(x) - pw t) g w, the target's
-   * (log_sigmoid(-x) - log_sigmoid(x) pw) g w.
+   * (log_sigmoid(-x) - log_sigmoid(x) pw) g w, log_sigmoid as declared (ops/elementwise.ts).
    */
   /**
    * nll_loss per target, over the score x its target picks (losses.ts's nllPicks, shared with the GPU) and the
@@ -160,7 +159,7 @@ export const POINTWISE_LOSSES: { readonly [K in PointwiseLossName]: PointwiseLos
       w,
     ),
     dInput: F.mul(F.mul(F.sub(F.mul(F.sub(F.add(posT, 1), t), F.sigmoidF(x)), posT), g), w),
-    dTarget: F.mul(F.mul(F.sub(logSigmoid(F.neg(x)), F.mul(logSigmoid(x), pw)), g), w),
+    dTarget: F.mul(F.mul(F.sub(logSigmoidOf(F.neg(x)), F.mul(logSigmoidOf(x), pw)), g), w),
   },
 };
 

@@ -164,11 +164,15 @@ unary({
   ints: "float",
   torch: (x) => `torch.sigmoid(${x})`,
 });
+/**
+ * log_sigmoid(v) as torch computes it, min(v, 0) - log1p(exp(-|v|)): no overflow and no log(0). A formula of
+ * any v, so the losses that need it (pointwise-loss.ts) read this declaration rather than writing it again.
+ */
+export const logSigmoidOf = (v: F.F): F.F => sub(min(v, 0), F.log1p(F.exp(F.neg(F.abs(v)))));
 unary({
   name: "log_sigmoid",
   gradName: "LogSigmoidBackward0",
-  // min(x, 0) - log1p(exp(-|x|)): no overflow and no log(0), as torch's log_sigmoid.
-  forward: () => sub(min(x, 0), F.log1p(F.exp(F.neg(F.abs(x))))),
+  forward: () => logSigmoidOf(x),
   backward: () => times(F.sigmoidF(F.neg(x))),
   ints: "refuse",
   torch: (x) => `F.logsigmoid(${x})`,
