@@ -88,20 +88,16 @@ function gradOf(plan: GradPlan, g: Tensor, A: Tensor, B: Tensor, shape: Shape, t
 }
 
 /**
- * Gradients for [A, B] of `A op B` by the op's plans: undefined for an operand whose gradient has no plan here
- * (the caller runs the declared derivative), null for one that needs no gradient.
+ * The gradient of `target` (A or B of `A op B` over `shape`) by its plan, or null where it has none (the caller
+ * then runs the declared derivative per element).
  */
-export function binaryGrads(
-  plans: readonly [GradPlan | null, GradPlan | null],
+export function binaryGrad(
+  plan: GradPlan | null,
+  g: Tensor,
   A: Tensor,
   B: Tensor,
-  g: Tensor,
   shape: Shape,
-): [Tensor | null | undefined, Tensor | null | undefined] {
-  const fits = g.numel === numel(shape);
-  const side = (plan: GradPlan | null, target: Tensor) => {
-    if (!target.requiresGrad) return null;
-    return plan && fits ? gradOf(plan, g, A, B, shape, target) : undefined;
-  };
-  return [side(plans[0], A), side(plans[1], B)];
+  target: Tensor,
+): Tensor | null {
+  return plan && g.numel === numel(shape) ? gradOf(plan, g, A, B, shape, target) : null;
 }

@@ -56,8 +56,16 @@ function loopsOf(mode: ReturnType<typeof stepMode>) {
 /** The loss gradient each element sees under `reduction` (sum or mean), by the gradient table's rule. */
 function reducedGrad(g: Tensor, input: Tensor, reduction: "sum" | "mean"): number {
   const o = scalarGradOps(input.dtype);
-  const dims = input.shape.map((_, i) => i);
-  return VJP[reduction](o, g.data[0], input.shape, dims);
+  const dims = allDims(input.shape.length);
+  return reduction === "mean"
+    ? VJP.mean(o, g.data[0], input.shape, dims)
+    : VJP.sum(o, g.data[0], input.shape, dims);
+}
+/** [0, 1, ..., rank - 1], made once per rank: a 12-point loss runs its backward every few microseconds. */
+const ALL_DIMS: number[][] = [];
+function allDims(rank: number): readonly number[] {
+  ALL_DIMS[rank] ??= Array.from({ length: rank }, (_, i) => i);
+  return ALL_DIMS[rank];
 }
 
 /** The fused loss, or null where the composition must run (broadcasting, mixed or other dtypes). */

@@ -7,7 +7,7 @@
 import { record } from "../autograd.ts";
 import { type DType, isFloating, resultType, scalarDType } from "../dtype.ts";
 import { registerBinaryLoops } from "../fused/binary.ts";
-import { binaryGradPlan, binaryGrads, type GradPlan } from "../fused/binary-grad.ts";
+import { binaryGrad, binaryGradPlan, type GradPlan } from "../fused/binary-grad.ts";
 import { runUnary, runUnaryGrad } from "../fused/unary.ts";
 import { broadcastShapes, sameShape } from "../shape.ts";
 import type { BinaryOpName, Expr } from "../simd/expr.ts";
@@ -768,13 +768,17 @@ export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
   if (!d.da || !d.db) return out;
   const da = d.da;
   const db = d.db;
-  return record(out, d.gradName, [A, B], (g) => {
-    const [ga, gb] = binaryGrads(d.gradPlans, A, B, g, shape);
-    return [
-      ga !== undefined ? ga : mapTernary(A, B, g, shape, (av, bv, gv) => gv * da(av, bv, f(av, bv)), g.dtype),
-      gb !== undefined ? gb : mapTernary(A, B, g, shape, (av, bv, gv) => gv * db(av, bv, f(av, bv)), g.dtype),
-    ];
-  });
+  const [planA, planB] = d.gradPlans;
+  return record(out, d.gradName, [A, B], (g) => [
+    A.requiresGrad
+      ? (binaryGrad(planA, g, A, B, shape, A) ??
+        mapTernary(A, B, g, shape, (av, bv, gv) => gv * da(av, bv, f(av, bv)), g.dtype))
+      : null,
+    B.requiresGrad
+      ? (binaryGrad(planB, g, A, B, shape, B) ??
+        mapTernary(A, B, g, shape, (av, bv, gv) => gv * db(av, bv, f(av, bv)), g.dtype))
+      : null,
+  ]);
 }
 
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
