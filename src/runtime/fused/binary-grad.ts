@@ -9,7 +9,7 @@
  */
 import { allocate, finishStorage } from "../dtype.ts";
 import * as F from "../ops/formula.ts";
-import { numel, type Shape } from "../shape.ts";
+import type { Shape } from "../shape.ts";
 import { exprOf, fusable, fusedExprSumTo, lazyTensor, operandExpr } from "../simd/lazy.ts";
 import { Tensor } from "../tensor.ts";
 import { type RowLoop, rowLoops, runBinary } from "./binary.ts";
@@ -88,8 +88,8 @@ function gradOf(plan: GradPlan, g: Tensor, A: Tensor, B: Tensor, shape: Shape, t
 }
 
 /**
- * The gradient of `target` (A or B of `A op B` over `shape`) by its plan, or null where it has none (the caller
- * then runs the declared derivative per element).
+ * The gradient of `target` (A or B of `A op B`, of `shape` and n elements) by its plan, or null where it has
+ * none (the caller then runs the declared derivative per element).
  */
 export function binaryGrad(
   plan: GradPlan | null,
@@ -97,7 +97,8 @@ export function binaryGrad(
   A: Tensor,
   B: Tensor,
   shape: Shape,
+  n: number,
   target: Tensor,
 ): Tensor | null {
-  return plan && g.numel === numel(shape) ? gradOf(plan, g, A, B, shape, target) : null;
+  return plan && g.numel === n ? gradOf(plan, g, A, B, shape, target) : null;
 }

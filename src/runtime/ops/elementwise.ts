@@ -768,14 +768,15 @@ export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
   if (!d.da || !d.db) return out;
   const da = d.da;
   const db = d.db;
-  const [planA, planB] = d.gradPlans;
+  const plans = d.gradPlans;
+  const n = out.numel;
   return record(out, d.gradName, [A, B], (g) => [
     A.requiresGrad
-      ? (binaryGrad(planA, g, A, B, shape, A) ??
+      ? (binaryGrad(plans[0], g, A, B, shape, n, A) ??
         mapTernary(A, B, g, shape, (av, bv, gv) => gv * da(av, bv, f(av, bv)), g.dtype))
       : null,
     B.requiresGrad
-      ? (binaryGrad(planB, g, A, B, shape, B) ??
+      ? (binaryGrad(plans[1], g, A, B, shape, n, B) ??
         mapTernary(A, B, g, shape, (av, bv, gv) => gv * db(av, bv, f(av, bv)), g.dtype))
       : null,
   ]);
