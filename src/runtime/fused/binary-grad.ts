@@ -10,6 +10,7 @@
 import { allocate, finishStorage } from "../dtype.ts";
 import * as F from "../ops/formula.ts";
 import type { Shape } from "../shape.ts";
+import type { Expr } from "../simd/expr.ts";
 import { exprOf, fusable, fusedExprSumTo, lazyTensor, operandExpr } from "../simd/lazy.ts";
 import { Tensor } from "../tensor.ts";
 import { type RowLoop, rowLoops, runBinary } from "./binary.ts";
@@ -49,6 +50,17 @@ export function binaryGradPlan(d: F.F): GradPlan | null {
   };
 }
 
+/** The plan's formula as a SIMD expression over g and the other operand (float32), or null. */
+function simdGrad(plan: GradPlan, g: Tensor, other: Tensor | null, shape: Shape): Expr | null {
+  const leaves: Record<string, Expr> = { g: exprOf(g) };
+  if (plan.other && other) {
+    const o = other.dtype === "float32" ? operandExpr(other, shape) : null;
+    if (!o) return null;
+    leaves[plan.other] = o;
+  }
+  return F.simdOf(plan.f, leaves, {});
+}
+
 /**
  * The gradient of `target` (one of the op's operands, of A op B over `shape`) by its plan, from g and the
  * other operand: g's shape, or target's own where it was broadcast and the sum could be fused.
@@ -57,23 +69,15 @@ function gradOf(plan: GradPlan, g: Tensor, A: Tensor, B: Tensor, shape: Shape, t
   if (plan.identity) return g;
   const other = plan.other === "a" ? A : plan.other === "b" ? B : null;
   const broadcast = target.numel !== g.numel;
-  if (
-    plan.simd &&
-    g.dtype === "float32" &&
-    (!other || other.dtype === "float32") &&
-    fusable("float32", g.numel)
-  ) {
+  const e =
+    plan.simd && g.dtype === "float32" && fusable("float32", g.numel)
+      ? simdGrad(plan, g, other, shape)
+      : null;
+  if (e) {
     // Fused: the gradient as a lazy expression, or summed straight to a broadcast operand's shape.
-    const o = plan.other && other ? operandExpr(other, shape) : null;
-    const e =
-      !other || o
-        ? F.simdOf(plan.f, { g: exprOf(g), ...(plan.other && o ? { [plan.other]: o } : {}) }, {})
-        : null;
-    if (e) {
-      if (!broadcast) return lazyTensor(e, shape);
-      const sums = fusedExprSumTo(e, shape, target.shape);
-      if (sums) return sums;
-    }
+    if (!broadcast) return lazyTensor(e, shape);
+    const sums = fusedExprSumTo(e, shape, target.shape);
+    if (sums) return sums;
   }
   if (plan.product && other && broadcast && canFuseProduct(g.dtype))
     return new Tensor(
