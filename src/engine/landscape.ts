@@ -15,6 +15,7 @@ import { ancestors } from "../graph/topo.ts";
 import { inputEdge } from "../graph/validate.ts";
 import { noGrad } from "../runtime/autograd.ts";
 import { allocate, coerce, type DType } from "../runtime/dtype.ts";
+import * as O from "../runtime/ops/index.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { traceBatched } from "./batched.ts";
 import { type Scheduler, SchedulerError } from "./scheduler.ts";
@@ -153,27 +154,23 @@ export interface BoundaryResult {
 /** Data rows drawn and scored at most (an even sample of a larger data set). */
 export const MAX_SAMPLES = 4096;
 
-/** Softmax, exp or sigmoid: the output read as probabilities, as the loss reads it. */
+/**
+ * Softmax, exp or sigmoid: the output read as probabilities, as the loss reads it, by the runtime's own ops
+ * (rows of one channel each, so a 1-D output is never normalised across rows).
+ */
 function probabilities(task: ModelTask, out: Tensor): { data: Float32Array; channels: number } {
-  const d = out.data;
-  const rows = out.shape[0];
   const channels = out.ndim === 2 ? out.shape[1] : 1;
-  const res = new Float32Array(rows * channels);
-  for (let r = 0; r < rows; r++) {
-    const o = r * channels;
-    if (task === "scores") {
-      let m = Number.NEGATIVE_INFINITY;
-      for (let c = 0; c < channels; c++) m = Math.max(m, d[o + c]);
-      let z = 0;
-      for (let c = 0; c < channels; c++) z += Math.exp(d[o + c] - m);
-      for (let c = 0; c < channels; c++) res[o + c] = Math.exp(d[o + c] - m) / z;
-    } else
-      for (let c = 0; c < channels; c++) {
-        const v = d[o + c];
-        res[o + c] = task === "logprobs" ? Math.exp(v) : task === "logit" ? 1 / (1 + Math.exp(-v)) : v;
-      }
-  }
-  return { data: res, channels };
+  const x = O.reshape(out, [out.shape[0], channels]);
+  const p = noGrad(() =>
+    task === "scores"
+      ? O.softmax(x, 1)
+      : task === "logprobs"
+        ? O.exp(x)
+        : task === "logit"
+          ? O.sigmoid(x)
+          : x,
+  );
+  return { data: Float32Array.from(p.data), channels };
 }
 
 /** Data bounds per feature, padded by a tenth of the span on each side (a flat feature gets ±1). */

@@ -9,10 +9,18 @@ import { allocate, type DType, isFloating } from "./dtype.ts";
 import { fusedMseLoss } from "./fused/mse.ts";
 import { type F, formulaLoop } from "./ops/formula.ts";
 import * as O from "./ops/index.ts";
-import { GRAD_VARS, POINTWISE_LOSSES, pointwiseLoss, stepMode, storeRounding } from "./pointwise-loss.ts";
+import {
+  GRAD_VARS,
+  POINTWISE_LOSSES,
+  pointwiseLoss,
+  scalarGradOps,
+  stepMode,
+  storeRounding,
+} from "./pointwise-loss.ts";
 import { broadcastShapes, fmtShape, numel, ShapeError } from "./shape.ts";
 import { fromFlat, Tensor } from "./tensor.ts";
 import { traceOp } from "./trace.ts";
+import { VJP } from "./vjp.ts";
 
 export type Reduction = "none" | "mean" | "sum";
 export const REDUCTIONS: readonly Reduction[] = ["none", "mean", "sum"];
@@ -215,10 +223,16 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NllOpts = {}): Tens
   }
   traceOp("nll_loss", [input, target, opts.weight ?? null], { ignore_index: ignore, reduction }, value);
   return record(value, NLL.gradName, [input], (g) => {
-    // The loss's gradient each target sees: g / total_weight rounded (mean), g (sum), or its own (none).
-    const Rg = storeRounding(g.dtype);
-    const gk = reduction === "none" ? g.data : reduction === "mean" ? Rg(g.data[0] / totalWeight) : g.data[0];
+    // The loss's gradient each target sees: its own (none), g (sum), or g / total_weight rounded (mean).
+    const gk =
+      reduction === "none"
+        ? g.data
+        : reduction === "mean"
+          ? VJP.weightedMean(scalarGradOps(g.dtype), g.data[0], totalWeight)
+          : g.data[0];
     const d = perTarget(NLL.dInput, g.dtype, gk);
+    // Placed, not added, as torch's nll_loss_backward writes it: a gradient of -0 (a zero class weight, a zero
+    // g) stays -0, as torch's does; the other elements are +0.
     const gx = allocate(g.dtype, input.numel);
     for (let k = 0; k < n; k++) if (picks[k] >= 0) gx[picks[k]] = d[k];
     return [new Tensor(gx, input.shape, g.dtype)];

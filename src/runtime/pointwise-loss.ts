@@ -8,9 +8,11 @@
  */
 import { record } from "./autograd.ts";
 import { allocate, type DType, roundHalf } from "./dtype.ts";
+import { logSigmoidOf } from "./ops/elementwise.ts";
 import * as F from "./ops/formula.ts";
 import { Tensor } from "./tensor.ts";
 import { traceOp } from "./trace.ts";
+import type { GradOps } from "./vjp.ts";
 
 /**
  * The loss's operands, as formula variables: x (input), t (target), w (weight, 1 when absent) and, in
@@ -72,8 +74,6 @@ const oneMinusX = F.sub(1, x);
  */
 const maxVal = F.max(F.neg(x), 0);
 const logSumExp = F.log(F.add(F.exp(F.neg(maxVal)), F.exp(F.sub(F.neg(x), maxVal))));
-/** torch's log_sigmoid: min(v, 0) - log1p(exp(-|v|)) (the target's gradient with pos_weight). */
-const logSigmoid = (v: F.F) => F.sub(F.min(v, 0), F.log1p(F.exp(F.neg(F.abs(v)))));
 const oneMinusT = F.sub(1, t);
 const posT = F.mul(pw, t);
 
@@ -137,7 +137,7 @@ export const POINTWISE_LOSSES: { readonly [K in PointwiseLossName]: PointwiseLos
   /**
    * The same loss with pos_weight, which torch computes in another order: (1 - t) x + lw (log(...) + max_val)
    * with lw = (pw - 1) t + 1; the gradient ((pw t + 1 - t) sigmoid(x) - pw t) g w, the target's
-   * (log_sigmoid(-x) - log_sigmoid(x) pw) g w.
+   * (log_sigmoid(-x) - log_sigmoid(x) pw) g w, log_sigmoid as declared (ops/elementwise.ts).
    */
   /**
    * nll_loss per target, over the score x its target picks (losses.ts's nllPicks, shared with the GPU) and the
@@ -159,7 +159,7 @@ export const POINTWISE_LOSSES: { readonly [K in PointwiseLossName]: PointwiseLos
       w,
     ),
     dInput: F.mul(F.mul(F.sub(F.mul(F.sub(F.add(posT, 1), t), F.sigmoidF(x)), posT), g), w),
-    dTarget: F.mul(F.mul(F.sub(logSigmoid(F.neg(x)), F.mul(logSigmoid(x), pw)), g), w),
+    dTarget: F.mul(F.mul(F.sub(logSigmoidOf(F.neg(x)), F.mul(logSigmoidOf(x), pw)), g), w),
   },
 };
 
@@ -170,6 +170,22 @@ export function storeRounding(dtype: DType): (x: number) => number {
   if (dtype === "float16") return roundHalf;
   return exact;
 }
+
+/**
+ * The gradient table's operations (vjp.ts) on the one number a reduced loss's gradient is, for its rules
+ * (VJP.mean, VJP.sum, VJP.weightedMean): reshaping and spreading it are left to the loops, which read it at
+ * every element; a quotient is rounded as storing it in the dtype rounds it.
+ */
+export function scalarGradOps(dtype: DType): Pick<GradOps<number>, "reshape" | "expand" | "divScalar"> {
+  let o = scalarOps.get(dtype);
+  if (!o) {
+    const R = storeRounding(dtype);
+    o = { reshape: (t) => t, expand: (t) => t, divScalar: (t, v) => R(t / v) };
+    scalarOps.set(dtype, o);
+  }
+  return o;
+}
+const scalarOps = new Map<DType, Pick<GradOps<number>, "reshape" | "expand" | "divScalar">>();
 
 /** The formula's loop mode for a dtype: each step rounded as torch stores it in that dtype. */
 export function stepMode(dtype: DType): F.JsMode {

@@ -146,6 +146,13 @@ export const VJP = {
     return VJP.sum(o, o.divScalar(g, count), xShape, dims);
   },
   /**
+   * A mean over weights (nll_loss's 'mean': the weighted sum divided by the total weight of the kept targets):
+   * g / total, rounded, as torch's nll_loss_backward divides it once before spreading.
+   */
+  weightedMean<T>(o: Ops<T, "divScalar">, g: T, total: number): T {
+    return o.divScalar(g, total);
+  },
+  /**
    * The batched product y = a @ b (a, b broadcast to equal batch dims): g @ b^T and a^T @ g, summed back to
    * the operands' own shapes; `want` skips a side that needs no gradient.
    */

@@ -18,7 +18,7 @@ import {
   stridesOf,
   type Tensor,
 } from "../../src/runtime/index.ts";
-import { unaryKernels } from "../../src/runtime/ops/elementwise.ts";
+import { BINARY, unaryKernels } from "../../src/runtime/ops/elementwise.ts";
 import { tanhF32 } from "../../src/runtime/simd/breakdown.ts";
 
 const SPECIALS = [0, -0, 1, -1, 0.5, -0.5, 2, -3, 1e-30, -1e-30, 40, -40, 1e30, Infinity, -Infinity, NaN];
@@ -226,6 +226,32 @@ describe("binary ops and their gradients equal the declared functions, broadcast
       });
     }
   }
+});
+
+describe("binary gradient plans come from the declared derivatives", () => {
+  it("plans only the gradients that read g and at most the other operand", () => {
+    const plan = (name: string, side: 0 | 1) => {
+      const p = BINARY[name].gradPlans[side];
+      return p && { other: p.other, identity: p.identity, product: p.product, simd: p.simd };
+    };
+    expect([plan("add", 0), plan("add", 1)]).toEqual([
+      { other: null, identity: true, product: false, simd: true },
+      { other: null, identity: true, product: false, simd: true },
+    ]);
+    // g * -1: one rounding, so the SIMD path may run it.
+    expect(plan("sub", 1)).toEqual({ other: null, identity: false, product: false, simd: true });
+    expect([plan("mul", 0), plan("mul", 1)]).toEqual([
+      { other: "b", identity: false, product: true, simd: true },
+      { other: "a", identity: false, product: true, simd: true },
+    ]);
+    // g * (1 / b) rounds twice in float32 but once in the float64 loop: no SIMD; d/db reads a and b: no plan.
+    expect([plan("div", 0), plan("div", 1)]).toEqual([
+      { other: "b", identity: false, product: false, simd: false },
+      null,
+    ]);
+    for (const name of ["pow", "xlogy", "maximum", "minimum"])
+      expect([plan(name, 0), plan(name, 1)], name).toEqual([null, null]);
+  });
 });
 
 describe("sumTo and sumProductTo (gradient reductions) equal product-then-sum", () => {

@@ -1,4 +1,6 @@
 // Every loss, with every reduction and option, against torch.nn.functional: values and gradients.
+
+import { describe, expect, it } from "vitest";
 import {
   binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
@@ -11,7 +13,17 @@ import {
   nllLoss,
   smoothL1Loss,
 } from "../../src/runtime/index.ts";
-import { CaseList, describeParity, Inputs } from "../helpers/torch.ts";
+import {
+  type CallAnswer,
+  type CallCase,
+  CaseList,
+  decodeNum,
+  describeParity,
+  Inputs,
+  requestTorch,
+  type TensorSpec,
+  toTensor,
+} from "../helpers/torch.ts";
 
 const FLOATS: DType[] = ["float32", "float64"];
 const REDUCTIONS = ["none", "mean", "sum"] as const;
@@ -565,3 +577,55 @@ for (const reduction of ["mean", "sum"] as const) {
   );
 }
 describeParity("regression losses are bit-identical to PyTorch's in float32", regExact);
+
+// nll_loss's gradient is placed, not accumulated, as torch's nll_loss_backward writes it: where -w g is -0 (a zero
+// class weight, a positive g) torch's gradient is -0, and +0 where no target picks (grad_seed 5 starts the
+// upstream gradients positive, 0 negative). The parity tolerance above
+// does not see the sign of a zero; this compares every gradient element's bits with torch's.
+const signCases: {
+  name: string;
+  reduction: string;
+  inputs: { tensor: TensorSpec }[];
+  call: CallCase;
+}[] = [];
+for (const dt of FLOATS)
+  for (const reduction of REDUCTIONS)
+    for (const seed of [0, 5]) {
+      const inputs = [
+        I.t([6, 3], dt, { lo: -4, hi: 0 }),
+        I.t([6], "int64", { values: [1, 0, 1, 2, -100, 1], requiresGrad: false }),
+        I.t([3], dt, { values: [0.5, 0, 2], requiresGrad: false }),
+      ];
+      signCases.push({
+        name: `${reduction} ${dt} grad_seed ${seed}`,
+        reduction,
+        inputs,
+        call: {
+          kind: "call",
+          fn: "F.nll_loss",
+          args: [inputs[0], inputs[1]],
+          kwargs: { reduction, weight: inputs[2] },
+          grad_seed: seed,
+        },
+      });
+    }
+const signAnswers = requestTorch<CallAnswer>(signCases.map((c) => c.call));
+describe("nll_loss's gradient has torch's signs of zero", () => {
+  for (const [i, c] of signCases.entries())
+    it(c.name, () => {
+      const ans = signAnswers()[i];
+      const [x, target, weight] = c.inputs.map((t) => toTensor(t.tensor));
+      const loss = nllLoss(x, target, { reduction: c.reduction, weight });
+      const g = ans.grad_outputs[0];
+      if (!g) throw new Error("torch gave no upstream gradient");
+      loss.backward(toTensor(g));
+      const want = ans.grads[0]?.data.map(decodeNum) ?? [];
+      if (c.call.grad_seed === 5)
+        expect(
+          want.some((v) => Object.is(v, -0)),
+          "a -0 to check",
+        ).toBe(true);
+      const bitsOf = (v: ArrayLike<number>) => Array.from(v, (e) => (Object.is(e, -0) ? "-0" : String(e)));
+      expect(bitsOf(x.grad?.data ?? [])).toEqual(bitsOf(want));
+    });
+});

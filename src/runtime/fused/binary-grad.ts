@@ -1,76 +1,108 @@
 /**
- * Gradients of the arithmetic binary ops without the generic path's per-element closures: add and sub pass
- * the incoming gradient through (g * 1 is g exactly, g * -1 is -g), mul multiplies by the other operand, and
- * an operand that was broadcast gets its product summed straight into its own shape (fused/reduce.ts), never
- * materialising the full-size product. Every value equals the generic `g * da(a, b, y)` path's.
+ * Gradients of the binary ops without the generic path's per-element closures, generated from each op's
+ * declared derivative (ops/elementwise.ts): an operand's gradient is the formula g * d(a op b)/d(operand),
+ * and where that formula reads g and at most the other operand (add, sub, mul, and div's first operand), it
+ * runs as a generated loop over (g, other), as a SIMD expression, or summed straight into a broadcast operand's
+ * shape (fused/reduce.ts), never materialising the full-size product. Only algebra is known here, no op's
+ * math: g * 1 is g exactly (no copy), and a product g * other may be summed as it is made. Every value equals
+ * the generic path's `g * da(a, b, y)`, computed in float64 and rounded once.
  */
 import { allocate, finishStorage } from "../dtype.ts";
-import { numel, type Shape } from "../shape.ts";
-import { E, exprOf, fusable, fusedSumTo, lazyTensor, operandExpr } from "../simd/lazy.ts";
+import * as F from "../ops/formula.ts";
+import type { Shape } from "../shape.ts";
+import type { Expr } from "../simd/expr.ts";
+import { exprOf, fusable, fusedExprSumTo, lazyTensor, operandExpr } from "../simd/lazy.ts";
 import { Tensor } from "../tensor.ts";
-import { BINARY_LOOPS, GRAD_A_LOOPS, type RowLoop, runBinary } from "./binary.ts";
+import { type RowLoop, rowLoops, runBinary } from "./binary.ts";
 import { canFuseProduct, sumProductTo } from "./reduce.ts";
 
-function negated(g: Tensor): Tensor {
-  if (g.dtype === "float32" && fusable("float32", g.numel))
-    return lazyTensor(E.binary("mul", exprOf(g), E.constant(-1)), g.shape);
-  const out = allocate(g.dtype, g.data.length);
-  const G = g.data;
-  for (let i = 0; i < G.length; i++) out[i] = G[i] * -1;
-  return new Tensor(out, g.shape, g.dtype);
+/** How one operand's gradient formula runs here; made once per declared op (binaryGradPlan). */
+export interface GradPlan {
+  /** g * d(a op b)/d(operand), reading g and at most `other`. */
+  readonly f: F.F;
+  /** The operand the formula reads besides g (the other one, for the arithmetic ops), or null. */
+  readonly other: "a" | "b" | null;
+  /** g * 1: the gradient is g itself. */
+  readonly identity: boolean;
+  /** g * other: summed into a broadcast operand's shape as the products are made. */
+  readonly product: boolean;
+  /** One rounding (ops/formula.ts's oneRounding): the SIMD expression's float32 values are the loop's. */
+  readonly simd: boolean;
+  /** The generated loop over (g, other). */
+  readonly row: RowLoop;
 }
 
-/** loop(g, other) over the output shape; summed into `target`'s shape when that operand was broadcast. */
-function gradOf(loop: RowLoop, g: Tensor, other: Tensor, shape: Shape, target: Tensor): Tensor {
-  if (loop === BINARY_LOOPS.mul && g.dtype === "float32" && other.dtype === "float32") {
-    // Fused: the product as a lazy expression, or summed straight to a broadcast operand's shape.
-    if (target.numel !== g.numel) {
-      const sums = fusedSumTo(g, other, target.shape);
-      if (sums) return sums;
-    } else if (fusable("float32", g.numel)) {
-      const o = operandExpr(other, shape);
-      if (o) return lazyTensor(E.binary("mul", exprOf(g), o), shape);
-    }
+const isVar = (f: F.F, name: string) => f.k === "var" && f.name === name;
+
+/** The plan of the gradient formula `g * d` (d the declared derivative), or null where the generic path runs. */
+export function binaryGradPlan(d: F.F): GradPlan | null {
+  const f = F.mul(F.g, d);
+  if (F.readsVar(f, "y") || (F.readsVar(f, "a") && F.readsVar(f, "b"))) return null;
+  const other = F.readsVar(f, "a") ? "a" : F.readsVar(f, "b") ? "b" : null;
+  return {
+    f,
+    other,
+    identity: d.k === "num" && d.v === 1,
+    product: other !== null && isVar(d, other),
+    simd: F.oneRounding(f),
+    // A formula of g alone reads g again as its unused second variable.
+    row: rowLoops(F.binaryLoops(f, ["g", other ?? "_"])),
+  };
+}
+
+/** The plan's formula as a SIMD expression over g and the other operand (float32), or null. */
+function simdGrad(plan: GradPlan, g: Tensor, other: Tensor | null, shape: Shape): Expr | null {
+  const leaves: Record<string, Expr> = { g: exprOf(g) };
+  if (plan.other && other) {
+    const o = other.dtype === "float32" ? operandExpr(other, shape) : null;
+    if (!o) return null;
+    leaves[plan.other] = o;
   }
-  if (loop === BINARY_LOOPS.mul && target.numel !== g.numel && canFuseProduct(g.dtype))
+  return F.simdOf(plan.f, leaves, {});
+}
+
+/**
+ * The gradient of `target` (one of the op's operands, of A op B over `shape`) by its plan, from g and the
+ * other operand: g's shape, or target's own where it was broadcast and the sum could be fused.
+ */
+function gradOf(plan: GradPlan, g: Tensor, A: Tensor, B: Tensor, shape: Shape, target: Tensor): Tensor {
+  if (plan.identity) return g;
+  const other = plan.other === "a" ? A : plan.other === "b" ? B : null;
+  const broadcast = target.numel !== g.numel;
+  const e =
+    plan.simd && g.dtype === "float32" && fusable("float32", g.numel)
+      ? simdGrad(plan, g, other, shape)
+      : null;
+  if (e) {
+    // Fused: the gradient as a lazy expression, or summed straight to a broadcast operand's shape.
+    if (!broadcast) return lazyTensor(e, shape);
+    const sums = fusedExprSumTo(e, shape, target.shape);
+    if (sums) return sums;
+  }
+  if (plan.product && other && broadcast && canFuseProduct(g.dtype))
     return new Tensor(
       sumProductTo(g.data, other.data, other.shape, shape, target.shape, g.dtype),
       target.shape,
       g.dtype,
     );
   const out = allocate(g.dtype, g.numel);
-  runBinary(loop, g.data, shape, other.data, other.shape, shape, out);
+  const o = other ?? g;
+  runBinary(plan.row, g.data, shape, o.data, o.shape, shape, out);
   return new Tensor(finishStorage(g.dtype, out), shape, g.dtype);
 }
 
 /**
- * Gradients for [A, B] of `A name B`, or null where the op has no fast path here (the caller then runs the
- * declared derivatives).
+ * The gradient of `target` (A or B of `A op B`, of `shape` and n elements) by its plan, or null where it has
+ * none (the caller then runs the declared derivative per element).
  */
-export function binaryGrads(
-  name: string,
+export function binaryGrad(
+  plan: GradPlan | null,
+  g: Tensor,
   A: Tensor,
   B: Tensor,
-  g: Tensor,
   shape: Shape,
-): (Tensor | null)[] | null {
-  if (g.numel !== numel(shape)) return null;
-  const ga = A.requiresGrad;
-  const gb = B.requiresGrad;
-  switch (name) {
-    case "add":
-      return [ga ? g : null, gb ? g : null];
-    case "sub":
-      return [ga ? g : null, gb ? negated(g) : null];
-    case "mul":
-      return [
-        ga ? gradOf(BINARY_LOOPS.mul, g, B, shape, A) : null,
-        gb ? gradOf(BINARY_LOOPS.mul, g, A, shape, B) : null,
-      ];
-    case "div":
-      if (gb) return null;
-      return [ga ? gradOf(GRAD_A_LOOPS.div, g, B, shape, A) : null, null];
-    default:
-      return null;
-  }
+  n: number,
+  target: Tensor,
+): Tensor | null {
+  return plan && g.numel === n ? gradOf(plan, g, A, B, shape, target) : null;
 }

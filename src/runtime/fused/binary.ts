@@ -28,21 +28,18 @@ export type RepeatedRowLoop = (A: Storage, R: Storage, m: number, out: Storage, 
 
 /** Every declared binary op's loops, generated from its formula (ops/elementwise.ts registers them). */
 export const BINARY_LOOPS: Record<string, RowLoop> = {};
-const REPEATED_ROW_LOOPS: Record<string, RepeatedRowLoop> = {};
-/** g * d(a op b)/da over (g, b), for ops whose first operand's gradient reads only b (div: g * (1 / b)). */
-export const GRAD_A_LOOPS: Record<string, RowLoop> = {};
-const LOOP_NAMES = new Map<RowLoop, string>();
+/** Each row loop's repeated-row form (the ops' loops and the gradient loops of fused/binary-grad.ts). */
+const REPEATED_ROW_LOOPS = new Map<RowLoop, RepeatedRowLoop>();
 
-export function registerBinaryLoops(
-  name: string,
-  row: RowLoop,
-  repeated: RepeatedRowLoop,
-  gradA: RowLoop | undefined,
-): void {
-  BINARY_LOOPS[name] = row;
-  REPEATED_ROW_LOOPS[name] = repeated;
-  LOOP_NAMES.set(row, name);
-  if (gradA) GRAD_A_LOOPS[name] = gradA;
+/** A formula's row loop and its repeated-row form, generated together (ops/formula.ts's binaryLoops). */
+export function rowLoops(loops: { row: unknown; repeated: unknown }): RowLoop {
+  const row = loops.row as RowLoop;
+  REPEATED_ROW_LOOPS.set(row, loops.repeated as RepeatedRowLoop);
+  return row;
+}
+
+export function registerBinaryLoops(name: string, loops: { row: unknown; repeated: unknown }): void {
+  BINARY_LOOPS[name] = rowLoops(loops);
 }
 
 /**
@@ -66,14 +63,14 @@ export function runBinary(
     return;
   }
   // A full operand and a repeated row (x + bias): one loop, no per-row calls.
-  const name = LOOP_NAMES.get(loop);
-  if (name) {
+  const repeated = REPEATED_ROW_LOOPS.get(loop);
+  if (repeated) {
     if (aFull && B.length > 1 && isRepeatedRow(bShape, shape)) {
-      REPEATED_ROW_LOOPS[name](A, B, B.length, out, false);
+      repeated(A, B, B.length, out, false);
       return;
     }
     if (bFull && A.length > 1 && isRepeatedRow(aShape, shape)) {
-      REPEATED_ROW_LOOPS[name](B, A, A.length, out, true);
+      repeated(B, A, A.length, out, true);
       return;
     }
   }

@@ -6,8 +6,9 @@
  * SIMD expressions; while tracing for WebGPU the loss is the declared pointwise op, then a traced reduction.
  *
  * Every value equals the composition's bit for bit: the difference is rounded to the dtype before squaring
- * (as storing sub's result does), the square is rounded on store, the mean's gradient is g / n rounded, and
- * the input's gradient is that times 2 * difference, rounded once; the target's is its negation.
+ * (as storing sub's result does), the square is rounded on store, the reduction's gradient is the gradient
+ * table's (VJP.mean: g / n rounded; VJP.sum: g), and the input's gradient is that times 2 * difference,
+ * rounded once; the target's is its negation.
  */
 import { isGradEnabled, noGrad, record } from "../autograd.ts";
 import { allocate } from "../dtype.ts";
@@ -18,13 +19,14 @@ import {
   LOSS_VARS,
   POINTWISE_LOSSES,
   pointwiseLoss,
+  scalarGradOps,
   stepMode,
-  storeRounding,
 } from "../pointwise-loss.ts";
 import { sameShape } from "../shape.ts";
 import { deferredTorchSum, E, exprOf, fusable, lazyTensor } from "../simd/lazy.ts";
 import { Tensor } from "../tensor.ts";
 import { isTracing } from "../trace.ts";
+import { VJP } from "../vjp.ts";
 
 const MSE = POINTWISE_LOSSES.mse_loss;
 
@@ -51,6 +53,21 @@ function loopsOf(mode: ReturnType<typeof stepMode>) {
   return l;
 }
 
+/** The loss gradient each element sees under `reduction` (sum or mean), by the gradient table's rule. */
+function reducedGrad(g: Tensor, input: Tensor, reduction: "sum" | "mean"): number {
+  const o = scalarGradOps(input.dtype);
+  const dims = allDims(input.shape.length);
+  return reduction === "mean"
+    ? VJP.mean(o, g.data[0], input.shape, dims)
+    : VJP.sum(o, g.data[0], input.shape, dims);
+}
+/** [0, 1, ..., rank - 1], made once per rank: a 12-point loss runs its backward every few microseconds. */
+const ALL_DIMS: number[][] = [];
+function allDims(rank: number): readonly number[] {
+  ALL_DIMS[rank] ??= Array.from({ length: rank }, (_, i) => i);
+  return ALL_DIMS[rank];
+}
+
 /** The fused loss, or null where the composition must run (broadcasting, mixed or other dtypes). */
 export function fusedMseLoss(input: Tensor, target: Tensor, reduction: string): Tensor | null {
   const dtype = input.dtype;
@@ -62,7 +79,6 @@ export function fusedMseLoss(input: Tensor, target: Tensor, reduction: string): 
     return reduction === "none" ? squares : reduction === "sum" ? sum(squares) : mean(squares);
   }
   if (dtype === "float32" && fusable(dtype, input.numel)) return simdMseLoss(input, target, reduction);
-  const R = storeRounding(dtype);
   const I = input.data;
   const T = target.data;
   const n = I.length;
@@ -74,11 +90,8 @@ export function fusedMseLoss(input: Tensor, target: Tensor, reduction: string): 
     reduction === "none" ? squares : noGrad(() => (reduction === "sum" ? sum(squares) : mean(squares)));
   if (!isGradEnabled() || !(input.requiresGrad || target.requiresGrad)) return out;
   return record(out, MSE.gradName, [input, target], (g) => {
-    const G = g.data;
-    // The loss gradient each element sees: g / n for mean (rounded, as mean's backward stores it), g for sum.
-    const scalar = reduction === "mean" ? R(G[0] / n) : G[0];
     const spread = reduction === "none";
-    const operands = [spread ? G : scalar, I, T, 1, 1];
+    const operands = [spread ? g.data : reducedGrad(g, input, reduction), I, T, 1, 1];
     let gi: Tensor | null = null;
     let gt: Tensor | null = null;
     if (input.requiresGrad) {
@@ -108,11 +121,7 @@ function simdMseLoss(input: Tensor, target: Tensor, reduction: "none" | "sum" | 
   else out = deferredTorchSum(squares, n, [], (s) => (reduction === "mean" ? s / n : s));
   if (!isGradEnabled() || !(input.requiresGrad || target.requiresGrad)) return out;
   return record(out, MSE.gradName, [input, target], (g) => {
-    // g / n rounded for mean (as mean's backward stores it), g for sum, the spread gradient for none.
-    const scale =
-      reduction === "none"
-        ? exprOf(g)
-        : E.constant(reduction === "mean" ? Math.fround(g.data[0] / n) : g.data[0]);
+    const scale = reduction === "none" ? exprOf(g) : E.constant(reducedGrad(g, input, reduction));
     const grad = (f: typeof MSE.dInput) => simdOf(f, { ...operands, g: scale }, {}) as E.Expr;
     return [
       input.requiresGrad ? lazyTensor(grad(MSE.dInput), input.shape) : null,

@@ -6,8 +6,8 @@
  */
 import { record } from "../autograd.ts";
 import { type DType, isFloating, resultType, scalarDType } from "../dtype.ts";
-import { type RepeatedRowLoop, type RowLoop, registerBinaryLoops } from "../fused/binary.ts";
-import { binaryGrads } from "../fused/binary-grad.ts";
+import { registerBinaryLoops } from "../fused/binary.ts";
+import { binaryGrad, binaryGradPlan, type GradPlan } from "../fused/binary-grad.ts";
 import { runUnary, runUnaryGrad } from "../fused/unary.ts";
 import { broadcastShapes, sameShape } from "../shape.ts";
 import type { BinaryOpName, Expr } from "../simd/expr.ts";
@@ -164,11 +164,15 @@ unary({
   ints: "float",
   torch: (x) => `torch.sigmoid(${x})`,
 });
+/**
+ * log_sigmoid(v) as torch computes it, min(v, 0) - log1p(exp(-|v|)): no overflow and no log(0). A formula of
+ * any v, so the losses that need it (pointwise-loss.ts) read this declaration rather than writing it again.
+ */
+export const logSigmoidOf = (v: F.F): F.F => sub(min(v, 0), F.log1p(F.exp(F.neg(F.abs(v)))));
 unary({
   name: "log_sigmoid",
   gradName: "LogSigmoidBackward0",
-  // min(x, 0) - log1p(exp(-|x|)): no overflow and no log(0), as torch's log_sigmoid.
-  forward: () => sub(min(x, 0), F.log1p(F.exp(F.neg(F.abs(x))))),
+  forward: () => logSigmoidOf(x),
   backward: () => times(F.sigmoidF(F.neg(x))),
   ints: "refuse",
   torch: (x) => `F.logsigmoid(${x})`,
@@ -577,8 +581,10 @@ export interface BinaryDecl extends Omit<BinarySpec, "gradA" | "gradB"> {
   wgsl: string;
   dawgsl?: string;
   dbwgsl?: string;
-  /** The vector machine instruction on the SIMD path (simd/expr.ts); its gradients are in fused/binary-grad.ts. */
+  /** The vector machine instruction on the SIMD path (simd/expr.ts). */
   simd?: BinaryOpName;
+  /** How each operand's gradient runs without per-element closures, where it can (fused/binary-grad.ts). */
+  gradPlans: [GradPlan | null, GradPlan | null];
 }
 
 export const BINARY: Record<string, BinaryDecl> = {};
@@ -598,14 +604,9 @@ function binary(d: BinarySpec): void {
     dawgsl: d.gradA && wgslOf(d.gradA, {}),
     dbwgsl: d.gradB && wgslOf(d.gradB, {}),
     simd: F.simdBinaryOp(d.forward) ?? undefined,
+    gradPlans: [d.gradA ? binaryGradPlan(d.gradA) : null, d.gradB ? binaryGradPlan(d.gradB) : null],
   };
-  const loops = F.binaryLoops(d.forward);
-  registerBinaryLoops(
-    d.name,
-    loops.row as RowLoop,
-    loops.repeated as RepeatedRowLoop,
-    d.gradA && (F.binaryLoops(mul(F.a, d.gradA)).row as RowLoop),
-  );
+  registerBinaryLoops(d.name, F.binaryLoops(d.forward));
 }
 
 const { a: A_, b: B_ } = F;
@@ -767,20 +768,18 @@ export function applyBinary(name: string, a: Operand, b: Operand): Tensor {
   if (!d.da || !d.db) return out;
   const da = d.da;
   const db = d.db;
-  return record(
-    out,
-    d.gradName,
-    [A, B],
-    (g) =>
-      binaryGrads(name, A, B, g, shape) ?? [
-        A.requiresGrad
-          ? mapTernary(A, B, g, shape, (av, bv, gv) => gv * da(av, bv, f(av, bv)), g.dtype)
-          : null,
-        B.requiresGrad
-          ? mapTernary(A, B, g, shape, (av, bv, gv) => gv * db(av, bv, f(av, bv)), g.dtype)
-          : null,
-      ],
-  );
+  const plans = d.gradPlans;
+  const n = out.numel;
+  return record(out, d.gradName, [A, B], (g) => [
+    A.requiresGrad
+      ? (binaryGrad(plans[0], g, A, B, shape, n, A) ??
+        mapTernary(A, B, g, shape, (av, bv, gv) => gv * da(av, bv, f(av, bv)), g.dtype))
+      : null,
+    B.requiresGrad
+      ? (binaryGrad(plans[1], g, A, B, shape, n, B) ??
+        mapTernary(A, B, g, shape, (av, bv, gv) => gv * db(av, bv, f(av, bv)), g.dtype))
+      : null,
+  ]);
 }
 
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {

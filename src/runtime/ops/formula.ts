@@ -451,15 +451,20 @@ interface Made {
 const loopSources = new WeakMap<F, WeakMap<readonly string[], Map<string, Made>>>();
 
 /**
- * The loops of a binary op's formula over a and b: `row` reads A from ia with stride sa and B from ib with
- * stride sb (stride 0 broadcasts) into n outputs from o; `repeated` reads A in full and R, a repeated row of m
- * elements, as b (or as a, `rowLeft`). Monomorphic, so no per-element call.
+ * The loops of a formula of two variables (a binary op's a and b, or a gradient's g and one operand: `vars`):
+ * `row` reads A from ia with stride sa and B from ib with stride sb (stride 0 broadcasts) into n outputs from
+ * o; `repeated` reads A in full and R, a repeated row of m elements, as the second variable (or as the first,
+ * `rowLeft`). Monomorphic, so no per-element call.
  */
-export function binaryLoops(f: F): { row: unknown; repeated: unknown } {
+export function binaryLoops(
+  f: F,
+  vars: readonly [string, string] = ["a", "b"],
+): { row: unknown; repeated: unknown } {
   const e = jsOf(f, "f64", new Map());
-  const row = `(A, ia, sa, B, ib, sb, out, o, n) => { for (let k = 0; k < n; k++, ia += sa, ib += sb) { const a = A[ia]; const b = B[ib]; out[o + k] = ${e}; } }`;
-  const each = (a: string, b: string) =>
-    `for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) { const a = ${a}; const b = ${b}; out[i] = ${e}; }`;
+  const [a, b] = vars;
+  const row = `(A, ia, sa, B, ib, sb, out, o, n) => { for (let k = 0; k < n; k++, ia += sa, ib += sb) { const ${a} = A[ia]; const ${b} = B[ib]; out[o + k] = ${e}; } }`;
+  const each = (av: string, bv: string) =>
+    `for (let i = 0, j = 0; i < out.length; i++, j = j + 1 === m ? 0 : j + 1) { const ${a} = ${av}; const ${b} = ${bv}; out[i] = ${e}; }`;
   const repeated = `(A, R, m, out, rowLeft) => { if (rowLeft) { ${each("R[j]", "A[i]")} } else { ${each("A[i]", "R[j]")} } }`;
   return { row: compile(row, 0, []), repeated: compile(repeated, 0, []) };
 }
@@ -638,6 +643,18 @@ export function simdOf(f: F, leaves: Record<string, SimdExpr>, attrs: Attrs): Si
     return r;
   };
   return go(f);
+}
+
+/**
+ * Whether the formula is one arithmetic operation on variables and float32-exact numbers: computed in float64
+ * and rounded once to float32, that is the float32 operation's value, so the SIMD path (each operation
+ * rounded to float32) gives the plain loop's value bit for bit.
+ */
+export function oneRounding(f: F): boolean {
+  const leaf = (n: F) => n.k === "var" || (n.k === "num" && Math.fround(n.v) === n.v);
+  if (f.k === "p2") return f.op in SIMD2 && leaf(f.a) && leaf(f.b);
+  if (f.k === "p1") return f.op in SIMD1 && f.op !== "tanh" && f.op !== "dtanh" && leaf(f.a);
+  return false;
 }
 
 /** The vector machine instruction a binary formula `a op b` is, or null. */

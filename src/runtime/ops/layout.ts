@@ -88,7 +88,7 @@ export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
 export function sumToShape(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;
   // Accumulated in float64 and rounded once, like sum(): a float32 running sum over a large broadcast drifts.
-  const fused = g.dtype === "float32" ? fusedSumTo(g, null, shape) : null;
+  const fused = g.dtype === "float32" ? fusedSumTo(g, shape) : null;
   if (fused) return traceOp("sum_to_shape", [g], { shape }, fused);
   const out = sumTo(g.data, g.shape, shape, g.dtype);
   return traceOp("sum_to_shape", [g], { shape }, new Tensor(out, shape, g.dtype));

@@ -29,11 +29,6 @@ export function sigmoid(x: number): number {
   return e / (1 + e);
 }
 
-/** log(sigmoid(x)) without overflow or log(0), as torch's log_sigmoid. */
-export function logSigmoid(x: number): number {
-  return Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x)));
-}
-
 export const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 export const INV_SQRT_2 = Math.SQRT1_2;
 export const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);

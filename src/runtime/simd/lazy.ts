@@ -77,29 +77,29 @@ export function lazyFill(value: number, shape: Shape): Tensor | null {
 }
 
 /**
- * sum(g * other) (other broadcast to g's shape; other = null for g alone) reduced to `target`, which must
- * broadcast to g's shape: float64 sums of the float32 products, rounded once, as fused/reduce.ts computes
- * them, as a deferred tensor (deferred.ts). Null where the target is neither one element nor shaped like g's
- * trailing dims.
+ * sum(g) reduced to `target`, which must broadcast to g's shape: float64 sums of the float32 values, rounded
+ * once, as fused/reduce.ts computes them, as a deferred tensor (deferred.ts). Null where the target is neither
+ * one element nor shaped like g's trailing dims.
  */
-export function fusedSumTo(g: Tensor, other: Tensor | null, target: Shape): Tensor | null {
+export function fusedSumTo(g: Tensor, target: Shape): Tensor | null {
   if (g.dtype !== "float32" || !fusable("float32", g.numel)) return null;
-  let e = exprOf(g);
-  if (other) {
-    const o = operandExpr(other, g.shape);
-    if (!o) return null;
-    e = E.binary("mul", e, o);
-  }
+  return fusedExprSumTo(exprOf(g), g.shape, target);
+}
+
+/** fusedSumTo of an elementwise expression over `shape` (a gradient's g * other), never written out in full. */
+export function fusedExprSumTo(e: E.Expr, shape: Shape, target: Shape): Tensor | null {
   const m = numel(target);
   let out: Output;
   if (m === 1) out = { kind: "sum64", expr: e };
   else {
     const dims = target.slice(target.findIndex((d) => d !== 1));
-    const tail = g.shape.slice(g.shape.length - dims.length);
-    if (dims.length > g.shape.length || !dims.every((d, i) => d === tail[i])) return null;
+    const tail = shape.slice(shape.length - dims.length);
+    if (dims.length > shape.length || !dims.every((d, i) => d === tail[i])) return null;
     out = { kind: "colSum64", expr: e, len: m };
   }
-  const d = defer(g.numel, out, (r) => (typeof r === "number" ? Float32Array.of(r) : Float32Array.from(r)));
+  const d = defer(numel(shape), out, (r) =>
+    typeof r === "number" ? Float32Array.of(r) : Float32Array.from(r),
+  );
   return new Tensor(null, target, "float32", null, d);
 }
 
