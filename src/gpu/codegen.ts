@@ -5,6 +5,7 @@
  */
 import { type Attrs, BINARY, UNARY, unaryWgsl, wgslFloat } from "../runtime/ops/elementwise.ts";
 import { type F, readsVar, wgslOf } from "../runtime/ops/formula.ts";
+import { LANES } from "../runtime/ops/lanes.ts";
 import { GRAD_VARS, LOSS_VARS, POINTWISE_LOSSES } from "../runtime/pointwise-loss.ts";
 import { numel, sameShape, stridesOf } from "../runtime/shape.ts";
 import { GpuError, nodeRef } from "./errors.ts";
@@ -853,36 +854,33 @@ function lanePass(K: Kernel, inline: ReadonlySet<Node>, layout: Layout): Pass {
     ...lines.map((l) => `  ${l}`),
     "}",
   ];
-  const lines1: string[] = [];
-  const lines2: string[] = [];
-  const sp1 = laneSpace(core.shape, dim, lines1, "a", "k");
-  const sp2 = laneSpace(core.shape, dim, lines2, "b", "k");
-  if (fn === "softmax" || fn === "log_softmax") {
-    const x = core.inputs[0];
-    const v1 = em.load(x, sp1);
-    body.push("var mx: f32 = -gw_bits_inf();", ...loop("k", [...lines1, `mx = gw_max(mx, ${v1});`]));
-    body.push("if (!gw_finite(mx)) { mx = 0.0; }", "var s: f32 = 0.0;");
-    const v2 = em.load(x, sp2);
-    body.push(...loop("k", [...lines2, `s = s + gw_exp(${v2} - mx);`]));
-    if (fn === "log_softmax") body.push("let ls = gw_log(s);");
-  } else {
-    const [g, y] = core.inputs;
-    const gv = em.load(g, sp1);
-    const term = fn === "softmax_grad" ? `${gv} * ${em.load(y, sp1)}` : gv;
-    body.push("var s: f32 = 0.0;", ...loop("k", [...lines1, `s = s + ${term};`]));
-  }
+  // The op's declaration (runtime/ops/lanes.ts): one loop over the lane per accumulator, then one per output.
+  const spec = LANES[fn];
+  const accName = (name: string) => `acc_${name}`;
+  const accNames = Object.fromEntries(spec.accs.map((a) => [a.name, accName(a.name)]));
+  const pass = (prefix: string, formula: F, lines: string[]) => {
+    const sp = laneSpace(core.shape, dim, lines, prefix, "k");
+    const names: Record<string, string> = { ...accNames };
+    spec.inputs.forEach((v, i) => {
+      if (readsVar(formula, v)) names[v] = em.load(core.inputs[i], sp);
+    });
+    return { sp, text: wgslOf(formula, {}, names) };
+  };
+  spec.accs.forEach((acc, i) => {
+    const lines: string[] = [];
+    const { text } = pass(`a${i}`, acc.term, lines);
+    const name = accName(acc.name);
+    const update =
+      acc.combine === "max" ? `${name} = gw_max(${name}, ${text});` : `${name} = ${name} + ${text};`;
+    body.push(
+      `var ${name}: f32 = ${acc.combine === "max" ? "-gw_bits_inf()" : "0.0"};`,
+      ...loop("k", [...lines, update]),
+    );
+    if (acc.finish) body.push(`${name} = ${wgslOf(acc.finish, {}, accNames)};`);
+  });
   const last: string[] = [];
-  const sp = laneSpace(core.shape, dim, last, "o", "k");
-  let value: string;
-  if (fn === "softmax" || fn === "log_softmax") {
-    const x = em.load(core.inputs[0], sp);
-    value = fn === "softmax" ? `gw_exp(${x} - mx) / s` : `(${x} - mx) - ls`;
-  } else {
-    const g = em.load(core.inputs[0], sp);
-    const y = em.load(core.inputs[1], sp);
-    value = fn === "softmax_grad" ? `${y} * (${g} - s)` : `${g} - gw_exp(${y}) * s`;
-  }
-  last.push(`let y: f32 = ${value};`);
+  const { sp, text } = pass("o", spec.value, last);
+  last.push(`let y: f32 = ${text};`);
   em.vars.set(core, "y");
   storeLines(K.stores, em, sp, last);
   body.push(...loop("k", last));

@@ -8,6 +8,7 @@
  */
 import type { DType } from "../runtime/dtype.ts";
 import type { Attrs } from "../runtime/ops/elementwise.ts";
+import type { LaneFn } from "../runtime/ops/lanes.ts";
 import type { LossPart, PointwiseLossName } from "../runtime/pointwise-loss.ts";
 import { numel, stridesOf } from "../runtime/shape.ts";
 import type { Pointwise } from "../runtime/vjp.ts";
@@ -69,7 +70,7 @@ export type ProducerOp =
   | { k: "argreduce"; fn: "max" | "min"; dim: number }
   /** inputs [a (..., m, k), b (..., k, n)], batch dims broadcast. */
   | { k: "matmul" }
-  | { k: "lane"; fn: "softmax" | "log_softmax" | "softmax_grad" | "log_softmax_grad"; dim: number }
+  | { k: "lane"; fn: LaneFn; dim: number }
   /**
    * out[i] = sum of g[cols[j]] for j in rowptr[i]..rowptr[i+1] (gather's gradient); inputs [g, rowptr, cols], or
    * [g, source] when no i has more than one entry (out[i] = 0.0 + g[source[i]], 0 where source[i] is -1).

@@ -50,3 +50,27 @@ describe("generated kernels", () => {
     expect(F.simdBinaryOp(F.pow(F.a, F.b))).toBeNull();
   });
 });
+
+describe("lane ops (softmax family) from their declarations", () => {
+  it("isfinite: JavaScript's Number.isFinite, the prelude's bit test in WGSL", () => {
+    const f = F.sel(F.isfinite(F.x), F.x, 0);
+    const js = F.jsFunction<(x: number) => number>(f, ["x"]);
+    expect([2, Infinity, -Infinity, Number.NaN].map(js)).toEqual([2, 0, 0, 0]);
+    expect(F.wgslOf(f, {})).toContain("gw_finite(x)");
+  });
+
+  it("the CPU loop computes the declared formulas in float64, rounded once", async () => {
+    const { LANES, runLanes } = await import("../../src/runtime/ops/lanes.ts");
+    const x = [1, 3, -2, 0.5];
+    const out = runLanes("log_softmax", [x], [1, 4, 1], "float64");
+    const m = Math.max(...x);
+    const ls = Math.log(x.reduce((s, v) => s + Math.exp(v - m), 0));
+    expect(Array.from(out)).toEqual(x.map((v) => v - m - ls));
+    // A lane of infinities is not shifted by its max (torch gives NaN, not exp(-inf - -inf)).
+    expect(Array.from(runLanes("softmax", [[-Infinity, -Infinity]], [1, 2, 1], "float64"))).toEqual([
+      Number.NaN,
+      Number.NaN,
+    ]);
+    expect(LANES.softmax.accs.map((a) => a.combine)).toEqual(["max", "sum"]);
+  });
+});

@@ -53,7 +53,9 @@ export type B =
   | { readonly k: "cmp"; readonly op: CmpOp; readonly a: F; readonly b: F }
   | { readonly k: "and" | "or"; readonly a: B; readonly b: B }
   | { readonly k: "not"; readonly a: B }
-  | { readonly k: "isnan"; readonly a: F };
+  | { readonly k: "isnan"; readonly a: F }
+  /** Neither infinite nor NaN. */
+  | { readonly k: "isfinite"; readonly a: F };
 
 type Arg = F | number;
 const lift = (a: Arg): F => (typeof a === "number" ? { k: "num", v: a } : a);
@@ -110,6 +112,7 @@ export const and = (a: B, b: B): B => ({ k: "and", a, b });
 export const or = (a: B, b: B): B => ({ k: "or", a, b });
 export const not = (a: B): B => ({ k: "not", a });
 export const isnan = (a: Arg): B => ({ k: "isnan", a: lift(a) });
+export const isfinite = (a: Arg): B => ({ k: "isfinite", a: lift(a) });
 let lets = 0;
 /** let t = v in body(t). */
 export function bind(v: F, body: (t: F) => F): F {
@@ -128,6 +131,7 @@ function children(n: Node): Node[] {
     case "p1":
     case "not":
     case "isnan":
+    case "isfinite":
       return [n.a];
     case "p2":
     case "cmp":
@@ -251,12 +255,19 @@ function jsOf(n: Node, mode: JsMode, attrIndex: Map<string, number>): string {
     case "or":
     case "not":
     case "isnan":
-      return condText(n, r, JSCMP, "Number.isNaN");
+    case "isfinite":
+      return condText(n, r, JSCMP, "Number.isNaN", "Number.isFinite");
   }
 }
 
 /** A condition's text: JavaScript and WGSL differ only in comparison spellings and the NaN test. */
-function condText(n: B, r: (c: Node) => string, cmp: Record<CmpOp, string>, isnan: string): string {
+function condText(
+  n: B,
+  r: (c: Node) => string,
+  cmp: Record<CmpOp, string>,
+  isnan: string,
+  isfinite: string,
+): string {
   switch (n.k) {
     case "cmp":
       return `(${r(n.a)} ${cmp[n.op]} ${r(n.b)})`;
@@ -268,6 +279,8 @@ function condText(n: B, r: (c: Node) => string, cmp: Record<CmpOp, string>, isna
       return `!${r(n.a)}`;
     case "isnan":
       return `${isnan}(${r(n.a)})`;
+    case "isfinite":
+      return `${isfinite}(${r(n.a)})`;
   }
 }
 
@@ -380,6 +393,20 @@ export class JsKernels {
  */
 export function jsFunction<T extends (...args: number[]) => number>(f: F, params: readonly string[]): T {
   return compile<T>(`(${params.join(", ")}) => ${jsOf(f, "f64", new Map())}`, 0, []);
+}
+
+/**
+ * A formula without attributes as JavaScript expression text over its variables' names, in float64 (rounded
+ * once where the caller stores it), for generated loops other than the elementwise ones (ops/lanes.ts).
+ */
+export function jsExpr(f: F): string {
+  if (attrNodes([f]).length > 0) throw new TypeError("jsExpr: a formula with attributes needs formulaLoop");
+  return jsOf(f, "f64", new Map());
+}
+
+/** Generated JavaScript source (an arrow function reading only the helpers) compiled once per text. */
+export function jsCompile<T>(src: string): T {
+  return compile<T>(src, 0, []);
 }
 
 /** A loop operand: an array read at each element, or one number for every element. */
@@ -599,7 +626,8 @@ export function wgslOf(
       case "or":
       case "not":
       case "isnan":
-        return condText(n, r, WGSLCMP, "gw_isnan");
+      case "isfinite":
+        return condText(n, r, WGSLCMP, "gw_isnan", "gw_finite");
     }
   };
   return go(f, new Map());

@@ -1,6 +1,6 @@
 /** Reductions (sum, mean, max/min, argmax, norm, logsumexp) and softmax/log_softmax along a dimension. */
 import { record } from "../autograd.ts";
-import { allocate, type DType, finishStorage, isFloating, type Storage } from "../dtype.ts";
+import { allocate, type DType, finishStorage, isFloating } from "../dtype.ts";
 import { normDim, numel, type Shape, ShapeError } from "../shape.ts";
 import { fusedTorchSum } from "../simd/lazy.ts";
 import { fromFlat, Tensor } from "../tensor.ts";
@@ -8,6 +8,7 @@ import { traceOp } from "../trace.ts";
 import { keptShape as keptShapeOf, VJP } from "../vjp.ts";
 import { torchOrderSum } from "./cascade.ts";
 import { around, broadcastTo, mapBinary, mapFormula, reduceDim } from "./kernels.ts";
+import { runLanes } from "./lanes.ts";
 import { reshape, sumToShape } from "./layout.ts";
 
 export type Dims = number | readonly number[] | null | undefined;
@@ -268,31 +269,6 @@ export function logsumexp(x: Tensor, dims: Dims, keepdim = false): Tensor {
   ]);
 }
 
-/** Softmax or log-softmax along `dim`, computed in float64 and rounded once into storage of `dtype`. */
-function softmaxLanes(x: Tensor, dim: number, log: boolean, dtype: DType): Storage {
-  const [outer, n, inner] = around(x.shape, dim);
-  const X = x.data;
-  const out = allocate(dtype, x.numel);
-  for (let o = 0; o < outer; o++)
-    for (let i = 0; i < inner; i++) {
-      const base = o * n * inner + i;
-      let m = Number.NEGATIVE_INFINITY;
-      for (let k = 0; k < n; k++) m = Math.max(m, X[base + k * inner]);
-      if (!Number.isFinite(m)) m = 0;
-      let s = 0;
-      // exp(0) is exactly 1: the max element (often half the work for a 2-class output) needs no call.
-      for (let k = 0; k < n; k++) {
-        const z = X[base + k * inner] - m;
-        s += z === 0 ? 1 : Math.exp(z);
-      }
-      if (log) {
-        const ls = Math.log(s);
-        for (let k = 0; k < n; k++) out[base + k * inner] = X[base + k * inner] - m - ls;
-      } else for (let k = 0; k < n; k++) out[base + k * inner] = Math.exp(X[base + k * inner] - m) / s;
-    }
-  return finishStorage(dtype, out);
-}
-
 function softmaxDim(x: Tensor, dim: number | undefined, what: string): number {
   if (!isFloating(x.dtype))
     throw new TypeError(
@@ -307,7 +283,7 @@ function softmaxDim(x: Tensor, dim: number | undefined, what: string): number {
 export function softmax(x: Tensor, dim: number): Tensor {
   const d = softmaxDim(x, dim, "softmax");
   const dtype = isFloating(x.dtype) ? x.dtype : "float32";
-  const out = new Tensor(softmaxLanes(x, d, false, dtype), x.shape, dtype);
+  const out = new Tensor(runLanes("softmax", [x.data], around(x.shape, d), dtype), x.shape, dtype);
   traceOp("softmax", [x], { dim: d }, out);
   return record(out, "SoftmaxBackward0", [x], (g) => [VJP.softmax(CPU, "softmax", g, out, d)]);
 }
@@ -316,37 +292,13 @@ export function softmax(x: Tensor, dim: number): Tensor {
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const d = softmaxDim(x, dim, "log_softmax");
   const dtype = isFloating(x.dtype) ? x.dtype : "float32";
-  const out = new Tensor(softmaxLanes(x, d, true, dtype), x.shape, dtype);
+  const out = new Tensor(runLanes("log_softmax", [x.data], around(x.shape, d), dtype), x.shape, dtype);
   traceOp("log_softmax", [x], { dim: d }, out);
   return record(out, "LogSoftmaxBackward0", [x], (g) => [VJP.softmax(CPU, "log_softmax", g, out, d)]);
 }
 
-/**
- * softmax's lane gradient y (g - sum(g y)) and log_softmax's g - exp(y) sum(g), along dim: each lane's sum in
- * float64, each element rounded once on store.
- */
+/** softmax's and log_softmax's lane gradients from their output y, as declared in ops/lanes.ts. */
 function laneGrad(fn: "softmax" | "log_softmax", g: Tensor, y: Tensor, dim: number): Tensor {
-  const [outer, n, inner] = around(y.shape, dim);
-  const gx = allocate(g.dtype, y.numel);
-  const G = g.data;
-  const Y = y.data;
-  for (let o = 0; o < outer; o++)
-    for (let i = 0; i < inner; i++) {
-      const base = o * n * inner + i;
-      let s = 0;
-      if (fn === "softmax") {
-        for (let k = 0; k < n; k++) s += G[base + k * inner] * Y[base + k * inner];
-        for (let k = 0; k < n; k++) {
-          const j = base + k * inner;
-          gx[j] = Y[j] * (G[j] - s);
-        }
-      } else {
-        for (let k = 0; k < n; k++) s += G[base + k * inner];
-        for (let k = 0; k < n; k++) {
-          const j = base + k * inner;
-          gx[j] = G[j] - Math.exp(Y[j]) * s;
-        }
-      }
-    }
-  return new Tensor(fn === "softmax" ? gx : finishStorage(g.dtype, gx), y.shape, g.dtype);
+  const lanes = around(y.shape, dim);
+  return new Tensor(runLanes(`${fn}_grad`, [g.data, y.data], lanes, g.dtype), y.shape, g.dtype);
 }
