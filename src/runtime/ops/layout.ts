@@ -1,6 +1,6 @@
 /** Ops that move data without arithmetic: reshape, transpose, permute, expand, cat, stack, gather, index_select. */
 import { record } from "../autograd.ts";
-import { allocate, isIntegral } from "../dtype.ts";
+import { allocate, isIntegral, type Storage } from "../dtype.ts";
 import { sumTo } from "../fused/reduce.ts";
 import {
   fmtShape,
@@ -169,9 +169,17 @@ function pad(t: Tensor, dim: number, start: number, shape: Shape): Tensor {
 }
 
 function scatterAdd(g: Tensor, offsets: Int32Array, shape: Shape): Tensor {
-  const gx = zeros(shape, g.dtype);
-  for (let i = 0; i < offsets.length; i++) if (offsets[i] >= 0) gx.data[offsets[i]] += g.data[i];
-  return gx;
+  const out = allocate(g.dtype, numel(shape));
+  addAt(out, g.data, offsets);
+  return new Tensor(out, shape, g.dtype);
+}
+
+/** out[offsets[i]] += from[i] in order of i (a negative offset adds nothing); the arrays read once, not per element. */
+function addAt(out: Storage, from: Storage, offsets: Int32Array): void {
+  for (let i = 0; i < offsets.length; i++) {
+    const at = offsets[i];
+    if (at >= 0) out[at] += from[i];
+  }
 }
 
 /** The gradient table's operations (runtime/vjp.ts) that layout's rules use, on tensors. */
@@ -249,32 +257,56 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim(dim, x.ndim, "index_select");
   const [outer, n, inner] = around(x.shape, d);
   const m = index.numel;
-  const idx = Int32Array.from(index.data, (v) => {
-    if (v < 0 || v >= n)
-      throw new RangeError(`index_select: index ${v} is out of range for dimension ${d} with size ${n}`);
-    return v;
-  });
+  const idx = checkedIndex(index.data, n, d);
   const shape = [...x.shape];
   if (x.ndim > 0) shape[d] = m;
   const out = allocate(x.dtype, outer * m * inner);
-  const src = x.data;
-  // One element per index (im2col gathers a plane's pixels): a plain loop, not a subarray per element.
-  if (inner === 1)
-    for (let o = 0; o < outer; o++) {
-      const from = o * n;
-      const to = o * m;
-      for (let j = 0; j < m; j++) out[to + j] = src[from + idx[j]];
-    }
-  else
+  if (inner === 1) gatherRows(x.data, idx, out, outer, n);
+  else {
+    const src = x.data;
     for (let o = 0; o < outer; o++)
       for (let j = 0; j < m; j++)
         out.set(src.subarray((o * n + idx[j]) * inner, (o * n + idx[j] + 1) * inner), (o * m + j) * inner);
-  const result = record(new Tensor(out, shape, x.dtype), "IndexSelectBackward0", [x], (g) => {
-    const offsets = new Int32Array(outer * m * inner);
-    for (let o = 0; o < outer; o++)
-      for (let j = 0; j < m; j++)
-        for (let i = 0; i < inner; i++) offsets[(o * m + j) * inner + i] = (o * n + idx[j]) * inner + i;
-    return [VJP.take(CPU, g, offsets, x.shape)];
-  });
+  }
+  const result = record(new Tensor(out, shape, x.dtype), "IndexSelectBackward0", [x], (g) => [
+    VJP.take(CPU, g, selectOffsets(idx, outer, n, inner), x.shape),
+  ]);
   return traceOp("index_select", [x, index], { dim: d }, result);
+}
+
+function checkedIndex(values: Storage, n: number, dim: number): Int32Array {
+  const idx = new Int32Array(values.length);
+  for (let j = 0; j < values.length; j++) {
+    const v = values[j];
+    if (!(v >= 0 && v < n))
+      throw new RangeError(`index_select: index ${v} is out of range for dimension ${dim} with size ${n}`);
+    idx[j] = v;
+  }
+  return idx;
+}
+
+/**
+ * One element per index (im2col gathers a plane's pixels): out row o is src row o (of n) read at idx. Its own
+ * small function so the loop stays monomorphic and optimised whatever else index_select is called with.
+ */
+function gatherRows(src: Storage, idx: Int32Array, out: Storage, outer: number, n: number): void {
+  const m = idx.length;
+  for (let o = 0; o < outer; o++) {
+    const from = o * n;
+    const to = o * m;
+    for (let j = 0; j < m; j++) out[to + j] = src[from + idx[j]];
+  }
+}
+
+/** The flat input offset of each element index_select read, for its gradient (VJP.take). */
+function selectOffsets(idx: Int32Array, outer: number, n: number, inner: number): Int32Array {
+  const m = idx.length;
+  const offsets = new Int32Array(outer * m * inner);
+  let k = 0;
+  for (let o = 0; o < outer; o++)
+    for (let j = 0; j < m; j++) {
+      const base = (o * n + idx[j]) * inner;
+      for (let i = 0; i < inner; i++) offsets[k++] = base + i;
+    }
+  return offsets;
 }
