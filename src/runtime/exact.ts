@@ -29,7 +29,15 @@ function safe(x: number): boolean {
 
 export function fma(a: number, b: number, c: number): number {
   if (!safe(a) || !safe(b) || !safe(c) || a === 0 || b === 0 || c === 0) return a * b + c;
-  const [p, e] = twoProduct(a, b);
+  // twoProduct written out: optimizers call this per element, and the pair it returns is an allocation there.
+  const p = a * b;
+  let t = SPLIT * a;
+  const ah = t - (t - a);
+  const al = a - ah;
+  t = SPLIT * b;
+  const bh = t - (t - b);
+  const bl = b - bh;
+  const e = ah * bh - p + ah * bl + al * bh + al * bl;
   const s = p + c;
   const v = s - p;
   const r = p - (s - v) + (c - v);

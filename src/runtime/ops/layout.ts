@@ -298,9 +298,15 @@ function gatherRows(src: Storage, idx: Int32Array, out: Storage, outer: number, 
   }
 }
 
-/** The flat input offset of each element index_select read, for its gradient (VJP.take). */
+/**
+ * The flat input offset of each element index_select read, for its gradient (VJP.take). A model selects with
+ * the same table every step (im2col's, a pooling's windows), so the last few tables' offsets are kept and
+ * shared (VJP.take only reads them).
+ */
 function selectOffsets(idx: Int32Array, outer: number, n: number, inner: number): Int32Array {
   const m = idx.length;
+  for (const e of recentOffsets)
+    if (e.outer === outer && e.n === n && e.inner === inner && sameValues(e.idx, idx)) return e.offsets;
   const offsets = new Int32Array(outer * m * inner);
   let k = 0;
   for (let o = 0; o < outer; o++)
@@ -308,5 +314,19 @@ function selectOffsets(idx: Int32Array, outer: number, n: number, inner: number)
       const base = (o * n + idx[j]) * inner;
       for (let i = 0; i < inner; i++) offsets[k++] = base + i;
     }
+  if (offsets.length <= MEMO_MAX_OFFSETS) {
+    recentOffsets.unshift({ idx, outer, n, inner, offsets });
+    if (recentOffsets.length > 4) recentOffsets.pop();
+  }
   return offsets;
+}
+
+/** Largest offsets table kept (4 MiB of Int32). */
+const MEMO_MAX_OFFSETS = 1 << 20;
+const recentOffsets: { idx: Int32Array; outer: number; n: number; inner: number; offsets: Int32Array }[] = [];
+
+function sameValues(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
