@@ -55,13 +55,37 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const p = dims.map((d) => normDim(d, x.ndim, "permute"));
   if (new Set(p).size !== p.length) throw new ShapeError(`permute: repeated dim in ${fmtShape(dims)}`);
   const shape = p.map((d) => x.shape[d]);
-  const inStrides = stridesOf(x.shape);
-  const readStrides = p.map((d) => inStrides[d]);
   const out = allocate(x.dtype, x.numel);
+  const r = x.ndim;
+  if (r >= 2 && p[r - 2] === r - 1 && p[r - 1] === r - 2 && p.every((d, i) => i >= r - 2 || d === i))
+    transposeLast(
+      x.data,
+      out,
+      x.numel / (x.shape[r - 2] * x.shape[r - 1] || 1),
+      x.shape[r - 2],
+      x.shape[r - 1],
+    );
+  else {
+    const inStrides = stridesOf(x.shape);
+    permuteInto(
+      x.data,
+      out,
+      shape,
+      p.map((d) => inStrides[d]),
+    );
+  }
+  const result = record(new Tensor(out, shape, x.dtype), "PermuteBackward0", [x], (g) => [
+    VJP.permute(CPU, g, p),
+  ]);
+  return traceOp("permute", [x], { dims: p }, result);
+}
+
+/** out = src read through `readStrides` in the row-major order of `shape` (any permutation). */
+function permuteInto(src: Storage, out: Storage, shape: readonly number[], readStrides: number[]): void {
   const idx = new Array<number>(shape.length).fill(0);
   let off = 0;
   for (let o = 0; o < out.length; o++) {
-    out[o] = x.data[off];
+    out[o] = src[off];
     for (let d = shape.length - 1; d >= 0; d--) {
       idx[d]++;
       off += readStrides[d];
@@ -70,10 +94,16 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
       idx[d] = 0;
     }
   }
-  const result = record(new Tensor(out, shape, x.dtype), "PermuteBackward0", [x], (g) => [
-    VJP.permute(CPU, g, p),
-  ]);
-  return traceOp("permute", [x], { dims: p }, result);
+}
+
+/**
+ * The last two dims swapped, `batch` matrices of rows x cols (linear's weight.T every step, and its gradient
+ * back): the same elements as permuteInto, without its per-element walk over every dim.
+ */
+function transposeLast(src: Storage, out: Storage, batch: number, rows: number, cols: number): void {
+  for (let b = 0, base = 0; b < batch; b++, base += rows * cols)
+    for (let j = 0, o = base; j < cols; j++)
+      for (let i = 0, at = base + j; i < rows; i++, o++, at += cols) out[o] = src[at];
 }
 
 export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
