@@ -252,6 +252,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const is = stridesOf(index.shape);
   const size = x.shape[d];
   const offsets = new Int32Array(index.numel);
+  const picks = index.data;
   for (let i = 0; i < index.numel; i++) {
     let rem = i;
     let off = 0;
@@ -260,7 +261,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
       rem -= c * is[k];
       let v = c;
       if (k === d) {
-        v = index.data[i];
+        v = picks[i];
         // torch.gather does not wrap negative indices: they are out of bounds like any other.
         if (v < 0 || v >= size)
           throw new RangeError(`gather: index ${v} is out of bounds for dimension ${d} with size ${size}`);
@@ -273,7 +274,8 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
     offsets[i] = off;
   }
   const out = allocate(x.dtype, index.numel);
-  for (let i = 0; i < out.length; i++) out[i] = x.data[offsets[i]];
+  const src = x.data;
+  for (let i = 0; i < out.length; i++) out[i] = src[offsets[i]];
   const result = record(new Tensor(out, index.shape, x.dtype), "GatherBackward0", [x], (g) => [
     VJP.take(CPU, g, offsets, x.shape),
   ]);
