@@ -160,6 +160,21 @@ describe.each([true, false])("matrix product, SIMD %s", (on) => {
     }
   });
 
+  it("a batch larger than one call takes (several MiB) equals each product alone", () => {
+    const rng = new Rng(17);
+    const [batch, m, k, n] = [800, 32, 32, 32];
+    const fill = (len: number) => Float32Array.from({ length: len }, () => value(rng, false));
+    const L: Operand = { data: fill(batch * m * k), offset: 0, rowStride: k, colStride: 1 };
+    const R: Operand = { data: fill(batch * k * n), offset: 0, rowStride: 1, colStride: k };
+    const want = new Float32Array(batch * m * n);
+    for (let b = 0; b < batch; b++)
+      jsForm({ ...L, offset: b * m * k }, { ...R, offset: b * k * n }, m, k, n, want, b * m * n);
+    const got = new Float32Array(batch * m * n);
+    mmStridedBatched(L, R, m, k, n, batch, m * k, k * n, got);
+    // The first differing element (NaN equal to NaN, 0 to -0 not): toEqual on 800K elements takes seconds.
+    expect(want.findIndex((v, i) => !Object.is(v, got[i]))).toBe(-1);
+  });
+
   it("equals the JavaScript forms on the MLP's shapes", () => {
     const rng = new Rng(3);
     const shapes: [number, number, number, number, number][] = [

@@ -304,33 +304,54 @@ export function mmStridedBatched(
   rStep: number,
   out: Storage,
 ): void {
-  if (
-    batch > 1 &&
-    m * k * n >= SIMD_MIN_TERMS &&
-    L.data instanceof Float32Array &&
-    R.data instanceof Float32Array &&
-    out instanceof Float32Array
-  ) {
-    const K = simdKernels();
-    if (K) {
-      const arena = sharedArena(K);
-      const pO = productInto(K, arena, L as F32Operand, R as F32Operand, m, k, n, batch, lStep, rStep);
-      if (pO !== null) {
-        out.set(arena.f32(pO, batch * m * n));
-        return;
-      }
-    }
+  const simd = batch > 1 && m * k * n >= SIMD_MIN_TERMS && simdKernels();
+  // Batches a few MiB at a time: the module's memory grows to what one call takes and is never given back.
+  const chunk = Math.max(1, Math.floor(BATCH_BYTES / ((lStep + rStep + m * n) * 4)));
+  for (let b = 0; b < batch; ) {
+    const count = Math.min(chunk, batch - b);
+    const Lb = { ...L, offset: L.offset + b * lStep };
+    const Rb = { ...R, offset: R.offset + b * rStep };
+    if (
+      !simd ||
+      !(L.data instanceof Float32Array && R.data instanceof Float32Array && out instanceof Float32Array) ||
+      !batchInto(simd, Lb as F32Operand, Rb as F32Operand, m, k, n, count, lStep, rStep, out, b * m * n)
+    )
+      for (let c = 0; c < count; c++)
+        mmStrided(
+          { ...L, offset: L.offset + (b + c) * lStep },
+          { ...R, offset: R.offset + (b + c) * rStep },
+          m,
+          k,
+          n,
+          out,
+          (b + c) * m * n,
+        );
+    b += count;
   }
-  for (let b = 0; b < batch; b++)
-    mmStrided(
-      { ...L, offset: L.offset + b * lStep },
-      { ...R, offset: R.offset + b * rStep },
-      m,
-      k,
-      n,
-      out,
-      b * m * n,
-    );
+}
+
+/** Most operand and output bytes one batched SIMD call copies into module memory. */
+const BATCH_BYTES = 8 * 1024 * 1024;
+
+/** `count` products by productInto, copied to out from `co`; false where the kernels cannot take them. */
+function batchInto(
+  K: KernelExports,
+  L: F32Operand,
+  R: F32Operand,
+  m: number,
+  k: number,
+  n: number,
+  count: number,
+  lStep: number,
+  rStep: number,
+  out: Float32Array,
+  co: number,
+): boolean {
+  const arena = sharedArena(K);
+  const pO = productInto(K, arena, L, R, m, k, n, count, lStep, rStep);
+  if (pO === null) return false;
+  out.set(arena.f32(pO, count * m * n), co);
+  return true;
 }
 
 /**
