@@ -14,13 +14,18 @@ const SPLIT = 134217729; // 2^27 + 1
 /** hi + lo = a * b exactly (for |a|, |b| well inside the double range). */
 function twoProduct(a: number, b: number): [number, number] {
   const p = a * b;
+  return [p, productError(a, b, p)];
+}
+
+/** a * b - p exactly, for p = a * b rounded (Dekker's split); a number, not a pair, for per-element callers. */
+function productError(a: number, b: number, p: number): number {
   let t = SPLIT * a;
   const ah = t - (t - a);
   const al = a - ah;
   t = SPLIT * b;
   const bh = t - (t - b);
   const bl = b - bh;
-  return [p, ah * bh - p + ah * bl + al * bh + al * bl];
+  return ah * bh - p + ah * bl + al * bh + al * bl;
 }
 
 function safe(x: number): boolean {
@@ -29,7 +34,9 @@ function safe(x: number): boolean {
 
 export function fma(a: number, b: number, c: number): number {
   if (!safe(a) || !safe(b) || !safe(c) || a === 0 || b === 0 || c === 0) return a * b + c;
-  const [p, e] = twoProduct(a, b);
+  // Not twoProduct: optimizers call this per element, and the pair it returns is an allocation there.
+  const p = a * b;
+  const e = productError(a, b, p);
   const s = p + c;
   const v = s - p;
   const r = p - (s - v) + (c - v);

@@ -197,7 +197,8 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NllOpts = {}): Tens
   // The declared per-target loss -(x w) (pointwise-loss.ts), over the picked scores; ignored targets give 0.
   const n = picks.length;
   const picked = allocate(input.dtype, n);
-  for (let k = 0; k < n; k++) picked[k] = picks[k] < 0 ? 0 : input.data[picks[k]];
+  const scores = input.data;
+  for (let k = 0; k < n; k++) picked[k] = picks[k] < 0 ? 0 : scores[picks[k]];
   const perTarget = (f: F, dtype: DType, g: ArrayLike<number> | number) => {
     const out = allocate(dtype, n);
     const loop = formulaLoop(

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { mmStrided } from "../../src/runtime/fused/matmul.ts";
 import { sumProductTo, sumTo } from "../../src/runtime/fused/reduce.ts";
+import { forEachRow, readStrides } from "../../src/runtime/fused/strided.ts";
 import {
   allocate,
   type DType,
@@ -66,6 +67,33 @@ function referenceSumTo(src: ArrayLike<number>, shape: Shape, target: Shape, dty
   out.set(acc);
   return out;
 }
+
+describe("forEachRow", () => {
+  it("visits every output in order, each operand at its broadcast element, however it joins dims into rows", () => {
+    const rng = new Rng(5);
+    for (let t = 0; t < 300; t++) {
+      const shape = Array.from(
+        { length: 1 + Math.floor(rng.next() * 4) },
+        () => 1 + Math.floor(rng.next() * 4),
+      );
+      // Operands broadcast from shape: each dim kept or 1, leading dims sometimes dropped (a conv bias: C, 1, 1).
+      const operands = [0, 1].map(() =>
+        shape.slice(Math.floor(rng.next() * (shape.length + 1))).map((d) => (rng.next() < 0.5 ? 1 : d)),
+      );
+      const strides = operands.map((s) => readStrides(s, shape));
+      const seen: number[][] = [];
+      forEachRow(shape, strides, (o, offs, n) => {
+        for (let k = 0; k < n; k++)
+          seen.push([o + k, ...strides.map((s, j) => offs[j] + k * s[shape.length - 1])]);
+      });
+      const want = Array.from({ length: numel(shape) }, (_, o) => [
+        o,
+        ...operands.map((s) => broadcastIndex(o, shape, s)),
+      ]);
+      expect(seen, `${shape} from ${operands.join(" and ")}`).toEqual(want);
+    }
+  });
+});
 
 describe("generated unary loops equal the generated scalar functions", () => {
   const values = [...SPECIALS, ...randomValues(200, 1)];

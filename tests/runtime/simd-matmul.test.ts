@@ -3,7 +3,13 @@
  * bit for bit: random shapes, strided and transposed operands, zeros, infinities and NaN.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jsForm, mmStrided, type Operand, setSimdMinTerms } from "../../src/runtime/fused/matmul.ts";
+import {
+  jsForm,
+  mmStrided,
+  mmStridedBatched,
+  type Operand,
+  setSimdMinTerms,
+} from "../../src/runtime/fused/matmul.ts";
 import { Rng } from "../../src/runtime/index.ts";
 import { setSimdEnabled, simdStatus } from "../../src/runtime/simd/module.ts";
 
@@ -35,6 +41,19 @@ function both(L: Operand, R: Operand, m: number, k: number, n: number): [Float32
   const got = new Float32Array(co + m * n + 2).fill(7);
   mmStrided(L, R, m, k, n, got, co);
   return [got, want];
+}
+
+/** The operands' values one after another, `step` apart, each in the first operand's layout. */
+function stacked(ops: Operand[], rows: number, cols: number, step: number): Operand {
+  const { offset, rowStride, colStride } = ops[0];
+  const data = new Float32Array(ops.length * step);
+  ops.forEach((op, b) => {
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < cols; j++)
+        data[b * step + offset + i * rowStride + j * colStride] =
+          op.data[op.offset + i * op.rowStride + j * op.colStride];
+  });
+  return { data, offset, rowStride, colStride };
 }
 
 describe.each([true, false])("matrix product, SIMD %s", (on) => {
@@ -96,6 +115,64 @@ describe.each([true, false])("matrix product, SIMD %s", (on) => {
     const out = new Float32Array(6).fill(7);
     mmStrided(empty, empty, 2, 0, 3, out, 0);
     expect(Array.from(out)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it("a batch of products equals each product alone, specials and strided layouts included", () => {
+    const rng = new Rng(13);
+    for (let t = 0; t < 60; t++) {
+      const batch = 1 + Math.floor(rng.next() * 5);
+      const m = 1 + Math.floor(rng.next() * 9);
+      const k = 1 + Math.floor(rng.next() * 12);
+      const n = 1 + Math.floor(rng.next() * 9);
+      // Batch b reads each operand shifted by a whole operand's span (the layouts bmm and conv2d give).
+      const ops = Array.from({ length: batch }, () => [
+        operand(rng, m, k, t % 3 === 0),
+        operand(rng, k, n, t % 2 === 0),
+      ]);
+      const lStep = Math.max(...ops.map(([l]) => l.data.length));
+      const rStep = Math.max(...ops.map(([, r]) => r.data.length));
+      const L = stacked(
+        ops.map(([l]) => l),
+        m,
+        k,
+        lStep,
+      );
+      const R = stacked(
+        ops.map(([, r]) => r),
+        k,
+        n,
+        rStep,
+      );
+      const want = new Float32Array(batch * m * n);
+      for (let b = 0; b < batch; b++)
+        jsForm(
+          { ...L, offset: L.offset + b * lStep },
+          { ...R, offset: R.offset + b * rStep },
+          m,
+          k,
+          n,
+          want,
+          b * m * n,
+        );
+      const got = new Float32Array(batch * m * n);
+      mmStridedBatched(L, R, m, k, n, batch, lStep, rStep, got);
+      expect(got, `${batch} x ${m}x${k} @ ${k}x${n}`).toEqual(want);
+    }
+  });
+
+  it("a batch larger than one call takes (several MiB) equals each product alone", () => {
+    const rng = new Rng(17);
+    const [batch, m, k, n] = [800, 32, 32, 32];
+    const fill = (len: number) => Float32Array.from({ length: len }, () => value(rng, false));
+    const L: Operand = { data: fill(batch * m * k), offset: 0, rowStride: k, colStride: 1 };
+    const R: Operand = { data: fill(batch * k * n), offset: 0, rowStride: 1, colStride: k };
+    const want = new Float32Array(batch * m * n);
+    for (let b = 0; b < batch; b++)
+      jsForm({ ...L, offset: b * m * k }, { ...R, offset: b * k * n }, m, k, n, want, b * m * n);
+    const got = new Float32Array(batch * m * n);
+    mmStridedBatched(L, R, m, k, n, batch, m * k, k * n, got);
+    // The first differing element (NaN equal to NaN, 0 to -0 not): toEqual on 800K elements takes seconds.
+    expect(want.findIndex((v, i) => !Object.is(v, got[i]))).toBe(-1);
   });
 
   it("equals the JavaScript forms on the MLP's shapes", () => {

@@ -213,6 +213,10 @@ function kernelPlan(L: Operand, R: Operand, m: number, k: number, n: number) {
  * Zero left factors need masking only when a right factor is infinite or NaN. Whichever of R and the output
  * is smaller is checked: a finite R needs no mask; a finite unmasked output had no 0 * inf term (that would
  * have made it NaN), so it is the masked result too; otherwise the product runs again masked.
+ *
+ * With `batch` > 1, `batch` such products: product b reads L and R shifted by b * lStep and b * rStep elements,
+ * and its m x n result follows product b - 1's. Both operands' spans over every batch are copied in once, so a
+ * batched product (a convolution's) pays the copies and allocations once, not per batch.
  */
 export function productInto(
   K: KernelExports,
@@ -222,10 +226,17 @@ export function productInto(
   m: number,
   k: number,
   n: number,
+  batch = 1,
+  lStep = 0,
+  rStep = 0,
 ): number | null {
   const plan = kernelPlan(L, R, m, k, n);
   if (!plan) return null;
-  const { l0, l1, r0, r1, byRows, packed } = plan;
+  const { l0, byRows, packed } = plan;
+  const r0 = plan.r0;
+  const l1 = plan.l1 + (batch - 1) * lStep;
+  const r1 = plan.r1 + (batch - 1) * rStep;
+  const rSpan = plan.r1 - plan.r0;
   let pL: number;
   let pR: number;
   let pP: number;
@@ -234,25 +245,113 @@ export function productInto(
     pL = arena.alloc((l1 - l0) * 4);
     pR = arena.alloc((r1 - r0) * 4);
     pP = packed ? arena.alloc(packed * 4) : 0;
-    pO = arena.alloc(m * n * 4);
+    pO = arena.alloc(batch * m * n * 4);
   } catch {
     return null; // the module's memory could not grow that far
   }
   // Views only after every allocation: growing the memory detaches earlier ones.
   arena.f32(pL, l1 - l0).set(L.data.subarray(l0, l1));
   arena.f32(pR, r1 - r0).set(R.data.subarray(r0, r1));
-  if (packed) K.mmPack(pR, R.rowStride, R.colStride, k, n, pP);
-  const run = (masked: number) => {
-    if (byRows) K.mmRows(pL, L.colStride, pR, R.rowStride, R.colStride, m, k, n, pO, masked);
-    else if (packed) K.mmCols(pL, L.rowStride, L.colStride, pP, (n + 3) & ~3, m, k, n, pO, masked);
-    else K.mmCols(pL, L.rowStride, L.colStride, pR, R.rowStride, m, k, n, pO, masked);
-  };
-  if (r1 - r0 <= m * n) run(K.mmFinite(pR, r1 - r0) ? 0 : 1);
-  else {
-    run(0);
-    if (!K.mmFinite(pO, m * n)) run(1);
+  for (let b = 0; b < batch; b++) {
+    const pLb = pL + b * lStep * 4;
+    const pRb = pR + b * rStep * 4;
+    const pOb = pO + b * m * n * 4;
+    if (packed) K.mmPack(pRb, R.rowStride, R.colStride, k, n, pP);
+    if (rSpan <= m * n)
+      runKernel(K, L, R, m, k, n, byRows, packed, pLb, pRb, pP, pOb, K.mmFinite(pRb, rSpan) ? 0 : 1);
+    else {
+      runKernel(K, L, R, m, k, n, byRows, packed, pLb, pRb, pP, pOb, 0);
+      if (!K.mmFinite(pOb, m * n)) runKernel(K, L, R, m, k, n, byRows, packed, pLb, pRb, pP, pOb, 1);
+    }
   }
   return pO;
+}
+
+/** One kernel call as kernelPlan chose it (a plain function: a closure per product costs more than the call). */
+function runKernel(
+  K: KernelExports,
+  L: Operand,
+  R: Operand,
+  m: number,
+  k: number,
+  n: number,
+  byRows: boolean,
+  packed: number,
+  pL: number,
+  pR: number,
+  pP: number,
+  pO: number,
+  masked: number,
+): void {
+  if (byRows) K.mmRows(pL, L.colStride, pR, R.rowStride, R.colStride, m, k, n, pO, masked);
+  else if (packed) K.mmCols(pL, L.rowStride, L.colStride, pP, (n + 3) & ~3, m, k, n, pO, masked);
+  else K.mmCols(pL, L.rowStride, L.colStride, pR, R.rowStride, m, k, n, pO, masked);
+}
+
+/**
+ * C[b] (m x n, contiguous from b * m * n) = L[b] @ R[b] for b < batch, operand b shifted by b * lStep and
+ * b * rStep elements from L and R: each product exactly as mmStrided computes it, the SIMD kernels taking all
+ * of them in one call where they take one.
+ */
+export function mmStridedBatched(
+  L: Operand,
+  R: Operand,
+  m: number,
+  k: number,
+  n: number,
+  batch: number,
+  lStep: number,
+  rStep: number,
+  out: Storage,
+): void {
+  const simd = batch > 1 && m * k * n >= SIMD_MIN_TERMS && simdKernels();
+  // Batches a few MiB at a time: the module's memory grows to what one call takes and is never given back.
+  const chunk = Math.max(1, Math.floor(BATCH_BYTES / ((lStep + rStep + m * n) * 4)));
+  for (let b = 0; b < batch; ) {
+    const count = Math.min(chunk, batch - b);
+    const Lb = { ...L, offset: L.offset + b * lStep };
+    const Rb = { ...R, offset: R.offset + b * rStep };
+    if (
+      !simd ||
+      !(L.data instanceof Float32Array && R.data instanceof Float32Array && out instanceof Float32Array) ||
+      !batchInto(simd, Lb as F32Operand, Rb as F32Operand, m, k, n, count, lStep, rStep, out, b * m * n)
+    )
+      for (let c = 0; c < count; c++)
+        mmStrided(
+          { ...L, offset: L.offset + (b + c) * lStep },
+          { ...R, offset: R.offset + (b + c) * rStep },
+          m,
+          k,
+          n,
+          out,
+          (b + c) * m * n,
+        );
+    b += count;
+  }
+}
+
+/** Most operand and output bytes one batched SIMD call copies into module memory. */
+const BATCH_BYTES = 8 * 1024 * 1024;
+
+/** `count` products by productInto, copied to out from `co`; false where the kernels cannot take them. */
+function batchInto(
+  K: KernelExports,
+  L: F32Operand,
+  R: F32Operand,
+  m: number,
+  k: number,
+  n: number,
+  count: number,
+  lStep: number,
+  rStep: number,
+  out: Float32Array,
+  co: number,
+): boolean {
+  const arena = sharedArena(K);
+  const pO = productInto(K, arena, L, R, m, k, n, count, lStep, rStep);
+  if (pO === null) return false;
+  out.set(arena.f32(pO, count * m * n), co);
+  return true;
 }
 
 /**

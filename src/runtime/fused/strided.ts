@@ -34,14 +34,18 @@ export function forEachRow(
     row(0, offs, 1);
     return;
   }
-  const n = shape[rank - 1];
+  // Outer dims that continue the innermost row for every operand (a bias's H, W under a conv output) join it:
+  // the same elements in the same order, in fewer and longer rows.
+  let inner = rank - 1;
+  let n = shape[inner];
+  while (inner > 0 && continuesRow(strides, inner - 1, rank - 1, n)) n *= shape[--inner];
   let rows = 1;
-  for (let d = 0; d < rank - 1; d++) rows *= shape[d];
+  for (let d = 0; d < inner; d++) rows *= shape[d];
   if (n === 0 || rows === 0) return;
   const idx = new Int32Array(rank);
   for (let r = 0, o = 0; r < rows; r++, o += n) {
     row(o, offs, n);
-    for (let d = rank - 2; d >= 0; d--) {
+    for (let d = inner - 1; d >= 0; d--) {
       idx[d]++;
       for (let j = 0; j < k; j++) offs[j] += strides[j][d];
       if (idx[d] < shape[d]) break;
@@ -49,6 +53,12 @@ export function forEachRow(
       idx[d] = 0;
     }
   }
+}
+
+/** Whether one step along dim d moves every operand exactly a row of n elements along dim `last`. */
+function continuesRow(strides: readonly Int32Array[], d: number, last: number, n: number): boolean {
+  for (const s of strides) if (s[d] !== s[last] * n) return false;
+  return true;
 }
 
 /**

@@ -1,6 +1,6 @@
 /** Ops that move data without arithmetic: reshape, transpose, permute, expand, cat, stack, gather, index_select. */
 import { record } from "../autograd.ts";
-import { allocate, isIntegral } from "../dtype.ts";
+import { allocate, isIntegral, type Storage } from "../dtype.ts";
 import { sumTo } from "../fused/reduce.ts";
 import {
   fmtShape,
@@ -55,13 +55,37 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const p = dims.map((d) => normDim(d, x.ndim, "permute"));
   if (new Set(p).size !== p.length) throw new ShapeError(`permute: repeated dim in ${fmtShape(dims)}`);
   const shape = p.map((d) => x.shape[d]);
-  const inStrides = stridesOf(x.shape);
-  const readStrides = p.map((d) => inStrides[d]);
   const out = allocate(x.dtype, x.numel);
+  const r = x.ndim;
+  if (r >= 2 && p[r - 2] === r - 1 && p[r - 1] === r - 2 && p.every((d, i) => i >= r - 2 || d === i))
+    transposeLast(
+      x.data,
+      out,
+      x.numel / (x.shape[r - 2] * x.shape[r - 1] || 1),
+      x.shape[r - 2],
+      x.shape[r - 1],
+    );
+  else {
+    const inStrides = stridesOf(x.shape);
+    permuteInto(
+      x.data,
+      out,
+      shape,
+      p.map((d) => inStrides[d]),
+    );
+  }
+  const result = record(new Tensor(out, shape, x.dtype), "PermuteBackward0", [x], (g) => [
+    VJP.permute(CPU, g, p),
+  ]);
+  return traceOp("permute", [x], { dims: p }, result);
+}
+
+/** out = src read through `readStrides` in the row-major order of `shape` (any permutation). */
+function permuteInto(src: Storage, out: Storage, shape: readonly number[], readStrides: number[]): void {
   const idx = new Array<number>(shape.length).fill(0);
   let off = 0;
   for (let o = 0; o < out.length; o++) {
-    out[o] = x.data[off];
+    out[o] = src[off];
     for (let d = shape.length - 1; d >= 0; d--) {
       idx[d]++;
       off += readStrides[d];
@@ -70,10 +94,16 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
       idx[d] = 0;
     }
   }
-  const result = record(new Tensor(out, shape, x.dtype), "PermuteBackward0", [x], (g) => [
-    VJP.permute(CPU, g, p),
-  ]);
-  return traceOp("permute", [x], { dims: p }, result);
+}
+
+/**
+ * The last two dims swapped, `batch` matrices of rows x cols (linear's weight.T every step, and its gradient
+ * back): the same elements as permuteInto, without its per-element walk over every dim.
+ */
+function transposeLast(src: Storage, out: Storage, batch: number, rows: number, cols: number): void {
+  for (let b = 0, base = 0; b < batch; b++, base += rows * cols)
+    for (let j = 0, o = base; j < cols; j++)
+      for (let i = 0, at = base + j; i < rows; i++, o++, at += cols) out[o] = src[at];
 }
 
 export function transpose(x: Tensor, dim0 = 0, dim1 = 1): Tensor {
@@ -169,9 +199,17 @@ function pad(t: Tensor, dim: number, start: number, shape: Shape): Tensor {
 }
 
 function scatterAdd(g: Tensor, offsets: Int32Array, shape: Shape): Tensor {
-  const gx = zeros(shape, g.dtype);
-  for (let i = 0; i < offsets.length; i++) if (offsets[i] >= 0) gx.data[offsets[i]] += g.data[i];
-  return gx;
+  const out = allocate(g.dtype, numel(shape));
+  addAt(out, g.data, offsets);
+  return new Tensor(out, shape, g.dtype);
+}
+
+/** out[offsets[i]] += from[i] in order of i (a negative offset adds nothing); the arrays read once, not per element. */
+function addAt(out: Storage, from: Storage, offsets: Int32Array): void {
+  for (let i = 0; i < offsets.length; i++) {
+    const at = offsets[i];
+    if (at >= 0) out[at] += from[i];
+  }
 }
 
 /** The gradient table's operations (runtime/vjp.ts) that layout's rules use, on tensors. */
@@ -214,6 +252,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const is = stridesOf(index.shape);
   const size = x.shape[d];
   const offsets = new Int32Array(index.numel);
+  const picks = index.data;
   for (let i = 0; i < index.numel; i++) {
     let rem = i;
     let off = 0;
@@ -222,7 +261,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
       rem -= c * is[k];
       let v = c;
       if (k === d) {
-        v = index.data[i];
+        v = picks[i];
         // torch.gather does not wrap negative indices: they are out of bounds like any other.
         if (v < 0 || v >= size)
           throw new RangeError(`gather: index ${v} is out of bounds for dimension ${d} with size ${size}`);
@@ -235,7 +274,8 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
     offsets[i] = off;
   }
   const out = allocate(x.dtype, index.numel);
-  for (let i = 0; i < out.length; i++) out[i] = x.data[offsets[i]];
+  const src = x.data;
+  for (let i = 0; i < out.length; i++) out[i] = src[offsets[i]];
   const result = record(new Tensor(out, index.shape, x.dtype), "GatherBackward0", [x], (g) => [
     VJP.take(CPU, g, offsets, x.shape),
   ]);
@@ -249,32 +289,76 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim(dim, x.ndim, "index_select");
   const [outer, n, inner] = around(x.shape, d);
   const m = index.numel;
-  const idx = Int32Array.from(index.data, (v) => {
-    if (v < 0 || v >= n)
-      throw new RangeError(`index_select: index ${v} is out of range for dimension ${d} with size ${n}`);
-    return v;
-  });
+  const idx = checkedIndex(index.data, n, d);
   const shape = [...x.shape];
   if (x.ndim > 0) shape[d] = m;
   const out = allocate(x.dtype, outer * m * inner);
-  const src = x.data;
-  // One element per index (im2col gathers a plane's pixels): a plain loop, not a subarray per element.
-  if (inner === 1)
-    for (let o = 0; o < outer; o++) {
-      const from = o * n;
-      const to = o * m;
-      for (let j = 0; j < m; j++) out[to + j] = src[from + idx[j]];
-    }
-  else
+  if (inner === 1) gatherRows(x.data, idx, out, outer, n);
+  else {
+    const src = x.data;
     for (let o = 0; o < outer; o++)
       for (let j = 0; j < m; j++)
         out.set(src.subarray((o * n + idx[j]) * inner, (o * n + idx[j] + 1) * inner), (o * m + j) * inner);
-  const result = record(new Tensor(out, shape, x.dtype), "IndexSelectBackward0", [x], (g) => {
-    const offsets = new Int32Array(outer * m * inner);
-    for (let o = 0; o < outer; o++)
-      for (let j = 0; j < m; j++)
-        for (let i = 0; i < inner; i++) offsets[(o * m + j) * inner + i] = (o * n + idx[j]) * inner + i;
-    return [VJP.take(CPU, g, offsets, x.shape)];
-  });
+  }
+  const result = record(new Tensor(out, shape, x.dtype), "IndexSelectBackward0", [x], (g) => [
+    VJP.take(CPU, g, selectOffsets(idx, outer, n, inner), x.shape),
+  ]);
   return traceOp("index_select", [x, index], { dim: d }, result);
+}
+
+function checkedIndex(values: Storage, n: number, dim: number): Int32Array {
+  const idx = new Int32Array(values.length);
+  for (let j = 0; j < values.length; j++) {
+    const v = values[j];
+    if (!(v >= 0 && v < n))
+      throw new RangeError(`index_select: index ${v} is out of range for dimension ${dim} with size ${n}`);
+    idx[j] = v;
+  }
+  return idx;
+}
+
+/**
+ * One element per index (im2col gathers a plane's pixels): out row o is src row o (of n) read at idx. Its own
+ * small function so the loop stays monomorphic and optimised whatever else index_select is called with.
+ */
+function gatherRows(src: Storage, idx: Int32Array, out: Storage, outer: number, n: number): void {
+  const m = idx.length;
+  for (let o = 0; o < outer; o++) {
+    const from = o * n;
+    const to = o * m;
+    for (let j = 0; j < m; j++) out[to + j] = src[from + idx[j]];
+  }
+}
+
+/**
+ * The flat input offset of each element index_select read, for its gradient (VJP.take). A model selects with
+ * the same table every step (im2col's, a pooling's windows), so the last few tables' offsets are kept and
+ * shared (VJP.take only reads them).
+ */
+function selectOffsets(idx: Int32Array, outer: number, n: number, inner: number): Int32Array {
+  const m = idx.length;
+  for (const e of recentOffsets)
+    if (e.outer === outer && e.n === n && e.inner === inner && sameValues(e.idx, idx)) return e.offsets;
+  const offsets = new Int32Array(outer * m * inner);
+  let k = 0;
+  for (let o = 0; o < outer; o++)
+    for (let j = 0; j < m; j++) {
+      const base = (o * n + idx[j]) * inner;
+      for (let i = 0; i < inner; i++) offsets[k++] = base + i;
+    }
+  if (offsets.length <= MEMO_MAX_OFFSETS) {
+    recentOffsets.unshift({ idx, outer, n, inner, offsets });
+    if (recentOffsets.length > 4) recentOffsets.pop();
+  }
+  return offsets;
+}
+
+/** Largest offsets table kept (4 MiB of Int32). */
+const MEMO_MAX_OFFSETS = 1 << 20;
+const recentOffsets: { idx: Int32Array; outer: number; n: number; inner: number; offsets: Int32Array }[] = [];
+
+function sameValues(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

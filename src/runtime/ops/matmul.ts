@@ -1,7 +1,7 @@
 /** `torch.matmul` for 1-D, 2-D and batched (broadcast) operands. */
 import { record } from "../autograd.ts";
 import { allocate, type DType } from "../dtype.ts";
-import { lazyProduct, mmStrided, type Operand } from "../fused/matmul.ts";
+import { lazyProduct, mmStridedBatched, type Operand } from "../fused/matmul.ts";
 import { broadcastShapes, fmtShape, numel, ShapeError } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
@@ -50,8 +50,16 @@ function bmm(
     if (lazy) return new Tensor(null, shape, dtype, lazy);
   }
   const out = allocate(dtype, batch * m * n);
-  for (let b = 0; b < batch; b++)
-    mmStrided(...operands(A, aTransposed, B, bTransposed, b, m, k, n), m, k, n, out, b * m * n);
+  mmStridedBatched(
+    ...operands(A, aTransposed, B, bTransposed, 0, m, k, n),
+    m,
+    k,
+    n,
+    batch,
+    m * k,
+    k * n,
+    out,
+  );
   return new Tensor(out, shape, dtype);
 }
 
