@@ -406,7 +406,7 @@ function logsumexp(b: Builder, x: Node, dims: number[], out: Tensor): Node {
     const m = b.map({ k: "detach" }, [b.reduce("max", x, dims)], keptShape(x.shape, dims), x.dtype);
     const shifted = b.expr("lse_shift", [x, b.expand(m, x.shape)], x.shape);
     const s = b.reduce("sum", shifted, dims);
-    r = b.expr("lse_finish", [b.unary("log", s), m], s.shape);
+    r = b.expr("lse_finish", [s, m], s.shape);
   }
   const vjp = (vb: Builder, g: Node) => [
     VJP.logsumexp(gradOps(vb), { g, x, y: r, xShape: x.shape, dims, dtype: g.dtype }),

@@ -6,6 +6,7 @@
 import { type Attrs, BINARY, UNARY, unaryWgsl, wgslFloat } from "../runtime/ops/elementwise.ts";
 import { type F, readsVar, wgslOf } from "../runtime/ops/formula.ts";
 import { LANES } from "../runtime/ops/lanes.ts";
+import { normSpec } from "../runtime/ops/reductions.ts";
 import { GRAD_VARS, LOSS_VARS, POINTWISE_LOSSES } from "../runtime/pointwise-loss.ts";
 import { numel, sameShape, stridesOf } from "../runtime/shape.ts";
 import { GpuError, nodeRef } from "./errors.ts";
@@ -542,31 +543,17 @@ function reduceOps(r: Node): ReduceOps {
         finish: id,
         sum: false,
       };
-    case "norm":
-      if (p === Number.POSITIVE_INFINITY)
-        return {
-          init: "0.0",
-          combine: (a, b) => `gw_max(${a}, ${b})`,
-          pre: (x) => `abs(${x})`,
-          finish: id,
-          sum: false,
-        };
-      if (p === 2)
-        return {
-          init: "0.0",
-          combine: sum,
-          pre: (x) => `${x} * ${x}`,
-          finish: (a) => `sqrt(${a})`,
-          sum: true,
-        };
-      if (p === 1) return { init: "0.0", combine: sum, pre: (x) => `abs(${x})`, finish: id, sum: true };
+    case "norm": {
+      // The declaration (runtime/ops/reductions.ts); |x| >= 0, so the max starts from 0.
+      const spec = normSpec(p);
       return {
         init: "0.0",
-        combine: sum,
-        pre: (x) => `gw_pow(abs(${x}), ${wgslFloat(p)})`,
-        finish: (a) => `gw_pow(${a}, ${wgslFloat(1 / p)})`,
-        sum: true,
+        combine: spec.combine === "max" ? (a, b) => `gw_max(${a}, ${b})` : sum,
+        pre: (x) => wgslOf(spec.pre, { p }, { x }),
+        finish: (a) => wgslOf(spec.finish, { p }, { s: a }),
+        sum: spec.combine === "sum",
       };
+    }
   }
 }
 

@@ -3,6 +3,9 @@
  * gw_sigmoid), the expressions of the backend's own elementwise functions (logsumexp's and norms' pieces and
  * gradients that have no runtime declaration), each mirroring the CPU runtime's formula for the same value.
  */
+
+import { wgslOf } from "../runtime/ops/formula.ts";
+import { LOGSUMEXP } from "../runtime/ops/reductions.ts";
 import { EXP, TANH, wgslFunction } from "../runtime/simd/breakdown.ts";
 import type { ExprName } from "./ir.ts";
 
@@ -172,13 +175,9 @@ export function exprWgsl(name: ExprName, a: string[]): string {
 
 function rawExpr(name: ExprName, a: string[]): string {
   switch (name) {
-    case "lse_shift": {
-      const [x, m] = a;
-      return `select(select(0.0, 1.0, ${x} == ${m}), gw_exp(${x} - ${m}), gw_finite(${m}))`;
-    }
-    case "lse_finish": {
-      const [l, m] = a;
-      return `select(${m}, ${l} + ${m}, gw_finite(${m}))`;
-    }
+    case "lse_shift":
+      return wgslOf(LOGSUMEXP.shift, {}, { x: a[0], m: a[1] });
+    case "lse_finish":
+      return wgslOf(LOGSUMEXP.finish, {}, { s: a[0], m: a[1] });
   }
 }

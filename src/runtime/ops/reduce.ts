@@ -7,9 +7,11 @@ import { fromFlat, Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
 import { keptShape as keptShapeOf, VJP } from "../vjp.ts";
 import { torchOrderSum } from "./cascade.ts";
+import { type Attrs, type F, formulaLoop } from "./formula.ts";
 import { around, broadcastTo, mapBinary, mapFormula, reduceDim } from "./kernels.ts";
 import { runLanes } from "./lanes.ts";
 import { reshape, sumToShape } from "./layout.ts";
+import { LOGSUMEXP, normSpec } from "./reductions.ts";
 
 export type Dims = number | readonly number[] | null | undefined;
 
@@ -222,6 +224,21 @@ export function argmin(x: Tensor, dim?: number | null, keepdim = false): Tensor 
   return extremeDim(x, dim, keepdim, lt, "argmin").indices;
 }
 
+// The variable lists of the declared reduction formulas (ops/reductions.ts); generated loops are cached per
+// list object, so each is made once.
+const X_VAR = ["x"] as const;
+const S_VAR = ["s"] as const;
+const XM_VARS = ["x", "m"] as const;
+const SM_VARS = ["s", "m"] as const;
+const ARRAYS = [false, false] as const;
+
+/** A declared formula over arrays of equal length, in float64. */
+function run(f: F, vars: readonly string[], operands: ArrayLike<number>[], attrs: Attrs = {}): Float64Array {
+  const out = new Float64Array(operands[0].length);
+  formulaLoop(f, vars, ARRAYS.slice(0, vars.length), "f64", attrs)(operands, out, out.length);
+  return out;
+}
+
 /**
  * `torch.norm(input, p, dim, keepdim)` / `torch.linalg.vector_norm`: p-norm for p > 0 and p = inf.
  * The gradient at a zero norm is zero, as torch masks it.
@@ -231,18 +248,14 @@ export function norm(x: Tensor, p = 2, dims?: Dims, keepdim = false): Tensor {
     throw new TypeError(`norm(): input dtype should be floating point, got ${x.dtype}`);
   if (!(p > 0)) throw new RangeError(`norm: p must be positive (got ${p})`);
   const ds = reductionDims(x, dims, "norm");
-  const abs = fromFlat(Array.from(x.data, Math.abs), x.shape, "float64");
-  let out: Tensor;
-  if (p === Number.POSITIVE_INFINITY) {
-    let cur: Tensor = abs;
-    for (const d of [...ds].reverse()) cur = extremeDim(cur, d, true, gt, "norm").values;
-    out = fromFlat(cur.data, finalShape(x, ds, keepdim), x.dtype);
-  } else {
-    const powed = p === 2 ? Array.from(abs.data, (v) => v * v) : Array.from(abs.data, (v) => v ** p);
-    const s = sumRaw(fromFlat(powed, x.shape, "float64"), ds, "float64");
-    const r = Array.from(s.data, (v) => (p === 2 ? Math.sqrt(v) : v ** (1 / p)));
-    out = fromFlat(r, finalShape(x, ds, keepdim), x.dtype);
-  }
+  const spec = normSpec(p);
+  const pre = fromFlat(run(spec.pre, X_VAR, [x.data], { p }), x.shape, "float64");
+  let acc: Tensor;
+  if (spec.combine === "max") {
+    acc = pre;
+    for (const d of [...ds].reverse()) acc = extremeDim(acc, d, true, gt, "norm").values;
+  } else acc = sumRaw(pre, ds, "float64");
+  const out = fromFlat(run(spec.finish, S_VAR, [acc.data], { p }), finalShape(x, ds, keepdim), x.dtype);
   traceOp("norm", [x], { p, dims: ds, keepdim }, out);
   return record(out, "NormBackward1", [x], (g) => [
     VJP.norm(CPU, { g, x, y: out.detach(), xShape: x.shape, dims: ds, dtype: g.dtype }, p),
@@ -254,14 +267,13 @@ export function logsumexp(x: Tensor, dims: Dims, keepdim = false): Tensor {
   const ds = reductionDims(x, dims, "logsumexp");
   let m: Tensor = x.detach();
   for (const d of [...ds].reverse()) m = extremeDim(m, d, true, gt, "logsumexp").values;
-  const mB = broadcastTo(m, x.shape).data;
   const e = fromFlat(
-    Array.from(x.data, (v, i) => (Number.isFinite(mB[i]) ? Math.exp(v - mB[i]) : v === mB[i] ? 1 : 0)),
+    run(LOGSUMEXP.shift, XM_VARS, [x.data, broadcastTo(m, x.shape).data]),
     x.shape,
     "float64",
   );
   const s = sumRaw(e, ds, "float64");
-  const r = Array.from(s.data, (v, i) => (Number.isFinite(m.data[i]) ? Math.log(v) + m.data[i] : m.data[i]));
+  const r = run(LOGSUMEXP.finish, SM_VARS, [s.data, m.data]);
   const out = fromFlat(r, finalShape(x, ds, keepdim), isFloating(x.dtype) ? x.dtype : "float32");
   traceOp("logsumexp", [x], { dims: ds, keepdim }, out);
   return record(out, "LogsumexpBackward0", [x], (g) => [
