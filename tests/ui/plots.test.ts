@@ -75,6 +75,26 @@ describe("SeriesTable", () => {
   });
 });
 
+describe("SeriesTable rows by column position", () => {
+  it("addRow leaves every column NaN but those set, across grows and clears", () => {
+    const t = new SeriesTable(2);
+    const a = t.colIndex("a");
+    for (let i = 0; i < 9; i++) {
+      const row = t.addRow(i);
+      if (i % 3 !== 2) t.set(a, row, 10 * i);
+      if (i >= 4) t.set(t.colIndex("b"), row, -i);
+    }
+    expect([...t.xView()]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([...t.view("a")]).toEqual([0, 10, Number.NaN, 30, 40, Number.NaN, 60, 70, Number.NaN]);
+    expect([...t.view("b")]).toEqual([Number.NaN, Number.NaN, Number.NaN, Number.NaN, -4, -5, -6, -7, -8]);
+    t.clear();
+    const c = t.colIndex("c");
+    t.set(c, t.addRow(0), 1);
+    expect(t.columns()).toEqual(["c"]);
+    expect([...t.view("c")]).toEqual([1]);
+  });
+});
+
 describe("frameLoop", () => {
   it("draws once per frame however many requests arrive", () => {
     const frames: (() => void)[] = [];

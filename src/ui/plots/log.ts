@@ -51,49 +51,56 @@ export function createTrainingLog() {
   const [truncated, setTruncated] = createSignal<string[]>([]);
   /** Whether the run reports a learning rate (a scheduler drives it): the loss chart then draws it too. */
   const [hasLr, setHasLr] = createSignal(false);
-  /** Column names per parameter, computed once: records arrive by the thousand per second. */
-  const names = new Map<string, ParamSeries[]>();
+
+  /** Each parameter's plotted columns, computed once, and their positions in the params and grads tables. */
+  const cols = new Map<string, { series: ParamSeries[]; p: number[]; g: number[] }>();
 
   const append = (records: readonly EpochRecord[]) => {
     if (records.length === 0) return;
     let added: ParamSeries[] | null = null;
+    // Values go straight into the tables' columns: no object per record (thousands arrive a second).
+    const lossCol = loss.colIndex("loss");
     for (const r of records) {
-      const row: Record<string, number> = { loss: r.loss };
+      const li = loss.addRow(r.epoch);
+      loss.set(lossCol, li, r.loss);
       if (r.valLoss !== undefined) {
-        row.val_loss = r.valLoss;
+        loss.set(loss.colIndex("val_loss"), li, r.valLoss);
         if (!lossColumns().includes("val_loss")) setLossColumns(["loss", "val_loss"]);
       }
       if (r.lr !== undefined) {
-        row.lr = r.lr;
+        loss.set(loss.colIndex("lr"), li, r.lr);
         if (!hasLr()) setHasLr(true);
       }
-      loss.push(r.epoch, row);
       if (r.metrics) {
         metrics.push(r.epoch, r.metrics);
         const known = metricColumns();
         const fresh = Object.keys(r.metrics).filter((k) => !known.includes(k));
         if (fresh.length > 0) setMetricColumns([...known, ...fresh]);
       }
-      const pv: Record<string, number> = {};
-      const gv: Record<string, number> = {};
+      const pi = params.addRow(r.epoch);
+      const gi = grads.addRow(r.epoch);
       for (const id in r.params) {
         const vals = r.params[id];
-        let cols = names.get(id);
-        if (!cols) {
-          cols = seriesNames(id, vals.length);
-          names.set(id, cols);
+        let c = cols.get(id);
+        if (!c) {
+          const series = seriesNames(id, vals.length);
+          c = {
+            series,
+            p: series.map((s) => params.colIndex(s.name)),
+            g: series.map((s) => grads.colIndex(s.name)),
+          };
+          cols.set(id, c);
           added ??= [];
-          added.push(...cols);
+          added.push(...series);
           if (vals.length > MAX_SERIES_PER_PARAM) setTruncated((t) => [...t, id]);
         }
-        for (const s of cols) {
-          pv[s.name] = vals[s.index];
-          const g = r.grads?.[id];
-          if (g) gv[s.name] = g[s.index];
+        const g = r.grads?.[id];
+        const { series, p, g: gc } = c;
+        for (let k = 0; k < series.length; k++) {
+          params.set(p[k], pi, vals[series[k].index]);
+          if (g) grads.set(gc[k], gi, g[series[k].index]);
         }
       }
-      params.push(r.epoch, pv);
-      grads.push(r.epoch, gv);
     }
     if (added) setSeries((s) => [...s, ...(added as ParamSeries[])]);
     // One table grows early per batch, before it is full: each grow is its own task, not one task for all.
@@ -106,7 +113,7 @@ export function createTrainingLog() {
     params.clear();
     grads.clear();
     metrics.clear();
-    names.clear();
+    cols.clear();
     setLossColumns(["loss"]);
     setMetricColumns([]);
     setSeries([]);
