@@ -4,12 +4,14 @@
  * max along the taps (max pooling) or sum and divide (average pooling) finish the job. The gradients, the WebGPU
  * kernels and their gradients all come from those ops; nothing here computes a derivative.
  */
+import { record } from "../autograd.ts";
 import { allocate } from "../dtype.ts";
 import { fmtShape, ShapeError } from "../shape.ts";
 import { Tensor, zeros } from "../tensor.ts";
 import { isTracing } from "../trace.ts";
+import { VJP } from "../vjp.ts";
 import { applyBinary, cast, where } from "./elementwise.ts";
-import { cat, indexSelect, reshape, squeeze, unsqueeze } from "./layout.ts";
+import { cat, indexSelect, reshape, scatterAdd, squeeze, unsqueeze } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 import { maxDim, sum } from "./reduce.ts";
 
@@ -347,6 +349,11 @@ export function maxPool2d(
   const g = maxGeometry(x.shape, kernel, o);
   let indices: Tensor | null = null;
   const values = batched(x, 2, (x4) => {
+    if (!isTracing()) {
+      const best = maxPoolPlanes(x4, g);
+      indices = best.indices;
+      return best.values;
+    }
     const [hh, ww] = x4.shape.slice(2);
     const h = strided(hh, g.out[0], g.k[0], g.s[0], g.p[0], g.d[0]);
     const w = strided(ww, g.out[1], g.k[1], g.s[1], g.p[1], g.d[1]);
@@ -362,6 +369,61 @@ export function maxPool2d(
   });
   const idx = indices as unknown as Tensor;
   return { values, indices: x.ndim === 3 ? squeeze(idx, 0) : idx };
+}
+
+/**
+ * max_pool2d over (N, C, H, W) in one pass, as torch's CPU kernel (cpu_max_pool): per window the taps in
+ * row-major order from -inf, `val > max || isnan(val)` (so the first of equal maxima, the LAST NaN), the index
+ * starting at the first valid tap (an all -inf window picks it). Taps in padding are skipped. The gradient goes
+ * to each output's saved index, added in output order as torch's backward does (VJP.take's scatter).
+ */
+function maxPoolPlanes(x: Tensor, g: PoolGeometry): { values: Tensor; indices: Tensor } {
+  const [n, c, H, W] = x.shape;
+  const [Ho, Wo] = g.out;
+  const [kH, kW] = g.k;
+  const [sH, sW] = g.s;
+  const [pH, pW] = g.p;
+  const [dH, dW] = g.d;
+  const src = x.data;
+  const planes = n * c;
+  const vals = allocate(x.dtype, planes * Ho * Wo);
+  const idx = new Float64Array(planes * Ho * Wo);
+  let o = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * H * W;
+    for (let oh = 0; oh < Ho; oh++) {
+      let h0 = oh * sH - pH;
+      const h1 = Math.min(h0 + (kH - 1) * dH + 1, H);
+      while (h0 < 0) h0 += dH;
+      for (let ow = 0; ow < Wo; ow++, o++) {
+        let w0 = ow * sW - pW;
+        const w1 = Math.min(w0 + (kW - 1) * dW + 1, W);
+        while (w0 < 0) w0 += dW;
+        let bi = h0 * W + w0;
+        let bv = Number.NEGATIVE_INFINITY;
+        for (let ih = h0; ih < h1; ih += dH)
+          for (let iw = w0; iw < w1; iw += dW) {
+            const at = ih * W + iw;
+            const v = src[base + at];
+            if (v > bv || Number.isNaN(v)) {
+              bv = v;
+              bi = at;
+            }
+          }
+        vals[o] = bv;
+        idx[o] = bi;
+      }
+    }
+  }
+  const shape = [n, c, Ho, Wo];
+  const indices = new Tensor(idx, shape, "int64");
+  const values = record(new Tensor(vals, shape, x.dtype), "MaxPool2DWithIndicesBackward0", [x], (grad) => {
+    const offsets = new Int32Array(idx.length);
+    const L = Ho * Wo;
+    for (let i = 0; i < idx.length; i++) offsets[i] = Math.floor(i / L) * H * W + idx[i];
+    return [VJP.take({ scatterAdd }, grad, offsets, x.shape)];
+  });
+  return { values, indices };
 }
 
 /**

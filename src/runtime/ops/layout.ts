@@ -168,7 +168,7 @@ function pad(t: Tensor, dim: number, start: number, shape: Shape): Tensor {
   return full;
 }
 
-function scatterAdd(g: Tensor, offsets: Int32Array, shape: Shape): Tensor {
+export function scatterAdd(g: Tensor, offsets: Int32Array, shape: Shape): Tensor {
   const gx = zeros(shape, g.dtype);
   for (let i = 0; i < offsets.length; i++) if (offsets[i] >= 0) gx.data[offsets[i]] += g.data[i];
   return gx;
