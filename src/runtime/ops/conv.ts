@@ -496,7 +496,58 @@ export function avgPool2d(x: Tensor, kernel: Pair, o: AvgPoolOptions = {}): Tens
                 : ih * iw,
         );
       }
+    if (!isTracing() && (x4.dtype === "float32" || x4.dtype === "float64"))
+      return avgPoolPlanes(x4, h, w, divisors);
     return windowMean(x4, h, w, divisors);
+  });
+}
+
+/**
+ * avg_pool2d over (N, C, H, W) in one pass, as torch's CPU kernel (cpu_avg_pool): each window's taps inside the
+ * input summed in row-major order in the tensor's dtype, then one division by its divisor. The backward adds
+ * grad / divisor to each of the window's taps, output by output, as torch's cpu_avg_pool_backward does.
+ */
+function avgPoolPlanes(x: Tensor, h: Axis, w: Axis, divisors: ArrayLike<number>): Tensor {
+  const [n, c, H, W] = x.shape;
+  const K = h.kernel * w.kernel;
+  const L = h.out * w.out;
+  // Each output's taps (plane offsets, -1 in padding), in torch's order.
+  const taps = new Int32Array(L * K);
+  for (let oh = 0, t = 0; oh < h.out; oh++)
+    for (let ow = 0; ow < w.out; ow++)
+      for (let kh = 0; kh < h.kernel; kh++)
+        for (let kw = 0; kw < w.kernel; kw++, t++) {
+          const ih = h.taps[oh * h.kernel + kh];
+          const iw = w.taps[ow * w.kernel + kw];
+          taps[t] = ih >= 0 && iw >= 0 ? ih * W + iw : -1;
+        }
+  const src = x.data;
+  const planes = n * c;
+  const out = allocate(x.dtype, planes * L);
+  const round = x.dtype === "float32" ? Math.fround : (v: number) => v;
+  for (let pl = 0; pl < planes; pl++)
+    for (let l = 0; l < L; l++) {
+      let sum = 0;
+      for (let k = 0; k < K; k++) {
+        const at = taps[l * K + k];
+        if (at >= 0) sum = round(sum + src[pl * H * W + at]);
+      }
+      out[pl * L + l] = sum / divisors[l];
+    }
+  return record(new Tensor(out, [n, c, h.out, w.out], x.dtype), "AvgPool2DBackward0", [x], (grad) => {
+    const g = grad.data;
+    const shares = allocate(grad.dtype, planes * L * K);
+    const offsets = new Int32Array(planes * L * K);
+    for (let pl = 0, i = 0; pl < planes; pl++)
+      for (let l = 0; l < L; l++) {
+        const delta = round(g[pl * L + l] / divisors[l]);
+        for (let k = 0; k < K; k++, i++) {
+          const at = taps[l * K + k];
+          shares[i] = delta;
+          offsets[i] = at >= 0 ? pl * H * W + at : -1;
+        }
+      }
+    return [VJP.take({ scatterAdd }, new Tensor(shares, [shares.length], grad.dtype), offsets, x.shape)];
   });
 }
 
