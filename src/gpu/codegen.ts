@@ -7,9 +7,10 @@ import { type Attrs, BINARY, UNARY, unaryWgsl, wgslFloat } from "../runtime/ops/
 import { type F, readsVar, wgslOf } from "../runtime/ops/formula.ts";
 import { GRAD_VARS, LOSS_VARS, POINTWISE_LOSSES } from "../runtime/pointwise-loss.ts";
 import { numel, sameShape, stridesOf } from "../runtime/shape.ts";
+import type { PoolWindow } from "../runtime/vjp.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 import { type Access, accessOf, type Node } from "./ir.ts";
-import { directInput, type Kernel, kernelReads } from "./plan.ts";
+import { directInput, type Kernel, kernelReads, SELF_LOADING } from "./plan.ts";
 import { exprWgsl, preludeFor, reads, withSafeBuiltins } from "./wgsl.ts";
 
 export const WG = 256;
@@ -260,7 +261,7 @@ class Emitter {
     if (known) return known;
     if (!this.inline.has(n)) return this.load(n, sp);
     const op = n.op.k;
-    const selfLoading = op === "take" || op === "pad" || op === "cat";
+    const selfLoading = SELF_LOADING.has(op);
     const read = op === "custom" ? n.inputs.slice(0, 1) : n.inputs;
     const args = selfLoading
       ? []
@@ -302,6 +303,76 @@ class Emitter {
       out.push(`let f${k}_${n.id}: f32 = ${expr};`);
       return `f${k}_${n.id}`;
     });
+  }
+
+  /** Element `at` (an i32 expression) of plane `pl` of x (N, C, H, W): a read of x's arena. */
+  private planeRead(x: Node, pl: string, at: string): string {
+    const plane = x.shape[2] * x.shape[3];
+    return this.literalOf(x) ?? `A[${this.indexByFlat(x, `(${pl} * ${u(plane)} + u32(${at}))`)}]`;
+  }
+
+  /** The window max (or the index it picked) of the output element at sp, as torch's cpu_max_pool loops. */
+  private maxPool(n: Node, win: PoolWindow, part: "value" | "index", sp: IndexSpace, out: string[]): string {
+    const x = n.inputs[0];
+    const [H, W] = x.shape.slice(2);
+    const [Ho, Wo] = n.shape.slice(2);
+    const id = n.id;
+    const pl = `pl${id}`;
+    out.push(`let ${pl} = ${sp.flat()} / ${u(Ho * Wo)};`);
+    const start = (c: string, d: number, size: number, name: string) => {
+      out.push(
+        `var ${name}0 = i32(${c}) * ${win.s[d]} - ${win.p[d]};`,
+        `let ${name}1 = min(${name}0 + ${(win.k[d] - 1) * win.d[d] + 1}, ${size});`,
+        `if (${name}0 < 0) { ${name}0 = ${name}0 + ((${win.d[d] - 1} - ${name}0) / ${win.d[d]}) * ${win.d[d]}; }`,
+      );
+    };
+    start(sp.coord(2), 0, H, `h${id}_`);
+    start(sp.coord(3), 1, W, `w${id}_`);
+    const [bv, bi] = [`bv${id}`, `bi${id}`];
+    out.push(
+      `var ${bv}: f32 = -gw_bits_inf();`,
+      `var ${bi}: i32 = h${id}_0 * ${W} + w${id}_0;`,
+      `for (var ih = h${id}_0; ih < h${id}_1; ih = ih + ${win.d[0]}) {`,
+      `  for (var iw = w${id}_0; iw < w${id}_1; iw = iw + ${win.d[1]}) {`,
+      `    let at = ih * ${W} + iw;`,
+      `    let v = ${this.planeRead(x, pl, "at")};`,
+      `    if (v > ${bv} || gw_isnan(v)) { ${bv} = v; ${bi} = at; }`,
+      "  }",
+      "}",
+    );
+    return part === "value" ? bv : `f32(${bi})`;
+  }
+
+  /**
+   * unpool at the input element at sp: the outputs whose window covers it, in output order (kernel taps from
+   * the last, so oh and ow rise), each adding its g when its idx is this element.
+   */
+  private unpool(n: Node, win: PoolWindow, sp: IndexSpace, out: string[]): string {
+    const [g, idx] = n.inputs;
+    const [H, W] = n.shape.slice(2);
+    const [Ho, Wo] = g.shape.slice(2);
+    const id = n.id;
+    const pl = `pl${id}`;
+    const acc = `acc${id}`;
+    out.push(
+      `let ${pl} = ${sp.flat()} / ${u(H * W)};`,
+      `let ih${id} = i32(${sp.coord(2)});`,
+      `let iw${id} = i32(${sp.coord(3)});`,
+      `var ${acc}: f32 = 0.0;`,
+      `for (var kh = ${win.k[0] - 1}; kh >= 0; kh = kh - 1) {`,
+      `  let th = ih${id} + ${win.p[0]} - kh * ${win.d[0]};`,
+      `  if (th < 0 || th % ${win.s[0]} != 0 || th / ${win.s[0]} >= ${Ho}) { continue; }`,
+      `  for (var kw = ${win.k[1] - 1}; kw >= 0; kw = kw - 1) {`,
+      `    let tw = iw${id} + ${win.p[1]} - kw * ${win.d[1]};`,
+      `    if (tw < 0 || tw % ${win.s[1]} != 0 || tw / ${win.s[1]} >= ${Wo}) { continue; }`,
+      `    let oat = (th / ${win.s[0]}) * ${Wo} + tw / ${win.s[1]};`,
+      `    if (i32(${this.planeRead(idx, pl, "oat")}) == ih${id} * ${W} + iw${id}) {`,
+      `      ${acc} = ${acc} + ${this.planeRead(g, pl, "oat")};`,
+      "    }",
+      "  }",
+      "}",
+    );
+    return acc;
   }
 
   private mapExpr(n: Node, a: string[], sp: IndexSpace, out: string[]): string {
@@ -358,6 +429,10 @@ class Emitter {
         const v = this.literalOf(x) ?? `A[${this.indexByFlat(x, `u32(max(${t}, 0))`)}]`;
         return `select(0.0, ${v}, ${t} >= 0)`;
       }
+      case "maxpool":
+        return this.maxPool(n, op.win, op.part, sp, out);
+      case "unpool":
+        return this.unpool(n, op.win, sp, out);
       case "pad": {
         const x = n.inputs[0];
         const c = sp.coord(op.dim);

@@ -10,7 +10,7 @@ import type { DType } from "../runtime/dtype.ts";
 import type { Attrs } from "../runtime/ops/elementwise.ts";
 import type { LossPart, PointwiseLossName } from "../runtime/pointwise-loss.ts";
 import { numel, stridesOf } from "../runtime/shape.ts";
-import type { Pointwise } from "../runtime/vjp.ts";
+import type { Pointwise, PoolWindow } from "../runtime/vjp.ts";
 import type { Builder } from "./builder.ts";
 
 /** Internal elementwise functions that have no runtime declaration of their own (see exprs.ts). */
@@ -43,6 +43,16 @@ export type MapOp =
   | { k: "pointwise"; fn: Pointwise; attrs: Attrs }
   /** g where the coordinate along `dim` equals idx, else 0; inputs [idx, g] (max_dim's gradient). */
   | { k: "onehot"; dim: number }
+  /**
+   * max_pool2d of input [x (N, C, H, W)] at each output element: the window's max (torch's rule: first of equal
+   * maxima, last NaN) or the plane index it picked.
+   */
+  | { k: "maxpool"; part: "value" | "index"; win: PoolWindow }
+  /**
+   * GradOps' unpool from inputs [g, idx] (N, C, Ho, Wo): each input element sums, in output order, the g of the
+   * outputs whose window covers it and whose idx is it.
+   */
+  | { k: "unpool"; win: PoolWindow }
   | { k: "copy" }
   /** The same value with no gradient flowing back (a detached tensor). */
   | { k: "detach" }
@@ -109,6 +119,8 @@ const MAP_KINDS = new Set([
   "cat",
   "pointwise",
   "onehot",
+  "maxpool",
+  "unpool",
   "copy",
   "detach",
   "custom",

@@ -6,14 +6,14 @@
  */
 import { record } from "../autograd.ts";
 import { allocate } from "../dtype.ts";
-import { fmtShape, ShapeError } from "../shape.ts";
+import { fmtShape, type Shape, ShapeError } from "../shape.ts";
 import { Tensor, zeros } from "../tensor.ts";
-import { isTracing } from "../trace.ts";
-import { VJP } from "../vjp.ts";
-import { applyBinary, cast, where } from "./elementwise.ts";
+import { isTracing, traceOp } from "../trace.ts";
+import { type PoolWindow, VJP } from "../vjp.ts";
+import { applyBinary } from "./elementwise.ts";
 import { cat, indexSelect, reshape, scatterAdd, squeeze, unsqueeze } from "./layout.ts";
 import { matmul } from "./matmul.ts";
-import { maxDim, sum } from "./reduce.ts";
+import { sum } from "./reduce.ts";
 
 export type Pair = number | readonly number[];
 
@@ -308,27 +308,6 @@ export const maxPool2dShape = (shape: readonly number[], kernel: Pair, o: MaxPoo
 export const avgPool2dShape = (shape: readonly number[], kernel: Pair, o: AvgPoolOptions = {}) =>
   avgGeometry(shape, kernel, o).shape;
 
-/**
- * Max over dim 2 of (N, C, K, L) window taps as torch's max_pool2d kernel takes it: the first of equal maxima, but
- * the LAST NaN (its test is `val > max || isnan(val)`), where max() along a dim keeps the first NaN. A NaN window
- * takes the max over the taps in reverse order, whose first NaN is the last one; the gradient follows the tap
- * each picks.
- */
-function windowMax(win: Tensor): { values: Tensor; indices: Tensor } {
-  const K = win.shape[2];
-  const forward = maxDim(win, 2);
-  // Without NaN both agree. A traced run (the WebGPU backend compiles it for any later values) takes both.
-  if (!isTracing() && !forward.values.data.some(Number.isNaN)) return forward;
-  const order = allocate("int64", K);
-  for (let i = 0; i < K; i++) order[i] = K - 1 - i;
-  const backward = maxDim(indexSelect(win, 2, new Tensor(order, [K], "int64")), 2);
-  const nan = applyBinary("ne", forward.values, forward.values);
-  return {
-    values: where(nan, backward.values, forward.values),
-    indices: where(nan, applyBinary("sub", K - 1, backward.indices), forward.indices),
-  };
-}
-
 export interface MaxPoolOptions {
   stride?: Pair | null;
   padding?: Pair;
@@ -336,54 +315,36 @@ export interface MaxPoolOptions {
   ceilMode?: boolean;
 }
 
-/**
- * `F.max_pool2d(..., return_indices=True)`: values and flat indices into each input plane. A tap in padding reads
- * its window's first valid element instead of -inf, so it can never win over that element (max keeps the first of
- * equal values, as torch's kernel does) and every index points into the input.
- */
+/** `F.max_pool2d(..., return_indices=True)`: values and flat indices into each input plane. */
 export function maxPool2d(
   x: Tensor,
   kernel: Pair,
   o: MaxPoolOptions = {},
 ): { values: Tensor; indices: Tensor } {
   const g = maxGeometry(x.shape, kernel, o);
-  let indices: Tensor | null = null;
-  const values = batched(x, 2, (x4) => {
-    if (!isTracing()) {
-      const best = maxPoolPlanes(x4, g);
-      indices = best.indices;
-      return best.values;
-    }
-    const [hh, ww] = x4.shape.slice(2);
-    const h = strided(hh, g.out[0], g.k[0], g.s[0], g.p[0], g.d[0]);
-    const w = strided(ww, g.out[1], g.k[1], g.s[1], g.p[1], g.d[1]);
-    const K = g.k[0] * g.k[1];
-    const L = g.out[0] * g.out[1];
-    const t = table(h, w, "first");
-    const best = windowMax(windows(x4, t, K, L));
-    const shape = [x4.shape[0], x4.shape[1], ...g.out];
-    indices = isTracing()
-      ? reshape(pickedTaps(best.indices, t.index, K, L), shape)
-      : lookUp(best.indices, t.index, L, shape);
-    return reshape(best.values, shape);
-  });
-  const idx = indices as unknown as Tensor;
-  return { values, indices: x.ndim === 3 ? squeeze(idx, 0) : idx };
+  const win: PoolWindow = { k: g.k, s: g.s, p: g.p, d: g.d };
+  if (x.ndim === 4) return maxPoolWindows(x, win, g.out);
+  const r = maxPoolWindows(unsqueeze(x, 0), win, g.out);
+  return { values: squeeze(r.values, 0), indices: squeeze(r.indices, 0) };
 }
 
 /**
- * max_pool2d over (N, C, H, W) in one pass, as torch's CPU kernel (cpu_max_pool): per window the taps in
+ * max_pool2d over (N, C, H, W) to (N, C, ...out) in one pass, as torch's CPU kernel (cpu_max_pool): per window the taps in
  * row-major order from -inf, `val > max || isnan(val)` (so the first of equal maxima, the LAST NaN), the index
  * starting at the first valid tap (an all -inf window picks it). Taps in padding are skipped. The gradient goes
  * to each output's saved index, added in output order as torch's backward does (VJP.take's scatter).
  */
-function maxPoolPlanes(x: Tensor, g: PoolGeometry): { values: Tensor; indices: Tensor } {
+export function maxPoolWindows(
+  x: Tensor,
+  win: PoolWindow,
+  out: readonly number[],
+): { values: Tensor; indices: Tensor } {
   const [n, c, H, W] = x.shape;
-  const [Ho, Wo] = g.out;
-  const [kH, kW] = g.k;
-  const [sH, sW] = g.s;
-  const [pH, pW] = g.p;
-  const [dH, dW] = g.d;
+  const [Ho, Wo] = out;
+  const [kH, kW] = win.k;
+  const [sH, sW] = win.s;
+  const [pH, pW] = win.p;
+  const [dH, dW] = win.d;
   const src = x.data;
   const planes = n * c;
   const vals = allocate(x.dtype, planes * Ho * Wo);
@@ -417,34 +378,20 @@ function maxPoolPlanes(x: Tensor, g: PoolGeometry): { values: Tensor; indices: T
   }
   const shape = [n, c, Ho, Wo];
   const indices = new Tensor(idx, shape, "int64");
-  const values = record(new Tensor(vals, shape, x.dtype), "MaxPool2DWithIndicesBackward0", [x], (grad) => {
-    const offsets = new Int32Array(idx.length);
-    const L = Ho * Wo;
-    for (let i = 0; i < idx.length; i++) offsets[i] = Math.floor(i / L) * H * W + idx[i];
-    return [VJP.take({ scatterAdd }, grad, offsets, x.shape)];
-  });
-  return { values, indices };
+  const values = record(new Tensor(vals, shape, x.dtype), "MaxPool2DWithIndicesBackward0", [x], (grad) => [
+    VJP.maxPool2d({ unpool }, grad, indices, win, x.shape),
+  ]);
+  return traceOp("max_pool2d", [x], { win, out: [Ho, Wo] }, { values, indices });
 }
 
-/**
- * The winning tap's input index, the table's entry at (argmax, l), by ops a trace records: a one-hot product
- * summed over the taps, so the WebGPU backend computes it from each run's own argmax.
- */
-function pickedTaps(argmax: Tensor, index: Tensor, K: number, L: number): Tensor {
-  const order = allocate("int64", K);
-  for (let i = 0; i < K; i++) order[i] = i;
-  const taps = new Tensor(order, [K, 1], "int64");
-  const hit = cast(applyBinary("eq", unsqueeze(argmax, 2), taps), "int64");
-  return sum(applyBinary("mul", hit, reshape(index, [K, L])), 2);
-}
-
-/** The same entries read directly, when nothing is traced: one read per output, not K. */
-function lookUp(argmax: Tensor, index: Tensor, L: number, shape: number[]): Tensor {
-  const a = argmax.data;
-  const table = index.data;
-  const out = allocate("int64", a.length);
-  for (let i = 0; i < a.length; i++) out[i] = table[a[i] * L + (i % L)];
-  return new Tensor(out, shape, "int64");
+/** GradOps' unpool on tensors: each g added at its plane's index, in output order. */
+function unpool(g: Tensor, indices: Tensor, _win: PoolWindow, shape: Shape): Tensor {
+  const idx = indices.data;
+  const L = g.shape[2] * g.shape[3];
+  const plane = shape[2] * shape[3];
+  const offsets = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) offsets[i] = Math.floor(i / L) * plane + idx[i];
+  return scatterAdd(g, offsets, shape);
 }
 
 export interface AvgPoolOptions {
