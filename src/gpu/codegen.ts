@@ -311,7 +311,12 @@ class Emitter {
     return this.literalOf(x) ?? `A[${this.indexByFlat(x, `(${pl} * ${u(plane)} + u32(${at}))`)}]`;
   }
 
-  /** The window max (or the index it picked) of the output element at sp, as torch's cpu_max_pool loops. */
+  /**
+   * The window max (or the index it picked) of the output element at sp, as torch's cpu_max_pool takes it: taps
+   * in row-major order from -inf, `v > max || isnan(v)`, the index starting at the first tap inside the input.
+   * The taps are unrolled (kernels are small): straight-line selects, no data-dependent loop, which software
+   * rasterisers run far faster.
+   */
   private maxPool(n: Node, win: PoolWindow, part: "value" | "index", sp: IndexSpace, out: string[]): string {
     const x = n.inputs[0];
     const [H, W] = x.shape.slice(2);
@@ -319,33 +324,39 @@ class Emitter {
     const id = n.id;
     const pl = `pl${id}`;
     out.push(`let ${pl} = ${sp.flat()} / ${u(Ho * Wo)};`);
-    const start = (c: string, d: number, size: number, name: string) => {
-      out.push(
-        `var ${name}0 = i32(${c}) * ${win.s[d]} - ${win.p[d]};`,
-        `let ${name}1 = min(${name}0 + ${(win.k[d] - 1) * win.d[d] + 1}, ${size});`,
-        `if (${name}0 < 0) { ${name}0 = ${name}0 + ((${win.d[d] - 1} - ${name}0) / ${win.d[d]}) * ${win.d[d]}; }`,
-      );
+    // Per axis: each tap's input coordinate and whether it is inside; the first inside tap (for the index).
+    const axis = (c: string, d: number, size: number, name: string) => {
+      out.push(`let ${name}0 = i32(${c}) * ${win.s[d]} - ${win.p[d]};`);
+      for (let k = 0; k < win.k[d]; k++)
+        out.push(
+          `let ${name}${k}i = ${name}0 + ${k * win.d[d]};`,
+          `let ${name}${k}ok = ${name}${k}i >= 0 && ${name}${k}i < ${size};`,
+        );
+      out.push(`var ${name}f = ${name}0;`);
+      for (let k = win.k[d] - 1; k >= 0; k--) out.push(`if (${name}${k}ok) { ${name}f = ${name}${k}i; }`);
     };
-    start(sp.coord(2), 0, H, `h${id}_`);
-    start(sp.coord(3), 1, W, `w${id}_`);
+    const h = `h${id}_`;
+    const w = `w${id}_`;
+    axis(sp.coord(2), 0, H, h);
+    axis(sp.coord(3), 1, W, w);
     const [bv, bi] = [`bv${id}`, `bi${id}`];
-    out.push(
-      `var ${bv}: f32 = -gw_bits_inf();`,
-      `var ${bi}: i32 = h${id}_0 * ${W} + w${id}_0;`,
-      `for (var ih = h${id}_0; ih < h${id}_1; ih = ih + ${win.d[0]}) {`,
-      `  for (var iw = w${id}_0; iw < w${id}_1; iw = iw + ${win.d[1]}) {`,
-      `    let at = ih * ${W} + iw;`,
-      `    let v = ${this.planeRead(x, pl, "at")};`,
-      `    if (v > ${bv} || gw_isnan(v)) { ${bv} = v; ${bi} = at; }`,
-      "  }",
-      "}",
-    );
+    out.push(`var ${bv}: f32 = -gw_bits_inf();`, `var ${bi}: i32 = ${h}f * ${W} + ${w}f;`);
+    for (let kh = 0; kh < win.k[0]; kh++)
+      for (let kw = 0; kw < win.k[1]; kw++) {
+        const t = `t${id}_${kh}_${kw}`;
+        out.push(
+          `let ${t}ok = ${h}${kh}ok && ${w}${kw}ok;`,
+          `let ${t}at = select(0, ${h}${kh}i * ${W} + ${w}${kw}i, ${t}ok);`,
+          `let ${t}v = ${this.planeRead(x, pl, `${t}at`)};`,
+          `if (${t}ok && (${t}v > ${bv} || gw_isnan(${t}v))) { ${bv} = ${t}v; ${bi} = ${t}at; }`,
+        );
+      }
     return part === "value" ? bv : `f32(${bi})`;
   }
 
   /**
    * unpool at the input element at sp: the outputs whose window covers it, in output order (kernel taps from
-   * the last, so oh and ow rise), each adding its g when its idx is this element.
+   * the last, so oh and ow rise), each adding its g when its idx is this element. Unrolled like maxPool.
    */
   private unpool(n: Node, win: PoolWindow, sp: IndexSpace, out: string[]): string {
     const [g, idx] = n.inputs;
@@ -353,25 +364,48 @@ class Emitter {
     const [Ho, Wo] = g.shape.slice(2);
     const id = n.id;
     const pl = `pl${id}`;
+    out.push(`let ${pl} = ${sp.flat()} / ${u(H * W)};`);
+    // Per axis and tap k: the output coordinate whose tap k lands here, and whether there is one. Windows that
+    // never overlap along an axis (kernel <= stride, no dilation) have one candidate: tap (i + pad) % stride.
+    const taps: number[][] = [];
+    const axis = (c: string, d: number, size: number, name: string) => {
+      out.push(`let ${name} = i32(${c});`);
+      if (win.k[d] <= win.s[d] && win.d[d] === 1) {
+        taps.push([0]);
+        const t = `${name}0t`;
+        out.push(
+          `let ${t} = ${name} + ${win.p[d]};`,
+          `let ${name}0o = ${t} / ${win.s[d]};`,
+          `let ${name}0ok = ${t} % ${win.s[d]} < ${win.k[d]} && ${name}0o < ${size};`,
+        );
+        return;
+      }
+      taps.push(Array.from({ length: win.k[d] }, (_, k) => win.k[d] - 1 - k));
+      for (let k = 0; k < win.k[d]; k++) {
+        const t = `${name}${k}t`;
+        const whole = win.s[d] === 1 ? "" : ` && ${t} % ${win.s[d]} == 0`;
+        out.push(
+          `let ${t} = ${name} + ${win.p[d] - k * win.d[d]};`,
+          `let ${name}${k}ok = ${t} >= 0${whole} && ${t} < ${size * win.s[d]};`,
+          `let ${name}${k}o = ${win.s[d] === 1 ? t : `${t} / ${win.s[d]}`};`,
+        );
+      }
+    };
+    const h = `h${id}_`;
+    const w = `w${id}_`;
+    axis(sp.coord(2), 0, Ho, h);
+    axis(sp.coord(3), 1, Wo, w);
     const acc = `acc${id}`;
-    out.push(
-      `let ${pl} = ${sp.flat()} / ${u(H * W)};`,
-      `let ih${id} = i32(${sp.coord(2)});`,
-      `let iw${id} = i32(${sp.coord(3)});`,
-      `var ${acc}: f32 = 0.0;`,
-      `for (var kh = ${win.k[0] - 1}; kh >= 0; kh = kh - 1) {`,
-      `  let th = ih${id} + ${win.p[0]} - kh * ${win.d[0]};`,
-      `  if (th < 0 || th % ${win.s[0]} != 0 || th / ${win.s[0]} >= ${Ho}) { continue; }`,
-      `  for (var kw = ${win.k[1] - 1}; kw >= 0; kw = kw - 1) {`,
-      `    let tw = iw${id} + ${win.p[1]} - kw * ${win.d[1]};`,
-      `    if (tw < 0 || tw % ${win.s[1]} != 0 || tw / ${win.s[1]} >= ${Wo}) { continue; }`,
-      `    let oat = (th / ${win.s[0]}) * ${Wo} + tw / ${win.s[1]};`,
-      `    if (i32(${this.planeRead(idx, pl, "oat")}) == ih${id} * ${W} + iw${id}) {`,
-      `      ${acc} = ${acc} + ${this.planeRead(g, pl, "oat")};`,
-      "    }",
-      "  }",
-      "}",
-    );
+    out.push(`let e${id} = ${h} * ${W} + ${w};`, `var ${acc}: f32 = 0.0;`);
+    for (const kh of taps[0])
+      for (const kw of taps[1]) {
+        const t = `u${id}_${kh}_${kw}`;
+        out.push(
+          `let ${t}ok = ${h}${kh}ok && ${w}${kw}ok;`,
+          `let ${t}at = select(0, ${h}${kh}o * ${Wo} + ${w}${kw}o, ${t}ok);`,
+          `if (${t}ok && i32(${this.planeRead(idx, pl, `${t}at`)}) == e${id}) { ${acc} = ${acc} + ${this.planeRead(g, pl, `${t}at`)}; }`,
+        );
+      }
     return acc;
   }
 
