@@ -243,6 +243,12 @@ function replay(e: TraceEvent, ins: (Tensor | undefined)[], rows: number): Tenso
       const r = O.maxPoolWindows(O.reshape(x!, [rows * n, ...rest]), a.win as PoolWindow, a.out as number[]);
       return [r.values, r.indices].map((t, k) => O.reshape(t, [rows, ...e.outputs[k].shape]));
     }
+    case "avg_pool2d": {
+      if (ins[1]) throw new Unbatchable("avg_pool2d's divisors depend on the varied values");
+      const [n, ...rest] = x0.shape;
+      const r = O.avgPoolWindows(O.reshape(x!, [rows * n, ...rest]), orig[1] as Tensor, a.win as PoolWindow);
+      return [O.reshape(r, [rows, ...out.shape])];
+    }
     case "norm": {
       const dims = a.dims as number[];
       if (x0.ndim === 0) return [O.abs(x!)];

@@ -351,6 +351,8 @@ function lowerEvent(
       return extremeDim(b, e, x);
     case "max_pool2d":
       return maxPool2d(b, e, x);
+    case "avg_pool2d":
+      return [avgPool2d(b, e, x, ins[1] as Node)];
     case "norm":
       return [b.reshape(b.reduce("norm", x, a.dims as number[], { p: a.p as number }), out.shape)];
     case "logsumexp":
@@ -412,6 +414,15 @@ function maxPool2d(b: Builder, e: TraceEvent, x: Node): Node[] {
     x.dtype,
   );
   return [v, b.reshape(idx, indices.shape)];
+}
+
+/** avg_pool2d's window sums over their divisors; its gradient is the gradient table's rule (windowShare). */
+function avgPool2d(b: Builder, e: TraceEvent, x: Node, divisors: Node): Node {
+  const out = e.outputs[0];
+  const win = e.attrs.win as PoolWindow;
+  const v = b.map({ k: "avgpool", win }, [x, divisors], out.shape, out.dtype);
+  const vjp = (vb: Builder, g: Node) => [VJP.avgPool2d(gradOps(vb), g, divisors, win, x.shape)];
+  return b.map({ k: "custom", name: "avg_pool2d", vjp }, [v, x], out.shape, out.dtype);
 }
 
 /**

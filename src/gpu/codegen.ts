@@ -307,7 +307,7 @@ class Emitter {
 
   /** Element `at` (an i32 expression) of plane `pl` of x (N, C, H, W): a read of x's arena. */
   private planeRead(x: Node, pl: string, at: string): string {
-    const plane = x.shape[2] * x.shape[3];
+    const plane = numel(x.shape.slice(-2));
     return this.literalOf(x) ?? `A[${this.indexByFlat(x, `(${pl} * ${u(plane)} + u32(${at}))`)}]`;
   }
 
@@ -355,18 +355,16 @@ class Emitter {
   }
 
   /**
-   * unpool at the input element at sp: the outputs whose window covers it, in output order (kernel taps from
-   * the last, so oh and ow rise), each adding its g when its idx is this element. Unrolled like maxPool.
+   * The outputs whose window covers the input element at sp, in output order (kernel taps from the last, so oh
+   * and ow rise): per candidate, whether it exists and its index in the output plane. Unrolled like maxPool.
+   * Windows that never overlap along an axis (kernel <= stride, no dilation) have one candidate there.
    */
-  private unpool(n: Node, win: PoolWindow, sp: IndexSpace, out: string[]): string {
-    const [g, idx] = n.inputs;
+  private covering(n: Node, win: PoolWindow, outShape: readonly number[], sp: IndexSpace, out: string[]) {
     const [H, W] = n.shape.slice(2);
-    const [Ho, Wo] = g.shape.slice(2);
+    const [Ho, Wo] = outShape.slice(2);
     const id = n.id;
     const pl = `pl${id}`;
     out.push(`let ${pl} = ${sp.flat()} / ${u(H * W)};`);
-    // Per axis and tap k: the output coordinate whose tap k lands here, and whether there is one. Windows that
-    // never overlap along an axis (kernel <= stride, no dilation) have one candidate: tap (i + pad) % stride.
     const taps: number[][] = [];
     const axis = (c: string, d: number, size: number, name: string) => {
       out.push(`let ${name} = i32(${c});`);
@@ -395,18 +393,74 @@ class Emitter {
     const w = `w${id}_`;
     axis(sp.coord(2), 0, Ho, h);
     axis(sp.coord(3), 1, Wo, w);
-    const acc = `acc${id}`;
-    out.push(`let e${id} = ${h} * ${W} + ${w};`, `var ${acc}: f32 = 0.0;`);
+    out.push(`let e${id} = ${h} * ${W} + ${w};`);
+    const list: { ok: string; at: string }[] = [];
     for (const kh of taps[0])
       for (const kw of taps[1]) {
         const t = `u${id}_${kh}_${kw}`;
         out.push(
           `let ${t}ok = ${h}${kh}ok && ${w}${kw}ok;`,
           `let ${t}at = select(0, ${h}${kh}o * ${Wo} + ${w}${kw}o, ${t}ok);`,
-          `if (${t}ok && i32(${this.planeRead(idx, pl, `${t}at`)}) == e${id}) { ${acc} = ${acc} + ${this.planeRead(g, pl, `${t}at`)}; }`,
         );
+        list.push({ ok: `${t}ok`, at: `${t}at` });
       }
+    return { pl, e: `e${id}`, list };
+  }
+
+  /** unpool at the input element at sp: the g of each covering output whose idx is this element, in order. */
+  private unpool(n: Node, win: PoolWindow, sp: IndexSpace, out: string[]): string {
+    const [g, idx] = n.inputs;
+    const { pl, e, list } = this.covering(n, win, g.shape, sp, out);
+    const acc = `acc${n.id}`;
+    out.push(`var ${acc}: f32 = 0.0;`);
+    for (const { ok, at } of list)
+      out.push(
+        `if (${ok} && i32(${this.planeRead(idx, pl, at)}) == ${e}) { ${acc} = ${acc} + ${this.planeRead(g, pl, at)}; }`,
+      );
     return acc;
+  }
+
+  /** avg_pool2d's gradient at the input element at sp: g / divisor of each covering output, in order. */
+  private unavg(n: Node, win: PoolWindow, sp: IndexSpace, out: string[]): string {
+    const [g, divs] = n.inputs;
+    const { pl, list } = this.covering(n, win, g.shape, sp, out);
+    const acc = `acc${n.id}`;
+    out.push(`var ${acc}: f32 = 0.0;`);
+    for (const { ok, at } of list)
+      out.push(
+        `if (${ok}) { ${acc} = ${acc} + ${this.planeRead(g, pl, at)} / ${this.planeRead(divs, "0u", at)}; }`,
+      );
+    return acc;
+  }
+
+  /** avg_pool2d at the output element at sp: the taps inside the input summed in order, over the divisor. */
+  private avgPool(n: Node, win: PoolWindow, sp: IndexSpace, out: string[]): string {
+    const [x, divs] = n.inputs;
+    const [H, W] = x.shape.slice(2);
+    const [Ho, Wo] = n.shape.slice(2);
+    const id = n.id;
+    const pl = `pl${id}`;
+    const l = `l${id}`;
+    out.push(`let ${l} = ${sp.flat()} % ${u(Ho * Wo)};`, `let ${pl} = ${sp.flat()} / ${u(Ho * Wo)};`);
+    const h = `h${id}_`;
+    const w = `w${id}_`;
+    const axis = (c: string, d: number, size: number, name: string) => {
+      for (let k = 0; k < win.k[d]; k++)
+        out.push(
+          `let ${name}${k}i = i32(${c}) * ${win.s[d]} + ${k - win.p[d]};`,
+          `let ${name}${k}ok = ${name}${k}i >= 0 && ${name}${k}i < ${size};`,
+        );
+    };
+    axis(sp.coord(2), 0, H, h);
+    axis(sp.coord(3), 1, W, w);
+    const acc = `sum${id}`;
+    out.push(`var ${acc}: f32 = 0.0;`);
+    for (let kh = 0; kh < win.k[0]; kh++)
+      for (let kw = 0; kw < win.k[1]; kw++) {
+        const at = `${h}${kh}i * ${W} + ${w}${kw}i`;
+        out.push(`if (${h}${kh}ok && ${w}${kw}ok) { ${acc} = ${acc} + ${this.planeRead(x, pl, at)}; }`);
+      }
+    return `${acc} / ${this.planeRead(divs, "0u", `i32(${l})`)}`;
   }
 
   private mapExpr(n: Node, a: string[], sp: IndexSpace, out: string[]): string {
@@ -467,6 +521,10 @@ class Emitter {
         return this.maxPool(n, op.win, op.part, sp, out);
       case "unpool":
         return this.unpool(n, op.win, sp, out);
+      case "avgpool":
+        return this.avgPool(n, op.win, sp, out);
+      case "unavg":
+        return this.unavg(n, op.win, sp, out);
       case "pad": {
         const x = n.inputs[0];
         const c = sp.coord(op.dim);

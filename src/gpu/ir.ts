@@ -53,6 +53,10 @@ export type MapOp =
    * outputs whose window covers it and whose idx is it.
    */
   | { k: "unpool"; win: PoolWindow }
+  /** avg_pool2d from inputs [x (N, C, H, W), divisors (Ho, Wo)]: each window's taps inside x summed in order. */
+  | { k: "avgpool"; win: PoolWindow }
+  /** GradOps' windowShare from inputs [g (N, C, Ho, Wo), divisors (Ho, Wo)]. */
+  | { k: "unavg"; win: PoolWindow }
   | { k: "copy" }
   /** The same value with no gradient flowing back (a detached tensor). */
   | { k: "detach" }
@@ -121,6 +125,8 @@ const MAP_KINDS = new Set([
   "onehot",
   "maxpool",
   "unpool",
+  "avgpool",
+  "unavg",
   "copy",
   "detach",
   "custom",

@@ -35,7 +35,15 @@ const RECOMPUTE_LIMIT = 12;
 const MAX_FUSED_REDUCTIONS = 8;
 
 /** Map ops that read their inputs at elements they compute themselves (gathers, windows), not at their own. */
-export const SELF_LOADING: ReadonlySet<string> = new Set(["take", "pad", "cat", "maxpool", "unpool"]);
+export const SELF_LOADING: ReadonlySet<string> = new Set([
+  "take",
+  "pad",
+  "cat",
+  "maxpool",
+  "unpool",
+  "avgpool",
+  "unavg",
+]);
 
 /** Values that never need a kernel: leaves are memory, fills are literals, views are other values' memory. */
 export function isFree(n: Node): boolean {

@@ -37,6 +37,8 @@ export type TraceOpName =
   | "matmul"
   /** F.max_pool2d over (N, C, H, W): values and each window's picked plane index (attrs.win: PoolWindow). */
   | "max_pool2d"
+  /** F.avg_pool2d over (N, C, H, W): inputs [x, divisors (Ho, Wo)] (attrs.win: PoolWindow). */
+  | "avg_pool2d"
   | "pointwise_loss"
   | "nll_loss"
   | "custom_function"

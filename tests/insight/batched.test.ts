@@ -53,6 +53,7 @@ function forward(p: Tensor, dtype: DType): Tensor {
     O.mul(O.narrow(p, 0, 3, 1), O.sum(m)),
     pool.values,
     O.cast(pool.indices, dtype),
+    O.avgPool2d(O.reshape(t, [1, 2, 2, 3]), 2, { stride: 1, padding: 1, countIncludePad: false }),
   ];
   return O.sum(
     O.cat(

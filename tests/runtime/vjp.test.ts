@@ -21,6 +21,7 @@ const text: GradOps<string> = {
     `${fn.name}(${args.join(", ")}${attrs ? `; p=${attrs.p}` : ""}) as ${dtype}[${shape}]`,
   placeAt: (g, idx, dim, shape) => `placeAt(${g}, ${idx}, ${dim}, [${shape}])`,
   unpool: (g, idx, win, shape) => `unpool(${g}, ${idx}, k=[${win.k}], [${shape}])`,
+  windowShare: (g, d, win, shape) => `windowShare(${g}, ${d}, k=[${win.k}], [${shape}])`,
 };
 
 describe("the gradient table", () => {

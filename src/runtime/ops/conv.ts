@@ -5,10 +5,10 @@
  * kernels and their gradients all come from those ops; nothing here computes a derivative.
  */
 import { record } from "../autograd.ts";
-import { allocate } from "../dtype.ts";
+import { allocate, coerce, type DType } from "../dtype.ts";
 import { fmtShape, type Shape, ShapeError } from "../shape.ts";
 import { Tensor, zeros } from "../tensor.ts";
-import { isTracing, traceOp } from "../trace.ts";
+import { traceOp } from "../trace.ts";
 import { type PoolWindow, VJP } from "../vjp.ts";
 import { applyBinary } from "./elementwise.ts";
 import { cat, indexSelect, reshape, scatterAdd, squeeze, unsqueeze } from "./layout.ts";
@@ -418,7 +418,6 @@ export function avgPool2d(x: Tensor, kernel: Pair, o: AvgPoolOptions = {}): Tens
   const g = avgGeometry(x.shape, kernel, o);
   return batched(x, 2, (x4) => {
     const sizes = x4.shape.slice(2);
-    const [h, w] = [0, 1].map((i) => strided(sizes[i], g.out[i], g.k[i], g.s[i], g.p[i], 1));
     // torch's divide_factor: the window clipped to the padded input (count_include_pad) or to the input.
     const span = (i: number, o2: number): [number, number] => {
       const start = o2 * g.s[i] - g.p[i];
@@ -443,35 +442,28 @@ export function avgPool2d(x: Tensor, kernel: Pair, o: AvgPoolOptions = {}): Tens
                 : ih * iw,
         );
       }
-    if (!isTracing() && (x4.dtype === "float32" || x4.dtype === "float64"))
-      return avgPoolPlanes(x4, h, w, divisors);
-    return windowMean(x4, h, w, divisors);
+    const div = allocate(x4.dtype, divisors.length);
+    for (let i = 0; i < divisors.length; i++) div[i] = divisors[i];
+    return avgPoolWindows(x4, new Tensor(div, g.out, x4.dtype), { k: g.k, s: g.s, p: g.p, d: [1, 1] });
   });
 }
 
 /**
- * avg_pool2d over (N, C, H, W) in one pass, as torch's CPU kernel (cpu_avg_pool): each window's taps inside the
- * input summed in row-major order in the tensor's dtype, then one division by its divisor. The backward adds
- * grad / divisor to each of the window's taps, output by output, as torch's cpu_avg_pool_backward does.
+ * avg_pool2d over (N, C, H, W) to (N, C, Ho, Wo) in one pass, as torch's CPU kernel (cpu_avg_pool): each
+ * window's taps inside the input summed in row-major order in the tensor's dtype, then one division by its
+ * divisor (a (Ho, Wo) tensor). The gradient is the gradient table's rule (windowShare).
  */
-function avgPoolPlanes(x: Tensor, h: Axis, w: Axis, divisors: ArrayLike<number>): Tensor {
+export function avgPoolWindows(x: Tensor, divisors: Tensor, win: PoolWindow): Tensor {
   const [n, c, H, W] = x.shape;
-  const K = h.kernel * w.kernel;
-  const L = h.out * w.out;
-  // Each output's taps (plane offsets, -1 in padding), in torch's order.
-  const taps = new Int32Array(L * K);
-  for (let oh = 0, t = 0; oh < h.out; oh++)
-    for (let ow = 0; ow < w.out; ow++)
-      for (let kh = 0; kh < h.kernel; kh++)
-        for (let kw = 0; kw < w.kernel; kw++, t++) {
-          const ih = h.taps[oh * h.kernel + kh];
-          const iw = w.taps[ow * w.kernel + kw];
-          taps[t] = ih >= 0 && iw >= 0 ? ih * W + iw : -1;
-        }
+  const [Ho, Wo] = divisors.shape;
+  const L = Ho * Wo;
+  const taps = windowTaps(win, H, W, Ho, Wo);
+  const K = taps.length / L;
   const src = x.data;
+  const div = divisors.data;
   const planes = n * c;
   const out = allocate(x.dtype, planes * L);
-  const round = x.dtype === "float32" ? Math.fround : (v: number) => v;
+  const round = roundTo(x.dtype);
   for (let pl = 0; pl < planes; pl++)
     for (let l = 0; l < L; l++) {
       let sum = 0;
@@ -479,23 +471,52 @@ function avgPoolPlanes(x: Tensor, h: Axis, w: Axis, divisors: ArrayLike<number>)
         const at = taps[l * K + k];
         if (at >= 0) sum = round(sum + src[pl * H * W + at]);
       }
-      out[pl * L + l] = sum / divisors[l];
+      out[pl * L + l] = round(sum / div[l]);
     }
-  return record(new Tensor(out, [n, c, h.out, w.out], x.dtype), "AvgPool2DBackward0", [x], (grad) => {
-    const g = grad.data;
-    const shares = allocate(grad.dtype, planes * L * K);
-    const offsets = new Int32Array(planes * L * K);
-    for (let pl = 0, i = 0; pl < planes; pl++)
-      for (let l = 0; l < L; l++) {
-        const delta = round(g[pl * L + l] / divisors[l]);
-        for (let k = 0; k < K; k++, i++) {
-          const at = taps[l * K + k];
-          shares[i] = delta;
-          offsets[i] = at >= 0 ? pl * H * W + at : -1;
+  const y = record(new Tensor(out, [n, c, Ho, Wo], x.dtype), "AvgPool2DBackward0", [x], (g) => [
+    VJP.avgPool2d({ windowShare }, g, divisors, win, x.shape),
+  ]);
+  return traceOp("avg_pool2d", [x, divisors], { win }, y);
+}
+
+/** Rounding to what a tensor of `dtype` stores, after each addition (torch accumulates in the dtype). */
+const roundTo = (dtype: DType) => (dtype === "float64" ? (v: number) => v : (v: number) => coerce(dtype, v));
+
+/** Each output's taps (plane offsets, -1 outside the input), in torch's row-major order. */
+function windowTaps(win: PoolWindow, H: number, W: number, Ho: number, Wo: number): Int32Array {
+  const [kH, kW] = win.k;
+  const taps = new Int32Array(Ho * Wo * kH * kW);
+  for (let oh = 0, t = 0; oh < Ho; oh++)
+    for (let ow = 0; ow < Wo; ow++)
+      for (let kh = 0; kh < kH; kh++)
+        for (let kw = 0; kw < kW; kw++, t++) {
+          const ih = oh * win.s[0] - win.p[0] + kh * win.d[0];
+          const iw = ow * win.s[1] - win.p[1] + kw * win.d[1];
+          taps[t] = ih >= 0 && ih < H && iw >= 0 && iw < W ? ih * W + iw : -1;
         }
+  return taps;
+}
+
+/** GradOps' windowShare on tensors: g / divisor added at each window tap, output by output. */
+function windowShare(g: Tensor, divisors: Tensor, win: PoolWindow, shape: Shape): Tensor {
+  const [n, c, H, W] = shape;
+  const [Ho, Wo] = divisors.shape;
+  const L = Ho * Wo;
+  const taps = windowTaps(win, H, W, Ho, Wo);
+  const K = taps.length / L;
+  const gd = g.data;
+  const div = divisors.data;
+  const round = roundTo(g.dtype);
+  const gx = allocate(g.dtype, n * c * H * W);
+  for (let pl = 0; pl < n * c; pl++)
+    for (let l = 0; l < L; l++) {
+      const delta = round(gd[pl * L + l] / div[l]);
+      for (let k = 0; k < K; k++) {
+        const at = taps[l * K + k];
+        if (at >= 0) gx[pl * H * W + at] = round(gx[pl * H * W + at] + delta);
       }
-    return [VJP.take({ scatterAdd }, new Tensor(shares, [shares.length], grad.dtype), offsets, x.shape)];
-  });
+    }
+  return new Tensor(gx, shape, g.dtype);
 }
 
 /** adaptive_avg_pool2d's output sizes (a null entry keeps that input size), checked as torch checks them. */
