@@ -454,14 +454,8 @@ export function avgPool2d(x: Tensor, kernel: Pair, o: AvgPoolOptions = {}): Tens
  * divisor (a (Ho, Wo) tensor). The gradient is the gradient table's rule (windowShare).
  */
 export function avgPoolWindows(x: Tensor, divisors: Tensor, win: PoolWindow): Tensor {
-  const [n, c, H, W] = x.shape;
-  const [Ho, Wo] = divisors.shape;
-  const L = Ho * Wo;
-  const taps = windowTaps(win, H, W, Ho, Wo);
-  const K = taps.length / L;
+  const { planes, plane, L, K, taps, div } = averaging(x.shape, divisors, win);
   const src = x.data;
-  const div = divisors.data;
-  const planes = n * c;
   const out = allocate(x.dtype, planes * L);
   const round = roundTo(x.dtype);
   for (let pl = 0; pl < planes; pl++)
@@ -469,18 +463,30 @@ export function avgPoolWindows(x: Tensor, divisors: Tensor, win: PoolWindow): Te
       let sum = 0;
       for (let k = 0; k < K; k++) {
         const at = taps[l * K + k];
-        if (at >= 0) sum = round(sum + src[pl * H * W + at]);
+        if (at >= 0) sum = round(sum + src[pl * plane + at]);
       }
       out[pl * L + l] = round(sum / div[l]);
     }
-  const y = record(new Tensor(out, [n, c, Ho, Wo], x.dtype), "AvgPool2DBackward0", [x], (g) => [
-    VJP.avgPool2d({ windowShare }, g, divisors, win, x.shape),
-  ]);
+  const y = record(
+    new Tensor(out, [...x.shape.slice(0, 2), ...divisors.shape], x.dtype),
+    "AvgPool2DBackward0",
+    [x],
+    (g) => [VJP.avgPool2d({ windowShare }, g, divisors, win, x.shape)],
+  );
   return traceOp("avg_pool2d", [x, divisors], { win }, y);
 }
 
 /** Rounding to what a tensor of `dtype` stores, after each addition (torch accumulates in the dtype). */
 const roundTo = (dtype: DType) => (dtype === "float64" ? (v: number) => v : (v: number) => coerce(dtype, v));
+
+/** Average pooling's layout over an (N, C, H, W) input: its planes, each window's K taps, the divisors. */
+function averaging(shape: Shape, divisors: Tensor, win: PoolWindow) {
+  const [n, c, H, W] = shape;
+  const [Ho, Wo] = divisors.shape;
+  const L = Ho * Wo;
+  const taps = windowTaps(win, H, W, Ho, Wo);
+  return { planes: n * c, plane: H * W, L, K: taps.length / L, taps, div: divisors.data };
+}
 
 /** Each output's taps (plane offsets, -1 outside the input), in torch's row-major order. */
 function windowTaps(win: PoolWindow, H: number, W: number, Ho: number, Wo: number): Int32Array {
@@ -499,21 +505,16 @@ function windowTaps(win: PoolWindow, H: number, W: number, Ho: number, Wo: numbe
 
 /** GradOps' windowShare on tensors: g / divisor added at each window tap, output by output. */
 function windowShare(g: Tensor, divisors: Tensor, win: PoolWindow, shape: Shape): Tensor {
-  const [n, c, H, W] = shape;
-  const [Ho, Wo] = divisors.shape;
-  const L = Ho * Wo;
-  const taps = windowTaps(win, H, W, Ho, Wo);
-  const K = taps.length / L;
+  const { planes, plane, L, K, taps, div } = averaging(shape, divisors, win);
   const gd = g.data;
-  const div = divisors.data;
   const round = roundTo(g.dtype);
-  const gx = allocate(g.dtype, n * c * H * W);
-  for (let pl = 0; pl < n * c; pl++)
+  const gx = allocate(g.dtype, planes * plane);
+  for (let pl = 0; pl < planes; pl++)
     for (let l = 0; l < L; l++) {
       const delta = round(gd[pl * L + l] / div[l]);
       for (let k = 0; k < K; k++) {
         const at = taps[l * K + k];
-        if (at >= 0) gx[pl * H * W + at] = round(gx[pl * H * W + at] + delta);
+        if (at >= 0) gx[pl * plane + at] = round(gx[pl * plane + at] + delta);
       }
     }
   return new Tensor(gx, shape, g.dtype);
