@@ -17,6 +17,7 @@ import { POINTWISE_LOSSES, type PointwiseLossName, pointwiseLoss } from "../runt
 import { numel } from "../runtime/shape.ts";
 import { Tensor, zeros } from "../runtime/tensor.ts";
 import { isTracing, type TraceEvent, withTracer } from "../runtime/trace.ts";
+import type { PoolWindow } from "../runtime/vjp.ts";
 
 type Producer = { event: TraceEvent; index: number };
 
@@ -235,6 +236,18 @@ function replay(e: TraceEvent, ins: (Tensor | undefined)[], rows: number): Tenso
       const f = a.kind === "min" || a.kind === "argmin" ? O.minDim : O.maxDim;
       const r = f(x!, (a.dim as number) + 1, a.keepdim as boolean);
       return [r.values, r.indices];
+    }
+    case "max_pool2d": {
+      // Each point's (N, C, H, W) planes pooled side by side: rows * N planes of the same windows.
+      const [n, ...rest] = x0.shape;
+      const r = O.maxPoolWindows(O.reshape(x!, [rows * n, ...rest]), a.win as PoolWindow, a.out as number[]);
+      return [r.values, r.indices].map((t, k) => O.reshape(t, [rows, ...e.outputs[k].shape]));
+    }
+    case "avg_pool2d": {
+      if (ins[1]) throw new Unbatchable("avg_pool2d's divisors depend on the varied values");
+      const [n, ...rest] = x0.shape;
+      const r = O.avgPoolWindows(O.reshape(x!, [rows * n, ...rest]), orig[1] as Tensor, a.win as PoolWindow);
+      return [O.reshape(r, [rows, ...out.shape])];
     }
     case "norm": {
       const dims = a.dims as number[];

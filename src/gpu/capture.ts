@@ -14,7 +14,7 @@ import type { PointwiseLossName } from "../runtime/pointwise-loss.ts";
 import { numel, stridesOf } from "../runtime/shape.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { type TraceEvent, withTracer } from "../runtime/trace.ts";
-import { VJP } from "../runtime/vjp.ts";
+import { type PoolWindow, VJP } from "../runtime/vjp.ts";
 import { Builder } from "./builder.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 import { gradOps } from "./grad-ops.ts";
@@ -349,6 +349,10 @@ function lowerEvent(
       ];
     case "extreme_dim":
       return extremeDim(b, e, x);
+    case "max_pool2d":
+      return maxPool2d(b, e, x);
+    case "avg_pool2d":
+      return [avgPool2d(b, e, x, ins[1] as Node)];
     case "norm":
       return [b.reshape(b.reduce("norm", x, a.dims as number[], { p: a.p as number }), out.shape)];
     case "logsumexp":
@@ -393,6 +397,32 @@ function extremeDim(b: Builder, e: TraceEvent, x: Node): Node[] {
   const v = b.reduce(fn, x, [dim], { first: true });
   const i = b.node({ k: "argreduce", fn, dim }, [x], keptShape(x.shape, [dim]), "int64");
   return [b.reshape(v, values.shape), b.reshape(i, indices.shape)];
+}
+
+/** max_pool2d's values and indices; the values' gradient is the gradient table's rule (unpool at the indices). */
+function maxPool2d(b: Builder, e: TraceEvent, x: Node): Node[] {
+  const [values, indices] = e.outputs;
+  const win = e.attrs.win as PoolWindow;
+  const pick = (part: "value" | "index", dtype: DType) =>
+    b.map({ k: "maxpool", part, win }, [x], values.shape, dtype);
+  const idx = pick("index", "int64");
+  const vjp = (vb: Builder, g: Node) => [VJP.maxPool2d(gradOps(vb), g, idx, win, x.shape)];
+  const v = b.map(
+    { k: "custom", name: "max_pool2d", vjp },
+    [pick("value", x.dtype), x],
+    values.shape,
+    x.dtype,
+  );
+  return [v, b.reshape(idx, indices.shape)];
+}
+
+/** avg_pool2d's window sums over their divisors; its gradient is the gradient table's rule (windowShare). */
+function avgPool2d(b: Builder, e: TraceEvent, x: Node, divisors: Node): Node {
+  const out = e.outputs[0];
+  const win = e.attrs.win as PoolWindow;
+  const v = b.map({ k: "avgpool", win }, [x, divisors], out.shape, out.dtype);
+  const vjp = (vb: Builder, g: Node) => [VJP.avgPool2d(gradOps(vb), g, divisors, win, x.shape)];
+  return b.map({ k: "custom", name: "avg_pool2d", vjp }, [v, x], out.shape, out.dtype);
 }
 
 /**

@@ -9,9 +9,10 @@ import { LANES } from "../runtime/ops/lanes.ts";
 import { normSpec } from "../runtime/ops/reductions.ts";
 import { GRAD_VARS, LOSS_VARS, POINTWISE_LOSSES } from "../runtime/pointwise-loss.ts";
 import { numel, sameShape, stridesOf } from "../runtime/shape.ts";
+import type { PoolWindow } from "../runtime/vjp.ts";
 import { GpuError, nodeRef } from "./errors.ts";
 import { type Access, accessOf, type Node } from "./ir.ts";
-import { directInput, type Kernel, kernelReads } from "./plan.ts";
+import { directInput, type Kernel, kernelReads, SELF_LOADING } from "./plan.ts";
 import { exprWgsl, preludeFor, reads, withSafeBuiltins } from "./wgsl.ts";
 
 export const WG = 256;
@@ -262,7 +263,7 @@ class Emitter {
     if (known) return known;
     if (!this.inline.has(n)) return this.load(n, sp);
     const op = n.op.k;
-    const selfLoading = op === "take" || op === "pad" || op === "cat";
+    const selfLoading = SELF_LOADING.has(op);
     const read = op === "custom" ? n.inputs.slice(0, 1) : n.inputs;
     const args = selfLoading
       ? []
@@ -304,6 +305,164 @@ class Emitter {
       out.push(`let f${k}_${n.id}: f32 = ${expr};`);
       return `f${k}_${n.id}`;
     });
+  }
+
+  /** Element `at` (an i32 expression) of plane `pl` of x (N, C, H, W): a read of x's arena. */
+  private planeRead(x: Node, pl: string, at: string): string {
+    const plane = numel(x.shape.slice(-2));
+    return this.literalOf(x) ?? `A[${this.indexByFlat(x, `(${pl} * ${u(plane)} + u32(${at}))`)}]`;
+  }
+
+  /**
+   * The window max (or the index it picked) of the output element at sp, as torch's cpu_max_pool takes it: taps
+   * in row-major order from -inf, `v > max || isnan(v)`, the index starting at the first tap inside the input.
+   * The taps are unrolled (kernels are small): straight-line selects, no data-dependent loop, which software
+   * rasterisers run far faster.
+   */
+  private maxPool(n: Node, win: PoolWindow, part: "value" | "index", sp: IndexSpace, out: string[]): string {
+    const x = n.inputs[0];
+    const [H, W] = x.shape.slice(2);
+    const [Ho, Wo] = n.shape.slice(2);
+    const id = n.id;
+    const pl = `pl${id}`;
+    out.push(`let ${pl} = ${sp.flat()} / ${u(Ho * Wo)};`);
+    // Per axis: each tap's input coordinate and whether it is inside; the first inside tap (for the index).
+    const axis = (c: string, d: number, size: number, name: string) => {
+      out.push(`let ${name}0 = i32(${c}) * ${win.s[d]} - ${win.p[d]};`);
+      for (let k = 0; k < win.k[d]; k++)
+        out.push(
+          `let ${name}${k}i = ${name}0 + ${k * win.d[d]};`,
+          `let ${name}${k}ok = ${name}${k}i >= 0 && ${name}${k}i < ${size};`,
+        );
+      out.push(`var ${name}f = ${name}0;`);
+      for (let k = win.k[d] - 1; k >= 0; k--) out.push(`if (${name}${k}ok) { ${name}f = ${name}${k}i; }`);
+    };
+    const h = `h${id}_`;
+    const w = `w${id}_`;
+    axis(sp.coord(2), 0, H, h);
+    axis(sp.coord(3), 1, W, w);
+    const [bv, bi] = [`bv${id}`, `bi${id}`];
+    out.push(`var ${bv}: f32 = -gw_bits_inf();`, `var ${bi}: i32 = ${h}f * ${W} + ${w}f;`);
+    for (let kh = 0; kh < win.k[0]; kh++)
+      for (let kw = 0; kw < win.k[1]; kw++) {
+        const t = `t${id}_${kh}_${kw}`;
+        out.push(
+          `let ${t}ok = ${h}${kh}ok && ${w}${kw}ok;`,
+          `let ${t}at = select(0, ${h}${kh}i * ${W} + ${w}${kw}i, ${t}ok);`,
+          `let ${t}v = ${this.planeRead(x, pl, `${t}at`)};`,
+          `if (${t}ok && (${t}v > ${bv} || gw_isnan(${t}v))) { ${bv} = ${t}v; ${bi} = ${t}at; }`,
+        );
+      }
+    return part === "value" ? bv : `f32(${bi})`;
+  }
+
+  /**
+   * The outputs whose window covers the input element at sp, in output order (kernel taps from the last, so oh
+   * and ow rise): per candidate, whether it exists and its index in the output plane. Unrolled like maxPool.
+   * Windows that never overlap along an axis (kernel <= stride, no dilation) have one candidate there.
+   */
+  private covering(n: Node, win: PoolWindow, outShape: readonly number[], sp: IndexSpace, out: string[]) {
+    const [H, W] = n.shape.slice(2);
+    const [Ho, Wo] = outShape.slice(2);
+    const id = n.id;
+    const pl = `pl${id}`;
+    out.push(`let ${pl} = ${sp.flat()} / ${u(H * W)};`);
+    const taps: number[][] = [];
+    const axis = (c: string, d: number, size: number, name: string) => {
+      out.push(`let ${name} = i32(${c});`);
+      if (win.k[d] <= win.s[d] && win.d[d] === 1) {
+        taps.push([0]);
+        const t = `${name}0t`;
+        out.push(
+          `let ${t} = ${name} + ${win.p[d]};`,
+          `let ${name}0o = ${t} / ${win.s[d]};`,
+          `let ${name}0ok = ${t} % ${win.s[d]} < ${win.k[d]} && ${name}0o < ${size};`,
+        );
+        return;
+      }
+      taps.push(Array.from({ length: win.k[d] }, (_, k) => win.k[d] - 1 - k));
+      for (let k = 0; k < win.k[d]; k++) {
+        const t = `${name}${k}t`;
+        const whole = win.s[d] === 1 ? "" : ` && ${t} % ${win.s[d]} == 0`;
+        out.push(
+          `let ${t} = ${name} + ${win.p[d] - k * win.d[d]};`,
+          `let ${name}${k}ok = ${t} >= 0${whole} && ${t} < ${size * win.s[d]};`,
+          `let ${name}${k}o = ${win.s[d] === 1 ? t : `${t} / ${win.s[d]}`};`,
+        );
+      }
+    };
+    const h = `h${id}_`;
+    const w = `w${id}_`;
+    axis(sp.coord(2), 0, Ho, h);
+    axis(sp.coord(3), 1, Wo, w);
+    out.push(`let e${id} = ${h} * ${W} + ${w};`);
+    const list: { ok: string; at: string }[] = [];
+    for (const kh of taps[0])
+      for (const kw of taps[1]) {
+        const t = `u${id}_${kh}_${kw}`;
+        out.push(
+          `let ${t}ok = ${h}${kh}ok && ${w}${kw}ok;`,
+          `let ${t}at = select(0, ${h}${kh}o * ${Wo} + ${w}${kw}o, ${t}ok);`,
+        );
+        list.push({ ok: `${t}ok`, at: `${t}at` });
+      }
+    return { pl, e: `e${id}`, list };
+  }
+
+  /** unpool at the input element at sp: the g of each covering output whose idx is this element, in order. */
+  private unpool(n: Node, win: PoolWindow, sp: IndexSpace, out: string[]): string {
+    const [g, idx] = n.inputs;
+    const { pl, e, list } = this.covering(n, win, g.shape, sp, out);
+    const acc = `acc${n.id}`;
+    out.push(`var ${acc}: f32 = 0.0;`);
+    for (const { ok, at } of list)
+      out.push(
+        `if (${ok} && i32(${this.planeRead(idx, pl, at)}) == ${e}) { ${acc} = ${acc} + ${this.planeRead(g, pl, at)}; }`,
+      );
+    return acc;
+  }
+
+  /** avg_pool2d's gradient at the input element at sp: g / divisor of each covering output, in order. */
+  private unavg(n: Node, win: PoolWindow, sp: IndexSpace, out: string[]): string {
+    const [g, divs] = n.inputs;
+    const { pl, list } = this.covering(n, win, g.shape, sp, out);
+    const acc = `acc${n.id}`;
+    out.push(`var ${acc}: f32 = 0.0;`);
+    for (const { ok, at } of list)
+      out.push(
+        `if (${ok}) { ${acc} = ${acc} + ${this.planeRead(g, pl, at)} / ${this.planeRead(divs, "0u", at)}; }`,
+      );
+    return acc;
+  }
+
+  /** avg_pool2d at the output element at sp: the taps inside the input summed in order, over the divisor. */
+  private avgPool(n: Node, win: PoolWindow, sp: IndexSpace, out: string[]): string {
+    const [x, divs] = n.inputs;
+    const [H, W] = x.shape.slice(2);
+    const [Ho, Wo] = n.shape.slice(2);
+    const id = n.id;
+    const pl = `pl${id}`;
+    const l = `l${id}`;
+    out.push(`let ${l} = ${sp.flat()} % ${u(Ho * Wo)};`, `let ${pl} = ${sp.flat()} / ${u(Ho * Wo)};`);
+    const h = `h${id}_`;
+    const w = `w${id}_`;
+    const axis = (c: string, d: number, size: number, name: string) => {
+      for (let k = 0; k < win.k[d]; k++)
+        out.push(
+          `let ${name}${k}i = i32(${c}) * ${win.s[d]} + ${k - win.p[d]};`,
+          `let ${name}${k}ok = ${name}${k}i >= 0 && ${name}${k}i < ${size};`,
+        );
+    };
+    axis(sp.coord(2), 0, H, h);
+    axis(sp.coord(3), 1, W, w);
+    const acc = `sum${id}`;
+    out.push(`var ${acc}: f32 = 0.0;`);
+    for (let kh = 0; kh < win.k[0]; kh++)
+      for (let kw = 0; kw < win.k[1]; kw++) {
+        const at = `${h}${kh}i * ${W} + ${w}${kw}i`;
+        out.push(`if (${h}${kh}ok && ${w}${kw}ok) { ${acc} = ${acc} + ${this.planeRead(x, pl, at)}; }`);
+      }
+    return `${acc} / ${this.planeRead(divs, "0u", `i32(${l})`)}`;
   }
 
   private mapExpr(n: Node, a: string[], sp: IndexSpace, out: string[]): string {
@@ -360,6 +519,14 @@ class Emitter {
         const v = this.literalOf(x) ?? `A[${this.indexByFlat(x, `u32(max(${t}, 0))`)}]`;
         return `select(0.0, ${v}, ${t} >= 0)`;
       }
+      case "maxpool":
+        return this.maxPool(n, op.win, op.part, sp, out);
+      case "unpool":
+        return this.unpool(n, op.win, sp, out);
+      case "avgpool":
+        return this.avgPool(n, op.win, sp, out);
+      case "unavg":
+        return this.unavg(n, op.win, sp, out);
       case "pad": {
         const x = n.inputs[0];
         const c = sp.coord(op.dim);

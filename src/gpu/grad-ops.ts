@@ -38,6 +38,8 @@ export function gradOps(b: Builder): GradOps<Node> {
       ),
     placeAt: (g, idx, dim, shape) =>
       b.map({ k: "onehot", dim }, [b.expand(idx, shape), b.expand(g, shape)], shape),
+    unpool: (g, idx, win, shape) => b.map({ k: "unpool", win }, [g, idx], shape, g.dtype),
+    windowShare: (g, divisors, win, shape) => b.map({ k: "unavg", win }, [g, divisors], shape, g.dtype),
   };
 }
 

@@ -11,7 +11,7 @@ import type { Attrs } from "../runtime/ops/elementwise.ts";
 import type { LaneFn } from "../runtime/ops/lanes.ts";
 import type { LossPart, PointwiseLossName } from "../runtime/pointwise-loss.ts";
 import { numel, stridesOf } from "../runtime/shape.ts";
-import type { Pointwise } from "../runtime/vjp.ts";
+import type { Pointwise, PoolWindow } from "../runtime/vjp.ts";
 import type { Builder } from "./builder.ts";
 
 /** Internal elementwise functions that have no runtime declaration of their own (see exprs.ts). */
@@ -44,6 +44,20 @@ export type MapOp =
   | { k: "pointwise"; fn: Pointwise; attrs: Attrs }
   /** g where the coordinate along `dim` equals idx, else 0; inputs [idx, g] (max_dim's gradient). */
   | { k: "onehot"; dim: number }
+  /**
+   * max_pool2d of input [x (N, C, H, W)] at each output element: the window's max (torch's rule: first of equal
+   * maxima, last NaN) or the plane index it picked.
+   */
+  | { k: "maxpool"; part: "value" | "index"; win: PoolWindow }
+  /**
+   * GradOps' unpool from inputs [g, idx] (N, C, Ho, Wo): each input element sums, in output order, the g of the
+   * outputs whose window covers it and whose idx is it.
+   */
+  | { k: "unpool"; win: PoolWindow }
+  /** avg_pool2d from inputs [x (N, C, H, W), divisors (Ho, Wo)]: each window's taps inside x summed in order. */
+  | { k: "avgpool"; win: PoolWindow }
+  /** GradOps' windowShare from inputs [g (N, C, Ho, Wo), divisors (Ho, Wo)]. */
+  | { k: "unavg"; win: PoolWindow }
   | { k: "copy" }
   /** The same value with no gradient flowing back (a detached tensor). */
   | { k: "detach" }
@@ -110,6 +124,10 @@ const MAP_KINDS = new Set([
   "cat",
   "pointwise",
   "onehot",
+  "maxpool",
+  "unpool",
+  "avgpool",
+  "unavg",
   "copy",
   "detach",
   "custom",

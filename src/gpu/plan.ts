@@ -34,6 +34,17 @@ export interface Plan {
 const RECOMPUTE_LIMIT = 12;
 const MAX_FUSED_REDUCTIONS = 8;
 
+/** Map ops that read their inputs at elements they compute themselves (gathers, windows), not at their own. */
+export const SELF_LOADING: ReadonlySet<string> = new Set([
+  "take",
+  "pad",
+  "cat",
+  "maxpool",
+  "unpool",
+  "avgpool",
+  "unavg",
+]);
+
 /** Values that never need a kernel: leaves are memory, fills are literals, views are other values' memory. */
 export function isFree(n: Node): boolean {
   return n.isLeaf || n.isView || n.op.k === "fill";
@@ -55,7 +66,7 @@ export function directInput(consumer: Node, k: number): Node | null {
   const input = consumer.inputs[k];
   const op = consumer.op.k;
   if (op === "custom" && k > 0) return null;
-  if (op !== "reduce" && (!consumer.isMap || op === "take" || op === "pad" || op === "cat")) return null;
+  if (op !== "reduce" && (!consumer.isMap || SELF_LOADING.has(op))) return null;
   if (op !== "reduce" && input.numel !== consumer.numel) return null;
   const base = throughReshapes(input);
   if (isFree(base)) return null;

@@ -35,6 +35,10 @@ export type TraceOpName =
   | "softmax"
   | "log_softmax"
   | "matmul"
+  /** F.max_pool2d over (N, C, H, W): values and each window's picked plane index (attrs.win: PoolWindow). */
+  | "max_pool2d"
+  /** F.avg_pool2d over (N, C, H, W): inputs [x, divisors (Ho, Wo)] (attrs.win: PoolWindow). */
+  | "avg_pool2d"
   | "pointwise_loss"
   | "nll_loss"
   | "custom_function"

@@ -54,6 +54,24 @@ export interface GradOps<T> {
   pointwise(fn: Pointwise, args: readonly T[], shape: Shape, dtype: DType, attrs?: F.Attrs): T;
   /** Zeros of `shape` with g (shape with dim of size 1) placed along dim at the positions idx (of g's shape). */
   placeAt(g: T, idx: T, dim: number, shape: Shape): T;
+  /**
+   * Zeros of `shape` (N, C, H, W) with each g[n, c, oh, ow] added at the flat index idx[n, c, oh, ow] of its
+   * (H, W) plane, in output order; `win` is the pooling window that picked idx (a GPU gathers through it).
+   */
+  unpool(g: T, idx: T, win: PoolWindow, shape: Shape): T;
+  /**
+   * Zeros of `shape` (N, C, H, W) with each g[n, c, oh, ow] / divisors[oh, ow] (rounded to g's dtype) added at
+   * each tap of its window inside the input, output by output (average pooling's spread).
+   */
+  windowShare(g: T, divisors: T, win: PoolWindow, shape: Shape): T;
+}
+
+/** A 2-d pooling window per spatial dim: kernel size, stride, padding and dilation. */
+export interface PoolWindow {
+  k: readonly number[];
+  s: readonly number[];
+  p: readonly number[];
+  d: readonly number[];
 }
 
 const { x, y, g } = F;
@@ -205,6 +223,14 @@ export const VJP = {
   extremeDim<T>(o: Ops<T, "reshape" | "placeAt">, g: T, indices: T, xShape: Shape, dim: number): T {
     const kept = keptShape(xShape, [dim]);
     return o.placeAt(o.reshape(g, kept), o.reshape(indices, kept), dim, xShape);
+  },
+  /** max_pool2d with its indices: each output's gradient added at the input element it picked, as torch's. */
+  maxPool2d<T>(o: Ops<T, "unpool">, g: T, indices: T, win: PoolWindow, xShape: Shape): T {
+    return o.unpool(g, indices, win, xShape);
+  },
+  /** avg_pool2d: each output's gradient over its divisor, added to every tap of its window, as torch's. */
+  avgPool2d<T>(o: Ops<T, "windowShare">, g: T, divisors: T, win: PoolWindow, xShape: Shape): T {
+    return o.windowShare(g, divisors, win, xShape);
   },
   /** The p-norm (p > 0 or inf); 0 where the norm is 0. */
   norm<T>(o: Ops<T, "reshape" | "sumTo" | "pointwise">, r: Reduced<T>, p: number): T {

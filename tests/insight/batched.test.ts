@@ -29,6 +29,8 @@ function forward(p: Tensor, dtype: DType): Tensor {
     dtype,
   );
   const big = O.mul(O.expand(O.reshape(w, [1, 2, 3]), [50, 2, 3]), scale);
+  // Overlapping windows over padding: values and the indices the batched replay must pick the same.
+  const pool = O.maxPool2d(O.reshape(t, [1, 2, 2, 3]), 2, { stride: 1, padding: 1 });
   const parts = [
     O.sum(t, [0, 2]), // several dims, not all
     O.mean(t), // all dims
@@ -49,6 +51,9 @@ function forward(p: Tensor, dtype: DType): Tensor {
     crossEntropy(w, classes, { reduction: "sum" }),
     O.cast(O.sum(O.gt(w, 0)), dtype),
     O.mul(O.narrow(p, 0, 3, 1), O.sum(m)),
+    pool.values,
+    O.cast(pool.indices, dtype),
+    O.avgPool2d(O.reshape(t, [1, 2, 2, 3]), 2, { stride: 1, padding: 1, countIncludePad: false }),
   ];
   return O.sum(
     O.cat(

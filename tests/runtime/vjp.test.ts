@@ -20,6 +20,8 @@ const text: GradOps<string> = {
   pointwise: (fn, args, shape, dtype, attrs) =>
     `${fn.name}(${args.join(", ")}${attrs ? `; p=${attrs.p}` : ""}) as ${dtype}[${shape}]`,
   placeAt: (g, idx, dim, shape) => `placeAt(${g}, ${idx}, ${dim}, [${shape}])`,
+  unpool: (g, idx, win, shape) => `unpool(${g}, ${idx}, k=[${win.k}], [${shape}])`,
+  windowShare: (g, d, win, shape) => `windowShare(${g}, ${d}, k=[${win.k}], [${shape}])`,
 };
 
 describe("the gradient table", () => {

@@ -4,14 +4,16 @@
  * max along the taps (max pooling) or sum and divide (average pooling) finish the job. The gradients, the WebGPU
  * kernels and their gradients all come from those ops; nothing here computes a derivative.
  */
-import { allocate } from "../dtype.ts";
-import { fmtShape, ShapeError } from "../shape.ts";
+import { record } from "../autograd.ts";
+import { allocate, coerce, type DType } from "../dtype.ts";
+import { fmtShape, type Shape, ShapeError } from "../shape.ts";
 import { Tensor, zeros } from "../tensor.ts";
-import { isTracing } from "../trace.ts";
-import { applyBinary, cast, where } from "./elementwise.ts";
-import { cat, indexSelect, reshape, squeeze, unsqueeze } from "./layout.ts";
+import { traceOp } from "../trace.ts";
+import { type PoolWindow, VJP } from "../vjp.ts";
+import { applyBinary } from "./elementwise.ts";
+import { cat, indexSelect, reshape, scatterAdd, squeeze, unsqueeze } from "./layout.ts";
 import { matmul } from "./matmul.ts";
-import { maxDim, sum } from "./reduce.ts";
+import { sum } from "./reduce.ts";
 
 export type Pair = number | readonly number[];
 
@@ -306,27 +308,6 @@ export const maxPool2dShape = (shape: readonly number[], kernel: Pair, o: MaxPoo
 export const avgPool2dShape = (shape: readonly number[], kernel: Pair, o: AvgPoolOptions = {}) =>
   avgGeometry(shape, kernel, o).shape;
 
-/**
- * Max over dim 2 of (N, C, K, L) window taps as torch's max_pool2d kernel takes it: the first of equal maxima, but
- * the LAST NaN (its test is `val > max || isnan(val)`), where max() along a dim keeps the first NaN. A NaN window
- * takes the max over the taps in reverse order, whose first NaN is the last one; the gradient follows the tap
- * each picks.
- */
-function windowMax(win: Tensor): { values: Tensor; indices: Tensor } {
-  const K = win.shape[2];
-  const forward = maxDim(win, 2);
-  // Without NaN both agree. A traced run (the WebGPU backend compiles it for any later values) takes both.
-  if (!isTracing() && !forward.values.data.some(Number.isNaN)) return forward;
-  const order = allocate("int64", K);
-  for (let i = 0; i < K; i++) order[i] = K - 1 - i;
-  const backward = maxDim(indexSelect(win, 2, new Tensor(order, [K], "int64")), 2);
-  const nan = applyBinary("ne", forward.values, forward.values);
-  return {
-    values: where(nan, backward.values, forward.values),
-    indices: where(nan, applyBinary("sub", K - 1, backward.indices), forward.indices),
-  };
-}
-
 export interface MaxPoolOptions {
   stride?: Pair | null;
   padding?: Pair;
@@ -334,55 +315,83 @@ export interface MaxPoolOptions {
   ceilMode?: boolean;
 }
 
-/**
- * `F.max_pool2d(..., return_indices=True)`: values and flat indices into each input plane. A tap in padding reads
- * its window's first valid element instead of -inf, so it can never win over that element (max keeps the first of
- * equal values, as torch's kernel does) and every index points into the input.
- */
+/** `F.max_pool2d(..., return_indices=True)`: values and flat indices into each input plane. */
 export function maxPool2d(
   x: Tensor,
   kernel: Pair,
   o: MaxPoolOptions = {},
 ): { values: Tensor; indices: Tensor } {
   const g = maxGeometry(x.shape, kernel, o);
-  let indices: Tensor | null = null;
-  const values = batched(x, 2, (x4) => {
-    const [hh, ww] = x4.shape.slice(2);
-    const h = strided(hh, g.out[0], g.k[0], g.s[0], g.p[0], g.d[0]);
-    const w = strided(ww, g.out[1], g.k[1], g.s[1], g.p[1], g.d[1]);
-    const K = g.k[0] * g.k[1];
-    const L = g.out[0] * g.out[1];
-    const t = table(h, w, "first");
-    const best = windowMax(windows(x4, t, K, L));
-    const shape = [x4.shape[0], x4.shape[1], ...g.out];
-    indices = isTracing()
-      ? reshape(pickedTaps(best.indices, t.index, K, L), shape)
-      : lookUp(best.indices, t.index, L, shape);
-    return reshape(best.values, shape);
-  });
-  const idx = indices as unknown as Tensor;
-  return { values, indices: x.ndim === 3 ? squeeze(idx, 0) : idx };
+  const win: PoolWindow = { k: g.k, s: g.s, p: g.p, d: g.d };
+  if (x.ndim === 4) return maxPoolWindows(x, win, g.out);
+  const r = maxPoolWindows(unsqueeze(x, 0), win, g.out);
+  return { values: squeeze(r.values, 0), indices: squeeze(r.indices, 0) };
 }
 
 /**
- * The winning tap's input index, the table's entry at (argmax, l), by ops a trace records: a one-hot product
- * summed over the taps, so the WebGPU backend computes it from each run's own argmax.
+ * max_pool2d over (N, C, H, W) to (N, C, ...out) in one pass, as torch's CPU kernel (cpu_max_pool): per window the taps in
+ * row-major order from -inf, `val > max || isnan(val)` (so the first of equal maxima, the LAST NaN), the index
+ * starting at the first valid tap (an all -inf window picks it). Taps in padding are skipped. The gradient goes
+ * to each output's saved index, added in output order as torch's backward does (VJP.take's scatter).
  */
-function pickedTaps(argmax: Tensor, index: Tensor, K: number, L: number): Tensor {
-  const order = allocate("int64", K);
-  for (let i = 0; i < K; i++) order[i] = i;
-  const taps = new Tensor(order, [K, 1], "int64");
-  const hit = cast(applyBinary("eq", unsqueeze(argmax, 2), taps), "int64");
-  return sum(applyBinary("mul", hit, reshape(index, [K, L])), 2);
+export function maxPoolWindows(
+  x: Tensor,
+  win: PoolWindow,
+  out: readonly number[],
+): { values: Tensor; indices: Tensor } {
+  const [n, c, H, W] = x.shape;
+  const [Ho, Wo] = out;
+  const [kH, kW] = win.k;
+  const [sH, sW] = win.s;
+  const [pH, pW] = win.p;
+  const [dH, dW] = win.d;
+  const src = x.data;
+  const planes = n * c;
+  const vals = allocate(x.dtype, planes * Ho * Wo);
+  const idx = new Float64Array(planes * Ho * Wo);
+  let o = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * H * W;
+    for (let oh = 0; oh < Ho; oh++) {
+      let h0 = oh * sH - pH;
+      const h1 = Math.min(h0 + (kH - 1) * dH + 1, H);
+      while (h0 < 0) h0 += dH;
+      for (let ow = 0; ow < Wo; ow++, o++) {
+        let w0 = ow * sW - pW;
+        const w1 = Math.min(w0 + (kW - 1) * dW + 1, W);
+        while (w0 < 0) w0 += dW;
+        let bi = h0 * W + w0;
+        let bv = Number.NEGATIVE_INFINITY;
+        for (let ih = h0; ih < h1; ih += dH)
+          for (let iw = w0; iw < w1; iw += dW) {
+            const at = ih * W + iw;
+            const v = src[base + at];
+            if (v > bv || Number.isNaN(v)) {
+              bv = v;
+              bi = at;
+            }
+          }
+        vals[o] = bv;
+        idx[o] = bi;
+      }
+    }
+  }
+  const shape = [n, c, Ho, Wo];
+  const indices = new Tensor(idx, shape, "int64");
+  const values = record(new Tensor(vals, shape, x.dtype), "MaxPool2DWithIndicesBackward0", [x], (grad) => [
+    VJP.maxPool2d({ unpool }, grad, indices, win, x.shape),
+  ]);
+  return traceOp("max_pool2d", [x], { win, out: [Ho, Wo] }, { values, indices });
 }
 
-/** The same entries read directly, when nothing is traced: one read per output, not K. */
-function lookUp(argmax: Tensor, index: Tensor, L: number, shape: number[]): Tensor {
-  const a = argmax.data;
-  const table = index.data;
-  const out = allocate("int64", a.length);
-  for (let i = 0; i < a.length; i++) out[i] = table[a[i] * L + (i % L)];
-  return new Tensor(out, shape, "int64");
+/** GradOps' unpool on tensors: each g added at its plane's index, in output order. */
+function unpool(g: Tensor, indices: Tensor, _win: PoolWindow, shape: Shape): Tensor {
+  const idx = indices.data;
+  const L = g.shape[2] * g.shape[3];
+  const plane = shape[2] * shape[3];
+  const offsets = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) offsets[i] = Math.floor(i / L) * plane + idx[i];
+  return scatterAdd(g, offsets, shape);
 }
 
 export interface AvgPoolOptions {
@@ -409,7 +418,6 @@ export function avgPool2d(x: Tensor, kernel: Pair, o: AvgPoolOptions = {}): Tens
   const g = avgGeometry(x.shape, kernel, o);
   return batched(x, 2, (x4) => {
     const sizes = x4.shape.slice(2);
-    const [h, w] = [0, 1].map((i) => strided(sizes[i], g.out[i], g.k[i], g.s[i], g.p[i], 1));
     // torch's divide_factor: the window clipped to the padded input (count_include_pad) or to the input.
     const span = (i: number, o2: number): [number, number] => {
       const start = o2 * g.s[i] - g.p[i];
@@ -434,8 +442,82 @@ export function avgPool2d(x: Tensor, kernel: Pair, o: AvgPoolOptions = {}): Tens
                 : ih * iw,
         );
       }
-    return windowMean(x4, h, w, divisors);
+    const div = allocate(x4.dtype, divisors.length);
+    for (let i = 0; i < divisors.length; i++) div[i] = divisors[i];
+    return avgPoolWindows(x4, new Tensor(div, g.out, x4.dtype), { k: g.k, s: g.s, p: g.p, d: [1, 1] });
   });
+}
+
+/**
+ * avg_pool2d over (N, C, H, W) to (N, C, Ho, Wo) in one pass, as torch's CPU kernel (cpu_avg_pool): each
+ * window's taps inside the input summed in row-major order in the tensor's dtype, then one division by its
+ * divisor (a (Ho, Wo) tensor). The gradient is the gradient table's rule (windowShare).
+ */
+export function avgPoolWindows(x: Tensor, divisors: Tensor, win: PoolWindow): Tensor {
+  const { planes, plane, L, K, taps, div } = averaging(x.shape, divisors, win);
+  const src = x.data;
+  const out = allocate(x.dtype, planes * L);
+  const round = roundTo(x.dtype);
+  for (let pl = 0; pl < planes; pl++)
+    for (let l = 0; l < L; l++) {
+      let sum = 0;
+      for (let k = 0; k < K; k++) {
+        const at = taps[l * K + k];
+        if (at >= 0) sum = round(sum + src[pl * plane + at]);
+      }
+      out[pl * L + l] = round(sum / div[l]);
+    }
+  const y = record(
+    new Tensor(out, [...x.shape.slice(0, 2), ...divisors.shape], x.dtype),
+    "AvgPool2DBackward0",
+    [x],
+    (g) => [VJP.avgPool2d({ windowShare }, g, divisors, win, x.shape)],
+  );
+  return traceOp("avg_pool2d", [x, divisors], { win }, y);
+}
+
+/** Rounding to what a tensor of `dtype` stores, after each addition (torch accumulates in the dtype). */
+const roundTo = (dtype: DType) => (dtype === "float64" ? (v: number) => v : (v: number) => coerce(dtype, v));
+
+/** Average pooling's layout over an (N, C, H, W) input: its planes, each window's K taps, the divisors. */
+function averaging(shape: Shape, divisors: Tensor, win: PoolWindow) {
+  const [n, c, H, W] = shape;
+  const [Ho, Wo] = divisors.shape;
+  const L = Ho * Wo;
+  const taps = windowTaps(win, H, W, Ho, Wo);
+  return { planes: n * c, plane: H * W, L, K: taps.length / L, taps, div: divisors.data };
+}
+
+/** Each output's taps (plane offsets, -1 outside the input), in torch's row-major order. */
+function windowTaps(win: PoolWindow, H: number, W: number, Ho: number, Wo: number): Int32Array {
+  const [kH, kW] = win.k;
+  const taps = new Int32Array(Ho * Wo * kH * kW);
+  for (let oh = 0, t = 0; oh < Ho; oh++)
+    for (let ow = 0; ow < Wo; ow++)
+      for (let kh = 0; kh < kH; kh++)
+        for (let kw = 0; kw < kW; kw++, t++) {
+          const ih = oh * win.s[0] - win.p[0] + kh * win.d[0];
+          const iw = ow * win.s[1] - win.p[1] + kw * win.d[1];
+          taps[t] = ih >= 0 && ih < H && iw >= 0 && iw < W ? ih * W + iw : -1;
+        }
+  return taps;
+}
+
+/** GradOps' windowShare on tensors: g / divisor added at each window tap, output by output. */
+function windowShare(g: Tensor, divisors: Tensor, win: PoolWindow, shape: Shape): Tensor {
+  const { planes, plane, L, K, taps, div } = averaging(shape, divisors, win);
+  const gd = g.data;
+  const round = roundTo(g.dtype);
+  const gx = allocate(g.dtype, planes * plane);
+  for (let pl = 0; pl < planes; pl++)
+    for (let l = 0; l < L; l++) {
+      const delta = round(gd[pl * L + l] / div[l]);
+      for (let k = 0; k < K; k++) {
+        const at = taps[l * K + k];
+        if (at >= 0) gx[pl * plane + at] = round(gx[pl * plane + at] + delta);
+      }
+    }
+  return new Tensor(gx, shape, g.dtype);
 }
 
 /** adaptive_avg_pool2d's output sizes (a null entry keeps that input size), checked as torch checks them. */

@@ -198,7 +198,7 @@ function pad(t: Tensor, dim: number, start: number, shape: Shape): Tensor {
   return full;
 }
 
-function scatterAdd(g: Tensor, offsets: Int32Array, shape: Shape): Tensor {
+export function scatterAdd(g: Tensor, offsets: Int32Array, shape: Shape): Tensor {
   const out = allocate(g.dtype, numel(shape));
   addAt(out, g.data, offsets);
   return new Tensor(out, shape, g.dtype);
