@@ -349,28 +349,45 @@ export function maxPoolWindows(
   const planes = n * c;
   const vals = allocate(x.dtype, planes * Ho * Wo);
   const idx = new Float64Array(planes * Ho * Wo);
+  // Each window's first tap inside the input and its end, per output row and column, computed once for all planes.
+  const hFrom = new Int32Array(Ho);
+  const hTo = new Int32Array(Ho);
+  for (let oh = 0; oh < Ho; oh++) {
+    let h0 = oh * sH - pH;
+    hTo[oh] = Math.min(h0 + (kH - 1) * dH + 1, H);
+    while (h0 < 0) h0 += dH;
+    hFrom[oh] = h0;
+  }
+  const wFrom = new Int32Array(Wo);
+  const wTo = new Int32Array(Wo);
+  for (let ow = 0; ow < Wo; ow++) {
+    let w0 = ow * sW - pW;
+    wTo[ow] = Math.min(w0 + (kW - 1) * dW + 1, W);
+    while (w0 < 0) w0 += dW;
+    wFrom[ow] = w0;
+  }
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
     const base = pl * H * W;
     for (let oh = 0; oh < Ho; oh++) {
-      let h0 = oh * sH - pH;
-      const h1 = Math.min(h0 + (kH - 1) * dH + 1, H);
-      while (h0 < 0) h0 += dH;
+      const h0 = hFrom[oh];
+      const h1 = hTo[oh];
       for (let ow = 0; ow < Wo; ow++, o++) {
-        let w0 = ow * sW - pW;
-        const w1 = Math.min(w0 + (kW - 1) * dW + 1, W);
-        while (w0 < 0) w0 += dW;
+        const w0 = wFrom[ow];
+        const w1 = wTo[ow];
         let bi = h0 * W + w0;
         let bv = Number.NEGATIVE_INFINITY;
-        for (let ih = h0; ih < h1; ih += dH)
+        for (let ih = h0; ih < h1; ih += dH) {
+          const row = ih * W;
           for (let iw = w0; iw < w1; iw += dW) {
-            const at = ih * W + iw;
-            const v = src[base + at];
-            if (v > bv || Number.isNaN(v)) {
+            const v = src[base + row + iw];
+            // torch's rule: a larger value or a NaN (v !== v) takes the place, so the last NaN wins.
+            if (v > bv || v !== v) {
               bv = v;
-              bi = at;
+              bi = row + iw;
             }
           }
+        }
         vals[o] = bv;
         idx[o] = bi;
       }
