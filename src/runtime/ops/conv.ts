@@ -381,8 +381,8 @@ export function maxPoolWindows(
           const row = ih * W;
           for (let iw = w0; iw < w1; iw += dW) {
             const v = src[base + row + iw];
-            // torch's rule: a larger value or a NaN (v !== v) takes the place, so the last NaN wins.
-            if (v > bv || v !== v) {
+            // torch's rule: a larger value or a NaN takes the place, so the last NaN wins.
+            if (v > bv || Number.isNaN(v)) {
               bv = v;
               bi = row + iw;
             }
