@@ -16,6 +16,7 @@ import { inputEdge } from "../graph/validate.ts";
 import { noGrad } from "../runtime/autograd.ts";
 import { allocate, coerce, type DType } from "../runtime/dtype.ts";
 import * as O from "../runtime/ops/index.ts";
+import { normalValues, TorchGenerator } from "../runtime/random/index.ts";
 import { Tensor } from "../runtime/tensor.ts";
 import { traceBatched } from "./batched.ts";
 import { type Scheduler, SchedulerError } from "./scheduler.ts";
@@ -509,22 +510,6 @@ function landscapePoints(s: Scheduler, req: LandscapeRequest): Points {
 }
 
 /** mulberry32: a small seeded generator, so a slice's random directions are the same every time. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rand: () => number): number {
-  const u = Math.max(rand(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-}
-
 /**
  * Filter normalisation (Li et al. 2018): each filter of the direction (a row of a matrix, dim 0 of a higher
  * tensor; the whole tensor for a vector or a number) is scaled to the norm of the same filter of the
@@ -613,12 +598,14 @@ function slicePoints(s: Scheduler, req: SliceRequest): { points: Points; labels:
       ),
     });
   }
-  const rand = random(req.seed ?? 1);
+  // torch's generator, so `torch.manual_seed(seed)` then one `torch.randn(n, dtype=torch.float64)` per
+  // parameter, in order, draws the same directions.
+  const gen = new TorchGenerator(req.seed ?? 1);
   for (let r = 0; r < (req.random ?? 2); r++) {
     const d = new Map<string, Float64Array>();
     for (const id of ids) {
       const p = values.get(id)!;
-      const v = Float64Array.from({ length: p.values.length }, () => gaussian(rand));
+      const v = Float64Array.from(normalValues(gen, p.values.length, "float64"));
       filterNormalize(v, p.values, p.shape);
       d.set(id, v);
     }
