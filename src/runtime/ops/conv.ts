@@ -329,6 +329,29 @@ export function maxPool2d(
 }
 
 /**
+ * Along one axis of `size` input elements: for each of `outSize` windows (kernel k, stride s, padding p,
+ * dilation d), the first tap inside the input and the end of its taps.
+ */
+function tapRanges(
+  outSize: number,
+  size: number,
+  k: number,
+  s: number,
+  p: number,
+  d: number,
+): [Int32Array, Int32Array] {
+  const from = new Int32Array(outSize);
+  const to = new Int32Array(outSize);
+  for (let o = 0; o < outSize; o++) {
+    let first = o * s - p;
+    to[o] = Math.min(first + (k - 1) * d + 1, size);
+    while (first < 0) first += d;
+    from[o] = first;
+  }
+  return [from, to];
+}
+
+/**
  * max_pool2d over (N, C, H, W) to (N, C, ...out) in one pass, as torch's CPU kernel (cpu_max_pool): per window the taps in
  * row-major order from -inf, `val > max || isnan(val)` (so the first of equal maxima, the LAST NaN), the index
  * starting at the first valid tap (an all -inf window picks it). Taps in padding are skipped. The gradient goes
@@ -350,22 +373,8 @@ export function maxPoolWindows(
   const vals = allocate(x.dtype, planes * Ho * Wo);
   const idx = new Float64Array(planes * Ho * Wo);
   // Each window's first tap inside the input and its end, per output row and column, computed once for all planes.
-  const hFrom = new Int32Array(Ho);
-  const hTo = new Int32Array(Ho);
-  for (let oh = 0; oh < Ho; oh++) {
-    let h0 = oh * sH - pH;
-    hTo[oh] = Math.min(h0 + (kH - 1) * dH + 1, H);
-    while (h0 < 0) h0 += dH;
-    hFrom[oh] = h0;
-  }
-  const wFrom = new Int32Array(Wo);
-  const wTo = new Int32Array(Wo);
-  for (let ow = 0; ow < Wo; ow++) {
-    let w0 = ow * sW - pW;
-    wTo[ow] = Math.min(w0 + (kW - 1) * dW + 1, W);
-    while (w0 < 0) w0 += dW;
-    wFrom[ow] = w0;
-  }
+  const [hFrom, hTo] = tapRanges(Ho, H, kH, sH, pH, dH);
+  const [wFrom, wTo] = tapRanges(Wo, W, kW, sW, pW, dW);
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
     const base = pl * H * W;
