@@ -230,12 +230,13 @@ const X_VAR = ["x"] as const;
 const S_VAR = ["s"] as const;
 const XM_VARS = ["x", "m"] as const;
 const SM_VARS = ["s", "m"] as const;
+/** Every operand an array (formulaLoop reads the flag of each variable by position). */
 const ARRAYS = [false, false] as const;
 
 /** A declared formula over arrays of equal length, in float64. */
 function run(f: F, vars: readonly string[], operands: ArrayLike<number>[], attrs: Attrs = {}): Float64Array {
   const out = new Float64Array(operands[0].length);
-  formulaLoop(f, vars, ARRAYS.slice(0, vars.length), "f64", attrs)(operands, out, out.length);
+  formulaLoop(f, vars, ARRAYS, "f64", attrs)(operands, out, out.length);
   return out;
 }
 
