@@ -74,6 +74,12 @@ describe("WGSL transcendentals from the float32 breakdowns", () => {
     const xs = grid(-12, 12, 1 << 18);
     const got = await onDevice("gw_tanh(x)", xs);
     expect(maxUlps(got, Float32Array.from(xs, tanhF32))).toBe(0);
+    // Each piece's edge, where the select form's choice must be the scalar form's branch.
+    const edges = [Number.NaN, 0, -0, Infinity, -Infinity, 1e30, -1e30, 10, -10, 9.999999, 0.55, -0.55];
+    const special = Float32Array.from(edges.flatMap((v) => [v, Math.fround(v * (1 + 2 ** -23))]));
+    const onGpu = Array.from(await onDevice("gw_tanh(x)", special));
+    // toEqual tells -0 from 0 (Object.is), so the sign of zero is checked too.
+    expect(onGpu).toEqual(Array.from(special, tanhF32));
   });
 
   it("gw_exp is within 1 ulp of the CPU's float32 exp, overflow and underflow included", async () => {

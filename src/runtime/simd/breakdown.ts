@@ -252,19 +252,28 @@ function wgslCond(c: Cond): string {
  * float32 operations, each rounded once (WGSL's f32 +, -, *, / and ldexp are exact-rounding on SwiftShader and
  * hardware alike, and none is contracted into a fused multiply-add), so the GPU's tanh is the CPU's bit for bit
  * wherever the device rounds as IEEE (tests/gpu/transcendentals.test.ts checks it).
+ *
+ * Like the vector form, it computes every piece and selects (last piece first, so the first condition that
+ * holds wins) rather than branching: a GPU runs an invocation group's divergent branches one after the other
+ * anyway, and each early return costs a lane mask. On SwiftShader this form runs the MLP benchmark ~20% faster
+ * than the branching one (bench/GPU-RESULTS.md, eighth session). A piece's value where its condition fails is
+ * discarded, so out-of-range intermediates there (ldexp of a huge k) do not matter.
  */
 export function wgslFunction(b: Breakdown, name: string): string {
   const lines = readsA(b) ? [`  ${wgslStep(PRELUDE)}`] : [];
-  for (const p of b.pieces) {
+  const last = b.pieces.length - 1;
+  const valueOf = (p: Piece): string => {
+    lines.push(...p.steps.map((s) => `  ${wgslStep(s)}`));
     const r = wgslOperand(p.result);
-    const body = [
-      ...p.steps.map(wgslStep),
-      p.signOfX ? `return select(-${r}, ${r}, x > 0.0);` : `return ${r};`,
-    ];
-    if (p.when) lines.push(`  if (${wgslCond(p.when)}) {`, ...body.map((l) => `    ${l}`), "  }");
-    else lines.push(...body.map((l) => `  ${l}`));
+    return p.signOfX ? `select(-${r}, ${r}, x > 0.0)` : r;
+  };
+  lines.push(`  var v = ${valueOf(b.pieces[last])};`);
+  for (let i = last - 1; i >= 0; i--) {
+    const p = b.pieces[i];
+    const val = valueOf(p);
+    lines.push(`  v = select(v, ${val}, ${wgslCond(p.when!)});`);
   }
-  return [`fn ${name}(x: f32) -> f32 {`, ...lines, "}"].join("\n");
+  return [`fn ${name}(x: f32) -> f32 {`, ...lines, "  return v;", "}"].join("\n");
 }
 
 // ---- vectors ------------------------------------------------------------------------------------------------
