@@ -1,7 +1,8 @@
 /**
  * The messages between the page and the scheduler's Web Worker. The page sends the graph (whole, then as
  * immer patches) and run commands; the worker answers with validation, node values, gradients, batched epoch
- * records and the training state. Everything is structured-clone friendly; tensor data travels as typed arrays.
+ * records and the training state. Everything is structured-clone friendly; tensor data and epoch records travel
+ * as typed arrays.
  */
 import type { Patch } from "immer";
 import type { GraphDoc } from "../graph/types.ts";
@@ -11,8 +12,9 @@ import type { DType, Storage } from "../runtime/dtype.ts";
 import { stridesOf } from "../runtime/shape.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import type { BoundaryResult, LossSlice, ParamCoord } from "./landscape.ts";
+import type { RecordColumns } from "./record-columns.ts";
 import type { BackendName, BackendRequest } from "./scheduler-backend.ts";
-import type { EpochRecord, TrainState } from "./train.ts";
+import type { TrainState } from "./train.ts";
 
 export interface WorkerOptions {
   /**
@@ -116,7 +118,11 @@ export type FromWorker =
       nodes: Record<string, TensorSnapshot>;
       error?: string;
     }
-  | { type: "records"; records: EpochRecord[] }
+  /**
+   * A batch of epoch records (one per epoch), as typed-array columns whose buffers are transferred: usually one
+   * batch, more where the records' shape changes within it (record-columns.ts).
+   */
+  | { type: "records"; batches: RecordColumns[] }
   | { type: "state"; state: TrainState }
   | { type: "error"; message: string }
   | { type: "boundary"; id: number; result?: BoundaryResult; error?: string }

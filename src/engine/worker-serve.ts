@@ -8,6 +8,7 @@ import type { GraphDoc } from "../graph/types.ts";
 import { provideCsv } from "../nodes/index.ts";
 import type { Tensor } from "../runtime/tensor.ts";
 import { insightServer } from "./insight-serve.ts";
+import { columnBuffers, toColumns } from "./record-columns.ts";
 import { Scheduler } from "./scheduler.ts";
 import { BACKEND_NAMES, type BackendRequest } from "./scheduler-backend.ts";
 import { Trainer } from "./train.ts";
@@ -35,6 +36,7 @@ function transfers(msg: FromWorker): Transferable[] {
     for (const v of Object.values(msg.nodes))
       [...Object.values(v.outputs), ...Object.values(v.leaves ?? {})].forEach(add);
   if (msg.type === "grads") [...Object.values(msg.params), ...Object.values(msg.nodes)].forEach(add);
+  if (msg.type === "records") out.push(...columnBuffers(msg.batches));
   return out;
 }
 
@@ -139,7 +141,8 @@ export function serveScheduler(port: WorkerPort, initial: WorkerOptions = {}): {
   };
 
   trainer.onRecords((records) => {
-    post({ type: "records", records });
+    // Columns, moved rather than copied: the page's share of a batch is then a few buffers, not an object graph.
+    post({ type: "records", batches: toColumns(records) });
     if (Date.now() - lastValues >= opts.valuesIntervalMs) postValues();
   });
   trainer.onState((state) => {

@@ -108,7 +108,7 @@ export function App(props: { startup: Startup }) {
   const log = createTrainingLog();
   // The last run's plot history survives a reload of the same graph (the trained values start over).
   const restored = props.startup.source === "autosave" ? loadHistory(props.startup.doc) : undefined;
-  if (restored?.length) log.append(restored);
+  if (restored) log.append([restored]);
   const session = createRunSession({ graph: editor.graph, log, backend: savedBackend() });
   onCleanup(() => session.dispose());
   const run = session.controller;
@@ -288,10 +288,10 @@ export function App(props: { startup: Startup }) {
     if (import.meta.env.DEV) Object.assign(window, { __gradwire: { editor, analysis, session, insight } });
     for (const p of props.startup.problems)
       notify({ kind: "warn", title: p.title, lines: p.lines, sticky: true });
-    if (restored?.length)
+    if (restored)
       notify({
         kind: "info",
-        title: `The plots show the last run before the reload (${restored.length === 1 ? "1 epoch" : `${restored[restored.length - 1].epoch + 1} epochs`}); a new run starts from the graph's values`,
+        title: `The plots show the last run before the reload (${restored.epoch.length === 1 ? "1 epoch" : `${restored.epoch[restored.epoch.length - 1] + 1} epochs`}); a new run starts from the graph's values`,
       });
     if (props.startup.source === "link") {
       // The link's graph now lives in the editor (and autosave); a reload should not reopen the link over edits.

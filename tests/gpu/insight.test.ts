@@ -10,6 +10,7 @@ import {
   lossSlicesOn,
   span,
 } from "../../src/engine/landscape.ts";
+import { toRecords } from "../../src/engine/record-columns.ts";
 import { registerBackend } from "../../src/engine/scheduler-backend.ts";
 import type { EpochRecord, TrainState } from "../../src/engine/train.ts";
 import { SchedulerClient, type WorkerLike } from "../../src/engine/worker-client.ts";
@@ -63,7 +64,7 @@ describe("insight on a WebGPU run", () => {
       client.setBackend("webgpu");
       expect((await chosen).state.fallback).toBeUndefined();
       const records: EpochRecord[] = [];
-      client.on("records", (m) => records.push(...m.records));
+      client.on("records", (m) => records.push(...toRecords(m.batches)));
       const done = next(client, "state", (m) => m.state.status === "done");
       client.run();
       const final: TrainState = (await done).state;

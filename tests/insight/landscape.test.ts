@@ -12,6 +12,7 @@ import {
   modelIO,
   span,
 } from "../../src/engine/landscape.ts";
+import { toRecords } from "../../src/engine/record-columns.ts";
 import type { EpochRecord } from "../../src/engine/train.ts";
 import { SchedulerClient, type WorkerLike } from "../../src/engine/worker-client.ts";
 import type { FromWorker } from "../../src/engine/worker-protocol.ts";
@@ -282,7 +283,7 @@ describe("the insight requests over the worker protocol", () => {
     client.connect(new GraphDocument(example("13-thermometer-training.json")));
     await next(client, "grads");
     const records: EpochRecord[] = [];
-    client.on("records", (m) => records.push(...m.records));
+    client.on("records", (m) => records.push(...toRecords(m.batches)));
     const done = next(client, "state", (m) => m.state.status === "done");
     client.run();
     await done;

@@ -1,10 +1,15 @@
 // The worker protocol, end to end over a real MessageChannel (structured cloning and transfers included).
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import type { EpochRecord, TrainState } from "../../src/engine/train.ts";
+import { toRecords } from "../../src/engine/record-columns.ts";
+import { Scheduler } from "../../src/engine/scheduler.ts";
+import { type EpochRecord, Trainer, type TrainState } from "../../src/engine/train.ts";
 import { SchedulerClient, type WorkerLike } from "../../src/engine/worker-client.ts";
 import type { FromWorker } from "../../src/engine/worker-protocol.ts";
 import { serveScheduler, type WorkerPort } from "../../src/engine/worker-serve.ts";
 import { GraphDocument } from "../../src/graph/document.ts";
+import { parseGraphFile } from "../../src/graph/format.ts";
+import type { GraphDoc } from "../../src/graph/types.ts";
 import { provideCsv } from "../../src/nodes/index.ts";
 import { fixture } from "./helpers.ts";
 
@@ -16,7 +21,21 @@ afterEach(() => {
 
 function connect() {
   const channel = new MessageChannel();
-  const server = serveScheduler(channel.port2 as unknown as WorkerPort);
+  const port2 = channel.port2 as unknown as WorkerPort;
+  /** Every message the worker posted, with its transfer list, as the worker held it after posting. */
+  const posted: { message: FromWorker; transfer: Transferable[] }[] = [];
+  const server = serveScheduler({
+    postMessage(message, transfer = []) {
+      port2.postMessage(message, transfer);
+      posted.push({ message, transfer });
+    },
+    set onmessage(h) {
+      port2.onmessage = h;
+    },
+    get onmessage() {
+      return port2.onmessage;
+    },
+  });
   const client = new SchedulerClient(channel.port1 as unknown as WorkerLike);
   const seen: FromWorker[] = [];
   for (const t of ["ready", "validation", "values", "grads", "records", "state", "error"] as const)
@@ -26,7 +45,35 @@ function connect() {
     channel.port1.close();
     channel.port2.close();
   });
-  return { client, seen };
+  return { client, seen, posted };
+}
+
+function example(name: string): GraphDoc {
+  const r = parseGraphFile(readFileSync(new URL(`../../examples/${name}`, import.meta.url), "utf8"));
+  if (!r.ok) throw new Error(`${name} does not parse`);
+  return r.doc;
+}
+
+/** The records a Trainer on the page's own thread makes of `doc` (the reference for what the worker streams). */
+async function trainedHere(doc: GraphDoc, epochs?: number): Promise<EpochRecord[]> {
+  const scheduler = new Scheduler();
+  scheduler.setGraph(doc);
+  const trainer = new Trainer(scheduler);
+  const records: EpochRecord[] = [];
+  trainer.onRecords((rs) => records.push(...rs));
+  await trainer.run({ epochs });
+  return records;
+}
+
+/** Run `doc` in the worker until the run ends: the records it streamed, and its final state. */
+async function trainedInWorker(client: SchedulerClient, doc: GraphDoc, epochs?: number) {
+  client.connect(new GraphDocument(doc));
+  await next(client, "grads");
+  const records: EpochRecord[] = [];
+  client.on("records", (m) => records.push(...toRecords(m.batches)));
+  const end = next(client, "state", (m) => ["done", "error", "stopped"].includes(m.state.status));
+  client.run(epochs);
+  return { records, state: (await end).state };
 }
 
 function next<T extends FromWorker["type"]>(
@@ -79,7 +126,7 @@ describe("scheduler worker protocol", () => {
     const records: EpochRecord[] = [];
     let batches = 0;
     client.on("records", (m) => {
-      records.push(...m.records);
+      records.push(...toRecords(m.batches));
       batches++;
     });
     const done = next(client, "state", (m) => m.state.status === "done");
@@ -92,6 +139,50 @@ describe("scheduler worker protocol", () => {
     // After the run, the values reflect the trained model.
     const after = await next(client, "values", (m) => "loss" in m.nodes);
     expect(after.nodes.loss.outputs.out.data[0]).toBeLessThan(records[0].loss);
+  });
+
+  it("streams records as transferred Float64Array columns holding exactly what the trainer made", async () => {
+    // A DataLoader (each batch's loss), validation (val_loss, val_accuracy), a OneCycleLR schedule (lr) and a
+    // 2-16-2 MLP (parameter series of 32 elements): every column the records have.
+    const doc = example("65-moons-onecycle.json");
+    const { client, posted } = connect();
+    const { records, state } = await trainedInWorker(client, doc, 4);
+    expect(state.status).toBe("done");
+    const want = await trainedHere(doc, 4);
+    expect(want[0]).toMatchObject({ valLoss: expect.any(Number), lr: expect.any(Number) });
+    expect(Object.keys(want[0].metrics ?? {})).toEqual(["val_accuracy"]);
+    expect(want[0].steps?.length).toBe(10);
+    expect(want[0].params["hidden.weight"]).toHaveLength(32);
+    expect(records).toEqual(want);
+    const sent = posted.filter((p) => p.message.type === "records");
+    expect(sent.length).toBeGreaterThan(0);
+    for (const { message, transfer } of sent) {
+      if (message.type !== "records") continue;
+      for (const b of message.batches) {
+        const columns = [b.epoch, b.loss, b.steps, b.valLoss, b.lr, ...Object.values(b.params)];
+        for (const c of [...columns, ...Object.values(b.grads), ...Object.values(b.metrics ?? {})]) {
+          expect(c).toBeInstanceOf(Float64Array);
+          // Moved to the page, not copied: the worker's copy is detached.
+          expect(transfer).toContain(c?.buffer);
+          expect(c?.byteLength).toBe(0);
+        }
+      }
+    }
+  });
+
+  it("streams a diverging run's infinite parameters as the trainer made them", async () => {
+    const doc = new GraphDocument(fixture("thermometer.graph.json"));
+    doc.setParam("opt", "lr", 1e38);
+    const { client } = connect();
+    const { records, state } = await trainedInWorker(client, doc.state);
+    expect(state.status).toBe("error");
+    expect(state.message).toMatch(/became (inf|nan) after the step/);
+    const want = await trainedHere(doc.state);
+    const last = want[want.length - 1].params["model.weight"].concat(
+      want[want.length - 1].params["model.bias"],
+    );
+    expect(last.some((v) => !Number.isFinite(v))).toBe(true);
+    expect(records).toEqual(want);
   });
 
   it("pauses, steps, resets and falls back from webgpu with the reason", async () => {
@@ -113,7 +204,7 @@ describe("scheduler worker protocol", () => {
     expect(p.epoch).toBeLessThan(1_000_000);
     const stepped = next(client, "records");
     client.step();
-    expect((await stepped).records.map((r) => r.epoch)).toEqual([p.epoch]);
+    expect(toRecords((await stepped).batches).map((r) => r.epoch)).toEqual([p.epoch]);
     const reset = next(client, "state", (m) => m.state.status === "idle");
     client.reset();
     expect((await reset).state.epoch).toBe(0);

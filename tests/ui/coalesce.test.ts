@@ -3,7 +3,8 @@
  * latest value of each node, and no message before one the worker sent earlier.
  */
 import { describe, expect, it } from "vitest";
-import type { EpochRecord, TrainState } from "../../src/engine/train.ts";
+import { toColumns } from "../../src/engine/record-columns.ts";
+import type { TrainState } from "../../src/engine/train.ts";
 import type { WorkerLike } from "../../src/engine/worker-client.ts";
 import type { FromWorker, NodeValue, ToWorker } from "../../src/engine/worker-protocol.ts";
 import { coalescedPort, mergeValues } from "../../src/ui/run/coalesce.ts";
@@ -26,7 +27,10 @@ function setup() {
   return { sent, port, got, from, frame };
 }
 
-const rec = (epoch: number): EpochRecord => ({ epoch, loss: 1 / (epoch + 1), params: {}, grads: {} });
+/** Records of these epochs as the worker sends them (columns), and a records message of them. */
+const columns = (...epochs: number[]) =>
+  toColumns(epochs.map((epoch) => ({ epoch, loss: 1 / (epoch + 1), params: {}, grads: {} })));
+const records = (...epochs: number[]): FromWorker => ({ type: "records", batches: columns(...epochs) });
 const val = (version: number): NodeValue => ({ version, outputs: {} });
 const state = (status: TrainState["status"], epoch: number): FromWorker => ({
   type: "state",
@@ -38,16 +42,16 @@ describe("coalesced worker messages", () => {
     const { got, from, frame } = setup();
     from(state("running", 0));
     expect(got.map((m) => m.type)).toEqual(["state"]);
-    from({ type: "records", records: [rec(0), rec(1)] });
+    from(records(0, 1));
     from(state("running", 2));
     from({ type: "values", nodes: { a: val(1), b: val(1) }, removed: [] });
-    from({ type: "records", records: [rec(2)] });
+    from(records(2));
     from(state("running", 3));
     from({ type: "values", nodes: { a: val(2) }, removed: ["c"] });
     expect(got).toHaveLength(1);
     frame();
     expect(got.slice(1)).toEqual([
-      { type: "records", records: [rec(0), rec(1), rec(2)] },
+      { type: "records", batches: [...columns(0, 1), ...columns(2)] },
       { type: "values", nodes: { a: val(2), b: val(1) }, removed: ["c"] },
       state("running", 3),
     ]);
@@ -58,7 +62,7 @@ describe("coalesced worker messages", () => {
   it("delivers what is queued before a message that cannot wait (a new status, grads)", () => {
     const { got, from, frame } = setup();
     from(state("running", 0));
-    from({ type: "records", records: [rec(0)] });
+    from(records(0));
     from(state("paused", 1));
     expect(got.map((m) => m.type)).toEqual(["state", "records", "state"]);
     from({ type: "values", nodes: { a: val(3) }, removed: [] });

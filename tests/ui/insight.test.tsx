@@ -10,6 +10,9 @@ import { resolve } from "node:path";
 import { render } from "@solidjs/testing-library";
 import { createRoot, createSignal } from "solid-js";
 import { afterEach, describe, expect, it } from "vitest";
+import { toColumns } from "../../src/engine/record-columns.ts";
+import { Scheduler } from "../../src/engine/scheduler.ts";
+import { type EpochRecord, Trainer } from "../../src/engine/train.ts";
 import { SchedulerClient, type WorkerLike } from "../../src/engine/worker-client.ts";
 import type { TensorSnapshot } from "../../src/engine/worker-protocol.ts";
 import { serveScheduler, type WorkerPort } from "../../src/engine/worker-serve.ts";
@@ -41,9 +44,15 @@ const isOptimizer = (t: string) => registry.get(t)?.optimizer !== undefined;
 
 function run(id: number, settings: Record<string, string>, losses: number[], title = "Thermometer"): Run {
   const history = new RunHistory();
-  losses.forEach((loss, epoch) => {
-    history.push({ epoch, loss, params: { params: [1 - epoch / 10, 1] }, grads: { params: [0.5, 0.25] } });
-  });
+  for (const b of toColumns(
+    losses.map((loss, epoch) => ({
+      epoch,
+      loss,
+      params: { params: [1 - epoch / 10, 1] },
+      grads: { params: [0.5, 0.25] },
+    })),
+  ))
+    history.append(b);
   return { id, title, settings, startedAt: "", history };
 }
 
@@ -95,7 +104,11 @@ describe("runs", () => {
     const store = createRoot(() => createRunStore(storage));
     for (let k = 0; k < 12; k++) {
       store.start(`graph ${k}`, { optimizer: "SGD", lr: String(k) });
-      store.append(Array.from({ length: 3000 }, (_, e) => ({ epoch: e, loss: 1 / (e + 1), params: {} })));
+      store.append(
+        toColumns(
+          Array.from({ length: 3000 }, (_, e) => ({ epoch: e, loss: 1 / (e + 1), params: {}, grads: {} })),
+        ),
+      );
       store.end();
     }
     const saved = storage.m.get("gradwire.runs")!;
@@ -226,6 +239,22 @@ describe("the insight store and dock over the real scheduler", () => {
     expect(p.y[100]).toBeCloseTo(0.4269, 4);
     expect(insight.runs.runs()).toHaveLength(1);
     expect(insight.runs.runs()[0].history.length).toBe(100);
+    // The run's history holds what the trainer made, read from the worker's columns: the same run on this
+    // thread is the reference (snapshots keep float32).
+    const scheduler = new Scheduler();
+    scheduler.setGraph(example("13-thermometer-training.json"));
+    const trainer = new Trainer(scheduler);
+    const want: EpochRecord[] = [];
+    trainer.onRecords((rs) => want.push(...rs));
+    await trainer.run();
+    const h = insight.runs.runs()[0].history;
+    expect(h.epochs).toEqual(want.map((r) => r.epoch));
+    expect(h.losses).toEqual(want.map((r) => r.loss));
+    const f32 = (v: number[]) => Array.from(Float32Array.from(v));
+    expect(h.snapshots.map((s) => Array.from(s.params.params))).toEqual(
+      want.map((r) => f32(r.params.params)),
+    );
+    expect(h.snapshots.map((s) => Array.from(s.grads.params))).toEqual(want.map((r) => f32(r.grads.params)));
   });
 
   it("renders the boundary, confusion matrix and landscape views behind the dock's tabs", async () => {

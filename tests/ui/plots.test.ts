@@ -1,6 +1,8 @@
 /** The streaming plot machinery: decimation keeps extremes, tables grow, redraws coalesce per frame. */
 import { createRoot } from "solid-js";
 import { describe, expect, it } from "vitest";
+import { toColumns } from "../../src/engine/record-columns.ts";
+import type { EpochRecord } from "../../src/engine/train.ts";
 import { decimate } from "../../src/ui/plots/downsample.ts";
 import { frameLoop } from "../../src/ui/plots/frame.ts";
 import { createTrainingLog, MAX_SERIES_PER_PARAM } from "../../src/ui/plots/log.ts";
@@ -169,20 +171,22 @@ describe("training log", () => {
     createRoot((dispose) => {
       const log = createTrainingLog();
       const v0 = log.version();
-      log.append([
-        {
-          epoch: 0,
-          loss: 3,
-          params: { w: [1], "m.weight": [1, 2, 3, 4, 5, 6, 7, 8] },
-          grads: { w: [0.5], "m.weight": [0, 0, 0, 0, 0, 0, 0, 0] },
-        },
-        {
-          epoch: 1,
-          loss: 2,
-          params: { w: [0.9], "m.weight": [1, 2, 3, 4, 5, 6, 7, 8] },
-          grads: { w: [0.4], "m.weight": [0, 0, 0, 0, 0, 0, 0, 0] },
-        },
-      ]);
+      log.append(
+        toColumns([
+          {
+            epoch: 0,
+            loss: 3,
+            params: { w: [1], "m.weight": [1, 2, 3, 4, 5, 6, 7, 8] },
+            grads: { w: [0.5], "m.weight": [0, 0, 0, 0, 0, 0, 0, 0] },
+          },
+          {
+            epoch: 1,
+            loss: 2,
+            params: { w: [0.9], "m.weight": [1, 2, 3, 4, 5, 6, 7, 8] },
+            grads: { w: [0.4], "m.weight": [0, 0, 0, 0, 0, 0, 0, 0] },
+          },
+        ]),
+      );
       expect(log.version()).toBeGreaterThan(v0);
       expect([...log.loss.view("loss")]).toEqual([3, 2]);
       expect([...log.params.view("w")]).toEqual([1, 0.9]);
@@ -200,16 +204,49 @@ describe("training log", () => {
     });
   });
 
+  it("reads the worker's columns as records: NaN and infinite losses kept, a parameter added mid-run a gap before", () => {
+    const losses = [3, Number.NaN, Number.POSITIVE_INFINITY, 1, 0.5];
+    const records = losses.map(
+      (loss, epoch): EpochRecord => ({
+        epoch,
+        loss,
+        params: epoch < 2 ? { w: [epoch] } : { w: [epoch], b: [10 * epoch, -epoch] },
+        grads: epoch < 2 ? { w: [-epoch] } : { w: [-epoch], b: [1, 2] },
+        ...(epoch >= 3 ? { metrics: { val_mse: epoch / 10 } } : {}),
+      }),
+    );
+    createRoot((dispose) => {
+      const whole = createTrainingLog();
+      whole.append(toColumns(records));
+      // The same records one message each, as a slow run streams them.
+      const single = createTrainingLog();
+      for (const r of records) single.append(toColumns([r]));
+      for (const log of [whole, single]) {
+        expect([...log.loss.xView()]).toEqual([0, 1, 2, 3, 4]);
+        expect([...log.loss.view("loss")]).toEqual(losses);
+        expect(log.series().map((s) => s.name)).toEqual(["w", "b[0]", "b[1]"]);
+        expect([...log.params.view("w")]).toEqual([0, 1, 2, 3, 4]);
+        expect([...log.params.view("b[1]")]).toEqual([Number.NaN, Number.NaN, -2, -3, -4]);
+        expect([...log.grads.view("b[1]")]).toEqual([Number.NaN, Number.NaN, 2, 2, 2]);
+        expect([...log.metrics.xView()]).toEqual([3, 4]);
+        expect([...log.metrics.view("val_mse")]).toEqual([0.3, 0.4]);
+      }
+      dispose();
+    });
+  });
+
   it("keeps the validation loss beside the loss and the validation metrics per epoch", () => {
     createRoot((dispose) => {
       const log = createTrainingLog();
-      log.append([{ epoch: 0, loss: 3, params: {} }]);
+      log.append(toColumns([{ epoch: 0, loss: 3, params: {}, grads: {} }]));
       expect(log.lossColumns()).toEqual(["loss"]);
       expect(log.metricColumns()).toEqual([]);
-      log.append([
-        { epoch: 1, loss: 2, valLoss: 2.5, metrics: { val_accuracy: 0.5 }, params: {} },
-        { epoch: 2, loss: 1, valLoss: 1.5, metrics: { val_accuracy: 0.75 }, params: {} },
-      ]);
+      log.append(
+        toColumns([
+          { epoch: 1, loss: 2, valLoss: 2.5, metrics: { val_accuracy: 0.5 }, params: {}, grads: {} },
+          { epoch: 2, loss: 1, valLoss: 1.5, metrics: { val_accuracy: 0.75 }, params: {}, grads: {} },
+        ]),
+      );
       expect(log.lossColumns()).toEqual(["loss", "val_loss"]);
       expect([...log.loss.view("val_loss")]).toEqual([Number.NaN, 2.5, 1.5]);
       expect(log.metricColumns()).toEqual(["val_accuracy"]);

@@ -3,8 +3,10 @@
  * the run just made. It is restored only for the same graph (positions aside), and capped in size: a long run
  * keeps every k-th epoch (and the last).
  */
+
+import type { RecordColumns } from "../../engine/record-columns.ts";
 import type { GraphDoc } from "../../graph/types.ts";
-import type { EpochRecord, TrainingLog } from "../plots/log.ts";
+import type { TrainingLog } from "../plots/log.ts";
 
 export const HISTORY_KEY = "gradwire.history.v1";
 /** About 1 MB of JSON at most (localStorage holds about 5 MB, shared with the autosave). */
@@ -73,8 +75,8 @@ export function saveHistory(doc: GraphDoc, log: TrainingLog, maxChars = HISTORY_
   }
 }
 
-/** The saved history as epoch records for `doc`'s log, or undefined when there is none for this graph. */
-export function loadHistory(doc: GraphDoc): EpochRecord[] | undefined {
+/** The saved history as a batch of records for `doc`'s log, or undefined when there is none for this graph. */
+export function loadHistory(doc: GraphDoc): RecordColumns | undefined {
   let saved: SavedHistory;
   try {
     const text = localStorage.getItem(HISTORY_KEY);
@@ -84,17 +86,25 @@ export function loadHistory(doc: GraphDoc): EpochRecord[] | undefined {
     return undefined;
   }
   if (saved?.graph !== historyKey(doc) || !Array.isArray(saved.epochs)) return undefined;
+  const n = saved.epochs.length;
+  if (n === 0) return undefined;
   // JSON has no NaN or infinity (a diverged loss): they come back as null, drawn as gaps.
   const num = (v: unknown) => (typeof v === "number" ? v : Number.NaN);
-  return saved.epochs.map((epoch, row) => {
-    const params: Record<string, number[]> = {};
-    const grads: Record<string, number[]> = {};
-    for (const [id, p] of Object.entries(saved.params)) {
-      // A truncated parameter had more elements than are plotted: one more (NaN) keeps the legend's note.
-      const pad = p.truncated ? [Number.NaN] : [];
-      params[id] = [...p.values.map((c) => num(c[row])), ...pad];
-      grads[id] = [...p.grads.map((c) => num(c[row])), ...pad];
-    }
-    return { epoch, loss: num(saved.loss[row]), params, grads };
-  });
+  const column = (values: unknown[] | undefined) =>
+    Float64Array.from({ length: n }, (_, i) => num(values?.[i]));
+  const params: Record<string, Float64Array> = {};
+  const grads: Record<string, Float64Array> = {};
+  for (const [id, p] of Object.entries(saved.params ?? {})) {
+    // A truncated parameter had more elements than are plotted: one more (NaN) keeps the legend's note.
+    const size = p.values.length + (p.truncated ? 1 : 0);
+    const rows = (cols: number[][]) => {
+      const out = new Float64Array(n * size).fill(Number.NaN);
+      for (let k = 0; k < Math.min(cols.length, p.values.length); k++)
+        for (let i = 0; i < n; i++) out[i * size + k] = num(cols[k]?.[i]);
+      return out;
+    };
+    params[id] = rows(p.values);
+    grads[id] = rows(p.grads);
+  }
+  return { epoch: column(saved.epochs), loss: column(saved.loss), params, grads };
 }

@@ -4,12 +4,26 @@
  * dropped and only every second epoch after that is kept (then every fourth...), so a long run keeps an even
  * sample of its whole history in bounded memory.
  */
+import { type RecordColumns, rowsOf, widthOf } from "../../engine/record-columns.ts";
 
 export interface Snapshot {
   epoch: number;
   loss: number;
   params: Record<string, Float32Array>;
   grads: Record<string, Float32Array>;
+}
+
+/** Row `i` of each tensor's column, as float32, leaving out tensors over the limit. */
+function pick(b: RecordColumns, cols: Record<string, Float64Array>, i: number): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const k in cols) {
+    const size = widthOf(b, cols[k]);
+    if (size > SNAPSHOT_TENSOR_LIMIT) continue;
+    const to = new Float32Array(size);
+    to.set(cols[k].subarray(i * size, (i + 1) * size));
+    out[k] = to;
+  }
+  return out;
 }
 
 /** Snapshots hold at most this many numbers in all (about 16 MB of float32). */
@@ -32,37 +46,32 @@ export class RunHistory {
     return this.epochs.length ? this.epochs[this.epochs.length - 1] : -1;
   }
 
-  push(r: {
-    epoch: number;
-    loss: number;
-    params: Record<string, ArrayLike<number>>;
-    grads?: Record<string, ArrayLike<number>>;
-  }): void {
-    this.epochs.push(r.epoch);
-    this.losses.push(r.loss);
-    if (this.snapshots.length === 0) {
-      let size = 0;
-      for (const k in r.params)
-        if (r.params[k].length <= SNAPSHOT_TENSOR_LIMIT) size += 2 * r.params[k].length;
-      this.capacity = Math.max(64, Math.min(2048, Math.floor(BUDGET / Math.max(1, size))));
-    }
-    if (r.epoch % this.stride !== 0) return;
-    // Plain loops: Float32Array.from walks an array through its iterator, several times slower, per record.
-    const pick = (src: Record<string, ArrayLike<number>> | undefined) => {
-      const out: Record<string, Float32Array> = {};
-      for (const k in src ?? {}) {
-        const from = src![k];
-        if (from.length > SNAPSHOT_TENSOR_LIMIT) continue;
-        const to = new Float32Array(from.length);
-        for (let i = 0; i < from.length; i++) to[i] = from[i];
-        out[k] = to;
+  /** Append a batch of records, read from its columns (no object per record; one per kept snapshot). */
+  append(b: RecordColumns): void {
+    const n = rowsOf(b);
+    for (let i = 0; i < n; i++) {
+      const epoch = b.epoch[i];
+      this.epochs.push(epoch);
+      this.losses.push(b.loss[i]);
+      if (this.snapshots.length === 0) {
+        let size = 0;
+        for (const k in b.params) {
+          const s = widthOf(b, b.params[k]);
+          if (s <= SNAPSHOT_TENSOR_LIMIT) size += 2 * s;
+        }
+        this.capacity = Math.max(64, Math.min(2048, Math.floor(BUDGET / Math.max(1, size))));
       }
-      return out;
-    };
-    this.snapshots.push({ epoch: r.epoch, loss: r.loss, params: pick(r.params), grads: pick(r.grads) });
-    if (this.snapshots.length > this.capacity) {
-      this.stride *= 2;
-      this.snapshots = this.snapshots.filter((s) => s.epoch % this.stride === 0);
+      if (epoch % this.stride !== 0) continue;
+      this.snapshots.push({
+        epoch,
+        loss: b.loss[i],
+        params: pick(b, b.params, i),
+        grads: pick(b, b.grads, i),
+      });
+      if (this.snapshots.length > this.capacity) {
+        this.stride *= 2;
+        this.snapshots = this.snapshots.filter((s) => s.epoch % this.stride === 0);
+      }
     }
   }
 

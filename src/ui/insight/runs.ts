@@ -6,6 +6,7 @@
  */
 import Papa from "papaparse";
 import { createSignal } from "solid-js";
+import type { RecordColumns } from "../../engine/record-columns.ts";
 import type { GraphDoc } from "../../graph/types.ts";
 import { RunHistory } from "./history.ts";
 
@@ -177,9 +178,9 @@ export function createRunStore(storage: Pick<Storage, "getItem" | "setItem"> | u
       setRuns((rs) => [...rs, current!]);
       return current;
     },
-    append(records: readonly Parameters<RunHistory["push"]>[0][]) {
+    append(batches: readonly RecordColumns[]) {
       if (!current) return;
-      for (const r of records) current.history.push(r);
+      for (const b of batches) current.history.append(b);
       setVersion((v) => v + 1);
     },
     /** The run ended (reset, new graph): the next records start another. */

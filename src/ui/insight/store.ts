@@ -5,7 +5,8 @@
  */
 import { batch, createMemo, createSignal } from "solid-js";
 import type { BoundaryResult, LossSlice, ParamCoord } from "../../engine/landscape.ts";
-import type { EpochRecord, TrainState } from "../../engine/train.ts";
+import { lastRecordOf, type RecordView } from "../../engine/record-columns.ts";
+import type { TrainState } from "../../engine/train.ts";
 import type { SchedulerClient } from "../../engine/worker-client.ts";
 import type { TensorSnapshot } from "../../engine/worker-protocol.ts";
 import type { GraphDoc } from "../../graph/types.ts";
@@ -189,7 +190,7 @@ export function createInsight(src: InsightSource) {
 
   // --- trained tensors and the path ----------------------------------------------------------------------
   /** The trained tensors and their sizes: from the gradients (before a run) or the last record. */
-  const [lastRecord, setLastRecord] = createSignal<EpochRecord | undefined>(undefined);
+  const [lastRecord, setLastRecord] = createSignal<RecordView | undefined>(undefined);
   const trained = (): { id: string; numel: number }[] => {
     const g = src.grads().params;
     const fromGrads = Object.entries(g).map(([id, t]) => ({ id, numel: t.numel }));
@@ -302,18 +303,18 @@ export function createInsight(src: InsightSource) {
   // --- runs ----------------------------------------------------------------------------------------------
   let lastEpoch = -1;
   client.on("records", (m) => {
-    if (m.records.length === 0) return;
-    const first = m.records[0];
+    const last = lastRecordOf(m.batches);
+    if (!last) return;
     // A record of an earlier epoch than the last one seen starts a new run (after a reset).
-    if (!runs.current() || first.epoch <= lastEpoch) {
+    if (!runs.current() || m.batches[0].epoch[0] <= lastEpoch) {
       runs.end();
       const d = src.doc();
       runs.start(d.title ?? "untitled graph", settingsOf(d, src.isOptimizer, src.train().backend));
     }
-    lastEpoch = m.records[m.records.length - 1].epoch;
+    lastEpoch = last.epoch;
     batch(() => {
-      runs.append(m.records);
-      setLastRecord(m.records[m.records.length - 1]);
+      runs.append(m.batches);
+      setLastRecord(last);
     });
     historyGrew();
     refresh("records");

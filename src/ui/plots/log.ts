@@ -4,22 +4,8 @@
  * version signal tells the charts something new arrived.
  */
 import { createSignal } from "solid-js";
+import { type RecordColumns, rowsOf, widthOf } from "../../engine/record-columns.ts";
 import { SeriesTable } from "./series.ts";
-
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  /** Parameter values after the step, by trainable id (flat). */
-  params: Record<string, ArrayLike<number>>;
-  /** Gradients the step used, by trainable id (flat). */
-  grads?: Record<string, ArrayLike<number>>;
-  /** The loss on the validation data after the epoch (a DataLoader's val_x and val_y). */
-  valLoss?: number;
-  /** Validation metrics after the epoch: val_accuracy, or val_mse and val_mae. */
-  metrics?: Record<string, number>;
-  /** With a learning-rate scheduler: the learning rate of the epoch's first step. */
-  lr?: number;
-}
 
 /** A parameter with many elements is plotted by its first few; the legend says so. */
 export const MAX_SERIES_PER_PARAM = 6;
@@ -55,35 +41,48 @@ export function createTrainingLog() {
   /** Each parameter's plotted columns, computed once, and their positions in the params and grads tables. */
   const cols = new Map<string, { series: ParamSeries[]; p: number[]; g: number[] }>();
 
-  const append = (records: readonly EpochRecord[]) => {
-    if (records.length === 0) return;
+  /** Append batches of records: each column's values go straight into the tables (thousands arrive a second). */
+  const append = (batches: readonly RecordColumns[]) => {
+    if (batches.length === 0) return;
     let added: ParamSeries[] | null = null;
-    // Values go straight into the tables' columns: no object per record (thousands arrive a second).
     const lossCol = loss.colIndex("loss");
-    for (const r of records) {
-      const li = loss.addRow(r.epoch);
-      loss.set(lossCol, li, r.loss);
-      if (r.valLoss !== undefined) {
-        loss.set(loss.colIndex("val_loss"), li, r.valLoss);
+    for (const b of batches) {
+      const n = rowsOf(b);
+      const first = loss.length;
+      for (let i = 0; i < n; i++) loss.set(lossCol, loss.addRow(b.epoch[i]), b.loss[i]);
+      if (b.valLoss) {
+        const c = loss.colIndex("val_loss");
+        for (let i = 0; i < n; i++) loss.set(c, first + i, b.valLoss[i]);
         if (!lossColumns().includes("val_loss")) setLossColumns(["loss", "val_loss"]);
       }
-      if (r.lr !== undefined) {
-        loss.set(loss.colIndex("lr"), li, r.lr);
+      if (b.lr) {
+        const c = loss.colIndex("lr");
+        for (let i = 0; i < n; i++) loss.set(c, first + i, b.lr[i]);
         if (!hasLr()) setHasLr(true);
       }
-      if (r.metrics) {
-        metrics.push(r.epoch, r.metrics);
+      if (b.metrics) {
+        const names = Object.keys(b.metrics);
+        const mc = names.map((k) => metrics.colIndex(k));
+        for (let i = 0; i < n; i++) {
+          const mi = metrics.addRow(b.epoch[i]);
+          for (let k = 0; k < names.length; k++) metrics.set(mc[k], mi, b.metrics[names[k]][i]);
+        }
         const known = metricColumns();
-        const fresh = Object.keys(r.metrics).filter((k) => !known.includes(k));
+        const fresh = names.filter((k) => !known.includes(k));
         if (fresh.length > 0) setMetricColumns([...known, ...fresh]);
       }
-      const pi = params.addRow(r.epoch);
-      const gi = grads.addRow(r.epoch);
-      for (const id in r.params) {
-        const vals = r.params[id];
+      const pFirst = params.length;
+      const gFirst = grads.length;
+      for (let i = 0; i < n; i++) {
+        params.addRow(b.epoch[i]);
+        grads.addRow(b.epoch[i]);
+      }
+      for (const id in b.params) {
+        const vals = b.params[id];
+        const size = widthOf(b, vals);
         let c = cols.get(id);
         if (!c) {
-          const series = seriesNames(id, vals.length);
+          const series = seriesNames(id, size);
           c = {
             series,
             p: series.map((s) => params.colIndex(s.name)),
@@ -92,13 +91,16 @@ export function createTrainingLog() {
           cols.set(id, c);
           added ??= [];
           added.push(...series);
-          if (vals.length > MAX_SERIES_PER_PARAM) setTruncated((t) => [...t, id]);
+          if (size > MAX_SERIES_PER_PARAM) setTruncated((t) => [...t, id]);
         }
-        const g = r.grads?.[id];
+        const g = b.grads[id];
+        const gSize = g ? widthOf(b, g) : 0;
         const { series, p, g: gc } = c;
         for (let k = 0; k < series.length; k++) {
-          params.set(p[k], pi, vals[series[k].index]);
-          if (g) grads.set(gc[k], gi, g[series[k].index]);
+          const e = series[k].index;
+          for (let i = 0; i < n; i++) params.set(p[k], pFirst + i, vals[i * size + e]);
+          if (e < gSize)
+            for (let i = 0; i < n; i++) grads.set(gc[k], gFirst + i, (g as Float64Array)[i * gSize + e]);
         }
       }
     }

@@ -62,7 +62,7 @@ export function coalescedPort(
   port.onmessage = (ev) => {
     const m = ev.data;
     if (m.type === "records") {
-      records = records ? { type: "records", records: records.records.concat(m.records) } : m;
+      records = records ? { type: "records", batches: records.batches.concat(m.batches) } : m;
     } else if (m.type === "values") {
       values = values ? mergeValues(values, m) : m;
     } else if (m.type === "state" && m.state.status === status) {

@@ -5,8 +5,9 @@
  * messages and land in signals the canvas, plots and status line read.
  */
 import { batch, createMemo, createSignal } from "solid-js";
+import { lastRecordOf, type RecordView } from "../../engine/record-columns.ts";
 import type { BackendRequest } from "../../engine/scheduler-backend.ts";
-import type { EpochRecord, TrainState } from "../../engine/train.ts";
+import type { TrainState } from "../../engine/train.ts";
 import { SchedulerClient, type WorkerLike } from "../../engine/worker-client.ts";
 import type { NodeValue, TensorSnapshot } from "../../engine/worker-protocol.ts";
 import type { GraphDocument } from "../../graph/document.ts";
@@ -103,9 +104,9 @@ export function createRunSession(opts: SessionOptions) {
   const meter = new RateMeter();
   const [values, setValues] = createSignal<Record<string, ShownValue>>({});
   const [grads, setGrads] = createSignal<Grads>({ objective: null, params: {}, nodes: {} });
-  const [lastRecord, setLastRecord] = createSignal<EpochRecord | undefined>(undefined);
+  const [lastRecord, setLastRecord] = createSignal<RecordView | undefined>(undefined);
   /** `lastRecord` at most every FACE_MS (the last one always comes, FACE_MS after the one before it at most). */
-  const [faceRecord, setFaceRecord] = createSignal<EpochRecord | undefined>(undefined);
+  const [faceRecord, setFaceRecord] = createSignal<RecordView | undefined>(undefined);
   let faceAt = Number.NEGATIVE_INFINITY;
   let faceTimer: ReturnType<typeof setTimeout> | null = null;
   const showOnFaces = () => {
@@ -149,11 +150,11 @@ export function createRunSession(opts: SessionOptions) {
     setGrads({ objective: m.objective, params: m.params, nodes: m.nodes, error: m.error }),
   );
   client.on("records", (m) => {
-    if (m.records.length === 0) return;
-    const last = m.records[m.records.length - 1];
+    const last = lastRecordOf(m.batches);
+    if (!last) return;
     meter.add(now(), last.epoch + 1);
     batch(() => {
-      opts.log.append(m.records);
+      opts.log.append(m.batches);
       setLastRecord(last);
       setRate(meter.rate());
       showOnFaces();

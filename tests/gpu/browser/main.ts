@@ -4,6 +4,7 @@
  * Trainer in the page itself. Results go to the test through `window.gradwire`.
  */
 
+import { toRecords } from "../../../src/engine/record-columns.ts";
 import { Scheduler } from "../../../src/engine/scheduler.ts";
 import type { BackendName } from "../../../src/engine/scheduler-backend.ts";
 import { type EpochRecord, Trainer, type TrainState } from "../../../src/engine/train.ts";
@@ -34,7 +35,7 @@ function inWorker(text: string, backend: BackendName, epochs?: number): Promise<
   return new Promise<RunResult>((resolve, reject) => {
     let started = false;
     client.on("error", (m) => reject(new Error(m.message)));
-    client.on("records", (m) => records.push(...m.records));
+    client.on("records", (m) => records.push(...toRecords(m.batches)));
     client.on("state", (m) => {
       if (started && ["done", "error", "stopped"].includes(m.state.status)) {
         worker.terminate();
