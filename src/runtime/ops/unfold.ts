@@ -30,23 +30,23 @@ export function expandArg(v: Pair, n: number, name: string, what: string): numbe
 const CPU = { unfold: unfoldWindows, fold: foldWindows };
 
 /**
- * Along one axis of `size` input elements, for kernel tap k: the window positions [lo, hi) whose tap k falls
- * inside the input (the others read padding), and the input index the tap of position 0 would read.
+ * Along axis `a` of `size` input elements, per kernel tap k, three numbers: the window positions [lo, hi) whose
+ * tap k falls inside the input (the others read padding), and the input index the tap of position 0 reads.
  */
-function inside(
-  size: number,
-  out: number,
-  k: number,
-  s: number,
-  p: number,
-  d: number,
-): [number, number, number] {
-  const first = k * d - p;
-  let lo = 0;
-  while (lo < out && first + lo * s < 0) lo++;
-  let hi = out;
-  while (hi > lo && first + (hi - 1) * s >= size) hi--;
-  return [lo, hi, first];
+function axisTaps(win: PoolWindow, a: number, size: number, out: number): Int32Array {
+  const [s, p, d] = [win.s[a], win.p[a], win.d[a]];
+  const t = new Int32Array(win.k[a] * 3);
+  for (let k = 0; k < win.k[a]; k++) {
+    const first = k * d - p;
+    let lo = 0;
+    while (lo < out && first + lo * s < 0) lo++;
+    let hi = out;
+    while (hi > lo && first + (hi - 1) * s >= size) hi--;
+    t[3 * k] = lo;
+    t[3 * k + 1] = hi;
+    t[3 * k + 2] = first;
+  }
+  return t;
 }
 
 /**
@@ -54,15 +54,17 @@ function inside(
  * inside the image, and the plane offset the tap of window (0, 0) would read (ih0 * W + iw0).
  */
 function tapTable(win: PoolWindow, H: number, W: number, out: readonly number[]): Int32Array {
-  const [kH, kW] = win.k;
-  const t = new Int32Array(kH * kW * 5);
-  for (let kh = 0, j = 0; kh < kH; kh++) {
-    const [h0, h1, ih0] = inside(H, out[0], kh, win.s[0], win.p[0], win.d[0]);
-    for (let kw = 0; kw < kW; kw++, j += 5) {
-      const [w0, w1, iw0] = inside(W, out[1], kw, win.s[1], win.p[1], win.d[1]);
-      t.set([h0, h1, w0, w1, ih0 * W + iw0], j);
+  const rows = axisTaps(win, 0, H, out[0]);
+  const cols = axisTaps(win, 1, W, out[1]);
+  const t = new Int32Array(win.k[0] * win.k[1] * 5);
+  for (let kh = 0, j = 0; kh < win.k[0]; kh++)
+    for (let kw = 0; kw < win.k[1]; kw++, j += 5) {
+      t[j] = rows[3 * kh];
+      t[j + 1] = rows[3 * kh + 1];
+      t[j + 2] = cols[3 * kw];
+      t[j + 3] = cols[3 * kw + 1];
+      t[j + 4] = rows[3 * kh + 2] * W + cols[3 * kw + 2];
     }
-  }
   return t;
 }
 
