@@ -243,6 +243,18 @@ function replay(e: TraceEvent, ins: (Tensor | undefined)[], rows: number): Tenso
       const r = O.maxPoolWindows(O.reshape(x!, [rows * n, ...rest]), a.win as PoolWindow, a.out as number[]);
       return [r.values, r.indices].map((t, k) => O.reshape(t, [rows, ...e.outputs[k].shape]));
     }
+    case "unfold":
+    case "fold": {
+      // Each point's N images side by side: rows * N images of the same windows.
+      const [n, ...rest] = x0.shape;
+      const x2 = O.reshape(x!, [rows * n, ...rest]);
+      const [win, grid] = [a.win as PoolWindow, a.out as number[]];
+      const r =
+        e.op === "unfold"
+          ? O.unfoldWindows(x2, win, grid)
+          : O.foldWindows(x2, win, grid, [rows * n, ...out.shape.slice(1)]);
+      return [O.reshape(r, [rows, ...out.shape])];
+    }
     case "avg_pool2d": {
       if (ins[1]) throw new Unbatchable("avg_pool2d's divisors depend on the varied values");
       const [n, ...rest] = x0.shape;

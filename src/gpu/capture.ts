@@ -353,6 +353,9 @@ function lowerEvent(
       return maxPool2d(b, e, x);
     case "avg_pool2d":
       return [avgPool2d(b, e, x, ins[1] as Node)];
+    case "unfold":
+    case "fold":
+      return [windows(b, e, x)];
     case "norm":
       return [b.reshape(b.reduce("norm", x, a.dims as number[], { p: a.p as number }), out.shape)];
     case "logsumexp":
@@ -423,6 +426,18 @@ function avgPool2d(b: Builder, e: TraceEvent, x: Node, divisors: Node): Node {
   const v = b.map({ k: "avgpool", win }, [x, divisors], out.shape, out.dtype);
   const vjp = (vb: Builder, g: Node) => [VJP.avgPool2d(gradOps(vb), g, divisors, win, x.shape)];
   return b.map({ k: "custom", name: "avg_pool2d", vjp }, [v, x], out.shape, out.dtype);
+}
+
+/** im2col (unfold) or col2im (fold) as one kernel; its gradient is the gradient table's rule (the other one). */
+function windows(b: Builder, e: TraceEvent, x: Node): Node {
+  const y = e.outputs[0];
+  const win = e.attrs.win as PoolWindow;
+  const grid = e.attrs.out as number[];
+  const v = e.op === "unfold" ? gradOps(b).unfold(x, win, grid) : gradOps(b).fold(x, win, grid, y.shape);
+  const vjp = (vb: Builder, g: Node) => [
+    e.op === "unfold" ? VJP.unfold(gradOps(vb), g, win, grid, x.shape) : VJP.fold(gradOps(vb), g, win, grid),
+  ];
+  return b.map({ k: "custom", name: e.op, vjp }, [v, x], y.shape, y.dtype);
 }
 
 /**

@@ -368,19 +368,24 @@ class Emitter {
     const pl = `pl${id}`;
     out.push(`let ${pl} = ${sp.flat()} / ${u(H * W)};`);
     const taps: number[][] = [];
+    /** Per axis: the kernel tap (an i32 expression) of candidate k. */
+    const tapOf: ((k: number) => string)[] = [];
     const axis = (c: string, d: number, size: number, name: string) => {
       out.push(`let ${name} = i32(${c});`);
       if (win.k[d] <= win.s[d] && win.d[d] === 1) {
         taps.push([0]);
+        tapOf.push(() => `${name}0k`);
         const t = `${name}0t`;
         out.push(
           `let ${t} = ${name} + ${win.p[d]};`,
           `let ${name}0o = ${t} / ${win.s[d]};`,
-          `let ${name}0ok = ${t} % ${win.s[d]} < ${win.k[d]} && ${name}0o < ${size};`,
+          `let ${name}0k = ${t} % ${win.s[d]};`,
+          `let ${name}0ok = ${name}0k < ${win.k[d]} && ${name}0o < ${size};`,
         );
         return;
       }
       taps.push(Array.from({ length: win.k[d] }, (_, k) => win.k[d] - 1 - k));
+      tapOf.push((k) => `${k}`);
       for (let k = 0; k < win.k[d]; k++) {
         const t = `${name}${k}t`;
         const whole = win.s[d] === 1 ? "" : ` && ${t} % ${win.s[d]} == 0`;
@@ -396,7 +401,7 @@ class Emitter {
     axis(sp.coord(2), 0, Ho, h);
     axis(sp.coord(3), 1, Wo, w);
     out.push(`let e${id} = ${h} * ${W} + ${w};`);
-    const list: { ok: string; at: string }[] = [];
+    const list: { ok: string; at: string; tap: string }[] = [];
     for (const kh of taps[0])
       for (const kw of taps[1]) {
         const t = `u${id}_${kh}_${kw}`;
@@ -404,7 +409,7 @@ class Emitter {
           `let ${t}ok = ${h}${kh}ok && ${w}${kw}ok;`,
           `let ${t}at = select(0, ${h}${kh}o * ${Wo} + ${w}${kw}o, ${t}ok);`,
         );
-        list.push({ ok: `${t}ok`, at: `${t}at` });
+        list.push({ ok: `${t}ok`, at: `${t}at`, tap: `${tapOf[0](kh)} * ${win.k[1]} + ${tapOf[1](kw)}` });
       }
     return { pl, e: `e${id}`, list };
   }
@@ -419,6 +424,47 @@ class Emitter {
       out.push(
         `if (${ok} && i32(${this.planeRead(idx, pl, at)}) == ${e}) { ${acc} = ${acc} + ${this.planeRead(g, pl, at)}; }`,
       );
+    return acc;
+  }
+
+  /**
+   * im2col at the output element at sp of (N, C * kH * kW, Ho * Wo): the input element its tap reads, 0 where
+   * the tap falls in padding.
+   */
+  private unfold(n: Node, win: PoolWindow, grid: readonly number[], sp: IndexSpace, out: string[]): string {
+    const x = n.inputs[0];
+    const [H, W] = x.shape.slice(2);
+    const [Ho, Wo] = grid;
+    const K = win.k[0] * win.k[1];
+    const id = n.id;
+    const [f, k, l, ih, iw, ok] = ["f", "k", "l", "ih", "iw", "ok"].map((v) => `${v}${id}`);
+    out.push(
+      `let ${f} = ${sp.flat()};`,
+      `let ${k} = i32((${f} / ${u(Ho * Wo)}) % ${u(K)});`,
+      `let ${l} = i32(${f} % ${u(Ho * Wo)});`,
+      `let ${ih} = (${l} / ${Wo}) * ${win.s[0]} - ${win.p[0]} + (${k} / ${win.k[1]}) * ${win.d[0]};`,
+      `let ${iw} = (${l} % ${Wo}) * ${win.s[1]} - ${win.p[1]} + (${k} % ${win.k[1]}) * ${win.d[1]};`,
+      `let ${ok} = ${ih} >= 0 && ${ih} < ${H} && ${iw} >= 0 && ${iw} < ${W};`,
+    );
+    const v = this.planeRead(x, `(${f} / ${u(K * Ho * Wo)})`, `select(0, ${ih} * ${W} + ${iw}, ${ok})`);
+    return `select(0.0, ${v}, ${ok})`;
+  }
+
+  /**
+   * col2im at the input element at sp of (N, C, H, W): the column entries of g (N, C * kH * kW, Ho * Wo) whose
+   * tap reads it, in g's order (kernel taps rising), as the CPU adds them.
+   */
+  private fold(n: Node, win: PoolWindow, grid: readonly number[], sp: IndexSpace, out: string[]): string {
+    const g = n.inputs[0];
+    const L = grid[0] * grid[1];
+    const { pl, list } = this.covering(n, win, [1, 1, ...grid], sp, out);
+    const acc = `acc${n.id}`;
+    out.push(`var ${acc}: f32 = 0.0;`);
+    for (const { ok, at, tap } of list.reverse()) {
+      const flat = `${pl} * ${u(win.k[0] * win.k[1] * L)} + u32((${tap}) * ${L} + ${at})`;
+      const v = this.literalOf(g) ?? `A[${this.indexByFlat(g, flat)}]`;
+      out.push(`if (${ok}) { ${acc} = ${acc} + ${v}; }`);
+    }
     return acc;
   }
 
@@ -527,6 +573,10 @@ class Emitter {
         return this.avgPool(n, op.win, sp, out);
       case "unavg":
         return this.unavg(n, op.win, sp, out);
+      case "unfold":
+        return this.unfold(n, op.win, op.out, sp, out);
+      case "fold":
+        return this.fold(n, op.win, op.out, sp, out);
       case "pad": {
         const x = n.inputs[0];
         const c = sp.coord(op.dim);

@@ -40,6 +40,14 @@ export function gradOps(b: Builder): GradOps<Node> {
       b.map({ k: "onehot", dim }, [b.expand(idx, shape), b.expand(g, shape)], shape),
     unpool: (g, idx, win, shape) => b.map({ k: "unpool", win }, [g, idx], shape, g.dtype),
     windowShare: (g, divisors, win, shape) => b.map({ k: "unavg", win }, [g, divisors], shape, g.dtype),
+    unfold: (x, win, out) =>
+      b.map(
+        { k: "unfold", win, out },
+        [x],
+        [x.shape[0], x.shape[1] * win.k[0] * win.k[1], out[0] * out[1]],
+        x.dtype,
+      ),
+    fold: (g, win, out, shape) => b.map({ k: "fold", win, out }, [g], shape, g.dtype),
   };
 }
 

@@ -58,6 +58,10 @@ export type MapOp =
   | { k: "avgpool"; win: PoolWindow }
   /** GradOps' windowShare from inputs [g (N, C, Ho, Wo), divisors (Ho, Wo)]. */
   | { k: "unavg"; win: PoolWindow }
+  /** im2col (GradOps' unfold) of input [x (N, C, H, W)] over `out` = [Ho, Wo] window positions. */
+  | { k: "unfold"; win: PoolWindow; out: readonly number[] }
+  /** col2im (GradOps' fold) of input [g (N, C * kH * kW, Ho * Wo)] to (N, C, H, W). */
+  | { k: "fold"; win: PoolWindow; out: readonly number[] }
   | { k: "copy" }
   /** The same value with no gradient flowing back (a detached tensor). */
   | { k: "detach" }
@@ -128,6 +132,8 @@ const MAP_KINDS = new Set([
   "unpool",
   "avgpool",
   "unavg",
+  "unfold",
+  "fold",
   "copy",
   "detach",
   "custom",

@@ -43,6 +43,8 @@ export const SELF_LOADING: ReadonlySet<string> = new Set([
   "unpool",
   "avgpool",
   "unavg",
+  "unfold",
+  "fold",
 ]);
 
 /** Values that never need a kernel: leaves are memory, fills are literals, views are other values' memory. */

@@ -24,6 +24,8 @@ const KEEPS_NO_TENSORS = new Set([
   "CatBackward0",
   "NarrowBackward0",
   "ToCopyBackward0",
+  "Im2ColBackward0",
+  "Col2ImBackward0",
 ]);
 
 let gradEnabled = true;

@@ -39,6 +39,10 @@ export type TraceOpName =
   | "max_pool2d"
   /** F.avg_pool2d over (N, C, H, W): inputs [x, divisors (Ho, Wo)] (attrs.win: PoolWindow). */
   | "avg_pool2d"
+  /** im2col (F.unfold) of (N, C, H, W) to (N, C * kH * kW, Ho * Wo) (attrs.win: PoolWindow, attrs.out: [Ho, Wo]). */
+  | "unfold"
+  /** col2im (F.fold), unfold's adjoint, of (N, C * kH * kW, Ho * Wo) to (N, C, H, W) (attrs as unfold's). */
+  | "fold"
   | "pointwise_loss"
   | "nll_loss"
   | "custom_function"

@@ -64,9 +64,19 @@ export interface GradOps<T> {
    * each tap of its window inside the input, output by output (average pooling's spread).
    */
   windowShare(g: T, divisors: T, win: PoolWindow, shape: Shape): T;
+  /**
+   * im2col (F.unfold's layout): (N, C, H, W) to (N, C * kH * kW, out[0] * out[1]), tap (kh, kw) of channel c for
+   * each window position in row c * kH * kW + kh * kW + kw, 0 where it falls in padding (win.p pads before).
+   */
+  unfold(x: T, win: PoolWindow, out: Shape): T;
+  /**
+   * col2im, unfold's adjoint: zeros of `shape` (N, C, H, W) with each column entry of g added at the element its
+   * tap reads, in g's row-major order.
+   */
+  fold(g: T, win: PoolWindow, out: Shape, shape: Shape): T;
 }
 
-/** A 2-d pooling window per spatial dim: kernel size, stride, padding and dilation. */
+/** A 2-d sliding window per spatial dim (pooling, im2col): kernel size, stride, padding before, dilation. */
 export interface PoolWindow {
   k: readonly number[];
   s: readonly number[];
@@ -227,6 +237,14 @@ export const VJP = {
   /** max_pool2d with its indices: each output's gradient added at the input element it picked, as torch's. */
   maxPool2d<T>(o: Ops<T, "unpool">, g: T, indices: T, win: PoolWindow, xShape: Shape): T {
     return o.unpool(g, indices, win, xShape);
+  },
+  /** im2col: each column entry's gradient added back where its tap read (col2im). */
+  unfold<T>(o: Ops<T, "fold">, g: T, win: PoolWindow, out: Shape, xShape: Shape): T {
+    return o.fold(g, win, out, xShape);
+  },
+  /** col2im: each column entry reads the gradient of the element it was added to (im2col). */
+  fold<T>(o: Ops<T, "unfold">, g: T, win: PoolWindow, out: Shape): T {
+    return o.unfold(g, win, out);
   },
   /** avg_pool2d: each output's gradient over its divisor, added to every tap of its window, as torch's. */
   avgPool2d<T>(o: Ops<T, "windowShare">, g: T, divisors: T, win: PoolWindow, xShape: Shape): T {

@@ -54,6 +54,53 @@ lay.add("index_select dim 0", "torch.index_select", [x([4, 3]), 0, idx([3], [3, 
 lay.add("index_select dim 1", "torch.index_select", [x([2, 4, 3]), 1, idx([2], [1, 2])], (a, i) =>
   O.indexSelect(a, 1, i),
 );
+// im2col and col2im (convolution's window gather and its gradient): overlapping, padded, dilated, strided.
+const tup = (...v: number[]) => ({ tuple: v });
+lay.add("unfold, padding 1", "F.unfold", [x([2, 2, 4, 5]), 3], (a) => O.unfold(a, 3, { padding: 1 }), {
+  kwargs: { padding: 1 },
+});
+lay.add(
+  "unfold, tuple dilation, padding, stride",
+  "F.unfold",
+  [x([1, 2, 7, 6]), tup(2, 3)],
+  (a) => O.unfold(a, [2, 3], { dilation: [2, 1], padding: [1, 2], stride: [2, 1] }),
+  { kwargs: { dilation: tup(2, 1), padding: tup(1, 2), stride: tup(2, 1) } },
+);
+lay.add(
+  "fold, overlapping windows",
+  "F.fold",
+  [x([2, 18, 20]), tup(4, 5), 3],
+  (a) => O.fold(a, [4, 5], 3, { padding: 1 }),
+  { kwargs: { padding: 1 } },
+);
+lay.add(
+  "fold, tuple dilation, padding, stride",
+  "F.fold",
+  [x([1, 12, 32]), tup(7, 6), tup(2, 3)],
+  (a) => O.fold(a, [7, 6], [2, 3], { dilation: [2, 1], padding: [1, 2], stride: [2, 1] }),
+  { kwargs: { dilation: tup(2, 1), padding: tup(1, 2), stride: tup(2, 1) } },
+);
+lay.add(
+  "fold, windows that do not overlap",
+  "F.fold",
+  [x([1, 8, 4]), tup(4, 4), 2],
+  (a) => O.fold(a, [4, 4], 2, { stride: 2 }),
+  { kwargs: { stride: 2 } },
+);
+lay.add(
+  "conv2d: input and weight gradients through unfold",
+  "F.conv2d",
+  [x([2, 4, 5, 5]), x([6, 2, 3, 2]), x([6])],
+  (a, w, b) => O.conv2d(a, w, b, { stride: [2, 1], padding: 1, groups: 2 }),
+  { kwargs: { stride: tup(2, 1), padding: 1, groups: 2 } },
+);
+lay.add(
+  "conv1d padding same, dilation",
+  "F.conv1d",
+  [x([2, 3, 7]), x([2, 3, 4])],
+  (a, w) => O.conv1d(a, w, null, { padding: "same", dilation: 2 }),
+  { kwargs: { padding: "same", dilation: 2 } },
+);
 describeGpuParity("layout ops on WebGPU match PyTorch and the CPU", lay, device);
 
 // The same ops inside expressions, so views are read through strides by fused kernels (against the CPU).

@@ -54,6 +54,9 @@ function forward(p: Tensor, dtype: DType): Tensor {
     pool.values,
     O.cast(pool.indices, dtype),
     O.avgPool2d(O.reshape(t, [1, 2, 2, 3]), 2, { stride: 1, padding: 1, countIncludePad: false }),
+    // A convolution (im2col then matmul) with varied input and weight; col2im with overlapping windows.
+    O.conv2d(O.reshape(t, [1, 2, 2, 3]), O.reshape(p, [1, 2, 1, 2]), null, { padding: 1, stride: [1, 2] }),
+    O.fold(O.reshape(w, [1, 2, 3]), [4, 1], [2, 1]),
   ];
   return O.sum(
     O.cat(

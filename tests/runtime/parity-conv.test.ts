@@ -1,4 +1,4 @@
-// conv1d, conv2d, max_pool2d, avg_pool2d, adaptive_avg_pool2d and unflatten against PyTorch, argument by argument:
+// conv1d, conv2d, unfold, fold, max_pool2d, avg_pool2d, adaptive_avg_pool2d and unflatten against PyTorch, argument by argument:
 // forward values and the gradients of every tensor argument, in float64 and float32.
 import { type DType, ops as O } from "../../src/runtime/index.ts";
 import { withTracer } from "../../src/runtime/trace.ts";
@@ -65,6 +65,54 @@ for (const [fn, cases] of [
           }),
         { kwargs: kw },
       );
+
+// im2col and col2im on their own (convolution's unfold and its gradient), in torch's F.unfold / F.fold layout.
+const UNFOLD: [string, number[], Arg, Opts][] = [
+  ["kernel 3, padding 1", [2, 3, 5, 5], 3, { padding: 1 }],
+  [
+    "tuple kernel, dilation, padding, stride",
+    [1, 2, 7, 6],
+    tuple(2, 3),
+    { dilation: tuple(2, 1), padding: tuple(1, 2), stride: tuple(2, 1) },
+  ],
+  ["unbatched, stride 2", [2, 4, 5], 2, { stride: 2 }],
+];
+const FOLD: [string, number[], Arg, Arg, Opts][] = [
+  ["overlapping windows, padding 1", [2, 18, 25], tuple(5, 5), 3, { padding: 1 }],
+  [
+    "tuple kernel, dilation, padding, stride",
+    [1, 12, 32],
+    tuple(7, 6),
+    tuple(2, 3),
+    { dilation: tuple(2, 1), padding: tuple(1, 2), stride: tuple(2, 1) },
+  ],
+  ["unbatched, stride 2 (no overlap)", [8, 4], tuple(4, 4), 2, { stride: 2 }],
+];
+const windowOptions = (kw: Opts) => ({
+  dilation: plain(kw.dilation),
+  padding: plain(kw.padding),
+  stride: plain(kw.stride),
+});
+for (const dt of FLOATS) {
+  for (const [name, xs, k, kw] of UNFOLD)
+    list.add(
+      `unfold ${dt} ${name}`,
+      "F.unfold",
+      [I.t(xs, dt), k],
+      (x) => O.unfold(x, plain(k), windowOptions(kw)),
+      {
+        kwargs: kw,
+      },
+    );
+  for (const [name, xs, size, k, kw] of FOLD)
+    list.add(
+      `fold ${dt} ${name}`,
+      "F.fold",
+      [I.t(xs, dt), size, k],
+      (x) => O.fold(x, plain(size), plain(k), windowOptions(kw)),
+      { kwargs: kw },
+    );
+}
 
 const MAXPOOL: [string, number[], Arg, Opts][] = [
   ["kernel 2", [2, 2, 4, 4], 2, {}],

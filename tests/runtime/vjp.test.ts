@@ -22,6 +22,8 @@ const text: GradOps<string> = {
   placeAt: (g, idx, dim, shape) => `placeAt(${g}, ${idx}, ${dim}, [${shape}])`,
   unpool: (g, idx, win, shape) => `unpool(${g}, ${idx}, k=[${win.k}], [${shape}])`,
   windowShare: (g, d, win, shape) => `windowShare(${g}, ${d}, k=[${win.k}], [${shape}])`,
+  unfold: (x, win, out) => `unfold(${x}, k=[${win.k}], [${out}])`,
+  fold: (g, win, out, shape) => `fold(${g}, k=[${win.k}], [${out}], [${shape}])`,
 };
 
 describe("the gradient table", () => {
@@ -58,6 +60,11 @@ describe("the gradient table", () => {
   });
   it("a pick by offsets (gather, index_select, nll_loss's picks) scatters the gradient back", () => {
     expect(VJP.take(text, "g", Int32Array.of(2, -1, 2), [4])).toBe("scatterAdd(g, [2,-1,2], [4])");
+  });
+  it("im2col (unfold) and col2im (fold) are each other's gradient", () => {
+    const win = { k: [3, 2], s: [1, 2], p: [1, 0], d: [1, 1] };
+    expect(VJP.unfold(text, "g", win, [4, 2], [2, 3, 4, 5])).toBe("fold(g, k=[3,2], [4,2], [2,3,4,5])");
+    expect(VJP.fold(text, "g", win, [4, 2])).toBe("unfold(g, k=[3,2], [4,2])");
   });
   it("where sends the gradient to a where cond holds and to b elsewhere; a cast casts it back to a float input", () => {
     expect(VJP.where(text, "g", "c", [[3], [2, 3]])).toEqual([

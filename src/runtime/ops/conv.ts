@@ -1,8 +1,8 @@
 /**
- * Convolution and pooling (F.conv1d, F.conv2d, F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d), composed of
- * existing ops only: a windowed index_select (im2col) gathers every window's taps, then matmul (convolution),
- * max along the taps (max pooling) or sum and divide (average pooling) finish the job. The gradients, the WebGPU
- * kernels and their gradients all come from those ops; nothing here computes a derivative.
+ * Convolution and pooling (F.conv1d, F.conv2d, F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d). Convolution
+ * is the im2col primitive (unfold.ts) then matmul; max_pool2d and avg_pool2d are primitives of their own (one
+ * strided pass, a rule in the gradient table); adaptive_avg_pool2d gathers its windows by a windowed
+ * index_select and sums and divides them. Nothing here writes a derivative: the gradients come from the table.
  */
 import { record } from "../autograd.ts";
 import { allocate, coerce, type DType } from "../dtype.ts";
@@ -14,19 +14,7 @@ import { applyBinary } from "./elementwise.ts";
 import { cat, indexSelect, reshape, scatterAdd, squeeze, unsqueeze } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 import { sum } from "./reduce.ts";
-
-export type Pair = number | readonly number[];
-
-/** An int or a tuple of `n` ints, as torch's `_pair`/`_single` expand them. */
-export function expandArg(v: Pair, n: number, name: string, what: string): number[] {
-  const list = typeof v === "number" ? Array(n).fill(v) : [...v];
-  if (list.length === 1 && n > 1) return Array(n).fill(list[0]);
-  if (list.length !== n)
-    throw new ShapeError(`${what}: ${name} must be an int or a tuple of ${n} ints, got ${fmtShape(list)}`);
-  if (list.some((x) => !Number.isInteger(x)))
-    throw new ShapeError(`${what}: ${name} must be integers, got ${fmtShape(list)}`);
-  return list;
-}
+import { expandArg, type Pair, unfoldWindows } from "./unfold.ts";
 
 /** Where the taps of each output position fall along one spatial dimension: an input index, or -1 outside. */
 interface Axis {
@@ -35,16 +23,6 @@ interface Axis {
   kernel: number;
   /** taps[o * kernel + k]: the input index of tap k of output o, -1 where it falls in padding. */
   taps: Int32Array;
-}
-
-function strided(size: number, out: number, kernel: number, stride: number, pad: number, dil: number): Axis {
-  const taps = new Int32Array(out * kernel);
-  for (let o = 0; o < out; o++)
-    for (let k = 0; k < kernel; k++) {
-      const i = o * stride - pad + k * dil;
-      taps[o * kernel + k] = i >= 0 && i < size ? i : -1;
-    }
-  return { size, out, kernel, taps };
 }
 
 /** Adaptive pooling's windows: [floor(o * size / out), ceil((o + 1) * size / out)), padded to the widest. */
@@ -211,21 +189,18 @@ function convNd(input: Tensor, weight: Tensor, bias: Tensor | null, o: ConvOptio
   const groups = o.groups ?? 1;
   const [outC, inPerGroup] = weight.shape;
   return batched(input, dims, (x) => {
-    const sizes = x.shape.slice(2);
     // conv1d is conv2d over a plane of height 1.
-    const axes =
-      dims === 2
-        ? [0, 1].map((i) => strided(sizes[i], out[i], k[i], s[i], left[i], d[i]))
-        : [strided(1, 1, 1, 1, 0, 1), strided(sizes[0], out[0], k[0], s[0], left[0], d[0])];
-    const K = axes[0].kernel * axes[1].kernel;
-    const L = axes[0].out * axes[1].out;
-    const n = x.shape[0];
     const x4 = dims === 2 ? x : unsqueeze(x, 2);
-    const cols = reshape(windows(x4, table(axes[0], axes[1], "zero"), K, L), [n, groups, inPerGroup * K, L]);
+    const plane = (v: number[], one: number) => (dims === 2 ? v : [one, v[0]]);
+    const win: PoolWindow = { k: plane(k, 1), s: plane(s, 1), p: plane(left, 0), d: plane(d, 1) };
+    const grid = plane(out, 1);
+    const K = win.k[0] * win.k[1];
+    const cols = unfoldWindows(x4, win, grid);
     const w = reshape(weight, [groups, outC / groups, inPerGroup * K]);
-    let y = reshape(matmul(w, cols), [n, outC, ...out]);
-    if (bias) y = addBias(y, bias, dims);
-    return y;
+    const y = matmul(w, reshape(cols, [x.shape[0], groups, inPerGroup * K, grid[0] * grid[1]]));
+    return bias
+      ? addBias(reshape(y, [x.shape[0], outC, ...out]), bias, dims)
+      : reshape(y, [x.shape[0], outC, ...out]);
   });
 }
 

@@ -16,6 +16,7 @@ export * from "./layout.ts";
 export { matmul } from "./matmul.ts";
 export * from "./normalization.ts";
 export * from "./reduce.ts";
+export * from "./unfold.ts";
 
 export const unaryOp = applyUnary;
 export const binaryOp = applyBinary;
