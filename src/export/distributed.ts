@@ -6,7 +6,8 @@
  * How a script becomes distributed: everything the plain script runs at module level moves into
  * `train(rank, world_size, args)`; the values the per-epoch code reads whose first dimension is the rows of the
  * loss's input are cut to this process's share (`shard`); the trained tensors become the parameters of a small
- * `nn.Module` whose forward is the per-epoch code, wrapped in DistributedDataParallel. The loss printed is the
+ * `nn.Module` whose forward is the per-epoch code, wrapped in DistributedDataParallel, and the graph's nn module
+ * objects (`fc = nn.Linear(...)`, which own their tensors) its submodules. The loss printed is the
  * mean over the processes of their losses: with equal shards and a mean-reduced loss, the mean of the shards'
  * means is the full mean, so N processes print what one prints (to float rounding).
  *
@@ -58,8 +59,12 @@ export interface DistributedParts {
   optimizers: string[];
   /** The per-epoch forward code. */
   forward: string[];
-  /** Trained tensors: the variable holding each, and its id in the printed lines. */
+  /** Trained tensors: the variable holding each (`W`, `fc.weight`), and its id in the printed lines. */
   trained: { variable: string; id: string }[];
+  /** The trained tensors that are plain variables (`W`), not an nn module object's (`fc.weight`). */
+  tensors: string[];
+  /** The nn module objects the script makes (`fc`): the forward module's submodules. */
+  modules: string[];
   /** Values the forward code reads that are cut to this process's rows. */
   sharded: string[];
   /** The rows they share (for the docstring and the error when they do not divide evenly). */
@@ -128,9 +133,9 @@ export function distributedFlags(): string[] {
 
 /** `train(rank, world_size, args)` and the launcher under `if __name__ == "__main__":`. */
 export function distributedMain(p: DistributedParts): string[][] {
-  const params = p.trained.map((t) => t.variable);
-  const paramDict = p.trained.map((t) => `"${t.variable}": torch.nn.Parameter(${t.variable}.detach())`);
-  const bind = params.length === 1 ? `${params[0]},` : params.join(", ");
+  const params = p.tensors;
+  const paramDict = params.map((v) => `"${v}": torch.nn.Parameter(${v}.detach())`);
+  const bind = params.join(", ");
   const fromDict = params.map((v) => `self.p["${v}"]`).join(", ");
   const graphParams = params.map((v) => `graph.p["${v}"]`).join(", ");
   const body: string[] = [
@@ -158,19 +163,26 @@ export function distributedMain(p: DistributedParts): string[][] {
     "",
     "    def __init__(self):",
     "        super().__init__()",
-    "        self.p = torch.nn.ParameterDict({",
-    ...paramDict.map((d) => `            ${d},`),
-    "        })",
+    ...(params.length > 0
+      ? [
+          "        self.p = torch.nn.ParameterDict({",
+          ...paramDict.map((d) => `            ${d},`),
+          "        })",
+        ]
+      : []),
+    // Held as submodules so that DistributedDataParallel averages their gradients and the checkpoint saves
+    // them (their buffers too); forward calls the same objects by their names.
+    ...(p.modules.length > 0 ? [`        self.layers = torch.nn.ModuleList([${p.modules.join(", ")}])`] : []),
     "",
     "    def forward(self):",
-    `        ${bind} = ${fromDict}`,
+    ...(params.length > 0 ? [`        ${bind} = ${fromDict}`] : []),
     ...indent(p.forward, "        "),
     `        return ${p.loss}, ${p.objective}`,
     "",
     "graph = Graph().to(device)",
     "model = DistributedDataParallel(graph) if distributed else graph",
     "# The optimizers train the module's parameters.",
-    `${bind} = ${graphParams}`,
+    ...(params.length > 0 ? [`${bind} = ${graphParams}`] : []),
     ...p.optimizers,
     `trained = {${p.trained.map((t) => `"${t.id}": ${t.variable}`).join(", ")}}`,
     'checkpoint = os.path.join(args.checkpoint, "checkpoint.pt") if args.checkpoint else None',

@@ -1,7 +1,8 @@
 /**
  * A graph as a runnable PyTorch script: the code each node kind declares (`torch`, `torchSetup`,
- * `torchDefinitions`), put in the order a person would write it: imports, definitions, flags, tensors and
- * parameters, what is computed once, the optimizers, then the training loop printing one JSON line per epoch in
+ * `torchDefinitions`, and for module nodes the nn module of `torchModule`, made once and called as
+ * `fc_out = fc(x)`), put in the order a person would write it: imports, definitions, flags, tensors, parameters
+ * and nn modules, what is computed once, the optimizers, then the training loop printing one JSON line per epoch in
  * the form of `gradwire train --jsonl`. A graph without an optimizer (or `mode: "eval"`) becomes a script
  * printing what `gradwire eval --json` prints. Pure TypeScript (no DOM, no Node APIs): `gradwire export-torch`
  * calls it, and anything else could.
@@ -300,6 +301,46 @@ class ScriptBuilder {
     return this.graph.registry.get(this.doc.nodes[id].type)!;
   }
 
+  /** Which module instance writes node `id` inside its class (set by build for the modular form). */
+  private ownerOf: (id: string) => string | undefined = () => undefined;
+
+  /** A module node the script makes as an nn module object of its own (not a submodule of a class). */
+  private isLayer(id: string): boolean {
+    return this.kind(id).torchModule !== undefined && this.ownerOf(id) === undefined;
+  }
+
+  /**
+   * Setup for module node `id`: its nn module (its kind's `torchModule`) made under its seed on the CPU, then
+   * moved to the device, as gradwire makes its initial values: `torch.manual_seed(0)`, `fc = nn.Linear(2, 8)`.
+   */
+  private layerSetup(id: string): string[] {
+    const made = this.kind(id).torchModule!(this.context(id));
+    const object = this.vars.get(id)!.own;
+    const leaves = Object.entries(nodeLeaves(this.graph, id));
+    this.objectParameters.push({
+      object,
+      params: leaves.filter(([, t]) => t.requiresGrad).map(([leaf]) => this.leafVar(id, leaf)),
+    });
+    return [
+      ...(made.seed !== undefined ? [`torch.manual_seed(${made.seed})`] : []),
+      `${object} = ${made.layer}${leaves.length > 0 ? ".to(device)" : ""}`,
+    ];
+  }
+
+  /** The forward-pass code of node `id`: its kind's `torch`, or the call of its nn module object. */
+  private forward(id: string, c: TorchContext): string[] {
+    const kind = this.kind(id);
+    if (kind.torchModule) {
+      // A submodule is called by its class's forward (moduleCode); recomputed from outside, it has no object.
+      if (!this.isLayer(id)) notInModule();
+      const args = kind.inputs.flatMap((p) => c.inputs[p.name] ?? []);
+      return [`${c.out} = ${this.vars.get(id)!.own}(${args.join(", ")})`];
+    }
+    if (!kind.torch)
+      throw new ExportError(`node ${describeNode(this.doc.nodes[id])} has no PyTorch code to export`, id);
+    return kind.torch(c);
+  }
+
   /** Names for every included node: its outputs and leaves, in evaluation order so the first comers keep theirs. */
   private allocate(ids: readonly string[]): void {
     for (const id of ids) {
@@ -314,12 +355,15 @@ class ScriptBuilder {
         generic ? (kind.optimizer ? "optimizer" : "scheduler") : nodeLabel(node),
         id,
       );
+      // A module node's own name is its nn module object (`fc`), its value the call's (`fc_out`), and its
+      // tensors the object's (`fc.weight`).
+      const layer = this.isLayer(id);
       const outputs: Record<string, string> = {};
       for (const o of outputsOf(kind))
-        outputs[o.name] = o.name === OUT ? own : this.names.take(`${own}_${o.name}`);
+        outputs[o.name] = o.name === OUT && !layer ? own : this.names.take(`${own}_${o.name}`);
       const leaves: Record<string, string> = {};
       for (const leaf of Object.keys(nodeLeaves(this.graph, id)))
-        leaves[leaf] = leaf === "" ? own : this.names.take(`${own}_${leaf}`);
+        leaves[leaf] = layer ? `${own}.${leaf}` : leaf === "" ? own : this.names.take(`${own}_${leaf}`);
       this.vars.set(id, { own, outputs, leaves });
     }
   }
@@ -447,7 +491,7 @@ class ScriptBuilder {
     if (known) return known.name;
     const fn: RecomputeFn = { name: this.names.take(`${result}_at`), lines: [] };
     this.recomputeFns.set(key, fn);
-    const body = plan.nodes.flatMap((n) => this.kind(n).torch(this.context(n)));
+    const body = plan.nodes.flatMap((n) => this.forward(n, this.context(n)));
     fn.lines = [
       `def ${fn.name}(${arg}):`,
       `    """${result}, computed again from another value of ${arg}."""`,
@@ -479,7 +523,10 @@ class ScriptBuilder {
       included = order.filter((id) => needed.has(id) || loopNodes.has(id));
     } else included = order.filter((id) => !this.kind(id).optimizer && !this.kind(id).lrScheduler);
     const instances = this.modular ? this.instanceOrder(included, objective) : undefined;
-    if (instances) included = instances.order;
+    if (instances) {
+      included = instances.order;
+      this.ownerOf = instances.ownerOf;
+    }
     this.allocate(included);
 
     this.definitionsOf(included);
@@ -487,7 +534,8 @@ class ScriptBuilder {
     for (const id of included) {
       // A module node inside an instance is made in its class's __init__ (as a submodule).
       if (instances?.ownerOf(id) !== undefined && this.kind(id).torchModule) continue;
-      if (!this.kind(id).optimizer && !this.kind(id).lrScheduler)
+      if (this.isLayer(id)) setup.push(...this.layerSetup(id));
+      else if (!this.kind(id).optimizer && !this.kind(id).lrScheduler)
         setup.push(...(this.kind(id).torchSetup?.(this.context(id)) ?? []));
     }
     // Each instance becomes an object of its module's class, made from the leaves just created; from then on
@@ -538,7 +586,7 @@ class ScriptBuilder {
         once.push(`${this.vars.get(id)!.own} = ${this.kind(id).dataLoader!.loader(this.context(id))}`);
         continue;
       }
-      const lines = this.kind(id).torch(this.context(id));
+      const lines = this.forward(id, this.context(id));
       // Outside training a random node draws as gradwire's preview does: the generator seeded right before it.
       if (mode === "eval" && this.kind(id).random)
         lines.unshift(`torch.manual_seed(${this.context(id).params.num("seed")})`);
@@ -616,6 +664,10 @@ class ScriptBuilder {
             sharded.add(this.outputVar(e.source, e.sourcePort));
         }
     const trained = g.params.map((p) => ({ variable: this.leafVar(p.nodeId, p.leaf), id: p.id }));
+    // The module nodes' tensors live in their nn module objects, which the forward module holds whole.
+    const tensors = g.params
+      .filter((p) => !this.isLayer(p.nodeId))
+      .map((p) => this.leafVar(p.nodeId, p.leaf));
     const parser = this.flags("train", this.header("train").join("\n")).filter(
       (l) => !/^args = |^device = /.test(l),
     );
@@ -628,6 +680,8 @@ class ScriptBuilder {
       optimizers,
       forward,
       trained,
+      tensors,
+      modules: this.objectParameters.map((o) => o.object),
       sharded: [...sharded],
       rows,
       optimizerVars: [{ variable: this.vars.get(g.nodeId)!.own, zeroGrad: g.zeroGrad }],
@@ -679,7 +733,10 @@ class ScriptBuilder {
 
   // --- modules as nn.Module classes -----------------------------------------------------------------------
 
-  /** Each top-level module object and its nn.Parameters (`block1.W`), for the optimizers' lists. */
+  /**
+   * Each top-level nn module object (a module node's `fc`, an instance's `block1`) and its nn.Parameters
+   * (`fc.weight`, `block1.W`), for the optimizers' lists and the validation pass's eval mode.
+   */
   private readonly objectParameters: { object: string; params: string[] }[] = [];
 
   /** The module classes written so far, by definition and body (instances that differ get a class each). */
@@ -953,7 +1010,7 @@ class ScriptBuilder {
         body.push(
           `${vars.get(n)!.outputs[OUT]} = self.${layerAttr.get(n)}(${into ? scope.input(into) : ""})`,
         );
-      } else body.push(...this.kind(m.ids[0]).torch(this.context(m.ids[0], scope)));
+      } else body.push(...this.forward(m.ids[0], this.context(m.ids[0], scope)));
     }
     const results = ports.outputs
       .filter((p) => mine.has(p.node))
@@ -1172,25 +1229,25 @@ class ScriptBuilder {
     const prelude: string[] = [];
     if (c.inputs.val_x && c.inputs.val_y) {
       const val = this.names.take("val");
-      // model.eval() for the validation pass, model.train() after it: every nn.Module the script made (dropout
-      // and batch norm behave differently), as gradwire evaluates validation with EvalContext.training false.
-      const modules = this.names.take("modules");
-      const m = this.names.take("module");
-      prelude.push(
-        `${modules} = [${m} for ${m} in list(globals().values()) if isinstance(${m}, torch.nn.Module)]`,
-      );
+      // model.eval() for the validation pass, model.train() after it: every nn module object the script made
+      // (dropout and batch norm behave differently), as gradwire evaluates validation with EvalContext.training
+      // false.
+      const objects = this.objectParameters.map((o) => o.object);
+      const modules = objects.length > 0 ? this.names.take("modules") : "";
+      const m = objects.length > 0 ? this.names.take("module") : "";
+      if (objects.length > 0) prelude.push(`${modules} = [${objects.join(", ")}]`);
+      const switchTo = (mode: "eval" | "train") =>
+        objects.length === 0 ? [] : [`for ${m} in ${modules}:`, `    ${m}.${mode}()`];
       record.push(`    **${val},`);
       monitored.val_loss = `${val}["val_loss"]`;
       validation.push(
-        `for ${m} in ${modules}:`,
-        `    ${m}.eval()`,
+        ...switchTo("eval"),
         "with torch.no_grad():",
         `    ${batch} = ${c.inputs.val_x}, ${c.inputs.val_y}`,
         ...indent(forward),
         `    ${val} = {"val_loss": ${reported}.item()}`,
         ...indent(this.validationMetrics(val)),
-        `for ${m} in ${modules}:`,
-        `    ${m}.train()`,
+        ...switchTo("train"),
       );
     }
     record.push('    "params": {', ...parts.params.map((p) => `        ${p},`), "    },");

@@ -439,21 +439,7 @@ function convModule(dims: 1 | 2): NodeKind {
         c.leaves.bias ?? null,
         convOptions(c.params),
       ),
-    torch: (c) => [
-      `${c.out} = F.conv${dims}d(${c.inputs.input}, ${c.leaf("weight")}${c.params.bool("bias") ? `, ${c.leaf("bias")}` : ""}${convKwargs(c.params)})`,
-    ],
     torchModule: (c) => ({ layer: `nn.${convModuleCall(c.params)}`, seed: c.params.num("seed") }),
-    torchSetup(c) {
-      const p = c.params;
-      const layer = c.name("layer");
-      return [
-        `torch.manual_seed(${p.num("seed")})`,
-        `${layer} = torch.nn.${convModuleCall(p)}`,
-        ...(p.bool("bias") ? ["weight", "bias"] : ["weight"]).map(
-          (n) => `${c.leaf(n)} = ${layer}.${n}.detach().to(${c.device}).requires_grad_()`,
-        ),
-      ];
-    },
   });
 }
 

@@ -164,21 +164,7 @@ const linearLayer = defineKind({
   leaves: linearLeaves,
   trainsLeaves: () => true,
   evaluate: (c) => ops.linear(c.inputs.input!, c.leaves.weight, c.leaves.bias ?? null),
-  torch: (c) => [
-    `${c.out} = F.linear(${c.inputs.input}, ${c.leaf("weight")}${c.params.bool("bias") ? `, ${c.leaf("bias")}` : ""})`,
-  ],
   torchModule: (c) => ({ layer: `nn.${linearModule(c.params)}`, seed: c.params.num("seed") }),
-  torchSetup(c) {
-    const p = c.params;
-    const layer = c.name("layer");
-    return [
-      `torch.manual_seed(${p.num("seed")})`,
-      `${layer} = torch.nn.${linearModule(p)}`,
-      ...(p.bool("bias") ? ["weight", "bias"] : ["weight"]).map(
-        (n) => `${c.leaf(n)} = ${layer}.${n}.detach().to(${c.device}).requires_grad_()`,
-      ),
-    ];
-  },
 });
 
 export const MODEL_KINDS: readonly NodeKind[] = [

@@ -416,18 +416,6 @@ function withDType(p: ParamReader, ctor: string): string {
   return ctor.replace(/\)$/, `${d})`);
 }
 
-/** Setup lines: the module created (seeded first when it draws), moved to the device, its tensors named. */
-function moduleSetup(c: TorchContext, ctor: string, leaves: readonly string[], seeded = false): string[] {
-  const m = c.name("module");
-  return [
-    ...(seeded ? [`torch.manual_seed(${c.params.num("seed")})`] : []),
-    `${m} = torch.nn.${withDType(c.params, ctor)}.to(${c.device})`,
-    ...leaves.map((n) => `${c.leaf(n)} = ${m}.${n}`),
-  ];
-}
-
-const moduleVar = (c: TorchContext) => c.name("module");
-
 const numFeatures: ParamDecl = {
   name: "num_features",
   type: "number",
@@ -519,16 +507,7 @@ function batchNormLayer(type: "BatchNorm1d" | "BatchNorm2d", dims: number[], for
     leaves: batchNormLeaves,
     trainsLeaves: (p) => p.bool("affine"),
     evaluate: batchNormModule,
-    torch: (c) => [`${c.out} = ${moduleVar(c)}(${c.inputs.input})`],
     torchModule: (c) => ({ layer: `nn.${withDType(c.params, ctor(c.params))}` }),
-    torchSetup(c) {
-      const p = c.params;
-      const leaves = [
-        ...(p.bool("affine") ? ["weight", "bias"] : []),
-        ...(p.bool("track_running_stats") ? ["running_mean", "running_var", "num_batches_tracked"] : []),
-      ];
-      return moduleSetup(c, ctor(p), leaves);
-    },
   });
 }
 
@@ -575,10 +554,7 @@ const layerNormLayer = defineKind({
       c.leaves.bias ?? null,
       c.params.num("eps"),
     ),
-  torch: (c) => [`${c.out} = ${moduleVar(c)}(${c.inputs.input})`],
   torchModule: (c) => ({ layer: `nn.${withDType(c.params, layerNormCtor(c.params))}` }),
-  torchSetup: (c) =>
-    moduleSetup(c, layerNormCtor(c.params), c.params.bool("elementwise_affine") ? ["weight", "bias"] : []),
 });
 
 /** `torch.manual_seed(seed); nn.Embedding(n, d, padding_idx)`: weight.normal_(), the padding row zeroed. */
@@ -624,12 +600,10 @@ const embeddingLayer = defineKind({
   leaves: embeddingLeaves,
   trainsLeaves: () => true,
   evaluate: (c) => ops.embedding(c.inputs.input!, c.leaves.weight, embeddingOptions(c.params)),
-  torch: (c) => [`${c.out} = ${moduleVar(c)}(${c.inputs.input})`],
   torchModule: (c) => ({
     layer: `nn.${withDType(c.params, embeddingCtor(c.params))}`,
     seed: c.params.num("seed"),
   }),
-  torchSetup: (c) => moduleSetup(c, embeddingCtor(c.params), ["weight"], true),
 });
 
 const dropoutLayer = defineKind({
@@ -645,10 +619,8 @@ const dropoutLayer = defineKind({
     return meta(x.shape, x.dtype);
   },
   evaluate: (c) => ops.dropout(c.inputs.input!, c.params.num("p"), c.training, generatorOf(c)),
-  torch: (c) => [`${c.out} = ${moduleVar(c)}(${c.inputs.input})`],
   // No seed of its own: the run's one generator, seeded once before the loop, draws every mask.
   torchModule: (c) => ({ layer: `nn.Dropout(p=${pyFloat(c.params.num("p"))})` }),
-  torchSetup: (c) => [`${moduleVar(c)} = torch.nn.Dropout(p=${pyFloat(c.params.num("p"))})`],
 });
 
 const BN_X = [

@@ -279,16 +279,19 @@ export interface NodeKind {
   recomputeRuns?(params: ParamReader, inputs: Record<string, TensorMeta | undefined>): number;
   /**
    * The PyTorch code the node stands for, run where the node sits in the forward pass (inside the training
-   * loop for nodes downstream of a trained tensor).
+   * loop for nodes downstream of a trained tensor). Absent on module kinds (`torchModule`), which the exporter
+   * calls as `out = layer(input)`.
    */
-  torch(ctx: TorchContext): string[];
+  torch?(ctx: TorchContext): string[];
   /** Code that runs once before the loop: creating leaves (tensors, a model's parameters) and optimizers. */
   torchSetup?(ctx: TorchContext): string[];
   /**
    * The nn module a module node is (it owns its parameters and buffers under their leaf names): the expression
    * constructing it (`nn.Linear(2, 16)`), and the seed its constructor draws the initial values under. The
-   * exporter writes it as a submodule (`self.fc = nn.Linear(2, 16)` after `torch.manual_seed(seed)`) where the
-   * node sits inside a module class, and calls it on the node's one input.
+   * exporter makes it once, after `torch.manual_seed(seed)`: as an object at the top of the script
+   * (`fc = nn.Linear(2, 16).to(device)`, its tensors `fc.weight`, `fc.bias`), or as a submodule
+   * (`self.fc = nn.Linear(2, 16)`) where the node sits inside a module class; and calls it on the node's one
+   * input (`fc_out = fc(x)`). Such a kind declares no `torch` or `torchSetup`.
    */
   torchModule?(ctx: TorchContext): { layer: string; seed?: number };
   /** Module-level definitions the node's code uses (a torch.autograd.Function subclass), after the imports. */

@@ -6,14 +6,14 @@
  * plain script; a checkpointed run resumes where it stopped.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { torchScript } from "../../src/export/torch-script.ts";
 import { parseGraphFile } from "../../src/graph/format.ts";
-import { gradwire, jsonLines, PYTHON, ROOT } from "../cli/run.ts";
+import { gradwire, jsonLines, PYTHON, ROOT, tempFile } from "../cli/run.ts";
 
 interface Line {
   epoch: number;
@@ -193,5 +193,96 @@ describe("one process, checkpoints and refusals", () => {
       message: "a distributed script trains one optimizer, and this graph has 2 (SGD, SGD_2)",
       nodeId: "SGD_2",
     });
+  });
+});
+
+describe("module nodes in the distributed script", () => {
+  /**
+   * Example 51's problem with nn.Linear nodes and a norm between them: nn.LayerNorm (per row, so sharding the
+   * rows changes nothing) or nn.BatchNorm1d (with its running statistics).
+   */
+  function layered(norm: "LayerNorm" | "BatchNorm1d" = "LayerNorm"): string {
+    const base = JSON.parse(readFileSync(join(ROOT, "examples/51-mlp-two-class-adam.json"), "utf8"));
+    const keep = ["x", "radius", "outside", "labels", "loss", "Adam"];
+    const node = (id: string, type: string, params: Record<string, unknown>) => ({
+      id,
+      type,
+      position: { x: 0, y: 0 },
+      params,
+    });
+    const edge = (source: string, target: string) => ({
+      id: `${source}-${target}`,
+      source,
+      sourcePort: "out",
+      target,
+      targetPort: "input",
+    });
+    base.nodes = [
+      ...base.nodes.filter((n: { id: string }) => keep.includes(n.id)),
+      node("l1", "Linear", { in_features: 2, out_features: 8, seed: 1 }),
+      norm === "LayerNorm"
+        ? node("ln", "LayerNorm", { normalized_shape: [8] })
+        : node("ln", "BatchNorm1d", { num_features: 8 }),
+      node("h", "tanh", {}),
+      node("l2", "Linear", { in_features: 8, out_features: 2, seed: 2 }),
+    ];
+    base.edges = [
+      ...base.edges.filter(
+        (e: { source: string; target: string }) => keep.includes(e.source) && keep.includes(e.target),
+      ),
+      edge("x", "l1"),
+      edge("l1", "ln"),
+      edge("ln", "h"),
+      edge("h", "l2"),
+      edge("l2", "loss"),
+    ];
+    return tempFile(JSON.stringify(base), `${norm}.json`);
+  }
+
+  it("holds the nn module objects as submodules and trains them as the plain script and gradwire do", async () => {
+    const file = layered();
+    const script = join(dir, "layered.py");
+    const plain = join(dir, "layered-plain.py");
+    const w = gradwire("export-torch", file, "--distributed", "-o", script);
+    expect(w.code, w.stderr).toBe(0);
+    expect(gradwire("export-torch", file, "-o", plain).code).toBe(0);
+    const code = readFileSync(script, "utf8");
+    expect(code).toContain("\n    torch.manual_seed(1)\n    l1 = nn.Linear(2, 8).to(device)\n");
+    expect(code).toContain("            self.layers = torch.nn.ModuleList([l1, ln, l2])\n");
+    expect(code).toContain("            l1_out = l1(x)\n");
+    expect(code).not.toContain("ParameterDict");
+    const reference = jsonLines<Line>(
+      gradwire("train", file, "--jsonl", "--backend", "cpu", "--epochs", String(EPOCHS)).stdout,
+    );
+    const [one, theirs, two] = await Promise.all([
+      python([script, "--epochs", String(EPOCHS)]),
+      python([plain, "--epochs", String(EPOCHS)]),
+      python([script, "--epochs", String(EPOCHS), "--nproc", "2"]),
+    ]);
+    expect(one.stderr + two.stderr).toBe("");
+    expect(jsonLines(one.stdout)).toEqual(jsonLines(theirs.stdout));
+    expectClose(jsonLines<Line>(two.stdout), reference);
+  });
+
+  it("trains a BatchNorm1d's weight and bias as the plain script does, and resumes with its running statistics", async () => {
+    const file = layered("BatchNorm1d");
+    const script = join(dir, "batchnorm.py");
+    const plain = join(dir, "batchnorm-plain.py");
+    expect(gradwire("export-torch", file, "--distributed", "-o", script).code).toBe(0);
+    expect(gradwire("export-torch", file, "-o", plain).code).toBe(0);
+    const ck = join(dir, "batchnorm-checkpoints");
+    const first = await python([script, "--epochs", "3", "--checkpoint", ck]);
+    expect(first.code, first.stderr).toBe(0);
+    const [one, theirs, resumed] = await Promise.all([
+      python([script, "--epochs", "5"]),
+      python([plain, "--epochs", "5"]),
+      python([script, "--epochs", "5", "--checkpoint", ck, "--resume"]),
+    ]);
+    expect(one.stderr + resumed.stderr).toBe("");
+    const lines = jsonLines<Line>(one.stdout);
+    expect(lines).toEqual(jsonLines(theirs.stdout));
+    // The module's own weight is what the optimizer steps (it moved from its initial ones).
+    expect(lines[4].params["ln.weight"].some((v) => v !== 1)).toBe(true);
+    expect(jsonLines(resumed.stdout)).toEqual(lines.slice(3));
   });
 });

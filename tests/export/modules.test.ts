@@ -356,3 +356,71 @@ it("every activation with an nn counterpart computes in its nn.Sequential what i
   });
   expect(printed(modular.code, 5)).toBe(printed(flat.code, 5));
 });
+
+/**
+ * Example 51's two-class problem with `layers` (their ids and kinds) as one chain at the top level of the graph,
+ * from x to the logits: no module definition.
+ */
+function twoClassChain(layers: ReturnType<typeof N>[]): GraphDoc {
+  const base = JSON.parse(example("51-mlp-two-class-adam.json"));
+  const keep = ["x", "radius", "outside", "labels", "loss", "Adam", "accuracy"];
+  const last = layers[layers.length - 1].id;
+  base.nodes = [...base.nodes.filter((n: { id: string }) => keep.includes(n.id)), ...layers];
+  base.edges = [
+    ...base.edges.filter(
+      (e: { source: string; target: string }) => keep.includes(e.source) && keep.includes(e.target),
+    ),
+    E("c0", "x", layers[0].id),
+    ...layers.slice(1).map((l, i) => E(`c${i + 1}`, layers[i].id, l.id)),
+    E("c_loss", last, "loss"),
+    E("c_acc", last, "accuracy"),
+  ];
+  return load(JSON.stringify(base));
+}
+
+describe("module nodes at the top level of the graph", () => {
+  it("are nn module objects made once under their seeds, called as layers, trained through .parameters()", () => {
+    const doc = twoClassChain([
+      // (256, 2) → (256, 1, 1, 2): a one-row image per point, for the convolution.
+      N("grow", "unflatten", { dim: 1, sizes: [1, 1, 2] }),
+      N("conv", "Conv2d", { in_channels: 1, out_channels: 4, kernel_size: [1, 2], seed: 4 }),
+      // (Not straight into the batch norm, which would cancel the convolution's bias: a gradient of rounding
+      // noise that Adam would scale up to full steps.)
+      N("act", "relu"),
+      N("flat", "flatten", { start_dim: 1 }),
+      N("bn", "BatchNorm1d", { num_features: 4 }),
+      N("drop", "Dropout", { p: 0.25, seed: 7 }),
+      linear("fc", 4, 2, 5),
+    ]);
+    const { code, ours, theirs } = bothRuns(doc);
+    const lines = (...ls: string[]) => ls.join("\n");
+    expect(code).toContain(
+      lines(
+        "torch.manual_seed(4)",
+        "conv = nn.Conv2d(1, 4, (1, 2)).to(device)",
+        "bn = nn.BatchNorm1d(4).to(device)",
+        "drop = nn.Dropout(p=0.25)",
+        "torch.manual_seed(5)",
+        "fc = nn.Linear(4, 2).to(device)",
+      ),
+    );
+    expect(code).toContain(
+      lines(
+        "    conv_out = conv(grow)",
+        "    act = F.relu(conv_out)",
+        "    flat = torch.flatten(act, 1, -1)",
+        "    bn_out = bn(flat)",
+        "    drop_out = drop(bn_out)",
+        "    fc_out = fc(drop_out)",
+      ),
+    );
+    expect(code).toMatch(
+      /^optimizer = torch\.optim\.Adam\(\[\*conv\.parameters\(\), \*bn\.parameters\(\), \*fc\.parameters\(\)\], lr=0\.05\)$/m,
+    );
+    expect(code).toContain('"conv.weight": conv.weight.flatten().tolist()');
+    expect(code).toContain('"fc.bias": fc.bias.flatten().tolist()');
+    // No functional form left behind: no F.conv2d / F.linear on copies of the layers' tensors.
+    expect(code).not.toMatch(/F\.conv2d|F\.linear|\.detach\(\)|requires_grad_/);
+    expectSameTrajectory(ours, theirs);
+  });
+});
