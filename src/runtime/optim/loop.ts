@@ -92,7 +92,11 @@ function generate(spec: OptimizerSpec, flags: Record<string, boolean>, dtype: DT
       case "sqrt":
         return round(`Math.sqrt(${a[0]})`);
       case "fma":
-        return round(`fma(${a[0]}, ${a[1]}, ${a[2]})`);
+        // A product of two float32 (or float16) values is exact in float64, so the float64 a * b + c is
+        // already the fused result rounded once to float64, as fma() computes it at ~20 more operations.
+        return dtype === "float64"
+          ? `fma(${a[0]}, ${a[1]}, ${a[2]})`
+          : round(`(${a[0]} * ${a[1]} + ${a[2]})`);
       default:
         return round(`(${a[0]} ${BINARY[e.op]} ${a[1]})`);
     }
