@@ -90,19 +90,45 @@ function windowPass(
   const t = tapTable(win, H, W, out);
   const rowStep = win.s[0] * W;
   const sW = win.s[1];
-  const gather = dir === "gather";
+  if (dir === "scatter") {
+    for (let pl = 0, col = 0; pl < n * c; pl++)
+      for (let j = 0; j < 5 * K; j += 5, col += L) {
+        const [oh0, oh1, ow0, ow1] = [t[j], t[j + 1], t[j + 2], t[j + 3]];
+        const base = pl * H * W + t[j + 4];
+        for (let oh = oh0; oh < oh1; oh++) {
+          const at = base + oh * rowStep;
+          const to = col + oh * Wo;
+          for (let ow = ow0; ow < ow1; ow++) image[at + ow * sW] += columns[to + ow];
+        }
+      }
+    return;
+  }
+  // With unit column stride and equal row pitches (a stride-1 'same' convolution), a tap's rows lie at one
+  // offset from their columns, so the block is one run copied in a single loop; the entries between its rows
+  // that the tap leaves in padding are then put back to 0. Every value ends up as the row loop writes it.
+  const oneRun = sW === 1 && rowStep === Wo;
   for (let pl = 0, col = 0; pl < n * c; pl++)
-    for (let k = 0, j = 0; k < K; k++, j += 5, col += L) {
-      const oh1 = t[j + 1];
-      const ow0 = t[j + 2];
-      const ow1 = t[j + 3];
+    for (let j = 0; j < 5 * K; j += 5, col += L) {
+      const [oh0, oh1, ow0, ow1] = [t[j], t[j + 1], t[j + 2], t[j + 3]];
+      if (oh0 >= oh1 || ow0 >= ow1) continue;
       const base = pl * H * W + t[j + 4];
-      for (let oh = t[j]; oh < oh1; oh++) {
+      if (oneRun) {
+        const delta = base - col;
+        const end = col + (oh1 - 1) * Wo + ow1;
+        for (let i = col + oh0 * Wo + ow0; i < end; i++) columns[i] = image[i + delta];
+        if (ow1 - ow0 < Wo)
+          for (let oh = oh0; oh < oh1 - 1; oh++) {
+            const to = col + oh * Wo;
+            for (let ow = ow1; ow < Wo; ow++) columns[to + ow] = 0;
+            for (let ow = 0; ow < ow0; ow++) columns[to + Wo + ow] = 0;
+          }
+        continue;
+      }
+      for (let oh = oh0; oh < oh1; oh++) {
         const at = base + oh * rowStep;
         const to = col + oh * Wo;
-        if (gather && sW === 1) for (let ow = ow0; ow < ow1; ow++) columns[to + ow] = image[at + ow];
-        else if (gather) for (let ow = ow0; ow < ow1; ow++) columns[to + ow] = image[at + ow * sW];
-        else for (let ow = ow0; ow < ow1; ow++) image[at + ow * sW] += columns[to + ow];
+        if (sW === 1) for (let ow = ow0; ow < ow1; ow++) columns[to + ow] = image[at + ow];
+        else for (let ow = ow0; ow < ow1; ow++) columns[to + ow] = image[at + ow * sW];
       }
     }
 }
