@@ -4,6 +4,7 @@
  * kernels switched off (the plain loops) and must give the same numbers bit for bit; PyTorch checks the
  * formulas the two paths share (tanh's and relu's backward).
  */
+import { spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   Adam,
@@ -19,7 +20,7 @@ import * as E from "../../src/runtime/simd/expr.ts";
 import { setSimdEnabled } from "../../src/runtime/simd/module.ts";
 import { runOutputs } from "../../src/runtime/simd/program.ts";
 import { withTracer } from "../../src/runtime/trace.ts";
-import { type CallAnswer, decodeNum, encodeNum, requestTorch } from "../helpers/torch.ts";
+import { type CallAnswer, decodeNum, encodeNum, PYTHON, requestTorch } from "../helpers/torch.ts";
 
 afterEach(() => setSimdEnabled(true));
 
@@ -284,4 +285,67 @@ describe("backward formulas match PyTorch bit for bit", () => {
     O.relu(x).backward(fromFlat([Infinity, -Infinity, Infinity], [3]));
     expect(Array.from(x.grad?.data ?? [])).toEqual([0, 0, Infinity]);
   });
+});
+
+/**
+ * relu and its gradient over NaNs (both signs, with payloads), +-0, +-infinity and denormals, in the bits torch
+ * gives: JSON would lose -0 and NaN payloads, so values travel as hexadecimal bytes. torch's relu is
+ * clamp_min(x, 0), x < 0 ? 0 : x, which keeps -0 and passes a NaN unchanged; its threshold_backward gives +0
+ * where x <= 0 (a NaN x passes the gradient).
+ */
+describe("relu bit for bit with PyTorch over special values, SIMD and plain", () => {
+  const n = 40_000;
+  const specials = [
+    0x7fc00000, 0xffc00000, 0x7fc12345, 0xffc00001, 0, 0x80000000, 0x7f800000, 0xff800000, 1, 0x80000001,
+    0x007fffff, 0x807fffff, 0x00800000, 0x80800000, 0x3f800000, 0xbf800000,
+  ];
+  /** A third special values, the rest random bits (no signalling NaNs: JavaScript's loops quiet them). */
+  const bits = (seed: number) => {
+    const u = new Uint32Array(n);
+    let s = seed;
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      u[i] = i % 3 === 0 ? specials[(s >>> 8) % specials.length] : s;
+      if ((u[i] & 0x7fc00000) === 0x7f800000 && (u[i] & 0x7fffff) !== 0) u[i] |= 0x400000;
+    }
+    return new Float32Array(u.buffer);
+  };
+  const X = bits(1);
+  const G = bits(2);
+  const hex = (a: Float32Array | Float64Array) =>
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("hex");
+  const torchRelu = (dtype: "float32" | "float64") => {
+    const code = `
+import json, sys, numpy as np, torch
+q = json.load(sys.stdin)
+t = np.float32 if q["dtype"] == "float32" else np.float64
+x = torch.from_numpy(np.frombuffer(bytes.fromhex(q["x"]), dtype=t).copy()).requires_grad_()
+g = torch.from_numpy(np.frombuffer(bytes.fromhex(q["g"]), dtype=t).copy())
+y = torch.relu(x)
+y.backward(g)
+print(json.dumps({"y": y.detach().numpy().tobytes().hex(), "grad": x.grad.numpy().tobytes().hex()}))
+`;
+    const wide = (a: Float32Array) => (dtype === "float32" ? a : Float64Array.from(a));
+    const r = spawnSync(PYTHON, ["-c", code], {
+      input: JSON.stringify({ dtype, x: hex(wide(X)), g: hex(wide(G)) }),
+      encoding: "utf8",
+      maxBuffer: 1 << 26,
+    });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout) as { y: string; grad: string };
+  };
+
+  for (const dtype of ["float32", "float64"] as const)
+    it.each([true, false])(`${dtype}, SIMD %s`, (simd) => {
+      const expected = torchRelu(dtype);
+      setSimdEnabled(simd);
+      const wide = (a: Float32Array) => (dtype === "float32" ? a : Float64Array.from(a));
+      const x = fromFlat(wide(X), [n], dtype, { requiresGrad: true });
+      const y = O.relu(x);
+      // The SIMD path is taken where it can be: float32 only.
+      expect(y.isMaterialized).toBe(!(simd && dtype === "float32"));
+      y.backward(fromFlat(wide(G), [n], dtype));
+      expect(hex(y.data as Float32Array | Float64Array)).toBe(expected.y);
+      expect(hex(x.grad?.data as Float32Array | Float64Array)).toBe(expected.grad);
+    });
 });

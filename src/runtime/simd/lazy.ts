@@ -64,11 +64,15 @@ export function lazyBinary(op: E.BinaryOpName, a: Tensor, b: Tensor, shape: Shap
   return lazyTensor(E.binary(op, ea, eb), shape);
 }
 
-/** `op(x)` as a lazy tensor with result dtype `dtype`, or null. */
-export function lazyUnary(op: E.UnaryOpName, x: Tensor, dtype: DType): Tensor | null {
+/**
+ * `of(x)` as a lazy tensor with result dtype `dtype`, or null: `of` builds the op's expression from x's (a
+ * declared formula, ops/formula.ts's simdOf), or gives null where the vector machine cannot compute it.
+ */
+export function lazyUnary(x: Tensor, dtype: DType, of: (x: E.Expr) => E.Expr | null): Tensor | null {
   if (dtype !== "float32" || !fusable(x.dtype, x.numel)) return null;
-  const e = operandExpr(x, x.shape);
-  return e && lazyTensor(E.unary(op, e), x.shape);
+  const ex = operandExpr(x, x.shape);
+  const e = ex && of(ex);
+  return e && lazyTensor(e, x.shape);
 }
 
 /** A full-size tensor of one value (a reduction's gradient spread back), as a constant expression. */
