@@ -89,6 +89,34 @@ function mlpRun(points: number, hidden: number, epochs: number): number[][] {
   return [losses, ...[w1, b1, w2, b2].map((p) => Array.from(p.data))];
 }
 
+/**
+ * conv2d (bias broadcast over the middle dims, a row leaf of the SIMD path) -> relu -> max_pool2d -> linear ->
+ * cross_entropy, Adam: losses, then every parameter after the last epoch.
+ */
+function cnnRun(n: number, epochs: number): number[][] {
+  const x = fromFlat(data(n * 256, 8), [n, 1, 16, 16]);
+  const labels = fromFlat(
+    Array.from({ length: n }, (_, i) => i % 4),
+    [n],
+    "int64",
+  );
+  const convW = param(data(8 * 9, 9, 0.6), [8, 1, 3, 3]);
+  const convB = param(data(8, 10, 0.6), [8]);
+  const fcW = param(data(4 * 512, 11, 0.1), [4, 512]);
+  const fcB = param(data(4, 12, 0.1), [4]);
+  const opt = new Adam([convW, convB, fcW, fcB], { lr: 0.01 });
+  const losses: number[] = [];
+  for (let e = 0; e < epochs; e++) {
+    const h = O.maxPool2d(O.relu(O.conv2d(x, convW, convB, { padding: 1 })), 2).values;
+    const loss = crossEntropy(O.linear(O.flatten(h, 1), fcW, fcB), labels);
+    loss.backward();
+    opt.step();
+    opt.zeroGrad();
+    losses.push(loss.item());
+  }
+  return [losses, ...[convW, convB, fcW, fcB].map((p) => Array.from(p.data))];
+}
+
 function bothPaths<T>(run: () => T): { simd: T; plain: T } {
   setSimdEnabled(true);
   const simd = run();
@@ -107,6 +135,25 @@ describe("fused SIMD training equals the plain loops", () => {
   it("tanh MLP (8192 points, 32 hidden, SGD with momentum, 8 epochs): losses and parameters bit for bit", () => {
     const { simd, plain } = bothPaths(() => mlpRun(8192, 32, 8));
     expect(simd).toEqual(plain);
+  });
+
+  it("CNN (conv, relu, max_pool2d, 16 images of 16x16, Adam, 4 epochs): losses and parameters bit for bit", () => {
+    const { simd, plain } = bothPaths(() => cnnRun(16, 4));
+    expect(simd).toEqual(plain);
+  });
+
+  it("an operand broadcast over middle dims (a conv bias) joins the expression, with the eager values", () => {
+    const a = fromFlat(data(4 * 8 * 32 * 32, 13), [4, 8, 32, 32]);
+    const { simd, plain } = bothPaths(() => {
+      const bias = param(data(8, 14), [8, 1, 1]);
+      const pre = O.add(a, bias);
+      const y = O.relu(pre);
+      y.backward(O.mul(a, 0.5));
+      return { lazy: !pre.isMaterialized, y: Array.from(y.data), grad: Array.from(bias.grad?.data ?? []) };
+    });
+    expect(simd.lazy).toBe(true);
+    expect(plain.lazy).toBe(false);
+    expect({ ...simd, lazy: null }).toEqual({ ...plain, lazy: null });
   });
 });
 

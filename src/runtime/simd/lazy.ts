@@ -47,6 +47,16 @@ export function operandExpr(t: Tensor, shape: Shape): E.Expr | null {
   const j = aligned.length - [...aligned].reverse().findIndex((d) => d !== 1);
   if (aligned.slice(0, j).every((d, i) => d === shape[i]))
     return { k: "leaf", data: captured(t), mode: "col", len: numel(shape.slice(j)) };
+  // Middle dims (a conv bias shaped (C, 1, 1) against (N, C, H, W)): each value repeated over the trailing dims
+  // it broadcasts along is a row leaf of one leading index's elements (C * H * W, at most half of the result).
+  const i0 = aligned.findIndex((d) => d !== 1);
+  if (aligned.slice(i0, j).every((d, i) => d === shape[i0 + i])) {
+    const inner = numel(shape.slice(j));
+    const src = t.data;
+    const row = new Float32Array(src.length * inner);
+    for (let k = 0; k < src.length; k++) row.fill(src[k], k * inner, (k + 1) * inner);
+    return { k: "leaf", data: row, mode: "row", len: row.length };
+  }
   return null;
 }
 
