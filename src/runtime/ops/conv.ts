@@ -11,7 +11,7 @@ import { Tensor, zeros } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
 import { type PoolWindow, VJP } from "../vjp.ts";
 import { applyBinary } from "./elementwise.ts";
-import { cat, indexSelect, reshape, scatterAdd, squeeze, unsqueeze } from "./layout.ts";
+import { cat, indexSelect, reshape, squeeze, unsqueeze } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 import { sum } from "./reduce.ts";
 
@@ -470,14 +470,19 @@ function maxPoolGeneral(pass: PoolPass, win: PoolWindow): void {
   }
 }
 
-/** GradOps' unpool on tensors: each g added at its plane's index, in output order. */
+/**
+ * GradOps' unpool on tensors: each g added at its plane's index, in output order (scatterAdd's order and sums),
+ * plane by plane with no table of offsets.
+ */
 function unpool(g: Tensor, indices: Tensor, _win: PoolWindow, shape: Shape): Tensor {
   const idx = indices.data;
+  const from = g.data;
   const L = g.shape[2] * g.shape[3];
   const plane = shape[2] * shape[3];
-  const offsets = new Int32Array(idx.length);
-  for (let i = 0; i < idx.length; i++) offsets[i] = Math.floor(i / L) * plane + idx[i];
-  return scatterAdd(g, offsets, shape);
+  const out = allocate(g.dtype, shape[0] * shape[1] * plane);
+  for (let base = 0, i = 0; i < idx.length; base += plane)
+    for (const end = i + L; i < end; i++) out[base + idx[i]] += from[i];
+  return new Tensor(out, shape, g.dtype);
 }
 
 export interface AvgPoolOptions {
