@@ -3,8 +3,9 @@
  * as it came first), NaNs (a NaN wins and the last NaN's index is kept), -infinity windows, the values and
  * int64 indices and the gradient scattered back. Shapes take the unrolled 2 x 2 window and the general loop.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { fromFlat, ops as O } from "../../src/runtime/index.ts";
+import { setSimdEnabled } from "../../src/runtime/simd/module.ts";
 import { type Floats, hex, torchBits } from "../helpers/torch-bits.ts";
 
 /** Values from a small set, so windows hold ties, NaNs of both signs, zeros of both signs and infinities. */
@@ -66,4 +67,39 @@ put("grad", x.grad)`,
         expect(hex(BigInt64Array.from(indices.data as Float64Array, (v) => BigInt(v)))).toBe(want.i);
         expect(hex(t.grad?.data as Floats)).toBe(want.grad);
       });
+});
+
+describe("max_pool2d over a pending activation", () => {
+  afterEach(() => setSimdEnabled(true));
+
+  it("reads relu's SIMD values where the pass leaves them: the same values, indices and gradients; relu's output stays readable", () => {
+    const shape = [8, 8, 16, 16];
+    const x32 = values(8 * 8 * 16 * 16, 5);
+    const run = (simd: boolean) => {
+      setSimdEnabled(simd);
+      const x = fromFlat(x32, shape, "float32", { requiresGrad: true });
+      const r = O.relu(x);
+      const pending = !r.isMaterialized;
+      const { values: y, indices } = O.maxPool2d(r, 2);
+      const stillPending = !r.isMaterialized;
+      y.backward(
+        fromFlat(
+          Float32Array.from({ length: y.numel }, (_, i) => (i % 13) - 6),
+          y.shape,
+        ),
+      );
+      return {
+        pending,
+        stillPending,
+        y: hex(y.data as Floats),
+        i: Array.from(indices.data),
+        grad: hex(x.grad?.data as Floats),
+        r: hex(r.data as Floats),
+      };
+    };
+    const simd = run(true);
+    const plain = run(false);
+    expect([simd.pending, simd.stillPending, plain.pending]).toEqual([true, true, false]);
+    expect({ ...simd, pending: 0, stillPending: 0 }).toEqual({ ...plain, pending: 0, stillPending: 0 });
+  });
 });

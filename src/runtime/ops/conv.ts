@@ -7,6 +7,7 @@
 import { record } from "../autograd.ts";
 import { allocate, coerce, type DType } from "../dtype.ts";
 import { fmtShape, type Shape, ShapeError } from "../shape.ts";
+import { readPending } from "../simd/lazy.ts";
 import { Tensor, zeros } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
 import { type PoolWindow, VJP } from "../vjp.ts";
@@ -366,12 +367,16 @@ export function maxPoolWindows(
   const [Ho, Wo] = out;
   const vals = allocate(x.dtype, n * c * Ho * Wo);
   const idx = new Float64Array(n * c * Ho * Wo);
-  const pass: PoolPass = { src: x.data, vals, idx, planes: n * c, H, W, Ho, Wo };
   const is = (v: readonly number[], e: number) => v[0] === e && v[1] === e;
   // ceil_mode's last window may run past the input: only whole windows take the unrolled loop.
-  if (is(win.k, 2) && is(win.s, 2) && is(win.p, 0) && is(win.d, 1) && 2 * Ho <= H && 2 * Wo <= W)
-    maxPool2x2(pass);
-  else maxPoolGeneral(pass, win);
+  const unrolled = is(win.k, 2) && is(win.s, 2) && is(win.p, 0) && is(win.d, 1) && 2 * Ho <= H && 2 * Wo <= W;
+  const run = (src: ArrayLike<number>) => {
+    const pass: PoolPass = { src, vals, idx, planes: n * c, H, W, Ho, Wo };
+    if (unrolled) maxPool2x2(pass);
+    else maxPoolGeneral(pass, win);
+  };
+  // A pending activation (relu's) is read where the SIMD pass leaves it, never copied to an array of its own.
+  if (readPending(x, run) === null) run(x.data);
   const shape = [n, c, Ho, Wo];
   const indices = new Tensor(idx, shape, "int64");
   const values = record(new Tensor(vals, shape, x.dtype), "MaxPool2DWithIndicesBackward0", [x], (grad) => [

@@ -7,11 +7,11 @@
 import type { DType } from "../dtype.ts";
 import { numel, type Shape, sameShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
-import { defer } from "./deferred.ts";
+import { defer, evaluateView } from "./deferred.ts";
 import type { Output } from "./expr.ts";
 import * as E from "./expr.ts";
 import { captureArray, fusable } from "./fusable.ts";
-import { simdKernels } from "./module.ts";
+import { loadedKernels, simdKernels } from "./module.ts";
 import { runOutputs } from "./program.ts";
 
 /** A tensor's data for an expression: copied for parameters (leaves that require grad) and their views. */
@@ -58,6 +58,16 @@ export function operandExpr(t: Tensor, shape: Shape): E.Expr | null {
     return { k: "leaf", data: row, mode: "row", len: row.length };
   }
   return null;
+}
+
+/**
+ * `use` of a pending float32 expression's values read straight from the kernels' memory, so no array is made
+ * for values only this reader needs (max_pool2d over a relu); null where `t` is not a pending expression. `use`
+ * must not call any kernel (the view is valid until the next call) nor keep the array; `t` stays pending.
+ */
+export function readPending<T>(t: Tensor, use: (values: Float32Array) => T): T | null {
+  if (t.isMaterialized || !t.lazy || t.numel < 8 || !loadedKernels()) return null;
+  return use(evaluateView(t.numel, t.lazy));
 }
 
 /** A lazy float32 tensor of `shape` standing for `expr`. */

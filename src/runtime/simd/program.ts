@@ -33,8 +33,11 @@ const OP = {
 } as const;
 const CMPS: readonly CmpName[] = ["eq", "ne", "lt", "gt", "le", "ge"];
 
-/** Evaluate `outputs` over n elements in one pass. Throws when the SIMD kernels are unavailable. */
-export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
+/**
+ * Evaluate `outputs` over n elements in one pass. Throws when the SIMD kernels are unavailable. With `views`,
+ * values come back as views of the kernels' memory, valid only until the next kernel call (no array made).
+ */
+export function runOutputs(n: number, outputs: readonly Output[], views = false): Result[] {
   const k = loadedKernels();
   if (!k) throw new Error("runOutputs: the SIMD kernels are not available");
   if (n < 8) throw new Error("runOutputs: fused passes need at least 8 elements");
@@ -206,7 +209,7 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
     const p = places[i];
     switch (o.kind) {
       case "values":
-        return a.f32(p, n).slice();
+        return views ? a.f32(p, n) : a.f32(p, n).slice();
       case "sum64": {
         // The machine's eight partial sums (vm.ts, sum64), added pairwise.
         const s = a.f64(p, 8);
