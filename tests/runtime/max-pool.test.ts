@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { fromFlat, ops as O } from "../../src/runtime/index.ts";
+import { lazyMinElements, setLazyMinElements } from "../../src/runtime/simd/expr.ts";
 import { setSimdEnabled } from "../../src/runtime/simd/module.ts";
 import { type Floats, hex, torchBits } from "../helpers/torch-bits.ts";
 
@@ -27,14 +28,29 @@ function values(n: number, seed: number): Float32Array {
 const CASES = [
   { name: "2x2 stride 2 (unrolled)", shape: [3, 4, 8, 10], args: "2" },
   { name: "2x2 stride 2, odd sizes floored (unrolled)", shape: [2, 3, 7, 9], args: "2" },
+  { name: "2x2 stride 2, 15 windows a row (unrolled)", shape: [2, 3, 6, 30], args: "2" },
   { name: "2x2 stride 2, ceil_mode past the edge (general)", shape: [2, 3, 7, 9], args: "2, ceil_mode=True" },
   { name: "3x3 stride 2 padding 1 (general)", shape: [2, 3, 7, 9], args: "3, 2, 1" },
 ];
 
+// Each case on the plain loops, and (float32) on the SIMD kernels, which these small inputs take only with the
+// fused path's threshold lowered.
+const PATHS = [
+  { path: "plain", simd: false, min: lazyMinElements() },
+  { path: "SIMD", simd: true, min: 8 },
+];
+
 describe("max_pool2d bit for bit with PyTorch", () => {
+  const min = lazyMinElements();
+  afterEach(() => {
+    setSimdEnabled(true);
+    setLazyMinElements(min);
+  });
   for (const c of CASES)
     for (const dtype of ["float32", "float64"] as const)
-      it(`${c.name}, ${dtype}`, () => {
+      it.each(PATHS)(`${c.name}, ${dtype}, $path`, ({ simd, min }) => {
+        setSimdEnabled(simd);
+        setLazyMinElements(min);
         const n = c.shape.reduce((p, d) => p * d, 1);
         const x32 = values(n, n);
         const x = dtype === "float32" ? x32 : Float64Array.from(x32);

@@ -6,6 +6,7 @@
  */
 import { record } from "../autograd.ts";
 import { allocate, coerce, type DType } from "../dtype.ts";
+import { maxPool2x2Simd } from "../fused/pool.ts";
 import { fmtShape, type Shape, ShapeError } from "../shape.ts";
 import { readPending } from "../simd/lazy.ts";
 import { Tensor, zeros } from "../tensor.ts";
@@ -372,8 +373,9 @@ export function maxPoolWindows(
   const unrolled = is(win.k, 2) && is(win.s, 2) && is(win.p, 0) && is(win.d, 1) && 2 * Ho <= H && 2 * Wo <= W;
   const run = (src: ArrayLike<number>) => {
     const pass: PoolPass = { src, vals, idx, planes: n * c, H, W, Ho, Wo };
-    if (unrolled) maxPool2x2(pass);
-    else maxPoolGeneral(pass, win);
+    if (!unrolled) maxPoolGeneral(pass, win);
+    else if (!(x.dtype === "float32" && maxPool2x2Simd(src, n * c, H, W, Ho, Wo, vals, idx)))
+      maxPool2x2(pass);
   };
   // A pending activation (relu's) is read where the SIMD pass leaves it, never copied to an array of its own.
   if (readPending(x, run) === null) run(x.data);
