@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ops as O, tensor } from "../../src/runtime/index.ts";
 import { unaryKernels, unaryWgsl } from "../../src/runtime/ops/elementwise.ts";
 import * as F from "../../src/runtime/ops/formula.ts";
+import * as E from "../../src/runtime/simd/expr.ts";
 
 describe("generated kernels", () => {
   it("an attribute is bound as a value: a string that looks like code is refused, never run", () => {
@@ -45,7 +46,13 @@ describe("generated kernels", () => {
 
   it("a formula a backend cannot run on the SIMD path says so (null), rather than computing it differently", () => {
     expect(F.simdOf(F.exp(F.x), {}, {})).toBeNull();
-    expect(F.simdUnaryOp(F.neg(F.x))).toBe("neg");
+    const x = E.full(new Float32Array(8));
+    expect(F.simdOf(F.neg(F.x), { x }, {})).toEqual(E.unary("neg", x));
+    // A select of a comparison is exact (a mask and a bitwise select), so it has a vector form; min has none.
+    expect(F.simdOf(F.sel(F.lt(F.x, 0), 0, F.x), { x }, {})).toEqual(
+      E.select("lt", x, E.constant(0), E.constant(0), x),
+    );
+    expect(F.simdOf(F.min(F.x, 0), { x }, {})).toBeNull();
     expect(F.simdBinaryOp(F.add(F.a, F.b))).toBe("add");
     expect(F.simdBinaryOp(F.pow(F.a, F.b))).toBeNull();
   });

@@ -302,6 +302,19 @@ describe("sumTo and sumProductTo (gradient reductions) equal product-then-sum", 
       ],
       [[1000], [1]],
       [[2, 3], []],
+      // Conv biases: runs of the trailing dims landing on different sums, four at a time and the rest.
+      [
+        [5, 7, 3, 4],
+        [7, 1, 1],
+      ],
+      [
+        [2, 8, 8, 8],
+        [8, 1, 1],
+      ],
+      [
+        [3, 9, 16],
+        [1, 9, 1],
+      ],
     ];
     for (const [shape, target] of cases) {
       for (const dtype of ["float32", "float64"] as const) {
@@ -309,7 +322,8 @@ describe("sumTo and sumProductTo (gradient reductions) equal product-then-sum", 
         const G = allocate(dtype, n);
         const Bf = allocate(dtype, n);
         for (let i = 0; i < n; i++) {
-          G[i] = (rng.next() - 0.5) * 10;
+          // Magnitudes over 2^-20 .. 2^20, so a sum in another order would round differently.
+          G[i] = (rng.next() - 0.5) * 10 * 2 ** Math.floor(rng.next() * 40 - 20);
           Bf[i] = (rng.next() - 0.5) * 10;
         }
         expectSame(sumTo(G, shape, target, dtype), referenceSumTo(G, shape, target, dtype), `sumTo ${shape}`);

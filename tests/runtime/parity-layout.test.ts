@@ -36,6 +36,15 @@ const MATMUL: [number[], number[]][] = [
     [6, 1],
     [1, 5],
   ],
+  // One matrix against a batch (read with a batch step of 0), on either side.
+  [
+    [1, 1, 3, 4],
+    [2, 3, 4, 5],
+  ],
+  [
+    [2, 3, 3, 4],
+    [1, 4, 5],
+  ],
 ];
 for (const dt of FLOATS)
   for (const [sa, sb] of MATMUL)

@@ -20,6 +20,7 @@ import { setSimdEnabled } from "../../src/runtime/simd/module.ts";
 import { runOutputs } from "../../src/runtime/simd/program.ts";
 import { withTracer } from "../../src/runtime/trace.ts";
 import { type CallAnswer, decodeNum, encodeNum, requestTorch } from "../helpers/torch.ts";
+import { type Floats, hex, torchBits } from "../helpers/torch-bits.ts";
 
 afterEach(() => setSimdEnabled(true));
 
@@ -88,6 +89,34 @@ function mlpRun(points: number, hidden: number, epochs: number): number[][] {
   return [losses, ...[w1, b1, w2, b2].map((p) => Array.from(p.data))];
 }
 
+/**
+ * conv2d (bias broadcast over the middle dims, a row leaf of the SIMD path) -> relu -> max_pool2d -> linear ->
+ * cross_entropy, Adam: losses, then every parameter after the last epoch.
+ */
+function cnnRun(n: number, epochs: number): number[][] {
+  const x = fromFlat(data(n * 256, 8), [n, 1, 16, 16]);
+  const labels = fromFlat(
+    Array.from({ length: n }, (_, i) => i % 4),
+    [n],
+    "int64",
+  );
+  const convW = param(data(8 * 9, 9, 0.6), [8, 1, 3, 3]);
+  const convB = param(data(8, 10, 0.6), [8]);
+  const fcW = param(data(4 * 512, 11, 0.1), [4, 512]);
+  const fcB = param(data(4, 12, 0.1), [4]);
+  const opt = new Adam([convW, convB, fcW, fcB], { lr: 0.01 });
+  const losses: number[] = [];
+  for (let e = 0; e < epochs; e++) {
+    const h = O.maxPool2d(O.relu(O.conv2d(x, convW, convB, { padding: 1 })), 2).values;
+    const loss = crossEntropy(O.linear(O.flatten(h, 1), fcW, fcB), labels);
+    loss.backward();
+    opt.step();
+    opt.zeroGrad();
+    losses.push(loss.item());
+  }
+  return [losses, ...[convW, convB, fcW, fcB].map((p) => Array.from(p.data))];
+}
+
 function bothPaths<T>(run: () => T): { simd: T; plain: T } {
   setSimdEnabled(true);
   const simd = run();
@@ -106,6 +135,25 @@ describe("fused SIMD training equals the plain loops", () => {
   it("tanh MLP (8192 points, 32 hidden, SGD with momentum, 8 epochs): losses and parameters bit for bit", () => {
     const { simd, plain } = bothPaths(() => mlpRun(8192, 32, 8));
     expect(simd).toEqual(plain);
+  });
+
+  it("CNN (conv, relu, max_pool2d, 16 images of 16x16, Adam, 4 epochs): losses and parameters bit for bit", () => {
+    const { simd, plain } = bothPaths(() => cnnRun(16, 4));
+    expect(simd).toEqual(plain);
+  });
+
+  it("an operand broadcast over middle dims (a conv bias) joins the expression, with the eager values", () => {
+    const a = fromFlat(data(4 * 8 * 32 * 32, 13), [4, 8, 32, 32]);
+    const { simd, plain } = bothPaths(() => {
+      const bias = param(data(8, 14), [8, 1, 1]);
+      const pre = O.add(a, bias);
+      const y = O.relu(pre);
+      y.backward(O.mul(a, 0.5));
+      return { lazy: !pre.isMaterialized, y: Array.from(y.data), grad: Array.from(bias.grad?.data ?? []) };
+    });
+    expect(simd.lazy).toBe(true);
+    expect(plain.lazy).toBe(false);
+    expect({ ...simd, lazy: null }).toEqual({ ...plain, lazy: null });
   });
 });
 
@@ -284,4 +332,54 @@ describe("backward formulas match PyTorch bit for bit", () => {
     O.relu(x).backward(fromFlat([Infinity, -Infinity, Infinity], [3]));
     expect(Array.from(x.grad?.data ?? [])).toEqual([0, 0, Infinity]);
   });
+});
+
+/**
+ * relu and its gradient over NaNs (both signs, with payloads), +-0, +-infinity and denormals, in the bits torch
+ * gives: JSON would lose -0 and NaN payloads, so values travel as hexadecimal bytes. torch's relu is
+ * clamp_min(x, 0), x < 0 ? 0 : x, which keeps -0 and passes a NaN unchanged; its threshold_backward gives +0
+ * where x <= 0 (a NaN x passes the gradient).
+ */
+describe("relu bit for bit with PyTorch over special values, SIMD and plain", () => {
+  const n = 40_000;
+  const specials = [
+    0x7fc00000, 0xffc00000, 0x7fc12345, 0xffc00001, 0, 0x80000000, 0x7f800000, 0xff800000, 1, 0x80000001,
+    0x007fffff, 0x807fffff, 0x00800000, 0x80800000, 0x3f800000, 0xbf800000,
+  ];
+  /** Every third value a special one, the rest random bits (no signalling NaNs: JavaScript's loops quiet them). */
+  const bits = (seed: number) => {
+    const u = new Uint32Array(n);
+    let s = seed;
+    for (let i = 0; i < n; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      u[i] = i % 3 === 0 ? specials[(s >>> 8) % specials.length] : s;
+      if ((u[i] & 0x7fc00000) === 0x7f800000 && (u[i] & 0x7fffff) !== 0) u[i] |= 0x400000;
+    }
+    return new Float32Array(u.buffer);
+  };
+  const X = bits(1);
+  const G = bits(2);
+  const torchRelu = (dtype: "float32" | "float64") =>
+    torchBits(
+      `x = arr("x").requires_grad_()
+y = torch.relu(x)
+y.backward(arr("g"))
+put("y", y)
+put("grad", x.grad)`,
+      dtype === "float32" ? { x: X, g: G } : { x: Float64Array.from(X), g: Float64Array.from(G) },
+    );
+
+  for (const dtype of ["float32", "float64"] as const)
+    it.each([true, false])(`${dtype}, SIMD %s`, (simd) => {
+      const expected = torchRelu(dtype);
+      setSimdEnabled(simd);
+      const wide = (a: Float32Array) => (dtype === "float32" ? a : Float64Array.from(a));
+      const x = fromFlat(wide(X), [n], dtype, { requiresGrad: true });
+      const y = O.relu(x);
+      // The SIMD path is taken where it can be: float32 only.
+      expect(y.isMaterialized).toBe(!(simd && dtype === "float32"));
+      y.backward(fromFlat(wide(G), [n], dtype));
+      expect(hex(y.data as Floats)).toBe(expected.y);
+      expect(hex(x.grad?.data as Floats)).toBe(expected.grad);
+    });
 });

@@ -24,6 +24,16 @@ function randomData(n: number, seed: number, scale = 4): Float32Array {
   return out;
 }
 
+const CMPS = ["eq", "ne", "lt", "gt", "le", "ge"] as const;
+const COMPARE: Record<E.CmpName, (a: number, b: number) => boolean> = {
+  eq: (a, b) => a === b,
+  ne: (a, b) => a !== b,
+  lt: (a, b) => a < b,
+  gt: (a, b) => a > b,
+  le: (a, b) => a <= b,
+  ge: (a, b) => a >= b,
+};
+
 const SIZES = [8, 9, 31, 32, 33, 127, 2047, 2048, 2049, 4133, 16 * 32 * 16 + 5, 65613, 1_000_003];
 
 describe("SIMD vector machine", () => {
@@ -151,7 +161,15 @@ describe("compiled elementwise functions (jit.ts)", () => {
     const unaries = ["neg", "abs", "sqrt", "tanh", "dtanh"] as const;
     for (let k = 0; k < 12; k++) {
       const a = pool[Math.floor(next() * pool.length)];
-      if (next() < 0.6) {
+      const pick = next();
+      if (pick < 0.15) {
+        const [b, t, e] = [0, 1, 2].map(() => pool[Math.floor(next() * pool.length)]);
+        const cmp = CMPS[Math.floor(next() * CMPS.length)];
+        pool.push({
+          e: E.select(cmp, a.e, b.e, t.e, e.e),
+          at: (i) => (COMPARE[cmp](a.at(i), b.at(i)) ? t.at(i) : e.at(i)),
+        });
+      } else if (pick < 0.6) {
         const b = pool[Math.floor(next() * pool.length)];
         const op = binaries[Math.floor(next() * 4)];
         const fn = {
@@ -217,9 +235,42 @@ describe("compiled elementwise functions (jit.ts)", () => {
         a: 0,
         b: 1,
       })),
+      ...CMPS.map((cmp, i) => ({ kind: "select" as const, cmp, reg: 11 + i, a: 0, b: 1, t: 2, e: 3 })),
     ];
-    expect(WebAssembly.validate(jitBytes(nodes, new Set([10]), 4096))).toBe(true);
+    expect(WebAssembly.validate(jitBytes(nodes, new Set([10, 16]), 4096))).toBe(true);
     const k = simdKernels();
-    expect(k && jitBody(k, nodes, new Set([10]), 4096)).toBeTypeOf("function");
+    expect(k && jitBody(k, nodes, new Set([10, 16]), 4096)).toBeTypeOf("function");
   });
+
+  it.each([true, false])(
+    "select (compiled %s): every comparison over NaN, +-0, +-Infinity and denormals, the chosen bits unchanged",
+    (jit) => {
+      const specials = [
+        0x7fc00000, 0xffc00000, 0x7fc12345, 0, 0x80000000, 0x7f800000, 0xff800000, 1, 0x80000001, 0x3f800000,
+        0xbf800000,
+      ];
+      // Every pair of specials as (a, b); t and e are a's and b's bits swapped around, so a wrong choice shows.
+      const m = specials.length;
+      const n = m * m + 5;
+      const [A, B] = [new Uint32Array(n), new Uint32Array(n)];
+      for (let i = 0; i < n; i++) {
+        A[i] = specials[Math.floor(i / m) % m];
+        B[i] = specials[i % m];
+      }
+      const [a, b] = [new Float32Array(A.buffer), new Float32Array(B.buffer)];
+      setJitEnabled(jit);
+      const outs = runOutputs(
+        n,
+        CMPS.map((cmp) => ({
+          kind: "values" as const,
+          expr: E.select(cmp, E.full(a), E.full(b), E.full(b), E.full(a)),
+        })),
+      ) as Float32Array[];
+      setJitEnabled(true);
+      CMPS.forEach((cmp, k) => {
+        const want = Uint32Array.from({ length: n }, (_, i) => (COMPARE[cmp](a[i], b[i]) ? B[i] : A[i]));
+        expect(Array.from(new Uint32Array(outs[k].buffer, outs[k].byteOffset, n))).toEqual(Array.from(want));
+      });
+    },
+  );
 });

@@ -45,7 +45,28 @@ export function sumTo(G: Storage, shape: Shape, target: Shape, dtype: DType): St
     if (inner > 1) {
       const step = st[p - 1];
       forEachRow(shape.slice(0, p), [st.slice(0, p)], (o, offs, n) => {
-        for (let k = 0, t = offs[0]; k < n; k++, t += step) {
+        let k = 0;
+        // Runs landing on different sums (step > 0) are added four at a time, each in its own order as below:
+        // four independent chains of additions, the same values.
+        if (step !== 0)
+          for (; k + 4 <= n; k += 4) {
+            const t = offs[0] + k * step;
+            let s0 = acc[t];
+            let s1 = acc[t + step];
+            let s2 = acc[t + 2 * step];
+            let s3 = acc[t + 3 * step];
+            for (let i = (o + k) * inner, end = i + inner; i < end; i++) {
+              s0 += G[i];
+              s1 += G[i + inner];
+              s2 += G[i + 2 * inner];
+              s3 += G[i + 3 * inner];
+            }
+            acc[t] = s0;
+            acc[t + step] = s1;
+            acc[t + 2 * step] = s2;
+            acc[t + 3 * step] = s3;
+          }
+        for (let t = offs[0] + k * step; k < n; k++, t += step) {
           let s = acc[t];
           for (let i = (o + k) * inner, end = i + inner; i < end; i++) s += G[i];
           acc[t] = s;

@@ -6,12 +6,14 @@
  */
 import { record } from "../autograd.ts";
 import { allocate, coerce, type DType } from "../dtype.ts";
+import { maxPool2x2Simd } from "../fused/pool.ts";
 import { fmtShape, type Shape, ShapeError } from "../shape.ts";
+import { readPending } from "../simd/lazy.ts";
 import { Tensor, zeros } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
 import { type PoolWindow, VJP } from "../vjp.ts";
 import { applyBinary } from "./elementwise.ts";
-import { cat, indexSelect, reshape, scatterAdd, squeeze, unsqueeze } from "./layout.ts";
+import { cat, indexSelect, reshape, squeeze, unsqueeze } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 import { sum } from "./reduce.ts";
 import { expandArg, type Pair, unfoldWindows } from "./unfold.ts";
@@ -339,14 +341,85 @@ export function maxPoolWindows(
 ): { values: Tensor; indices: Tensor } {
   const [n, c, H, W] = x.shape;
   const [Ho, Wo] = out;
+  const vals = allocate(x.dtype, n * c * Ho * Wo);
+  const idx = new Float64Array(n * c * Ho * Wo);
+  const is = (v: readonly number[], e: number) => v[0] === e && v[1] === e;
+  // ceil_mode's last window may run past the input: only whole windows take the unrolled loop.
+  const unrolled = is(win.k, 2) && is(win.s, 2) && is(win.p, 0) && is(win.d, 1) && 2 * Ho <= H && 2 * Wo <= W;
+  const run = (src: ArrayLike<number>) => {
+    const pass: PoolPass = { src, vals, idx, planes: n * c, H, W, Ho, Wo };
+    if (!unrolled) maxPoolGeneral(pass, win);
+    else if (!(x.dtype === "float32" && maxPool2x2Simd(src, n * c, H, W, Ho, Wo, vals, idx)))
+      maxPool2x2(pass);
+  };
+  // A pending activation (relu's) is read where the SIMD pass leaves it, never copied to an array of its own.
+  if (readPending(x, run) === null) run(x.data);
+  const shape = [n, c, Ho, Wo];
+  const indices = new Tensor(idx, shape, "int64");
+  const values = record(new Tensor(vals, shape, x.dtype), "MaxPool2DWithIndicesBackward0", [x], (grad) => [
+    VJP.maxPool2d({ unpool }, grad, indices, win, x.shape),
+  ]);
+  return traceOp("max_pool2d", [x], { win, out: [Ho, Wo] }, { values, indices });
+}
+
+/** One max_pool2d pass: planes of (H, W) input read into (Ho, Wo) values and their indices. */
+interface PoolPass {
+  src: ArrayLike<number>;
+  vals: { [i: number]: number };
+  idx: Float64Array;
+  planes: number;
+  H: number;
+  W: number;
+  Ho: number;
+  Wo: number;
+}
+
+/**
+ * The common window (2 x 2, stride 2, no padding or dilation) with the taps unrolled: the same rule and order as
+ * maxPoolGeneral (the first tap starts the window, as -inf would; later taps in row-major order take it when
+ * larger or NaN).
+ */
+function maxPool2x2(pass: PoolPass): void {
+  const { src, vals, idx, planes, H, W, Ho, Wo } = pass;
+  let o = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * H * W;
+    for (let oh = 0; oh < Ho; oh++) {
+      const r0 = 2 * oh * W;
+      const r1 = r0 + W;
+      for (let ow = 0; ow < Wo; ow++, o++) {
+        const w0 = 2 * ow;
+        let bv = src[base + r0 + w0];
+        let bi = r0 + w0;
+        const b = src[base + r0 + w0 + 1];
+        if (b > bv || Number.isNaN(b)) {
+          bv = b;
+          bi = r0 + w0 + 1;
+        }
+        const c = src[base + r1 + w0];
+        if (c > bv || Number.isNaN(c)) {
+          bv = c;
+          bi = r1 + w0;
+        }
+        const d = src[base + r1 + w0 + 1];
+        if (d > bv || Number.isNaN(d)) {
+          bv = d;
+          bi = r1 + w0 + 1;
+        }
+        vals[o] = bv;
+        idx[o] = bi;
+      }
+    }
+  }
+}
+
+/** Any window: each one's taps inside the input, from -inf. */
+function maxPoolGeneral(pass: PoolPass, win: PoolWindow): void {
+  const { src, vals, idx, planes, H, W, Ho, Wo } = pass;
   const [kH, kW] = win.k;
   const [sH, sW] = win.s;
   const [pH, pW] = win.p;
   const [dH, dW] = win.d;
-  const src = x.data;
-  const planes = n * c;
-  const vals = allocate(x.dtype, planes * Ho * Wo);
-  const idx = new Float64Array(planes * Ho * Wo);
   // Each window's first tap inside the input and its end, per output row and column, computed once for all planes.
   const [hFrom, hTo] = tapRanges(Ho, H, kH, sH, pH, dH);
   const [wFrom, wTo] = tapRanges(Wo, W, kW, sW, pW, dW);
@@ -377,22 +450,21 @@ export function maxPoolWindows(
       }
     }
   }
-  const shape = [n, c, Ho, Wo];
-  const indices = new Tensor(idx, shape, "int64");
-  const values = record(new Tensor(vals, shape, x.dtype), "MaxPool2DWithIndicesBackward0", [x], (grad) => [
-    VJP.maxPool2d({ unpool }, grad, indices, win, x.shape),
-  ]);
-  return traceOp("max_pool2d", [x], { win, out: [Ho, Wo] }, { values, indices });
 }
 
-/** GradOps' unpool on tensors: each g added at its plane's index, in output order. */
+/**
+ * GradOps' unpool on tensors: each g added at its plane's index, in output order (scatterAdd's order and sums),
+ * plane by plane with no table of offsets.
+ */
 function unpool(g: Tensor, indices: Tensor, _win: PoolWindow, shape: Shape): Tensor {
   const idx = indices.data;
+  const from = g.data;
   const L = g.shape[2] * g.shape[3];
   const plane = shape[2] * shape[3];
-  const offsets = new Int32Array(idx.length);
-  for (let i = 0; i < idx.length; i++) offsets[i] = Math.floor(i / L) * plane + idx[i];
-  return scatterAdd(g, offsets, shape);
+  const out = allocate(g.dtype, shape[0] * shape[1] * plane);
+  for (let base = 0, i = 0; i < idx.length; base += plane)
+    for (const end = i + L; i < end; i++) out[base + idx[i]] += from[i];
+  return new Tensor(out, shape, g.dtype);
 }
 
 export interface AvgPoolOptions {

@@ -16,7 +16,7 @@ import { full, type Tensor } from "../tensor.ts";
 import { isTracing, traceOp } from "../trace.ts";
 import { VJP } from "../vjp.ts";
 import * as F from "./formula.ts";
-import { type Attrs, JsKernels, simdOf, simdUnaryOp, wgslOf } from "./formula.ts";
+import { type Attrs, JsKernels, simdOf, wgslOf } from "./formula.ts";
 import { mapBinary, mapTernary, mapUnary } from "./kernels.ts";
 import { sumToShape } from "./layout.ts";
 import { INV_SQRT_2, INV_SQRT_2PI, SQRT_2_OVER_PI } from "./special.ts";
@@ -42,7 +42,7 @@ export interface UnaryDecl {
   /**
    * Large float32 tensors run on the SIMD path (simd/expr.ts): the forward ("forward"), or the gradient too
    * ("both"). Only where the vector machine's float32 operations give the plain loop's values bit for bit: one
-   * correctly rounded operation, or a float32 breakdown (tanh).
+   * correctly rounded operation, a float32 breakdown (tanh), or a comparison's select (relu: no arithmetic).
    */
   simd?: "forward" | "both";
   /**
@@ -190,12 +190,15 @@ unary({
 unary({
   name: "relu",
   gradName: "ReluBackward0",
-  forward: () => max(x, 0),
+  // torch's clamp_min(x, 0): x < 0 ? 0 : x, which keeps -0 (relu(-0.) prints -0.) and passes a NaN through
+  // unchanged; max(x, 0) would give +0. A select, so the SIMD path passes the same bits.
+  forward: () => sel(F.lt(x, 0), 0, x),
   // torch's threshold_backward: 0 where x <= 0 whatever the gradient (an infinite one included), else g; so a
   // NaN input passes the gradient.
   backward: () => sel(F.le(x, 0), 0, g),
   ints: "same",
   torch: (x) => `F.relu(${x})`,
+  simd: "both",
 });
 unary({
   name: "leaky_relu",
@@ -537,8 +540,8 @@ export function applyUnary(name: string, x: Tensor, attrs: Attrs = {}): Tensor {
   const refused = d.check?.(attrs);
   if (refused) throw new RangeError(`${name}: ${refused}`);
   const dtype = unaryOutDType(d, x);
-  const simdOp = d.simd ? simdUnaryOp(k.forward) : null;
-  const out = (simdOp && lazyUnary(simdOp, x, dtype)) ?? runUnary(k.js, x, dtype);
+  const out =
+    (d.simd && lazyUnary(x, dtype, (e) => simdOf(k.forward, { x: e }, attrs))) || runUnary(k.js, x, dtype);
   if (isTracing()) traceOp("unary", [x], { ...attrs, name }, out);
   const backward = k.backward;
   if (!backward) return out;

@@ -666,6 +666,10 @@ export function simdOf(f: F, leaves: Record<string, SimdExpr>, attrs: Attrs): Si
       const a = op && go(f.a);
       const b = op && go(f.b);
       r = op && a && b ? E.binary(op, a, b) : null;
+    } else if (f.k === "sel" && f.c.k === "cmp") {
+      // A comparison and a bitwise select: exact, whatever the operands' rounding.
+      const [a, b, t, e] = [go(f.c.a), go(f.c.b), go(f.t), go(f.e)];
+      r = a && b && t && e ? E.select(f.c.op, a, b, t, e) : null;
     }
     memo.set(f, r);
     return r;
@@ -689,9 +693,4 @@ export function oneRounding(f: F): boolean {
 export function simdBinaryOp(f: F): E.BinaryOpName | null {
   const isVar = (v: F, name: string) => v.k === "var" && v.name === name;
   return f.k === "p2" && isVar(f.a, "a") && isVar(f.b, "b") ? (SIMD2[f.op] ?? null) : null;
-}
-
-/** The vector machine instruction a formula `op(x)` is, or null. */
-export function simdUnaryOp(f: F): E.UnaryOpName | null {
-  return f.k === "p1" && f.a.k === "var" && f.a.name === "x" ? (SIMD1[f.op] ?? null) : null;
 }

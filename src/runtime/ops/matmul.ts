@@ -44,6 +44,7 @@ function bmm(
   n: number,
   dtype: DType,
   shape: number[],
+  steps: readonly [number, number] = [m * k, k * n],
 ): Tensor {
   if (batch === 1 && dtype === "float32") {
     const lazy = lazyProduct(...operands(A, aTransposed, B, bTransposed, 0, m, k, n), m, k, n);
@@ -56,8 +57,8 @@ function bmm(
     k,
     n,
     batch,
-    m * k,
-    k * n,
+    steps[0],
+    steps[1],
     out,
   );
   return new Tensor(out, shape, dtype);
@@ -95,13 +96,23 @@ function matmulNd(a: Tensor, b: Tensor): Tensor {
     );
   const batchShape = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batch = numel(batchShape);
-  const A = broadcastTo(a.detach(), [...batchShape, m, k]);
-  const B = broadcastTo(b.detach(), [...batchShape, k, n]);
+  // One matrix against a batch (a conv's weight against its images' columns) is read with a batch step of 0,
+  // not copied per batch; the gradients, which take operands of the full batch shape, copy it if they need it.
+  const single = (t: Tensor) => batch > 1 && t.numel === t.shape[t.ndim - 2] * t.shape[t.ndim - 1];
+  const full = (t: Tensor, rows: number, cols: number) =>
+    broadcastTo(t.detach(), [...batchShape, rows, cols]);
+  const A = single(a) ? a.detach() : full(a, m, k);
+  const B = single(b) ? b.detach() : full(b, k, n);
   const dtype = a.dtype;
-  const result = bmm(A.data, false, B.data, false, batch, m, k, n, dtype, [...batchShape, m, n]);
+  const steps = [single(a) ? 0 : m * k, single(b) ? 0 : k * n] as const;
+  const result = bmm(A.data, false, B.data, false, batch, m, k, n, dtype, [...batchShape, m, n], steps);
   return record(result, "MmBackward0", [a, b], (g) => {
     const gc = g.dtype === dtype ? g : cast(g, dtype);
-    return VJP.matmul(CPU, gc, A, B, [a.shape, b.shape], [a.requiresGrad, b.requiresGrad]);
+    const want = [a.requiresGrad, b.requiresGrad] as const;
+    // a's gradient reads B, b's reads A.
+    const Af = want[1] ? full(A, m, k) : A;
+    const Bf = want[0] ? full(B, k, n) : B;
+    return VJP.matmul(CPU, gc, Af, Bf, [a.shape, b.shape], want);
   });
 }
 

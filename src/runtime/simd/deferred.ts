@@ -27,9 +27,12 @@ export function defer(
   return d;
 }
 
-/** Run the pending reductions over n elements, plus `extra` outputs, in one pass; the extras' results. */
-function runGroup(n: number, group: Deferred[], extra: Output[]): Result[] {
-  const results = runOutputs(n, [...extra, ...group.map((d) => d.output)]);
+/**
+ * Run the pending reductions over n elements, plus `extra` outputs, in one pass; the extras' results (values as
+ * views of the kernels' memory with `views`).
+ */
+function runGroup(n: number, group: Deferred[], extra: Output[], views = false): Result[] {
+  const results = runOutputs(n, [...extra, ...group.map((d) => d.output)], views);
   group.forEach((d, i) => {
     d.result = results[extra.length + i];
   });
@@ -54,9 +57,21 @@ function settleAll(): void {
  * computed once.
  */
 export function evaluate(n: number, expr: Expr): Float32Array {
+  return evaluateWith(n, expr, false);
+}
+
+/**
+ * evaluate's values as a view of the kernels' memory, for a reader that is done with them before any other
+ * kernel call (a pooling pass over an activation): no array is made for them.
+ */
+export function evaluateView(n: number, expr: Expr): Float32Array {
+  return evaluateWith(n, expr, true);
+}
+
+function evaluateWith(n: number, expr: Expr, views: boolean): Float32Array {
   const group = pending.filter((d) => d.n === n);
   if (group.length > 0) pending = pending.filter((d) => d.n !== n);
-  return runGroup(n, group, [{ kind: "values", expr }])[0] as Float32Array;
+  return runGroup(n, group, [{ kind: "values", expr }], views)[0] as Float32Array;
 }
 
 /** The values of `d`, computing it (and everything else pending) first if needed. */

@@ -50,6 +50,8 @@ export interface MatOperand {
 export type BinaryOpName = "add" | "sub" | "mul" | "div";
 /** dtanh(y) = 1 - y * y rounded once: tanh's derivative from its output, as torch's kernel computes it. */
 export type UnaryOpName = "neg" | "abs" | "sqrt" | "tanh" | "dtanh";
+/** A float32 comparison, false wherever an operand is NaN except "ne" (IEEE's, as JavaScript compares). */
+export type CmpName = "eq" | "ne" | "lt" | "gt" | "le" | "ge";
 
 export type Expr =
   | {
@@ -74,6 +76,19 @@ export type Expr =
       readonly op: BinaryOpName;
       readonly a: Expr;
       readonly b: Expr;
+      readonly size: number;
+    }
+  | {
+      /**
+       * (a cmp b) ? t : e per element: a comparison mask and a bitwise select, no arithmetic, so t's and e's
+       * bits pass through unchanged (a relu keeps -0 and NaN payloads, as torch's clamp_min does).
+       */
+      readonly k: "select";
+      readonly cmp: CmpName;
+      readonly a: Expr;
+      readonly b: Expr;
+      readonly t: Expr;
+      readonly e: Expr;
       readonly size: number;
     };
 
@@ -118,4 +133,8 @@ export function unary(op: UnaryOpName, a: Expr): Expr {
 
 export function binary(op: BinaryOpName, a: Expr, b: Expr): Expr {
   return { k: "binary", op, a, b, size: sizeOf(a) + sizeOf(b) + 1 };
+}
+
+export function select(cmp: CmpName, a: Expr, b: Expr, t: Expr, e: Expr): Expr {
+  return { k: "select", cmp, a, b, t, e, size: sizeOf(a) + sizeOf(b) + sizeOf(t) + sizeOf(e) + 1 };
 }

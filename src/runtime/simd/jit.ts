@@ -11,7 +11,7 @@
  * program on the vector machine, which computes the same values.
  */
 import { DTANH, isInt, type Operand, TANH, type VInstr, vectorOf } from "./breakdown.ts";
-import type { BinaryOpName, UnaryOpName } from "./expr.ts";
+import type { BinaryOpName, CmpName, UnaryOpName } from "./expr.ts";
 import type { KernelExports } from "./module.ts";
 
 /** One node in evaluation order; `reg` is its register (for inputs and stored outputs) and its local. */
@@ -25,6 +25,15 @@ export type JitNode =
       readonly reg: number;
       readonly a: number;
       readonly b: number;
+    }
+  | {
+      readonly kind: "select";
+      readonly cmp: CmpName;
+      readonly reg: number;
+      readonly a: number;
+      readonly b: number;
+      readonly t: number;
+      readonly e: number;
     };
 
 /** body(regs, consts, vlen): registers at regs, constant floats at consts, vlen (a multiple of JIT_LANES) lanes. */
@@ -40,6 +49,8 @@ const S = {
   f32x4Eq: 0x41,
   f32x4Ne: 0x42,
   f32x4Lt: 0x43,
+  f32x4Gt: 0x44,
+  f32x4Le: 0x45,
   f32x4Ge: 0x46,
   and: 0x4e,
   or: 0x50,
@@ -61,6 +72,15 @@ const S = {
   f64x2Sub: 0xf1,
   f64x2Mul: 0xf2,
 } as const;
+/** The comparisons a select node makes, as f32x4 instructions. */
+const CMP: Record<CmpName, number> = {
+  eq: S.f32x4Eq,
+  ne: S.f32x4Ne,
+  lt: S.f32x4Lt,
+  gt: S.f32x4Gt,
+  le: S.f32x4Le,
+  ge: S.f32x4Ge,
+};
 const LOCAL_GET = 0x20;
 const LOCAL_SET = 0x21;
 const LOCAL_TEE = 0x22;
@@ -284,6 +304,10 @@ export function jitBytes(
           break;
         case "binary":
           c.get(of(n.a, g)).get(of(n.b, g)).simd(S[n.op]).set(local(i, g));
+          break;
+        case "select":
+          c.get(of(n.t, g)).get(of(n.e, g)).get(of(n.a, g)).get(of(n.b, g));
+          c.simd(CMP[n.cmp]).simd(S.bitselect).set(local(i, g));
           break;
       }
       if (stores.has(n.reg) && n.kind !== "input")

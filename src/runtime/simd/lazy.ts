@@ -7,11 +7,11 @@
 import type { DType } from "../dtype.ts";
 import { numel, type Shape, sameShape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
-import { defer } from "./deferred.ts";
+import { defer, evaluateView } from "./deferred.ts";
 import type { Output } from "./expr.ts";
 import * as E from "./expr.ts";
 import { captureArray, fusable } from "./fusable.ts";
-import { simdKernels } from "./module.ts";
+import { loadedKernels, simdKernels } from "./module.ts";
 import { runOutputs } from "./program.ts";
 
 /** A tensor's data for an expression: copied for parameters (leaves that require grad) and their views. */
@@ -47,7 +47,27 @@ export function operandExpr(t: Tensor, shape: Shape): E.Expr | null {
   const j = aligned.length - [...aligned].reverse().findIndex((d) => d !== 1);
   if (aligned.slice(0, j).every((d, i) => d === shape[i]))
     return { k: "leaf", data: captured(t), mode: "col", len: numel(shape.slice(j)) };
+  // Middle dims (a conv bias shaped (C, 1, 1) against (N, C, H, W)): each value repeated over the trailing dims
+  // it broadcasts along is a row leaf of one leading index's elements (C * H * W, at most half of the result).
+  const i0 = aligned.findIndex((d) => d !== 1);
+  if (aligned.slice(i0, j).every((d, i) => d === shape[i0 + i])) {
+    const inner = numel(shape.slice(j));
+    const src = t.data;
+    const row = new Float32Array(src.length * inner);
+    for (let k = 0; k < src.length; k++) row.fill(src[k], k * inner, (k + 1) * inner);
+    return { k: "leaf", data: row, mode: "row", len: row.length };
+  }
   return null;
+}
+
+/**
+ * `use` of a pending float32 expression's values read straight from the kernels' memory, so no array is made
+ * for values only this reader needs (max_pool2d over a relu); null where `t` is not a pending expression. `use`
+ * must not call any kernel (the view is valid until the next call) nor keep the array; `t` stays pending.
+ */
+export function readPending<T>(t: Tensor, use: (values: Float32Array) => T): T | null {
+  if (t.isMaterialized || !t.lazy || t.numel < 8 || !loadedKernels()) return null;
+  return use(evaluateView(t.numel, t.lazy));
 }
 
 /** A lazy float32 tensor of `shape` standing for `expr`. */
@@ -64,11 +84,15 @@ export function lazyBinary(op: E.BinaryOpName, a: Tensor, b: Tensor, shape: Shap
   return lazyTensor(E.binary(op, ea, eb), shape);
 }
 
-/** `op(x)` as a lazy tensor with result dtype `dtype`, or null. */
-export function lazyUnary(op: E.UnaryOpName, x: Tensor, dtype: DType): Tensor | null {
+/**
+ * `of(x)` as a lazy tensor with result dtype `dtype`, or null: `of` builds the op's expression from x's (a
+ * declared formula, ops/formula.ts's simdOf), or gives null where the vector machine cannot compute it.
+ */
+export function lazyUnary(x: Tensor, dtype: DType, of: (x: E.Expr) => E.Expr | null): Tensor | null {
   if (dtype !== "float32" || !fusable(x.dtype, x.numel)) return null;
-  const e = operandExpr(x, x.shape);
-  return e && lazyTensor(E.unary(op, e), x.shape);
+  const ex = operandExpr(x, x.shape);
+  const e = ex && of(ex);
+  return e && lazyTensor(e, x.shape);
 }
 
 /** A full-size tensor of one value (a reduction's gradient spread back), as a constant expression. */

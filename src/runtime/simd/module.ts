@@ -22,6 +22,17 @@ export interface KernelExports {
   heapBase(): number;
   /** assembly/matmul.ts: copy a strided right operand into contiguous rows of whole vectors. */
   mmPack(src: number, sr: number, sq: number, k: number, n: number, dst: number): void;
+  /** assembly/pool.ts: max_pool2d's 2 x 2, stride 2 window over float32 planes (float64 indices). */
+  maxPool2x2(
+    src: number,
+    planes: number,
+    H: number,
+    W: number,
+    Ho: number,
+    Wo: number,
+    vals: number,
+    idx: number,
+  ): void;
   /** assembly/matmul.ts: 1 when every float32 value in the range is finite. */
   mmFinite(p: number, count: number): number;
   /** assembly/matmul.ts: out = L @ B with vectors across output columns (B's rows contiguous). */
@@ -143,6 +154,11 @@ export class Arena {
 
   reset(): void {
     this.top = this.k.heapBase();
+  }
+
+  /** Allocate only past `end` from now on: data a pass left there (a view being read) stays intact. */
+  keep(end: number): void {
+    this.top = Math.max(this.top, (end + 16 + 15) & ~15);
   }
 
   /** `bytes` bytes plus one vector of slack (vector loops may read a few lanes past the end). */

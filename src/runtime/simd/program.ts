@@ -5,7 +5,7 @@
  * is computed once per chunk.
  */
 import { jsForm, productInto } from "../fused/matmul.ts";
-import type { Expr, Output, ProductExpr, Result } from "./expr.ts";
+import type { CmpName, Expr, Output, ProductExpr, Result } from "./expr.ts";
 import { JIT_LANES, type JitNode, jitBody } from "./jit.ts";
 import { loadedKernels, sharedArena } from "./module.ts";
 
@@ -24,14 +24,20 @@ const OP = {
   sqrt: 22,
   tanh: 23,
   dtanh: 24,
+  // SELECT + the comparison's index in CMPS (vm.ts's SEL_EQ ... SEL_GE).
+  SELECT: 30,
   SUM64: 41,
   CASCADE: 42,
   COLSUM64: 43,
   STORE_FULL: 44,
 } as const;
+const CMPS: readonly CmpName[] = ["eq", "ne", "lt", "gt", "le", "ge"];
 
-/** Evaluate `outputs` over n elements in one pass. Throws when the SIMD kernels are unavailable. */
-export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
+/**
+ * Evaluate `outputs` over n elements in one pass. Throws when the SIMD kernels are unavailable. With `views`,
+ * values come back as views of the kernels' memory, valid only until the next kernel call (no array made).
+ */
+export function runOutputs(n: number, outputs: readonly Output[], views = false): Result[] {
   const k = loadedKernels();
   if (!k) throw new Error("runOutputs: the SIMD kernels are not available");
   if (n < 8) throw new Error("runOutputs: fused passes need at least 8 elements");
@@ -72,6 +78,16 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
     jsForm(e.L, e.R, e.m, e.inner, e.n, out, 0);
     return leaf(out);
   };
+  /** An elementwise operation's register: a new one (its instruction and node), or one computing the same. */
+  const operation = (key: string, op: number, args: number[], node: (reg: number) => JitNode): number => {
+    const same = opReg.get(key);
+    if (same !== undefined) return same;
+    const r = regs++;
+    opReg.set(key, r);
+    code.push(op, r, ...args);
+    nodes.push(node(r));
+    return r;
+  };
   const emit = (e: Expr): number => {
     const known = regOf.get(e);
     if (known !== undefined) return known;
@@ -106,31 +122,19 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
         break;
       case "unary": {
         const x = emit(e.a);
-        const key = `${e.op} ${x}`;
-        const same = opReg.get(key);
-        if (same !== undefined) {
-          r = same;
-          break;
-        }
-        r = regs++;
-        opReg.set(key, r);
-        code.push(OP[e.op], r, x);
-        nodes.push({ kind: "unary", op: e.op, reg: r, a: x });
+        r = operation(`${e.op} ${x}`, OP[e.op], [x], (reg) => ({ kind: "unary", op: e.op, reg, a: x }));
         break;
       }
       case "binary": {
-        const x = emit(e.a);
-        const y = emit(e.b);
-        const key = `${e.op} ${x} ${y}`;
-        const same = opReg.get(key);
-        if (same !== undefined) {
-          r = same;
-          break;
-        }
-        r = regs++;
-        opReg.set(key, r);
-        code.push(OP[e.op], r, x, y);
-        nodes.push({ kind: "binary", op: e.op, reg: r, a: x, b: y });
+        const [x, y] = [emit(e.a), emit(e.b)];
+        const node = (reg: number): JitNode => ({ kind: "binary", op: e.op, reg, a: x, b: y });
+        r = operation(`${e.op} ${x} ${y}`, OP[e.op], [x, y], node);
+        break;
+      }
+      case "select": {
+        const [x, y, t, f] = [emit(e.a), emit(e.b), emit(e.t), emit(e.e)];
+        const node = (reg: number): JitNode => ({ kind: "select", cmp: e.cmp, reg, a: x, b: y, t, e: f });
+        r = operation(`${e.cmp} ${x} ${y} ${t} ${f}`, OP.SELECT + CMPS.indexOf(e.cmp), [x, y, t, f], node);
         break;
       }
     }
@@ -205,7 +209,7 @@ export function runOutputs(n: number, outputs: readonly Output[]): Result[] {
     const p = places[i];
     switch (o.kind) {
       case "values":
-        return a.f32(p, n).slice();
+        return views ? a.f32(p, n) : a.f32(p, n).slice();
       case "sum64": {
         // The machine's eight partial sums (vm.ts, sum64), added pairwise.
         const s = a.f64(p, 8);

@@ -30,6 +30,13 @@ const ABS = 21;
 const SQRT = 22;
 const TANH = 23;
 const DTANH = 24; // 1 - y * y computed exactly and rounded once (torch's fused multiply-add in tanh_backward)
+// dst, a, b, t, e: R[dst] = (R[a] cmp R[b]) ? R[t] : R[e], bits unchanged; cmp in WebAssembly's f32x4 order.
+const SEL_EQ = 30;
+const SEL_NE = 31;
+const SEL_LT = 32;
+const SEL_GT = 33;
+const SEL_LE = 34;
+const SEL_GE = 35;
 const SUM64 = 41; // src, slot: float64 sum of every element (4 partial sums, folded by the caller)
 const CASCADE = 42; // src, state: torch's float32 sum order (cascade.ts), finished by cascadeFinish
 const COLSUM64 = 43; // src, slot, len: slot[(start + i) % len] += R[src][i] in float64, in row order
@@ -70,6 +77,11 @@ export function run(prog: usize, regs: usize, start: i32, len: i32): void {
       } else if (op >= NEG && op <= DTANH) {
         unary(op, reg(regs, d), reg(regs, load<i32>(pc, 8)), vlen);
         pc += 12;
+      } else if (op >= SEL_EQ && op <= SEL_GE) {
+        const A = reg(regs, load<i32>(pc, 8));
+        const B = reg(regs, load<i32>(pc, 12));
+        select(op, reg(regs, d), A, B, reg(regs, load<i32>(pc, 16)), reg(regs, load<i32>(pc, 20)), vlen);
+        pc += 24;
       } else if (op == SUM64) {
         sum64(reg(regs, d), <usize>load<u32>(pc, 8), len);
         pc += 12;
@@ -146,6 +158,24 @@ function unary(op: i32, D: usize, A: usize, vlen: i32): void {
       const o = <usize>i << 2;
       v128.store(D + o, tanhVec(v128.load(A + o)));
     }
+}
+
+@inline function mask(op: i32, a: v128, b: v128): v128 {
+  if (op == SEL_EQ) return f32x4.eq(a, b);
+  if (op == SEL_NE) return f32x4.ne(a, b);
+  if (op == SEL_LT) return f32x4.lt(a, b);
+  if (op == SEL_GT) return f32x4.gt(a, b);
+  if (op == SEL_LE) return f32x4.le(a, b);
+  return f32x4.ge(a, b);
+}
+
+// The comparison is chosen per vector, not per loop: this is the fallback where the compiled body (jit.ts) is
+// refused, and one loop is simpler than six.
+function select(op: i32, D: usize, A: usize, B: usize, T: usize, E: usize, vlen: i32): void {
+  for (let i = 0; i < vlen; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(D + o, v128.bitselect(v128.load(T + o), v128.load(E + o), mask(op, v128.load(A + o), v128.load(B + o))));
+  }
 }
 
 // Eight float64 partial sums (four accumulators of two lanes), so consecutive additions do not wait on each
