@@ -11,9 +11,9 @@
  * Options: `--parts load,drag,train,insight` (default all), `--graphs regression,mlp`,
  * `--views none,model,landscape,runs,layers`, `--reps N` (each insight scenario N times), `--out FILE` (instead of
  * bench/UI-RESULTS.md), `--profile` (a CPU profile of the main thread per insight scenario: the functions that
- * took the most time and the long tasks' own time are printed), `--trace` (a Chrome trace per insight scenario:
- * the main thread's tasks by their CPU time as well as their wall time, which on a loaded machine also counts
- * time the thread waited for a core), `--stretch MS` (with `--profile`: list the busy stretches of MS or more
+ * took the most time and the long tasks' own time are printed), `--trace` (a Chrome trace per training run and
+ * insight scenario: the main thread's tasks by their CPU time as well as their wall time, which on a loaded
+ * machine also counts time the thread waited for a core), `--stretch MS` (with `--profile`: list the busy stretches of MS or more
  * rather than of 50 ms or more), `--callers NAME` (with `--profile`: the call paths that led to the function NAME's
  * self time).
  */
@@ -143,6 +143,17 @@ interface TraceEvent {
   dur?: number;
   tdur?: number;
   args?: { name?: string };
+}
+
+/** A trace's main-thread tasks in one clause of a result line ("" without a trace). */
+function taskSummary(tasks: { wall: number[]; cpu: number[] } | null): string {
+  if (!tasks) return "";
+  const cpu50 = tasks.cpu.filter((t) => t >= 50).length;
+  const all = tasks.cpu.reduce((x, y) => x + y, 0);
+  return (
+    `; tasks by CPU time: longest ${ms(Math.max(0, ...tasks.cpu))}, ${cpu50} of 50 ms or more, ` +
+    `${ms(all)} in all (by wall time: longest ${ms(Math.max(0, ...tasks.wall))})`
+  );
 }
 
 /** The renderer main thread's tasks in a Chrome trace: their wall and CPU times (ms). */
@@ -370,8 +381,10 @@ async function main() {
         );
       }
       await watchMainThread(page);
+      if (trace) await a.browser.startTracing(page, { categories: ["toplevel", "__metadata"] });
       await page.click('[data-testid="run"]');
       await page.waitForTimeout(6000);
+      const tasks = trace ? mainThreadTasks((await a.browser.stopTracing()).toString("utf8")) : null;
       const speed = await page.locator('[data-testid="epochs-per-sec"]').textContent();
       const epoch = await page.locator('[data-testid="epoch"]').textContent();
       const points = await page.locator('[data-testid="plot-loss"]').getAttribute("data-points");
@@ -382,7 +395,8 @@ async function main() {
       say(
         `training 6 s at full speed on ${backend}: ${epoch} epochs (${speed} epochs/s), loss plot holding ${points} points; ` +
           `longest main-thread task ${watch.long.length ? ms(longest) : "under 50 ms (no long task reported)"}, ` +
-          `${watch.long.length} long tasks; frames: median ${ms(pct(watch.gaps, 50))}, p95 ${ms(pct(watch.gaps, 95))}, longest ${ms(Math.max(...watch.gaps))}`,
+          `${watch.long.length} long tasks; frames: median ${ms(pct(watch.gaps, 50))}, p95 ${ms(pct(watch.gaps, 95))}, longest ${ms(Math.max(...watch.gaps))}` +
+          taskSummary(tasks),
       );
     }
   }
@@ -434,10 +448,7 @@ async function main() {
             `longest main-thread task ${watch.long.length ? ms(longest) : "under 50 ms (no long task reported)"}, ` +
             `${watch.long.length} long tasks; frames: median ${ms(pct(watch.gaps, 50))}, p95 ${ms(pct(watch.gaps, 95))}, longest ${ms(Math.max(...watch.gaps))}` +
             (draws ? `; view redraws ${draws}` : "") +
-            (tasks
-              ? `; tasks by CPU time: longest ${ms(Math.max(0, ...tasks.cpu))}, ${tasks.cpu.filter((t) => t >= 50).length} of 50 ms or more, ` +
-                `${ms(tasks.cpu.reduce((x, y) => x + y, 0))} in all (by wall time: longest ${ms(Math.max(0, ...tasks.wall))})`
-              : ""),
+            taskSummary(tasks),
         );
         if (prof) console.log(hotFunctions(prof));
       }
