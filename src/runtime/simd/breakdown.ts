@@ -262,15 +262,15 @@ function wgslCond(c: Cond): string {
 export function wgslFunction(b: Breakdown, name: string): string {
   const lines = readsA(b) ? [`  ${wgslStep(PRELUDE)}`] : [];
   const last = b.pieces.length - 1;
-  const valueOf = (p: Piece): string => {
+  const pieceValue = (p: Piece): string => {
     lines.push(...p.steps.map((s) => `  ${wgslStep(s)}`));
     const r = wgslOperand(p.result);
     return p.signOfX ? `select(-${r}, ${r}, x > 0.0)` : r;
   };
-  lines.push(`  var v = ${valueOf(b.pieces[last])};`);
+  lines.push(`  var v = ${pieceValue(b.pieces[last])};`);
   for (let i = last - 1; i >= 0; i--) {
     const p = b.pieces[i];
-    const val = valueOf(p);
+    const val = pieceValue(p);
     lines.push(`  v = select(v, ${val}, ${wgslCond(p.when!)});`);
   }
   return [`fn ${name}(x: f32) -> f32 {`, ...lines, "  return v;", "}"].join("\n");
