@@ -63,7 +63,8 @@ export function operandExpr(t: Tensor, shape: Shape): E.Expr | null {
 /**
  * `use` of a pending float32 expression's values read straight from the kernels' memory, so no array is made
  * for values only this reader needs (max_pool2d over a relu); null where `t` is not a pending expression. `use`
- * must not call any kernel (the view is valid until the next call) nor keep the array; `t` stays pending.
+ * must not keep the array nor call any kernel (the view is valid until the next call) except through a
+ * function that reads it in place (fused/matmul.ts's productInto, fused/pool.ts); `t` stays pending.
  */
 export function readPending<T>(t: Tensor, use: (values: Float32Array) => T): T | null {
   if (t.isMaterialized || !t.lazy || t.numel < 8 || !loadedKernels()) return null;
