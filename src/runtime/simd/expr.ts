@@ -69,6 +69,18 @@ export type Expr =
       readonly inner: number;
       readonly n: number;
     }
+  | {
+      /**
+       * max_pool2d's gradient (2 x 2 windows tiling planes of h x w) spread back to its input, gathered in the
+       * pass: each element takes its window's g where the window's saved index (into the plane) is that element,
+       * else 0, never written out as a full array.
+       */
+      readonly k: "unpool";
+      readonly g: Float32Array;
+      readonly idx: Float64Array;
+      readonly h: number;
+      readonly w: number;
+    }
   | { readonly k: "const"; readonly v: number }
   | { readonly k: "unary"; readonly op: UnaryOpName; readonly a: Expr; readonly size: number }
   | {
@@ -116,7 +128,7 @@ export function setLazyMinElements(n: number): void {
 }
 
 export function sizeOf(e: Expr): number {
-  return e.k === "leaf" || e.k === "const" || e.k === "product" ? 1 : e.size;
+  return e.k === "leaf" || e.k === "const" || e.k === "product" || e.k === "unpool" ? 1 : e.size;
 }
 
 export function full(data: Float32Array): Expr {

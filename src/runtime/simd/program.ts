@@ -15,6 +15,7 @@ const OP = {
   LOAD_ROW: 2,
   LOAD_FULL: 3,
   LOAD_COL: 4,
+  LOAD_UNPOOL: 5,
   add: 10,
   sub: 11,
   mul: 12,
@@ -112,6 +113,15 @@ export function runOutputs(n: number, outputs: readonly Output[], views = false)
         // Computed into module memory now, then read chunk by chunk like a full leaf.
         r = regs++;
         pre.push(OP.LOAD_FULL, r, product(e));
+        nodes.push({ kind: "input", reg: r });
+        break;
+      }
+      case "unpool": {
+        // Gathered from the pooled gradient and its indices (both copied in whole) chunk by chunk.
+        r = regs++;
+        const idx = a.alloc(e.idx.length * 8);
+        a.f64(idx, e.idx.length).set(e.idx);
+        pre.push(OP.LOAD_UNPOOL, r, leaf(e.g), idx, e.h, e.w);
         nodes.push({ kind: "input", reg: r });
         break;
       }

@@ -21,6 +21,7 @@ const END = 0;
 const LOAD_ROW = 2; // dst, ptr, len: R[dst][i] = mem[ptr][(start + i) % len]
 const LOAD_FULL = 3; // dst, ptr: R[dst][i] = mem[ptr][start + i]
 const LOAD_COL = 4; // dst, ptr, inner: R[dst][i] = mem[ptr][(start + i) / inner]
+const LOAD_UNPOOL = 5; // dst, g, idx, h, w: max_pool2d's 2 x 2 gradient spread back (unpool2x2)
 const ADD = 10; // dst, a, b
 const SUB = 11;
 const MUL = 12;
@@ -71,6 +72,10 @@ export function run(prog: usize, regs: usize, start: i32, len: i32): void {
         const R = reg(regs, d);
         for (let i = 0; i < len; i++) store<f32>(R + (<usize>i << 2), load<f32>(src + (<usize>((start + i) / inner) << 2)));
         pc += 16;
+      } else if (op == LOAD_UNPOOL) {
+        const g = <usize>load<u32>(pc, 8);
+        unpool2x2(reg(regs, d), g, <usize>load<u32>(pc, 12), load<i32>(pc, 16), load<i32>(pc, 20), start, len);
+        pc += 24;
       } else if (op >= ADD && op <= DIV) {
         binary(op, reg(regs, d), reg(regs, load<i32>(pc, 8)), reg(regs, load<i32>(pc, 12)), vlen);
         pc += 16;
@@ -93,6 +98,28 @@ export function run(prog: usize, regs: usize, start: i32, len: i32): void {
         pc += 16;
       } else {
         unreachable();
+      }
+    }
+  }
+}
+
+// max_pool2d's gradient for 2 x 2 windows tiling planes of h x w (h even): element p of a plane is g (float32)
+// of p's window where that window's saved index (float64, into the plane) is p, else 0; a zero g gives +0, as
+// adding it into the zeros the scatter starts from does. Scattered per chunk: zeros, then each window whose
+// two rows (a band of 2w elements; window o is band o / (w / 2)'s) meet the chunk puts its g where it points.
+function unpool2x2(R: usize, g: usize, idx: usize, h: i32, w: i32, start: i32, len: i32): void {
+  memory.fill(R, 0, <usize>len << 2);
+  const wo = w >> 1;
+  const bands = h >> 1;
+  const band = w << 1;
+  for (let b = start / band, last = (start + len - 1) / band; b <= last; b++) {
+    // The band's first element in the whole tensor, less `start`, is where its plane's offsets count from.
+    const base = (b / bands) * h * w - start;
+    for (let o = b * wo, end = o + wo; o < end; o++) {
+      const at = base + <i32>load<f64>(idx + (<usize>o << 3));
+      if (at >= 0 && at < len) {
+        const v = load<f32>(g + (<usize>o << 2));
+        store<f32>(R + (<usize>at << 2), v != 0 ? v : 0);
       }
     }
   }
