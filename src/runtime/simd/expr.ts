@@ -22,7 +22,13 @@ export type Output =
   | { readonly kind: "values"; readonly expr: Expr }
   | { readonly kind: "sum64"; readonly expr: Expr }
   | { readonly kind: "torchSum"; readonly expr: Expr }
-  | { readonly kind: "colSum64"; readonly expr: Expr; readonly len: number };
+  | {
+      readonly kind: "colSum64";
+      readonly expr: Expr;
+      readonly len: number;
+      /** Runs of this many elements land on one sum (element i on sum floor(i / inner) % len); 1 if absent. */
+      readonly inner?: number;
+    };
 
 /** values: the n float32 values; sum64: a number; torchSum: the float32 sum; colSum64: `len` float64 sums. */
 export type Result = Float32Array | Float64Array | number;

@@ -118,9 +118,14 @@ export function fusedExprSumTo(e: E.Expr, shape: Shape, target: Shape): Tensor |
   if (m === 1) out = { kind: "sum64", expr: e };
   else {
     const dims = target.slice(target.findIndex((d) => d !== 1));
-    const tail = shape.slice(shape.length - dims.length);
-    if (dims.length > shape.length || !dims.every((d, i) => d === tail[i])) return null;
-    out = { kind: "colSum64", expr: e, len: m };
+    if (dims.length > shape.length) return null;
+    // Trailing ones (a conv bias (C, 1, 1) against (N, C, H, W)) broadcast over the trailing dims: each run of
+    // those elements lands on one sum.
+    let core = dims.length;
+    while (dims[core - 1] === 1) core--;
+    const from = shape.length - dims.length;
+    if (!dims.slice(0, core).every((d, i) => d === shape[from + i])) return null;
+    out = { kind: "colSum64", expr: e, len: m, inner: numel(shape.slice(from + core)) };
   }
   const d = defer(numel(shape), out, (r) =>
     typeof r === "number" ? Float32Array.of(r) : Float32Array.from(r),

@@ -30,6 +30,7 @@ const OP = {
   SUM64: 41,
   CASCADE: 42,
   COLSUM64: 43,
+  RUNSUM64: 45,
   STORE_FULL: 44,
 } as const;
 const CMPS: readonly CmpName[] = ["eq", "ne", "lt", "gt", "le", "ge"];
@@ -183,7 +184,8 @@ export function runOutputs(n: number, outputs: readonly Output[], views = false)
         const p = a.alloc(o.len * 8);
         a.f64(p, o.len).fill(0);
         places.push(p);
-        post.push(OP.COLSUM64, r, p, o.len);
+        const inner = o.inner ?? 1;
+        post.push(...(inner > 1 ? [OP.RUNSUM64, r, p, o.len, inner] : [OP.COLSUM64, r, p, o.len]));
         break;
       }
     }
