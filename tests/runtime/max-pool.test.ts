@@ -4,7 +4,7 @@
  * int64 indices and the gradient scattered back. Shapes take the unrolled 2 x 2 window and the general loop.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { fromFlat, ops as O } from "../../src/runtime/index.ts";
+import { fromFlat, ops as O, type Tensor } from "../../src/runtime/index.ts";
 import { lazyMinElements, setLazyMinElements } from "../../src/runtime/simd/expr.ts";
 import { setSimdEnabled } from "../../src/runtime/simd/module.ts";
 import { type Floats, hex, torchBits } from "../helpers/torch-bits.ts";
@@ -88,12 +88,29 @@ put("grad", x.grad)`,
 describe("max_pool2d over a pending activation", () => {
   afterEach(() => setSimdEnabled(true));
 
+  // 16,384 elements (the fused path's threshold), an (8, 8, 16, 16) input requiring grad, on the SIMD path or not.
+  const shape = [8, 8, 16, 16];
+  const onPath = <T>(simd: boolean, seed: number, run: (x: Tensor) => T): T => {
+    setSimdEnabled(simd);
+    return run(fromFlat(values(8 * 8 * 16 * 16, seed), shape, "float32", { requiresGrad: true }));
+  };
+
+  it("spreads a 2 x 2 gradient back as a lazy gather, equal to the plain scatter: zeros of both signs, NaN, infinities", () => {
+    const run = (x: Tensor) => {
+      const { values: y } = O.maxPool2d(x, 2);
+      y.backward(fromFlat(values(y.numel, 11), y.shape));
+      const grad = x.grad;
+      if (!grad) throw new Error("no gradient");
+      return { pending: !grad.isMaterialized, grad: hex(grad.data as Floats) };
+    };
+    const simd = onPath(true, 7, run);
+    const plain = onPath(false, 7, run);
+    expect([simd.pending, plain.pending]).toEqual([true, false]);
+    expect(simd.grad).toBe(plain.grad);
+  });
+
   it("reads relu's SIMD values where the pass leaves them: the same values, indices and gradients; relu's output stays readable", () => {
-    const shape = [8, 8, 16, 16];
-    const x32 = values(8 * 8 * 16 * 16, 5);
-    const run = (simd: boolean) => {
-      setSimdEnabled(simd);
-      const x = fromFlat(x32, shape, "float32", { requiresGrad: true });
+    const run = (x: Tensor) => {
       const r = O.relu(x);
       const pending = !r.isMaterialized;
       const { values: y, indices } = O.maxPool2d(r, 2);
@@ -113,8 +130,8 @@ describe("max_pool2d over a pending activation", () => {
         r: hex(r.data as Floats),
       };
     };
-    const simd = run(true);
-    const plain = run(false);
+    const simd = onPath(true, 5, run);
+    const plain = onPath(false, 5, run);
     expect([simd.pending, simd.stillPending, plain.pending]).toEqual([true, true, false]);
     expect({ ...simd, pending: 0, stillPending: 0 }).toEqual({ ...plain, pending: 0, stillPending: 0 });
   });

@@ -15,7 +15,9 @@ import {
   type Tensor,
 } from "../../src/runtime/index.ts";
 import { unaryKernels } from "../../src/runtime/ops/elementwise.ts";
+import { sumToShape } from "../../src/runtime/ops/layout.ts";
 import * as E from "../../src/runtime/simd/expr.ts";
+import { lazyMinElements, setLazyMinElements } from "../../src/runtime/simd/expr.ts";
 import { setSimdEnabled } from "../../src/runtime/simd/module.ts";
 import { runOutputs } from "../../src/runtime/simd/program.ts";
 import { withTracer } from "../../src/runtime/trace.ts";
@@ -154,6 +156,64 @@ describe("fused SIMD training equals the plain loops", () => {
     expect(simd.lazy).toBe(true);
     expect(plain.lazy).toBe(false);
     expect({ ...simd, lazy: null }).toEqual({ ...plain, lazy: null });
+  });
+});
+
+describe("sums over runs of trailing dims (conv biases' gradients)", () => {
+  const min = lazyMinElements();
+  afterEach(() => setLazyMinElements(min));
+
+  // Values near 100, and each sum's first run starting at 2^60 that its last run's end takes away: whatever
+  // is added while 2^60 is in the sum is rounded to its ulp (256), so adding in another order gives other bits.
+  const orderVisible = (shape: number[], target: number[]) => {
+    const n = shape.reduce((p, d) => p * d, 1);
+    const len = target.reduce((p, d) => p * d, 1);
+    let t = target.length;
+    while (target[t - 1] === 1) t--;
+    const inner = shape.slice(shape.length - target.length + t).reduce((p, d) => p * d, 1);
+    const blocks = n / (inner * len);
+    return data(n, n).map((v, i) => {
+      const block = Math.floor(i / inner / len);
+      if (block === 0 && i % inner === 0) return 2 ** 60;
+      if (block === blocks - 1 && i % inner === inner - 1) return -(2 ** 60);
+      return v * 100;
+    });
+  };
+  const cases: [number[], number[]][] = [
+    [
+      [64, 8, 8, 8],
+      [8, 1, 1],
+    ],
+    [
+      [2, 3, 33, 65],
+      [3, 1, 1],
+    ], // three sums (no four side by side), runs longer than a pass's chunk
+    [
+      [5, 6, 5, 10],
+      [6, 1, 1],
+    ], // runs of 50, across chunk boundaries
+    [
+      [4, 2, 3, 50],
+      [2, 3, 1],
+    ],
+    [
+      [3, 7, 1, 9, 11],
+      [7, 1, 9, 1],
+    ],
+    [
+      [6, 5, 70],
+      [5, 1],
+    ],
+  ];
+  it.each(cases)("%j summed to %j in the fused pass: the plain loop's bits", (shape, target) => {
+    setLazyMinElements(8);
+    const x = fromFlat(orderVisible(shape, target), shape);
+    const { simd, plain } = bothPaths(() => {
+      const s = sumToShape(O.mul(x, 1.5), target);
+      return { deferred: !s.isMaterialized, bits: hex(s.data as Floats) };
+    });
+    expect([simd.deferred, plain.deferred]).toEqual([true, false]);
+    expect(simd.bits).toBe(plain.bits);
   });
 });
 

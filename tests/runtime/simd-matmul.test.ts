@@ -11,7 +11,7 @@ import {
   setSimdMinTerms,
 } from "../../src/runtime/fused/matmul.ts";
 import { Rng } from "../../src/runtime/index.ts";
-import { setSimdEnabled, simdStatus } from "../../src/runtime/simd/module.ts";
+import { loadedKernels, setSimdEnabled, sharedArena, simdStatus } from "../../src/runtime/simd/module.ts";
 
 /** A float32 value: mostly normal, with zeros (both signs) and, where asked, infinities and NaN. */
 function value(rng: Rng, special: boolean): number {
@@ -158,6 +158,34 @@ describe.each([true, false])("matrix product, SIMD %s", (on) => {
       mmStridedBatched(L, R, m, k, n, batch, lStep, rStep, got);
       expect(got, `${batch} x ${m}x${k} @ ${k}x${n}`).toEqual(want);
     }
+  });
+
+  it("operands lying in the kernels' memory (a pending gradient's view) are read in place, left intact", () => {
+    const rng = new Rng(19);
+    const [batch, m, k, n] = [6, 8, 64, 9];
+    const fill = (len: number) => Float32Array.from({ length: len }, () => value(rng, true));
+    const L: Operand = { data: fill(batch * m * k), offset: 0, rowStride: k, colStride: 1 };
+    const R: Operand = { data: fill(batch * k * n), offset: 0, rowStride: 1, colStride: k };
+    const want = new Float32Array(batch * m * n);
+    mmStridedBatched(L, R, m, k, n, batch, m * k, k * n, want);
+    // Both at the arena's start, where the product's own copies would go if it did not allocate past them.
+    const kernels = loadedKernels();
+    if (!kernels) throw new Error("the SIMD kernels did not load");
+    // Memory grown beforehand, so the product's allocations cannot detach the views checked below.
+    sharedArena(kernels).alloc(4 << 20);
+    const arena = sharedArena(kernels);
+    const pL = arena.alloc(L.data.length * 4);
+    const pR = arena.alloc(R.data.length * 4);
+    const inL = arena.f32(pL, L.data.length);
+    const inR = arena.f32(pR, R.data.length);
+    inL.set(L.data);
+    inR.set(R.data);
+    const got = new Float32Array(batch * m * n);
+    mmStridedBatched({ ...L, data: inL }, { ...R, data: inR }, m, k, n, batch, m * k, k * n, got);
+    expect(got.findIndex((v, i) => !Object.is(v, want[i]))).toBe(-1);
+    expect([inL.length, inR.length]).toEqual([L.data.length, R.data.length]);
+    expect(inL.findIndex((v, i) => !Object.is(v, L.data[i]))).toBe(-1);
+    expect(inR.findIndex((v, i) => !Object.is(v, R.data[i]))).toBe(-1);
   });
 
   it("a batch larger than one call takes (several MiB) equals each product alone", () => {

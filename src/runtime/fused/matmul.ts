@@ -237,21 +237,28 @@ export function productInto(
   const l1 = plan.l1 + (batch - 1) * lStep;
   const r1 = plan.r1 + (batch - 1) * rStep;
   const rSpan = plan.r1 - plan.r0;
+  // An operand already in module memory (values a fused pass left there, read through readPending) is read
+  // where it lies: allocations go past it, and it is not copied. Its place is taken before any allocation,
+  // which may grow the memory and detach the view.
+  const lIn = inModule(K, L.data);
+  const rIn = inModule(K, R.data);
+  if (lIn >= 0) arena.keep(lIn + L.data.byteLength);
+  if (rIn >= 0) arena.keep(rIn + R.data.byteLength);
   let pL: number;
   let pR: number;
   let pP: number;
   let pO: number;
   try {
-    pL = arena.alloc((l1 - l0) * 4);
-    pR = arena.alloc((r1 - r0) * 4);
+    pL = lIn >= 0 ? lIn + l0 * 4 : arena.alloc((l1 - l0) * 4);
+    pR = rIn >= 0 ? rIn + r0 * 4 : arena.alloc((r1 - r0) * 4);
     pP = packed ? arena.alloc(packed * 4) : 0;
     pO = arena.alloc(batch * m * n * 4);
   } catch {
     return null; // the module's memory could not grow that far
   }
   // Views only after every allocation: growing the memory detaches earlier ones.
-  arena.f32(pL, l1 - l0).set(L.data.subarray(l0, l1));
-  arena.f32(pR, r1 - r0).set(R.data.subarray(r0, r1));
+  if (lIn < 0) arena.f32(pL, l1 - l0).set(L.data.subarray(l0, l1));
+  if (rIn < 0) arena.f32(pR, r1 - r0).set(R.data.subarray(r0, r1));
   for (let b = 0; b < batch; b++) {
     const pLb = pL + b * lStep * 4;
     const pRb = pR + b * rStep * 4;
@@ -265,6 +272,11 @@ export function productInto(
     }
   }
   return pO;
+}
+
+/** Where `data` starts in the kernels' memory (a view of it), or -1 for an array of its own. */
+function inModule(K: KernelExports, data: Float32Array): number {
+  return data.buffer === K.memory.buffer ? data.byteOffset : -1;
 }
 
 /** One kernel call as kernelPlan chose it (a plain function: a closure per product costs more than the call). */

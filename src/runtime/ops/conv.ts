@@ -7,8 +7,8 @@
 import { record } from "../autograd.ts";
 import { allocate, coerce, type DType } from "../dtype.ts";
 import { maxPool2x2Simd } from "../fused/pool.ts";
-import { fmtShape, type Shape, ShapeError } from "../shape.ts";
-import { readPending } from "../simd/lazy.ts";
+import { fmtShape, numel, type Shape, ShapeError } from "../shape.ts";
+import { captureArray, fusable, lazyTensor, readPending } from "../simd/lazy.ts";
 import { Tensor, zeros } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
 import { type PoolWindow, VJP } from "../vjp.ts";
@@ -456,7 +456,9 @@ function maxPoolGeneral(pass: PoolPass, win: PoolWindow): void {
  * GradOps' unpool on tensors: each g added at its plane's index, in output order (scatterAdd's order and sums),
  * plane by plane with no table of offsets.
  */
-function unpool(g: Tensor, indices: Tensor, _win: PoolWindow, shape: Shape): Tensor {
+function unpool(g: Tensor, indices: Tensor, win: PoolWindow, shape: Shape): Tensor {
+  const lazy = unpoolLazy(g, indices, win, shape);
+  if (lazy) return lazy;
   const idx = indices.data;
   const from = g.data;
   const L = g.shape[2] * g.shape[3];
@@ -465,6 +467,28 @@ function unpool(g: Tensor, indices: Tensor, _win: PoolWindow, shape: Shape): Ten
   for (let base = 0, i = 0; i < idx.length; base += plane)
     for (const end = i + L; i < end; i++) out[base + idx[i]] += from[i];
   return new Tensor(out, shape, g.dtype);
+}
+
+/**
+ * unpool of 2 x 2 windows that tile the planes exactly (each input element in one window, so it receives at
+ * most one g) as a lazy SIMD expression gathered where it is read (relu's backward): no full-size array.
+ * Null where the plain scatter runs.
+ */
+function unpoolLazy(g: Tensor, indices: Tensor, win: PoolWindow, shape: Shape): Tensor | null {
+  const two = (v: readonly number[], e: number) => v[0] === e && v[1] === e;
+  const tiled = two(win.k, 2) && two(win.s, 2) && two(win.p, 0) && two(win.d, 1);
+  if (!tiled || g.dtype !== "float32" || !fusable("float32", numel(shape))) return null;
+  if (shape[2] !== 2 * g.shape[2] || shape[3] !== 2 * g.shape[3]) return null;
+  const idx = indices.data;
+  if (!(idx instanceof Float64Array)) return null;
+  const expr = {
+    k: "unpool",
+    g: captureArray(g.data as Float32Array),
+    idx,
+    h: shape[2],
+    w: shape[3],
+  } as const;
+  return lazyTensor(expr, shape);
 }
 
 export interface AvgPoolOptions {

@@ -12,7 +12,7 @@ import {
   sameShape,
   stridesOf,
 } from "../shape.ts";
-import { fusedSumTo } from "../simd/lazy.ts";
+import { fusedSumTo, readPending } from "../simd/lazy.ts";
 import { Tensor, zeros } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
 import { VJP } from "../vjp.ts";
@@ -120,7 +120,10 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
   // Accumulated in float64 and rounded once, like sum(): a float32 running sum over a large broadcast drifts.
   const fused = g.dtype === "float32" ? fusedSumTo(g, shape) : null;
   if (fused) return traceOp("sum_to_shape", [g], { shape }, fused);
-  const out = sumTo(g.data, g.shape, shape, g.dtype);
+  // A pending gradient (a conv bias's, summed over middle dims) is summed where its fused pass leaves it: no
+  // array is made for values the next reader (the conv weight's product) reads in place again.
+  const out =
+    readPending(g, (v) => sumTo(v, g.shape, shape, g.dtype)) ?? sumTo(g.data, g.shape, shape, g.dtype);
   return traceOp("sum_to_shape", [g], { shape }, new Tensor(out, shape, g.dtype));
 }
 

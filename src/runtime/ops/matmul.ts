@@ -3,6 +3,7 @@ import { record } from "../autograd.ts";
 import { allocate, type DType } from "../dtype.ts";
 import { lazyProduct, mmStridedBatched, type Operand } from "../fused/matmul.ts";
 import { broadcastShapes, fmtShape, numel, ShapeError } from "../shape.ts";
+import { readPending } from "../simd/lazy.ts";
 import { Tensor } from "../tensor.ts";
 import { traceOp } from "../trace.ts";
 import { VJP } from "../vjp.ts";
@@ -74,7 +75,21 @@ const CPU = {
     const [m, n] = g.shape.slice(-2);
     const k = B.shape[B.ndim - 2];
     const batchShape = g.shape.slice(0, -2);
-    return bmm(g.data, false, B.data, true, numel(batchShape), m, n, k, g.dtype, [...batchShape, m, k]);
+    const batch = numel(batchShape);
+    const shape = [...batchShape, m, k];
+    // B's values first: reading them may run a kernel, which would end a view of g's.
+    const b = B.data;
+    // A pending batched gradient (relu's backward into a conv's weight) is read where its fused pass leaves it,
+    // not copied out to an array of its own and back into the kernels' memory (productInto reads it in place).
+    const inPlace =
+      batch > 1 &&
+      readPending(g, (gv) => {
+        const out = allocate(g.dtype, batch * m * k);
+        mmStridedBatched(...operands(gv, false, b, true, 0, m, n, k), m, n, k, batch, m * n, n * k, out);
+        // A view detached by the memory growing (length 0) may have been read as such: compute from an array.
+        return gv.length > 0 ? new Tensor(out, shape, g.dtype) : null;
+      });
+    return inPlace || bmm(g.data, false, b, true, batch, m, n, k, g.dtype, shape);
   },
   mmTN(A: Tensor, g: Tensor): Tensor {
     const [m, k] = A.shape.slice(-2);

@@ -114,8 +114,10 @@ function windowPass(
       const base = pl * H * W + t[j + 4];
       if (oneRun) {
         const delta = base - col;
+        const from = col + oh0 * Wo + ow0;
         const end = col + (oh1 - 1) * Wo + ow1;
-        for (let i = col + oh0 * Wo + ow0; i < end; i++) columns[i] = image[i + delta];
+        // One memory copy (the same bits; arrays of one dtype) instead of an element loop.
+        columns.set(image.subarray(from + delta, end + delta), from);
         if (ow1 - ow0 < Wo)
           for (let oh = oh0; oh < oh1 - 1; oh++) {
             const to = col + oh * Wo;

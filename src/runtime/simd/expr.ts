@@ -22,7 +22,13 @@ export type Output =
   | { readonly kind: "values"; readonly expr: Expr }
   | { readonly kind: "sum64"; readonly expr: Expr }
   | { readonly kind: "torchSum"; readonly expr: Expr }
-  | { readonly kind: "colSum64"; readonly expr: Expr; readonly len: number };
+  | {
+      readonly kind: "colSum64";
+      readonly expr: Expr;
+      readonly len: number;
+      /** Runs of this many elements land on one sum (element i on sum floor(i / inner) % len); 1 if absent. */
+      readonly inner?: number;
+    };
 
 /** values: the n float32 values; sum64: a number; torchSum: the float32 sum; colSum64: `len` float64 sums. */
 export type Result = Float32Array | Float64Array | number;
@@ -68,6 +74,18 @@ export type Expr =
       readonly m: number;
       readonly inner: number;
       readonly n: number;
+    }
+  | {
+      /**
+       * max_pool2d's gradient (2 x 2 windows tiling planes of h x w) spread back to its input, gathered in the
+       * pass: each element takes its window's g where the window's saved index (into the plane) is that element,
+       * else 0, never written out as a full array.
+       */
+      readonly k: "unpool";
+      readonly g: Float32Array;
+      readonly idx: Float64Array;
+      readonly h: number;
+      readonly w: number;
     }
   | { readonly k: "const"; readonly v: number }
   | { readonly k: "unary"; readonly op: UnaryOpName; readonly a: Expr; readonly size: number }
@@ -116,7 +134,7 @@ export function setLazyMinElements(n: number): void {
 }
 
 export function sizeOf(e: Expr): number {
-  return e.k === "leaf" || e.k === "const" || e.k === "product" ? 1 : e.size;
+  return e.k === "leaf" || e.k === "const" || e.k === "product" || e.k === "unpool" ? 1 : e.size;
 }
 
 export function full(data: Float32Array): Expr {

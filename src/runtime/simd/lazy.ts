@@ -63,7 +63,8 @@ export function operandExpr(t: Tensor, shape: Shape): E.Expr | null {
 /**
  * `use` of a pending float32 expression's values read straight from the kernels' memory, so no array is made
  * for values only this reader needs (max_pool2d over a relu); null where `t` is not a pending expression. `use`
- * must not call any kernel (the view is valid until the next call) nor keep the array; `t` stays pending.
+ * must not keep the array nor call any kernel (the view is valid until the next call) except through a
+ * function that reads it in place (fused/matmul.ts's productInto, fused/pool.ts); `t` stays pending.
  */
 export function readPending<T>(t: Tensor, use: (values: Float32Array) => T): T | null {
   if (t.isMaterialized || !t.lazy || t.numel < 8 || !loadedKernels()) return null;
@@ -117,9 +118,14 @@ export function fusedExprSumTo(e: E.Expr, shape: Shape, target: Shape): Tensor |
   if (m === 1) out = { kind: "sum64", expr: e };
   else {
     const dims = target.slice(target.findIndex((d) => d !== 1));
-    const tail = shape.slice(shape.length - dims.length);
-    if (dims.length > shape.length || !dims.every((d, i) => d === tail[i])) return null;
-    out = { kind: "colSum64", expr: e, len: m };
+    if (dims.length > shape.length) return null;
+    // Trailing ones (a conv bias (C, 1, 1) against (N, C, H, W)) broadcast over the trailing dims: each run of
+    // those elements lands on one sum.
+    let core = dims.length;
+    while (dims[core - 1] === 1) core--;
+    const from = shape.length - dims.length;
+    if (!dims.slice(0, core).every((d, i) => d === shape[from + i])) return null;
+    out = { kind: "colSum64", expr: e, len: m, inner: numel(shape.slice(from + core)) };
   }
   const d = defer(numel(shape), out, (r) =>
     typeof r === "number" ? Float32Array.of(r) : Float32Array.from(r),

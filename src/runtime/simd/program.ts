@@ -15,6 +15,7 @@ const OP = {
   LOAD_ROW: 2,
   LOAD_FULL: 3,
   LOAD_COL: 4,
+  LOAD_UNPOOL: 5,
   add: 10,
   sub: 11,
   mul: 12,
@@ -29,6 +30,7 @@ const OP = {
   SUM64: 41,
   CASCADE: 42,
   COLSUM64: 43,
+  RUNSUM64: 45,
   STORE_FULL: 44,
 } as const;
 const CMPS: readonly CmpName[] = ["eq", "ne", "lt", "gt", "le", "ge"];
@@ -115,6 +117,15 @@ export function runOutputs(n: number, outputs: readonly Output[], views = false)
         nodes.push({ kind: "input", reg: r });
         break;
       }
+      case "unpool": {
+        // Gathered from the pooled gradient and its indices (both copied in whole) chunk by chunk.
+        r = regs++;
+        const idx = a.alloc(e.idx.length * 8);
+        a.f64(idx, e.idx.length).set(e.idx);
+        pre.push(OP.LOAD_UNPOOL, r, leaf(e.g), idx, e.h, e.w);
+        nodes.push({ kind: "input", reg: r });
+        break;
+      }
       case "const":
         r = regs++;
         nodes.push({ kind: "const", reg: r, index: constants.length });
@@ -173,7 +184,8 @@ export function runOutputs(n: number, outputs: readonly Output[], views = false)
         const p = a.alloc(o.len * 8);
         a.f64(p, o.len).fill(0);
         places.push(p);
-        post.push(OP.COLSUM64, r, p, o.len);
+        const inner = o.inner ?? 1;
+        post.push(...(inner > 1 ? [OP.RUNSUM64, r, p, o.len, inner] : [OP.COLSUM64, r, p, o.len]));
         break;
       }
     }

@@ -21,6 +21,7 @@ const END = 0;
 const LOAD_ROW = 2; // dst, ptr, len: R[dst][i] = mem[ptr][(start + i) % len]
 const LOAD_FULL = 3; // dst, ptr: R[dst][i] = mem[ptr][start + i]
 const LOAD_COL = 4; // dst, ptr, inner: R[dst][i] = mem[ptr][(start + i) / inner]
+const LOAD_UNPOOL = 5; // dst, g, idx, h, w: max_pool2d's 2 x 2 gradient spread back (unpool2x2)
 const ADD = 10; // dst, a, b
 const SUB = 11;
 const MUL = 12;
@@ -41,6 +42,7 @@ const SUM64 = 41; // src, slot: float64 sum of every element (4 partial sums, fo
 const CASCADE = 42; // src, state: torch's float32 sum order (cascade.ts), finished by cascadeFinish
 const COLSUM64 = 43; // src, slot, len: slot[(start + i) % len] += R[src][i] in float64, in row order
 const STORE_FULL = 44; // src, ptr: mem[ptr][start + i] = R[src][i]
+const RUNSUM64 = 45; // src, slot, len, inner: slot[((start + i) / inner) % len] += R[src][i] in float64, in order
 
 @inline function reg(regs: usize, r: i32): usize {
   return regs + (<usize>r) * (<usize>CHUNK << 2);
@@ -71,6 +73,10 @@ export function run(prog: usize, regs: usize, start: i32, len: i32): void {
         const R = reg(regs, d);
         for (let i = 0; i < len; i++) store<f32>(R + (<usize>i << 2), load<f32>(src + (<usize>((start + i) / inner) << 2)));
         pc += 16;
+      } else if (op == LOAD_UNPOOL) {
+        const g = <usize>load<u32>(pc, 8);
+        unpool2x2(reg(regs, d), g, <usize>load<u32>(pc, 12), load<i32>(pc, 16), load<i32>(pc, 20), start, len);
+        pc += 24;
       } else if (op >= ADD && op <= DIV) {
         binary(op, reg(regs, d), reg(regs, load<i32>(pc, 8)), reg(regs, load<i32>(pc, 12)), vlen);
         pc += 16;
@@ -91,8 +97,33 @@ export function run(prog: usize, regs: usize, start: i32, len: i32): void {
       } else if (op == COLSUM64) {
         colSum64(reg(regs, d), <usize>load<u32>(pc, 8), load<i32>(pc, 12), start, len);
         pc += 16;
+      } else if (op == RUNSUM64) {
+        runSum64(reg(regs, d), <usize>load<u32>(pc, 8), load<i32>(pc, 12), load<i32>(pc, 16), start, len);
+        pc += 20;
       } else {
         unreachable();
+      }
+    }
+  }
+}
+
+// max_pool2d's gradient for 2 x 2 windows tiling planes of h x w (h even): element p of a plane is g (float32)
+// of p's window where that window's saved index (float64, into the plane) is p, else 0; a zero g gives +0, as
+// adding it into the zeros the scatter starts from does. Scattered per chunk: zeros, then each window whose
+// two rows (a band of 2w elements; window o is band o / (w / 2)'s) meet the chunk puts its g where it points.
+function unpool2x2(R: usize, g: usize, idx: usize, h: i32, w: i32, start: i32, len: i32): void {
+  memory.fill(R, 0, <usize>len << 2);
+  const wo = w >> 1;
+  const bands = h >> 1;
+  const band = w << 1;
+  for (let b = start / band, last = (start + len - 1) / band; b <= last; b++) {
+    // The band's first element in the whole tensor, less `start`, is where its plane's offsets count from.
+    const base = (b / bands) * h * w - start;
+    for (let o = b * wo, end = o + wo; o < end; o++) {
+      const at = base + <i32>load<f64>(idx + (<usize>o << 3));
+      if (at >= 0 && at < len) {
+        const v = load<f32>(g + (<usize>o << 2));
+        store<f32>(R + (<usize>at << 2), v != 0 ? v : 0);
       }
     }
   }
@@ -221,6 +252,49 @@ function colSum64(R: usize, slot: usize, rowLen: i32, start: i32, len: i32): voi
     }
     i += take;
     j = 0;
+  }
+}
+
+// Sums over runs of `inner` elements that each land on one slot (a conv bias's gradient: slot c takes every
+// run of channel c's H * W values): each slot adds its values one by one in element order, as
+// fused/reduce.ts's sumTo does. Four whole runs side by side go to four different slots (len >= 4), so their
+// chains run together without changing any slot's order.
+function runSum64(R: usize, slot: usize, len: i32, inner: i32, start: i32, n: i32): void {
+  let i = 0;
+  while (i < n) {
+    const e = start + i;
+    const j = (e / inner) % len;
+    const off = e - (e / inner) * inner;
+    if (off == 0 && len >= 4 && i + 4 * inner <= n) {
+      const p0 = slot + (<usize>j << 3);
+      const p1 = slot + (<usize>(j + 1 < len ? j + 1 : j + 1 - len) << 3);
+      const p2 = slot + (<usize>(j + 2 < len ? j + 2 : j + 2 - len) << 3);
+      const p3 = slot + (<usize>(j + 3 < len ? j + 3 : j + 3 - len) << 3);
+      let s0 = load<f64>(p0);
+      let s1 = load<f64>(p1);
+      let s2 = load<f64>(p2);
+      let s3 = load<f64>(p3);
+      const a = R + (<usize>i << 2);
+      const run = <usize>inner << 2;
+      for (let t: usize = 0; t < run; t += 4) {
+        s0 += <f64>load<f32>(a + t);
+        s1 += <f64>load<f32>(a + run + t);
+        s2 += <f64>load<f32>(a + 2 * run + t);
+        s3 += <f64>load<f32>(a + 3 * run + t);
+      }
+      store<f64>(p0, s0);
+      store<f64>(p1, s1);
+      store<f64>(p2, s2);
+      store<f64>(p3, s3);
+      i += 4 * inner;
+    } else {
+      const take = min(inner - off, n - i);
+      const p = slot + (<usize>j << 3);
+      let s = load<f64>(p);
+      for (let t = 0; t < take; t++) s += <f64>load<f32>(R + (<usize>(i + t) << 2));
+      store<f64>(p, s);
+      i += take;
+    }
   }
 }
 
