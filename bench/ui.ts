@@ -380,17 +380,18 @@ async function main() {
           () => document.querySelector('[data-testid="epoch"]')?.textContent === "0",
         );
       }
-      await watchMainThread(page);
+      // The observer watches inside the trace's window: starting a trace stalls the renderer itself.
       if (trace) await a.browser.startTracing(page, { categories: ["toplevel", "__metadata"] });
+      await watchMainThread(page);
       await page.click('[data-testid="run"]');
       await page.waitForTimeout(6000);
-      const tasks = trace ? mainThreadTasks((await a.browser.stopTracing()).toString("utf8")) : null;
       const speed = await page.locator('[data-testid="epochs-per-sec"]').textContent();
       const epoch = await page.locator('[data-testid="epoch"]').textContent();
       const points = await page.locator('[data-testid="plot-loss"]').getAttribute("data-points");
       const backend = (await page.locator('[data-testid="backend"]').textContent())?.trim();
       await page.click('[data-testid="pause"]');
       const watch = await stopWatching(page);
+      const tasks = trace ? mainThreadTasks((await a.browser.stopTracing()).toString("utf8")) : null;
       const longest = watch.long.length ? Math.max(...watch.long) : 0;
       say(
         `training 6 s at full speed on ${backend}: ${epoch} epochs (${speed} epochs/s), loss plot holding ${points} points; ` +
@@ -429,12 +430,13 @@ async function main() {
         await page.waitForTimeout(300);
         const e0 = Number(await page.locator('[data-testid="epoch"]').textContent());
         await startRun(page);
+        // The observer watches inside the trace's window: starting a trace stalls the renderer itself.
+        if (trace) await a.browser.startTracing(page, { categories: ["toplevel", "__metadata"] });
         await watchMainThread(page);
         if (cdp) await cdp.send("Profiler.start");
-        if (trace) await a.browser.startTracing(page, { categories: ["toplevel", "__metadata"] });
         await page.waitForTimeout(4000);
-        const tasks = trace ? mainThreadTasks((await a.browser.stopTracing()).toString("utf8")) : null;
         const watch = await stopWatching(page);
+        const tasks = trace ? mainThreadTasks((await a.browser.stopTracing()).toString("utf8")) : null;
         const prof = cdp ? ((await cdp.send("Profiler.stop")) as { profile: CpuProfile }).profile : null;
         await page.click('[data-testid="pause"]', { timeout: 30_000 }).catch(() => undefined);
         await page.waitForTimeout(200);
