@@ -10,7 +10,7 @@
  * independent map kernels over the same shape share a dispatch.
  */
 import { numel, sameShape } from "../runtime/shape.ts";
-import { accessOf, type Node, topoOrder } from "./ir.ts";
+import { accessOf, type MapOp, type Node, topoOrder } from "./ir.ts";
 
 export type KernelKind = "map" | "reduce" | "matmul" | "lane" | "argreduce" | "segsum";
 
@@ -34,8 +34,11 @@ export interface Plan {
 const RECOMPUTE_LIMIT = 12;
 const MAX_FUSED_REDUCTIONS = 8;
 
-/** Map ops that read their inputs at elements they compute themselves (gathers, windows), not at their own. */
-export const SELF_LOADING: ReadonlySet<string> = new Set([
+/**
+ * Map ops that read their inputs at elements they compute themselves (gathers, windows), not at their own. Typed
+ * by the IR's map ops, so a name here that the IR does not have is a compile error.
+ */
+export const SELF_LOADING: ReadonlySet<string> = new Set<MapOp["k"]>([
   "take",
   "pad",
   "cat",

@@ -30,7 +30,10 @@ export interface TrainRecordCheck {
 }
 
 export interface Check {
-  /** The tutorial in ../shared/sources the numbers come from (absent for the examples beyond the sources). */
+  /**
+   * The tutorial the numbers come from, by its file name in examples/README.md's table (absent for the examples
+   * beyond the tutorials). Only a name: no test needs the tutorial itself.
+   */
   source?: string;
   /** Why a check is the way it is, where that is not obvious (JSON has no comments). */
   notes?: string[];
